@@ -1,0 +1,46 @@
+// The one place that loads the native addon. Everything else in lib/ imports `native` from
+// here and sees the typed `Binding` interface, never the raw module.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface CudaDevice { name: string; memoryBytes: number; computeCapability: string }
+export interface BackendInfo {
+  version: string;
+  cpu: { simd: string; threads: number; blas: string | null };
+  cuda: { compiled: boolean; available: boolean; devices: CudaDevice[]; reason?: string };
+}
+
+/** The raw addon surface. Binding files in native/addon/ add to it; keep this in step. */
+export interface Binding {
+  backendInfo(): BackendInfo;
+  [name: string]: any;
+}
+
+const require = createRequire(import.meta.url);
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function load(): Binding {
+  const tried: string[] = [];
+  const override = process.env.HEADGRAD_ADDON;
+  if (override) {
+    tried.push(override);
+    if (existsSync(override)) return require(path.resolve(override)) as Binding;
+  }
+  try {
+    const bindings = require('bindings') as (o: { bindings: string; module_root: string }) => Binding;
+    return bindings({ bindings: 'headgrad.node', module_root: packageRoot });
+  } catch (e) {
+    const msg = (e as Error).message;
+    const fromBindings = msg.split('\n').filter((l) => l.includes('→') || l.includes('->'));
+    tried.push(...fromBindings.map((l) => l.replace(/^\s*(→|->)\s*/, '')));
+    const detail = fromBindings.length ? '' : `\n  cause: ${msg.split('\n')[0]}`;
+    throw new Error(
+      `headgrad: could not load the native addon (headgrad.node).\n  tried:\n    ${tried.join('\n    ')}${detail}\n` +
+        `  fix: run \`npm run build:native\` in ${packageRoot} (needs cmake or node-gyp, and a C++17 compiler).`,
+    );
+  }
+}
+
+export const native: Binding = load();

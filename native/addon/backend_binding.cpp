@@ -1,0 +1,52 @@
+// backendInfo(): what this binary was built with and what it can use right now.
+#include <napi.h>
+
+#include "core/build_info.h"
+#include "core/cuda_api.h"
+#include "core/thread_pool.h"
+
+namespace hg {
+namespace addon {
+
+static Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("version", "0.1.0");
+
+  Napi::Object cpu = Napi::Object::New(env);
+  cpu.Set("simd", simd_name());
+  cpu.Set("threads", num_threads());
+  if (const char* b = blas_name()) cpu.Set("blas", b);
+  else cpu.Set("blas", env.Null());
+  out.Set("cpu", cpu);
+
+  Napi::Object cu = Napi::Object::New(env);
+  Napi::Array devices = Napi::Array::New(env);
+#ifdef HEADGRAD_WITH_CUDA
+  cuda::Availability a = cuda::query();
+  cu.Set("compiled", true);
+  cu.Set("available", a.available);
+  for (size_t i = 0; i < a.devices.size(); ++i) {
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("name", a.devices[i].name);
+    d.Set("memoryBytes", static_cast<double>(a.devices[i].memory_bytes));
+    d.Set("computeCapability", a.devices[i].compute_capability);
+    devices.Set(static_cast<uint32_t>(i), d);
+  }
+  if (!a.available) cu.Set("reason", a.reason);
+#else
+  cu.Set("compiled", false);
+  cu.Set("available", false);
+  cu.Set("reason", "this build has no CUDA backend (nvcc was not found when it was built)");
+#endif
+  cu.Set("devices", devices);
+  out.Set("cuda", cu);
+  return out;
+}
+
+void InitBackend(Napi::Env env, Napi::Object exports) {
+  exports.Set("backendInfo", Napi::Function::New(env, BackendInfo, "backendInfo"));
+}
+
+}  // namespace addon
+}  // namespace hg

@@ -1,0 +1,103 @@
+// Argument checks shared by every binding (the REQUIRE_* idea from better-sqlite3): each check
+// throws a JS error that names the argument, what was expected and what was given.
+#pragma once
+#include <napi.h>
+
+#include <cmath>
+#include <string>
+
+#include "core/errors.h"
+
+namespace hg {
+namespace addon {
+
+inline std::string describe(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsTypedArray()) {
+    switch (v.As<Napi::TypedArray>().TypedArrayType()) {
+      case napi_float32_array: return "Float32Array";
+      case napi_float64_array: return "Float64Array";
+      case napi_int32_array: return "Int32Array";
+      case napi_uint8_array: return "Uint8Array";
+      default: return "another TypedArray";
+    }
+  }
+  if (v.IsArray()) return "Array";
+  if (v.IsNumber()) return "number " + std::to_string(v.As<Napi::Number>().DoubleValue());
+  if (v.IsString()) return "string";
+  if (v.IsBoolean()) return "boolean";
+  if (v.IsObject()) return "object";
+  return "a value of another type";
+}
+
+[[noreturn]] inline void type_error(Napi::Env env, const std::string& msg) {
+  throw Napi::TypeError::New(env, msg);
+}
+[[noreturn]] inline void range_error(Napi::Env env, const std::string& msg) {
+  throw Napi::RangeError::New(env, msg);
+}
+
+// A Float32Array with exactly `len` elements.
+inline Napi::Float32Array require_f32(const Napi::Value& v, const char* name, size_t len) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    type_error(v.Env(), std::string(name) + ": expected a Float32Array, got " + describe(v));
+  auto a = v.As<Napi::Float32Array>();
+  if (a.ElementLength() != len)
+    range_error(v.Env(), std::string(name) + ": expected length " + std::to_string(len) + ", got " +
+                             std::to_string(a.ElementLength()));
+  return a;
+}
+
+inline Napi::Int32Array require_i32(const Napi::Value& v, const char* name, size_t len) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    type_error(v.Env(), std::string(name) + ": expected an Int32Array, got " + describe(v));
+  auto a = v.As<Napi::Int32Array>();
+  if (a.ElementLength() != len)
+    range_error(v.Env(), std::string(name) + ": expected length " + std::to_string(len) + ", got " +
+                             std::to_string(a.ElementLength()));
+  return a;
+}
+
+inline Napi::Object require_object(const Napi::Value& v, const char* name) {
+  if (!v.IsObject() || v.IsArray() || v.IsTypedArray())
+    type_error(v.Env(), std::string(name) + ": expected an object, got " + describe(v));
+  return v.As<Napi::Object>();
+}
+
+// A positive integer that fits comfortably in int64 arithmetic.
+inline int64_t require_pos_int(const Napi::Object& o, const char* key, const char* ctx) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) type_error(o.Env(), std::string(ctx) + "." + key + ": expected a positive integer, got " + describe(v));
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || d < 1 || d != std::floor(d) || d > 1e9)
+    range_error(o.Env(), std::string(ctx) + "." + key + ": expected a positive integer, got " + describe(v));
+  return static_cast<int64_t>(d);
+}
+
+inline double optional_number(const Napi::Object& o, const char* key, double dflt, const char* ctx) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return dflt;
+  if (!v.IsNumber() || !std::isfinite(v.As<Napi::Number>().DoubleValue()))
+    type_error(o.Env(), std::string(ctx) + "." + key + ": expected a finite number, got " + describe(v));
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+inline bool optional_bool(const Napi::Object& o, const char* key, bool dflt, const char* ctx) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return dflt;
+  if (!v.IsBoolean()) type_error(o.Env(), std::string(ctx) + "." + key + ": expected a boolean, got " + describe(v));
+  return v.As<Napi::Boolean>().Value();
+}
+
+// Converts an hg::Error (or any std::exception) into the matching JS error object.
+inline Napi::Error to_js_error(Napi::Env env, const std::exception& e) {
+  if (auto* he = dynamic_cast<const hg::Error*>(&e)) {
+    if (he->kind == ErrorKind::Type) return Napi::TypeError::New(env, he->what());
+    if (he->kind == ErrorKind::Range) return Napi::RangeError::New(env, he->what());
+  }
+  return Napi::Error::New(env, e.what());
+}
+
+}  // namespace addon
+}  // namespace hg
