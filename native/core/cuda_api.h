@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "core/attention.h"
+
 namespace hg {
 namespace cuda {
 
@@ -24,6 +26,20 @@ struct Availability {
 
 // Never throws: a missing driver or device is a normal answer, not an error.
 Availability query();
+
+enum class Precision { F32, BF16 };
+
+// The attention contract of core/attention.h on the GPU, for host buffers: copies the inputs to
+// device memory it owns for the duration of the call, runs the kernels, copies the outputs back
+// and frees everything (also on error). Throws hg::Error naming the size when an allocation
+// fails, and naming the CUDA error otherwise. F32 is the exact path; BF16 converts on the device
+// and uses tensor cores (headDim 64/128; other sizes fall back to F32).
+void attention_forward_host(const float* q, const float* k, const float* v, float* out, float* lse,
+                            const AttnShape& s, const AttnParams& p, Precision prec);
+void attention_backward_host(const float* dout, const float* q, const float* k, const float* v,
+                             const float* out, const float* lse, float* dq, float* dk, float* dv,
+                             float* head_score, const AttnShape& s, const AttnParams& p,
+                             Precision prec);
 
 }  // namespace cuda
 }  // namespace hg
