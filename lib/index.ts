@@ -7,3 +7,8 @@ export {
   deltaPattern, patternFromArray, readPattern, writePattern,
   type LoadedPattern, type Pattern, type PatternFile, type Provenance,
 } from './patterns/pattern.js';
+export { barChart, linePlot, type Bar, type Series } from './report/charts.js';
+export { escapeXml, formatNumber } from './report/format.js';
+export { correlationMatrix, heatmap, type HeatmapOptions } from './report/heatmap.js';
+export { readReport, renderFigure, renderReport, writeReport } from './report/html.js';
+export { parseReportSpec, type FigureSpec, type ReportBlock, type ReportFile, type ReportSection, type ReportSpec } from './report/spec.js';
