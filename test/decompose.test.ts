@@ -104,6 +104,19 @@ test('NNLS (Lawson–Hanson) agrees with brute-force enumeration of active sets'
   }
 });
 
+test('decompose with NNLS (solved on the QR-reduced problem) matches brute force on the full problem', () => {
+  const rng = new Rng(22);
+  for (let trial = 0; trial < 10; trial++) {
+    const bases = [0, 1, 2, 3].map(() => ({ layers: 3, heads: 7, values: Float64Array.from({ length: 21 }, () => rng.normal()) }));
+    const target = { layers: 3, heads: 7, values: Float64Array.from({ length: 21 }, () => rng.normal()) };
+    const A = new Matrix(21, 4);
+    bases.forEach((b, j) => b.values.forEach((v, i) => A.set(i, j, v)));
+    const ref = nnlsBruteForce(A, Array.from(target.values));
+    const r = decompose(target, { a: bases[0]!, b: bases[1]!, c: bases[2]!, d: bases[3]! }, { method: 'nnls', intercept: false, permutations: 10 });
+    ['a', 'b', 'c', 'd'].forEach((k, j) => close(r.coefficients[k]!, ref.x[j]!, 1e-9, `trial ${trial} ${k}`));
+  }
+});
+
 test('NNLS clips a known negative coefficient to zero; OLS keeps it negative', () => {
   const rng = new Rng(13);
   const a = randomPattern(rng, 8, 8);

@@ -11,7 +11,7 @@
 // - Adjusted R² = 1 − (1 − R²)(n − 1)/(n − k), k = fitted coefficients (bases + intercept).
 // - p-value: shuffle the target's heads, refit, p = (1 + #{R²_perm ≥ R²_obs}) / (1 + permutations).
 // - Collinear bases: OLS returns the least-norm solution (SVD pseudo-inverse) and a note.
-import { Matrix } from 'ml-matrix';
+import { QrDecomposition } from 'ml-matrix';
 import { Rng } from '../util/random.js';
 import { fromColumns, pinv, rank } from './least-squares.js';
 import { nnls } from './nnls.js';
@@ -141,27 +141,36 @@ function columnMean(c: ArrayLike<number>): number {
 }
 
 /**
- * Prepares the design once (centring, and for OLS the pseudo-inverse) so that the permutation
- * test only pays for X⁺y (OLS) or one NNLS solve per shuffled target.
+ * Prepares the design once (centring, then for OLS the pseudo-inverse X⁺ and for NNLS a thin
+ * QR X = QR) so that each refit in the permutation test is one [p × n] product plus, for NNLS,
+ * a [p × p] solve: ‖Xβ − y‖² = ‖Rβ − Qᵀy‖² + ‖(I − QQᵀ)y‖², so NNLS on (R, Qᵀy) has the same
+ * minimiser as on (X, y), without forming XᵀX.
  */
 function makeFitter(columns: Float64Array[], n: number, method: DecomposeMethod, intercept: boolean) {
+  const p = columns.length;
   const means = columns.map((c) => (intercept ? columnMean(c) : 0));
   const X = fromColumns(
     columns.map((c, j) => c.map((v) => v - means[j]!)),
     n,
   ); // [n × p]
-  const Xpinv = method === 'ols' && columns.length > 0 ? pinv(X) : null; // [p × n]
+  const qr = method === 'nnls' && p > 0 ? new QrDecomposition(X) : null;
+  const R = qr?.upperTriangularMatrix; // [p × p]
+  const project = p === 0 ? [] : (qr ? qr.orthogonalMatrix.transpose() : pinv(X)).to2DArray().map((row) => Float64Array.from(row)); // [p × n]
 
   const fit = (y: ArrayLike<number>): Fit => {
     const yMean = intercept ? columnMean(y) : 0;
-    const yc = Matrix.columnVector(Array.from(y, (v) => v - yMean));
-    const slopes = columns.length === 0 ? new Float64Array(0) : Xpinv ? Float64Array.from(Xpinv.mmul(yc).getColumn(0)) : nnls(X, yc.getColumn(0)).x;
+    const proj = project.map((row) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += row[i]! * (y[i]! - yMean);
+      return s;
+    });
+    const slopes = R ? nnls(R, proj).x : Float64Array.from(proj);
     let c = yMean;
     slopes.forEach((a, j) => (c -= a * means[j]!));
     let ssr = 0;
     for (let i = 0; i < n; i++) {
       let pred = c;
-      for (let j = 0; j < columns.length; j++) pred += slopes[j]! * columns[j]![i]!;
+      for (let j = 0; j < p; j++) pred += slopes[j]! * columns[j]![i]!;
       ssr += (y[i]! - pred) ** 2;
     }
     return { slopes, intercept: c, ssr };
