@@ -10,6 +10,7 @@
 //   intercept this compares the fit with "predict the mean", so R² can be negative.
 // - Adjusted R² = 1 − (1 − R²)(n − 1)/(n − k), k = fitted coefficients (bases + intercept).
 // - p-value: shuffle the target's heads, refit, p = (1 + #{R²_perm ≥ R²_obs}) / (1 + permutations).
+// - A constant target has SST = 0: R², adjusted R² and p are NaN, with a note.
 // - Collinear bases: OLS returns the least-norm solution (SVD pseudo-inverse) and a note.
 import { QrDecomposition } from 'ml-matrix';
 import { Rng } from '../util/random.js';
@@ -54,7 +55,9 @@ export function decompose(target: Pattern, bases: Record<string, Pattern>, opts:
   const names = Object.keys(bases ?? {});
   if (names.length === 0) throw new RangeError('decompose: bases must name at least one pattern');
   const columns = names.map((name) => {
-    const b = patternFromArray(bases[name]!.layers, bases[name]!.heads, bases[name]!.values, `decompose: base "${name}"`);
+    const given = bases[name];
+    if (given == null) throw new TypeError(`decompose: base "${name}" must be a pattern { layers, heads, values }, got ${given}`);
+    const b = patternFromArray(given.layers, given.heads, given.values, `decompose: base "${name}"`);
     assertSameShape(t, b, 'the target', `decompose: base "${name}"`);
     return b.values;
   });
@@ -72,11 +75,13 @@ export function decompose(target: Pattern, bases: Record<string, Pattern>, opts:
   const full = fitter.fit(y);
   const r2 = 1 - full.ssr / sst;
 
+  // A shuffle that fits as well as the data up to round-off counts as "at least as good".
+  const threshold = r2 - 1e-12;
   let atLeast = 0;
   const rng = new Rng(seed);
   const shuffled = Array.from(y);
   for (let i = 0; i < permutations; i++) {
-    if (1 - fitter.fit(rng.shuffle(shuffled)).ssr / sst >= r2) atLeast++;
+    if (1 - fitter.fit(rng.shuffle(shuffled)).ssr / sst >= threshold) atLeast++;
   }
 
   const leaveOneOut: Record<string, number> = {};
@@ -99,7 +104,7 @@ export function decompose(target: Pattern, bases: Record<string, Pattern>, opts:
     ...(intercept ? { intercept: full.intercept } : {}),
     r2,
     adjustedR2: 1 - ((1 - r2) * (n - 1)) / (n - k),
-    pValue: (1 + atLeast) / (1 + permutations),
+    pValue: sst === 0 ? NaN : (1 + atLeast) / (1 + permutations),
     leaveOneOut,
     n,
     method,
