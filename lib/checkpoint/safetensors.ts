@@ -4,9 +4,9 @@
 // No maintained pure-JS package reads it (npm `safetensors` is a 0.0.1 stub), so this file does.
 // Every error names the file.
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { DTYPE_BYTES, decodeFloats, isDType, type DType } from './dtype.js';
 import { writeFileAtomic } from '../util/atomic_file.js';
+import { CheckpointError } from './errors.js';
 
 export interface SafetensorsEntry {
   dtype: DType;
@@ -22,13 +22,6 @@ export interface SafetensorsFile {
 
 // a JSON header larger than this is not a model checkpoint but a corrupt length field
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
-
-export class CheckpointError extends Error {
-  constructor(file: string, problem: string) {
-    super(`${path.basename(file)}: ${problem} (${file})`);
-    this.name = 'CheckpointError';
-  }
-}
 
 export async function readSafetensors(file: string): Promise<SafetensorsFile> {
   return parseSafetensors(file, await readFile(file));
