@@ -34,7 +34,7 @@ export function parseSafetensors(file: string, buf: Uint8Array): SafetensorsFile
   if (buf.length < 8) fail(`file is ${buf.length} bytes, too short for a safetensors header`);
   const headerLen = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
   if (headerLen > buf.length - 8 || headerLen > MAX_HEADER_BYTES) {
-    fail(`header length ${headerLen} exceeds the file (${buf.length} bytes): truncated or not a safetensors file`);
+    fail(`header length ${headerLen} exceeds the file (${buf.length} bytes) or the ${MAX_HEADER_BYTES}-byte limit: truncated or not a safetensors file`);
   }
   let header: unknown;
   try {
