@@ -38,42 +38,50 @@ double preprocess_head(const float* dout, const float* out, int64_t T, int64_t D
   return total;
 }
 
-// For query row i against the n keys of the tile held in w.kT / w.vT (nv of them visible):
+// For query row i against the key tile held in w.kT / w.vT, of which nv keys are visible; writes
+// score row r of w.p and w.ds (zero past nv, so row groups can share one loop bound):
 //   forward  P = softmax_row(S)         ->  p[j]  = exp(s[j] − lse[i])
 //   forward  out = P v                  ->  dp[j] = dout[i] · v[j]
-//   forward  softmax                    ->  ds[j] = p[j] · (dp[j] − D(i))   (written into dp)
+//   forward  P = softmax_row(S)         ->  ds[j] = p[j] · (dp[j] − D(i)),  stored times scale
+//                                           because both users multiply by it (S = scale·q kᵀ)
 void tile_row_grads(const HeadGrads& h, AttnScratch& w, int64_t i, int64_t nv, int64_t D,
-                    float scale) {
-  float *s = w.s.data(), *p = w.p.data(), *ds = w.dp.data();
-  row_scores(h.q + i * D, w.kT.data(), nv, D, scale, s);
-  for (int64_t j = 0; j < nv; ++j) p[j] = exp_tile(s[j] - h.lse[i]);
-  row_scores(h.dout + i * D, w.vT.data(), nv, D, 1.f, ds);
-  const float Di = h.Drow[i];
-  for (int64_t j = 0; j < nv; ++j) ds[j] = p[j] * (ds[j] - Di);
+                    float scale, int64_t r) {
+  constexpr int64_t BK = AttnTiles::kBlockK;
+  float *s = w.s.data(), *p = w.p.data() + r * BK, *ds = w.ds.data() + r * BK;
+  row_scores(h.q + i * D, w.kT.data(), D, scale, s);
+  row_scores(h.dout + i * D, w.vT.data(), D, 1.f, ds);
+  const float lse = h.lse[i], Di = h.Drow[i];
+  for (int64_t j = 0; j < BK; ++j) {
+    const float pj = j < nv ? exp_tile(s[j] - lse) : 0.f;
+    p[j] = pj;
+    ds[j] = scale * pj * (ds[j] - Di);
+  }
 }
 
-// Keys [j0, j0+n) of one head own dk and dv there:
-//   forward  out = P v       ->  dv[j] += p[j] · dout[i]
-//   forward  S = scale·q kᵀ  ->  dk[j] += scale · ds[j] · q[i]
+// Keys [j0, j0+n) of one head own dk and dv there; query rows come in groups of kRowGroup:
+//   forward  out = P v       ->  dv[j] += Σ_i p[i][j] · dout[i]
+//   forward  S = scale·q kᵀ  ->  dk[j] += Σ_i scale · ds[i][j] · q[i]
 void backward_key_block(const HeadGrads& h, int64_t j0, int64_t n, int64_t T, int64_t D,
                         bool causal, float scale) {
+  constexpr int64_t BK = AttnTiles::kBlockK, RG = AttnTiles::kRowGroup;
   AttnScratch& w = AttnScratch::for_this_thread(D);
   load_transposed(h.k + j0 * D, n, D, w.kT.data());
   load_transposed(h.v + j0 * D, n, D, w.vT.data());
   std::fill(h.dk + j0 * D, h.dk + (j0 + n) * D, 0.f);
   std::fill(h.dv + j0 * D, h.dv + (j0 + n) * D, 0.f);
-  for (int64_t i = causal ? j0 : 0; i < T; ++i) {
-    const int64_t nv = visible_keys(causal, i, j0, n);
-    tile_row_grads(h, w, i, nv, D, scale);
-    for (int64_t j = 0; j < nv; ++j) {
-      axpy(w.p[j], h.dout + i * D, D, h.dv + (j0 + j) * D);
-      axpy(scale * w.dp[j], h.q + i * D, D, h.dk + (j0 + j) * D);
+  for (int64_t i = causal ? j0 : 0; i < T; i += RG) {
+    const int64_t rows = std::min(RG, T - i);
+    for (int64_t r = 0; r < rows; ++r)
+      tile_row_grads(h, w, i + r, visible_keys(causal, i + r, j0, n), D, scale, r);
+    for (int64_t j = 0; j < n; ++j) {
+      accumulate_rows(w.p.data() + j, BK, h.dout + i * D, D, rows, D, h.dv + (j0 + j) * D);
+      accumulate_rows(w.ds.data() + j, BK, h.q + i * D, D, rows, D, h.dk + (j0 + j) * D);
     }
   }
 }
 
 // Query rows [i0, i1) of one head own dq there:
-//   forward  S = scale·q kᵀ  ->  dq[i] += scale · ds[j] · k[j]
+//   forward  S = scale·q kᵀ  ->  dq[i] += Σ_j scale · ds[j] · k[j]
 void backward_query_block(const HeadGrads& h, int64_t i0, int64_t i1, int64_t T, int64_t D,
                           bool causal, float scale) {
   constexpr int64_t BK = AttnTiles::kBlockK;
@@ -87,8 +95,8 @@ void backward_query_block(const HeadGrads& h, int64_t i0, int64_t i1, int64_t T,
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t nv = visible_keys(causal, i, j0, n);
       if (nv <= 0) continue;
-      tile_row_grads(h, w, i, nv, D, scale);
-      for (int64_t j = 0; j < nv; ++j) axpy(scale * w.dp[j], h.k + (j0 + j) * D, D, h.dq + i * D);
+      tile_row_grads(h, w, i, nv, D, scale, 0);
+      accumulate_rows(w.ds.data(), 1, h.k + j0 * D, D, nv, D, h.dq + i * D);
     }
   }
 }

@@ -19,12 +19,15 @@ struct AttnTiles {
   // (2 · D · 64 floats, 128 KiB at D = 256) in L2 while a block of rows streams past it.
   static constexpr int64_t kBlockQ = 64;
   static constexpr int64_t kBlockK = 64;
+  // Query rows whose dk/dv contributions are summed together before touching dk/dv rows.
+  static constexpr int64_t kRowGroup = 4;
 };
 
-// Per-thread scratch: two transposed tiles and three score rows. Sized by D only, never by T.
+// Per-thread scratch: two transposed tiles and a few score rows. Sized by D only, never by T.
 struct AttnScratch {
   std::vector<float> kT, vT;  // [D, kBlockK]
-  std::vector<float> s, p, dp;  // [kBlockK]
+  std::vector<float> s;       // [kBlockK]
+  std::vector<float> p, ds;   // [kRowGroup, kBlockK]
   static AttnScratch& for_this_thread(int64_t D) {
     thread_local AttnScratch w;
     const size_t tile = static_cast<size_t>(D * AttnTiles::kBlockK);
@@ -33,33 +36,51 @@ struct AttnScratch {
       w.vT.resize(tile);
     }
     w.s.resize(AttnTiles::kBlockK);
-    w.p.resize(AttnTiles::kBlockK);
-    w.dp.resize(AttnTiles::kBlockK);
+    w.p.resize(AttnTiles::kRowGroup * AttnTiles::kBlockK);
+    w.ds.resize(AttnTiles::kRowGroup * AttnTiles::kBlockK);
     return w;
   }
 };
 
-// x: [n, D] rows of one head  ->  xT: [D, kBlockK] (columns n.. are left untouched)
+// x: [n, D] rows of one head  ->  xT: [D, kBlockK], columns n.. zeroed so that the score loops
+// can always run the full, compile-time tile width.
 inline void load_transposed(const float* x, int64_t n, int64_t D, float* xT) {
+  constexpr int64_t BK = AttnTiles::kBlockK;
+  for (int64_t d = 0; d < D; ++d)
+    for (int64_t j = n; j < BK; ++j) xT[d * BK + j] = 0.f;
   for (int64_t j = 0; j < n; ++j)
-    for (int64_t d = 0; d < D; ++d) xT[d * AttnTiles::kBlockK + j] = x[j * D + d];
+    for (int64_t d = 0; d < D; ++d) xT[d * BK + j] = x[j * D + d];
 }
 
-// q: [D], kT: [D, kBlockK]  ->  s[j] = scale · Σ_d q[d] kT[d][j]  for j < n
-inline void row_scores(const float* q, const float* kT, int64_t n, int64_t D, float scale,
-                       float* s) {
-  std::fill(s, s + n, 0.f);
+// q: [D], kT: [D, kBlockK]  ->  s[j] = scale · Σ_d q[d] kT[d][j]  for all j < kBlockK.
+// The fixed width lets the compiler keep the kBlockK accumulators in vector registers across d.
+inline void row_scores(const float* q, const float* kT, int64_t D, float scale, float* s) {
+  constexpr int64_t BK = AttnTiles::kBlockK;
+  float acc[BK] = {};
   for (int64_t d = 0; d < D; ++d) {
     const float qd = q[d];
-    const float* kd = kT + d * AttnTiles::kBlockK;
-    for (int64_t j = 0; j < n; ++j) s[j] += qd * kd[j];
+    const float* kd = kT + d * BK;
+    for (int64_t j = 0; j < BK; ++j) acc[j] += qd * kd[j];
   }
-  for (int64_t j = 0; j < n; ++j) s[j] *= scale;
+  for (int64_t j = 0; j < BK; ++j) s[j] = acc[j] * scale;
 }
 
-// y[0..D) += a · x[0..D)
-inline void axpy(float a, const float* x, int64_t D, float* y) {
-  for (int64_t d = 0; d < D; ++d) y[d] += a * x[d];
+// y[0..D) += Σ_{r<n} c[r·cstride] · x[r·xstride + 0..D), four terms per pass over y, so that y
+// is loaded and stored once per four rows of x instead of once per row.
+inline void accumulate_rows(const float* c, int64_t cstride, const float* x, int64_t xstride,
+                            int64_t n, int64_t D, float* y) {
+  int64_t r = 0;
+  for (; r + 4 <= n; r += 4) {
+    const float c0 = c[r * cstride], c1 = c[(r + 1) * cstride], c2 = c[(r + 2) * cstride],
+                c3 = c[(r + 3) * cstride];
+    const float *x0 = x + r * xstride, *x1 = x0 + xstride, *x2 = x1 + xstride, *x3 = x2 + xstride;
+    for (int64_t d = 0; d < D; ++d) y[d] += c0 * x0[d] + c1 * x1[d] + c2 * x2[d] + c3 * x3[d];
+  }
+  for (; r < n; ++r) {
+    const float cr = c[r * cstride];
+    const float* xr = x + r * xstride;
+    for (int64_t d = 0; d < D; ++d) y[d] += cr * xr[d];
+  }
 }
 
 // e^x for x <= ~0 (scores minus a running max or minus lse), branch-free so loops over it
