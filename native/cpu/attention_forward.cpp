@@ -41,16 +41,12 @@ void forward_query_block(const HeadPtrs& h, int64_t i0, int64_t i1, int64_t T, i
       if (nv <= 0) continue;
       float* s = w.s.data();
       row_scores(h.q + i * D, w.kT.data(), D, scale, s);
-      float mx = m[i - i0];
-      for (int64_t j = 0; j < nv; ++j) mx = std::max(mx, s[j]);
+      std::fill(s + nv, s + BK, -std::numeric_limits<float>::infinity());  // masked keys
+      const float mx = std::max(m[i - i0], tile_max(s));
       const float corr = std::exp(m[i - i0] - mx);  // 0 on the first tile (m = -inf)
-      float sum = 0.f;
-      for (int64_t j = 0; j < nv; ++j) {
-        s[j] = exp_tile(s[j] - mx);
-        sum += s[j];
-      }
+      for (int64_t j = 0; j < BK; ++j) s[j] = exp_tile(s[j] - mx);
       m[i - i0] = mx;
-      l[i - i0] = l[i - i0] * corr + sum;
+      l[i - i0] = l[i - i0] * corr + tile_sum(s);
       float* o = h.out + i * D;
       if (corr != 1.f)
         for (int64_t d = 0; d < D; ++d) o[d] *= corr;
