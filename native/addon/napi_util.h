@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/errors.h"
+#include "core/finite.h"
 
 namespace hg {
 namespace addon {
@@ -61,11 +62,10 @@ inline Napi::Int32Array require_i32(const Napi::Value& v, const char* name, size
 
 // Every element finite: NaN or Inf in an input would silently poison every output row.
 inline void require_finite(const Napi::Float32Array& a, const char* name) {
-  const float* x = a.Data();
-  for (size_t i = 0; i < a.ElementLength(); ++i)
-    if (!std::isfinite(x[i]))
-      range_error(a.Env(), std::string(name) + ": expected finite values, got " +
-                               std::to_string(x[i]) + " at index " + std::to_string(i));
+  const size_t i = first_non_finite(a.Data(), a.ElementLength());
+  if (i != a.ElementLength())
+    range_error(a.Env(), std::string(name) + ": expected finite values, got " +
+                             std::to_string(a.Data()[i]) + " at index " + std::to_string(i));
 }
 
 inline Napi::Object require_object(const Napi::Value& v, const char* name) {
