@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -118,6 +120,15 @@ test('results are bitwise identical across repeated calls, and between Promise a
   for (const g of [gb, gc]) {
     for (const name of ['dq', 'dk', 'dv', 'headScore'] as const) assert.equal(g[name], ga[name], name);
   }
+});
+
+test('results do not depend on the number of threads', () => {
+  const digest = (threads: string) => execFileSync(process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./helpers/attention_digest.ts', import.meta.url))],
+    { env: { ...process.env, HEADGRAD_THREADS: threads }, encoding: 'utf8' }).trim();
+  const one = digest('1');
+  assert.match(one, /^[0-9a-f]{64}$/);
+  assert.is(digest('3'), one);
 });
 
 test('captureScore: false leaves the gradients unchanged and headScore zero', () => {
