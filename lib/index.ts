@@ -1,6 +1,10 @@
 export { backendInfo, type Device } from './backend.js';
 export type { BackendInfo, CudaDevice } from './native.js';
 export {
+  attentionForward, attentionBackward, attentionForwardSync, attentionBackwardSync,
+  type AttentionShape, type AttentionOptions,
+} from './attention.js';
+export {
   readCheckpoint, writeCheckpoint, parameterLayout, parameterCount, validateConfig, CheckpointError,
   type Checkpoint, type CheckpointFormat, type GPTConfig, type ParameterTensor,
 } from './checkpoint/index.js';
