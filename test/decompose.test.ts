@@ -1,0 +1,199 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Matrix } from 'ml-matrix';
+import { decompose, nnls, type Pattern } from '../lib/index.js';
+import { Rng } from '../lib/util/random.js';
+
+const close = (a: number, b: number, tol: number, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
+
+function randomPattern(rng: Rng, layers: number, heads: number): Pattern {
+  return { layers, heads, values: Float64Array.from({ length: layers * heads }, () => rng.next()) };
+}
+
+function combine(bases: Pattern[], alpha: number[], c: number, noise = 0, rng?: Rng): Pattern {
+  const values = bases[0]!.values.map((_, i) => c + bases.reduce((s, b, j) => s + alpha[j]! * b.values[i]!, 0) + (noise ? noise * rng!.normal() : 0));
+  return { layers: bases[0]!.layers, heads: bases[0]!.heads, values };
+}
+
+// Independent OLS reference: normal equations [X 1]ᵀ[X 1] β = [X 1]ᵀ y by Gaussian elimination.
+function olsReference(y: Float64Array, xs: Float64Array[], intercept: boolean): number[] {
+  const cols = intercept ? [...xs, y.map(() => 1)] : xs;
+  const p = cols.length;
+  const A = cols.map((ci) => [...cols.map((cj) => ci.reduce((s, v, k) => s + v * cj[k]!, 0)), ci.reduce((s, v, k) => s + v * y[k]!, 0)]);
+  for (let i = 0; i < p; i++) {
+    for (let r = i + 1; r < p; r++) {
+      const f = A[r]![i]! / A[i]![i]!;
+      for (let c = i; c <= p; c++) A[r]![c]! -= f * A[i]![c]!;
+    }
+  }
+  const beta = new Array<number>(p).fill(0);
+  for (let i = p - 1; i >= 0; i--) {
+    let s = A[i]![p]!;
+    for (let c = i + 1; c < p; c++) s -= A[i]![c]! * beta[c]!;
+    beta[i] = s / A[i]![i]!;
+  }
+  return beta;
+}
+
+test('OLS recovers known coefficients exactly without noise (with and without intercept, odd shapes)', () => {
+  const rng = new Rng(10);
+  for (const [L, H] of [[3, 5], [12, 12], [1, 7]] as const) {
+    const a = randomPattern(rng, L, H);
+    const b = randomPattern(rng, L, H);
+    for (const intercept of [true, false]) {
+      const c = intercept ? 0.3 : 0;
+      const r = decompose(combine([a, b], [0.7, -1.2], c), { math: a, code: b }, { method: 'ols', intercept, permutations: 10 });
+      close(r.coefficients.math!, 0.7, 1e-10, 'math');
+      close(r.coefficients.code!, -1.2, 1e-10, 'code');
+      if (intercept) close(r.intercept!, 0.3, 1e-10, 'intercept');
+      else assert.is(r.intercept, undefined);
+      close(r.r2, 1, 1e-12, 'r2');
+      assert.is(r.n, L * H);
+    }
+  }
+});
+
+test('OLS with noise matches an independent normal-equations reference', () => {
+  const rng = new Rng(11);
+  const bases = [randomPattern(rng, 6, 8), randomPattern(rng, 6, 8), randomPattern(rng, 6, 8)];
+  const target = combine(bases, [0.5, 0.2, 1.5], -0.1, 0.05, rng);
+  for (const intercept of [true, false]) {
+    const r = decompose(target, { a: bases[0]!, b: bases[1]!, c: bases[2]! }, { method: 'ols', intercept, permutations: 10 });
+    const ref = olsReference(target.values, bases.map((b) => b.values), intercept);
+    ['a', 'b', 'c'].forEach((k, j) => close(r.coefficients[k]!, ref[j]!, 1e-9, k));
+    if (intercept) close(r.intercept!, ref[3]!, 1e-9, 'intercept');
+    assert.ok(r.r2 > 0.9 && r.r2 < 1);
+    close(r.adjustedR2, 1 - ((1 - r.r2) * 47) / (48 - (intercept ? 4 : 3)), 1e-12);
+  }
+  const r = decompose(target, { a: bases[0]!, b: bases[1]!, c: bases[2]! }, { method: 'ols', intercept: true, permutations: 10 });
+  close(r.coefficients.c!, 1.5, 0.1, 'c with noise');
+});
+
+// NNLS optimum = the best unconstrained least-squares fit over supports whose solution is ≥ 0.
+function nnlsBruteForce(A: Matrix, b: number[]): { x: number[]; ssr: number } {
+  const p = A.columns;
+  let best = { x: new Array<number>(p).fill(0), ssr: b.reduce((s, v) => s + v * v, 0) };
+  for (let mask = 1; mask < 1 << p; mask++) {
+    const cols = [...Array(p).keys()].filter((j) => mask & (1 << j));
+    const sub = A.subMatrixColumn(cols);
+    const z = olsReference(Float64Array.from(b), cols.map((j) => Float64Array.from(A.getColumn(j))), false);
+    if (z.some((v) => v < 0)) continue;
+    const r = Matrix.columnVector(b).sub(sub.mmul(Matrix.columnVector(z)));
+    const ssr = r.getColumn(0).reduce((s, v) => s + v * v, 0);
+    if (ssr < best.ssr) {
+      const x = new Array<number>(p).fill(0);
+      cols.forEach((j, k) => (x[j] = z[k]!));
+      best = { x, ssr };
+    }
+  }
+  return best;
+}
+
+test('NNLS (Lawson–Hanson) agrees with brute-force enumeration of active sets', () => {
+  const rng = new Rng(12);
+  for (let trial = 0; trial < 40; trial++) {
+    const n = 5 + rng.int(20);
+    const p = 1 + rng.int(5);
+    const A = new Matrix(n, p);
+    for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) A.set(i, j, rng.normal());
+    const b = Array.from({ length: n }, () => rng.normal());
+    const got = nnls(A, b).x;
+    const ref = nnlsBruteForce(A, b);
+    ref.x.forEach((v, j) => close(got[j]!, v, 1e-9, `trial ${trial} x[${j}]`));
+    assert.ok(got.every((v) => v >= 0));
+  }
+});
+
+test('NNLS clips a known negative coefficient to zero; OLS keeps it negative', () => {
+  const rng = new Rng(13);
+  const a = randomPattern(rng, 8, 8);
+  const b = randomPattern(rng, 8, 8);
+  const target = combine([a, b], [2, -1], 0, 0.01, rng);
+  const ols = decompose(target, { a, b }, { method: 'ols', intercept: false, permutations: 10 });
+  const nn = decompose(target, { a, b }, { method: 'nnls', intercept: false, permutations: 10 });
+  close(ols.coefficients.b!, -1, 0.05);
+  assert.is(nn.coefficients.b, 0);
+  assert.ok(nn.coefficients.a! > 0);
+  assert.ok(nn.r2 < ols.r2);
+});
+
+test('NNLS leaves the intercept unconstrained (a negative intercept is recovered)', () => {
+  const rng = new Rng(14);
+  const a = randomPattern(rng, 4, 9);
+  const b = randomPattern(rng, 4, 9);
+  const r = decompose(combine([a, b], [0.4, 1.1], -5), { a, b }, { method: 'nnls', intercept: true, permutations: 10 });
+  close(r.coefficients.a!, 0.4, 1e-9);
+  close(r.coefficients.b!, 1.1, 1e-9);
+  close(r.intercept!, -5, 1e-9);
+});
+
+test('permutation p-value: minimal for a real relation, not small for noise, and seeded', () => {
+  const rng = new Rng(15);
+  const a = randomPattern(rng, 12, 12);
+  const b = randomPattern(rng, 12, 12);
+  const real = decompose(combine([a, b], [1, 0.5], 0, 0.1, rng), { a, b }, { method: 'ols', intercept: true, permutations: 999, seed: 3 });
+  close(real.pValue, 1 / 1000, 0, 'p for a real relation');
+  const pNoise: number[] = [];
+  for (let s = 0; s < 20; s++) {
+    const noise = randomPattern(rng, 12, 12);
+    pNoise.push(decompose(noise, { a, b }, { method: 'nnls', intercept: true, permutations: 199, seed: s }).pValue);
+  }
+  const meanP = pNoise.reduce((x, y) => x + y, 0) / pNoise.length;
+  assert.ok(meanP > 0.3 && meanP < 0.7, `mean p over noise targets ${meanP} (expect about 0.5)`);
+  assert.ok(pNoise.filter((p) => p <= 0.05).length <= 3, `too many small p for noise: ${pNoise}`);
+  const again = decompose(combine([a, b], [1, 0.5], 0), { a, b }, { method: 'ols', intercept: true, permutations: 50, seed: 9 });
+  const twice = decompose(combine([a, b], [1, 0.5], 0), { a, b }, { method: 'ols', intercept: true, permutations: 50, seed: 9 });
+  assert.is(again.pValue, twice.pValue);
+});
+
+test('leave-one-out R² equals a fit without that base', () => {
+  const rng = new Rng(16);
+  const a = randomPattern(rng, 5, 6);
+  const b = randomPattern(rng, 5, 6);
+  const target = combine([a, b], [2, 0.1], 0.2, 0.05, rng);
+  const r = decompose(target, { a, b }, { method: 'ols', intercept: true, permutations: 10 });
+  close(r.leaveOneOut.a!, decompose(target, { b }, { method: 'ols', intercept: true, permutations: 10 }).r2, 1e-12);
+  close(r.leaveOneOut.b!, decompose(target, { a }, { method: 'ols', intercept: true, permutations: 10 }).r2, 1e-12);
+  assert.ok(r.leaveOneOut.a! < 0.2 && r.leaveOneOut.b! > 0.9);
+  // one base, left out: the intercept-only model, R² = 0
+  close(decompose(target, { a }, { method: 'nnls', intercept: true, permutations: 10 }).leaveOneOut.a!, 0, 1e-12);
+});
+
+test('R² is centred, so a fit without an intercept can be negative', () => {
+  const rng = new Rng(17);
+  const a = randomPattern(rng, 4, 4);
+  const target = { layers: 4, heads: 4, values: a.values.map(() => 10 + rng.normal()) };
+  const r = decompose(target, { a: { ...a, values: a.values.map((v) => v - 0.5) } }, { method: 'ols', intercept: false, permutations: 10 });
+  assert.ok(r.r2 < 0, `r2 = ${r.r2}`);
+});
+
+test('collinear bases: least-norm answer and a note', () => {
+  const rng = new Rng(18);
+  const a = randomPattern(rng, 6, 6);
+  const b = randomPattern(rng, 6, 6);
+  const sum = { ...a, values: a.values.map((v, i) => v + b.values[i]!) };
+  const r = decompose(sum, { a, b, sum }, { method: 'ols', intercept: false, permutations: 10 });
+  // β_a + β_sum = 1, β_b + β_sum = 1, least ‖β‖ -> (1/3, 1/3, 2/3)
+  close(r.coefficients.a!, 1 / 3, 1e-9);
+  close(r.coefficients.b!, 1 / 3, 1e-9);
+  close(r.coefficients.sum!, 2 / 3, 1e-9);
+  close(r.r2, 1, 1e-12);
+  assert.is(r.rank, 2);
+  assert.match(r.notes.join(' '), /collinear \(rank 2 of 3\).*least-norm/);
+  const nn = decompose(sum, { a, b, sum }, { method: 'nnls', intercept: false, permutations: 10 });
+  close(nn.r2, 1, 1e-9);
+});
+
+test('bad input: clear errors', () => {
+  const rng = new Rng(19);
+  const a = randomPattern(rng, 2, 2);
+  const o = { method: 'ols', intercept: true } as const;
+  assert.throws(() => decompose(a, { x: a, y: a, z: a }, o), /4 heads cannot determine 4 coefficients \(3 bases \+ intercept\)/);
+  assert.throws(() => decompose(a, { b: randomPattern(rng, 2, 3) }, o), /base "b" is 2 × 3 .* target is 2 × 2/);
+  assert.throws(() => decompose(a, {}, o), /at least one/);
+  assert.throws(() => decompose(a, { a }, { method: 'lasso' as 'ols', intercept: true }), /method must be 'ols' or 'nnls', got "lasso"/);
+  assert.throws(() => decompose(a, { a }, { ...o, permutations: 0 }), /permutations must be a positive integer/);
+  assert.throws(() => decompose({ ...a, values: Float64Array.of(1, 2, NaN, 4) }, { a }, o), /target: values\[2\] must be a finite number/);
+});
+
+test.run();
