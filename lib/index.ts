@@ -7,3 +7,13 @@ export {
   deltaPattern, patternFromArray, readPattern, writePattern,
   type LoadedPattern, type Pattern, type PatternFile, type Provenance,
 } from './patterns/pattern.js';
+export {
+  readCheckpoint, writeCheckpoint, parameterLayout, parameterCount, validateConfig, CheckpointError,
+  type Checkpoint, type CheckpointFormat, type GPTConfig, type ParameterTensor,
+} from './checkpoint/index.js';
+export { ByteTokenizer, Gpt2Tokenizer, tokenizerFor, type Tokenizer } from './tokenizer.js';
+export type { Sample } from './data/sample.js';
+export { readJsonl, readSamples, writeJsonl } from './data/jsonl.js';
+export { shuffled, trainTestSplit } from './data/split.js';
+export { makeBatch, batches, promptTokens, type Batch, type BatchOptions, type Weighting } from './data/batch.js';
+export { TASKS, getTask, pretrainCorpus, type Task, type TaskKind } from './data/tasks.js';
