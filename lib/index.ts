@@ -17,3 +17,7 @@ export { readJsonl, readSamples, writeJsonl } from './data/jsonl.js';
 export { shuffled, trainTestSplit } from './data/split.js';
 export { makeBatch, batches, promptTokens, type Batch, type BatchOptions, type Weighting } from './data/batch.js';
 export { TASKS, getTask, pretrainCorpus, type Task, type TaskKind } from './data/tasks.js';
+export { sft, learningRate, type SftOptions, type SftHistory, type SftMode, type StepRecord, type EvalRecord, type SnapshotRecord } from './sft.js';
+export { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
+export { activationPattern, modelHash, dataHash, type ActivationPattern, type ActivationOptions } from './patterns/activation.js';
+export { ablateHeads, type AblationOptions, type AblationResult, type AblatedRun } from './patterns/ablation.js';
