@@ -189,14 +189,12 @@ function validateSftOptions(model: GPT, data: readonly Sample[], o: SftOptions):
   if (o.checkpoint?.every !== undefined) posInt(o.checkpoint.every, 'checkpoint.every');
 }
 
-/** The per-step options for model.step, minus the learning rate. */
+/** The per-step options for model.step, minus the learning rate; unset ones keep the engine's defaults. */
 function optimizerOptions(o: SftOptions) {
   const mode = o.mode ?? 'full';
+  const given = Object.entries({ beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay }).filter(([, v]) => v !== undefined);
   return {
-    beta1: o.beta1,
-    beta2: o.beta2,
-    eps: o.eps,
-    weightDecay: o.weightDecay,
+    ...Object.fromEntries(given),
     gradClip: o.gradClip ?? 1,
     ...(mode === 'full' ? {} : { trainableHeads: o.trainableHeads, trainMlp: mode === 'heads+mlp' }),
   };
