@@ -8,6 +8,7 @@ import {
 } from '../lib/checkpoint/index.js';
 import { writeFileAtomic } from '../lib/util/atomic_file.js';
 import { Rng } from '../lib/util/random.js';
+import { hfStateDict as hfStateDictOf, hfConfigJson as hfConfigJsonOf, llmcBytes as llmcBytesOf, safetensorsBytes } from './support/checkpoint_writers.js';
 
 // Odd sizes on purpose: 2 layers, 3 heads of size 2, a vocabulary that is not a multiple of anything.
 const cfg: GPTConfig = { vocabSize: 11, maxSeqLen: 5, layers: 2, heads: 3, dim: 6 };
@@ -27,110 +28,9 @@ function randomParams(seed: number): Float32Array {
   return Float32Array.from({ length: parameterCount(cfg) }, () => (r.int(257) - 128) / 64);
 }
 
-function tensor(params: Float32Array, name: string): Float32Array {
-  const t = parameterLayout(cfg).find((p) => p.name === name)!;
-  return params.subarray(t.offset, t.offset + t.size);
-}
-
-// ---- the test's own writers, independent of lib/checkpoint ----
-
-function transpose(src: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(src.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = src[i * cols + j]!;
-  return out;
-}
-
-type Dtype = 'F32' | 'F16' | 'BF16';
-
-function f32ToF16Bits(x: number): number {
-  if (x === 0) return 0;
-  const sign = x < 0 ? 0x8000 : 0;
-  const a = Math.abs(x);
-  const e = Math.floor(Math.log2(a));
-  const mant = Math.round((a / 2 ** e - 1) * 1024);
-  return sign | ((e + 15) << 10) | mant;
-}
-
-function encode(values: Float32Array, dtype: Dtype): Uint8Array {
-  if (dtype === 'F32') return new Uint8Array(values.slice().buffer);
-  const out = new Uint16Array(values.length);
-  const bits = new Uint32Array(values.slice().buffer);
-  for (let i = 0; i < values.length; i++) out[i] = dtype === 'BF16' ? bits[i]! >>> 16 : f32ToF16Bits(values[i]!);
-  return new Uint8Array(out.buffer);
-}
-
-function safetensorsBytes(tensors: [string, number[], Float32Array][], dtype: Dtype, metadata?: Record<string, string>): Buffer {
-  const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
-  const blobs: Uint8Array[] = [];
-  let off = 0;
-  for (const [name, shape, values] of tensors) {
-    const b = encode(values, dtype);
-    header[name] = { dtype, shape, data_offsets: [off, off + b.length] };
-    blobs.push(b);
-    off += b.length;
-  }
-  const json = Buffer.from(JSON.stringify(header));
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  return Buffer.concat([len, json, ...blobs]);
-}
-
-// An HF GPT2LMHeadModel-style state dict: `transformer.` prefix, Conv1D weights [in, out],
-// the attention mask buffers and the tied lm_head present.
-function hfStateDict(params: Float32Array): [string, number[], Float32Array][] {
-  const { vocabSize: V, maxSeqLen: P, layers: L, dim: C } = cfg;
-  const layer = (name: string, l: number) => {
-    const t = tensor(params, name);
-    const n = t.length / L;
-    return t.subarray(l * n, (l + 1) * n);
-  };
-  const out: [string, number[], Float32Array][] = [
-    ['transformer.wte.weight', [V, C], tensor(params, 'wte')],
-    ['transformer.wpe.weight', [P, C], tensor(params, 'wpe')],
-  ];
-  for (let l = 0; l < L; l++) {
-    const h = `transformer.h.${l}.`;
-    out.push(
-      [h + 'ln_1.weight', [C], layer('ln1w', l)],
-      [h + 'ln_1.bias', [C], layer('ln1b', l)],
-      [h + 'attn.bias', [1, 1, P, P], new Float32Array(P * P).fill(1)],
-      [h + 'attn.masked_bias', [], new Float32Array([-1e4])],
-      [h + 'attn.c_attn.weight', [C, 3 * C], transpose(layer('qkvw', l), 3 * C, C)],
-      [h + 'attn.c_attn.bias', [3 * C], layer('qkvb', l)],
-      [h + 'attn.c_proj.weight', [C, C], transpose(layer('attprojw', l), C, C)],
-      [h + 'attn.c_proj.bias', [C], layer('attprojb', l)],
-      [h + 'ln_2.weight', [C], layer('ln2w', l)],
-      [h + 'ln_2.bias', [C], layer('ln2b', l)],
-      [h + 'mlp.c_fc.weight', [C, 4 * C], transpose(layer('fcw', l), 4 * C, C)],
-      [h + 'mlp.c_fc.bias', [4 * C], layer('fcb', l)],
-      [h + 'mlp.c_proj.weight', [4 * C, C], transpose(layer('fcprojw', l), C, 4 * C)],
-      [h + 'mlp.c_proj.bias', [C], layer('fcprojb', l)],
-    );
-  }
-  out.push(
-    ['transformer.ln_f.weight', [C], tensor(params, 'lnfw')],
-    ['transformer.ln_f.bias', [C], tensor(params, 'lnfb')],
-    ['lm_head.weight', [V, C], tensor(params, 'wte')],
-  );
-  return out;
-}
-
-const hfConfigJson = JSON.stringify({
-  model_type: 'gpt2', vocab_size: cfg.vocabSize, n_positions: cfg.maxSeqLen, n_layer: cfg.layers, n_head: cfg.heads, n_embd: cfg.dim,
-});
-
-// llm.c train_gpt2.c layout; the padded wte rows hold garbage that must be dropped.
-function llmcBytes(params: Float32Array, opts: { version?: number; paddedVocab?: number; magic?: number } = {}): Buffer {
-  const Vp = opts.paddedVocab ?? 16;
-  const header = new Int32Array(256);
-  header.set([opts.magic ?? 20240326, opts.version ?? 3, cfg.maxSeqLen, cfg.vocabSize, cfg.layers, cfg.heads, cfg.dim, Vp]);
-  const wte = cfg.vocabSize * cfg.dim;
-  const values = new Float32Array(params.length + (Vp - cfg.vocabSize) * cfg.dim).fill(99);
-  values.set(params.subarray(0, wte), 0);
-  values.set(params.subarray(wte), Vp * cfg.dim);
-  const dtype = opts.version === 5 ? 'BF16' : 'F32';
-  return Buffer.concat([Buffer.from(header.buffer), encode(values, dtype)]);
-}
+const hfStateDict = (params: Float32Array) => hfStateDictOf(cfg, params);
+const hfConfigJson = hfConfigJsonOf(cfg);
+const llmcBytes = (params: Float32Array, opts?: Parameters<typeof llmcBytesOf>[2]) => llmcBytesOf(cfg, params, opts);
 
 async function put(name: string, data: Uint8Array | string): Promise<string> {
   const file = path.join(dir, name);

@@ -10,10 +10,11 @@ import path from 'node:path';
 import { parameterCount, pickConfig, validateConfig, type GPTConfig } from './layout.js';
 import { configFromHfJson, canonicalOffset, hfTensors, isIgnoredHfTensor, stripHfPrefix, toHfTensors, transpose2d } from './hf_gpt2.js';
 import { hasLlmcMagic, readLlmc } from './llmc.js';
-import { CheckpointError, readSafetensors, tensorFloats, writeSafetensors, type SafetensorsFile } from './safetensors.js';
+import { CheckpointError } from './errors.js';
+import { readSafetensors, tensorFloats, writeSafetensors, type SafetensorsFile } from './safetensors.js';
 
 export { parameterLayout, parameterCount, validateConfig, type GPTConfig, type ParameterTensor } from './layout.js';
-export { CheckpointError } from './safetensors.js';
+export { CheckpointError } from './errors.js';
 
 export type CheckpointFormat = 'headgrad' | 'hf-gpt2' | 'llmc';
 

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { decodeFloats, DTYPE_BYTES, type DType } from './dtype.js';
 import { parameterCount, validateConfig, type GPTConfig } from './layout.js';
-import { CheckpointError } from './safetensors.js';
+import { CheckpointError } from './errors.js';
 
 export const LLMC_MAGIC = 20240326;
 const HEADER_INTS = 256;

@@ -4,9 +4,9 @@
 // No maintained pure-JS package reads it (npm `safetensors` is a 0.0.1 stub), so this file does.
 // Every error names the file.
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { DTYPE_BYTES, decodeFloats, isDType, type DType } from './dtype.js';
 import { writeFileAtomic } from '../util/atomic_file.js';
+import { CheckpointError } from './errors.js';
 
 export interface SafetensorsEntry {
   dtype: DType;
@@ -23,13 +23,6 @@ export interface SafetensorsFile {
 // a JSON header larger than this is not a model checkpoint but a corrupt length field
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
-export class CheckpointError extends Error {
-  constructor(file: string, problem: string) {
-    super(`${path.basename(file)}: ${problem} (${file})`);
-    this.name = 'CheckpointError';
-  }
-}
-
 export async function readSafetensors(file: string): Promise<SafetensorsFile> {
   return parseSafetensors(file, await readFile(file));
 }
@@ -41,7 +34,7 @@ export function parseSafetensors(file: string, buf: Uint8Array): SafetensorsFile
   if (buf.length < 8) fail(`file is ${buf.length} bytes, too short for a safetensors header`);
   const headerLen = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
   if (headerLen > buf.length - 8 || headerLen > MAX_HEADER_BYTES) {
-    fail(`header length ${headerLen} exceeds the file (${buf.length} bytes): truncated or not a safetensors file`);
+    fail(`header length ${headerLen} exceeds the file (${buf.length} bytes) or the ${MAX_HEADER_BYTES}-byte limit: truncated or not a safetensors file`);
   }
   let header: unknown;
   try {
