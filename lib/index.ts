@@ -22,3 +22,8 @@ export { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
 export { activationPattern, modelHash, dataHash, type ActivationPattern, type ActivationOptions } from './patterns/activation.js';
 export { ablateHeads, type AblationOptions, type AblationResult, type AblatedRun } from './patterns/ablation.js';
 export { GPT, type GPTCreateOptions, type ForwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';
+export { barChart, linePlot, type Bar, type Series } from './report/charts.js';
+export { escapeXml, formatNumber } from './report/format.js';
+export { correlationMatrix, heatmap, type HeatmapOptions } from './report/heatmap.js';
+export { readReport, renderFigure, renderReport, writeReport } from './report/html.js';
+export { parseReportSpec, type FigureSpec, type ReportBlock, type ReportFile, type ReportSection, type ReportSpec } from './report/spec.js';

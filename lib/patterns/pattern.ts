@@ -1,7 +1,7 @@
 // Head patterns (an activation pattern AP, or a change ΔAP) and their JSON files.
 // A pattern is a layers × heads matrix of float64, row-major: values[l * heads + h].
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeAtomic } from '../util/write-atomic.js';
 import { VERSION } from '../version.js';
 
 export interface Pattern {
@@ -100,18 +100,6 @@ export async function writePattern(path: string, pattern: Pattern, opts: WritePa
     provenance: { createdAt: new Date().toISOString(), toolVersion: VERSION, ...opts.provenance },
   };
   await writeAtomic(path, JSON.stringify(file) + '\n');
-}
-
-/** Writes text to `path` through a temp file + rename. */
-export async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await writeFile(tmp, text);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
 }
 
 /** Reads and validates a pattern file; every error names the file and what is wrong with it. */

@@ -1,0 +1,112 @@
+// Heatmaps: a head pattern (layers × heads) and a correlation matrix between tasks.
+import { escapeXml, formatNumber } from './format.js';
+import { colourBar, divergingScale, r, sequentialScale, svgDocument, text, type ColourScale } from './svg.js';
+import type { Pattern } from '../patterns/pattern.js';
+
+export interface HeatmapOptions {
+  title: string;
+  /** ΔAP and other signed patterns: blue-white-red centred at 0. Default: sequential over [min, max]. */
+  diverging?: boolean;
+  /** Axis titles; default { x: 'head', y: 'layer' }. */
+  labels?: { x?: string; y?: string };
+}
+
+interface Grid {
+  rows: number;
+  cols: number;
+  value(i: number, j: number): number;
+  rowLabels: string[];
+  colLabels: string[];
+  scale: ColourScale;
+  title: string;
+  xTitle?: string;
+  yTitle?: string;
+  cell: number;
+  printValues: boolean; // write the number in each cell (small matrices)
+}
+
+/** A layers × heads pattern: heads along x, layer 0 at the top, a colour bar on the right. */
+export function heatmap(pattern: Pattern, opts: HeatmapOptions): string {
+  const { layers, heads, values } = pattern;
+  if (values.length !== layers * heads) throw new RangeError(`heatmap: values has ${values.length} numbers, expected ${layers} × ${heads}`);
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+  }
+  if (min > max) min = max = 0;
+  const scale = opts.diverging ? divergingScale(Math.max(Math.abs(min), Math.abs(max))) : sequentialScale(min, max);
+  return grid({
+    rows: layers,
+    cols: heads,
+    value: (l, h) => values[l * heads + h]!,
+    rowLabels: Array.from({ length: layers }, (_, i) => String(i)),
+    colLabels: Array.from({ length: heads }, (_, i) => String(i)),
+    scale,
+    title: opts.title,
+    xTitle: opts.labels?.x ?? 'head',
+    yTitle: opts.labels?.y ?? 'layer',
+    cell: Math.max(6, Math.min(28, Math.floor(480 / Math.max(layers, heads)))),
+    printValues: false,
+  });
+}
+
+/** A symmetric similarity matrix (e.g. Pearson between task patterns) on a fixed [-1, 1] diverging scale. */
+export function correlationMatrix(matrix: number[][], labels: string[], opts: { title: string }): string {
+  const n = labels.length;
+  if (matrix.length !== n || matrix.some((row) => row.length !== n)) {
+    throw new RangeError(`correlationMatrix: expected a ${n} × ${n} matrix to match ${n} labels`);
+  }
+  return grid({
+    rows: n,
+    cols: n,
+    value: (i, j) => matrix[i]![j]!,
+    rowLabels: labels,
+    colLabels: labels,
+    scale: divergingScale(1),
+    title: opts.title,
+    cell: Math.max(24, Math.min(56, Math.floor(480 / n))),
+    printValues: n <= 12,
+  });
+}
+
+function grid(g: Grid): string {
+  const longest = Math.max(...g.rowLabels.map((s) => s.length), ...g.colLabels.map((s) => s.length));
+  const labelSpace = 8 + 6.5 * longest;
+  const left = labelSpace + (g.yTitle ? 18 : 0);
+  const top = 34;
+  const w = g.cols * g.cell;
+  const h = g.rows * g.cell;
+  const colLabelSpace = g.colLabels.some((s) => s.length > 3) ? labelSpace : 18; // long labels are rotated
+  const k = Math.max(1, Math.ceil(12 / g.cell)); // label every k-th row/column so labels never overlap
+
+  let body = text(left, 20, g.title, 'font-size="14" font-weight="600"');
+  for (let i = 0; i < g.rows; i++) {
+    for (let j = 0; j < g.cols; j++) {
+      const v = g.value(i, j);
+      const x = left + j * g.cell;
+      const y = top + i * g.cell;
+      body += `<rect x="${r(x)}" y="${r(y)}" width="${g.cell}" height="${g.cell}" fill="${Number.isFinite(v) ? g.scale.colour(v) : '#ccc'}">`;
+      body += `<title>${escapeXml(`${g.rowLabels[i]} / ${g.colLabels[j]}: ${formatNumber(v, 4)}`)}</title></rect>`;
+      if (g.printValues) {
+        const dark = Number.isFinite(v) && Math.abs(v) > 0.6 * Math.max(Math.abs(g.scale.min), Math.abs(g.scale.max));
+        body += text(x + g.cell / 2, y + g.cell / 2 + 4, formatNumber(v, 2), `text-anchor="middle" fill="${dark ? '#fff' : '#222'}"`);
+      }
+    }
+  }
+  body += `<rect x="${left}" y="${top}" width="${w}" height="${h}" fill="none" stroke="#999"/>`;
+  for (let i = 0; i < g.rows; i += k) body += text(left - 4, top + (i + 0.5) * g.cell + 4, g.rowLabels[i]!, 'text-anchor="end"');
+  for (let j = 0; j < g.cols; j += k) {
+    const x = left + (j + 0.5) * g.cell;
+    body +=
+      colLabelSpace > 18
+        ? text(x, top + h + 6, g.colLabels[j]!, `text-anchor="end" transform="rotate(-45 ${r(x)} ${r(top + h + 6)})"`)
+        : text(x, top + h + 14, g.colLabels[j]!, 'text-anchor="middle"');
+  }
+  if (g.xTitle) body += text(left + w / 2, top + h + colLabelSpace + 12, g.xTitle, 'text-anchor="middle" font-size="12"');
+  if (g.yTitle) body += text(14, top + h / 2, g.yTitle, `text-anchor="middle" font-size="12" transform="rotate(-90 14 ${r(top + h / 2)})"`);
+  body += colourBar(g.scale, left + w + 16, top, 14, Math.max(h, 60));
+  return svgDocument(left + w + 90, top + Math.max(h, 60) + colLabelSpace + (g.xTitle ? 20 : 4), g.title, body);
+}
