@@ -55,7 +55,7 @@ test('batch size does not change the pattern (1 vs 7 vs all)', async () => {
 test('the per-sample score equals a central finite difference of L(x) in the head gate', async () => {
   using model = await tinyModel(23, { layers: 2, heads: 3, dim: 24 });
   const { layers, heads } = model.config;
-  const eps = 1e-2;
+  const eps = 3e-2; // large enough that f32 rounding of the loss (~1e-7 · L) stays far below the scores (~1e-3)
   for (const s of variedSamples(3)) {
     const ap = await activationPattern(model, [s], { tokenizer });
     for (const j of [0, 4, 5]) {
@@ -68,7 +68,7 @@ test('the per-sample score equals a central finite difference of L(x) in the hea
       const down = await sampleLoss(model, s);
       model.setHeadGates(new Float32Array(layers * heads).fill(1));
       const fd = (up - down) / (2 * eps);
-      assert.ok(close(ap.signed[j]!, fd, 2e-2, 2e-4), `head ${j} on ${JSON.stringify(s)}: score ${ap.signed[j]} vs finite difference ${fd}`);
+      assert.ok(close(ap.signed[j]!, fd, 1e-2, 1e-5), `head ${j} on ${JSON.stringify(s)}: score ${ap.signed[j]} vs finite difference ${fd}`);
     }
   }
 });

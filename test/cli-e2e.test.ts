@@ -63,9 +63,9 @@ test('pretrain -> sft on two tasks -> patterns before/after -> decompose -> repo
     '--report', f('report'));
   assert.ok(Number.isFinite(dec.coefficients.sort));
   assert.ok(existsSync(f('report/report.json')));
-  const text = ok('report', f('report/report.json'), '--out', f('rendered')).out;
-  assert.match(text, /report\.html/);
-  assert.match(readFileSync(f('rendered/report.html'), 'utf8'), /<svg/);
+  const text = ok('report', f('report/report.json'), '--out', f('rendered.html')).out;
+  assert.is(text.trim(), f('rendered.html'));
+  assert.match(readFileSync(f('rendered.html'), 'utf8'), /<svg/);
 });
 
 test('head-targeted sft from a pattern file, and ablation of its top heads', () => {

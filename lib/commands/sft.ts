@@ -2,7 +2,8 @@
 // head-targeted, or head-targeted + MLP mode, and save the result.
 import type { Command } from 'commander';
 import { Rng } from '../util/random.js';
-import { readPattern, assertSameShape, writeAtomic } from '../patterns/pattern.js';
+import { readPattern, assertSameShape } from '../patterns/pattern.js';
+import { writeAtomic } from '../util/write-atomic.js';
 import { topK } from '../patterns/metrics.js';
 import { sft, type SftHistory, type SftMode } from '../sft.js';
 import {
