@@ -14,7 +14,7 @@ const f = (name: string) => path.join(dir, name);
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli.ts'), ...args], {
-    cwd: dir, encoding: 'utf8', env: { ...process.env, HEADGRAD_DEBUG: '' },
+    cwd: root, encoding: 'utf8', env: { ...process.env, HEADGRAD_DEBUG: '' },
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }

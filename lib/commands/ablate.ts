@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .option('--k <n>', 'heads gated off', positiveInt, 4)
     .option('--draws <n>', 'random k-head draws', positiveInt, 5)
     .option('--samples <n>', 'task samples scored', positiveInt, 64)
-    .option('--seed <n>', 'seeds the task samples and the random draws', nonNegativeInt, 0)
+    .option('--seed <n>', 'seeds the task samples and the random draws (use another seed than sft did to score unseen samples)', nonNegativeInt, 0)
     .option('--json', 'print the result as JSON', false)
     .action(async (o: AblateOptions) => {
       await requireFile(o.model, '--model');
@@ -46,9 +46,9 @@ export function register(program: Command): void {
       const name = (j: number) => `L${Math.floor(j / pattern.heads)}H${j % pattern.heads}`;
       printResult(o.json, { task: o.task, samples: samples.length, ...r }, () => [
         `ablation on ${o.task} (${samples.length} samples), k = ${o.k}`,
-        `  no ablation:        ${pct(r.baseline)}`,
-        `  top-${o.k} AP heads:     ${pct(r.topK.accuracy)}  (${r.topK.heads.map(name).join(', ')})`,
-        `  ${o.k} random heads:    ${pct(r.random.mean)} ± ${pct(r.random.std)}  (mean ± std over ${r.random.runs.length} draws)`,
+        `  ${'no ablation'.padEnd(18)}${pct(r.baseline)}`,
+        `  ${`top-${o.k} AP heads`.padEnd(18)}${pct(r.topK.accuracy)}  (${r.topK.heads.map(name).join(', ')})`,
+        `  ${`${o.k} random heads`.padEnd(18)}${pct(r.random.mean)} ± ${pct(r.random.std)}  (mean ± std over ${r.random.runs.length} draws)`,
       ]);
     });
 }
