@@ -8,6 +8,10 @@ export {
   type LoadedPattern, type Pattern, type PatternFile, type Provenance,
 } from './patterns/pattern.js';
 export {
+  attentionForward, attentionBackward, attentionForwardSync, attentionBackwardSync,
+  type AttentionShape, type AttentionOptions,
+} from './attention.js';
+export {
   readCheckpoint, writeCheckpoint, parameterLayout, parameterCount, validateConfig, CheckpointError,
   type Checkpoint, type CheckpointFormat, type GPTConfig, type ParameterTensor,
 } from './checkpoint/index.js';

@@ -40,21 +40,17 @@ void forward_query_block(const HeadPtrs& h, int64_t i0, int64_t i1, int64_t T, i
       const int64_t nv = visible_keys(causal, i, j0, n);
       if (nv <= 0) continue;
       float* s = w.s.data();
-      row_scores(h.q + i * D, w.kT.data(), nv, D, scale, s);
-      float mx = m[i - i0];
-      for (int64_t j = 0; j < nv; ++j) mx = std::max(mx, s[j]);
+      row_scores(h.q + i * D, w.kT.data(), D, scale, s);
+      std::fill(s + nv, s + BK, -std::numeric_limits<float>::infinity());  // masked keys
+      const float mx = std::max(m[i - i0], tile_max(s));
       const float corr = std::exp(m[i - i0] - mx);  // 0 on the first tile (m = -inf)
-      float sum = 0.f;
-      for (int64_t j = 0; j < nv; ++j) {
-        s[j] = exp_tile(s[j] - mx);
-        sum += s[j];
-      }
+      for (int64_t j = 0; j < BK; ++j) s[j] = exp_tile(s[j] - mx);
       m[i - i0] = mx;
-      l[i - i0] = l[i - i0] * corr + sum;
+      l[i - i0] = l[i - i0] * corr + tile_sum(s);
       float* o = h.out + i * D;
       if (corr != 1.f)
         for (int64_t d = 0; d < D; ++d) o[d] *= corr;
-      for (int64_t j = 0; j < nv; ++j) axpy(s[j], h.v + (j0 + j) * D, D, o);
+      accumulate_rows(s, 1, h.v + j0 * D, D, nv, D, o);
     }
   }
   for (int64_t i = i0; i < i1; ++i) {
