@@ -31,3 +31,4 @@ export { escapeXml, formatNumber } from './report/format.js';
 export { correlationMatrix, heatmap, type HeatmapOptions } from './report/heatmap.js';
 export { readReport, renderFigure, renderReport, writeReport } from './report/html.js';
 export { parseReportSpec, type FigureSpec, type ReportBlock, type ReportFile, type ReportSection, type ReportSpec } from './report/spec.js';
+export { decompositionReport, fittedPattern } from './report/decomposition.js';

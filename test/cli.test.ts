@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writePattern, type Pattern } from '../lib/index.js';
@@ -128,5 +128,7 @@ test('bad paths and options: exit 1 and one clear line, no stack trace', () => {
   const debug = spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli.ts', 'report', file('nothing.json')], { encoding: 'utf8', env: { ...process.env, HEADGRAD_DEBUG: '1' } });
   assert.match(debug.stderr, /\n\s+at /); // HEADGRAD_DEBUG=1 adds the stack
 });
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

@@ -104,6 +104,19 @@ test('NNLS (Lawson–Hanson) agrees with brute-force enumeration of active sets'
   }
 });
 
+test('decompose with NNLS (solved on the QR-reduced problem) matches brute force on the full problem', () => {
+  const rng = new Rng(22);
+  for (let trial = 0; trial < 10; trial++) {
+    const bases = [0, 1, 2, 3].map(() => ({ layers: 3, heads: 7, values: Float64Array.from({ length: 21 }, () => rng.normal()) }));
+    const target = { layers: 3, heads: 7, values: Float64Array.from({ length: 21 }, () => rng.normal()) };
+    const A = new Matrix(21, 4);
+    bases.forEach((b, j) => b.values.forEach((v, i) => A.set(i, j, v)));
+    const ref = nnlsBruteForce(A, Array.from(target.values));
+    const r = decompose(target, { a: bases[0]!, b: bases[1]!, c: bases[2]!, d: bases[3]! }, { method: 'nnls', intercept: false, permutations: 10 });
+    ['a', 'b', 'c', 'd'].forEach((k, j) => close(r.coefficients[k]!, ref.x[j]!, 1e-9, `trial ${trial} ${k}`));
+  }
+});
+
 test('NNLS clips a known negative coefficient to zero; OLS keeps it negative', () => {
   const rng = new Rng(13);
   const a = randomPattern(rng, 8, 8);
@@ -184,6 +197,14 @@ test('collinear bases: least-norm answer and a note', () => {
   close(nn.r2, 1, 1e-9);
 });
 
+test('a constant target: R² and p are NaN, with a note', () => {
+  const rng = new Rng(23);
+  const a = randomPattern(rng, 3, 3);
+  const r = decompose({ ...a, values: new Float64Array(9).fill(2) }, { a }, { method: 'ols', intercept: true, permutations: 10 });
+  assert.ok(Number.isNaN(r.r2) && Number.isNaN(r.pValue));
+  assert.match(r.notes.join(' '), /constant/);
+});
+
 test('bad input: clear errors', () => {
   const rng = new Rng(19);
   const a = randomPattern(rng, 2, 2);
@@ -191,6 +212,7 @@ test('bad input: clear errors', () => {
   assert.throws(() => decompose(a, { x: a, y: a, z: a }, o), /4 heads cannot determine 4 coefficients \(3 bases \+ intercept\)/);
   assert.throws(() => decompose(a, { b: randomPattern(rng, 2, 3) }, o), /base "b" is 2 × 3 .* target is 2 × 2/);
   assert.throws(() => decompose(a, {}, o), /at least one/);
+  assert.throws(() => decompose(a, { b: undefined as unknown as typeof a }, o), /base "b" must be a pattern \{ layers, heads, values \}, got undefined/);
   assert.throws(() => decompose(a, { a }, { method: 'lasso' as 'ols', intercept: true }), /method must be 'ols' or 'nnls', got "lasso"/);
   assert.throws(() => decompose(a, { a }, { ...o, permutations: 0 }), /permutations must be a positive integer/);
   assert.throws(() => decompose({ ...a, values: Float64Array.of(1, 2, NaN, 4) }, { a }, o), /target: values\[2\] must be a finite number/);

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { barChart, correlationMatrix, formatNumber, heatmap, linePlot, readReport, renderReport, writeReport, type ReportSpec } from '../lib/index.js';
@@ -182,5 +182,7 @@ if (existsSync(CHROMIUM)) {
   console.log(`skipped: chromium not installed (${CHROMIUM}); the render check did not run`);
   test.skip('render check (chromium not installed)');
 }
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

@@ -10,8 +10,9 @@
 //   intercept this compares the fit with "predict the mean", so R² can be negative.
 // - Adjusted R² = 1 − (1 − R²)(n − 1)/(n − k), k = fitted coefficients (bases + intercept).
 // - p-value: shuffle the target's heads, refit, p = (1 + #{R²_perm ≥ R²_obs}) / (1 + permutations).
+// - A constant target has SST = 0: R², adjusted R² and p are NaN, with a note.
 // - Collinear bases: OLS returns the least-norm solution (SVD pseudo-inverse) and a note.
-import { Matrix } from 'ml-matrix';
+import { QrDecomposition } from 'ml-matrix';
 import { Rng } from '../util/random.js';
 import { fromColumns, pinv, rank } from './least-squares.js';
 import { nnls } from './nnls.js';
@@ -54,7 +55,9 @@ export function decompose(target: Pattern, bases: Record<string, Pattern>, opts:
   const names = Object.keys(bases ?? {});
   if (names.length === 0) throw new RangeError('decompose: bases must name at least one pattern');
   const columns = names.map((name) => {
-    const b = patternFromArray(bases[name]!.layers, bases[name]!.heads, bases[name]!.values, `decompose: base "${name}"`);
+    const given = bases[name];
+    if (given == null) throw new TypeError(`decompose: base "${name}" must be a pattern { layers, heads, values }, got ${given}`);
+    const b = patternFromArray(given.layers, given.heads, given.values, `decompose: base "${name}"`);
     assertSameShape(t, b, 'the target', `decompose: base "${name}"`);
     return b.values;
   });
@@ -72,11 +75,13 @@ export function decompose(target: Pattern, bases: Record<string, Pattern>, opts:
   const full = fitter.fit(y);
   const r2 = 1 - full.ssr / sst;
 
+  // A shuffle that fits as well as the data up to round-off counts as "at least as good".
+  const threshold = r2 - 1e-12;
   let atLeast = 0;
   const rng = new Rng(seed);
   const shuffled = Array.from(y);
   for (let i = 0; i < permutations; i++) {
-    if (1 - fitter.fit(rng.shuffle(shuffled)).ssr / sst >= r2) atLeast++;
+    if (1 - fitter.fit(rng.shuffle(shuffled)).ssr / sst >= threshold) atLeast++;
   }
 
   const leaveOneOut: Record<string, number> = {};
@@ -99,7 +104,7 @@ export function decompose(target: Pattern, bases: Record<string, Pattern>, opts:
     ...(intercept ? { intercept: full.intercept } : {}),
     r2,
     adjustedR2: 1 - ((1 - r2) * (n - 1)) / (n - k),
-    pValue: (1 + atLeast) / (1 + permutations),
+    pValue: sst === 0 ? NaN : (1 + atLeast) / (1 + permutations),
     leaveOneOut,
     n,
     method,
@@ -141,27 +146,36 @@ function columnMean(c: ArrayLike<number>): number {
 }
 
 /**
- * Prepares the design once (centring, and for OLS the pseudo-inverse) so that the permutation
- * test only pays for X⁺y (OLS) or one NNLS solve per shuffled target.
+ * Prepares the design once (centring, then for OLS the pseudo-inverse X⁺ and for NNLS a thin
+ * QR X = QR) so that each refit in the permutation test is one [p × n] product plus, for NNLS,
+ * a [p × p] solve: ‖Xβ − y‖² = ‖Rβ − Qᵀy‖² + ‖(I − QQᵀ)y‖², so NNLS on (R, Qᵀy) has the same
+ * minimiser as on (X, y), without forming XᵀX.
  */
 function makeFitter(columns: Float64Array[], n: number, method: DecomposeMethod, intercept: boolean) {
+  const p = columns.length;
   const means = columns.map((c) => (intercept ? columnMean(c) : 0));
   const X = fromColumns(
     columns.map((c, j) => c.map((v) => v - means[j]!)),
     n,
   ); // [n × p]
-  const Xpinv = method === 'ols' && columns.length > 0 ? pinv(X) : null; // [p × n]
+  const qr = method === 'nnls' && p > 0 ? new QrDecomposition(X) : null;
+  const R = qr?.upperTriangularMatrix; // [p × p]
+  const project = p === 0 ? [] : (qr ? qr.orthogonalMatrix.transpose() : pinv(X)).to2DArray().map((row) => Float64Array.from(row)); // [p × n]
 
   const fit = (y: ArrayLike<number>): Fit => {
     const yMean = intercept ? columnMean(y) : 0;
-    const yc = Matrix.columnVector(Array.from(y, (v) => v - yMean));
-    const slopes = columns.length === 0 ? new Float64Array(0) : Xpinv ? Float64Array.from(Xpinv.mmul(yc).getColumn(0)) : nnls(X, yc.getColumn(0)).x;
+    const proj = project.map((row) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += row[i]! * (y[i]! - yMean);
+      return s;
+    });
+    const slopes = R ? nnls(R, proj).x : Float64Array.from(proj);
     let c = yMean;
     slopes.forEach((a, j) => (c -= a * means[j]!));
     let ssr = 0;
     for (let i = 0; i < n; i++) {
       let pred = c;
-      for (let j = 0; j < columns.length; j++) pred += slopes[j]! * columns[j]![i]!;
+      for (let j = 0; j < p; j++) pred += slopes[j]! * columns[j]![i]!;
       ssr += (y[i]! - pred) ** 2;
     }
     return { slopes, intercept: c, ssr };

@@ -1,8 +1,10 @@
 // Non-negative least squares, min ‖Ax − b‖₂ subject to x ≥ 0, by the Lawson–Hanson active-set
 // method (Lawson & Hanson, "Solving Least Squares Problems", 1974, ch. 23).
-// Written by hand: the npm candidates (nnls, ml-fcnnls) solve the normal equations AᵀA, which
-// squares the condition number and breaks down on exactly the collinear bases decompose must
-// survive; here each passive-set subproblem is solved through the SVD (least-norm when singular).
+// Written by hand after reading the npm candidates: ml-fcnnls 3.0.0 solves the normal equations
+// AᵀA (squares the condition number; singular for the collinear bases decompose must survive),
+// and nnls 3.0.1 seeds its step length from coefficient 0 whether or not that coefficient is in
+// the passive set, and returns silently when its iteration cap runs out. Here each passive-set
+// subproblem is solved through the SVD (least-norm when singular), and non-convergence throws.
 import { Matrix } from 'ml-matrix';
 import { pinv } from './least-squares.js';
 
