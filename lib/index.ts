@@ -23,7 +23,7 @@ export { makeBatch, batches, promptTokens, type Batch, type BatchOptions, type W
 export { TASKS, getTask, pretrainCorpus, type Task, type TaskKind } from './data/tasks.js';
 export { sft, learningRate, type SftOptions, type SftHistory, type SftMode, type StepRecord, type EvalRecord, type SnapshotRecord } from './sft.js';
 export { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
-export { activationPattern, modelHash, dataHash, type ActivationPattern, type ActivationOptions } from './patterns/activation.js';
+export { activationPattern, patternProvenance, modelHash, dataHash, type ActivationPattern, type ActivationOptions } from './patterns/activation.js';
 export { ablateHeads, type AblationOptions, type AblationResult, type AblatedRun } from './patterns/ablation.js';
 export { GPT, type GPTCreateOptions, type ForwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';
 export { barChart, linePlot, type Bar, type Series } from './report/charts.js';

@@ -9,7 +9,8 @@ import type { GPT } from '../model.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { makeBatch } from '../data/batch.js';
 import type { Sample } from '../data/sample.js';
-import type { Pattern } from './pattern.js';
+import { VERSION } from '../version.js';
+import type { Pattern, Provenance } from './pattern.js';
 
 export interface ActivationPattern extends Pattern {
   /** Mean of the signed scores ∂L(x_i)/∂ξ_{l,h}, row-major [layers, heads]. */
@@ -66,4 +67,13 @@ export function dataHash(samples: readonly Sample[]): string {
   const h = createHash('sha256');
   for (const s of samples) h.update(JSON.stringify([s.prompt, s.response]) + '\n');
   return h.digest('hex');
+}
+
+/** Provenance for a pattern of `model` on `samples` (written into pattern files). */
+export function patternProvenance(model: GPT, samples: readonly Sample[], o: { seed: number; task?: string }): Provenance {
+  return {
+    modelHash: modelHash(model), dataHash: dataHash(samples), samples: samples.length, seed: o.seed,
+    ...(o.task !== undefined ? { task: o.task } : {}),
+    createdAt: new Date().toISOString(), toolVersion: VERSION,
+  };
 }
