@@ -7,6 +7,7 @@ import { GPT } from '../lib/model.js';
 import { parameterLayout } from '../lib/checkpoint/layout.js';
 import type { GPTConfig } from '../lib/checkpoint/layout.js';
 import { sft, learningRate, relativeChange } from '../lib/sft.js';
+import { exactMatchAccuracy, heldOutLoss } from '../lib/evaluate.js';
 import { tinyModel, easyTask, easyCheck, tokenizer } from './helpers/tiny.js';
 
 test('learningRate: linear warmup, cosine decay that lands on the floor at the last step', () => {
@@ -41,6 +42,19 @@ test('sft lowers the held-out loss and raises exact-match accuracy on an easy ta
   assert.ok(last.loss < 0.3 * first.loss, `loss ${first.loss} -> ${last.loss}`);
   assert.ok(first.accuracy! < 0.2, `base accuracy ${first.accuracy}`);
   assert.ok(last.accuracy! >= 0.9, `accuracy after sft ${last.accuracy}`);
+});
+
+test('evaluation: a memorised answer scores 1, a prompt longer than the context is cut from the left', async () => {
+  using model = await tinyModel(4);
+  const data = easyTask().slice(0, 4);
+  await sft(model, data, { tokenizer, steps: 60, batchSize: 4, lr: 1e-2, progress: false });
+  assert.is(await exactMatchAccuracy(model, data, { tokenizer, check: easyCheck }), 1);
+  assert.is(await exactMatchAccuracy(model, data, { tokenizer, check: () => false }), 0);
+  // the same prompts behind 40 bytes of noise: the context (16) keeps only their tail
+  const long = data.map((s) => ({ ...s, prompt: 'z'.repeat(40) + s.prompt }));
+  const acc = await exactMatchAccuracy(model, long, { tokenizer, check: (p, o) => easyCheck(p.slice(40), o) });
+  assert.ok(acc >= 0 && acc <= 1);
+  assert.ok(Number.isFinite(await heldOutLoss(model, long, { tokenizer })));
 });
 
 // Flat indices of the parameters that head-targeted SFT may change (PAPER.md / DESIGN.md): the
