@@ -35,8 +35,9 @@ export async function activationPattern(model: GPT, samples: readonly Sample[], 
   const { layers, heads } = model.config;
   const values = new Float64Array(layers * heads);
   const signed = new Float64Array(layers * heads);
-  for (let i = 0; i < samples.length; i += batchSize) {
-    const b = makeBatch(samples.slice(i, i + batchSize), opts.tokenizer, { maxSeqLen: model.config.maxSeqLen, weighting: 'sample' });
+  const ordered = byLength(samples, opts.tokenizer);
+  for (let i = 0; i < ordered.length; i += batchSize) {
+    const b = makeBatch(ordered.slice(i, i + batchSize), opts.tokenizer, { maxSeqLen: model.config.maxSeqLen, weighting: 'sample' });
     await model.forward(b.tokens, { batch: b.batch, seqLen: b.seqLen, targets: b.targets, lossWeights: b.lossWeights });
     const { headScores } = await model.backward(); // [layers, batch, heads]
     for (let l = 0; l < layers; l++) {
@@ -54,6 +55,15 @@ export async function activationPattern(model: GPT, samples: readonly Sample[], 
     signed[j] /= samples.length;
   }
   return { layers, heads, values, signed, samples: samples.length };
+}
+
+/**
+ * The samples sorted by token length. Rows are independent, so the batching order does not
+ * change the pattern; batching similar lengths together avoids most of the padding.
+ */
+function byLength(samples: readonly Sample[], tokenizer: Tokenizer): Sample[] {
+  const length = (s: Sample) => tokenizer.encode(s.prompt).length + tokenizer.encode(s.response).length;
+  return samples.map((s) => ({ s, n: length(s) })).sort((a, b) => a.n - b.n).map((x) => x.s);
 }
 
 /** sha256 (hex) of the model's parameters in canonical order, as little-endian f32 bytes. */
