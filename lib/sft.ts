@@ -192,6 +192,24 @@ function validateSftOptions(model: GPT, data: readonly Sample[], o: SftOptions):
     if (o.snapshots.probe.length === 0) throw new RangeError('sft: snapshots.probe must not be empty');
   }
   if (o.checkpoint?.every !== undefined) posInt(o.checkpoint.every, 'checkpoint.every');
+  const fit = (samples: readonly Sample[], name: string) => checkFits(samples, name, o.tokenizer, model.config.maxSeqLen);
+  fit(data, 'data');
+  if (o.eval) fit(o.eval.data, 'eval.data');
+  if (o.snapshots) fit(o.snapshots.probe, 'snapshots.probe');
+}
+
+/**
+ * Throws, naming the first offender, unless every sample's separator + response fits the
+ * context: a prompt may be cut from the left (lib/data/batch.ts), the response may not. Checked
+ * up front so that a bad sample does not stop a run halfway.
+ */
+function checkFits(samples: readonly Sample[], name: string, tokenizer: Tokenizer, maxSeqLen: number): void {
+  samples.forEach((s, i) => {
+    const need = tokenizer.separator.length + tokenizer.encode(s.response).length;
+    if (need > maxSeqLen) {
+      throw new RangeError(`sft: ${name}[${i}]: separator + response need ${need} tokens, more than the model's maxSeqLen ${maxSeqLen}`);
+    }
+  });
 }
 
 /** The per-step options for model.step, minus the learning rate; unset ones keep the engine's defaults. */

@@ -208,6 +208,9 @@ test('bad options are rejected before training, naming the option', async () => 
       assert.match((e as Error).message, re);
     }
   }
+  const long = [...easyTask(), { prompt: 'a', response: 'x'.repeat(16) }];
+  await sft(model, long, base).then(() => assert.unreachable('accepted a response longer than the context'),
+    (e) => assert.match(e.message, /data\[18\]: separator \+ response need 17 tokens, more than the model's maxSeqLen 16/));
   await sft(model, [], base).then(() => assert.unreachable('accepted empty data'), (e) => assert.match(e.message, /at least one sample/));
   assert.equal(model.exportParameters(), before);
 });
