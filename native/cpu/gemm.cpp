@@ -149,9 +149,12 @@ void scale_c(const GemmArgs& g) {
 
 #ifdef HEADGRAD_WITH_OPENBLAS
 void gemm_blas(const GemmArgs& g) {
-  // OpenBLAS keeps its own threads; size them like ours, once.
+  // OpenBLAS keeps its own threads; size them like ours, once. Calls from two AsyncWorkers
+  // take turns, as parallel_for jobs do, instead of running two thread teams on the cores.
   static std::once_flag once;
   std::call_once(once, [] { openblas_set_num_threads(num_threads()); });
+  static std::mutex one_at_a_time;
+  std::lock_guard<std::mutex> lock(one_at_a_time);
   cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans,
               static_cast<int>(g.M), static_cast<int>(g.N), static_cast<int>(g.K), g.alpha, g.A,
               static_cast<int>(g.lda), g.B, static_cast<int>(g.ldb), g.beta, g.C,
