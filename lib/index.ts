@@ -9,7 +9,7 @@ export {
 } from './patterns/pattern.js';
 export {
   attentionForward, attentionBackward, attentionForwardSync, attentionBackwardSync,
-  type AttentionShape, type AttentionOptions,
+  type AttentionShape, type AttentionOptions, type AttentionForwardResult, type AttentionBackwardResult,
 } from './attention.js';
 export {
   readCheckpoint, writeCheckpoint, parameterLayout, parameterCount, validateConfig, CheckpointError,
