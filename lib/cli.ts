@@ -9,12 +9,20 @@ import { VERSION } from './version.js';
 import * as decompose from './commands/decompose.js';
 import * as info from './commands/info.js';
 import * as report from './commands/report.js';
+import * as pretrain from './commands/pretrain.js';
+import * as sft from './commands/sft.js';
+import * as patterns from './commands/patterns.js';
+import * as ablate from './commands/ablate.js';
 
 /** The commands, one module each (lib/commands/NAME.ts exporting register(program)). Add yours here. */
 const COMMANDS: { register(program: Command): void }[] = [
   info,
   decompose,
   report,
+  pretrain,
+  sft,
+  patterns,
+  ablate,
 ];
 
 export function buildProgram(): Command {

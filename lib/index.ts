@@ -15,7 +15,7 @@ export { parseReportSpec, type FigureSpec, type ReportBlock, type ReportFile, ty
 export { decompositionReport, fittedPattern } from './report/decomposition.js';
 export {
   attentionForward, attentionBackward, attentionForwardSync, attentionBackwardSync,
-  type AttentionShape, type AttentionOptions,
+  type AttentionShape, type AttentionOptions, type AttentionForwardResult, type AttentionBackwardResult,
 } from './attention.js';
 export {
   readCheckpoint, writeCheckpoint, parameterLayout, parameterCount, validateConfig, CheckpointError,
@@ -27,4 +27,8 @@ export { readJsonl, readSamples, writeJsonl } from './data/jsonl.js';
 export { shuffled, trainTestSplit } from './data/split.js';
 export { makeBatch, batches, promptTokens, type Batch, type BatchOptions, type Weighting } from './data/batch.js';
 export { TASKS, getTask, pretrainCorpus, type Task, type TaskKind } from './data/tasks.js';
+export { sft, learningRate, type SftOptions, type SftHistory, type SftMode, type StepRecord, type EvalRecord, type SnapshotRecord } from './sft.js';
+export { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
+export { activationPattern, patternProvenance, modelHash, dataHash, type ActivationPattern, type ActivationOptions } from './patterns/activation.js';
+export { ablateHeads, type AblationOptions, type AblationResult, type AblatedRun } from './patterns/ablation.js';
 export { GPT, type GPTCreateOptions, type ForwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';

@@ -1,0 +1,63 @@
+// Evaluation shared by SFT and head ablation: the held-out loss (mean of per-sample means, as
+// the SFT objective) and exact-match accuracy of greedy generation under a task's checker.
+import type { GPT } from './model.js';
+import type { Tokenizer } from './tokenizer.js';
+import { makeBatch, promptTokens } from './data/batch.js';
+import type { Sample } from './data/sample.js';
+
+/** Decides whether `output` is a correct answer to `prompt` (a task's exact-match checker). */
+export type Checker = (prompt: string, output: string) => boolean;
+
+export interface EvalOptions {
+  tokenizer: Tokenizer;
+  /** Samples per forward pass for the loss (default 16). */
+  batchSize?: number;
+}
+
+/**
+ * Mean over `samples` of the per-sample loss L(x) = mean cross-entropy over x's response tokens
+ * (+ eos). Each batch's loss is already the mean of its samples' losses, so batches are
+ * combined weighted by their size.
+ */
+export async function heldOutLoss(model: GPT, samples: readonly Sample[], opts: EvalOptions): Promise<number> {
+  if (samples.length === 0) throw new RangeError('heldOutLoss: samples must not be empty');
+  const batchSize = opts.batchSize ?? 16;
+  let total = 0;
+  for (let i = 0; i < samples.length; i += batchSize) {
+    const chunk = samples.slice(i, i + batchSize);
+    const b = makeBatch(chunk, opts.tokenizer, { maxSeqLen: model.config.maxSeqLen });
+    const { loss } = await model.forward(b.tokens, { batch: b.batch, seqLen: b.seqLen, targets: b.targets, lossWeights: b.lossWeights });
+    total += loss * chunk.length;
+  }
+  return total / samples.length;
+}
+
+export interface AccuracyOptions {
+  tokenizer: Tokenizer;
+  check: Checker;
+  /** Tokens generated at most per sample (default: the sample's reference response tokens + 1, for the eos). */
+  maxNewTokens?: number;
+}
+
+/**
+ * Fraction of samples whose greedy continuation of the prompt (stopped at eos, or at the model's
+ * context limit) passes `check`. By default at most reference length + 1 tokens are generated:
+ * under exact match an answer that has not stopped by then is wrong anyway.
+ */
+export async function exactMatchAccuracy(model: GPT, samples: readonly Sample[], opts: AccuracyOptions): Promise<number> {
+  if (samples.length === 0) throw new RangeError('exactMatchAccuracy: samples must not be empty');
+  const { tokenizer } = opts;
+  let correct = 0;
+  for (const s of samples) {
+    const wanted = opts.maxNewTokens ?? tokenizer.encode(s.response).length + 1;
+    // As in training batches (lib/data/batch.ts), a prompt too long for the context loses
+    // tokens from the left; the separator at its end stays.
+    const full = promptTokens(tokenizer, s.prompt);
+    const prompt = full.subarray(Math.max(0, full.length - Math.max(1, model.config.maxSeqLen - wanted)));
+    const maxNewTokens = Math.min(wanted, model.config.maxSeqLen - prompt.length);
+    // the new tokens, without the stop token
+    const out = await model.generate(prompt, { maxNewTokens, stopToken: tokenizer.eos });
+    if (opts.check(s.prompt, tokenizer.decode(out))) correct++;
+  }
+  return correct / samples.length;
+}

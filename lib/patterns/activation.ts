@@ -1,0 +1,89 @@
+// Activation patterns (PAPER.md): AP[l,h] = mean over samples of |∂L(x_i)/∂ξ_{l,h}|, where
+// L(x_i) is the mean cross-entropy over x_i's own response tokens (+ eos) and ξ_{l,h} a gate on
+// the head's output. The engine's backward returns that derivative per batch row (headScores
+// [layers, batch, heads]); with per-sample loss weights 1/(response tokens) the batch loss is
+// Σ_i L(x_i), and since rows do not interact, row i's score is exactly ∂L(x_i)/∂ξ — so the
+// pattern does not depend on how the samples are batched.
+import { createHash } from 'node:crypto';
+import type { GPT } from '../model.js';
+import type { Tokenizer } from '../tokenizer.js';
+import { makeBatch } from '../data/batch.js';
+import type { Sample } from '../data/sample.js';
+import { VERSION } from '../version.js';
+import type { Pattern, Provenance } from './pattern.js';
+
+export interface ActivationPattern extends Pattern {
+  /** Mean of the signed scores ∂L(x_i)/∂ξ_{l,h}, row-major [layers, heads]. */
+  signed: Float64Array;
+  /** Number of samples averaged. */
+  samples: number;
+}
+
+export interface ActivationOptions {
+  tokenizer: Tokenizer;
+  /** Samples per forward/backward pass (default 16); only speed depends on it. */
+  batchSize?: number;
+}
+
+/** The activation pattern of `model` on `samples`. Runs forward + backward only; never updates weights. */
+export async function activationPattern(model: GPT, samples: readonly Sample[], opts: ActivationOptions): Promise<ActivationPattern> {
+  if (samples.length === 0) throw new RangeError('activationPattern: samples must not be empty');
+  const batchSize = opts.batchSize ?? 16;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`activationPattern: batchSize must be a positive integer, got ${opts.batchSize}`);
+  }
+  const { layers, heads } = model.config;
+  const values = new Float64Array(layers * heads);
+  const signed = new Float64Array(layers * heads);
+  const ordered = byLength(samples, opts.tokenizer);
+  for (let i = 0; i < ordered.length; i += batchSize) {
+    const b = makeBatch(ordered.slice(i, i + batchSize), opts.tokenizer, { maxSeqLen: model.config.maxSeqLen, weighting: 'sample' });
+    await model.forward(b.tokens, { batch: b.batch, seqLen: b.seqLen, targets: b.targets, lossWeights: b.lossWeights });
+    const { headScores } = await model.backward(); // [layers, batch, heads]
+    for (let l = 0; l < layers; l++) {
+      for (let r = 0; r < b.batch; r++) {
+        for (let h = 0; h < heads; h++) {
+          const s = headScores[(l * b.batch + r) * heads + h]!;
+          values[l * heads + h] += Math.abs(s);
+          signed[l * heads + h] += s;
+        }
+      }
+    }
+  }
+  for (let j = 0; j < values.length; j++) {
+    values[j] /= samples.length;
+    signed[j] /= samples.length;
+  }
+  return { layers, heads, values, signed, samples: samples.length };
+}
+
+/**
+ * The samples sorted by token length. Rows are independent, so the batching order does not
+ * change the pattern; batching similar lengths together avoids most of the padding.
+ */
+function byLength(samples: readonly Sample[], tokenizer: Tokenizer): Sample[] {
+  const length = (s: Sample) => tokenizer.encode(s.prompt).length + tokenizer.encode(s.response).length;
+  return samples.map((s) => ({ s, n: length(s) })).sort((a, b) => a.n - b.n).map((x) => x.s);
+}
+
+/** sha256 (hex) of the model's parameters in canonical order, as little-endian f32 bytes. */
+export function modelHash(model: GPT): string {
+  const p = model.exportParameters();
+  return createHash('sha256').update(new Uint8Array(p.buffer, p.byteOffset, p.byteLength)).digest('hex');
+}
+
+/** sha256 (hex) of the samples' texts, in order (one JSON [prompt, response] per line). */
+export function dataHash(samples: readonly Sample[]): string {
+  const h = createHash('sha256');
+  for (const s of samples) h.update(JSON.stringify([s.prompt, s.response]) + '\n');
+  return h.digest('hex');
+}
+
+/** Provenance for a pattern of `model` on `samples` (written into pattern files). */
+export function patternProvenance(model: GPT, samples: readonly Sample[], o: { seed: number; task?: string }): Provenance {
+  return {
+    modelHash: modelHash(model), dataHash: dataHash(samples), samples: samples.length, seed: o.seed,
+    ...(o.task !== undefined ? { task: o.task } : {}),
+    createdAt: new Date().toISOString(), toolVersion: VERSION,
+  };
+}

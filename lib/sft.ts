@@ -1,0 +1,275 @@
+// Supervised fine-tuning: AdamW (in the engine) driven by a warmup + cosine learning-rate
+// schedule, in one of three modes (all weights, only chosen heads, chosen heads + MLP), with
+// periodic evaluation, activation-pattern snapshots and checkpoints. The loss of a batch is the
+// mean of its samples' per-sample means (lib/data/batch.ts weights), as PAPER.md defines it.
+import cliProgress from 'cli-progress';
+import type { GPT } from './model.js';
+import type { Tokenizer } from './tokenizer.js';
+import { makeBatch } from './data/batch.js';
+import type { Sample } from './data/sample.js';
+import { Rng } from './util/random.js';
+import { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
+import { activationPattern, type ActivationPattern } from './patterns/activation.js';
+
+export type SftMode = 'full' | 'heads' | 'heads+mlp';
+
+export interface ScheduleOptions {
+  /** Peak learning rate, reached at the end of warmup. */
+  lr: number;
+  /** Total number of optimizer steps. */
+  steps: number;
+  /** Linear warmup from lr/warmupSteps to lr over this many steps (default 0). */
+  warmupSteps?: number;
+  /** The floor the cosine decays to at the last step (default lr / 10). */
+  minLr?: number;
+}
+
+/**
+ * Learning rate for optimizer step `step` (0-based): linear warmup to `lr`, then half a cosine
+ * from `lr` down to `minLr`, which the last step reaches exactly.
+ */
+export function learningRate(step: number, o: ScheduleOptions): number {
+  const warmup = o.warmupSteps ?? 0;
+  const minLr = o.minLr ?? o.lr / 10;
+  if (step < warmup) return (o.lr * (step + 1)) / warmup;
+  const decaySteps = o.steps - 1 - warmup;
+  if (decaySteps <= 0) return o.lr;
+  const progress = Math.min(1, (step - warmup) / decaySteps);
+  return minLr + 0.5 * (o.lr - minLr) * (1 + Math.cos(Math.PI * progress));
+}
+
+export interface SftEvalOptions {
+  /** Held-out samples for the loss and the accuracy. */
+  data: readonly Sample[];
+  /** Evaluate before training, every `every` steps and after the last step. */
+  every: number;
+  /** Exact-match checker; without it only the loss is measured. */
+  check?: Checker;
+}
+
+export interface SftSnapshotOptions {
+  /** Fixed probe samples the activation pattern is measured on. */
+  probe: readonly Sample[];
+  /** Snapshot before training, every `every` steps and after the last step. */
+  every: number;
+}
+
+export interface SftOptions extends ScheduleOptions {
+  tokenizer: Tokenizer;
+  /** Samples per optimizer step (default 8). */
+  batchSize?: number;
+  /** Seeds the batch order (default 0). */
+  seed?: number;
+  /** 'full' (default) trains everything; 'heads' only the Q/K/V/O slices of `trainableHeads`; 'heads+mlp' those plus the MLPs. */
+  mode?: SftMode;
+  /** [layers*heads] mask, 1 = trainable; required for the head modes. */
+  trainableHeads?: Uint8Array;
+  weightDecay?: number;
+  /** Global gradient-norm clip (default 1). */
+  gradClip?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  eval?: SftEvalOptions;
+  snapshots?: SftSnapshotOptions;
+  /** Save the model to `path` at the end, and also every `every` steps (same path, atomic write). */
+  checkpoint?: { path: string; every?: number };
+  onStep?: (s: StepRecord) => void;
+  onEval?: (e: EvalRecord) => void;
+  /** Progress bar on stderr (default: when stderr is a terminal). Never written to stdout. */
+  progress?: boolean;
+}
+
+export interface StepRecord { step: number; loss: number; lr: number }
+export interface EvalRecord { step: number; loss: number; accuracy?: number }
+export interface SnapshotRecord {
+  step: number;
+  pattern: ActivationPattern;
+  /** ‖θ_step − θ_0‖ / ‖θ_0‖ over all parameters. */
+  weightChange: number;
+}
+
+export interface SftHistory {
+  steps: StepRecord[];
+  evals: EvalRecord[];
+  snapshots: SnapshotRecord[];
+  /** The whole run, evaluations and snapshots included. */
+  wallSeconds: number;
+  /** Tokens fed to the engine (batch · padded seqLen, summed over steps). */
+  tokens: number;
+  /** tokens / the time spent in forward + backward + step (evaluations excluded). */
+  tokensPerSecond: number;
+}
+
+/** Fine-tunes `model` in place on `data` and returns what happened along the way. */
+export async function sft(model: GPT, data: readonly Sample[], opts: SftOptions): Promise<SftHistory> {
+  validateSftOptions(model, data, opts);
+  const batchSize = opts.batchSize ?? 8;
+  const stepOptions = optimizerOptions(opts);
+  const order = batchOrder(data, batchSize, opts.seed ?? 0);
+  const theta0 = opts.snapshots ? model.exportParameters() : undefined;
+  const history: SftHistory = { steps: [], evals: [], snapshots: [], wallSeconds: 0, tokens: 0, tokensPerSecond: 0 };
+  const bar = progressBar(opts);
+  const started = performance.now();
+  let trainMs = 0;
+
+  // Evaluations and snapshots happen at step 0 (the base model), every k steps, and at the end.
+  const due = (every: number | undefined, step: number) => every !== undefined && (step % every === 0 || step === opts.steps);
+  const observe = async (step: number) => {
+    if (opts.eval && due(opts.eval.every, step)) {
+      const rec = await evaluate(model, opts.eval, opts.tokenizer, step);
+      history.evals.push(rec);
+      opts.onEval?.(rec);
+    }
+    if (opts.snapshots && due(opts.snapshots.every, step)) {
+      const pattern = await activationPattern(model, opts.snapshots.probe, { tokenizer: opts.tokenizer });
+      history.snapshots.push({ step, pattern, weightChange: relativeChange(model.exportParameters(), theta0!) });
+    }
+  };
+
+  try {
+    await observe(0);
+    for (let step = 0; step < opts.steps; step++) {
+      const b = makeBatch(order.next(), opts.tokenizer, { maxSeqLen: model.config.maxSeqLen });
+      const t0 = performance.now();
+      const { loss } = await model.forward(b.tokens, { batch: b.batch, seqLen: b.seqLen, targets: b.targets, lossWeights: b.lossWeights });
+      await model.backward();
+      const lr = learningRate(step, opts);
+      await model.step({ ...stepOptions, lr });
+      trainMs += performance.now() - t0;
+      history.tokens += b.batch * b.seqLen;
+
+      const rec = { step: step + 1, loss, lr };
+      history.steps.push(rec);
+      opts.onStep?.(rec);
+      bar?.update(step + 1, { loss: loss.toFixed(4) });
+      await observe(step + 1);
+      const every = opts.checkpoint?.every;
+      if (every && (step + 1) % every === 0 && step + 1 < opts.steps) await model.save(opts.checkpoint!.path);
+    }
+    if (opts.checkpoint) await model.save(opts.checkpoint.path);
+  } finally {
+    bar?.stop();
+  }
+  history.wallSeconds = (performance.now() - started) / 1000;
+  history.tokensPerSecond = history.tokens / (trainMs / 1000);
+  return history;
+}
+
+function validateSftOptions(model: GPT, data: readonly Sample[], o: SftOptions): void {
+  const posInt = (v: unknown, name: string) => {
+    if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`sft: ${name} must be a positive integer, got ${v}`);
+  };
+  const posNum = (v: unknown, name: string) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RangeError(`sft: ${name} must be a finite number > 0, got ${v}`);
+  };
+  if (data.length === 0) throw new RangeError('sft: data must contain at least one sample');
+  posInt(o.steps, 'steps');
+  posNum(o.lr, 'lr');
+  if (o.batchSize !== undefined) posInt(o.batchSize, 'batchSize');
+  if (o.minLr !== undefined && !(o.minLr >= 0 && o.minLr <= o.lr)) throw new RangeError(`sft: minLr must be in [0, lr], got ${o.minLr}`);
+  if (o.warmupSteps !== undefined && !(Number.isInteger(o.warmupSteps) && o.warmupSteps >= 0 && o.warmupSteps <= o.steps)) {
+    throw new RangeError(`sft: warmupSteps must be an integer in [0, steps], got ${o.warmupSteps}`);
+  }
+  const mode = o.mode ?? 'full';
+  if (mode !== 'full' && mode !== 'heads' && mode !== 'heads+mlp') {
+    throw new RangeError(`sft: mode must be 'full', 'heads' or 'heads+mlp', got ${JSON.stringify(o.mode)}`);
+  }
+  const nHeads = model.config.layers * model.config.heads;
+  if (mode === 'full' && o.trainableHeads) throw new TypeError("sft: trainableHeads is only used with mode 'heads' or 'heads+mlp'");
+  if (mode !== 'full') {
+    if (!(o.trainableHeads instanceof Uint8Array) || o.trainableHeads.length !== nHeads) {
+      throw new TypeError(`sft: mode '${mode}' needs trainableHeads, a Uint8Array of layers*heads = ${nHeads}`);
+    }
+    if (!o.trainableHeads.some((x) => x !== 0)) throw new RangeError('sft: trainableHeads selects no head');
+  }
+  if (o.eval) {
+    posInt(o.eval.every, 'eval.every');
+    if (o.eval.data.length === 0) throw new RangeError('sft: eval.data must not be empty');
+  }
+  if (o.snapshots) {
+    posInt(o.snapshots.every, 'snapshots.every');
+    if (o.snapshots.probe.length === 0) throw new RangeError('sft: snapshots.probe must not be empty');
+  }
+  if (o.checkpoint?.every !== undefined) posInt(o.checkpoint.every, 'checkpoint.every');
+  const fit = (samples: readonly Sample[], name: string) => checkFits(samples, name, o.tokenizer, model.config.maxSeqLen);
+  fit(data, 'data');
+  if (o.eval) fit(o.eval.data, 'eval.data');
+  if (o.snapshots) fit(o.snapshots.probe, 'snapshots.probe');
+}
+
+/**
+ * Throws, naming the first offender, unless every sample's separator + response fits the
+ * context: a prompt may be cut from the left (lib/data/batch.ts), the response may not. Checked
+ * up front so that a bad sample does not stop a run halfway.
+ */
+function checkFits(samples: readonly Sample[], name: string, tokenizer: Tokenizer, maxSeqLen: number): void {
+  samples.forEach((s, i) => {
+    const need = tokenizer.separator.length + tokenizer.encode(s.response).length;
+    if (need > maxSeqLen) {
+      throw new RangeError(`sft: ${name}[${i}]: separator + response need ${need} tokens, more than the model's maxSeqLen ${maxSeqLen}`);
+    }
+  });
+}
+
+/** The per-step options for model.step, minus the learning rate; unset ones keep the engine's defaults. */
+function optimizerOptions(o: SftOptions) {
+  const mode = o.mode ?? 'full';
+  const given = Object.entries({ beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay }).filter(([, v]) => v !== undefined);
+  return {
+    ...Object.fromEntries(given),
+    gradClip: o.gradClip ?? 1,
+    ...(mode === 'full' ? {} : { trainableHeads: o.trainableHeads, trainMlp: mode === 'heads+mlp' }),
+  };
+}
+
+/**
+ * Seeded batch order: epochs over a fresh shuffle each; a batch that would cross an epoch
+ * boundary continues into the next shuffle, so every batch is full even for tiny data.
+ */
+function batchOrder(data: readonly Sample[], batchSize: number, seed: number) {
+  const rng = new Rng(seed);
+  let perm: number[] = [];
+  let at = 0;
+  return {
+    next(): Sample[] {
+      const out: Sample[] = [];
+      while (out.length < batchSize) {
+        if (at === perm.length) {
+          perm = rng.shuffle(Array.from({ length: data.length }, (_, i) => i));
+          at = 0;
+        }
+        out.push(data[perm[at++]!]!);
+      }
+      return out;
+    },
+  };
+}
+
+async function evaluate(model: GPT, e: SftEvalOptions, tokenizer: Tokenizer, step: number): Promise<EvalRecord> {
+  const loss = await heldOutLoss(model, e.data, { tokenizer });
+  const accuracy = e.check ? await exactMatchAccuracy(model, e.data, { tokenizer, check: e.check }) : undefined;
+  return accuracy === undefined ? { step, loss } : { step, loss, accuracy };
+}
+
+/** ‖a − b‖ / ‖b‖, accumulated in float64. */
+export function relativeChange(a: Float32Array, b: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    const d = a[i]! - b[i]!;
+    num += d * d;
+    den += b[i]! * b[i]!;
+  }
+  return Math.sqrt(num / den);
+}
+
+function progressBar(o: SftOptions) {
+  if (!(o.progress ?? process.stderr.isTTY === true)) return undefined;
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, noTTYOutput: true, format: 'sft [{bar}] {value}/{total} steps | loss {loss} | {eta_formatted} left' },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(o.steps, 0, { loss: '-' });
+  return bar;
+}

@@ -1,0 +1,112 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { GPT } from '../lib/model.js';
+import { makeBatch } from '../lib/data/batch.js';
+import type { Sample } from '../lib/data/sample.js';
+import { activationPattern, modelHash, dataHash } from '../lib/patterns/activation.js';
+import { tinyModel, variedSamples, tokenizer } from './helpers/tiny.js';
+
+const close = (a: number, b: number, rel: number, abs: number) => Math.abs(a - b) <= abs + rel * Math.max(Math.abs(a), Math.abs(b));
+
+/** L(x) for one sample: mean cross-entropy over its response tokens + eos. */
+async function sampleLoss(model: GPT, s: Sample): Promise<number> {
+  const b = makeBatch([s], tokenizer, { maxSeqLen: model.config.maxSeqLen, weighting: 'sample' });
+  return (await model.forward(b.tokens, { batch: 1, seqLen: b.seqLen, targets: b.targets, lossWeights: b.lossWeights })).loss;
+}
+
+test('the AP is the mean over samples of |∂L(x)/∂ξ| computed one sample at a time', async () => {
+  using model = await tinyModel(21, { layers: 3, heads: 2, dim: 16 });
+  const samples = variedSamples(9);
+  const ap = await activationPattern(model, samples, { tokenizer, batchSize: 4 });
+  assert.is(ap.layers, 3);
+  assert.is(ap.heads, 2);
+  assert.is(ap.samples, 9);
+  const abs = new Float64Array(6);
+  const signed = new Float64Array(6);
+  for (const s of samples) {
+    const one = await activationPattern(model, [s], { tokenizer });
+    for (let j = 0; j < 6; j++) {
+      assert.ok(close(Math.abs(one.signed[j]!), one.values[j]!, 0, 0), 'one sample: AP = |signed|');
+      abs[j] += one.values[j]! / samples.length;
+      signed[j] += one.signed[j]! / samples.length;
+    }
+  }
+  for (let j = 0; j < 6; j++) {
+    assert.ok(close(ap.values[j]!, abs[j]!, 1e-4, 1e-7), `AP[${j}] ${ap.values[j]} vs per-sample ${abs[j]}`);
+    assert.ok(close(ap.signed[j]!, signed[j]!, 1e-4, 1e-7), `signed[${j}] ${ap.signed[j]} vs per-sample ${signed[j]}`);
+    assert.ok(ap.values[j]! > 0);
+  }
+});
+
+test('batch size does not change the pattern (1 vs 7 vs all)', async () => {
+  using model = await tinyModel(22);
+  const samples = variedSamples(11);
+  const p1 = await activationPattern(model, samples, { tokenizer, batchSize: 1 });
+  const p7 = await activationPattern(model, samples, { tokenizer, batchSize: 7 });
+  const pAll = await activationPattern(model, samples, { tokenizer, batchSize: 11 });
+  for (let j = 0; j < p1.values.length; j++) {
+    for (const p of [p7, pAll]) {
+      assert.ok(close(p.values[j]!, p1.values[j]!, 1e-4, 1e-7), `values[${j}]: ${p.values[j]} vs ${p1.values[j]}`);
+      assert.ok(close(p.signed[j]!, p1.signed[j]!, 1e-4, 1e-7), `signed[${j}]: ${p.signed[j]} vs ${p1.signed[j]}`);
+    }
+  }
+});
+
+test('the per-sample score equals a central finite difference of L(x) in the head gate', async () => {
+  using model = await tinyModel(23, { layers: 2, heads: 3, dim: 24 });
+  const { layers, heads } = model.config;
+  const eps = 3e-2; // large enough that f32 rounding of the loss (~1e-7 · L) stays far below the scores (~1e-3)
+  for (const s of variedSamples(3)) {
+    const ap = await activationPattern(model, [s], { tokenizer });
+    for (const j of [0, 4, 5]) {
+      const gates = new Float32Array(layers * heads).fill(1);
+      gates[j] = 1 + eps;
+      model.setHeadGates(gates);
+      const up = await sampleLoss(model, s);
+      gates[j] = 1 - eps;
+      model.setHeadGates(gates);
+      const down = await sampleLoss(model, s);
+      model.setHeadGates(new Float32Array(layers * heads).fill(1));
+      const fd = (up - down) / (2 * eps);
+      assert.ok(close(ap.signed[j]!, fd, 1e-2, 1e-5), `head ${j} on ${JSON.stringify(s)}: score ${ap.signed[j]} vs finite difference ${fd}`);
+    }
+  }
+});
+
+test('extraction never updates the model', async () => {
+  using model = await tinyModel(24);
+  const before = model.exportParameters();
+  const samples = variedSamples(5);
+  const a = await activationPattern(model, samples, { tokenizer, batchSize: 2 });
+  const b = await activationPattern(model, samples, { tokenizer, batchSize: 2 });
+  assert.equal(model.exportParameters(), before);
+  assert.equal(a.values, b.values);
+});
+
+test('provenance hashes follow the parameters and the sample texts', async () => {
+  using m1 = await tinyModel(25);
+  using m2 = await tinyModel(25);
+  using m3 = await tinyModel(26);
+  assert.match(modelHash(m1), /^[0-9a-f]{64}$/);
+  assert.is(modelHash(m1), modelHash(m2));
+  assert.is.not(modelHash(m1), modelHash(m3));
+  const s = variedSamples(4);
+  assert.is(dataHash(s), dataHash(variedSamples(4)));
+  assert.is.not(dataHash(s), dataHash(s.slice(0, 3)));
+  // field boundaries matter: ("ab","c") is not ("a","bc")
+  assert.is.not(dataHash([{ prompt: 'ab', response: 'c' }]), dataHash([{ prompt: 'a', response: 'bc' }]));
+});
+
+test('bad arguments give clear errors', async () => {
+  using model = await tinyModel(27);
+  await activationPattern(model, [], { tokenizer }).then(
+    () => assert.unreachable('accepted no samples'),
+    (e) => assert.match(e.message, /samples must not be empty/),
+  );
+  await activationPattern(model, variedSamples(2), { tokenizer, batchSize: 0 }).then(
+    () => assert.unreachable('accepted batchSize 0'),
+    (e) => assert.match(e.message, /batchSize must be a positive integer, got 0/),
+  );
+});
+
+test.run();
