@@ -15,7 +15,7 @@ export interface GPTCreateOptions extends GPTConfig {
 export interface ForwardOptions {
   batch: number;
   seqLen: number;
-  /** [batch*seqLen] next-token targets; -1 = no target at that position. Without: no loss. */
+  /** [batch*seqLen] next-token targets; -1 = no target at that position. Without: loss is NaN and backward() refuses. */
   targets?: Int32Array;
   /** [batch*seqLen] weights, finite and >= 0: loss = Σ w·CE. Without: the mean CE over the positions with a target. */
   lossWeights?: Float32Array;

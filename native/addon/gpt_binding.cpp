@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -20,13 +21,21 @@ namespace hg {
 namespace addon {
 namespace {
 
+// "7", "2.5", "NaN": a number as JS would print it (describe() gives six decimals).
+std::string number_text(double d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", d);
+  return buf;
+}
+
 // An integer field in [lo, hi]; `dflt` when absent and optional.
 int64_t int_field(const Napi::Object& o, const char* key, const char* ctx, int64_t lo, int64_t hi,
                   const int64_t* dflt = nullptr) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() && dflt) return *dflt;
   const std::string what = std::string(ctx) + "." + key + ": expected an integer in [" + std::to_string(lo) +
-                           ", " + std::to_string(hi) + "], got " + describe(v);
+                           ", " + std::to_string(hi) + "], got " +
+                           (v.IsNumber() ? number_text(v.As<Napi::Number>().DoubleValue()) : describe(v));
   if (!v.IsNumber()) type_error(o.Env(), what);
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d) || d != std::floor(d) || d < static_cast<double>(lo) || d > static_cast<double>(hi))
