@@ -9,7 +9,8 @@
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions"],
       "conditions": [
-        ["OS=='linux'", { "libraries": ["-lpthread"] }]
+        ["OS=='linux'", { "libraries": ["-lpthread"] }],
+        ["target_arch=='x64'", { "cflags_cc": ["-march=native"] }]
       ]
     }
   ]

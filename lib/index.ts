@@ -13,3 +13,18 @@ export { correlationMatrix, heatmap, type HeatmapOptions } from './report/heatma
 export { readReport, renderFigure, renderReport, writeReport } from './report/html.js';
 export { parseReportSpec, type FigureSpec, type ReportBlock, type ReportFile, type ReportSection, type ReportSpec } from './report/spec.js';
 export { decompositionReport, fittedPattern } from './report/decomposition.js';
+export {
+  attentionForward, attentionBackward, attentionForwardSync, attentionBackwardSync,
+  type AttentionShape, type AttentionOptions,
+} from './attention.js';
+export {
+  readCheckpoint, writeCheckpoint, parameterLayout, parameterCount, validateConfig, CheckpointError,
+  type Checkpoint, type CheckpointFormat, type GPTConfig, type ParameterTensor,
+} from './checkpoint/index.js';
+export { ByteTokenizer, Gpt2Tokenizer, tokenizerFor, type Tokenizer } from './tokenizer.js';
+export type { Sample } from './data/sample.js';
+export { readJsonl, readSamples, writeJsonl } from './data/jsonl.js';
+export { shuffled, trainTestSplit } from './data/split.js';
+export { makeBatch, batches, promptTokens, type Batch, type BatchOptions, type Weighting } from './data/batch.js';
+export { TASKS, getTask, pretrainCorpus, type Task, type TaskKind } from './data/tasks.js';
+export { GPT, type GPTCreateOptions, type ForwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';

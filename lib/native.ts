@@ -12,9 +12,45 @@ export interface BackendInfo {
   cuda: { compiled: boolean; available: boolean; devices: CudaDevice[]; reason?: string };
 }
 
+/** Shape and options exactly as native/addon/attention_binding.cpp reads them. */
+export interface NativeAttentionShape { batch: number; heads: number; seqLen: number; headDim: number }
+export interface NativeAttentionOptions {
+  causal: boolean;
+  scale: number;
+  device: 'cpu' | 'cuda';
+  precision: 'f32' | 'bf16';
+  captureScore?: boolean;
+}
+export interface NativeForwardResult { out: Float32Array; lse: Float32Array }
+export interface NativeBackwardResult { dq: Float32Array; dk: Float32Array; dv: Float32Array; headScore: Float32Array }
+
+/** native/addon/gpt_binding.cpp: one engine; lib/model.ts is the only user. */
+export interface NativeGPTModel {
+  forward(tokens: Int32Array, o: { batch: number; seqLen: number; targets?: Int32Array; lossWeights?: Float32Array; returnLogits?: boolean }):
+    Promise<{ loss: number; logits?: Float32Array }>;
+  backward(): Promise<{ headScores: Float32Array }>;
+  step(o: object): Promise<void>;
+  generate(prompt: Int32Array, o: { maxNewTokens: number; stopToken?: number }): Promise<Int32Array>;
+  setHeadGates(g: Float32Array): void;
+  exportParameters(): Float32Array;
+  importParameters(p: Float32Array): void;
+  exportGradients(): Float32Array;
+  profile(reset?: boolean): { ms: Record<string, number>; gemmFlops: number } | null;
+  dispose(): void;
+}
+
 /** The raw addon surface. Binding files in native/addon/ add to it; keep this in step. */
 export interface Binding {
   backendInfo(): BackendInfo;
+  attentionForward(q: Float32Array, k: Float32Array, v: Float32Array, shape: NativeAttentionShape,
+    opts: NativeAttentionOptions): Promise<NativeForwardResult>;
+  attentionForwardSync(q: Float32Array, k: Float32Array, v: Float32Array, shape: NativeAttentionShape,
+    opts: NativeAttentionOptions): NativeForwardResult;
+  attentionBackward(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array,
+    lse: Float32Array, shape: NativeAttentionShape, opts: NativeAttentionOptions): Promise<NativeBackwardResult>;
+  attentionBackwardSync(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array,
+    lse: Float32Array, shape: NativeAttentionShape, opts: NativeAttentionOptions): NativeBackwardResult;
+  GPTModel: { create(cfg: { vocabSize: number; maxSeqLen: number; layers: number; heads: number; dim: number; seed: number }): Promise<NativeGPTModel> };
   [name: string]: any;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/errors.h"
+#include "core/finite.h"
 
 namespace hg {
 namespace addon {
@@ -59,6 +60,14 @@ inline Napi::Int32Array require_i32(const Napi::Value& v, const char* name, size
   return a;
 }
 
+// Every element finite: NaN or Inf in an input would silently poison every output row.
+inline void require_finite(const Napi::Float32Array& a, const char* name) {
+  const size_t i = first_non_finite(a.Data(), a.ElementLength());
+  if (i != a.ElementLength())
+    range_error(a.Env(), std::string(name) + ": expected finite values, got " +
+                             std::to_string(a.Data()[i]) + " at index " + std::to_string(i));
+}
+
 inline Napi::Object require_object(const Napi::Value& v, const char* name) {
   if (!v.IsObject() || v.IsArray() || v.IsTypedArray())
     type_error(v.Env(), std::string(name) + ": expected an object, got " + describe(v));
@@ -88,6 +97,19 @@ inline bool optional_bool(const Napi::Object& o, const char* key, bool dflt, con
   if (v.IsUndefined()) return dflt;
   if (!v.IsBoolean()) type_error(o.Env(), std::string(ctx) + "." + key + ": expected a boolean, got " + describe(v));
   return v.As<Napi::Boolean>().Value();
+}
+
+// An optional string that must be one of `choices` (given as "a|b|c").
+inline std::string optional_choice(const Napi::Object& o, const char* key, const std::string& dflt,
+                                   const std::string& choices, const char* ctx) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return dflt;
+  const std::string got = v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+  const std::string padded = "|" + choices + "|";
+  if (!v.IsString() || got.empty() || padded.find("|" + got + "|") == std::string::npos)
+    type_error(o.Env(), std::string(ctx) + "." + key + ": expected one of " + choices + ", got " +
+                            (v.IsString() ? "'" + got + "'" : describe(v)));
+  return got;
 }
 
 // Converts an hg::Error (or any std::exception) into the matching JS error object.

@@ -1,0 +1,141 @@
+// The low-level fused attention API. Validates every argument before the addon sees it (the
+// addon checks again, plus NaN/Inf in the inputs, which it scans natively), resolves the device,
+// and returns the addon's outputs unchanged.
+//
+// q, k, v, out, dout, dq, dk, dv: [batch, heads, seqLen, headDim]   lse: [batch, heads, seqLen]
+// headScore: [batch, heads], Σ_t Σ_d dout·out = ∂L/∂ξ for a gate ξ on the head output.
+import { resolveDevice, type Device } from './backend.js';
+import { native, type NativeAttentionOptions, type NativeBackwardResult, type NativeForwardResult } from './native.js';
+
+export interface AttentionShape { batch: number; heads: number; seqLen: number; headDim: number }
+export interface AttentionOptions {
+  /** Mask key j > query i. Default true. */
+  causal?: boolean;
+  /** Multiplies q·k. Default 1/sqrt(headDim). */
+  scale?: number;
+  device?: Device;
+  /** 'bf16' uses tensor cores and exists on the CUDA backend only. Default 'f32'. */
+  precision?: 'f32' | 'bf16';
+  /** Benchmarks only: false skips the head-score sum (headScore is then all zeros). Default true. */
+  captureScore?: boolean;
+}
+
+export const MAX_HEAD_DIM = 256;
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (ArrayBuffer.isView(v)) return v.constructor.name;
+  if (Array.isArray(v)) return 'Array';
+  if (typeof v === 'number') return `number ${v}`;
+  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
+  return typeof v;
+}
+
+function checkShape(fn: string, shape: unknown): AttentionShape {
+  if (typeof shape !== 'object' || shape === null || Array.isArray(shape)) {
+    throw new TypeError(`${fn}: shape: expected an object {batch, heads, seqLen, headDim}, got ${describe(shape)}`);
+  }
+  const s = shape as Record<string, unknown>;
+  for (const key of ['batch', 'heads', 'seqLen', 'headDim']) {
+    const v = s[key];
+    if (typeof v !== 'number') throw new TypeError(`${fn}: shape.${key}: expected a positive integer, got ${describe(v)}`);
+    if (!Number.isInteger(v) || v < 1 || v > 1e9) {
+      throw new RangeError(`${fn}: shape.${key}: expected a positive integer, got ${describe(v)}`);
+    }
+  }
+  if ((s.headDim as number) > MAX_HEAD_DIM) {
+    throw new RangeError(`${fn}: shape.headDim: expected at most ${MAX_HEAD_DIM}, got ${s.headDim}`);
+  }
+  return shape as AttentionShape;
+}
+
+function checkArray(fn: string, name: string, a: unknown, len: number, dims: string): Float32Array {
+  if (!(a instanceof Float32Array)) throw new TypeError(`${fn}: ${name}: expected a Float32Array, got ${describe(a)}`);
+  if (a.length !== len) {
+    throw new RangeError(`${fn}: ${name}: expected length ${len} (${dims}), got ${a.length}`);
+  }
+  return a;
+}
+
+function nativeOptions(fn: string, shape: AttentionShape, opts: AttentionOptions | undefined): NativeAttentionOptions {
+  if (opts !== undefined && (typeof opts !== 'object' || opts === null || Array.isArray(opts))) {
+    throw new TypeError(`${fn}: opts: expected an object, got ${describe(opts)}`);
+  }
+  const o = opts ?? {};
+  if (o.causal !== undefined && typeof o.causal !== 'boolean') {
+    throw new TypeError(`${fn}: opts.causal: expected a boolean, got ${describe(o.causal)}`);
+  }
+  if (o.captureScore !== undefined && typeof o.captureScore !== 'boolean') {
+    throw new TypeError(`${fn}: opts.captureScore: expected a boolean, got ${describe(o.captureScore)}`);
+  }
+  if (o.scale !== undefined && (typeof o.scale !== 'number' || !Number.isFinite(o.scale) || o.scale <= 0)) {
+    throw new RangeError(`${fn}: opts.scale: expected a finite positive number, got ${describe(o.scale)}`);
+  }
+  const precision = o.precision ?? 'f32';
+  if (precision !== 'f32' && precision !== 'bf16') {
+    throw new TypeError(`${fn}: opts.precision: expected 'f32' or 'bf16', got ${describe(o.precision)}`);
+  }
+  const device = resolveDevice(o.device, fn);
+  if (precision === 'bf16' && device !== 'cuda') {
+    throw new RangeError(`${fn}: opts.precision: 'bf16' runs on the CUDA backend only, but the device is 'cpu'`);
+  }
+  return {
+    causal: o.causal ?? true,
+    scale: o.scale ?? 1 / Math.sqrt(shape.headDim),
+    device,
+    precision,
+    captureScore: o.captureScore ?? true,
+  };
+}
+
+type ForwardArgs = Parameters<typeof native.attentionForwardSync>;
+type BackwardArgs = Parameters<typeof native.attentionBackwardSync>;
+
+function forwardArgs(fn: string, q: unknown, k: unknown, v: unknown, shape: unknown, opts?: AttentionOptions): ForwardArgs {
+  const s = checkShape(fn, shape);
+  const n = s.batch * s.heads * s.seqLen * s.headDim;
+  const dims = 'batch·heads·seqLen·headDim';
+  return [checkArray(fn, 'q', q, n, dims), checkArray(fn, 'k', k, n, dims), checkArray(fn, 'v', v, n, dims),
+    { batch: s.batch, heads: s.heads, seqLen: s.seqLen, headDim: s.headDim }, nativeOptions(fn, s, opts)];
+}
+
+function backwardArgs(fn: string, dout: unknown, q: unknown, k: unknown, v: unknown, out: unknown, lse: unknown,
+  shape: unknown, opts?: AttentionOptions): BackwardArgs {
+  const s = checkShape(fn, shape);
+  const n = s.batch * s.heads * s.seqLen * s.headDim;
+  const dims = 'batch·heads·seqLen·headDim';
+  return [checkArray(fn, 'dout', dout, n, dims), checkArray(fn, 'q', q, n, dims), checkArray(fn, 'k', k, n, dims),
+    checkArray(fn, 'v', v, n, dims), checkArray(fn, 'out', out, n, dims),
+    checkArray(fn, 'lse', lse, s.batch * s.heads * s.seqLen, 'batch·heads·seqLen'),
+    { batch: s.batch, heads: s.heads, seqLen: s.seqLen, headDim: s.headDim }, nativeOptions(fn, s, opts)];
+}
+
+/** out = softmax(scale·q kᵀ) v per (batch, head), and the row log-sum-exp the backward needs. */
+export function attentionForward(q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape,
+  opts?: AttentionOptions): Promise<NativeForwardResult> {
+  try {
+    return native.attentionForward(...forwardArgs('attentionForward', q, k, v, shape, opts));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+export function attentionForwardSync(q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape,
+  opts?: AttentionOptions): NativeForwardResult {
+  return native.attentionForwardSync(...forwardArgs('attentionForwardSync', q, k, v, shape, opts));
+}
+
+/** Gradients of L with respect to q, k, v given dout = ∂L/∂out, and the per-head score Σ dout·out. */
+export function attentionBackward(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
+  out: Float32Array, lse: Float32Array, shape: AttentionShape, opts?: AttentionOptions): Promise<NativeBackwardResult> {
+  try {
+    return native.attentionBackward(...backwardArgs('attentionBackward', dout, q, k, v, out, lse, shape, opts));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+export function attentionBackwardSync(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
+  out: Float32Array, lse: Float32Array, shape: AttentionShape, opts?: AttentionOptions): NativeBackwardResult {
+  return native.attentionBackwardSync(...backwardArgs('attentionBackwardSync', dout, q, k, v, out, lse, shape, opts));
+}

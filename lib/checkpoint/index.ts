@@ -1,0 +1,135 @@
+// Reading and writing GPT checkpoints in the canonical flat layout (layout.ts).
+//   read:  (format detected: folder -> HF; .bin or llm.c magic -> llm.c; else safetensors)
+//          a Hugging Face GPT-2 folder (config.json + model.safetensors) or its model.safetensors,
+//          headgrad's own safetensors (config in __metadata__), llm.c GPT-2 .bin (fp32 or bf16)
+//   write: safetensors with HF GPT-2 names and Conv1D [in, out] layout, F32, written atomically,
+//          __metadata__ = { format: "headgrad", config: JSON of the GPTConfig }.
+// Non-finite parameters are refused on write: a diverged model must never replace a good file.
+import { open, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parameterCount, pickConfig, validateConfig, type GPTConfig } from './layout.js';
+import { configFromHfJson, canonicalOffset, hfTensors, isIgnoredHfTensor, stripHfPrefix, toHfTensors, transpose2d } from './hf_gpt2.js';
+import { hasLlmcMagic, readLlmc } from './llmc.js';
+import { CheckpointError } from './errors.js';
+import { readSafetensors, tensorFloats, writeSafetensors, type SafetensorsFile } from './safetensors.js';
+
+export { parameterLayout, parameterCount, validateConfig, type GPTConfig, type ParameterTensor } from './layout.js';
+export { CheckpointError } from './errors.js';
+
+export type CheckpointFormat = 'headgrad' | 'hf-gpt2' | 'llmc';
+
+export interface Checkpoint {
+  config: GPTConfig;
+  params: Float32Array;
+  format: CheckpointFormat;
+}
+
+export async function readCheckpoint(file: string): Promise<Checkpoint> {
+  if ((await stat(file)).isDirectory()) {
+    const config = await readHfConfig(path.join(file, 'config.json'));
+    const st = await readSafetensors(path.join(file, 'model.safetensors'));
+    return { config, params: paramsFromHf(st, config), format: 'hf-gpt2' };
+  }
+  // by extension too, so that a .bin with a bad magic gets llm.c's error, not a safetensors one
+  if (path.extname(file) === '.bin' || hasLlmcMagic(await readHead(file, 4))) return { ...(await readLlmc(file)), format: 'llmc' };
+  const st = await readSafetensors(file);
+  if (st.metadata.format === 'headgrad') {
+    const config = configFromMetadata(st);
+    return { config, params: paramsFromHf(st, config), format: 'headgrad' };
+  }
+  const beside = path.join(path.dirname(file), 'config.json');
+  if (!(await exists(beside))) {
+    throw new CheckpointError(file, 'no model config: __metadata__ has no headgrad config and there is no config.json beside it');
+  }
+  const config = await readHfConfig(beside);
+  return { config, params: paramsFromHf(st, config), format: 'hf-gpt2' };
+}
+
+export async function writeCheckpoint(file: string, config: GPTConfig, params: Float32Array): Promise<void> {
+  validateConfig(config);
+  const n = parameterCount(config);
+  if (!(params instanceof Float32Array)) throw new TypeError(`params: expected a Float32Array, got ${describe(params)}`);
+  if (params.length !== n) throw new RangeError(`params: expected ${n} floats for ${JSON.stringify(pickConfig(config))}, got ${params.length}`);
+  const bad = params.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new RangeError(`params: element ${bad} is ${params[bad]}; refusing to write a non-finite checkpoint to ${file}`);
+  const metadata = { format: 'headgrad', config: JSON.stringify(pickConfig(config)) };
+  await writeSafetensors(file, toHfTensors(config, params), metadata);
+}
+
+// Fills the flat canonical array from HF-named tensors, checking that the file holds exactly
+// the tensors the config implies (prefix `transformer.` optional, buffers and lm_head ignored).
+function paramsFromHf(st: SafetensorsFile, config: GPTConfig): Float32Array {
+  const fail = (problem: string): never => {
+    throw new CheckpointError(st.file, problem);
+  };
+  const expected = new Map(hfTensors(config).map((t) => [t.name, t]));
+  const params = new Float32Array(parameterCount(config));
+  const seen = new Set<string>();
+  for (const [fullName, entry] of st.tensors) {
+    const name = stripHfPrefix(fullName);
+    if (isIgnoredHfTensor(name)) continue;
+    const t = expected.get(name);
+    if (!t) fail(`unexpected tensor ${fullName} for ${describeConfig(config)}`);
+    if (seen.has(name)) fail(`tensor ${name} appears twice (with and without the transformer. prefix)`);
+    seen.add(name);
+    if (!sameShape(entry.shape, t!.shape)) {
+      fail(`tensor ${fullName} has shape ${JSON.stringify(entry.shape)}, expected ${JSON.stringify(t!.shape)} for ${describeConfig(config)}`);
+    }
+    const values = tensorFloats(entry);
+    params.set(t!.transpose ? transpose2d(values, t!.shape[0]!, t!.shape[1]!) : values, canonicalOffset(config, t!));
+  }
+  const missing = [...expected.keys()].filter((k) => !seen.has(k));
+  if (missing.length) {
+    fail(`missing ${missing.length} tensor(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
+  }
+  return params;
+}
+
+function configFromMetadata(st: SafetensorsFile): GPTConfig {
+  let config: GPTConfig;
+  try {
+    config = pickConfig(JSON.parse(st.metadata.config ?? 'null'));
+    validateConfig(config, '__metadata__.config');
+  } catch (err) {
+    throw new CheckpointError(st.file, `bad __metadata__.config: ${(err as Error).message}`);
+  }
+  return config;
+}
+
+async function readHfConfig(file: string): Promise<GPTConfig> {
+  let config: GPTConfig;
+  try {
+    config = configFromHfJson(JSON.parse(await readFile(file, 'utf8')));
+    validateConfig(config, 'config.json');
+  } catch (err) {
+    throw new CheckpointError(file, (err as Error).message);
+  }
+  return config;
+}
+
+async function readHead(file: string, n: number): Promise<Uint8Array> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = new Uint8Array(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(() => true, () => false);
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function describeConfig(c: GPTConfig): string {
+  return `config V=${c.vocabSize} P=${c.maxSeqLen} L=${c.layers} heads=${c.heads} C=${c.dim}`;
+}
+
+function describe(x: unknown): string {
+  return x === null ? 'null' : typeof x === 'object' ? (x as object).constructor?.name ?? 'object' : typeof x;
+}

@@ -1,0 +1,62 @@
+// JSONL datasets, one sample per line, in either form:
+//   {"prompt": "...", "response": "..."}
+//   {"instruction": "...", "input": "...", "output": "..."}   (Alpaca; input optional)
+// An Alpaca line becomes prompt = instruction + ("\n" + input if input is non-empty),
+// response = output. Blank lines are skipped; any other bad line stops the read with an error
+// that starts with file:line and says what is wrong.
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { writeFileAtomic } from '../util/atomic_file.js';
+import type { Sample } from './sample.js';
+
+/** Streams the samples of a JSONL file. */
+export async function* readJsonl(file: string): AsyncGenerator<Sample> {
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (line.trim() === '') continue;
+    yield parseSampleLine(line, `${file}:${n}`);
+  }
+}
+
+export async function readSamples(file: string): Promise<Sample[]> {
+  const out: Sample[] = [];
+  for await (const s of readJsonl(file)) out.push(s);
+  return out;
+}
+
+/** Writes {"prompt","response"} lines atomically. */
+export async function writeJsonl(file: string, samples: Iterable<Sample>): Promise<void> {
+  function* lines(): Generator<Uint8Array> {
+    for (const { prompt, response } of samples) yield Buffer.from(JSON.stringify({ prompt, response }) + '\n');
+  }
+  await writeFileAtomic(file, lines());
+}
+
+/** `where` ("file:line") starts every error message. */
+export function parseSampleLine(line: string, where: string): Sample {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    throw new SyntaxError(`${where}: invalid JSON (${(err as Error).message})`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`${where}: expected a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
+  }
+  const o = value as Record<string, unknown>;
+  const str = (key: string, optional = false): string => {
+    const v = o[key];
+    if (v === undefined && optional) return '';
+    if (v === undefined) throw new TypeError(`${where}: missing field "${key}"`);
+    if (typeof v !== 'string') throw new TypeError(`${where}: field "${key}" must be a string, got ${typeof v === 'object' ? JSON.stringify(v) : typeof v}`);
+    return v;
+  };
+  if ('prompt' in o || 'response' in o) return { prompt: str('prompt'), response: str('response') };
+  if ('instruction' in o || 'output' in o) {
+    const input = str('input', true);
+    return { prompt: str('instruction') + (input ? '\n' + input : ''), response: str('output') };
+  }
+  throw new TypeError(`${where}: expected {"prompt","response"} or {"instruction","input","output"}, got keys [${Object.keys(o).join(', ')}]`);
+}

@@ -1,0 +1,268 @@
+// The GPT class: a GPT-2 model trained and probed through the native engine
+// (native/core/gpt.h). Arguments are checked here first, with messages that name the argument;
+// the addon checks them again. Calls on one model run one at a time: async calls queue behind
+// each other, so user code may fire several without awaiting.
+import { resolveDevice, type Device } from './backend.js';
+import { readCheckpoint, writeCheckpoint, validateConfig, parameterCount, type GPTConfig } from './checkpoint/index.js';
+import { native, type NativeGPTModel } from './native.js';
+
+export interface GPTCreateOptions extends GPTConfig {
+  /** Seed of the deterministic GPT-2 initialisation (integer in [0, 2^53)); default 0. */
+  seed?: number;
+  device?: Device;
+}
+
+export interface ForwardOptions {
+  batch: number;
+  seqLen: number;
+  /** [batch*seqLen] next-token targets; -1 = no target at that position. Without: no loss. */
+  targets?: Int32Array;
+  /** [batch*seqLen] weights, finite and >= 0: loss = Σ w·CE. Without: the mean CE over the positions with a target. */
+  lossWeights?: Float32Array;
+  /** Also return the logits [batch, seqLen, vocabSize]. */
+  returnLogits?: boolean;
+}
+
+export interface StepOptions {
+  lr: number;
+  beta1?: number; // default 0.9
+  beta2?: number; // default 0.999
+  eps?: number; // default 1e-8
+  /** Decoupled decay p -= lr·wd·p on the 2-D weights (wte, wpe, qkvw, attprojw, fcw, fcprojw); default 0. */
+  weightDecay?: number;
+  /** Scale the gradients being applied so that their global L2 norm is at most this; default off. */
+  gradClip?: number;
+  /** [layers*heads]: train only the Q/K/V rows and output-projection columns of the flagged heads (attprojb stays frozen). */
+  trainableHeads?: Uint8Array;
+  /** With trainableHeads: also train the MLPs / LayerNorms / embeddings (wte is also the LM head). */
+  trainMlp?: boolean;
+  trainLayerNorm?: boolean;
+  trainEmbeddings?: boolean;
+}
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** Stop when this token is produced; it is not included in the result. */
+  stopToken?: number;
+}
+
+/** Accumulated time per op category (HEADGRAD_PROFILE=1 when the model was created). */
+export interface OpProfile {
+  ms: Record<string, number>;
+  gemmFlops: number;
+}
+
+export class GPT {
+  readonly config: GPTConfig;
+  readonly device: 'cpu';
+  readonly parameterCount: number;
+  #native: NativeGPTModel;
+  #queue: Promise<unknown> = Promise.resolve();
+  #pending = 0;
+  #disposed = false;
+
+  private constructor(handle: NativeGPTModel, config: GPTConfig) {
+    this.#native = handle;
+    this.config = Object.freeze({ ...config });
+    this.device = 'cpu';
+    this.parameterCount = parameterCount(config);
+  }
+
+  static async create(opts: GPTCreateOptions): Promise<GPT> {
+    if (opts === null || typeof opts !== 'object') throw new TypeError(`GPT.create: expected an options object, got ${String(opts)}`);
+    const config: GPTConfig = {
+      vocabSize: opts.vocabSize, maxSeqLen: opts.maxSeqLen, layers: opts.layers, heads: opts.heads, dim: opts.dim,
+    };
+    validateConfig(config, 'GPT.create config');
+    const seed = opts.seed ?? 0;
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`GPT.create seed: expected an integer in [0, 2^53), got ${seed}`);
+    if (resolveDevice(opts.device, 'GPT.create') === 'cuda') {
+      throw new Error("GPT.create: the GPT engine on CUDA is not implemented yet; pass device: 'cpu'");
+    }
+    return new GPT(await native.GPTModel.create({ ...config, seed }), config);
+  }
+
+  /** A checkpoint (own safetensors, Hugging Face GPT-2 folder or model.safetensors, llm.c .bin). */
+  static async load(file: string, opts: { device?: Device } = {}): Promise<GPT> {
+    const { config, params } = await readCheckpoint(file);
+    const model = await GPT.create({ ...config, device: opts.device });
+    model.importParameters(params);
+    return model;
+  }
+
+  /** Writes safetensors (HF GPT-2 names, config in __metadata__) atomically. */
+  async save(file: string): Promise<void> {
+    const params = await this.#enqueue(async () => this.#native.exportParameters());
+    await writeCheckpoint(file, this.config, params);
+  }
+
+  forward(tokens: Int32Array, o: ForwardOptions): Promise<{ loss: number; logits?: Float32Array }> {
+    return this.#call(() => {
+      checkObject(o, 'forward options');
+      checkInt(o.batch, 'forward options.batch', 1, 2 ** 30);
+      checkInt(o.seqLen, 'forward options.seqLen', 1, this.config.maxSeqLen);
+      const n = o.batch * o.seqLen;
+      checkTokens(tokens, 'tokens', n, 0, this.config.vocabSize);
+      if (o.targets !== undefined) checkTokens(o.targets, 'forward options.targets', n, -1, this.config.vocabSize);
+      if (o.lossWeights !== undefined) {
+        if (o.targets === undefined) throw new TypeError('forward options.lossWeights: needs targets as well');
+        checkFloats(o.lossWeights, 'forward options.lossWeights', n, 0);
+      }
+      if (o.returnLogits !== undefined && typeof o.returnLogits !== 'boolean') {
+        throw new TypeError(`forward options.returnLogits: expected a boolean, got ${typeof o.returnLogits}`);
+      }
+      const { batch, seqLen, targets, lossWeights, returnLogits } = o;
+      return () => this.#native.forward(tokens, { batch, seqLen, targets, lossWeights, returnLogits });
+    });
+  }
+
+  /** headScores [layers, batch, heads]: the signed ∂L/∂ξ for a gate ξ on each head's output. */
+  backward(): Promise<{ headScores: Float32Array }> {
+    return this.#call(() => () => this.#native.backward());
+  }
+
+  step(o: StepOptions): Promise<void> {
+    return this.#call(() => {
+      checkObject(o, 'step options');
+      checkNumber(o.lr, 'step options.lr', 0);
+      for (const k of ['beta1', 'beta2'] as const) if (o[k] !== undefined) checkNumber(o[k], `step options.${k}`, 0, 1, true);
+      for (const k of ['eps', 'weightDecay', 'gradClip'] as const) if (o[k] !== undefined) checkNumber(o[k], `step options.${k}`, 0);
+      if (o.trainableHeads !== undefined) {
+        const n = this.config.layers * this.config.heads;
+        if (!(o.trainableHeads instanceof Uint8Array)) throw new TypeError(`step options.trainableHeads: expected a Uint8Array [layers*heads], got ${describe(o.trainableHeads)}`);
+        if (o.trainableHeads.length !== n) throw new RangeError(`step options.trainableHeads: expected length layers*heads = ${n}, got ${o.trainableHeads.length}`);
+      }
+      for (const k of ['trainMlp', 'trainLayerNorm', 'trainEmbeddings'] as const) {
+        if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new TypeError(`step options.${k}: expected a boolean, got ${typeof o[k]}`);
+      }
+      const opts = { ...o };
+      return () => this.#native.step(opts);
+    });
+  }
+
+  /** Greedy decoding with a KV cache. Returns the new tokens only (not the prompt, not the stop token). */
+  generate(prompt: Int32Array, o: GenerateOptions): Promise<Int32Array> {
+    return this.#call(() => {
+      checkTokens(prompt, 'prompt', undefined, 0, this.config.vocabSize);
+      if (prompt.length < 1 || prompt.length > this.config.maxSeqLen) {
+        throw new RangeError(`prompt: expected 1 to maxSeqLen = ${this.config.maxSeqLen} tokens, got ${prompt.length}`);
+      }
+      checkObject(o, 'generate options');
+      checkInt(o.maxNewTokens, 'generate options.maxNewTokens', 0, this.config.maxSeqLen - prompt.length);
+      if (o.stopToken !== undefined) checkInt(o.stopToken, 'generate options.stopToken', 0, this.config.vocabSize - 1);
+      const opts = { maxNewTokens: o.maxNewTokens, stopToken: o.stopToken };
+      return () => this.#native.generate(prompt, opts);
+    });
+  }
+
+  /** gates [layers*heads]: multiplies each head's output (1 = normal, 0 = ablated). */
+  setHeadGates(g: Float32Array): void {
+    this.#sync('setHeadGates');
+    checkFloats(g, 'gates', this.config.layers * this.config.heads);
+    this.#native.setHeadGates(g);
+  }
+
+  /** A copy of all parameters in the canonical layout (lib/checkpoint/layout.ts). */
+  exportParameters(): Float32Array {
+    this.#sync('exportParameters');
+    return this.#native.exportParameters();
+  }
+
+  importParameters(p: Float32Array): void {
+    this.#sync('importParameters');
+    checkFloats(p, 'parameters', this.parameterCount);
+    this.#native.importParameters(p);
+  }
+
+  /** The gradients of the last backward, in the parameter layout. */
+  exportGradients(): Float32Array {
+    this.#sync('exportGradients');
+    return this.#native.exportGradients();
+  }
+
+  /** Per-op-category milliseconds since creation or the last reset; null unless HEADGRAD_PROFILE=1 at create. */
+  profile(reset = false): OpProfile | null {
+    this.#sync('profile');
+    return this.#native.profile(reset);
+  }
+
+  /** Frees the native memory once the calls already queued have finished; later calls throw. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    void this.#queue.then(() => this.#native.dispose());
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  // Validates now (so a bad call rejects at once), then runs the native call after the ones before it.
+  #call<T>(prepare: () => () => Promise<T>): Promise<T> {
+    try {
+      this.#alive();
+      return this.#enqueue(prepare());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #enqueue<T>(run: () => Promise<T>): Promise<T> {
+    this.#pending++;
+    const result = this.#queue.then(run).finally(() => this.#pending--);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  #alive(): void {
+    if (this.#disposed) throw new Error('GPT: this model has been disposed');
+  }
+
+  // Sync calls cannot wait in the queue; they refuse while async calls are pending.
+  #sync(what: string): void {
+    this.#alive();
+    if (this.#pending > 0) throw new Error(`GPT.${what}: ${this.#pending} call(s) on this model are still pending; await them first`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (ArrayBuffer.isView(v)) return v.constructor.name;
+  if (Array.isArray(v)) return 'Array';
+  return typeof v === 'number' ? `number ${v}` : typeof v;
+}
+
+function checkObject(o: unknown, name: string): void {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new TypeError(`${name}: expected an object, got ${describe(o)}`);
+}
+
+function checkInt(v: unknown, name: string, lo: number, hi: number): void {
+  if (typeof v !== 'number') throw new TypeError(`${name}: expected an integer in [${lo}, ${hi}], got ${describe(v)}`);
+  if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name}: expected an integer in [${lo}, ${hi}], got ${v}`);
+}
+
+// A finite number >= lo (and < hi when hiExclusive, <= hi otherwise).
+function checkNumber(v: unknown, name: string, lo: number, hi = Infinity, hiExclusive = false): void {
+  const range = `${hiExclusive ? `in [${lo}, ${hi})` : `>= ${lo}`}`;
+  if (typeof v !== 'number') throw new TypeError(`${name}: expected a finite number ${range}, got ${describe(v)}`);
+  if (!Number.isFinite(v) || v < lo || (hiExclusive ? v >= hi : v > hi)) throw new RangeError(`${name}: expected a finite number ${range}, got ${v}`);
+}
+
+function checkTokens(a: unknown, name: string, length: number | undefined, lo: number, hi: number): void {
+  if (!(a instanceof Int32Array)) throw new TypeError(`${name}: expected an Int32Array, got ${describe(a)}`);
+  if (length !== undefined && a.length !== length) throw new RangeError(`${name}: expected length batch*seqLen = ${length}, got ${a.length}`);
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] < lo || a[i] >= hi) throw new RangeError(`${name}[${i}]: expected a token id in [${lo}, ${hi}), got ${a[i]}`);
+  }
+}
+
+// Finite values (and >= min when given).
+function checkFloats(a: unknown, name: string, length: number, min?: number): void {
+  if (!(a instanceof Float32Array)) throw new TypeError(`${name}: expected a Float32Array, got ${describe(a)}`);
+  if (a.length !== length) throw new RangeError(`${name}: expected length ${length}, got ${a.length}`);
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i]) || (min !== undefined && a[i] < min)) {
+      throw new RangeError(`${name}[${i}]: expected a finite number${min !== undefined ? ` >= ${min}` : ''}, got ${a[i]}`);
+    }
+  }
+}

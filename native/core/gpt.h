@@ -1,0 +1,100 @@
+// The GPT-2 training engine: token + learned position embeddings, pre-LayerNorm blocks
+// (QKV projection, fused causal attention, per-head gates, output projection, GELU MLP 4×),
+// final LayerNorm, LM head tied to wte. Backend-neutral: all numerics go through an Ops table
+// (core/ops.h); host pointers in this API are plain host memory.
+//
+// The model owns its parameters, gradients, AdamW moments and activations. Activations are
+// planned for N = batch·seqLen rows and reused; they are re-planned only when N grows.
+//
+// Not thread-safe: one call at a time per model (the addon enforces it).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/gpt_params.h"
+#include "core/ops.h"
+#include "core/profiler.h"
+
+namespace hg {
+
+struct StepOptions {
+  float lr = 0.f;
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+  float weight_decay = 0.f;
+  float grad_clip = 0.f;  // > 0: scale gradients so their global norm is at most this
+  // Empty: every parameter trains. Otherwise [L·H] flags: only the Q/K/V rows (weights and
+  // biases) and attprojw columns of the flagged heads train, plus the groups below.
+  std::vector<uint8_t> trainable_heads;
+  bool train_mlp = false;         // fcw, fcb, fcprojw, fcprojb
+  bool train_layernorm = false;   // ln1, ln2, lnf weights and biases
+  bool train_embeddings = false;  // wte (also the LM head) and wpe
+};
+
+class DeviceBuffer;
+
+class GPT {
+ public:
+  GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed);
+  ~GPT();
+  GPT(const GPT&) = delete;
+  GPT& operator=(const GPT&) = delete;
+
+  const GPTConfig& config() const { return cfg_; }
+  int64_t num_params() const { return num_params_; }
+  Profiler& profiler() { return prof_; }
+
+  // tokens, targets [B·T] (targets may be null: no loss; -1 = no target at that position);
+  // loss_weights [B·T] or null (null: the mean over positions with a target).
+  // logits_out: null, or host [B,T,V] to receive the logits. Returns the loss (NaN without
+  // targets). Inputs must already be validated (tokens in [0,V), targets in [-1,V), T <= P).
+  double forward(const int32_t* tokens, const int32_t* targets, const float* loss_weights,
+                 int64_t B, int64_t T, float* logits_out);
+  // Needs a forward with targets since the last backward. Writes fresh gradients (they are
+  // not accumulated across calls) and head_scores (host [L,B,H]) = ∂L/∂ξ for each head gate.
+  void backward(float* head_scores);
+  // Needs a backward since the last step.
+  void step(const StepOptions& o);
+  // Greedy decoding with a KV cache; returns the new tokens only (stop_token, when met, ends
+  // the output and is not included; -1: none). prompt.size() + max_new must be <= P.
+  std::vector<int32_t> generate(const std::vector<int32_t>& prompt, int64_t max_new,
+                                int32_t stop_token);
+
+  void set_head_gates(const float* gates);  // host [L·H]
+  void export_parameters(float* host) const;
+  void import_parameters(const float* host);  // also forgets any pending gradients
+  void export_gradients(float* host) const;   // needs a backward
+
+  bool has_forward_with_targets() const { return ready_for_backward_; }
+  int64_t last_batch() const { return B_; }
+  bool has_gradients() const { return ready_for_step_; }
+
+ private:
+  struct Acts;
+  struct DecodeState;
+  float* param(ParamIndex i, int64_t layer = 0) const;
+  float* grad(ParamIndex i, int64_t layer = 0) const;
+  void plan_activations(int64_t N);
+  void matmul_forward(float* out, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
+                      int64_t N, int64_t IC, int64_t OC);
+  void matmul_backward(float* dinp, const float* dout, const float* inp, ParamIndex w,
+                       ParamIndex b, int64_t l, int64_t N, int64_t IC, int64_t OC);
+  void block_forward(int64_t l, const float* res_in, int64_t B, int64_t T);
+  void block_backward(int64_t l, const float* res_in, int64_t B, int64_t T, float* head_scores);
+  void decode(const int32_t* tokens, int64_t n, int64_t pos, float* last_logits);
+  std::vector<ParamSpan> trainable_spans(const StepOptions& o) const;
+
+  GPTConfig cfg_;
+  const Ops& ops_;
+  ParamLayout layout_;
+  int64_t num_params_;
+  Profiler prof_;
+  std::unique_ptr<DeviceBuffer> params_, grads_, m_, v_, gates_;
+  std::unique_ptr<Acts> acts_;
+  std::unique_ptr<DecodeState> decode_;
+  int64_t B_ = 0, T_ = 0;  // shape of the last forward
+  int64_t steps_ = 0;      // AdamW steps taken (the bias corrections use it)
+  bool ready_for_backward_ = false, ready_for_step_ = false;
+};
+
+}  // namespace hg

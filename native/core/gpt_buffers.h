@@ -1,0 +1,90 @@
+// Memory owned by a GPT engine (internal to gpt*.cpp): backend buffers, the activation plan
+// for N = B·T rows, and the KV-cache state used by generate.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "core/gpt.h"
+#include "core/ops.h"
+
+namespace hg {
+
+// One backend allocation, zeroed, released with the owner.
+class DeviceBuffer {
+ public:
+  DeviceBuffer(const Ops& ops, int64_t bytes) : ops_(ops), p_(ops.alloc(bytes)), bytes_(bytes) {}
+  ~DeviceBuffer() { ops_.release(p_); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  float* f32() const { return static_cast<float*>(p_); }
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  const Ops& ops_;
+  void* p_;
+  int64_t bytes_;
+};
+
+// Carves one arena into named buffers: add() every buffer, then allocate() once.
+class ArenaPlanner {
+ public:
+  template <class T>
+  void add(T*& slot, int64_t count) {
+    const int64_t off = total_;
+    total_ += (count * static_cast<int64_t>(sizeof(T)) + 63) / 64 * 64;  // keep 64-byte alignment
+    assign_.push_back([&slot, off](char* base) { slot = reinterpret_cast<T*>(base + off); });
+  }
+  std::unique_ptr<DeviceBuffer> allocate(const Ops& ops) {
+    auto buf = std::make_unique<DeviceBuffer>(ops, total_);
+    for (auto& a : assign_) a(reinterpret_cast<char*>(buf->f32()));
+    return buf;
+  }
+
+ private:
+  int64_t total_ = 0;
+  std::vector<std::function<void(char*)>> assign_;
+};
+
+// Activations of one forward (kept for the backward) and the backward's scratch. Per-layer
+// buffers hold L slices; slice l of a buffer with row width w starts at l·N·w for the N of
+// the current call (<= the planned N).
+struct GPT::Acts {
+  int64_t N = 0;  // rows planned for
+  std::unique_ptr<DeviceBuffer> arena;
+  int32_t *tokens, *targets;                  // [N]
+  float *weights, *losses;                    // [N]
+  float* encoded;                             // [N,C]
+  float *ln1, *ln1_mean, *ln1_rstd;           // [L,N,C], [L,N], [L,N]
+  float* qkv;                                 // [L,N,3C]
+  float *q, *k, *v, *atto;                    // [L,B,H,T,hs] each (atto: attention output, ungated)
+  float* lse;                                 // [L,B,H,T]
+  float* atty;                                // [L,N,C] heads merged, gated
+  float* residual2;                           // [L,N,C]
+  float *ln2, *ln2_mean, *ln2_rstd;           // [L,N,C], [L,N], [L,N]
+  float *fch, *fch_gelu;                      // [L,N,4C]
+  float* residual3;                           // [L,N,C]
+  float *lnf, *lnf_mean, *lnf_rstd;           // [N,C], [N], [N]
+  float* logits;                              // [N,V]: logits, then probs, then dlogits
+  float* proj;                                // [N,C] projection output before a residual add
+  // backward scratch (one layer at a time)
+  float *dresidual, *dln, *datty, *dao;       // [N,C]
+  float *dq, *dk, *dv;                        // [B,H,T,hs]
+  float* dqkv;                                // [N,3C]
+  float* dfch;                                // [N,4C]
+  float* head_scores;                         // [L,B,H] (B <= N)
+};
+
+// Generation state: the KV cache for one sequence and per-call scratch for up to P tokens.
+struct GPT::DecodeState {
+  std::unique_ptr<DeviceBuffer> arena;
+  int32_t* tokens;                   // [P]
+  float *kcache, *vcache;            // [L,H,P,hs]
+  float *x, *ln, *mean, *rstd;       // [P,C], [P,C], [P], [P]
+  float *qkv, *atty, *proj;          // [P,3C], [P,C], [P,C]
+  float *fch, *fch_gelu;             // [P,4C]
+  float* logits;                     // [V] (the last position only)
+};
+
+}  // namespace hg

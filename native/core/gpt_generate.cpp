@@ -1,0 +1,87 @@
+// Greedy generation with a KV cache. The prompt goes through the blocks in one pass (its
+// keys/values fill the cache); after that each new token costs one row through every block
+// and attention against the cache. Same parameters and gates as forward(), so the chosen
+// tokens equal the argmax of a full forward over the growing sequence.
+#include <string>
+
+#include "core/errors.h"
+#include "core/gpt.h"
+#include "core/gpt_buffers.h"
+
+namespace hg {
+
+// Runs tokens [n] at positions pos..pos+n-1 through the model, extending the KV cache, and
+// writes the logits of the last of them to last_logits (host [V]).
+void GPT::decode(const int32_t* tokens, int64_t n, int64_t pos, float* last_logits) {
+  DecodeState& d = *decode_;
+  const int64_t C = cfg_.C, H = cfg_.H, P = cfg_.P, hs = cfg_.hs(), V = cfg_.V;
+  ops_.upload(d.tokens, tokens, n * 4);
+  ops_.encoder_forward(d.x, d.tokens, param(kWte), param(kWpe) + pos * C, 1, n, C);  // x [n,C]
+  for (int64_t l = 0; l < cfg_.L; ++l) {
+    float* kcache = d.kcache + l * H * P * hs;
+    float* vcache = d.vcache + l * H * P * hs;
+    ops_.layernorm_forward(d.ln, d.mean, d.rstd, d.x, param(kLn1w, l), param(kLn1b, l), n, C);
+    ops_.matmul_forward(d.qkv, d.ln, param(kQkvw, l), param(kQkvb, l), n, C, 3 * C);
+    ops_.attention_decode(d.atty, d.qkv, kcache, vcache, gates_->f32() + l * H, n, pos, H, P, hs);
+    ops_.matmul_forward(d.proj, d.atty, param(kAttprojw, l), param(kAttprojb, l), n, C, C);
+    ops_.residual_forward(d.x, d.x, d.proj, n * C);
+    ops_.layernorm_forward(d.ln, d.mean, d.rstd, d.x, param(kLn2w, l), param(kLn2b, l), n, C);
+    ops_.matmul_forward(d.fch, d.ln, param(kFcw, l), param(kFcb, l), n, C, 4 * C);
+    ops_.gelu_forward(d.fch_gelu, d.fch, n * 4 * C);
+    ops_.matmul_forward(d.proj, d.fch_gelu, param(kFcprojw, l), param(kFcprojb, l), n, 4 * C, C);
+    ops_.residual_forward(d.x, d.x, d.proj, n * C);
+  }
+  const float* last = d.x + (n - 1) * C;  // only the last position needs logits
+  ops_.layernorm_forward(d.ln, d.mean, d.rstd, last, param(kLnfw), param(kLnfb), 1, C);
+  ops_.matmul_forward(d.logits, d.ln, param(kWte), nullptr, 1, C, V);
+  ops_.download(last_logits, d.logits, V * 4);
+}
+
+std::vector<int32_t> GPT::generate(const std::vector<int32_t>& prompt, int64_t max_new,
+                                   int32_t stop_token) {
+  const int64_t n0 = static_cast<int64_t>(prompt.size());
+  HG_CHECK(n0 >= 1, "generate: prompt must hold at least one token");
+  HG_CHECK(max_new >= 0 && n0 + max_new <= cfg_.P,
+           "generate: prompt length + maxNewTokens must be at most maxSeqLen = " + std::to_string(cfg_.P) +
+               ", got " + std::to_string(n0) + " + " + std::to_string(max_new));
+  if (!decode_) {
+    auto d = std::make_unique<DecodeState>();
+    const int64_t L = cfg_.L, C = cfg_.C, P = cfg_.P;
+    ArenaPlanner p;
+    p.add(d->tokens, P);
+    p.add(d->kcache, L * P * C);
+    p.add(d->vcache, L * P * C);
+    p.add(d->x, P * C);
+    p.add(d->ln, P * C);
+    p.add(d->mean, P);
+    p.add(d->rstd, P);
+    p.add(d->qkv, P * 3 * C);
+    p.add(d->atty, P * C);
+    p.add(d->proj, P * C);
+    p.add(d->fch, P * 4 * C);
+    p.add(d->fch_gelu, P * 4 * C);
+    p.add(d->logits, cfg_.V);
+    d->arena = p.allocate(ops_);
+    decode_ = std::move(d);
+  }
+  std::vector<int32_t> out;
+  std::vector<float> logits(static_cast<size_t>(cfg_.V));
+  int64_t pos = 0;
+  const int32_t* next = prompt.data();
+  int64_t n = n0;
+  int32_t token = 0;
+  while (static_cast<int64_t>(out.size()) < max_new) {
+    decode(next, n, pos, logits.data());
+    pos += n;
+    int64_t best = 0;  // first maximum, like argmax
+    for (int64_t v = 1; v < cfg_.V; ++v) best = logits[v] > logits[best] ? v : best;
+    token = static_cast<int32_t>(best);
+    if (token == stop_token) break;
+    out.push_back(token);
+    next = &token;
+    n = 1;
+  }
+  return out;
+}
+
+}  // namespace hg

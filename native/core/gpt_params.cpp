@@ -1,0 +1,99 @@
+#include "core/gpt_params.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "core/errors.h"
+#include "core/thread_pool.h"
+
+namespace hg {
+namespace {
+
+void check_field(const char* name, int64_t v, int64_t max) {
+  HG_CHECK(v >= 1 && v <= max, std::string("config.") + name + ": expected an integer in [1, " +
+                                   std::to_string(max) + "], got " + std::to_string(v));
+}
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// A uniform in (0, 1) from 53 random bits (never 0, so log() is finite).
+double uniform(uint64_t bits) { return (static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53; }
+
+}  // namespace
+
+void validate_config(const GPTConfig& c) {
+  check_field("vocabSize", c.V, int64_t{1} << 24);
+  check_field("maxSeqLen", c.P, int64_t{1} << 20);
+  check_field("layers", c.L, 1024);
+  check_field("heads", c.H, 1024);
+  check_field("dim", c.C, int64_t{1} << 16);
+  HG_CHECK(c.C % c.H == 0, "config.dim: expected a multiple of heads (" + std::to_string(c.H) +
+                               "), got " + std::to_string(c.C));
+  HG_CHECK(c.hs() <= 256, "config.dim / config.heads: the head size must be at most 256, got " +
+                              std::to_string(c.hs()));
+}
+
+ParamLayout param_layout(const GPTConfig& c) {
+  const int64_t V = c.V, P = c.P, L = c.L, C = c.C;
+  const struct {
+    const char* name;
+    int64_t size;
+    bool is_matrix;
+  } spec[kNumParamTensors] = {
+      {"wte", V * C, true},           {"wpe", P * C, true},
+      {"ln1w", L * C, false},         {"ln1b", L * C, false},
+      {"qkvw", L * 3 * C * C, true},  {"qkvb", L * 3 * C, false},
+      {"attprojw", L * C * C, true},  {"attprojb", L * C, false},
+      {"ln2w", L * C, false},         {"ln2b", L * C, false},
+      {"fcw", L * 4 * C * C, true},   {"fcb", L * 4 * C, false},
+      {"fcprojw", L * C * 4 * C, true}, {"fcprojb", L * C, false},
+      {"lnfw", C, false},             {"lnfb", C, false},
+  };
+  ParamLayout out{};
+  int64_t offset = 0;
+  for (int i = 0; i < kNumParamTensors; ++i) {
+    out[i] = {spec[i].name, offset, spec[i].size, spec[i].is_matrix};
+    offset += spec[i].size;
+  }
+  return out;
+}
+
+int64_t param_count(const GPTConfig& c) {
+  const ParamLayout l = param_layout(c);
+  return l[kNumParamTensors - 1].offset + l[kNumParamTensors - 1].size;
+}
+
+std::vector<float> init_parameters(const GPTConfig& c, uint64_t seed) {
+  const ParamLayout layout = param_layout(c);
+  std::vector<float> p(static_cast<size_t>(param_count(c)), 0.f);
+  const float residual_std = 0.02f / std::sqrt(2.f * static_cast<float>(c.L));
+  for (int j = 0; j < kNumParamTensors; ++j) {
+    const ParamTensor& t = layout[j];
+    if (j == kLn1w || j == kLn2w || j == kLnfw) {
+      for (int64_t i = 0; i < t.size; ++i) p[t.offset + i] = 1.f;
+      continue;
+    }
+    if (!t.is_matrix) continue;  // biases stay 0
+    const float stddev = (j == kAttprojw || j == kFcprojw) ? residual_std : 0.02f;
+    const uint64_t key = splitmix64(seed ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(j + 1)));
+    constexpr int64_t kChunk = 1 << 16;
+    parallel_for((t.size + kChunk - 1) / kChunk, [&](int64_t chunk) {
+      const int64_t end = std::min(t.size, (chunk + 1) * kChunk);
+      for (int64_t i = chunk * kChunk; i < end; ++i) {
+        const double u1 = uniform(splitmix64(key + 2 * static_cast<uint64_t>(i)));
+        const double u2 = uniform(splitmix64(key + 2 * static_cast<uint64_t>(i) + 1));
+        const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+        p[t.offset + i] = static_cast<float>(stddev * z);
+      }
+    });
+  }
+  return p;
+}
+
+}  // namespace hg

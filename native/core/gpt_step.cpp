@@ -1,0 +1,99 @@
+// The optimizer step: which parameters train (spans), global-norm clipping, AdamW.
+//
+// Weight decay (decoupled, p -= lr·wd·p) applies to the 2-D weights, as in GPT-2 practice:
+// wte (also the LM head), wpe, qkvw, attprojw, fcw, fcprojw. Biases and LayerNorm parameters
+// are not decayed.
+//
+// Head-targeted training (trainable_heads): head h of layer l owns rows h·hs..(h+1)·hs-1 of
+// each of the Q, K, V blocks of qkvw and qkvb, and input columns h·hs..(h+1)·hs-1 of attprojw.
+// attprojb is shared by all heads of a layer, so it stays frozen in this mode. Frozen
+// parameters are neither read nor written by the step, their AdamW moments included.
+//
+// The bias corrections use the model's step count; a parameter that was frozen during earlier
+// steps starts its moments at zero with that later count (a documented approximation).
+#include <cmath>
+#include <string>
+
+#include "core/errors.h"
+#include "core/gpt.h"
+#include "core/gpt_buffers.h"
+
+namespace hg {
+
+namespace {
+
+// Appends [offset, offset+size), merging it into the previous span when they touch (spans are
+// produced in increasing offset order).
+void push_span(std::vector<ParamSpan>& spans, int64_t offset, int64_t size, bool decay) {
+  if (!spans.empty()) {
+    ParamSpan& last = spans.back();
+    if (last.offset + last.size == offset && last.decay == decay) {
+      last.size += size;
+      return;
+    }
+  }
+  spans.push_back({offset, size, decay});
+}
+
+bool in_group(int i, bool mlp, bool layernorm, bool embeddings) {
+  switch (i) {
+    case kWte: case kWpe: return embeddings;
+    case kLn1w: case kLn1b: case kLn2w: case kLn2b: case kLnfw: case kLnfb: return layernorm;
+    case kFcw: case kFcb: case kFcprojw: case kFcprojb: return mlp;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+std::vector<ParamSpan> GPT::trainable_spans(const StepOptions& o) const {
+  std::vector<ParamSpan> spans;
+  const bool all = o.trainable_heads.empty();
+  const int64_t L = cfg_.L, H = cfg_.H, C = cfg_.C, hs = cfg_.hs();
+  auto head_on = [&](int64_t l, int64_t h) { return o.trainable_heads[l * H + h] != 0; };
+  for (int i = 0; i < kNumParamTensors; ++i) {
+    const ParamTensor& t = layout_[i];
+    if (all || in_group(i, o.train_mlp, o.train_layernorm, o.train_embeddings)) {
+      push_span(spans, t.offset, t.size, t.is_matrix);
+    } else if (i == kQkvw || i == kQkvb) {
+      const int64_t row = i == kQkvw ? C : 1;  // floats per output row
+      for (int64_t l = 0; l < L; ++l)
+        for (int64_t part = 0; part < 3; ++part)  // Q, K, V blocks of 3C rows
+          for (int64_t h = 0; h < H; ++h)
+            if (head_on(l, h))
+              push_span(spans, t.offset + (l * 3 * C + part * C + h * hs) * row, hs * row, t.is_matrix);
+    } else if (i == kAttprojw) {
+      for (int64_t l = 0; l < L; ++l)
+        for (int64_t r = 0; r < C; ++r)  // each output row: the head's input columns
+          for (int64_t h = 0; h < H; ++h)
+            if (head_on(l, h)) push_span(spans, t.offset + (l * C + r) * C + h * hs, hs, true);
+    }
+  }
+  return spans;
+}
+
+void GPT::step(const StepOptions& o) {
+  HG_CHECK(ready_for_step_, "step: needs a backward first (each backward allows one step)");
+  HG_CHECK(o.trainable_heads.empty() || static_cast<int64_t>(o.trainable_heads.size()) == cfg_.L * cfg_.H,
+           "step: trainableHeads must have layers*heads = " + std::to_string(cfg_.L * cfg_.H) +
+               " entries, got " + std::to_string(o.trainable_heads.size()));
+  auto s = prof_.scope(OpKind::Optimizer);
+  if (!m_) {  // moments are allocated on the first step: inference-only models never pay
+    m_ = std::make_unique<DeviceBuffer>(ops_, num_params_ * 4);
+    v_ = std::make_unique<DeviceBuffer>(ops_, num_params_ * 4);
+  }
+  const std::vector<ParamSpan> spans = trainable_spans(o);
+  float grad_scale = 1.f;
+  if (o.grad_clip > 0.f) {
+    // As torch.nn.utils.clip_grad_norm_, over the gradients this step applies.
+    const double norm = std::sqrt(ops_.sum_squares(grads_->f32(), spans.data(), static_cast<int64_t>(spans.size())));
+    if (norm > o.grad_clip) grad_scale = static_cast<float>(o.grad_clip / (norm + 1e-6));
+  }
+  ++steps_;
+  const AdamWParams hp{o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, grad_scale, steps_};
+  ops_.adamw(params_->f32(), grads_->f32(), m_->f32(), v_->f32(), spans.data(),
+             static_cast<int64_t>(spans.size()), hp);
+  ready_for_step_ = false;
+}
+
+}  // namespace hg

@@ -1,0 +1,109 @@
+// The one interface between the GPT engine and a backend (cpu/ now, cuda/ later): memory and
+// the kernel entry points the engine needs. The engine only ever holds backend pointers and
+// calls these; it never touches float data itself, so a CUDA table drops in unchanged.
+//
+// Every pointer below is a backend pointer (host memory on the CPU, device memory on CUDA),
+// except where a parameter says "host". Shapes are given per entry; N = rows = B·T.
+// Gradient kernels marked "+=" accumulate into their output; the others overwrite.
+#pragma once
+#include <cstdint>
+
+#include "core/attention.h"
+
+namespace hg {
+
+// A contiguous run of parameters that one optimizer step updates (see gpt_step.cpp).
+struct ParamSpan {
+  int64_t offset = 0, size = 0;
+  bool decay = false;  // weight decay applies to this run
+};
+
+struct AdamWParams {
+  float lr, beta1, beta2, eps, weight_decay;
+  float grad_scale;  // multiplies every gradient first (global-norm clipping)
+  int64_t t;         // step number, >= 1, for the bias corrections
+};
+
+struct Ops {
+  const char* name;
+
+  // ---- memory (bytes; alloc returns zeroed memory, throws on failure) ----
+  void* (*alloc)(int64_t bytes);
+  void (*release)(void* p);
+  void (*upload)(void* dst, const void* host_src, int64_t bytes);
+  void (*download)(void* host_dst, const void* src, int64_t bytes);
+  void (*zero)(void* p, int64_t bytes);
+
+  // ---- embeddings: tokens [N] (positions t = row % T), wte [V,C], wpe [P,C], out [N,C] ----
+  void (*encoder_forward)(float* out, const int32_t* tokens, const float* wte, const float* wpe,
+                          int64_t B, int64_t T, int64_t C);
+  // dwte, dwpe +=
+  void (*encoder_backward)(float* dwte, float* dwpe, const float* dout, const int32_t* tokens,
+                           int64_t B, int64_t T, int64_t C);
+
+  // ---- layernorm: inp/out [N,C], w/b [C], mean/rstd [N] ----
+  void (*layernorm_forward)(float* out, float* mean, float* rstd, const float* inp, const float* w,
+                            const float* b, int64_t N, int64_t C);
+  // dinp, dw, db +=
+  void (*layernorm_backward)(float* dinp, float* dw, float* db, const float* dout, const float* inp,
+                             const float* w, const float* mean, const float* rstd, int64_t N,
+                             int64_t C);
+
+  // ---- linear layer: inp [N,IC], w [OC,IC], bias [OC] or null, out [N,OC]: out = inp·wᵀ + bias ----
+  void (*matmul_forward)(float* out, const float* inp, const float* w, const float* bias, int64_t N,
+                         int64_t IC, int64_t OC);
+  // dinp = dout·w (overwrite); dw += doutᵀ·inp; dbias += Σ_rows dout (dbias may be null)
+  void (*matmul_backward)(float* dinp, float* dw, float* dbias, const float* dout, const float* inp,
+                          const float* w, int64_t N, int64_t IC, int64_t OC);
+
+  // ---- heads: qkv [B,T,3C] <-> q,k,v [B,H,T,hs]; head outputs [B,H,T,hs] <-> y [B,T,C] ----
+  void (*split_heads)(float* q, float* k, float* v, const float* qkv, int64_t B, int64_t T,
+                      int64_t H, int64_t hs);
+  // dqkv = gate_h · (dq,dk,dv) merged back (overwrite); gates [H]
+  void (*split_heads_backward)(float* dqkv, const float* dq, const float* dk, const float* dv,
+                               const float* gates, int64_t B, int64_t T, int64_t H, int64_t hs);
+  // y[b,t,h·hs+d] = gate_h · o[b,h,t,d]
+  void (*merge_heads)(float* y, const float* o, const float* gates, int64_t B, int64_t T, int64_t H,
+                      int64_t hs);
+  // do[b,h,t,d] = dy[b,t,h·hs+d]   (no gate: the caller scales the attention gradients instead)
+  void (*merge_heads_backward)(float* dout_heads, const float* dy, int64_t B, int64_t T, int64_t H,
+                               int64_t hs);
+
+  // ---- fused attention (core/attention.h contract) ----
+  void (*attention_forward)(const float* q, const float* k, const float* v, float* out, float* lse,
+                            const AttnShape& s, const AttnParams& p);
+  void (*attention_backward)(const float* dout, const float* q, const float* k, const float* v,
+                             const float* out, const float* lse, float* dq, float* dk, float* dv,
+                             float* head_score, const AttnShape& s, const AttnParams& p);
+  // Decoding with a KV cache. qkv [n,3C] holds n new tokens at positions pos..pos+n-1; their
+  // k/v rows are appended to kcache/vcache [H,P,hs], then each query attends causally over
+  // positions 0..pos+i. out [n,C] (token-major, head h in columns h·hs..) is multiplied by
+  // gates [H]. Scale 1/sqrt(hs).
+  void (*attention_decode)(float* out, const float* qkv, float* kcache, float* vcache,
+                           const float* gates, int64_t n, int64_t pos, int64_t H, int64_t P,
+                           int64_t hs);
+
+  // ---- pointwise ----
+  void (*residual_forward)(float* out, const float* a, const float* b, int64_t n);  // out = a + b
+  void (*gelu_forward)(float* out, const float* inp, int64_t n);
+  void (*gelu_backward)(float* dinp, const float* inp, const float* dout, int64_t n);  // overwrite
+
+  // ---- loss: logits [N,V] are turned into probabilities in place; targets [N] (-1 = none),
+  // weights [N]; losses [N] = -log p[target] (0 where target < 0) ----
+  void (*softmax_crossentropy_forward)(float* probs_inout, float* losses, const int32_t* targets,
+                                       int64_t N, int64_t V);
+  // probs [N,V] -> dlogits in place: w_t · (p − onehot(target_t))
+  void (*softmax_crossentropy_backward)(float* probs_inout, const int32_t* targets,
+                                        const float* weights, int64_t N, int64_t V);
+
+  // ---- optimizer over spans (host array) of params/grads/m/v ----
+  // Σ g² over the spans, accumulated in double in a fixed order (deterministic).
+  double (*sum_squares)(const float* grads, const ParamSpan* spans, int64_t nspans);
+  void (*adamw)(float* params, const float* grads, float* m, float* v, const ParamSpan* spans,
+                int64_t nspans, const AdamWParams& hp);
+};
+
+// The CPU table (native/cpu/ops_cpu.cpp).
+const Ops& cpu_ops();
+
+}  // namespace hg

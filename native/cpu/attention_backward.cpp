@@ -1,0 +1,148 @@
+// Fused attention backward on the CPU, in FlashAttention's three stages:
+//   1. preprocess: D(t) = rowsum(dout ∘ out) per row, and head_score = Σ_t D(t) from that same D;
+//   2. the main loop over key blocks, recomputing P = exp(scale·q kᵀ − lse) tile by tile (never
+//      stored), producing dk, dv and partial sums of dq;
+//   3. postprocess: dq = the sum of its partials.
+//
+// Determinism without float atomics: the key blocks of a head are dealt round-robin to G work
+// items ("key groups"). An item owns the dk/dv rows of its key blocks and one private dq
+// partial [T, D], visits its blocks in increasing order, and stage 3 sums the G partials in
+// group order. G depends only on the shape (not on the thread count or the scheduling), so
+// results are the same on any number of threads. The partials cost G·T·D floats per head
+// (O(T), never O(T²)); with G = 1 the item writes dq directly.
+//
+// dout, q, k, v, out, dq, dk, dv: [B, H, T, D]   lse: [B, H, T]   head_score: [B, H] or null
+#include <algorithm>
+#include <vector>
+
+#include "core/attention.h"
+#include "core/thread_pool.h"
+#include "cpu/attention_tile.h"
+
+namespace hg {
+namespace cpu {
+
+namespace {
+
+struct HeadGrads {
+  const float *dout, *q, *k, *v, *out, *lse, *Drow;
+  float *dk, *dv;
+};
+
+// Stage 1 for one head: Drow[t] = Σ_d dout[t,d]·out[t,d]; returns Σ_t Drow[t] in t order.
+double preprocess_head(const float* dout, const float* out, int64_t T, int64_t D, float* Drow) {
+  double total = 0.0;
+  for (int64_t t = 0; t < T; ++t) {
+    double acc = 0.0;
+    for (int64_t d = 0; d < D; ++d) acc += static_cast<double>(dout[t * D + d]) * out[t * D + d];
+    Drow[t] = static_cast<float>(acc);
+    total += Drow[t];
+  }
+  return total;
+}
+
+// For query row i against the key tile held in w.kT / w.vT, of which nv keys are visible; writes
+// score row r of w.p and w.ds (zero past nv, so row groups can share one loop bound):
+//   forward  P = softmax_row(S)         ->  p[j]  = exp(s[j] − lse[i])
+//   forward  out = P v                  ->  dp[j] = dout[i] · v[j]
+//   forward  P = softmax_row(S)         ->  ds[j] = p[j] · (dp[j] − D(i)),  stored times scale
+//                                           because both users multiply by it (S = scale·q kᵀ)
+void tile_row_grads(const HeadGrads& h, AttnScratch& w, int64_t i, int64_t nv, int64_t D,
+                    float scale, int64_t r) {
+  constexpr int64_t BK = AttnTiles::kBlockK;
+  float *s = w.s.data(), *p = w.p.data() + r * BK, *ds = w.ds.data() + r * BK;
+  row_scores(h.q + i * D, w.kT.data(), D, scale, s);
+  row_scores(h.dout + i * D, w.vT.data(), D, 1.f, ds);
+  const float lse = h.lse[i], Di = h.Drow[i];
+  for (int64_t j = 0; j < BK; ++j) {
+    const float pj = j < nv ? exp_tile(s[j] - lse) : 0.f;
+    p[j] = pj;
+    ds[j] = scale * pj * (ds[j] - Di);
+  }
+}
+
+// Keys [j0, j0+n) of one head own dk and dv there; dq_part is the item's own dq partial.
+// Query rows come in groups of kRowGroup so that each dk/dv row is updated once per group:
+//   forward  out = P v       ->  dv[j] += Σ_i p[i][j] · dout[i]
+//   forward  S = scale·q kᵀ  ->  dk[j] += Σ_i scale · ds[i][j] · q[i]
+//                            ->  dq[i] += Σ_j scale · ds[i][j] · k[j]
+void backward_key_block(const HeadGrads& h, float* dq_part, int64_t j0, int64_t n, int64_t T,
+                        int64_t D, bool causal, float scale) {
+  constexpr int64_t BK = AttnTiles::kBlockK, RG = AttnTiles::kRowGroup;
+  AttnScratch& w = AttnScratch::for_this_thread(D);
+  load_transposed(h.k + j0 * D, n, D, w.kT.data());
+  load_transposed(h.v + j0 * D, n, D, w.vT.data());
+  std::fill(h.dk + j0 * D, h.dk + (j0 + n) * D, 0.f);
+  std::fill(h.dv + j0 * D, h.dv + (j0 + n) * D, 0.f);
+  for (int64_t i = causal ? j0 : 0; i < T; i += RG) {
+    const int64_t rows = std::min(RG, T - i);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t nv = visible_keys(causal, i + r, j0, n);
+      tile_row_grads(h, w, i + r, nv, D, scale, r);
+      accumulate_rows(w.ds.data() + r * BK, 1, h.k + j0 * D, D, nv, D, dq_part + (i + r) * D);
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      accumulate_rows(w.p.data() + j, BK, h.dout + i * D, D, rows, D, h.dv + (j0 + j) * D);
+      accumulate_rows(w.ds.data() + j, BK, h.q + i * D, D, rows, D, h.dk + (j0 + j) * D);
+    }
+  }
+}
+
+// Enough key groups for about kMinItems work items in all, at most one per key block.
+int64_t key_groups(int64_t BH, int64_t nkb) {
+  constexpr int64_t kMinItems = 32;
+  return std::min(nkb, std::max<int64_t>(1, (kMinItems + BH - 1) / BH));
+}
+
+}  // namespace
+
+void attention_backward(const float* dout, const float* q, const float* k, const float* v,
+                        const float* out, const float* lse, float* dq, float* dk, float* dv,
+                        float* head_score, const AttnShape& s, const AttnParams& p) {
+  validate_attention(s, p);
+  const float scale = effective_scale(s, p);
+  const int64_t T = s.T, D = s.D, BH = s.B * s.H;
+
+  // Stage 1. D is O(B·H·T); head_score reuses it, so capture costs one add per row.
+  std::vector<float> Drow(static_cast<size_t>(BH * T));
+  parallel_for(BH, [&](int64_t bh) {
+    const double total = preprocess_head(dout + bh * T * D, out + bh * T * D, T, D, &Drow[bh * T]);
+    if (head_score) head_score[bh] = static_cast<float>(total);
+  });
+
+  // Stage 2. Item (bh, g) takes key blocks g, g+G, g+2G, ... (round-robin, so that causal
+  // heads, whose early key blocks see more queries, spread evenly over the groups).
+  const int64_t nkb = (T + AttnTiles::kBlockK - 1) / AttnTiles::kBlockK;
+  const int64_t G = key_groups(BH, nkb);
+  std::vector<float> partials(G > 1 ? static_cast<size_t>(BH * G * T * D) : 0, 0.f);
+  parallel_for(BH * G, [&](int64_t item) {
+    const int64_t bh = item / G, g = item % G;
+    const int64_t off = bh * T * D;
+    const HeadGrads h{dout + off, q + off, k + off, v + off, out + off, lse + bh * T,
+                      &Drow[bh * T], dk + off, dv + off};
+    float* dq_part = G > 1 ? &partials[item * T * D] : dq + off;
+    if (G == 1) std::fill(dq_part, dq_part + T * D, 0.f);
+    for (int64_t kb = g; kb < nkb; kb += G) {
+      const int64_t j0 = kb * AttnTiles::kBlockK;
+      backward_key_block(h, dq_part, j0, std::min(AttnTiles::kBlockK, T - j0), T, D, p.causal,
+                         scale);
+    }
+  });
+  if (G == 1) return;
+
+  // Stage 3. dq[bh, rows of a query block] = Σ_g partial[bh, g, same rows], in g order.
+  const int64_t nqb = (T + AttnTiles::kBlockQ - 1) / AttnTiles::kBlockQ;
+  parallel_for(BH * nqb, [&](int64_t item) {
+    const int64_t bh = item / nqb;
+    const int64_t i0 = (item % nqb) * AttnTiles::kBlockQ;
+    const int64_t len = (std::min(T, i0 + AttnTiles::kBlockQ) - i0) * D;
+    float* dst = dq + bh * T * D + i0 * D;
+    const float* src = &partials[bh * G * T * D + i0 * D];
+    std::copy(src, src + len, dst);
+    for (int64_t g = 1; g < G; ++g)
+      for (int64_t e = 0; e < len; ++e) dst[e] += src[g * T * D + e];
+  });
+}
+
+}  // namespace cpu
+}  // namespace hg

@@ -1,0 +1,64 @@
+#include "cpu/attention_decode.h"
+
+#include <cmath>
+#include <vector>
+
+#include "core/thread_pool.h"
+
+namespace hg {
+namespace cpu {
+namespace {
+
+// kcache/vcache [H,P,hs] rows pos..pos+n-1 <- the K and V blocks of qkv [n,3C]
+void append_to_cache(float* kcache, float* vcache, const float* qkv, int64_t n, int64_t pos,
+                     int64_t H, int64_t P, int64_t hs) {
+  const int64_t C = H * hs;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t h = 0; h < H; ++h) {
+      for (int64_t d = 0; d < hs; ++d) {
+        kcache[(h * P + pos + i) * hs + d] = qkv[i * 3 * C + C + h * hs + d];
+        vcache[(h * P + pos + i) * hs + d] = qkv[i * 3 * C + 2 * C + h * hs + d];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+// out [n,C], qkv [n,3C], kcache/vcache [H,P,hs], gates [H]
+void attention_decode(float* out, const float* qkv, float* kcache, float* vcache,
+                      const float* gates, int64_t n, int64_t pos, int64_t H, int64_t P, int64_t hs) {
+  append_to_cache(kcache, vcache, qkv, n, pos, H, P, hs);
+  const int64_t C = H * hs;
+  const float scale = 1.f / std::sqrt(static_cast<float>(hs));
+  parallel_for(n * H, [&](int64_t item) {
+    const int64_t i = item / H, h = item % H;
+    const int64_t keys = pos + i + 1;
+    const float* q = qkv + i * 3 * C + h * hs;
+    const float* K = kcache + h * P * hs;
+    const float* V = vcache + h * P * hs;
+    thread_local std::vector<float> s;
+    s.resize(static_cast<size_t>(keys));
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < keys; ++j) {
+      float dot = 0.f;
+      for (int64_t d = 0; d < hs; ++d) dot += q[d] * K[j * hs + d];
+      s[j] = dot * scale;
+      mx = s[j] > mx ? s[j] : mx;
+    }
+    float sum = 0.f;
+    for (int64_t j = 0; j < keys; ++j) {
+      s[j] = std::exp(s[j] - mx);
+      sum += s[j];
+    }
+    float* o = out + i * C + h * hs;
+    for (int64_t d = 0; d < hs; ++d) o[d] = 0.f;
+    for (int64_t j = 0; j < keys; ++j)
+      for (int64_t d = 0; d < hs; ++d) o[d] += s[j] * V[j * hs + d];
+    const float norm = gates[h] / sum;
+    for (int64_t d = 0; d < hs; ++d) o[d] *= norm;
+  });
+}
+
+}  // namespace cpu
+}  // namespace hg

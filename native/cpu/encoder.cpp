@@ -1,0 +1,39 @@
+#include "cpu/encoder.h"
+
+#include "cpu/parallel.h"
+
+namespace hg {
+namespace cpu {
+
+// out [B,T,C], tokens [B,T], wte [V,C], wpe [P,C]
+void encoder_forward(float* out, const int32_t* tokens, const float* wte, const float* wpe,
+                     int64_t B, int64_t T, int64_t C) {
+  parallel_chunks(B * T, 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* te = wte + static_cast<int64_t>(tokens[r]) * C;
+      const float* pe = wpe + (r % T) * C;
+      float* o = out + r * C;
+      for (int64_t c = 0; c < C; ++c) o[c] = te[c] + pe[c];
+    }
+  });
+}
+
+// Forward: o[c] = te[c] + pe[c]. A token can repeat, so dwte rows are reduced over (b,t) in
+// order inside each channel chunk (no two chunks touch the same floats).
+void encoder_backward(float* dwte, float* dwpe, const float* dout, const int32_t* tokens,
+                      int64_t B, int64_t T, int64_t C) {
+  parallel_chunks(C, 64, [&](int64_t c0, int64_t c1) {
+    for (int64_t r = 0; r < B * T; ++r) {
+      const float* d = dout + r * C;
+      float* dte = dwte + static_cast<int64_t>(tokens[r]) * C;
+      float* dpe = dwpe + (r % T) * C;
+      for (int64_t c = c0; c < c1; ++c) {
+        dte[c] += d[c];
+        dpe[c] += d[c];
+      }
+    }
+  });
+}
+
+}  // namespace cpu
+}  // namespace hg

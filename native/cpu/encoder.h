@@ -1,0 +1,14 @@
+// Token + learned position embeddings (GPT-2's first layer).
+#pragma once
+#include <cstdint>
+
+namespace hg {
+namespace cpu {
+// out [B,T,C] = wte[tokens[b,t]] + wpe[t];  tokens [B,T], wte [V,C], wpe [P,C] (P >= T)
+void encoder_forward(float* out, const int32_t* tokens, const float* wte, const float* wpe,
+                     int64_t B, int64_t T, int64_t C);
+// dwte [V,C] +=, dwpe [P,C] +=;  dout [B,T,C]
+void encoder_backward(float* dwte, float* dwpe, const float* dout, const int32_t* tokens,
+                      int64_t B, int64_t T, int64_t C);
+}  // namespace cpu
+}  // namespace hg

@@ -1,0 +1,203 @@
+// CPU gemm: a packed, cache-blocked kernel (GotoBLAS structure: pack an MC×KC block of op(A)
+// and a KC×NC block of op(B) into contiguous panels, then run an MR×NR register-tiled micro
+// kernel over them), and the OpenBLAS path when it is linked.
+//
+// Threads: the C matrix is cut into MC×NC tiles and each tile is one parallel_for item that
+// walks K in a fixed order, so results do not depend on the thread count or the schedule.
+#include "cpu/gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/errors.h"
+#include "core/thread_pool.h"
+
+#ifdef HEADGRAD_WITH_OPENBLAS
+#include <cblas.h>
+#endif
+
+namespace hg {
+namespace cpu {
+namespace {
+
+// Register tile: 6 rows × 16 columns = 12 eight-wide accumulators, which with two B vectors
+// and one broadcast fits the 16 vector registers of AVX2.
+constexpr int MR = 6;
+constexpr int NR = 16;
+// Cache blocks: a packed B block (KC×NC floats = 256 KiB) sits in L2, an A panel in L1.
+constexpr int64_t MC = 96;
+constexpr int64_t NC = 256;
+constexpr int64_t KC = 256;
+
+typedef float v8f __attribute__((vector_size(32)));
+
+inline v8f load8(const float* p) {
+  v8f v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store8(float* p, v8f v) { std::memcpy(p, &v, sizeof v); }
+
+// Element (i, k) of op(X) for a row-major X with leading dimension ld.
+inline float elem(const float* X, int64_t ld, bool trans, int64_t i, int64_t k) {
+  return trans ? X[k * ld + i] : X[i * ld + k];
+}
+
+// dst: ceil(mc/MR) panels, each [kc][MR] (rows past mc are zero).
+void pack_a(float* dst, const float* A, int64_t lda, bool trans, int64_t i0, int64_t mc, int64_t k0,
+            int64_t kc) {
+  for (int64_t ip = 0; ip < mc; ip += MR) {
+    const int64_t rows = std::min<int64_t>(MR, mc - ip);
+    for (int64_t k = 0; k < kc; ++k) {
+      for (int64_t r = 0; r < MR; ++r) *dst++ = r < rows ? elem(A, lda, trans, i0 + ip + r, k0 + k) : 0.f;
+    }
+  }
+}
+
+// dst: ceil(nc/NR) panels, each [kc][NR] (columns past nc are zero). op(B)(k, j) is B[k,j],
+// or B[j,k] when trans.
+void pack_b(float* dst, const float* B, int64_t ldb, bool trans, int64_t k0, int64_t kc, int64_t j0,
+            int64_t nc) {
+  for (int64_t jp = 0; jp < nc; jp += NR) {
+    const int64_t cols = std::min<int64_t>(NR, nc - jp);
+    for (int64_t k = 0; k < kc; ++k) {
+      for (int64_t c = 0; c < NR; ++c) {
+        *dst++ = c < cols ? (trans ? B[(j0 + jp + c) * ldb + k0 + k] : B[(k0 + k) * ldb + j0 + jp + c]) : 0.f;
+      }
+    }
+  }
+}
+
+// acc[MR][NR] = Σ_k a[k][r] · b[k][c] over one packed A panel and one packed B panel.
+inline void micro_kernel(int64_t kc, const float* a, const float* b, float acc[MR][NR]) {
+  v8f c[MR][2] = {};
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
+    const v8f b0 = load8(b), b1 = load8(b + 8);
+    for (int r = 0; r < MR; ++r) {
+      c[r][0] += a[r] * b0;
+      c[r][1] += a[r] * b1;
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    store8(acc[r], c[r][0]);
+    store8(acc[r] + 8, c[r][1]);
+  }
+}
+
+struct GemmArgs {
+  bool ta, tb;
+  int64_t M, N, K;
+  float alpha;
+  const float* A;
+  int64_t lda;
+  const float* B;
+  int64_t ldb;
+  float beta;
+  float* C;
+  int64_t ldc;
+};
+
+// One MC×NC tile of C, all of K.
+void gemm_tile(const GemmArgs& g, int64_t i0, int64_t j0) {
+  thread_local std::vector<float> apack, bpack;
+  const int64_t mc = std::min(MC, g.M - i0), nc = std::min(NC, g.N - j0);
+  apack.resize(static_cast<size_t>(((mc + MR - 1) / MR) * MR * KC));
+  bpack.resize(static_cast<size_t>(((nc + NR - 1) / NR) * NR * KC));
+  float acc[MR][NR];
+  for (int64_t k0 = 0; k0 < g.K; k0 += KC) {
+    const int64_t kc = std::min(KC, g.K - k0);
+    // The first K block applies beta; later blocks add onto what the first wrote.
+    const float beta = k0 == 0 ? g.beta : 1.f;
+    pack_a(apack.data(), g.A, g.lda, g.ta, i0, mc, k0, kc);
+    pack_b(bpack.data(), g.B, g.ldb, g.tb, k0, kc, j0, nc);
+    for (int64_t jp = 0; jp < nc; jp += NR) {
+      const int64_t cols = std::min<int64_t>(NR, nc - jp);
+      for (int64_t ip = 0; ip < mc; ip += MR) {
+        const int64_t rows = std::min<int64_t>(MR, mc - ip);
+        micro_kernel(kc, apack.data() + ip * kc, bpack.data() + jp * kc, acc);
+        for (int64_t r = 0; r < rows; ++r) {
+          float* crow = g.C + (i0 + ip + r) * g.ldc + j0 + jp;
+          for (int64_t c = 0; c < cols; ++c) {
+            const float prev = beta == 0.f ? 0.f : beta * crow[c];
+            crow[c] = prev + g.alpha * acc[r][c];
+          }
+        }
+      }
+    }
+  }
+}
+
+void gemm_blocked(const GemmArgs& g) {
+  const int64_t mt = (g.M + MC - 1) / MC, nt = (g.N + NC - 1) / NC;
+  parallel_for(mt * nt, [&](int64_t t) { gemm_tile(g, (t / nt) * MC, (t % nt) * NC); });
+}
+
+// K == 0: op(A)·op(B) is the zero matrix, so C = beta·C.
+void scale_c(const GemmArgs& g) {
+  for (int64_t i = 0; i < g.M; ++i)
+    for (int64_t j = 0; j < g.N; ++j) g.C[i * g.ldc + j] = g.beta == 0.f ? 0.f : g.beta * g.C[i * g.ldc + j];
+}
+
+#ifdef HEADGRAD_WITH_OPENBLAS
+void gemm_blas(const GemmArgs& g) {
+  // OpenBLAS keeps its own threads; size them like ours, once.
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(num_threads()); });
+  cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans,
+              static_cast<int>(g.M), static_cast<int>(g.N), static_cast<int>(g.K), g.alpha, g.A,
+              static_cast<int>(g.lda), g.B, static_cast<int>(g.ldb), g.beta, g.C,
+              static_cast<int>(g.ldc));
+}
+#endif
+
+GemmImpl choose_default() {
+  if (const char* s = std::getenv("HEADGRAD_GEMM")) {
+    const std::string v(s);
+    if (v == "blocked") return GemmImpl::Blocked;
+    if (v == "blas" && gemm_impl_available(GemmImpl::Blas)) return GemmImpl::Blas;
+  }
+  return gemm_impl_available(GemmImpl::Blas) ? GemmImpl::Blas : GemmImpl::Blocked;
+}
+
+}  // namespace
+
+bool gemm_impl_available(GemmImpl impl) {
+#ifdef HEADGRAD_WITH_OPENBLAS
+  return true;
+#else
+  return impl == GemmImpl::Blocked;
+#endif
+}
+
+const char* gemm_impl_name(GemmImpl impl) { return impl == GemmImpl::Blas ? "openblas" : "blocked"; }
+
+GemmImpl default_gemm_impl() {
+  static const GemmImpl impl = choose_default();
+  return impl;
+}
+
+void gemm_with(GemmImpl impl, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+               float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
+               float* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  const GemmArgs g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+  if (K == 0) return scale_c(g);
+#ifdef HEADGRAD_WITH_OPENBLAS
+  if (impl == GemmImpl::Blas) return gemm_blas(g);
+#else
+  if (impl == GemmImpl::Blas) throw_error("gemm: this build has no OpenBLAS");
+#endif
+  gemm_blocked(g);
+}
+
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  gemm_with(default_gemm_impl(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+}  // namespace cpu
+}  // namespace hg

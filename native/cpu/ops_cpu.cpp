@@ -1,0 +1,66 @@
+// The CPU backend's ops table (core/ops.h): host memory and the kernels in this folder.
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "core/ops.h"
+#include "cpu/adamw.h"
+#include "cpu/attention_decode.h"
+#include "cpu/crossentropy.h"
+#include "cpu/encoder.h"
+#include "cpu/gelu.h"
+#include "cpu/heads.h"
+#include "cpu/layernorm.h"
+#include "cpu/matmul.h"
+#include "cpu/residual.h"
+
+namespace hg {
+namespace {
+
+// 64-byte aligned so vector loads never straddle cache lines needlessly.
+void* host_alloc(int64_t bytes) {
+  const size_t n = (static_cast<size_t>(bytes) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, n == 0 ? 64 : n);
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, n);
+  return p;
+}
+void host_release(void* p) { std::free(p); }
+void host_copy(void* dst, const void* src, int64_t bytes) { std::memcpy(dst, src, static_cast<size_t>(bytes)); }
+void host_zero(void* p, int64_t bytes) { std::memset(p, 0, static_cast<size_t>(bytes)); }
+
+}  // namespace
+
+const Ops& cpu_ops() {
+  static const Ops ops = {
+      "cpu",
+      host_alloc,
+      host_release,
+      host_copy,
+      host_copy,
+      host_zero,
+      cpu::encoder_forward,
+      cpu::encoder_backward,
+      cpu::layernorm_forward,
+      cpu::layernorm_backward,
+      cpu::matmul_forward,
+      cpu::matmul_backward,
+      cpu::split_heads,
+      cpu::split_heads_backward,
+      cpu::merge_heads,
+      cpu::merge_heads_backward,
+      cpu::attention_forward,
+      cpu::attention_backward,
+      cpu::attention_decode,
+      cpu::residual_forward,
+      cpu::gelu_forward,
+      cpu::gelu_backward,
+      cpu::softmax_crossentropy_forward,
+      cpu::softmax_crossentropy_backward,
+      cpu::sum_squares,
+      cpu::adamw,
+  };
+  return ops;
+}
+
+}  // namespace hg

@@ -1,0 +1,172 @@
+// CPU attention (core/attention.h) against a naive float64 reference on fresh random inputs.
+// Shapes cover T = 1, T not a multiple of the 64-row tiles, D up to 256, causal and not, and
+// B·H larger than the thread count. Also: head_score = Σ rowsum(dout∘out) of the reference,
+// bitwise-identical repeated calls, and validate_attention's messages.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/attention.h"
+#include "core/errors.h"
+#include "core/thread_pool.h"
+
+namespace {
+
+int g_failures = 0;
+
+void expect(bool ok, const std::string& what) {
+  if (!ok) {
+    ++g_failures;
+    std::printf("FAIL: %s\n", what.c_str());
+  }
+}
+
+using Vec = std::vector<double>;
+
+struct Reference {
+  Vec out, lse, dq, dk, dv, head_score;
+};
+
+// The textbook formulas of core/attention.h, one (b,h) at a time, materialising P in float64.
+Reference reference(const Vec& q, const Vec& k, const Vec& v, const Vec& dout,
+                    const hg::AttnShape& s, bool causal, double scale) {
+  const int64_t T = s.T, D = s.D;
+  Reference r{Vec(s.numel()), Vec(s.rows()), Vec(s.numel()), Vec(s.numel()), Vec(s.numel()),
+              Vec(s.B * s.H)};
+  for (int64_t bh = 0; bh < s.B * s.H; ++bh) {
+    const int64_t o = bh * T * D;
+    Vec P(T * T, 0.0);
+    for (int64_t i = 0; i < T; ++i) {
+      const int64_t jend = causal ? i + 1 : T;
+      double mx = -INFINITY;
+      for (int64_t j = 0; j < jend; ++j) {
+        double acc = 0;
+        for (int64_t d = 0; d < D; ++d) acc += q[o + i * D + d] * k[o + j * D + d];
+        P[i * T + j] = scale * acc;
+        mx = std::max(mx, P[i * T + j]);
+      }
+      double sum = 0;
+      for (int64_t j = 0; j < jend; ++j) sum += std::exp(P[i * T + j] - mx);
+      r.lse[bh * T + i] = mx + std::log(sum);
+      for (int64_t j = 0; j < jend; ++j) P[i * T + j] = std::exp(P[i * T + j] - r.lse[bh * T + i]);
+      for (int64_t d = 0; d < D; ++d) {
+        double acc = 0;
+        for (int64_t j = 0; j < jend; ++j) acc += P[i * T + j] * v[o + j * D + d];
+        r.out[o + i * D + d] = acc;
+      }
+    }
+    for (int64_t i = 0; i < T; ++i) {
+      double Di = 0;
+      for (int64_t d = 0; d < D; ++d) Di += dout[o + i * D + d] * r.out[o + i * D + d];
+      r.head_score[bh] += Di;
+      for (int64_t j = 0; j < T; ++j) {
+        if (P[i * T + j] == 0.0) continue;
+        double dp = 0;
+        for (int64_t d = 0; d < D; ++d) dp += dout[o + i * D + d] * v[o + j * D + d];
+        const double ds = P[i * T + j] * (dp - Di);
+        for (int64_t d = 0; d < D; ++d) {
+          r.dv[o + j * D + d] += P[i * T + j] * dout[o + i * D + d];
+          r.dq[o + i * D + d] += scale * ds * k[o + j * D + d];
+          r.dk[o + j * D + d] += scale * ds * q[o + i * D + d];
+        }
+      }
+    }
+  }
+  return r;
+}
+
+// max |got − want| / max(max |want|, 1): an error relative to the tensor's scale, which is what
+// f32 accumulation over T·D terms can promise (element-wise relative error cannot). The floor of
+// 1 (the inputs are N(0,1)) covers gradients that cancel to ~0, e.g. dq at T = 1 where
+// ds = p·(dp − D) is a difference of two f32 roundings of the same number.
+double rel_error(const std::vector<float>& got, const Vec& want) {
+  double num = 0, den = 1;
+  for (size_t i = 0; i < want.size(); ++i) {
+    num = std::max(num, std::fabs(got[i] - want[i]));
+    den = std::max(den, std::fabs(want[i]));
+  }
+  return num / den;
+}
+
+std::vector<float> to_f32(const Vec& x) { return std::vector<float>(x.begin(), x.end()); }
+
+Vec random_vec(std::mt19937_64& rng, int64_t n) {
+  std::normal_distribution<double> nd(0.0, 1.0);
+  Vec x(n);
+  for (auto& e : x) e = static_cast<float>(nd(rng));  // exactly representable in f32
+  return x;
+}
+
+void check_case(std::mt19937_64& rng, hg::AttnShape s, bool causal, float scale) {
+  const std::string name = "B" + std::to_string(s.B) + " H" + std::to_string(s.H) + " T" +
+                           std::to_string(s.T) + " D" + std::to_string(s.D) +
+                           (causal ? " causal" : " full") + " scale " + std::to_string(scale);
+  const Vec q = random_vec(rng, s.numel()), k = random_vec(rng, s.numel()),
+            v = random_vec(rng, s.numel()), dout = random_vec(rng, s.numel());
+  const hg::AttnParams p{causal, scale};
+  const Reference ref = reference(q, k, v, dout, s, causal, hg::effective_scale(s, p));
+
+  const auto qf = to_f32(q), kf = to_f32(k), vf = to_f32(v), df = to_f32(dout);
+  std::vector<float> out(s.numel()), lse(s.rows());
+  hg::cpu::attention_forward(qf.data(), kf.data(), vf.data(), out.data(), lse.data(), s, p);
+  expect(rel_error(out, ref.out) < 2e-5, name + ": out");
+  expect(rel_error(lse, ref.lse) < 2e-6, name + ": lse");
+
+  std::vector<float> dq(s.numel()), dk(s.numel()), dv(s.numel()), hs(s.B * s.H);
+  hg::cpu::attention_backward(df.data(), qf.data(), kf.data(), vf.data(), out.data(), lse.data(),
+                              dq.data(), dk.data(), dv.data(), hs.data(), s, p);
+  expect(rel_error(dq, ref.dq) < 1e-4, name + ": dq " + std::to_string(rel_error(dq, ref.dq)));
+  expect(rel_error(dk, ref.dk) < 1e-4, name + ": dk " + std::to_string(rel_error(dk, ref.dk)));
+  expect(rel_error(dv, ref.dv) < 1e-4, name + ": dv " + std::to_string(rel_error(dv, ref.dv)));
+  for (int64_t bh = 0; bh < s.B * s.H; ++bh) {
+    const double tol = 1e-4 * (std::fabs(ref.head_score[bh]) + std::sqrt(double(s.T * s.D)));
+    expect(std::fabs(hs[bh] - ref.head_score[bh]) < tol, name + ": head_score");
+  }
+
+  // Same inputs, same thread count: bitwise the same, including with capture off.
+  std::vector<float> dq2(s.numel()), dk2(s.numel()), dv2(s.numel());
+  hg::cpu::attention_backward(df.data(), qf.data(), kf.data(), vf.data(), out.data(), lse.data(),
+                              dq2.data(), dk2.data(), dv2.data(), nullptr, s, p);
+  const size_t bytes = s.numel() * sizeof(float);
+  expect(!std::memcmp(dq.data(), dq2.data(), bytes) && !std::memcmp(dk.data(), dk2.data(), bytes) &&
+             !std::memcmp(dv.data(), dv2.data(), bytes),
+         name + ": repeated backward is not bitwise identical");
+}
+
+void check_rejects(hg::AttnShape s, hg::AttnParams p, const std::string& needle) {
+  try {
+    hg::validate_attention(s, p);
+    expect(false, "validate_attention accepted a bad call (" + needle + ")");
+  } catch (const hg::Error& e) {
+    expect(e.kind == hg::ErrorKind::Range && std::string(e.what()).find(needle) != std::string::npos,
+           "message '" + std::string(e.what()) + "' should name " + needle);
+  }
+}
+
+}  // namespace
+
+int main() {
+  std::mt19937_64 rng(20240915);
+  const int threads = hg::num_threads();
+  for (bool causal : {true, false}) {
+    check_case(rng, {1, 1, 1, 8}, causal, 0.f);                 // T = 1
+    check_case(rng, {1, 2, 5, 8}, causal, 0.f);                 // T smaller than a tile
+    check_case(rng, {2, 3, 67, 64}, causal, 0.f);               // T not a multiple of 64
+    check_case(rng, {1, 2, 130, 100}, causal, 0.3f);            // odd D, custom scale
+    check_case(rng, {1, 1, 129, 128}, causal, 0.f);
+    check_case(rng, {1, 1, 70, 256}, causal, 0.f);              // the largest D
+    check_case(rng, {threads + 1, 2, 33, 8}, causal, 0.f);      // B·H > thread count
+  }
+  check_rejects({0, 1, 1, 8}, {}, "batch");
+  check_rejects({1, 0, 1, 8}, {}, "heads");
+  check_rejects({1, 1, 0, 8}, {}, "seqLen");
+  check_rejects({1, 1, 4, 257}, {}, "headDim");
+  check_rejects({1, 1, 4, 8}, {true, -1.f}, "scale");
+  check_rejects({1, 1, 4, 8}, {true, NAN}, "scale");
+  std::printf("%s (%d threads)\n", g_failures ? "attention tests FAILED" : "attention tests passed",
+              threads);
+  return g_failures ? 1 : 0;
+}

@@ -1,0 +1,54 @@
+// `npm run bench`: runs every section in scripts/bench/*.ts (HEADGRAD_BENCH=regex keeps the
+// matching file names), prints one table per section and writes everything as JSON to
+// bench/results/bench-<timestamp>.json and bench/results/latest.json.
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { backendInfo } from '../lib/index.js';
+import type { BenchModule, BenchSection } from './bench/types.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const benchDir = path.join(root, 'scripts', 'bench');
+
+function printTable(s: BenchSection): void {
+  const cells = [s.columns, ...s.rows.map((r) => r.map(String))];
+  const widths = s.columns.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
+  const line = (r: string[]) => r.map((x, c) => x.padStart(widths[c])).join('  ');
+  console.log(`\n## ${s.title}\n`);
+  console.log(line(cells[0]));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of cells.slice(1)) console.log(line(r));
+}
+
+const filter = new RegExp(process.env.HEADGRAD_BENCH ?? '.');
+const files = readdirSync(benchDir)
+  .filter((f) => f.endsWith('.ts') && f !== 'types.ts' && filter.test(f))
+  .sort();
+if (files.length === 0) {
+  console.error(`bench: no section in scripts/bench matches HEADGRAD_BENCH=${process.env.HEADGRAD_BENCH}`);
+  process.exit(1);
+}
+
+const info = backendInfo();
+const sections: BenchSection[] = [];
+for (const f of files) {
+  const mod = (await import(pathToFileURL(path.join(benchDir, f)).href)) as BenchModule;
+  const section = await mod.run();
+  printTable(section);
+  sections.push(section);
+}
+
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const report = {
+  date: new Date().toISOString(),
+  machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version },
+  backend: info,
+  sections,
+};
+const outDir = path.join(root, 'bench', 'results');
+mkdirSync(outDir, { recursive: true });
+const json = JSON.stringify(report, null, 2);
+writeFileSync(path.join(outDir, `bench-${stamp}.json`), json);
+writeFileSync(path.join(outDir, 'latest.json'), json);
+console.log(`\nwrote bench/results/bench-${stamp}.json (and latest.json)`);
