@@ -27,4 +27,4 @@ export { readJsonl, readSamples, writeJsonl } from './data/jsonl.js';
 export { shuffled, trainTestSplit } from './data/split.js';
 export { makeBatch, batches, promptTokens, type Batch, type BatchOptions, type Weighting } from './data/batch.js';
 export { TASKS, getTask, pretrainCorpus, type Task, type TaskKind } from './data/tasks.js';
-export { GPT, type GPTCreateOptions, type ForwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';
+export { GPT, type GPTCreateOptions, type Precision, type ForwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';

@@ -376,7 +376,8 @@ test('concurrent calls on one model are serialised and give the sequential resul
   par.dispose();
 });
 
-test('GPT.create refuses device cuda with a clear error', async () => {
+test('GPT.create refuses device cuda with a clear error where no GPU is usable', async () => {
+  if (native.backendInfo().cuda.available) return; // test/gpt-cuda.test.ts runs the GPU engine
   try {
     await GPT.create({ ...tiny, device: 'cuda' });
     assert.unreachable('expected an error');
