@@ -15,7 +15,7 @@ export { parseReportSpec, type FigureSpec, type ReportBlock, type ReportFile, ty
 export { decompositionReport, fittedPattern } from './report/decomposition.js';
 export {
   attentionForward, attentionBackward, attentionForwardSync, attentionBackwardSync,
-  type AttentionShape, type AttentionOptions,
+  type AttentionShape, type AttentionOptions, type AttentionForwardResult, type AttentionBackwardResult,
 } from './attention.js';
 export {
   readCheckpoint, writeCheckpoint, parameterLayout, parameterCount, validateConfig, CheckpointError,
