@@ -96,24 +96,26 @@ if (!cuda.available && !forced) {
     });
   }
 
-  test('bf16 follows the f32 loss curve within 5% and learns (20 steps, 2 batches)', async () => {
+  test('bf16 follows the f32 loss curve within 5% + 0.05 nats and learns (20 steps, 2 batches)', async () => {
     const B = 4;
     const T = 64;
-    const batches = batchesFor(rng, wide, 2, B, T);
+    // Targets a function of the current token: learnable, so the curve falls steadily.
+    const batches = batchesFor(rng, wide, 2, B, T).map(({ x }) => ({ x, y: x.map((t) => (3 * t + 1) % wide.vocabSize) }));
     const curves: Record<Precision, number[]> = { f32: [], bf16: [] };
     for (const precision of ['f32', 'bf16'] as const) {
       const model = await GPT.create({ ...wide, seed: 9, device: 'cuda', precision });
       assert.is(model.precision, precision);
-      curves[precision] = (await train(model, batches, B, T, 20, 1e-2)).losses;
+      curves[precision] = (await train(model, batches, B, T, 20, 3e-3)).losses;
       model.dispose();
     }
     console.log(`  f32  loss: ${curves.f32.map((l) => l.toFixed(3)).join(' ')}`);
     console.log(`  bf16 loss: ${curves.bf16.map((l) => l.toFixed(3)).join(' ')}`);
+    // The curve falls from ~4.6 to ~0.3 nats (on the CPU); near the end 5% alone would be ~0.015.
     for (let s = 0; s < 20; s++) {
-      const d = Math.abs(curves.bf16[s] - curves.f32[s]) / curves.f32[s];
-      assert.ok(d <= 0.05, `step ${s}: bf16 loss ${curves.bf16[s]} vs f32 ${curves.f32[s]} (${(100 * d).toFixed(2)}%)`);
+      const d = Math.abs(curves.bf16[s] - curves.f32[s]);
+      assert.ok(d <= 0.05 * curves.f32[s] + 0.05, `step ${s}: bf16 loss ${curves.bf16[s]} vs f32 ${curves.f32[s]}`);
     }
-    assert.ok(curves.bf16[19] < 0.9 * curves.bf16[0], `bf16 did not learn: ${curves.bf16[0]} -> ${curves.bf16[19]}`);
+    assert.ok(curves.bf16[19] < 0.7 * curves.bf16[0], `bf16 did not learn: ${curves.bf16[0]} -> ${curves.bf16[19]}`);
   });
 
   test('a checkpoint saved on the GPU loads on the CPU: same parameters, same loss', async () => {
