@@ -9,7 +9,8 @@
 #      scripts/gpu-check.sh --pack
 #    --pack writes .device/ (git-ignored): node.xz (this node binary), node_modules.tar.xz (the
 #    runtime packages, without typescript), build.tar.xz (addon, C++ tests, bench binaries) and
-#    lib/ (shared libraries the binaries need beyond glibc and libstdc++, e.g. OpenBLAS).
+#    lib.tar.xz (shared libraries the binaries need beyond glibc and libstdc++, e.g. OpenBLAS,
+#    compressed: OpenBLAS alone is ~35 MiB and the carry limit is 64 MiB in all).
 #    HEADGRAD_NATIVE_ARCH=OFF keeps the CPU kernels portable (x86-64-v3), not tuned to this CPU.
 # 2. On the GPU machine, from the repository root of the carried tree (carry: .device):
 #      scripts/gpu-check.sh
@@ -36,7 +37,8 @@ pack() {
   [ -f build/Release/headgrad.node ] || { echo "no build/Release/headgrad.node: run the build command first" >&2; exit 1; }
   [ -x build/bench_attention_cuda ] || { echo "no build/bench_attention_cuda: build with HEADGRAD_CUDA=ON" >&2; exit 1; }
   [ -x build/bench_train_cuda ] || { echo "no build/bench_train_cuda: build with HEADGRAD_CUDA=ON" >&2; exit 1; }
-  mkdir -p .device/lib
+  rm -rf .device/lib  # left by older versions of this script
+  mkdir -p .device
   echo "[pack] node"
   xz -T2 -c "$(command -v node)" > .device/node.xz
   echo "[pack] node_modules (without typescript)"
@@ -45,9 +47,13 @@ pack() {
   local bins=(build/Release/headgrad.node build/bench_attention_cuda build/bench_train_cuda build/test_*)
   tar -cf - "${bins[@]}" | xz -T2 > .device/build.tar.xz
   echo "[pack] shared libraries beyond the C/C++ runtime"
+  local libdir
+  libdir=$(mktemp -d)
   ldd "${bins[@]}" 2>/dev/null | awk '$3 ~ /^\// {print $3}' | sort -u |
     grep -Ev '/(libc|libm|libdl|librt|libpthread|libgcc_s|libstdc\+\+|ld-linux[^/]*)\.so' |
-    while read -r lib; do cp -L "$lib" .device/lib/; done
+    while read -r lib; do cp -L "$lib" "$libdir/"; done
+  tar -cf - -C "$libdir" . | xz -T2 > .device/lib.tar.xz
+  rm -rf "$libdir"
   du -sh .device/* | sed 's/^/[pack] /'
 }
 
@@ -97,6 +103,8 @@ unpack() {
     ln -s /tmp/hg_node_modules node_modules
   fi
   if [ -f .device/build.tar.xz ]; then xz -dc .device/build.tar.xz | tar -xf -; fi
+  mkdir -p /tmp/hg_lib
+  if [ -f .device/lib.tar.xz ]; then xz -dc .device/lib.tar.xz | tar -xf - -C /tmp/hg_lib; fi
   /tmp/node/bin/node --version
 }
 
@@ -111,7 +119,7 @@ cpp_tests() {
 }
 
 export PATH=/tmp/node/bin:$PATH
-[ -d .device/lib ] && export LD_LIBRARY_PATH=$ROOT/.device/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export LD_LIBRARY_PATH=/tmp/hg_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}  # filled by the unpack stage
 export PYTHONUNBUFFERED=1
 
 stage gpu 30 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
