@@ -388,6 +388,16 @@ void check_engine(Precision prec) {
     cpu.step(o);
     gpu.step(o);
   }
+  {  // T = 1: every tile is a partial one
+    const IVec x = randint(2, 0, 97), y = randint(2, 0, 97);
+    const double lc = cpu.forward(x.data(), y.data(), nullptr, 2, 1, nullptr);
+    const double lg = gpu.forward(x.data(), y.data(), nullptr, 2, 1, nullptr);
+    expect(std::fabs(lc - lg) <= tol * std::fabs(lc), std::string("engine ") + name_of(prec) + " T=1: loss differs");
+    Vec sc(cfg.L * 2 * cfg.H), sg(sc.size());
+    cpu.backward(sc.data());
+    gpu.backward(sg.data());
+    compare(std::string("engine ") + name_of(prec) + " T=1 head scores", sg, sc, prec == Precision::BF16 ? 1e-1 : 1e-3);
+  }
   Vec pc(cpu.num_params()), pg(pc.size());
   cpu.export_parameters(pc.data());
   gpu.export_parameters(pg.data());
