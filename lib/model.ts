@@ -85,7 +85,8 @@ export class GPT {
     const device = resolveDevice(opts.device, 'GPT.create');
     const precision = opts.precision ?? 'f32';
     if (precision !== 'f32' && precision !== 'bf16') {
-      throw new TypeError(`GPT.create precision: expected 'f32' or 'bf16', got ${describe(opts.precision)}`);
+      const got = typeof precision === 'string' ? `'${precision}'` : describe(precision);
+      throw new TypeError(`GPT.create precision: expected 'f32' or 'bf16', got ${got}`);
     }
     if (precision === 'bf16' && device !== 'cuda') {
       throw new RangeError("GPT.create precision: 'bf16' runs on the CUDA backend only, but the device is 'cpu'");

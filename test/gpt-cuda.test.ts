@@ -171,7 +171,7 @@ if (!cuda.available && !forced) {
 
 test('GPT.create checks device and precision before any native call', async () => {
   for (const [opts, type, msg] of [
-    [{ precision: 'fp16' }, TypeError, /precision: expected 'f32' or 'bf16', got/],
+    [{ precision: 'fp16' }, TypeError, /precision: expected 'f32' or 'bf16', got 'fp16'/],
     [{ device: 'cpu', precision: 'bf16' }, RangeError, /'bf16' runs on the CUDA backend only/],
     [{ device: 'gpu' }, TypeError, /device must be 'auto', 'cpu' or 'cuda'/],
   ] as const) {
