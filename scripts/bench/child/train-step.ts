@@ -7,7 +7,7 @@
 import { GPT } from '../../../lib/index.js';
 
 const [vocabSize, maxSeqLen, layers, heads, dim, batch, seqLen, steps] = process.argv.slice(2).map(Number);
-const model = await GPT.create({ vocabSize, maxSeqLen, layers, heads, dim, seed: 1 });
+const model = await GPT.create({ vocabSize, maxSeqLen, layers, heads, dim, seed: 1, device: 'cpu' });
 const n = batch * seqLen;
 const tokens = Int32Array.from({ length: n }, (_, i) => (i * 7919) % vocabSize);
 const targets = Int32Array.from({ length: n }, (_, i) => (i * 104729 + 1) % vocabSize);
