@@ -1,5 +1,6 @@
 // The CUDA attention against a float64 reference (ctest). Needs a GPU: without one (or without
-// the CUDA backend in this build) it prints a visible "skipped" line and passes.
+// the CUDA backend in this build) it prints "skipped: ..." and exits with 77, which ctest
+// reports as skipped (SKIP_RETURN_CODE in CMakeLists.txt).
 //
 // Every case runs on fresh random inputs (seed printed; HEADGRAD_TEST_SEED=n repeats a run) and
 // checks, for f32 and bf16: out, lse, dq, dk, dv and head_score against the reference; that every
@@ -12,10 +13,12 @@
 // of precision; what is tested is the kernels' own error: bf16 P and dS, f32 accumulation).
 #include <cstdio>
 
+constexpr int kSkipped = 77;
+
 #ifndef HEADGRAD_WITH_CUDA
 int main() {
   std::printf("test_attention_cuda: skipped: this build has no CUDA backend\n");
-  return 0;
+  return kSkipped;
 }
 #else
 
@@ -296,7 +299,7 @@ int main() {
   const hg::cuda::Availability avail = hg::cuda::query();
   if (!avail.available) {
     std::printf("test_attention_cuda: skipped: no GPU (%s)\n", avail.reason.c_str());
-    return 0;
+    return kSkipped;
   }
   const char* env_seed = std::getenv("HEADGRAD_TEST_SEED");
   const uint64_t seed = env_seed ? std::strtoull(env_seed, nullptr, 10) : std::random_device{}();
