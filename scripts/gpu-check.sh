@@ -108,6 +108,7 @@ unpack() {
   /tmp/node/bin/node --version
 }
 
+# Each build/test_* binary; exit code 77 ("skipped", e.g. no GPU) counts as a failure here.
 cpp_tests() {
   local rc=0 t
   for t in build/test_*; do

@@ -105,9 +105,10 @@ void backward(const float* dout, const float* q, const float* k, const float* v,
   Carver ws(workspace);
   float* dvec = ws.take<float>(s.rows());
 
-  launch_backward_preprocess(dout, out, dvec, head_score, d, stream);
+  const bool tensor_cores = uses_tensor_cores(s, prec);
+  launch_backward_preprocess(dout, out, dvec, head_score, tensor_cores, d, stream);
   HG_CUDA_CHECK(cudaMemsetAsync(dq, 0, static_cast<size_t>(n) * sizeof(float), stream));
-  if (uses_tensor_cores(s, prec)) {
+  if (tensor_cores) {
     bf16 *dout16 = ws.take<bf16>(n), *q16 = ws.take<bf16>(n), *k16 = ws.take<bf16>(n), *v16 = ws.take<bf16>(n);
     launch_to_bf16(dout, dout16, n, stream);
     launch_to_bf16(q, q16, n, stream);

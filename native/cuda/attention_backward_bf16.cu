@@ -22,17 +22,6 @@ namespace hg {
 namespace cuda {
 namespace {
 
-template <int HeadDim>
-__device__ void load_tile(bf16* dst, int ld, const bf16* src, int row0, int rows, int T) {
-  constexpr int kVecs = HeadDim / 8;  // 8 bf16 per 16-byte vector
-  for (int e = threadIdx.x; e < rows * kVecs; e += blockDim.x) {
-    const int r = e / kVecs, c = e % kVecs * 8;
-    uint4 val = make_uint4(0, 0, 0, 0);
-    if (row0 + r < T) val = *reinterpret_cast<const uint4*>(src + static_cast<int64_t>(row0 + r) * HeadDim + c);
-    *reinterpret_cast<uint4*>(dst + r * ld + c) = val;
-  }
-}
-
 // Writes a warp's 16×HeadDim accumulator (rows row0.., f32) to global memory, rows < T only.
 template <int HeadDim>
 __device__ __forceinline__ void store_rows(float* dst, const float acc[HeadDim / 8][4], int row0, int T, float factor) {
@@ -76,15 +65,15 @@ __global__ void __launch_bounds__(Bf16BackwardTraits<HeadDim>::kThreads)
   const int key_local = warp * 16;  // this warp's 16 keys within the block
   const float scale_log2 = scale * kLog2e;
 
-  load_tile<HeadDim>(Ks, kLd, k + head, n0, Tr::kBlockN, T);
-  load_tile<HeadDim>(Vs, kLd, v + head, n0, Tr::kBlockN, T);
+  load_rows_bf16<HeadDim>(Ks, kLd, k + head, n0, Tr::kBlockN, T);
+  load_rows_bf16<HeadDim>(Vs, kLd, v + head, n0, Tr::kBlockN, T);
 
   float dk_acc[kDimTiles][4] = {}, dv_acc[kDimTiles][4] = {};
   const int m_begin = causal ? n0 / Tr::kBlockM * Tr::kBlockM : 0;
   for (int m0 = m_begin; m0 < T; m0 += Tr::kBlockM) {
     __syncthreads();  // the previous Q, dO, dS tiles are no longer read
-    load_tile<HeadDim>(Qs, kLd, q + head, m0, Tr::kBlockM, T);
-    load_tile<HeadDim>(dOs, kLd, dout + head, m0, Tr::kBlockM, T);
+    load_rows_bf16<HeadDim>(Qs, kLd, q + head, m0, Tr::kBlockM, T);
+    load_rows_bf16<HeadDim>(dOs, kLd, dout + head, m0, Tr::kBlockM, T);
     if (threadIdx.x < Tr::kBlockM) {
       const int row = m0 + threadIdx.x;
       lse_s[threadIdx.x] = row < T ? lse[head_rows + row] : 0.f;

@@ -28,13 +28,6 @@ size_t smem_floats(int D) {
          2 * Tr::kBlockM * kLdP + 2 * Tr::kBlockM;
 }
 
-__device__ void load_rows(float* dst, int ld, const float* src, int row0, int rows, int T, int D) {
-  for (int e = threadIdx.x; e < rows * D; e += blockDim.x) {
-    const int r = e / D, c = e % D;
-    dst[r * ld + c] = row0 + r < T ? src[static_cast<int64_t>(row0 + r) * D + c] : 0.f;
-  }
-}
-
 __device__ float dot(const float* a, const float* b, int D) {
   float s = 0.f;
   for (int d = 0; d < D; ++d) s = fmaf(a[d], b[d], s);
@@ -64,8 +57,8 @@ __global__ void __launch_bounds__(Tr::kThreads)
   const int n0 = blockIdx.y * Tr::kBlockN;
   const float scale_log2 = scale * kLog2e;
 
-  load_rows(Ks, ld, k + head, n0, Tr::kBlockN, T, D);
-  load_rows(Vs, ld, v + head, n0, Tr::kBlockN, T, D);
+  load_rows_f32(Ks, ld, k + head, n0, Tr::kBlockN, T, D);
+  load_rows_f32(Vs, ld, v + head, n0, Tr::kBlockN, T, D);
   for (int e = threadIdx.x; e < Tr::kBlockN * D; e += blockDim.x) dKs[e] = dVs[e] = 0.f;
 
   // Query row i sees key j only if j <= i (causal): start at the tile holding query n0.
@@ -73,8 +66,8 @@ __global__ void __launch_bounds__(Tr::kThreads)
   const int ii = threadIdx.x / Tr::kBlockN, jj = threadIdx.x % Tr::kBlockN;
   for (int m0 = m_begin; m0 < T; m0 += Tr::kBlockM) {
     __syncthreads();  // the previous query tile and its P/dS are no longer read
-    load_rows(Qs, ld, q + head, m0, Tr::kBlockM, T, D);
-    load_rows(dOs, ld, dout + head, m0, Tr::kBlockM, T, D);
+    load_rows_f32(Qs, ld, q + head, m0, Tr::kBlockM, T, D);
+    load_rows_f32(dOs, ld, dout + head, m0, Tr::kBlockM, T, D);
     if (threadIdx.x < Tr::kBlockM) {
       const int row = m0 + threadIdx.x;
       lse_s[threadIdx.x] = row < T ? lse[head_rows + row] : 0.f;

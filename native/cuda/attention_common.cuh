@@ -1,8 +1,10 @@
 // Device helpers shared by the attention kernels.
 #pragma once
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <cstdint>
 
 namespace hg {
 namespace cuda {
@@ -33,6 +35,30 @@ __device__ __forceinline__ bool visible(int i, int j, int T, bool causal) {
 // A running softmax maximum of -inf means no visible key yet; subtracting it would give NaN.
 // Using 0 instead is exact: every p of such a row is exp(-inf) = 0 anyway.
 __device__ __forceinline__ float safe_max(float m) { return m == -INFINITY ? 0.f : m; }
+
+// Copies rows [row0, row0 + rows) of one head's [T, D] f32 matrix into shared memory with row
+// stride ld, the whole block cooperating. Rows past T are written as zeros, so a tile is always
+// fully initialised and no load reads past the tensor.
+__device__ __forceinline__ void load_rows_f32(float* dst, int ld, const float* src, int row0, int rows, int T, int D) {
+  for (int e = threadIdx.x; e < rows * D; e += blockDim.x) {
+    const int r = e / D, c = e % D;
+    dst[r * ld + c] = row0 + r < T ? src[static_cast<int64_t>(row0 + r) * D + c] : 0.f;
+  }
+}
+
+// The same for a [T, HeadDim] bf16 matrix, in 16-byte vectors: src rows and dst rows (stride ld)
+// must be 16-byte aligned, which the workspace layout and the padded tile strides guarantee.
+template <int HeadDim>
+__device__ __forceinline__ void load_rows_bf16(__nv_bfloat16* dst, int ld, const __nv_bfloat16* src, int row0,
+                                               int rows, int T) {
+  constexpr int kVecs = HeadDim / 8;  // 8 bf16 per 16-byte vector
+  for (int e = threadIdx.x; e < rows * kVecs; e += blockDim.x) {
+    const int r = e / kVecs, c = e % kVecs * 8;
+    uint4 val = make_uint4(0, 0, 0, 0);
+    if (row0 + r < T) val = *reinterpret_cast<const uint4*>(src + static_cast<int64_t>(row0 + r) * HeadDim + c);
+    *reinterpret_cast<uint4*>(dst + r * ld + c) = val;
+  }
+}
 
 }  // namespace cuda
 }  // namespace hg

@@ -18,19 +18,6 @@ namespace hg {
 namespace cuda {
 namespace {
 
-// Rows [row0, row0 + rows) of one head's [T, HeadDim] bf16 matrix into smem (row stride ld),
-// 16 bytes per load; rows past T are zero.
-template <int HeadDim>
-__device__ void load_tile(bf16* dst, int ld, const bf16* src, int row0, int rows, int T) {
-  constexpr int kVecs = HeadDim / 8;  // 8 bf16 per 16-byte vector
-  for (int e = threadIdx.x; e < rows * kVecs; e += blockDim.x) {
-    const int r = e / kVecs, c = e % kVecs * 8;
-    uint4 val = make_uint4(0, 0, 0, 0);
-    if (row0 + r < T) val = *reinterpret_cast<const uint4*>(src + static_cast<int64_t>(row0 + r) * HeadDim + c);
-    *reinterpret_cast<uint4*>(dst + r * ld + c) = val;
-  }
-}
-
 // Max and sum over the 4 lanes that share a row of an mma accumulator.
 __device__ __forceinline__ float quad_max(float x) {
   x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
@@ -61,7 +48,7 @@ __global__ void __launch_bounds__(Bf16ForwardTraits<HeadDim>::kThreads)
   const int row_lo = m0 + warp * 16 + g, row_hi = row_lo + 8;  // the two rows this thread holds
   const float scale_log2 = scale * kLog2e;
 
-  load_tile<HeadDim>(Qs, kLd, q + head, m0, Tr::kBlockM, T);
+  load_rows_bf16<HeadDim>(Qs, kLd, q + head, m0, Tr::kBlockM, T);
   __syncthreads();
   uint32_t qa[kKSteps][4];  // this warp's 16 query rows as A fragments, loaded once
 #pragma unroll
@@ -73,8 +60,8 @@ __global__ void __launch_bounds__(Bf16ForwardTraits<HeadDim>::kThreads)
   const int n_end = causal ? min(T, m0 + Tr::kBlockM) : T;
   for (int n0 = 0; n0 < n_end; n0 += Tr::kBlockN) {
     __syncthreads();  // the previous K/V tile is no longer read
-    load_tile<HeadDim>(Ks, kLd, k + head, n0, Tr::kBlockN, T);
-    load_tile<HeadDim>(Vs, kLd, v + head, n0, Tr::kBlockN, T);
+    load_rows_bf16<HeadDim>(Ks, kLd, k + head, n0, Tr::kBlockN, T);
+    load_rows_bf16<HeadDim>(Vs, kLd, v + head, n0, Tr::kBlockN, T);
     __syncthreads();
 
     // s = q kᵀ (raw scores of this warp's 16 rows against the tile's 64 keys)

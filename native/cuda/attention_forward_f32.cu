@@ -25,15 +25,6 @@ size_t smem_bytes(int D) {
   return sizeof(float) * (static_cast<size_t>(Tr::kBlockM) * D + Tr::kBlockN * (D + 1) + Tr::kBlockN * D);
 }
 
-// Copies rows [row0, row0 + rows) of one head's [T, D] matrix into smem with row stride ld,
-// writing zeros for rows past T so the tile is always fully initialised.
-__device__ void load_rows(float* dst, int ld, const float* src, int row0, int rows, int T, int D) {
-  for (int e = threadIdx.x; e < rows * D; e += blockDim.x) {
-    const int r = e / D, c = e % D;
-    dst[r * ld + c] = row0 + r < T ? src[static_cast<int64_t>(row0 + r) * D + c] : 0.f;
-  }
-}
-
 __global__ void __launch_bounds__(Tr::kThreads)
     forward_f32_kernel(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
                        float* __restrict__ out, float* __restrict__ lse, int T, int D, float scale, bool causal) {
@@ -47,7 +38,7 @@ __global__ void __launch_bounds__(Tr::kThreads)
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const float scale_log2 = scale * kLog2e;
 
-  load_rows(Qs, D, q + head, m0, Tr::kBlockM, T, D);
+  load_rows_f32(Qs, D, q + head, m0, Tr::kBlockM, T, D);
 
   float acc[Tr::kRowsPerWarp][Tr::kColsPerLane] = {};
   float m[Tr::kRowsPerWarp], l[Tr::kRowsPerWarp];
@@ -61,8 +52,8 @@ __global__ void __launch_bounds__(Tr::kThreads)
   const int n_end = causal ? min(T, m0 + Tr::kBlockM) : T;
   for (int n0 = 0; n0 < n_end; n0 += Tr::kBlockN) {
     __syncthreads();  // the previous tile's K/V are no longer read
-    load_rows(Ks, D + 1, k + head, n0, Tr::kBlockN, T, D);
-    load_rows(Vs, D, v + head, n0, Tr::kBlockN, T, D);
+    load_rows_f32(Ks, D + 1, k + head, n0, Tr::kBlockN, T, D);
+    load_rows_f32(Vs, D, v + head, n0, Tr::kBlockN, T, D);
     __syncthreads();
 
 #pragma unroll

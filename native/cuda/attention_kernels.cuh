@@ -28,9 +28,10 @@ void launch_forward_f32(const float* q, const float* k, const float* v, float* o
 void launch_forward_bf16(const bf16* q, const bf16* k, const bf16* v, float* out, float* lse,
                          const AttnDims& d, cudaStream_t stream);
 
-// Stage 1: dvec = rowsum(dout ∘ out); head_score (may be null) = Σ_t dvec.
+// Stage 1: dvec = rowsum(dout ∘ out) (dout rounded to bf16 first when round_dout: the bf16
+// path); head_score (may be null) = Σ_t rowsum(dout ∘ out) with the exact dout.
 void launch_backward_preprocess(const float* dout, const float* out, float* dvec, float* head_score,
-                                const AttnDims& d, cudaStream_t stream);
+                                bool round_dout, const AttnDims& d, cudaStream_t stream);
 // Stage 2: dk, dv written; dq_accum (zeroed by the caller) += dS k, unscaled.
 void launch_backward_f32(const float* dout, const float* q, const float* k, const float* v,
                          const float* lse, const float* dvec, float* dq_accum, float* dk, float* dv,
