@@ -2,27 +2,14 @@
 // Shapes cover T = 1, T not a multiple of the 64-row tiles, D up to 256, causal and not, and
 // B·H larger than the thread count. Also: head_score = Σ rowsum(dout∘out) of the reference,
 // bitwise-identical repeated calls, and validate_attention's messages.
-#include <cmath>
-#include <cstdio>
-#include <cstring>
-#include <random>
-#include <string>
-#include <vector>
-
 #include "core/attention.h"
 #include "core/errors.h"
 #include "core/thread_pool.h"
+#include "test_util.h"
+
+using namespace hgtest;
 
 namespace {
-
-int g_failures = 0;
-
-void expect(bool ok, const std::string& what) {
-  if (!ok) {
-    ++g_failures;
-    std::printf("FAIL: %s\n", what.c_str());
-  }
-}
 
 using Vec = std::vector<double>;
 
@@ -78,49 +65,27 @@ Reference reference(const Vec& q, const Vec& k, const Vec& v, const Vec& dout,
   return r;
 }
 
-// max |got − want| / max(max |want|, 1): an error relative to the tensor's scale, which is what
-// f32 accumulation over T·D terms can promise (element-wise relative error cannot). The floor of
-// 1 (the inputs are N(0,1)) covers gradients that cancel to ~0, e.g. dq at T = 1 where
-// ds = p·(dp − D) is a difference of two f32 roundings of the same number.
-double rel_error(const std::vector<float>& got, const Vec& want) {
-  double num = 0, den = 1;
-  for (size_t i = 0; i < want.size(); ++i) {
-    num = std::max(num, std::fabs(got[i] - want[i]));
-    den = std::max(den, std::fabs(want[i]));
-  }
-  return num / den;
-}
-
-std::vector<float> to_f32(const Vec& x) { return std::vector<float>(x.begin(), x.end()); }
-
-Vec random_vec(std::mt19937_64& rng, int64_t n) {
-  std::normal_distribution<double> nd(0.0, 1.0);
-  Vec x(n);
-  for (auto& e : x) e = static_cast<float>(nd(rng));  // exactly representable in f32
-  return x;
-}
-
 void check_case(std::mt19937_64& rng, hg::AttnShape s, bool causal, float scale) {
   const std::string name = "B" + std::to_string(s.B) + " H" + std::to_string(s.H) + " T" +
                            std::to_string(s.T) + " D" + std::to_string(s.D) +
                            (causal ? " causal" : " full") + " scale " + std::to_string(scale);
-  const Vec q = random_vec(rng, s.numel()), k = random_vec(rng, s.numel()),
-            v = random_vec(rng, s.numel()), dout = random_vec(rng, s.numel());
+  const auto qf = randn(rng, s.numel()), kf = randn(rng, s.numel()), vf = randn(rng, s.numel()),
+             df = randn(rng, s.numel());
   const hg::AttnParams p{causal, scale};
-  const Reference ref = reference(q, k, v, dout, s, causal, hg::effective_scale(s, p));
+  const Reference ref =
+      reference(to_double(qf), to_double(kf), to_double(vf), to_double(df), s, causal, hg::effective_scale(s, p));
 
-  const auto qf = to_f32(q), kf = to_f32(k), vf = to_f32(v), df = to_f32(dout);
   std::vector<float> out(s.numel()), lse(s.rows());
   hg::cpu::attention_forward(qf.data(), kf.data(), vf.data(), out.data(), lse.data(), s, p);
-  expect(rel_error(out, ref.out) < 2e-5, name + ": out");
-  expect(rel_error(lse, ref.lse) < 2e-6, name + ": lse");
+  expect(max_rel_error(out, ref.out) < 2e-5, name + ": out");
+  expect(max_rel_error(lse, ref.lse) < 2e-6, name + ": lse");
 
   std::vector<float> dq(s.numel()), dk(s.numel()), dv(s.numel()), hs(s.B * s.H);
   hg::cpu::attention_backward(df.data(), qf.data(), kf.data(), vf.data(), out.data(), lse.data(),
                               dq.data(), dk.data(), dv.data(), hs.data(), s, p);
-  expect(rel_error(dq, ref.dq) < 1e-4, name + ": dq " + std::to_string(rel_error(dq, ref.dq)));
-  expect(rel_error(dk, ref.dk) < 1e-4, name + ": dk " + std::to_string(rel_error(dk, ref.dk)));
-  expect(rel_error(dv, ref.dv) < 1e-4, name + ": dv " + std::to_string(rel_error(dv, ref.dv)));
+  expect(max_rel_error(dq, ref.dq) < 1e-4, name + ": dq " + std::to_string(max_rel_error(dq, ref.dq)));
+  expect(max_rel_error(dk, ref.dk) < 1e-4, name + ": dk " + std::to_string(max_rel_error(dk, ref.dk)));
+  expect(max_rel_error(dv, ref.dv) < 1e-4, name + ": dv " + std::to_string(max_rel_error(dv, ref.dv)));
   for (int64_t bh = 0; bh < s.B * s.H; ++bh) {
     const double tol = 1e-4 * (std::fabs(ref.head_score[bh]) + std::sqrt(double(s.T * s.D)));
     expect(std::fabs(hs[bh] - ref.head_score[bh]) < tol, name + ": head_score");
@@ -130,9 +95,7 @@ void check_case(std::mt19937_64& rng, hg::AttnShape s, bool causal, float scale)
   std::vector<float> dq2(s.numel()), dk2(s.numel()), dv2(s.numel());
   hg::cpu::attention_backward(df.data(), qf.data(), kf.data(), vf.data(), out.data(), lse.data(),
                               dq2.data(), dk2.data(), dv2.data(), nullptr, s, p);
-  const size_t bytes = s.numel() * sizeof(float);
-  expect(!std::memcmp(dq.data(), dq2.data(), bytes) && !std::memcmp(dk.data(), dk2.data(), bytes) &&
-             !std::memcmp(dv.data(), dv2.data(), bytes),
+  expect(same_bits(dq, dq2) && same_bits(dk, dk2) && same_bits(dv, dv2),
          name + ": repeated backward is not bitwise identical");
 }
 
@@ -167,7 +130,7 @@ int main() {
   check_rejects({1, 1, 4, 257}, {}, "headDim");
   check_rejects({1, 1, 4, 8}, {true, -1.f}, "scale");
   check_rejects({1, 1, 4, 8}, {true, NAN}, "scale");
-  std::printf("%s (%d threads)\n", g_failures ? "attention tests FAILED" : "attention tests passed",
+  std::printf("%s (%d threads)\n", failures() ? "attention tests FAILED" : "attention tests passed",
               threads);
-  return g_failures ? 1 : 0;
+  return failures() ? 1 : 0;
 }

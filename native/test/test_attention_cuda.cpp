@@ -22,52 +22,35 @@ int main() {
 }
 #else
 
-#include <algorithm>
-#include <cmath>
-#include <cstdlib>
-#include <cstring>
-#include <random>
-#include <string>
-#include <vector>
-
 #include "core/attention.h"
 #include "core/cuda_api.h"
 #include "cuda/attention.cuh"
 #include "cuda/device_buffer.cuh"
+#include "test_util.h"
 
 using hg::AttnParams;
 using hg::AttnShape;
 using hg::cuda::DeviceBuffer;
 using hg::cuda::Precision;
+using hgtest::expect;
+using hgtest::failures;
+using hgtest::max_rel_error;
+using hgtest::same_bits;
 using Vec = std::vector<float>;
 
 namespace {
-
-int failures = 0;
-
-void expect(bool ok, const std::string& what) {
-  if (!ok) {
-    ++failures;
-    std::printf("FAIL %s\n", what.c_str());
-  }
-}
 
 struct Inputs {
   Vec q, k, v, dout;
 };
 
 Inputs random_inputs(const AttnShape& s, std::mt19937_64& rng) {
-  std::normal_distribution<float> n01(0.f, 1.f);
-  auto fill = [&] {
-    Vec x(static_cast<size_t>(s.numel()));
-    for (auto& e : x) e = n01(rng);
-    return x;
-  };
+  const size_t n = static_cast<size_t>(s.numel());
   Inputs in;
-  in.q = fill();
-  in.k = fill();
-  in.v = fill();
-  in.dout = fill();
+  in.q = hgtest::randn(rng, n);
+  in.k = hgtest::randn(rng, n);
+  in.v = hgtest::randn(rng, n);
+  in.dout = hgtest::randn(rng, n);
   return in;
 }
 
@@ -152,16 +135,6 @@ std::vector<double> reference_score(const Vec& dout, const Vec& out, const AttnS
   return score;
 }
 
-double rel_err(const Vec& x, const std::vector<double>& ref) {
-  double err = 0, scale = 1;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    if (!std::isfinite(x[i])) return INFINITY;
-    err = std::max(err, std::abs(x[i] - ref[i]));
-    scale = std::max(scale, std::abs(ref[i]));
-  }
-  return err / scale;
-}
-
 bool all_finite(const Vec& x) {
   return std::all_of(x.begin(), x.end(), [](float e) { return std::isfinite(e); });
 }
@@ -208,8 +181,6 @@ Outputs run(DeviceCase& c, const AttnShape& s, const AttnParams& p, Precision pr
   return o;
 }
 
-bool same_bits(const Vec& a, const Vec& b) { return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0; }
-
 std::string describe(const AttnShape& s, const AttnParams& p, Precision prec) {
   char buf[128];
   std::snprintf(buf, sizeof buf, "%s B=%lld H=%lld T=%lld D=%lld %s scale=%g", prec == Precision::F32 ? "f32 " : "bf16",
@@ -229,9 +200,9 @@ void check_case(const AttnShape& s, const AttnParams& p, Precision prec, std::mt
   const Outputs a = run(c, s, p, prec, true);
   for (const Vec* x : {&a.out, &a.lse, &a.dq, &a.dk, &a.dv, &a.score})
     expect(all_finite(*x), name + ": an output element was not written (NaN poison left)");
-  const double e_out = rel_err(a.out, ref.out), e_lse = rel_err(a.lse, ref.lse), e_dq = rel_err(a.dq, ref.dq),
-               e_dk = rel_err(a.dk, ref.dk), e_dv = rel_err(a.dv, ref.dv),
-               e_score = rel_err(a.score, reference_score(in.dout, a.out, s));
+  const double e_out = max_rel_error(a.out, ref.out), e_lse = max_rel_error(a.lse, ref.lse),
+               e_dq = max_rel_error(a.dq, ref.dq), e_dk = max_rel_error(a.dk, ref.dk),
+               e_dv = max_rel_error(a.dv, ref.dv), e_score = max_rel_error(a.score, reference_score(in.dout, a.out, s));
   std::printf("%s  err out %.1e lse %.1e dq %.1e dk %.1e dv %.1e score %.1e\n", name.c_str(), e_out, e_lse, e_dq,
               e_dk, e_dv, e_score);
   expect(e_out <= tol && e_lse <= tol, name + ": forward error above " + std::to_string(tol));
@@ -241,7 +212,7 @@ void check_case(const AttnShape& s, const AttnParams& p, Precision prec, std::mt
   const Outputs b = run(c, s, p, prec, false);
   expect(same_bits(a.out, b.out) && same_bits(a.lse, b.lse), name + ": forward not bitwise reproducible");
   expect(same_bits(a.dk, b.dk) && same_bits(a.dv, b.dv), name + ": dk/dv changed between runs (capture on, off)");
-  expect(rel_err(b.dq, ref.dq) <= tol, name + ": dq with capture off");
+  expect(max_rel_error(b.dq, ref.dq) <= tol, name + ": dq with capture off");
 
   const Outputs again = run(c, s, p, prec, true);
   expect(same_bits(a.score, again.score), name + ": head_score not bitwise reproducible");
@@ -259,8 +230,9 @@ void check_host_api(Precision prec, std::mt19937_64& rng) {
   hg::cuda::attention_forward_host(in.q.data(), in.k.data(), in.v.data(), out.data(), lse.data(), s, p, prec);
   hg::cuda::attention_backward_host(in.dout.data(), in.q.data(), in.k.data(), in.v.data(), out.data(), lse.data(),
                                     dq.data(), dk.data(), dv.data(), score.data(), s, p, prec);
-  const double e = std::max({rel_err(out, ref.out), rel_err(lse, ref.lse), rel_err(dq, ref.dq), rel_err(dk, ref.dk),
-                             rel_err(dv, ref.dv), rel_err(score, reference_score(in.dout, out, s))});
+  const double e = std::max({max_rel_error(out, ref.out), max_rel_error(lse, ref.lse), max_rel_error(dq, ref.dq),
+                             max_rel_error(dk, ref.dk), max_rel_error(dv, ref.dv),
+                             max_rel_error(score, reference_score(in.dout, out, s))});
   std::printf("host API %s  max err %.1e\n", prec == Precision::F32 ? "f32 " : "bf16", e);
   expect(e <= tol, "host API: error above tolerance");
 }
@@ -301,8 +273,7 @@ int main() {
     std::printf("test_attention_cuda: skipped: no GPU (%s)\n", avail.reason.c_str());
     return kSkipped;
   }
-  const char* env_seed = std::getenv("HEADGRAD_TEST_SEED");
-  const uint64_t seed = env_seed ? std::strtoull(env_seed, nullptr, 10) : std::random_device{}();
+  const uint64_t seed = hgtest::seed_from_env();
   std::printf("test_attention_cuda on %s, seed %llu (HEADGRAD_TEST_SEED to repeat)\n", avail.devices[0].name.c_str(),
               (unsigned long long)seed);
   std::mt19937_64 rng(seed);
@@ -317,12 +288,11 @@ int main() {
     check_errors();
     for (Precision prec : {Precision::F32, Precision::BF16}) check_host_api(prec, rng);  // also: still works after errors
   } catch (const std::exception& e) {
-    ++failures;
-    std::printf("FAIL unexpected exception: %s\n", e.what());
+    expect(false, std::string("unexpected exception: ") + e.what());
   }
-  std::printf("test_attention_cuda: %s (%d failure%s)\n", failures ? "FAILED" : "passed", failures,
-              failures == 1 ? "" : "s");
-  return failures ? 1 : 0;
+  std::printf("test_attention_cuda: %s (%d failure%s)\n", failures() ? "FAILED" : "passed", failures(),
+              failures() == 1 ? "" : "s");
+  return failures() ? 1 : 0;
 }
 
 #endif  // HEADGRAD_WITH_CUDA

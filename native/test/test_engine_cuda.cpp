@@ -16,14 +16,7 @@ int main() {
 }
 #else
 
-#include <algorithm>
-#include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <functional>
-#include <random>
-#include <string>
-#include <vector>
 
 #include "core/cuda_api.h"
 #include "core/gpt.h"
@@ -32,8 +25,11 @@ int main() {
 #include "cpu/gemm.h"
 #include "cuda/device_buffer.cuh"
 #include "cuda/engine_kernels.cuh"
+#include "test_util.h"
 
 using hg::Ops;
+using hgtest::expect;
+using hgtest::failures;
 using hg::cuda::DeviceBuffer;
 using hg::cuda::Precision;
 using Vec = std::vector<float>;
@@ -41,25 +37,12 @@ using IVec = std::vector<int32_t>;
 
 namespace {
 
-int failures = 0;
 std::mt19937_64 rng;
-
-void expect(bool ok, const std::string& what) {
-  if (!ok) {
-    ++failures;
-    std::printf("FAIL %s\n", what.c_str());
-  }
-}
 
 const char* name_of(Precision p) { return p == Precision::BF16 ? "bf16" : "f32"; }
 double tolerance(Precision p, double f32_tol) { return p == Precision::BF16 ? 1e-2 : f32_tol; }
 
-Vec randn(size_t n, float stddev = 1.f) {
-  std::normal_distribution<float> d(0.f, stddev);
-  Vec v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+Vec randn(size_t n, float stddev = 1.f) { return hgtest::randn(rng, n, stddev); }
 IVec randint(size_t n, int32_t lo, int32_t hi) {  // [lo, hi)
   std::uniform_int_distribution<int32_t> d(lo, hi - 1);
   IVec v(n);
@@ -83,20 +66,13 @@ std::vector<T> host(const DeviceBuffer<T>& d) {
 // Prints the error of every comparison, so a GPU run's log shows the margins, not just "ok".
 void compare(const std::string& what, const Vec& got, const Vec& want, double tol) {
   if (got.size() != want.size()) return expect(false, what + ": size " + std::to_string(got.size()));
-  double err = 0, scale = 1e-30;
-  for (size_t i = 0; i < want.size(); ++i) {
-    if (!std::isfinite(got[i])) return expect(false, what + ": non-finite at " + std::to_string(i));
-    err = std::max(err, std::fabs(static_cast<double>(got[i]) - want[i]));
-    scale = std::max(scale, std::fabs(static_cast<double>(want[i])));
-  }
-  const double rel = err / scale;
+  const double rel = hgtest::max_rel_error(got, want, 1e-30);
   std::printf("  %-58s rel err %.2e (tol %.0e)\n", what.c_str(), rel, tol);
   expect(rel <= tol, what + ": relative error " + std::to_string(rel) + " > " + std::to_string(tol));
 }
 
 void bitwise_equal(const std::string& what, const Vec& a, const Vec& b) {
-  expect(a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0,
-         what + ": two runs differ (not deterministic)");
+  expect(hgtest::same_bits(a, b), what + ": two runs differ (not deterministic)");
 }
 
 // ---- GEMM, every transpose, odd shapes, bias and accumulation ----
@@ -414,8 +390,7 @@ int main() {
     std::printf("test_engine_cuda: skipped: no GPU (%s)\n", avail.reason.c_str());
     return 77;  // ctest SKIP_RETURN_CODE
   }
-  const char* env_seed = std::getenv("HEADGRAD_TEST_SEED");
-  const uint64_t seed = env_seed ? std::strtoull(env_seed, nullptr, 10) : std::random_device{}();
+  const uint64_t seed = hgtest::seed_from_env();
   std::printf("test_engine_cuda on %s, seed %llu (HEADGRAD_TEST_SEED to repeat)\n", avail.devices[0].name.c_str(),
               static_cast<unsigned long long>(seed));
   rng.seed(seed);
@@ -436,11 +411,10 @@ int main() {
     check_memory_errors(f32);
     for (Precision prec : {Precision::F32, Precision::BF16}) check_engine(prec);
   } catch (const std::exception& e) {
-    ++failures;
-    std::printf("FAIL unexpected exception: %s\n", e.what());
+    expect(false, std::string("unexpected exception: ") + e.what());
   }
-  std::printf("test_engine_cuda: %s (%d failure%s)\n", failures ? "FAILED" : "passed", failures, failures == 1 ? "" : "s");
-  return failures ? 1 : 0;
+  std::printf("test_engine_cuda: %s (%d failure%s)\n", failures() ? "FAILED" : "passed", failures(), failures() == 1 ? "" : "s");
+  return failures() ? 1 : 0;
 }
 
 #endif  // HEADGRAD_WITH_CUDA

@@ -1,24 +1,12 @@
 // cpu::gemm (both implementations) against a float64 reference: every transpose combination,
 // odd sizes that leave partial register and cache tiles, K larger than one cache block, strided
 // leading dimensions, alpha/beta (beta = 0 must ignore NaN in C), and bitwise repeatability.
-#include <cmath>
-#include <cstdio>
-#include <random>
-#include <string>
-#include <vector>
-
 #include "cpu/gemm.h"
+#include "test_util.h"
+
+using namespace hgtest;
 
 namespace {
-
-int g_failures = 0;
-
-void expect(bool ok, const std::string& what) {
-  if (!ok) {
-    ++g_failures;
-    std::printf("FAIL: %s\n", what.c_str());
-  }
-}
 
 struct Case {
   bool ta, tb;
@@ -26,20 +14,13 @@ struct Case {
   float alpha, beta;
 };
 
-std::vector<float> random_vec(std::mt19937& rng, size_t n) {
-  std::normal_distribution<float> d(0.f, 1.f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
 void check(hg::cpu::GemmImpl impl, const Case& c, std::mt19937& rng) {
   // Stored shapes with a padded leading dimension (+3) so strides are exercised.
   const int64_t arows = c.ta ? c.K : c.M, acols = c.ta ? c.M : c.K, lda = acols + 3;
   const int64_t brows = c.tb ? c.N : c.K, bcols = c.tb ? c.K : c.N, ldb = bcols + 3;
   const int64_t ldc = c.N + 3;
-  const auto A = random_vec(rng, arows * lda), B = random_vec(rng, brows * ldb);
-  auto C = random_vec(rng, c.M * ldc);
+  const auto A = randn(rng, arows * lda), B = randn(rng, brows * ldb);
+  auto C = randn(rng, c.M * ldc);
   if (c.beta == 0.f) C.assign(C.size(), NAN);  // must never be read
   const auto C0 = C;
   hg::cpu::gemm_with(impl, c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C.data(), ldc);
@@ -104,7 +85,7 @@ int main() {
       ++checked;
     }
   }
-  std::printf("test_gemm: %d cases, %d failures (default: %s)\n", checked, g_failures,
+  std::printf("test_gemm: %d cases, %d failures (default: %s)\n", checked, failures(),
               hg::cpu::gemm_impl_name(hg::cpu::default_gemm_impl()));
-  return g_failures == 0 ? 0 : 1;
+  return failures() == 0 ? 0 : 1;
 }

@@ -1,8 +1,13 @@
-// Small helpers shared by the CPU kernel tests: failure counting, random inputs, and a
-// float-vs-float64 closeness check that reports the first bad element.
+// Small helpers shared by the C++ tests (CPU and CUDA): failure counting, random inputs, the
+// run's seed, and the closeness checks: element-wise with the first bad element reported, or one
+// error per tensor relative to its scale.
 #pragma once
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -21,7 +26,8 @@ inline void expect(bool ok, const std::string& what) {
   }
 }
 
-inline std::vector<float> randn(std::mt19937& rng, size_t n, float stddev = 1.f) {
+template <class Rng>
+std::vector<float> randn(Rng& rng, size_t n, float stddev = 1.f) {
   std::normal_distribution<float> d(0.f, stddev);
   std::vector<float> v(n);
   for (auto& x : v) x = d(rng);
@@ -40,6 +46,32 @@ inline bool close(const std::vector<float>& got, const std::vector<double>& want
     }
   }
   return true;
+}
+
+// max|got − want| / max(max|want|, floor): an error relative to the tensor's scale, which is what
+// f32 accumulation over many terms can promise (element-wise relative error cannot). With unit
+// normal inputs, a floor of 1 keeps tensors that cancel to ~0 meaningful (e.g. attention's dq at
+// T = 1, a difference of two f32 roundings of the same number). Infinite when got holds a NaN or
+// an Inf, so an element that was never written or that overflowed cannot pass.
+template <class W>
+double max_rel_error(const std::vector<float>& got, const std::vector<W>& want, double floor = 1.0) {
+  double err = 0, scale = floor;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;
+    err = std::max(err, std::fabs(static_cast<double>(got[i]) - want[i]));
+    scale = std::max(scale, std::fabs(static_cast<double>(want[i])));
+  }
+  return err / scale;
+}
+
+inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// The seed of a test that draws fresh inputs on every run: HEADGRAD_TEST_SEED=n repeats run n.
+inline uint64_t seed_from_env() {
+  const char* env = std::getenv("HEADGRAD_TEST_SEED");
+  return env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
 }
 
 // Central finite difference of a float64 scalar function f(x) in every coordinate.
