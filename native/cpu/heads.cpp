@@ -4,45 +4,49 @@
 
 namespace hg {
 namespace cpu {
+namespace {
+
+// f(r, h, m) for every token row r = b·T + t of [B,T] and every head h, where
+// m = ((b·H + h)·T + t)·hs is where that row's head h starts in the head-major [B,H,T,hs]
+// layout. The four functions below move data along this one index map, in either direction.
+template <class F>
+void for_each_row_head(int64_t B, int64_t T, int64_t H, int64_t hs, F f) {
+  parallel_chunks(B * T, 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t b = r / T, t = r % T;
+      for (int64_t h = 0; h < H; ++h) f(r, h, ((b * H + h) * T + t) * hs);
+    }
+  });
+}
+
+}  // namespace
 
 // q,k,v [B,H,T,hs], qkv [B,T,3C]
 void split_heads(float* q, float* k, float* v, const float* qkv, int64_t B, int64_t T, int64_t H,
                  int64_t hs) {
   const int64_t C = H * hs;
-  parallel_chunks(B * T, 16, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t b = r / T, t = r % T;
-      const float* row = qkv + r * 3 * C;
-      for (int64_t h = 0; h < H; ++h) {
-        const int64_t dst = ((b * H + h) * T + t) * hs;
-        for (int64_t d = 0; d < hs; ++d) {
-          q[dst + d] = row[h * hs + d];
-          k[dst + d] = row[C + h * hs + d];
-          v[dst + d] = row[2 * C + h * hs + d];
-        }
-      }
+  for_each_row_head(B, T, H, hs, [&](int64_t r, int64_t h, int64_t m) {
+    const float* src = qkv + r * 3 * C + h * hs;  // head h's columns of the Q block; K, V at +C, +2C
+    for (int64_t d = 0; d < hs; ++d) {
+      q[m + d] = src[d];
+      k[m + d] = src[C + d];
+      v[m + d] = src[2 * C + d];
     }
   });
 }
 
-// Forward: q[dst + d] = row[h*hs + d] (and k, v), followed by attention whose input
-// gradients the engine got from an ungated dout; the gate multiplies them here.
+// Forward: q[m + d] = src[d] (and k, v), followed by attention whose input gradients
+// the engine got from an ungated dout; the gate multiplies them here.
 void split_heads_backward(float* dqkv, const float* dq, const float* dk, const float* dv,
                           const float* gates, int64_t B, int64_t T, int64_t H, int64_t hs) {
   const int64_t C = H * hs;
-  parallel_chunks(B * T, 16, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t b = r / T, t = r % T;
-      float* row = dqkv + r * 3 * C;
-      for (int64_t h = 0; h < H; ++h) {
-        const int64_t src = ((b * H + h) * T + t) * hs;
-        const float g = gates[h];
-        for (int64_t d = 0; d < hs; ++d) {
-          row[h * hs + d] = g * dq[src + d];
-          row[C + h * hs + d] = g * dk[src + d];
-          row[2 * C + h * hs + d] = g * dv[src + d];
-        }
-      }
+  for_each_row_head(B, T, H, hs, [&](int64_t r, int64_t h, int64_t m) {
+    float* dst = dqkv + r * 3 * C + h * hs;
+    const float g = gates[h];
+    for (int64_t d = 0; d < hs; ++d) {
+      dst[d] = g * dq[m + d];
+      dst[C + d] = g * dk[m + d];
+      dst[2 * C + d] = g * dv[m + d];
     }
   });
 }
@@ -51,31 +55,22 @@ void split_heads_backward(float* dqkv, const float* dq, const float* dk, const f
 void merge_heads(float* y, const float* o, const float* gates, int64_t B, int64_t T, int64_t H,
                  int64_t hs) {
   const int64_t C = H * hs;
-  parallel_chunks(B * T, 16, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t b = r / T, t = r % T;
-      for (int64_t h = 0; h < H; ++h) {
-        const float* src = o + ((b * H + h) * T + t) * hs;
-        for (int64_t d = 0; d < hs; ++d) y[r * C + h * hs + d] = gates[h] * src[d];
-      }
-    }
+  for_each_row_head(B, T, H, hs, [&](int64_t r, int64_t h, int64_t m) {
+    float* dst = y + r * C + h * hs;
+    for (int64_t d = 0; d < hs; ++d) dst[d] = gates[h] * o[m + d];
   });
 }
 
-// Forward: y[r*C + h*hs + d] = gates[h] * src[d]. The gate is left out on purpose: the engine
-// feeds this ungated gradient to the attention backward, so its head score Σ dy∘o is ∂L/∂ξ_h
-// even when ξ_h = 0, and scales dq/dk/dv by ξ_h afterwards (the backward is linear in dout).
+// Forward: dst[d] = gates[h] * o[m + d], with dst = y + r*C + h*hs. The gate is left out on
+// purpose: the engine feeds this ungated gradient to the attention backward, so its head score
+// Σ dy∘o is ∂L/∂ξ_h even when ξ_h = 0, and scales dq/dk/dv by ξ_h afterwards (the backward is
+// linear in dout).
 void merge_heads_backward(float* dout_heads, const float* dy, int64_t B, int64_t T, int64_t H,
                           int64_t hs) {
   const int64_t C = H * hs;
-  parallel_chunks(B * T, 16, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t b = r / T, t = r % T;
-      for (int64_t h = 0; h < H; ++h) {
-        float* dst = dout_heads + ((b * H + h) * T + t) * hs;
-        for (int64_t d = 0; d < hs; ++d) dst[d] = dy[r * C + h * hs + d];
-      }
-    }
+  for_each_row_head(B, T, H, hs, [&](int64_t r, int64_t h, int64_t m) {
+    const float* src = dy + r * C + h * hs;
+    for (int64_t d = 0; d < hs; ++d) dout_heads[m + d] = src[d];
   });
 }
 
