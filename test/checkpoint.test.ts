@@ -1,7 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   parameterCount, parameterLayout, readCheckpoint, validateConfig, writeCheckpoint, type GPTConfig,
@@ -9,17 +8,12 @@ import {
 import { writeFileAtomic } from '../lib/util/atomic_file.js';
 import { Rng } from '../lib/util/random.js';
 import { hfStateDict as hfStateDictOf, hfConfigJson as hfConfigJsonOf, llmcBytes as llmcBytesOf, safetensorsBytes } from './helpers/checkpoint_writers.js';
+import { rejects } from './helpers/rejects.js';
+import { suiteTempDir } from './helpers/temp_dir.js';
 
 // Odd sizes on purpose: 2 layers, 3 heads of size 2, a vocabulary that is not a multiple of anything.
 const cfg: GPTConfig = { vocabSize: 11, maxSeqLen: 5, layers: 2, heads: 3, dim: 6 };
-let dir = '';
-
-test.before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'headgrad-ckpt-'));
-});
-test.after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = suiteTempDir(test, 'ckpt');
 
 // Values k/64 with |k| <= 128 are exact in f32, f16 and bf16, so every format must read back
 // bitwise-identical canonical parameters.
@@ -37,16 +31,6 @@ async function put(name: string, data: Uint8Array | string): Promise<string> {
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, data);
   return file;
-}
-
-async function rejects(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    assert.match((err as Error).message, pattern);
-    return;
-  }
-  assert.unreachable(`expected a rejection matching ${pattern}`);
 }
 
 // ---- layout ----

@@ -4,12 +4,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { suiteTempDir } from './helpers/temp_dir.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const dir = mkdtempSync(path.join(tmpdir(), 'headgrad-e2e-'));
+const dir = suiteTempDir(test, 'e2e');
 const f = (name: string) => path.join(dir, name);
 
 function cli(...args: string[]) {
@@ -26,8 +26,6 @@ function ok(...args: string[]) {
 }
 
 const json = (...args: string[]) => JSON.parse(ok(...args, '--json').out);
-
-test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('pretrain -> sft on two tasks -> patterns before/after -> decompose -> report', () => {
   const pre = json('pretrain', '--layers', '2', '--heads', '2', '--dim', '16', '--seq-len', '50', '--steps', '30',

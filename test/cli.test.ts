@@ -1,13 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writePattern, type Pattern } from '../lib/index.js';
 import { Rng } from '../lib/util/random.js';
+import { suiteTempDir } from './helpers/temp_dir.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'headgrad-cli-'));
+const dir = suiteTempDir(test, 'cli');
 const provenance = { modelHash: 'm', dataHash: 'd', samples: 4, seed: 1 };
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -128,7 +128,5 @@ test('bad paths and options: exit 1 and one clear line, no stack trace', () => {
   const debug = spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli.ts', 'report', file('nothing.json')], { encoding: 'utf8', env: { ...process.env, HEADGRAD_DEBUG: '1' } });
   assert.match(debug.stderr, /\n\s+at /); // HEADGRAD_DEBUG=1 adds the stack
 });
-
-test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

@@ -1,36 +1,21 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readJsonl, readSamples, writeJsonl } from '../lib/data/jsonl.js';
 import { shuffled, trainTestSplit } from '../lib/data/split.js';
 import { batches, makeBatch, promptTokens } from '../lib/data/batch.js';
 import { ByteTokenizer, Gpt2Tokenizer } from '../lib/tokenizer.js';
 import { Rng } from '../lib/util/random.js';
+import { rejects } from './helpers/rejects.js';
+import { suiteTempDir } from './helpers/temp_dir.js';
 
-let dir = '';
-test.before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'headgrad-data-'));
-});
-test.after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = suiteTempDir(test, 'data');
 
 async function put(name: string, text: string): Promise<string> {
   const file = path.join(dir, name);
   await writeFile(file, text);
   return file;
-}
-
-async function rejects(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    assert.match((err as Error).message, pattern);
-    return;
-  }
-  assert.unreachable(`expected a rejection matching ${pattern}`);
 }
 
 // ---- JSONL ----

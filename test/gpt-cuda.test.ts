@@ -9,11 +9,10 @@
 // HEADGRAD_TEST_SEED=n repeats a run's random inputs (the seed is printed).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { backendInfo, GPT, type GPTConfig, type Precision } from '../lib/index.js';
 import { Rng } from '../lib/util/random.js';
+import { withTempDir } from './helpers/temp_dir.js';
 
 const forced = process.env.HEADGRAD_DEVICE === 'cuda';
 const cuda = backendInfo().cuda;
@@ -119,8 +118,7 @@ if (!cuda.available && !forced) {
   });
 
   test('a checkpoint saved on the GPU loads on the CPU: same parameters, same loss', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'headgrad-gpt-cuda-'));
-    try {
+    await withTempDir('gpt-cuda', async (dir) => {
       const B = 2;
       const T = 9;
       const batches = batchesFor(rng, small, 1, B, T);
@@ -137,9 +135,7 @@ if (!cuda.available && !forced) {
       const back = await GPT.load(file, { device: 'cuda', precision: 'bf16' });
       assert.ok(sameBits(back.exportParameters(), gpu.exportParameters()), 'bf16 mode keeps f32 parameters');
       for (const m of [gpu, cpu, back]) m.dispose();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('greedy generation on CUDA agrees with the CPU and with its own full forward (with an ablated head)', async () => {

@@ -3,12 +3,12 @@
 // updates, training, generation, determinism, checkpoints and bad input.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GPT, parameterLayout, type GPTConfig, type ParameterTensor } from '../lib/index.js';
 import { native } from '../lib/native.js';
 import { Rng } from '../lib/util/random.js';
+import { rejects } from './helpers/rejects.js';
+import { withTempDir } from './helpers/temp_dir.js';
 
 const tiny: GPTConfig = { vocabSize: 11, maxSeqLen: 8, layers: 2, heads: 2, dim: 8 };
 const B = 2;
@@ -334,19 +334,19 @@ test('generate equals the argmax of full forward passes (with gates), and stops 
 
 test('save then load gives back the same parameters and loss', async () => {
   const { model, rng } = await tinyModel(61);
-  const dir = await mkdtemp(path.join(tmpdir(), 'headgrad-gpt-'));
   try {
-    const file = path.join(dir, 'tiny.safetensors');
-    await model.save(file);
-    const loaded = await GPT.load(file, { device: 'cpu' });
-    assert.equal(loaded.config, model.config);
-    assert.equal(Buffer.from(loaded.exportParameters().buffer), Buffer.from(model.exportParameters().buffer));
-    const tokens = randomTokens(rng, B * T, tiny.vocabSize);
-    const o = { batch: B, seqLen: T, targets: tokens };
-    assert.is((await loaded.forward(tokens, o)).loss, (await model.forward(tokens, o)).loss);
-    loaded.dispose();
+    await withTempDir('gpt', async (dir) => {
+      const file = path.join(dir, 'tiny.safetensors');
+      await model.save(file);
+      const loaded = await GPT.load(file, { device: 'cpu' });
+      assert.equal(loaded.config, model.config);
+      assert.equal(Buffer.from(loaded.exportParameters().buffer), Buffer.from(model.exportParameters().buffer));
+      const tokens = randomTokens(rng, B * T, tiny.vocabSize);
+      const o = { batch: B, seqLen: T, targets: tokens };
+      assert.is((await loaded.forward(tokens, o)).loss, (await model.forward(tokens, o)).loss);
+      loaded.dispose();
+    });
   } finally {
-    await rm(dir, { recursive: true, force: true });
     model.dispose();
   }
 });
@@ -354,15 +354,6 @@ test('save then load gives back the same parameters and loss', async () => {
 test('bad input gives clear errors', async () => {
   const model = await GPT.create({ ...tiny, device: 'cpu', seed: 1 });
   const ok = new Int32Array(B * T);
-  const rejects = async (p: Promise<unknown>, re: RegExp) => {
-    try {
-      await p;
-    } catch (e) {
-      assert.match((e as Error).message, re);
-      return;
-    }
-    assert.unreachable(`expected an error matching ${re}`);
-  };
   await rejects(model.forward(Int32Array.from({ length: B * T }, (_, i) => (i === 4 ? 11 : 0)), { batch: B, seqLen: T }), /tokens\[4\].*\[0, 11\).*got 11/);
   await rejects(model.forward(Int32Array.from({ length: B * T }, (_, i) => (i === 2 ? -1 : 0)), { batch: B, seqLen: T }), /tokens\[2\].*got -1/);
   await rejects(model.forward(new Int32Array(9), { batch: 1, seqLen: 9 }), /seqLen.*\[1, 8\].*got 9/);
@@ -419,12 +410,7 @@ test('concurrent calls on one model are serialised and give the sequential resul
 
 test('GPT.create refuses device cuda with a clear error where no GPU is usable', async () => {
   if (native.backendInfo().cuda.available) return; // test/gpt-cuda.test.ts runs the GPU engine
-  try {
-    await GPT.create({ ...tiny, device: 'cuda' });
-    assert.unreachable('expected an error');
-  } catch (e) {
-    assert.match((e as Error).message, /cuda/i);
-  }
+  await rejects(GPT.create({ ...tiny, device: 'cuda' }), /cuda/i);
 });
 
 test.run();

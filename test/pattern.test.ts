@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { deltaPattern, patternFromArray, readPattern, writePattern } from '../lib/index.js';
+import { suiteTempDir } from './helpers/temp_dir.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'headgrad-pattern-'));
+const dir = suiteTempDir(test, 'pattern');
 const provenance = { modelHash: 'm1', dataHash: 'd1', samples: 32, seed: 7, task: 'gsm8k' };
 
 test('write then read round-trips values, signed values and provenance; no temp file is left', async () => {
@@ -61,7 +61,5 @@ test('readPattern: missing, truncated and malformed files give errors naming the
     });
   }
 });
-
-test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

@@ -1,14 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { barChart, correlationMatrix, formatNumber, heatmap, linePlot, readReport, renderReport, writeReport, type ReportSpec } from '../lib/index.js';
 import { niceTicks } from '../lib/report/svg.js';
 import { Rng } from '../lib/util/random.js';
+import { suiteTempDir } from './helpers/temp_dir.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'headgrad-report-'));
+const dir = suiteTempDir(test, 'report');
 const CHROMIUM = process.env.HEADGRAD_CHROMIUM || '/usr/bin/chromium';
 
 const rects = (svg: string) => [...svg.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="(rgb\([^)]*\)|#[0-9a-f]+)"\/?>/g)];
@@ -182,7 +182,5 @@ if (existsSync(CHROMIUM)) {
   console.log(`skipped: chromium not installed (${CHROMIUM}); the render check did not run`);
   test.skip('render check (chromium not installed)');
 }
-
-test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

@@ -1,7 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { GPT } from '../lib/model.js';
 import { parameterLayout } from '../lib/checkpoint/layout.js';
@@ -9,6 +8,7 @@ import type { GPTConfig } from '../lib/checkpoint/layout.js';
 import { sft, learningRate, relativeChange } from '../lib/sft.js';
 import { exactMatchAccuracy, heldOutLoss } from '../lib/evaluate.js';
 import { tinyModel, easyTask, easyCheck, tokenizer } from './helpers/tiny.js';
+import { withTempDir } from './helpers/temp_dir.js';
 
 test('learningRate: linear warmup, cosine decay that lands on the floor at the last step', () => {
   const o = { lr: 1e-3, steps: 110, warmupSteps: 10, minLr: 1e-4 };
@@ -105,8 +105,7 @@ for (const mode of ['heads', 'heads+mlp'] as const) {
 }
 
 test('history: steps, lr schedule, evals, pattern snapshots, weight change, checkpoint and callbacks', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'headgrad-sft-'));
-  try {
+  await withTempDir('sft', async (dir) => {
     using model = await tinyModel(7);
     const data = easyTask();
     const ckpt = path.join(dir, 'model.safetensors');
@@ -148,9 +147,7 @@ test('history: steps, lr schedule, evals, pattern snapshots, weight change, chec
     assert.equal(savedBefore, [false, false, false, false, true, true, true, true, true, true], 'first save after step 4');
     using saved = await GPT.load(ckpt);
     assert.equal(saved.exportParameters(), model.exportParameters());
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('the same seed gives the same run; another seed another batch order', async () => {
