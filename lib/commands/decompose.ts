@@ -10,6 +10,7 @@ import { deltaPattern, readPattern, type Pattern } from '../patterns/pattern.js'
 import { decompositionReport } from '../report/decomposition.js';
 import { formatNumber } from '../report/format.js';
 import { writeReport } from '../report/html.js';
+import { integerAtLeast, nonNegativeInt, printResult } from './inputs.js';
 
 const EXAMPLES = `
 Examples:
@@ -39,14 +40,6 @@ function namedFile(value: string, previous: [string, string][] = []): [string, s
   return [...previous, [m[1]!, m[2]!]];
 }
 
-function integer(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}, got "${value}"`);
-    return n;
-  };
-}
-
 export function register(program: Command): void {
   program
     .command('decompose')
@@ -57,8 +50,8 @@ export function register(program: Command): void {
     .option('--base-before <name=file>', 'base-model pattern of base NAME (repeat; required for every base with --target-before)', namedFile)
     .addOption(new Option('--method <method>', 'least squares, or non-negative coefficients').choices(['ols', 'nnls']).default('ols'))
     .option('--intercept', 'fit an intercept (never constrained, also with nnls)', false)
-    .option('--permutations <n>', 'permutations for the p-value', integer(1), 1000)
-    .option('--seed <n>', 'seed of the permutations', integer(0), 0)
+    .option('--permutations <n>', 'permutations for the p-value', integerAtLeast(1), 1000)
+    .option('--seed <n>', 'seed of the permutations', nonNegativeInt, 0)
     .option('--report <dir>', 'also write report.html and report.json into this directory')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', EXAMPLES)
@@ -71,7 +64,7 @@ export function register(program: Command): void {
         const { html } = await writeReport(opts.report, spec, { result, files: { target: opts.target, targetBefore: opts.targetBefore, base: opts.base, baseBefore: opts.baseBefore } });
         console.error(`[decompose] wrote ${html}`);
       }
-      process.stdout.write(opts.json ? JSON.stringify(result, null, 2) + '\n' : describe(result, opts.target, delta));
+      printResult(opts.json ?? false, result, () => describe(result, opts.target, delta));
     });
 }
 
@@ -97,11 +90,11 @@ async function loadPatterns(opts: Options): Promise<{ target: Pattern; bases: Re
   return { target, bases, delta: delta || (target as { kind?: string }).kind === 'delta' };
 }
 
-function describe(r: Decomposition, targetFile: string, delta: boolean): string {
+function describe(r: Decomposition, targetFile: string, delta: boolean): string[] {
   const f = (x: number) => formatNumber(x, 4);
   const names = Object.keys(r.coefficients);
   const width = Math.max(9, ...names.map((n) => n.length)) + 2;
-  const lines = [
+  return [
     `target     ${targetFile} (${delta ? 'ΔAP' : 'pattern'}, ${r.n} heads)`,
     `method     ${r.method}${r.intercept !== undefined ? ', with intercept' : ', no intercept'}`,
     '',
@@ -112,5 +105,4 @@ function describe(r: Decomposition, targetFile: string, delta: boolean): string 
     `R² ${f(r.r2)}   adjusted R² ${f(r.adjustedR2)}   p = ${f(r.pValue)} (${r.permutations} permutations, seed ${r.seed})`,
     ...r.notes.map((n) => `note: ${n}`),
   ];
-  return lines.join('\n') + '\n';
 }

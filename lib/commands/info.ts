@@ -1,6 +1,7 @@
 // headgrad info: the version and the compute backends this build can use.
 import type { Command } from 'commander';
 import { VERSION } from '../version.js';
+import { printResult } from './inputs.js';
 
 export function register(program: Command): void {
   program
@@ -12,18 +13,12 @@ export function register(program: Command): void {
       // (decompose, report) run even where the native addon is not built.
       const { backendInfo } = await import('../backend.js');
       const info = backendInfo();
-      if (opts.json) {
-        process.stdout.write(JSON.stringify({ version: VERSION, backend: info }, null, 2) + '\n');
-        return;
-      }
       const { cpu, cuda } = info;
       const gpus = cuda.devices.map((d) => `${d.name} (sm ${d.computeCapability}, ${(d.memoryBytes / 2 ** 30).toFixed(1)} GiB)`);
-      process.stdout.write(
-        [
-          `headgrad ${VERSION} (addon ${info.version})`,
-          `cpu   ${cpu.simd}, ${cpu.threads} threads, BLAS ${cpu.blas ?? 'none'}`,
-          `cuda  ${cuda.compiled ? 'compiled' : 'not compiled'}; ${cuda.available ? `available: ${gpus.join(', ')}` : `not available: ${cuda.reason ?? 'no usable GPU'}`}`,
-        ].join('\n') + '\n',
-      );
+      printResult(opts.json ?? false, { version: VERSION, backend: info }, () => [
+        `headgrad ${VERSION} (addon ${info.version})`,
+        `cpu   ${cpu.simd}, ${cpu.threads} threads, BLAS ${cpu.blas ?? 'none'}`,
+        `cuda  ${cuda.compiled ? 'compiled' : 'not compiled'}; ${cuda.available ? `available: ${gpus.join(', ')}` : `not available: ${cuda.reason ?? 'no usable GPU'}`}`,
+      ]);
     });
 }

@@ -1,4 +1,4 @@
-// Option parsers and input loaders shared by the pretrain / sft / patterns / ablate commands.
+// Option parsers, input loaders and the result printer shared by the commands.
 // Everything here runs before any long work starts, so a typo fails in milliseconds with a
 // message that names the option and what was wrong.
 import { InvalidArgumentError } from 'commander';
@@ -9,17 +9,20 @@ import { TASKS, getTask } from '../data/tasks.js';
 import type { Sample } from '../data/sample.js';
 import type { Checker } from '../evaluate.js';
 
-export function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
-  return n;
+/**
+ * A parser of whole numbers ≥ `min` written in decimal digits, so that "", " 7", "1e3", "0x10"
+ * and "2.0" are refused rather than read as numbers; `expected` words the error message.
+ */
+export function integerAtLeast(min: number, expected = `an integer ≥ ${min}`): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected ${expected}, got "${v}"`);
+    return n;
+  };
 }
 
-export function nonNegativeInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer ≥ 0, got "${v}"`);
-  return n;
-}
+export const positiveInt = integerAtLeast(1, 'a positive integer');
+export const nonNegativeInt = integerAtLeast(0);
 
 export function positiveNumber(v: string): number {
   const n = Number(v);
