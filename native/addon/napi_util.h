@@ -39,25 +39,25 @@ inline std::string describe(const Napi::Value& v) {
   throw Napi::RangeError::New(env, msg);
 }
 
-// A Float32Array with exactly `len` elements.
-inline Napi::Float32Array require_f32(const Napi::Value& v, const char* name, size_t len) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    type_error(v.Env(), std::string(name) + ": expected a Float32Array, got " + describe(v));
-  auto a = v.As<Napi::Float32Array>();
+// A typed array of kind `type` (`expected` names it in the error) with exactly `len` elements.
+template <class Array>
+Array require_typed_array(const Napi::Value& v, const char* name, size_t len, napi_typedarray_type type,
+                          const char* expected) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
+    type_error(v.Env(), std::string(name) + ": expected " + expected + ", got " + describe(v));
+  auto a = v.As<Array>();
   if (a.ElementLength() != len)
     range_error(v.Env(), std::string(name) + ": expected length " + std::to_string(len) + ", got " +
                              std::to_string(a.ElementLength()));
   return a;
 }
 
+inline Napi::Float32Array require_f32(const Napi::Value& v, const char* name, size_t len) {
+  return require_typed_array<Napi::Float32Array>(v, name, len, napi_float32_array, "a Float32Array");
+}
+
 inline Napi::Int32Array require_i32(const Napi::Value& v, const char* name, size_t len) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    type_error(v.Env(), std::string(name) + ": expected an Int32Array, got " + describe(v));
-  auto a = v.As<Napi::Int32Array>();
-  if (a.ElementLength() != len)
-    range_error(v.Env(), std::string(name) + ": expected length " + std::to_string(len) + ", got " +
-                             std::to_string(a.ElementLength()));
-  return a;
+  return require_typed_array<Napi::Int32Array>(v, name, len, napi_int32_array, "an Int32Array");
 }
 
 // Every element finite: NaN or Inf in an input would silently poison every output row.
