@@ -9,6 +9,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as headgrad from '../lib/index.js';
 import { Rng } from '../lib/util/random.js';
+import { maxRelError, sameBits } from './helpers/compare.js';
+import { testSeed } from './helpers/seed.js';
 
 interface Shape { batch: number; heads: number; seqLen: number; headDim: number }
 type Precision = 'f32' | 'bf16';
@@ -95,31 +97,12 @@ function roundBf16(x: Float32Array): Float32Array {
   return out;
 }
 
-// max|x − ref| / max(max|ref|, 1): inputs are unit normal, so 1 is their natural scale, and the
-// floor keeps an all-zero reference (dq at T = 1) meaningful. NaN/Inf count as an infinite error.
-function relErr(x: Float32Array, ref: Float64Array): number {
-  assert.is(x.length, ref.length, 'output length');
-  let err = 0, scale = 1;
-  for (let i = 0; i < ref.length; i++) {
-    if (!Number.isFinite(x[i]!)) return Infinity;
-    err = Math.max(err, Math.abs(x[i]! - ref[i]!));
-    scale = Math.max(scale, Math.abs(ref[i]!));
-  }
-  return err / scale;
-}
-
-function sameBits(a: Float32Array, b: Float32Array): boolean {
-  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
-}
-
 if (!cuda.available && !forced) {
   test('CUDA attention', () => {
     console.log(`  skipped: no GPU (${cuda.reason ?? 'no CUDA device'})`);
   });
 } else {
-  const seed = Number(process.env.HEADGRAD_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  console.log(`  attention-cuda: seed ${seed} (HEADGRAD_TEST_SEED to repeat)`);
-  const rng = new Rng(seed);
+  const rng = new Rng(testSeed('attention-cuda'));
 
   // The bf16 tensor-core path (headDim 64 or 128) is held to 1e-2 against the reference on the
   // bf16-rounded inputs it computes with: what is tested is the kernels' own error (bf16 P and
@@ -146,10 +129,10 @@ if (!cuda.available && !forced) {
 
       const { out, lse } = await headgrad.attentionForward(q, k, v, shape, opts);
       const g = await headgrad.attentionBackward(dout, q, k, v, out, lse, shape, opts);
-      const errs = { out: relErr(out, ref.out), lse: relErr(lse, ref.lse), dq: relErr(g.dq, ref.dq),
-                     dk: relErr(g.dk, ref.dk), dv: relErr(g.dv, ref.dv) };
+      const errs = { out: maxRelError(out, ref.out), lse: maxRelError(lse, ref.lse), dq: maxRelError(g.dq, ref.dq),
+                     dk: maxRelError(g.dk, ref.dk), dv: maxRelError(g.dv, ref.dv) };
       for (const [name, e] of Object.entries(errs)) assert.ok(e <= tol, `${name}: error ${e.toExponential(2)} > ${tol}`);
-      const eScore = relErr(g.headScore, referenceScore(dout, out, shape));
+      const eScore = maxRelError(g.headScore, referenceScore(dout, out, shape));
       assert.ok(eScore <= 1e-5, `headScore differs from sum(dout * out): ${eScore.toExponential(2)}`);
 
       const again = await headgrad.attentionBackward(dout, q, k, v, out, lse, shape, opts);
@@ -163,13 +146,13 @@ if (!cuda.available && !forced) {
     const n = 2 * 45 * 64;
     const [q, k, v, dout] = [randn(rng, n), randn(rng, n), randn(rng, n), randn(rng, n)];
     const byDefault = await headgrad.attentionForward(q, k, v, shape, { device: 'cuda' });
-    assert.ok(relErr(byDefault.out, reference(q, k, v, dout, shape, true, 1 / 8).out) <= 1e-5, 'defaults');
+    assert.ok(maxRelError(byDefault.out, reference(q, k, v, dout, shape, true, 1 / 8).out) <= 1e-5, 'defaults');
     const custom = { device: 'cuda' as const, causal: false, scale: 0.3 };
     const ref = reference(q, k, v, dout, shape, false, 0.3);
     const { out, lse } = await headgrad.attentionForward(q, k, v, shape, custom);
-    assert.ok(relErr(out, ref.out) <= 1e-5 && relErr(lse, ref.lse) <= 1e-5, 'custom scale forward');
+    assert.ok(maxRelError(out, ref.out) <= 1e-5 && maxRelError(lse, ref.lse) <= 1e-5, 'custom scale forward');
     const g = await headgrad.attentionBackward(dout, q, k, v, out, lse, shape, custom);
-    assert.ok(relErr(g.dq, ref.dq) <= 1e-5 && relErr(g.dk, ref.dk) <= 1e-5, 'custom scale backward');
+    assert.ok(maxRelError(g.dq, ref.dq) <= 1e-5 && maxRelError(g.dk, ref.dk) <= 1e-5, 'custom scale backward');
   });
 }
 

@@ -12,6 +12,8 @@ import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { backendInfo, GPT, type GPTConfig, type Precision } from '../lib/index.js';
 import { Rng } from '../lib/util/random.js';
+import { maxRelError, sameBits } from './helpers/compare.js';
+import { testSeed } from './helpers/seed.js';
 import { withTempDir } from './helpers/temp_dir.js';
 
 const forced = process.env.HEADGRAD_DEVICE === 'cuda';
@@ -23,21 +25,6 @@ const wide: GPTConfig = { vocabSize: 97, maxSeqLen: 70, layers: 2, heads: 2, dim
 
 function tokens(rng: Rng, n: number, V: number): Int32Array {
   return Int32Array.from({ length: n }, () => rng.int(V));
-}
-
-// max|a − b| / max|b|: the error relative to the tensor's scale.
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let err = 0;
-  let scale = 1e-30;
-  for (let i = 0; i < b.length; i++) {
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return err / scale;
-}
-
-function sameBits(a: Float32Array, b: Float32Array): boolean {
-  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 }
 
 interface Trace { losses: number[]; scores: Float32Array[] }
@@ -66,9 +53,7 @@ if (!cuda.available && !forced) {
     console.log(`  skipped: no GPU (${cuda.reason ?? 'no CUDA device'})`);
   });
 } else {
-  const seed = Number(process.env.HEADGRAD_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  console.log(`  gpt-cuda: seed ${seed} (HEADGRAD_TEST_SEED to repeat)`);
-  const rng = new Rng(seed);
+  const rng = new Rng(testSeed('gpt-cuda'));
 
   for (const cfg of [small, wide]) {
     test(`CPU and CUDA f32 train alike: losses, head scores, parameters (dim ${cfg.dim}, heads ${cfg.heads})`, async () => {
@@ -83,12 +68,12 @@ if (!cuda.available && !forced) {
       const b = await train(gpu, batches, B, T, 4, 3e-3);
       for (let s = 0; s < a.losses.length; s++) {
         assert.ok(Math.abs(a.losses[s] - b.losses[s]) <= 1e-4 * a.losses[s], `step ${s}: loss cpu ${a.losses[s]} cuda ${b.losses[s]}`);
-        const e = relErr(b.scores[s], a.scores[s]);
+        const e = maxRelError(b.scores[s], a.scores[s], 1e-30);
         assert.ok(e <= 1e-3, `step ${s}: head scores differ by ${e} (relative)`);
       }
       // Adam turns a gradient near its rounding noise into a full ±lr step, so a few parameters
       // may differ by a fraction of lr; 1e-3 (of the largest parameter, ~1) is a third of lr.
-      const e = relErr(gpu.exportParameters(), cpu.exportParameters());
+      const e = maxRelError(gpu.exportParameters(), cpu.exportParameters(), 1e-30);
       assert.ok(e <= 1e-3, `parameters after training differ by ${e} (relative)`);
       cpu.dispose();
       gpu.dispose();

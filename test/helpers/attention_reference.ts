@@ -54,14 +54,3 @@ export function referenceAttention(q: ArrayLike<number>, k: ArrayLike<number>, v
   }
   return r;
 }
-
-/** max |got − want| / max(max |want|, 1): error relative to the tensor's scale (inputs are N(0,1)). */
-export function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let num = 0;
-  let den = 1;
-  for (let i = 0; i < want.length; i++) {
-    num = Math.max(num, Math.abs(got[i] - want[i]));
-    den = Math.max(den, Math.abs(want[i]));
-  }
-  return num / den;
-}

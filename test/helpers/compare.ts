@@ -1,0 +1,24 @@
+// How the tests compare computed tensors with references and with each other.
+import * as assert from 'uvu/assert';
+
+/**
+ * max|got − want| / max(max|want|, floor): the error relative to the tensor's scale, which is
+ * what f32 accumulation can promise (element-wise relative error cannot). With unit-normal
+ * inputs a floor of 1 keeps a reference that cancels to ~0 (attention's dq at T = 1)
+ * meaningful. A NaN or Inf in got counts as an infinite error.
+ */
+export function maxRelError(got: ArrayLike<number>, want: ArrayLike<number>, floor = 1): number {
+  assert.is(got.length, want.length, 'output length');
+  let err = 0;
+  let scale = floor;
+  for (let i = 0; i < want.length; i++) {
+    if (!Number.isFinite(got[i])) return Infinity;
+    err = Math.max(err, Math.abs(got[i] - want[i]));
+    scale = Math.max(scale, Math.abs(want[i]));
+  }
+  return err / scale;
+}
+
+export function sameBits(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+}
