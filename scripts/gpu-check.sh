@@ -140,6 +140,14 @@ stage train-table 30 bash -c "python3 scripts/gpu_train_table.py '$OUT/bench_tra
 stage racecheck 120 compute-sanitizer --tool racecheck --error-exitcode 1 build/bench_attention_cuda --small
 stage racecheck-train 90 compute-sanitizer --tool racecheck --error-exitcode 1 build/bench_train_cuda --small
 
+# The device tool brings back at most 8 files from $OUT: keep the log, the summary and the
+# merged tables/JSON loose, and put the raw benchmark JSONs in one archive.
+raw=()
+for f in bench_cuda.json bench_torch.json bench_train_cuda.json bench_train_torch.json; do
+  [ -f "$OUT/$f" ] && raw+=("$f")
+done
+if [ ${#raw[@]} -gt 0 ]; then tar -czf "$OUT/raw-bench.tgz" -C "$OUT" "${raw[@]}" && (cd "$OUT" && rm -f "${raw[@]}"); fi
+
 echo
 echo "=== summary ($OUT)"
 cat "$SUMMARY"
