@@ -97,10 +97,12 @@ unpack() {
   xz -dc .device/node.xz > /tmp/node/bin/node
   chmod +x /tmp/node/bin/node
   if [ ! -f node_modules/uvu/bin.js ]; then
-    rm -rf /tmp/hg_node_modules node_modules
-    mkdir -p /tmp/hg_node_modules
-    xz -dc .device/node_modules.tar.xz | tar -xf - -C /tmp/hg_node_modules
-    ln -s /tmp/hg_node_modules node_modules
+    # the folder must be named node_modules: Node resolves a package's own imports (tsx ->
+    # esbuild) from its real path, looking only in folders of that name
+    rm -rf /tmp/hg/node_modules node_modules
+    mkdir -p /tmp/hg/node_modules
+    xz -dc .device/node_modules.tar.xz | tar -xf - -C /tmp/hg/node_modules
+    ln -s /tmp/hg/node_modules node_modules
   fi
   if [ -f .device/build.tar.xz ]; then xz -dc .device/build.tar.xz | tar -xf -; fi
   mkdir -p /tmp/hg_lib
