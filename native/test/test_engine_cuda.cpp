@@ -377,9 +377,12 @@ void check_engine(Precision prec) {
   Vec pc(cpu.num_params()), pg(pc.size());
   cpu.export_parameters(pc.data());
   gpu.export_parameters(pg.data());
-  // Adam turns a gradient near its rounding noise into a full ±lr step: a few parameters may
-  // differ by a fraction of lr (1e-2); the tolerance is relative to the largest parameter (~1).
-  compare(std::string("engine ") + name_of(prec) + " parameters after 3 steps", pg, pc, prec == Precision::BF16 ? 1e-2 : 3e-3);
+  // Adam turns a gradient near its rounding noise into a full ±lr step, so with bf16 operands a
+  // parameter whose gradient changes sign between the two runs can differ by up to 2·lr per
+  // step: after 3 steps at lr = 1e-2 that bound is 6e-2 (seen on an H200: 3.0e-2). The losses
+  // and head scores above are the tight bf16 checks; this one catches a broken update. The
+  // tolerance is relative to the largest parameter (~1).
+  compare(std::string("engine ") + name_of(prec) + " parameters after 3 steps", pg, pc, prec == Precision::BF16 ? 6e-2 : 3e-3);
 }
 
 }  // namespace
