@@ -22,6 +22,8 @@ export interface Composition {
   ranking: string[];
   /** The constituents hold the top |constituents| places of the ranking. */
   constituentsOnTop: boolean;
+  /** The largest coefficient belongs to a constituent. */
+  topIsConstituent: boolean;
   /** R² with the constituents left out of the bases (NaN when that leaves none). */
   r2WithoutConstituents: number;
 }
@@ -50,6 +52,7 @@ export function finding2(ctx: Context, runs: Map<string, TaskRun>): Composition[
       nullR2: nullR2(target, basics.map(pattern), ctx.plan.permutations, ctx.plan.seed),
       ranking,
       constituentsOnTop: known && ranking.slice(0, t.constituents.length).every((n) => t.constituents.includes(n)),
+      topIsConstituent: known && t.constituents.includes(ranking[0]!),
       r2WithoutConstituents: known && others.length > 0 ? fit(target, others).r2 : NaN,
     };
   });

@@ -29,20 +29,20 @@ export interface Plan {
 const DEFAULT: Plan = {
   preset: 'default',
   seed: 0,
-  sft: { samples: 256, steps: 80, batchSize: 16, lr: 1e-3, warmupSteps: 8 },
+  sft: { samples: 256, steps: 80, batchSize: 16, lr: 3e-3, warmupSteps: 8 },
   snapshotEvery: 8,
   testSamples: 48,
   probeSamples: 32,
-  ablation: { steps: 160, k: 4, draws: 3, testSamples: 32 },
+  ablation: { steps: 480, k: 4, draws: 3, testSamples: 24 },
   permutations: 1000,
   budgets: [64, 256, 1024],
-  application: { budget: 64, stageSteps: 30, batchSize: 8, basicSamples: 240, headK: 8, seeds: 3 },
+  application: { budget: 64, stageSteps: 60, batchSize: 8, basicSamples: 480, headK: 8, seeds: 3 },
 };
 
 const QUICK: Plan = {
   ...DEFAULT,
   preset: 'quick',
-  sft: { samples: 64, steps: 12, batchSize: 8, lr: 1e-3, warmupSteps: 2 },
+  sft: { samples: 64, steps: 12, batchSize: 8, lr: 3e-3, warmupSteps: 2 },
   snapshotEvery: 4,
   testSamples: 12,
   probeSamples: 12,
@@ -55,14 +55,14 @@ const QUICK: Plan = {
 const FULL: Plan = {
   ...DEFAULT,
   preset: 'full',
-  sft: { samples: 256, steps: 160, batchSize: 16, lr: 1e-3, warmupSteps: 16 },
+  sft: { samples: 256, steps: 160, batchSize: 16, lr: 3e-3, warmupSteps: 16 },
   snapshotEvery: 10,
   testSamples: 96,
   probeSamples: 64,
-  ablation: { steps: 320, k: 4, draws: 5, testSamples: 64 },
+  ablation: { steps: 960, k: 4, draws: 5, testSamples: 64 },
   permutations: 5000,
   budgets: [32, 64, 256, 1024],
-  application: { budget: 64, stageSteps: 60, batchSize: 8, basicSamples: 480, headK: 8, seeds: 5 },
+  application: { budget: 64, stageSteps: 120, batchSize: 8, basicSamples: 960, headK: 8, seeds: 5 },
 };
 
 export function makePlan(preset: Preset, seed = 0): Plan {

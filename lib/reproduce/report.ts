@@ -143,8 +143,8 @@ function finding2(r: ReproduceResult, fit: judge.Judgment, parts: judge.Judgment
     {
       type: 'table',
       caption: `R² against the permutation null (${r.setup.plan.permutations} shuffles of the target's heads; "null R²" is the mean shuffled R²), and R² when only the non-constituent basic tasks are allowed`,
-      columns: ['complex task', 'constituents', 'R²', 'p', 'null R²', 'ranking by α', 'constituents on top', 'R² without constituents'],
-      rows: c.map((x) => [x.task, x.constituents.join(' + ') || 'unknown', x.r2, x.pValue, x.nullR2, x.ranking.join(' > '), x.constituentsOnTop ? 'yes' : 'no', x.r2WithoutConstituents]),
+      columns: ['complex task', 'constituents', 'R²', 'p', 'null R²', 'ranking by α', 'constituents on top', 'largest α a constituent', 'R² without constituents'],
+      rows: c.map((x) => [x.task, x.constituents.join(' + ') || 'unknown', x.r2, x.pValue, x.nullR2, x.ranking.join(' > '), x.constituentsOnTop ? 'yes' : 'no', x.topIsConstituent ? 'yes' : 'no', x.r2WithoutConstituents]),
     },
   ];
   for (const x of c) {
