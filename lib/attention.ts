@@ -20,6 +20,9 @@ export interface AttentionOptions {
   captureScore?: boolean;
 }
 
+export type AttentionForwardResult = NativeForwardResult;
+export type AttentionBackwardResult = NativeBackwardResult;
+
 export const MAX_HEAD_DIM = 256;
 
 function describe(v: unknown): string {
@@ -112,7 +115,7 @@ function backwardArgs(fn: string, dout: unknown, q: unknown, k: unknown, v: unkn
 
 /** out = softmax(scale·q kᵀ) v per (batch, head), and the row log-sum-exp the backward needs. */
 export function attentionForward(q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape,
-  opts?: AttentionOptions): Promise<NativeForwardResult> {
+  opts?: AttentionOptions): Promise<AttentionForwardResult> {
   try {
     return native.attentionForward(...forwardArgs('attentionForward', q, k, v, shape, opts));
   } catch (e) {
@@ -121,13 +124,13 @@ export function attentionForward(q: Float32Array, k: Float32Array, v: Float32Arr
 }
 
 export function attentionForwardSync(q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape,
-  opts?: AttentionOptions): NativeForwardResult {
+  opts?: AttentionOptions): AttentionForwardResult {
   return native.attentionForwardSync(...forwardArgs('attentionForwardSync', q, k, v, shape, opts));
 }
 
 /** Gradients of L with respect to q, k, v given dout = ∂L/∂out, and the per-head score Σ dout·out. */
 export function attentionBackward(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
-  out: Float32Array, lse: Float32Array, shape: AttentionShape, opts?: AttentionOptions): Promise<NativeBackwardResult> {
+  out: Float32Array, lse: Float32Array, shape: AttentionShape, opts?: AttentionOptions): Promise<AttentionBackwardResult> {
   try {
     return native.attentionBackward(...backwardArgs('attentionBackward', dout, q, k, v, out, lse, shape, opts));
   } catch (e) {
@@ -136,6 +139,6 @@ export function attentionBackward(dout: Float32Array, q: Float32Array, k: Float3
 }
 
 export function attentionBackwardSync(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
-  out: Float32Array, lse: Float32Array, shape: AttentionShape, opts?: AttentionOptions): NativeBackwardResult {
+  out: Float32Array, lse: Float32Array, shape: AttentionShape, opts?: AttentionOptions): AttentionBackwardResult {
   return native.attentionBackwardSync(...backwardArgs('attentionBackwardSync', dout, q, k, v, out, lse, shape, opts));
 }

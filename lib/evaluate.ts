@@ -35,26 +35,27 @@ export async function heldOutLoss(model: GPT, samples: readonly Sample[], opts: 
 export interface AccuracyOptions {
   tokenizer: Tokenizer;
   check: Checker;
-  /** Upper bound on generated tokens per sample (default: enough for the longest reference response + eos). */
+  /** Tokens generated at most per sample (default: the sample's reference response tokens + 1, for the eos). */
   maxNewTokens?: number;
 }
 
 /**
  * Fraction of samples whose greedy continuation of the prompt (stopped at eos, or at the model's
- * context limit) passes `check`.
+ * context limit) passes `check`. By default at most reference length + 1 tokens are generated:
+ * under exact match an answer that has not stopped by then is wrong anyway.
  */
 export async function exactMatchAccuracy(model: GPT, samples: readonly Sample[], opts: AccuracyOptions): Promise<number> {
   if (samples.length === 0) throw new RangeError('exactMatchAccuracy: samples must not be empty');
   const { tokenizer } = opts;
   let correct = 0;
   for (const s of samples) {
-    const prompt = promptTokens(tokenizer, s.prompt);
-    const room = model.config.maxSeqLen - prompt.length;
     const wanted = opts.maxNewTokens ?? tokenizer.encode(s.response).length + 1;
-    const maxNewTokens = Math.min(wanted, room);
-    if (maxNewTokens < 1) continue; // the prompt fills the context: no answer is possible
-    // generate returns the new tokens without the stop token; an answer that ran past the
-    // reference length + 1 without stopping is wrong under exact match anyway.
+    // As in training batches (lib/data/batch.ts), a prompt too long for the context loses
+    // tokens from the left; the separator at its end stays.
+    const full = promptTokens(tokenizer, s.prompt);
+    const prompt = full.subarray(Math.max(0, full.length - Math.max(1, model.config.maxSeqLen - wanted)));
+    const maxNewTokens = Math.min(wanted, model.config.maxSeqLen - prompt.length);
+    // the new tokens, without the stop token
     const out = await model.generate(prompt, { maxNewTokens, stopToken: tokenizer.eos });
     if (opts.check(s.prompt, tokenizer.decode(out))) correct++;
   }

@@ -7,9 +7,15 @@ export {
   deltaPattern, patternFromArray, readPattern, writePattern,
   type LoadedPattern, type Pattern, type PatternFile, type Provenance,
 } from './patterns/pattern.js';
+export { barChart, linePlot, type Bar, type Series } from './report/charts.js';
+export { escapeXml, formatNumber } from './report/format.js';
+export { correlationMatrix, heatmap, type HeatmapOptions } from './report/heatmap.js';
+export { readReport, renderFigure, renderReport, writeReport } from './report/html.js';
+export { parseReportSpec, type FigureSpec, type ReportBlock, type ReportFile, type ReportSection, type ReportSpec } from './report/spec.js';
+export { decompositionReport, fittedPattern } from './report/decomposition.js';
 export {
   attentionForward, attentionBackward, attentionForwardSync, attentionBackwardSync,
-  type AttentionShape, type AttentionOptions,
+  type AttentionShape, type AttentionOptions, type AttentionForwardResult, type AttentionBackwardResult,
 } from './attention.js';
 export {
   readCheckpoint, writeCheckpoint, parameterLayout, parameterCount, validateConfig, CheckpointError,
@@ -23,12 +29,6 @@ export { makeBatch, batches, promptTokens, type Batch, type BatchOptions, type W
 export { TASKS, getTask, pretrainCorpus, type Task, type TaskKind } from './data/tasks.js';
 export { sft, learningRate, type SftOptions, type SftHistory, type SftMode, type StepRecord, type EvalRecord, type SnapshotRecord } from './sft.js';
 export { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
-export { activationPattern, modelHash, dataHash, type ActivationPattern, type ActivationOptions } from './patterns/activation.js';
+export { activationPattern, patternProvenance, modelHash, dataHash, type ActivationPattern, type ActivationOptions } from './patterns/activation.js';
 export { ablateHeads, type AblationOptions, type AblationResult, type AblatedRun } from './patterns/ablation.js';
 export { GPT, type GPTCreateOptions, type ForwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';
-export { barChart, linePlot, type Bar, type Series } from './report/charts.js';
-export { escapeXml, formatNumber } from './report/format.js';
-export { correlationMatrix, heatmap, type HeatmapOptions } from './report/heatmap.js';
-export { readReport, renderFigure, renderReport, writeReport } from './report/html.js';
-export { parseReportSpec, type FigureSpec, type ReportBlock, type ReportFile, type ReportSection, type ReportSpec } from './report/spec.js';
-export { decompositionReport, fittedPattern } from './report/decomposition.js';

@@ -93,9 +93,11 @@ export interface SftHistory {
   steps: StepRecord[];
   evals: EvalRecord[];
   snapshots: SnapshotRecord[];
+  /** The whole run, evaluations and snapshots included. */
   wallSeconds: number;
   /** Tokens fed to the engine (batch · padded seqLen, summed over steps). */
   tokens: number;
+  /** tokens / the time spent in forward + backward + step (evaluations excluded). */
   tokensPerSecond: number;
 }
 
@@ -109,6 +111,7 @@ export async function sft(model: GPT, data: readonly Sample[], opts: SftOptions)
   const history: SftHistory = { steps: [], evals: [], snapshots: [], wallSeconds: 0, tokens: 0, tokensPerSecond: 0 };
   const bar = progressBar(opts);
   const started = performance.now();
+  let trainMs = 0;
 
   // Evaluations and snapshots happen at step 0 (the base model), every k steps, and at the end.
   const due = (every: number | undefined, step: number) => every !== undefined && (step % every === 0 || step === opts.steps);
@@ -128,10 +131,12 @@ export async function sft(model: GPT, data: readonly Sample[], opts: SftOptions)
     await observe(0);
     for (let step = 0; step < opts.steps; step++) {
       const b = makeBatch(order.next(), opts.tokenizer, { maxSeqLen: model.config.maxSeqLen });
+      const t0 = performance.now();
       const { loss } = await model.forward(b.tokens, { batch: b.batch, seqLen: b.seqLen, targets: b.targets, lossWeights: b.lossWeights });
       await model.backward();
       const lr = learningRate(step, opts);
       await model.step({ ...stepOptions, lr });
+      trainMs += performance.now() - t0;
       history.tokens += b.batch * b.seqLen;
 
       const rec = { step: step + 1, loss, lr };
@@ -147,7 +152,7 @@ export async function sft(model: GPT, data: readonly Sample[], opts: SftOptions)
     bar?.stop();
   }
   history.wallSeconds = (performance.now() - started) / 1000;
-  history.tokensPerSecond = history.tokens / history.wallSeconds;
+  history.tokensPerSecond = history.tokens / (trainMs / 1000);
   return history;
 }
 
@@ -187,6 +192,24 @@ function validateSftOptions(model: GPT, data: readonly Sample[], o: SftOptions):
     if (o.snapshots.probe.length === 0) throw new RangeError('sft: snapshots.probe must not be empty');
   }
   if (o.checkpoint?.every !== undefined) posInt(o.checkpoint.every, 'checkpoint.every');
+  const fit = (samples: readonly Sample[], name: string) => checkFits(samples, name, o.tokenizer, model.config.maxSeqLen);
+  fit(data, 'data');
+  if (o.eval) fit(o.eval.data, 'eval.data');
+  if (o.snapshots) fit(o.snapshots.probe, 'snapshots.probe');
+}
+
+/**
+ * Throws, naming the first offender, unless every sample's separator + response fits the
+ * context: a prompt may be cut from the left (lib/data/batch.ts), the response may not. Checked
+ * up front so that a bad sample does not stop a run halfway.
+ */
+function checkFits(samples: readonly Sample[], name: string, tokenizer: Tokenizer, maxSeqLen: number): void {
+  samples.forEach((s, i) => {
+    const need = tokenizer.separator.length + tokenizer.encode(s.response).length;
+    if (need > maxSeqLen) {
+      throw new RangeError(`sft: ${name}[${i}]: separator + response need ${need} tokens, more than the model's maxSeqLen ${maxSeqLen}`);
+    }
+  });
 }
 
 /** The per-step options for model.step, minus the learning rate; unset ones keep the engine's defaults. */

@@ -190,6 +190,9 @@ test('the addon re-validates what a caller passes to it directly', async () => {
   assert.throws(() => native.attentionForwardSync(ok(), ok(), ok(), good, { ...opts, device: 'gpu' as never }), /opts.device: expected one of cpu\|cuda, got 'gpu'/);
   if (!backendInfo().cuda.compiled) {
     assert.throws(() => native.attentionForwardSync(ok(), ok(), ok(), good, { ...opts, device: 'cuda' }), /this build has no CUDA backend/);
+    // The same error raised inside the AsyncWorker rejects the Promise with it.
+    const err = await native.attentionForward(ok(), ok(), ok(), good, { ...opts, device: 'cuda' }).then(() => null, (e: Error) => e);
+    assert.match(err?.message ?? 'resolved', /this build has no CUDA backend/);
   }
   const lse = new Float32Array(6);
   assert.throws(() => native.attentionBackward(ok(), ok(), ok(), ok(), ok(), new Float32Array(5), good, opts), /lse: expected length 6, got 5/);

@@ -8,7 +8,7 @@ import {
 } from '../lib/checkpoint/index.js';
 import { writeFileAtomic } from '../lib/util/atomic_file.js';
 import { Rng } from '../lib/util/random.js';
-import { hfStateDict as hfStateDictOf, hfConfigJson as hfConfigJsonOf, llmcBytes as llmcBytesOf, safetensorsBytes } from './support/checkpoint_writers.js';
+import { hfStateDict as hfStateDictOf, hfConfigJson as hfConfigJsonOf, llmcBytes as llmcBytesOf, safetensorsBytes } from './helpers/checkpoint_writers.js';
 
 // Odd sizes on purpose: 2 layers, 3 heads of size 2, a vocabulary that is not a multiple of anything.
 const cfg: GPTConfig = { vocabSize: 11, maxSeqLen: 5, layers: 2, heads: 3, dim: 6 };

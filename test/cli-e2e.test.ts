@@ -84,6 +84,24 @@ test('head-targeted sft from a pattern file, and ablation of its top heads', () 
   assert.match(human.out, /top-1 AP heads/);
 });
 
+test('a text corpus and a JSONL data file work like the suite', () => {
+  writeFileSync(f('corpus.txt'), 'the cat sees the dog.\n\nabc backwards is cba.\n' + 'a long line that is cut into pieces. '.repeat(4) + '\n');
+  const pre = json('pretrain', '--corpus', f('corpus.txt'), '--layers', '1', '--heads', '2', '--dim', '8', '--seq-len', '24',
+    '--steps', '3', '--batch', '2', '--out', f('corpus.safetensors'));
+  assert.ok(pre.documents > 3, `the long line is split to fit the context: ${pre.documents} documents`);
+
+  const lines = Array.from({ length: 12 }, (_, i) => JSON.stringify({ prompt: `n${i}`, response: String(i * 2) }));
+  writeFileSync(f('double.jsonl'), lines.join('\n') + '\n');
+  const ap = json('patterns', '--model', f('corpus.safetensors'), '--data', f('double.jsonl'), '--samples', '5');
+  assert.is(ap.provenance.samples, 5);
+  assert.is(ap.provenance.task, 'double.jsonl');
+  const run = json('sft', '--model', f('corpus.safetensors'), '--data', f('double.jsonl'), '--eval-samples', '3', '--steps', '2',
+    '--batch', '3', '--out', f('double.safetensors'));
+  assert.is(run.train, 9);
+  assert.is(run.heldOut, 3);
+  for (const e of run.evals) assert.ok(e.accuracy >= 0 && e.accuracy <= 1);
+});
+
 test('bad paths and options fail fast with a message and exit code 1', () => {
   const base = f('base.safetensors');
   const cases: [string[], RegExp][] = [

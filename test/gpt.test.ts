@@ -176,6 +176,47 @@ for (const trainMlp of [false, true]) {
   });
 }
 
+test('weight decay applies to the 2-D weights only (zero gradients: the step is pure decay)', async () => {
+  const { model, rng } = await tinyModel(45);
+  const tokens = randomTokens(rng, B * T, tiny.vocabSize);
+  const before = model.exportParameters();
+  await model.forward(tokens, { batch: B, seqLen: T, targets: tokens, lossWeights: new Float32Array(B * T) });
+  await model.backward();
+  assert.ok(model.exportGradients().every((g) => g === 0));
+  await model.step({ lr: 0.1, weightDecay: 0.5 });
+  const after = model.exportParameters();
+  const decayed = new Set(['wte', 'wpe', 'qkvw', 'attprojw', 'fcw', 'fcprojw']);
+  for (const t of parameterLayout(tiny)) {
+    for (let i = t.offset; i < t.offset + t.size; i++) {
+      const want = decayed.has(t.name) ? before[i] * (1 - 0.1 * 0.5) : before[i];
+      if (Math.abs(after[i] - want) > 1e-6 * Math.abs(want)) assert.unreachable(`${t.name}[${i - t.offset}]: ${before[i]} -> ${after[i]}, want ${want}`);
+    }
+  }
+  model.dispose();
+});
+
+test('gradClip scales the gradients to the clip norm before AdamW (first step, checked in float64)', async () => {
+  const { model, rng } = await tinyModel(47);
+  const tokens = randomTokens(rng, B * T, tiny.vocabSize);
+  const before = model.exportParameters();
+  await model.forward(tokens, { batch: B, seqLen: T, targets: randomTokens(rng, B * T, tiny.vocabSize) });
+  await model.backward();
+  const g = model.exportGradients();
+  const norm = Math.sqrt(g.reduce((s, x) => s + x * x, 0));
+  const clip = 0.25 * norm;
+  // eps = 1 keeps the update sensitive to the gradient scale (Adam alone is scale-invariant)
+  const lr = 0.01, eps = 1;
+  await model.step({ lr, eps, gradClip: clip });
+  const after = model.exportParameters();
+  const s = clip / (norm + 1e-6);
+  for (let i = 0; i < g.length; i++) {
+    // t = 1: mhat = s·g, vhat = (s·g)², so the update is lr·s·g / (|s·g| + eps)
+    const want = before[i] - (lr * s * g[i]) / (Math.abs(s * g[i]) + eps);
+    if (Math.abs(after[i] - want) > 1e-6 + 1e-5 * Math.abs(want)) assert.unreachable(`parameter ${i}: got ${after[i]}, want ${want}`);
+  }
+  model.dispose();
+});
+
 test('init is GPT-2 style and deterministic in the seed', async () => {
   const cfg: GPTConfig = { vocabSize: 64, maxSeqLen: 32, layers: 3, heads: 4, dim: 64 };
   const a = (await GPT.create({ ...cfg, seed: 5 })).exportParameters();

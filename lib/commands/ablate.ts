@@ -1,9 +1,10 @@
 // `headgrad ablate`: a task's exact-match accuracy with the top-k heads of an activation
 // pattern gated off, against k random heads (several seeded draws) and no ablation.
 import type { Command } from 'commander';
+import { tokenizerFor } from '../tokenizer.js';
 import { readPattern } from '../patterns/pattern.js';
 import { ablateHeads } from '../patterns/ablation.js';
-import { positiveInt, nonNegativeInt, requireFile, requireTask, loadData, loadModel, printResult } from './inputs.js';
+import { positiveInt, nonNegativeInt, requireFile, requireTask, loadData, printResult, loadGPT } from './inputs.js';
 
 interface AblateOptions {
   model: string;
@@ -33,8 +34,8 @@ export function register(program: Command): void {
       await requireFile(o.pattern, '--pattern');
       requireTask(o.task);
       const pattern = await readPattern(o.pattern);
-      const { model, tokenizer } = await loadModel(o.model);
-      using _ = model;
+      using model = await (await loadGPT()).load(o.model);
+      const tokenizer = tokenizerFor(model.config);
       if (pattern.layers !== model.config.layers || pattern.heads !== model.config.heads) {
         throw new Error(`--pattern ${o.pattern} is ${pattern.layers} × ${pattern.heads} (layers × heads) but the model is ${model.config.layers} × ${model.config.heads}`);
       }

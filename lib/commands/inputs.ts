@@ -4,8 +4,6 @@
 import { InvalidArgumentError } from 'commander';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { GPT } from '../model.js';
-import { tokenizerFor, type Tokenizer } from '../tokenizer.js';
 import { readSamples } from '../data/jsonl.js';
 import { TASKS, getTask } from '../data/tasks.js';
 import type { Sample } from '../data/sample.js';
@@ -49,10 +47,12 @@ export function requireTask(name: string, option = '--task'): void {
   if (!names.includes(name)) throw new Error(`${option}: unknown task "${name}"; the suite has ${names.join(', ')}`);
 }
 
-/** A model from --model and the tokenizer that goes with its vocabulary. */
-export async function loadModel(file: string): Promise<{ model: GPT; tokenizer: Tokenizer }> {
-  const model = await GPT.load(file);
-  return { model, tokenizer: tokenizerFor(model.config) };
+/**
+ * The GPT class, imported on first use rather than at the top of the command modules, so that
+ * commands which never touch the engine (decompose, report) run where the addon is not built.
+ */
+export async function loadGPT(): Promise<typeof import('../model.js').GPT> {
+  return (await import('../model.js')).GPT;
 }
 
 export interface DataSource {

@@ -1,11 +1,11 @@
 // `headgrad patterns`: the activation pattern of a saved model on a task or a JSONL file,
 // written as a pattern file with provenance and/or printed.
 import type { Command } from 'commander';
-import { writePattern, type Provenance } from '../patterns/pattern.js';
+import { tokenizerFor } from '../tokenizer.js';
+import { writePattern } from '../patterns/pattern.js';
 import { gini, cv, topK } from '../patterns/metrics.js';
-import { activationPattern, modelHash, dataHash } from '../patterns/activation.js';
-import { VERSION } from '../version.js';
-import { positiveInt, nonNegativeInt, requireFile, requireOutputDir, checkDataSource, loadData, loadModel, printResult } from './inputs.js';
+import { activationPattern, patternProvenance } from '../patterns/activation.js';
+import { positiveInt, nonNegativeInt, requireFile, requireOutputDir, checkDataSource, loadData, printResult, loadGPT } from './inputs.js';
 
 interface PatternsOptions {
   model: string;
@@ -34,14 +34,11 @@ export function register(program: Command): void {
       await requireFile(o.model, '--model');
       await checkDataSource(o);
       if (o.out) await requireOutputDir(o.out, '--out');
-      const { model, tokenizer } = await loadModel(o.model);
-      using _ = model;
+      using model = await (await loadGPT()).load(o.model);
+      const tokenizer = tokenizerFor(model.config);
       const { samples, name } = await loadData(o, o.samples, o.seed);
       const ap = await activationPattern(model, samples, { tokenizer, batchSize: o.batch });
-      const provenance: Provenance = {
-        modelHash: modelHash(model), dataHash: dataHash(samples), samples: samples.length, seed: o.seed, task: name,
-        createdAt: new Date().toISOString(), toolVersion: VERSION,
-      };
+      const provenance = patternProvenance(model, samples, { seed: o.seed, task: name });
       if (o.out) await writePattern(o.out, ap, { signed: ap.signed, provenance });
 
       const top = topK(ap.values, Math.min(5, ap.values.length));

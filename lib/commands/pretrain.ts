@@ -4,13 +4,12 @@
 // loss is the mean per-document next-token cross-entropy.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { GPT } from '../model.js';
 import { ByteTokenizer, type Tokenizer } from '../tokenizer.js';
 import { readSamples } from '../data/jsonl.js';
 import { pretrainCorpus } from '../data/tasks.js';
 import type { Sample } from '../data/sample.js';
 import { sft } from '../sft.js';
-import { positiveInt, positiveNumber, nonNegativeInt, requireFile, requireOutputDir, printResult } from './inputs.js';
+import { positiveInt, positiveNumber, nonNegativeInt, requireFile, requireOutputDir, printResult, loadGPT } from './inputs.js';
 
 interface PretrainOptions {
   out: string;
@@ -55,7 +54,7 @@ export function register(program: Command): void {
       if (docs.length === 0) throw new Error(`--corpus: ${o.corpus} holds no documents`);
 
       const config = { vocabSize: tokenizer.vocabSize, maxSeqLen: o.seqLen, layers: o.layers, heads: o.heads, dim: o.dim };
-      using model = await GPT.create({ ...config, seed: o.seed });
+      using model = await (await loadGPT()).create({ ...config, seed: o.seed });
       const history = await sft(model, docs, {
         tokenizer, steps: o.steps, batchSize: o.batch, lr: o.lr, warmupSteps: Math.min(100, Math.floor(o.steps / 10)),
         weightDecay: 0.1, seed: o.seed, checkpoint: { path: o.out }, progress: o.progress,

@@ -1,13 +1,14 @@
 // `headgrad sft`: fine-tune a saved model on a task from the suite or a JSONL file, in full,
 // head-targeted, or head-targeted + MLP mode, and save the result.
 import type { Command } from 'commander';
+import { tokenizerFor } from '../tokenizer.js';
 import { Rng } from '../util/random.js';
 import { readPattern, assertSameShape } from '../patterns/pattern.js';
 import { writeAtomic } from '../util/write-atomic.js';
 import { topK } from '../patterns/metrics.js';
 import { sft, type SftHistory, type SftMode } from '../sft.js';
 import {
-  positiveInt, nonNegativeInt, positiveNumber, requireFile, requireOutputDir, checkDataSource, loadData, loadModel, printResult,
+  positiveInt, nonNegativeInt, positiveNumber, requireFile, requireOutputDir, checkDataSource, loadData, printResult, loadGPT,
 } from './inputs.js';
 
 interface SftCommandOptions {
@@ -57,8 +58,8 @@ export function register(program: Command): void {
     .option('--progress', 'show a progress bar on stderr even when it is not a terminal')
     .action(async (o: SftCommandOptions) => {
       await checkOptions(o);
-      const { model, tokenizer } = await loadModel(o.model);
-      using _ = model;
+      using model = await (await loadGPT()).load(o.model);
+      const tokenizer = tokenizerFor(model.config);
       const trainableHeads = o.mode === 'full' ? undefined : await headMask(o.headsFrom!, o.topK!, model.config);
       const { samples, check, name } = await loadData(o, o.task !== undefined ? (o.samples ?? 256) + o.evalSamples : undefined, o.seed);
       const { train, held } = holdOut(samples, o.evalSamples, o.seed, o.samples);

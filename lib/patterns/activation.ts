@@ -9,7 +9,8 @@ import type { GPT } from '../model.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { makeBatch } from '../data/batch.js';
 import type { Sample } from '../data/sample.js';
-import type { Pattern } from './pattern.js';
+import { VERSION } from '../version.js';
+import type { Pattern, Provenance } from './pattern.js';
 
 export interface ActivationPattern extends Pattern {
   /** Mean of the signed scores ∂L(x_i)/∂ξ_{l,h}, row-major [layers, heads]. */
@@ -34,8 +35,9 @@ export async function activationPattern(model: GPT, samples: readonly Sample[], 
   const { layers, heads } = model.config;
   const values = new Float64Array(layers * heads);
   const signed = new Float64Array(layers * heads);
-  for (let i = 0; i < samples.length; i += batchSize) {
-    const b = makeBatch(samples.slice(i, i + batchSize), opts.tokenizer, { maxSeqLen: model.config.maxSeqLen, weighting: 'sample' });
+  const ordered = byLength(samples, opts.tokenizer);
+  for (let i = 0; i < ordered.length; i += batchSize) {
+    const b = makeBatch(ordered.slice(i, i + batchSize), opts.tokenizer, { maxSeqLen: model.config.maxSeqLen, weighting: 'sample' });
     await model.forward(b.tokens, { batch: b.batch, seqLen: b.seqLen, targets: b.targets, lossWeights: b.lossWeights });
     const { headScores } = await model.backward(); // [layers, batch, heads]
     for (let l = 0; l < layers; l++) {
@@ -55,6 +57,15 @@ export async function activationPattern(model: GPT, samples: readonly Sample[], 
   return { layers, heads, values, signed, samples: samples.length };
 }
 
+/**
+ * The samples sorted by token length. Rows are independent, so the batching order does not
+ * change the pattern; batching similar lengths together avoids most of the padding.
+ */
+function byLength(samples: readonly Sample[], tokenizer: Tokenizer): Sample[] {
+  const length = (s: Sample) => tokenizer.encode(s.prompt).length + tokenizer.encode(s.response).length;
+  return samples.map((s) => ({ s, n: length(s) })).sort((a, b) => a.n - b.n).map((x) => x.s);
+}
+
 /** sha256 (hex) of the model's parameters in canonical order, as little-endian f32 bytes. */
 export function modelHash(model: GPT): string {
   const p = model.exportParameters();
@@ -66,4 +77,13 @@ export function dataHash(samples: readonly Sample[]): string {
   const h = createHash('sha256');
   for (const s of samples) h.update(JSON.stringify([s.prompt, s.response]) + '\n');
   return h.digest('hex');
+}
+
+/** Provenance for a pattern of `model` on `samples` (written into pattern files). */
+export function patternProvenance(model: GPT, samples: readonly Sample[], o: { seed: number; task?: string }): Provenance {
+  return {
+    modelHash: modelHash(model), dataHash: dataHash(samples), samples: samples.length, seed: o.seed,
+    ...(o.task !== undefined ? { task: o.task } : {}),
+    createdAt: new Date().toISOString(), toolVersion: VERSION,
+  };
 }

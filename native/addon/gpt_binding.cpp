@@ -185,6 +185,7 @@ class CreateWorker : public Napi::AsyncWorker {
 
 Napi::Value GPTModel::Create(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (!info.This().IsFunction()) type_error(env, "GPTModel.create: call it as GPTModel.create(config)");
   Napi::Object o = require_object(info[0], "config");
   GPTConfig cfg;
   cfg.V = require_pos_int(o, "vocabSize", "config");

@@ -18,12 +18,16 @@ bool profiling_requested() {
   const char* s = std::getenv("HEADGRAD_PROFILE");
   return s && std::strcmp(s, "1") == 0;
 }
+
+const GPTConfig& validated(const GPTConfig& cfg) {
+  validate_config(cfg);
+  return cfg;
+}
 }  // namespace
 
 GPT::GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed)
-    : cfg_(cfg), ops_(ops), layout_(param_layout(cfg)), num_params_(param_count(cfg)),
+    : cfg_(validated(cfg)), ops_(ops), layout_(param_layout(cfg)), num_params_(param_count(cfg)),
       prof_(profiling_requested()) {
-  validate_config(cfg);
   const int64_t bytes = num_params_ * static_cast<int64_t>(sizeof(float));
   params_ = std::make_unique<DeviceBuffer>(ops_, bytes);
   grads_ = std::make_unique<DeviceBuffer>(ops_, bytes);
@@ -159,8 +163,9 @@ void GPT::block_forward(int64_t l, const float* res_in, int64_t B, int64_t T) {
 
 double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* loss_weights,
                     int64_t B, int64_t T, float* logits_out) {
-  HG_CHECK(B >= 1 && T >= 1 && T <= cfg_.P, "forward: seqLen must be in [1, maxSeqLen = " +
-                                                 std::to_string(cfg_.P) + "], got " + std::to_string(T));
+  HG_CHECK(B >= 1, "forward: batch must be at least 1, got " + std::to_string(B));
+  HG_CHECK(T >= 1 && T <= cfg_.P, "forward: seqLen must be in [1, maxSeqLen = " + std::to_string(cfg_.P) +
+                                      "], got " + std::to_string(T));
   const int64_t N = B * T, C = cfg_.C, V = cfg_.V, L = cfg_.L;
   ready_for_backward_ = false;
   plan_activations(N);

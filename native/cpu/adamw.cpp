@@ -35,14 +35,38 @@ double sum_squares(const float* grads, const ParamSpan* spans, int64_t nspans) {
   const std::vector<Chunk> chunks = chunks_of(spans, nspans);
   std::vector<double> partial(chunks.size(), 0.0);
   parallel_for(static_cast<int64_t>(chunks.size()), [&](int64_t c) {
+    // eight running sums, one per lane (vectorises without reassociation), added in order
+    double lane[8] = {};
+    int64_t i = chunks[c].begin;
+    for (; i + 8 <= chunks[c].end; i += 8)
+      for (int j = 0; j < 8; ++j) lane[j] += static_cast<double>(grads[i + j]) * grads[i + j];
     double s = 0.0;
-    for (int64_t i = chunks[c].begin; i < chunks[c].end; ++i) s += static_cast<double>(grads[i]) * grads[i];
+    for (; i < chunks[c].end; ++i) s += static_cast<double>(grads[i]) * grads[i];
+    for (double l : lane) s += l;
     partial[c] = s;
   });
   double total = 0.0;
   for (double p : partial) total += p;
   return total;
 }
+
+namespace {
+
+// One contiguous run: p, g, m, v [n]. Hyper-parameters are passed by value so that stores to
+// m and v cannot alias them (which would block vectorisation).
+void adamw_run(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
+               int64_t n, float lr, float beta1, float beta2, float eps, float wd, float grad_scale,
+               float bc1, float bc2) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i] * grad_scale;
+    m[i] = beta1 * m[i] + (1.f - beta1) * gi;
+    v[i] = beta2 * v[i] + (1.f - beta2) * gi * gi;
+    const float mhat = m[i] / bc1, vhat = v[i] / bc2;
+    p[i] -= lr * (mhat / (std::sqrt(vhat) + eps) + wd * p[i]);
+  }
+}
+
+}  // namespace
 
 // params/grads/m/v: flat [numParams]; only the spans are touched.
 void adamw(float* params, const float* grads, float* m, float* v, const ParamSpan* spans,
@@ -51,14 +75,9 @@ void adamw(float* params, const float* grads, float* m, float* v, const ParamSpa
   const float bc1 = 1.f - static_cast<float>(std::pow(static_cast<double>(hp.beta1), hp.t));
   const float bc2 = 1.f - static_cast<float>(std::pow(static_cast<double>(hp.beta2), hp.t));
   parallel_for(static_cast<int64_t>(chunks.size()), [&](int64_t c) {
-    const float wd = chunks[c].decay ? hp.weight_decay : 0.f;
-    for (int64_t i = chunks[c].begin; i < chunks[c].end; ++i) {
-      const float g = grads[i] * hp.grad_scale;
-      m[i] = hp.beta1 * m[i] + (1.f - hp.beta1) * g;
-      v[i] = hp.beta2 * v[i] + (1.f - hp.beta2) * g * g;
-      const float mhat = m[i] / bc1, vhat = v[i] / bc2;
-      params[i] -= hp.lr * (mhat / (std::sqrt(vhat) + hp.eps) + wd * params[i]);
-    }
+    const int64_t b = chunks[c].begin;
+    adamw_run(params + b, grads + b, m + b, v + b, chunks[c].end - b, hp.lr, hp.beta1, hp.beta2, hp.eps,
+              chunks[c].decay ? hp.weight_decay : 0.f, hp.grad_scale, bc1, bc2);
   });
 }
 

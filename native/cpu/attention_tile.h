@@ -1,9 +1,9 @@
 // Tile sizes and the inner loops shared by the CPU attention forward and backward.
 //
-// Every inner loop here is an axpy or an elementwise map over a contiguous run, so that GCC/Clang
-// vectorise it with -march=native without -ffast-math (a dot-product loop would be a float
-// reduction, which they may not reorder). Scores are therefore computed against a transposed
-// key tile: s[j] += q[d] · kT[d][j], vectorised over j.
+// Every inner loop here is an axpy, an elementwise map or a lane-wise reduction over a contiguous
+// run, so that GCC/Clang vectorise it with -march=native without -ffast-math (a dot-product loop
+// would be a serial float reduction, which they may not reorder). Scores are therefore computed
+// against a transposed key tile: s[j] += q[d] · kT[d][j], vectorised over j.
 #pragma once
 #include <algorithm>
 #include <cmath>

@@ -24,23 +24,28 @@ namespace hg {
 namespace cpu {
 namespace {
 
-// Register tile: 6 rows × 16 columns = 12 eight-wide accumulators, which with two B vectors
-// and one broadcast fits the 16 vector registers of AVX2.
+// Register tile: MR rows × NR columns held in 2·MR vector accumulators; with one broadcast and
+// two B vectors that is 15 of the 16 (AVX2) or 32 (AVX-512) vector registers.
+#if defined(__AVX512F__)
+constexpr int kLanes = 16;
+#else
+constexpr int kLanes = 8;
+#endif
 constexpr int MR = 6;
-constexpr int NR = 16;
+constexpr int NR = 2 * kLanes;
 // Cache blocks: a packed B block (KC×NC floats = 256 KiB) sits in L2, an A panel in L1.
 constexpr int64_t MC = 96;
 constexpr int64_t NC = 256;
 constexpr int64_t KC = 256;
 
-typedef float v8f __attribute__((vector_size(32)));
+typedef float vecf __attribute__((vector_size(kLanes * sizeof(float))));
 
-inline v8f load8(const float* p) {
-  v8f v;
+inline vecf loadv(const float* p) {
+  vecf v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store8(float* p, v8f v) { std::memcpy(p, &v, sizeof v); }
+inline void storev(float* p, vecf v) { std::memcpy(p, &v, sizeof v); }
 
 // Element (i, k) of op(X) for a row-major X with leading dimension ld.
 inline float elem(const float* X, int64_t ld, bool trans, int64_t i, int64_t k) {
@@ -74,17 +79,17 @@ void pack_b(float* dst, const float* B, int64_t ldb, bool trans, int64_t k0, int
 
 // acc[MR][NR] = Σ_k a[k][r] · b[k][c] over one packed A panel and one packed B panel.
 inline void micro_kernel(int64_t kc, const float* a, const float* b, float acc[MR][NR]) {
-  v8f c[MR][2] = {};
+  vecf c[MR][2] = {};
   for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
-    const v8f b0 = load8(b), b1 = load8(b + 8);
+    const vecf b0 = loadv(b), b1 = loadv(b + kLanes);
     for (int r = 0; r < MR; ++r) {
       c[r][0] += a[r] * b0;
       c[r][1] += a[r] * b1;
     }
   }
   for (int r = 0; r < MR; ++r) {
-    store8(acc[r], c[r][0]);
-    store8(acc[r] + 8, c[r][1]);
+    storev(acc[r], c[r][0]);
+    storev(acc[r] + kLanes, c[r][1]);
   }
 }
 
@@ -144,9 +149,12 @@ void scale_c(const GemmArgs& g) {
 
 #ifdef HEADGRAD_WITH_OPENBLAS
 void gemm_blas(const GemmArgs& g) {
-  // OpenBLAS keeps its own threads; size them like ours, once.
+  // OpenBLAS keeps its own threads; size them like ours, once. Calls from two AsyncWorkers
+  // take turns, as parallel_for jobs do, instead of running two thread teams on the cores.
   static std::once_flag once;
   std::call_once(once, [] { openblas_set_num_threads(num_threads()); });
+  static std::mutex one_at_a_time;
+  std::lock_guard<std::mutex> lock(one_at_a_time);
   cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans,
               static_cast<int>(g.M), static_cast<int>(g.N), static_cast<int>(g.K), g.alpha, g.A,
               static_cast<int>(g.lda), g.B, static_cast<int>(g.ldb), g.beta, g.C,

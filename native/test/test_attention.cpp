@@ -153,6 +153,7 @@ int main() {
   const int threads = hg::num_threads();
   for (bool causal : {true, false}) {
     check_case(rng, {1, 1, 1, 8}, causal, 0.f);                 // T = 1
+    check_case(rng, {1, 1, 3, 1}, causal, 0.f);                 // D = 1
     check_case(rng, {1, 2, 5, 8}, causal, 0.f);                 // T smaller than a tile
     check_case(rng, {2, 3, 67, 64}, causal, 0.f);               // T not a multiple of 64
     check_case(rng, {1, 2, 130, 100}, causal, 0.3f);            // odd D, custom scale
