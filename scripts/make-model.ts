@@ -20,7 +20,7 @@ import { probeBaseSkills } from '../lib/reproduce/base-skills.js';
 import { writeAtomic } from '../lib/util/write-atomic.js';
 
 const MODEL = { layers: 4, heads: 8, dim: 64, maxSeqLen: 64 };
-const TRAINING = { documents: 60000, steps: 6000, batchSize: 32, lr: 2e-3, warmupSteps: 100, weightDecay: 0.1, seed: 0 };
+const TRAINING = { documents: 240000, steps: 15000, batchSize: 32, lr: 2e-3, warmupSteps: 100, weightDecay: 0.1, seed: 0 };
 // Probes use inputs drawn with another seed than the corpus (PROBE_SEED), and a held-out corpus.
 const PROBE_SEED = 12345;
 const PROBE_SAMPLES = 50;

@@ -3,7 +3,6 @@
 // report.html + report.json. Progress on stderr; the verdicts on stdout.
 import type { Command } from 'commander';
 import { nonNegativeInt, printResult } from './inputs.js';
-import { reproduce } from '../reproduce/run.js';
 import { judgeAll } from '../reproduce/verdicts.js';
 
 interface ReproduceCliOptions {
@@ -30,6 +29,8 @@ export function register(program: Command): void {
     .action(async (o: ReproduceCliOptions) => {
       if (o.quick && o.full) throw new Error('give at most one of --quick and --full');
       const preset = o.quick ? 'quick' : o.full ? 'full' : 'default';
+      // loaded here, not at the top, so that the CLI's other commands work without the native addon
+      const { reproduce } = await import('../reproduce/run.js');
       const { result, html, json } = await reproduce({ model: o.model, tasks: o.tasks, out: o.out, preset, seed: o.seed });
       const verdicts = judgeAll(result);
       printResult(o.json, { html, json, seconds: result.seconds.total, verdicts }, () => [

@@ -7,7 +7,8 @@ import { exactMatchAccuracy } from '../evaluate.js';
 import { activationPattern } from '../patterns/activation.js';
 import { topK } from '../patterns/metrics.js';
 import { Rng } from '../util/random.js';
-import { fineTune, mean, withModel, type Context } from './context.js';
+import { fineTune, withModel, type Context } from './context.js';
+import { mean } from './stats.js';
 import { take, type TaskData } from './suite.js';
 
 /** Tasks whose unablated accuracy is below this cannot show a drop; they are left out of the counts. */

@@ -16,7 +16,8 @@ import { decompose } from '../patterns/decompose.js';
 import { topK } from '../patterns/metrics.js';
 import { patternFromArray } from '../patterns/pattern.js';
 import { Rng } from '../util/random.js';
-import { fineTune, mean, std, tasksOf, withModel, type Context } from './context.js';
+import { fineTune, tasksOf, withModel, type Context } from './context.js';
+import { mean, std } from './stats.js';
 import { take, type TaskData } from './suite.js';
 import { deltaAP, type TaskRun } from './task-run.js';
 
@@ -100,7 +101,7 @@ function proportions(w: number[]): number[] {
 function basicMix(ctx: Context, basics: TaskData[], p: number[]): Sample[] {
   const n = ctx.plan.application.basicSamples;
   const counts = p.map((x) => Math.floor(x * n));
-  const byRemainder = p.map((x, i) => i).sort((a, b) => (p[b]! * n - counts[b]!) - (p[a]! * n - counts[a]!));
+  const byRemainder = p.map((_, i) => i).sort((a, b) => (p[b]! * n - counts[b]!) - (p[a]! * n - counts[a]!));
   for (let r = n - counts.reduce((a, b) => a + b, 0), j = 0; r > 0; r--, j++) counts[byRemainder[j]!]!++;
   return basics.flatMap((b, i) => take(b, counts[i]!));
 }

@@ -43,14 +43,3 @@ export function tasksOf(ctx: Context, kind: TaskData['kind']): TaskData[] {
 export function stderrLog(started = performance.now()): (m: string) => void {
   return (m) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${m}\n`);
 }
-
-export function mean(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
-/** Sample standard deviation (n − 1); 0 for a single value. */
-export function std(xs: readonly number[]): number {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
-}

@@ -3,7 +3,8 @@
 // over more heads); across tasks: the Pearson correlation matrix of the ΔAPs, summarised by
 // whether complex tasks correlate more with their own constituents than with other basic tasks.
 import { cv, gini, pearson } from '../patterns/metrics.js';
-import { mean, type Context } from './context.js';
+import type { Context } from './context.js';
+import { mean } from './stats.js';
 import { baseAP, deltaAP, finalAP, type TaskRun } from './task-run.js';
 
 export interface TaskActivation {

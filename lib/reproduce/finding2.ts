@@ -7,7 +7,8 @@
 import { decompose, type Decomposition } from '../patterns/decompose.js';
 import { patternFromArray, type Pattern } from '../patterns/pattern.js';
 import { Rng } from '../util/random.js';
-import { mean, tasksOf, type Context } from './context.js';
+import { tasksOf, type Context } from './context.js';
+import { mean } from './stats.js';
 import { deltaAP, type TaskRun } from './task-run.js';
 
 export interface Composition {

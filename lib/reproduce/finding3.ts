@@ -6,7 +6,7 @@
 // the fraction of the final weight change. And per sample budget for the complex tasks: how
 // far the pattern moved, and the accuracy reached.
 import { pearson } from '../patterns/metrics.js';
-import { mean } from './context.js';
+import { mean, median } from './stats.js';
 import { baseAP, finalAP, type TaskRun } from './task-run.js';
 
 export interface TrajectoryPoint {
@@ -83,8 +83,3 @@ export function finding3(runs: TaskRun[], budgetRuns: Map<string, TaskRun[]>): F
   };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}

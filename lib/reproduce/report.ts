@@ -6,6 +6,7 @@ import type { Cell, FigureSpec, ReportBlock, ReportSection, ReportSpec } from '.
 import { PAPER } from './paper.js';
 import type { ReproduceResult } from './run.js';
 import { ARMS } from './application.js';
+import { median } from './stats.js';
 import * as judge from './verdicts.js';
 
 const pct = (x: number) => 100 * x;
@@ -254,8 +255,3 @@ function limits(r: ReproduceResult): ReportSection {
   };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}

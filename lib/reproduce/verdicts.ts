@@ -2,7 +2,7 @@
 // here, before any result is seen, and the report prints each rule beside its verdict; they
 // compare directions and significance, never closeness to the paper's exact values (a 4-layer
 // byte-level model is not Llama3).
-import { mean } from './context.js';
+import { mean } from './stats.js';
 import type { Finding1 } from './finding1.js';
 import type { Ablation } from './ablation.js';
 import type { Composition } from './finding2.js';
