@@ -40,6 +40,8 @@ export interface Finding3 {
   trajectories: Trajectory[];
   medianApProgress: number;
   medianWeightFraction: number;
+  /** Median over runs of the final ‖θ − θ_0‖/‖θ_0‖. */
+  medianFinalWeightChange: number;
   budgets: BudgetRow[];
 }
 
@@ -79,6 +81,7 @@ export function finding3(runs: TaskRun[], budgetRuns: Map<string, TaskRun[]>): F
     trajectories,
     medianApProgress: median(trajectories.map((t) => t.early.apProgress)),
     medianWeightFraction: median(trajectories.map((t) => t.early.weightFraction)),
+    medianFinalWeightChange: median(trajectories.map((t) => t.points[t.points.length - 1]!.weightChange)),
     budgets,
   };
 }

@@ -179,6 +179,7 @@ function finding3(r: ReproduceResult, early: judge.Judgment): ReportSection {
           { quantity: 'steps in which the AP moves sharply', paper: `first ~${PAPER.finding3.steps}`, ours: `median ${median(f.trajectories.map((t) => t.stepToCorr90))} steps to correlation 0.9 with the final AP`, note: `of ${r.setup.plan.sft.steps}` },
           { quantity: 'AP progress at 1/4 of the steps (median)', paper: null, ours: pct(f.medianApProgress), note: '% of the way from base AP to final AP' },
           { quantity: 'weight change at 1/4 of the steps (median)', paper: 'barely moves', ours: pct(f.medianWeightFraction), note: '% of the final ‖θ − θ0‖/‖θ0‖' },
+          { quantity: 'final ‖θ − θ0‖/‖θ0‖ (median)', paper: null, ours: f.medianFinalWeightChange },
         ],
       },
       { type: 'figure', figure: line('AP correlation with the final AP vs relative weight change', (p) => p.weightChange, (p) => p.corrWithFinal, '‖θ_t − θ_0‖ / ‖θ_0‖', 'Pearson(AP_t, AP_final)') },

@@ -85,15 +85,15 @@ export async function reproduce(o: ReproduceOptions): Promise<{ result: Reproduc
 // Everything that can be wrong with the inputs fails here, before any training.
 async function prepare(o: ReproduceOptions, plan: Plan, log: (m: string) => void): Promise<{ ctx: Context; setup: Setup }> {
   const modelPath = o.model ?? SHIPPED_MODEL;
-  if (!(await stat(modelPath).catch(() => undefined))) {
+  const found = await stat(modelPath).catch(() => undefined);
+  if (!found) {
     throw new Error(o.model ? `--model: no such file or folder: ${modelPath}` : `the shipped model ${modelPath} is missing; rebuild it with: npx tsx scripts/make-model.ts`);
   }
   const { config, params, format } = await readCheckpoint(modelPath);
   const tokenizer = tokenizerFor(config);
   const suite = o.tasks ? await fileSuite(o.tasks, plan) : syntheticSuite(plan);
   checkFits(suite, tokenizer, config);
-  const isFile = (await stat(modelPath)).isFile();
-  const sha256 = isFile ? createHash('sha256').update(await readFile(modelPath)).digest('hex') : null;
+  const sha256 = found.isFile() ? createHash('sha256').update(await readFile(modelPath)).digest('hex') : null;
   log(`model ${modelPath}: ${config.layers} layers × ${config.heads} heads, dim ${config.dim}, context ${config.maxSeqLen}; ${suite.tasks.length} tasks; preset ${plan.preset}`);
   const names: Record<string, string[]> = {};
   for (const t of suite.tasks) (names[t.kind] ??= []).push(t.name);

@@ -89,7 +89,7 @@ export function judgeEarlyShift(f: Finding3): Judgment {
     claim: 'The AP moves sharply early in SFT while the weights barely move (first ~200 steps in the paper).',
     rule: 'agrees if, at a quarter of the steps, the AP has covered more of its way to the final AP than the weights have of theirs, for every run; partly agrees for more than half',
     verdict: byCount(ahead, f.trajectories.length),
-    evidence: `ahead on ${ahead} of ${f.trajectories.length} runs; medians: AP progress ${pct(f.medianApProgress)}, weight change ${pct(f.medianWeightFraction)} of its final value`,
+    evidence: `ahead on ${ahead} of ${f.trajectories.length} runs; medians: AP progress ${pct(f.medianApProgress)}, weight change ${pct(f.medianWeightFraction)} of its final value; the final ‖θ − θ0‖/‖θ0‖ is ${fmt(f.medianFinalWeightChange)} (median)`,
   };
 }
 
