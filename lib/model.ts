@@ -10,12 +10,16 @@ export interface GPTCreateOptions extends GPTConfig {
   /** Seed of the deterministic GPT-2 initialisation (integer in [0, 2^53)); default 0. */
   seed?: number;
   device?: Device;
+  /** 'bf16' (CUDA only): GEMMs and attention on tensor cores, parameters and optimizer state stay f32. Default 'f32'. */
+  precision?: Precision;
 }
+
+export type Precision = 'f32' | 'bf16';
 
 export interface ForwardOptions {
   batch: number;
   seqLen: number;
-  /** [batch*seqLen] next-token targets; -1 = no target at that position. Without: no loss. */
+  /** [batch*seqLen] next-token targets; -1 = no target at that position. Without: loss is NaN and backward() refuses. */
   targets?: Int32Array;
   /** [batch*seqLen] weights, finite and >= 0: loss = Σ w·CE. Without: the mean CE over the positions with a target. */
   lossWeights?: Float32Array;
@@ -54,17 +58,19 @@ export interface OpProfile {
 
 export class GPT {
   readonly config: GPTConfig;
-  readonly device: 'cpu';
+  readonly device: 'cpu' | 'cuda';
+  readonly precision: Precision;
   readonly parameterCount: number;
   #native: NativeGPTModel;
   #queue: Promise<unknown> = Promise.resolve();
   #pending = 0;
   #disposed = false;
 
-  private constructor(handle: NativeGPTModel, config: GPTConfig) {
+  private constructor(handle: NativeGPTModel, config: GPTConfig, device: 'cpu' | 'cuda', precision: Precision) {
     this.#native = handle;
     this.config = Object.freeze({ ...config });
-    this.device = 'cpu';
+    this.device = device;
+    this.precision = precision;
     this.parameterCount = parameterCount(config);
   }
 
@@ -76,16 +82,22 @@ export class GPT {
     validateConfig(config, 'GPT.create config');
     const seed = opts.seed ?? 0;
     if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`GPT.create seed: expected an integer in [0, 2^53), got ${seed}`);
-    if (resolveDevice(opts.device, 'GPT.create') === 'cuda') {
-      throw new Error("GPT.create: the GPT engine on CUDA is not implemented yet; pass device: 'cpu'");
+    const device = resolveDevice(opts.device, 'GPT.create');
+    const precision = opts.precision ?? 'f32';
+    if (precision !== 'f32' && precision !== 'bf16') {
+      const got = typeof precision === 'string' ? `'${precision}'` : describe(precision);
+      throw new TypeError(`GPT.create precision: expected 'f32' or 'bf16', got ${got}`);
     }
-    return new GPT(await native.GPTModel.create({ ...config, seed }), config);
+    if (precision === 'bf16' && device !== 'cuda') {
+      throw new RangeError("GPT.create precision: 'bf16' runs on the CUDA backend only, but the device is 'cpu'");
+    }
+    return new GPT(await native.GPTModel.create({ ...config, seed, device, precision }), config, device, precision);
   }
 
   /** A checkpoint (own safetensors, Hugging Face GPT-2 folder or model.safetensors, llm.c .bin). */
-  static async load(file: string, opts: { device?: Device } = {}): Promise<GPT> {
+  static async load(file: string, opts: { device?: Device; precision?: Precision } = {}): Promise<GPT> {
     const { config, params } = await readCheckpoint(file);
-    const model = await GPT.create({ ...config, device: opts.device });
+    const model = await GPT.create({ ...config, device: opts.device, precision: opts.precision });
     model.importParameters(params);
     return model;
   }

@@ -50,7 +50,10 @@ export interface Binding {
     lse: Float32Array, shape: NativeAttentionShape, opts: NativeAttentionOptions): Promise<NativeBackwardResult>;
   attentionBackwardSync(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array,
     lse: Float32Array, shape: NativeAttentionShape, opts: NativeAttentionOptions): NativeBackwardResult;
-  GPTModel: { create(cfg: { vocabSize: number; maxSeqLen: number; layers: number; heads: number; dim: number; seed: number }): Promise<NativeGPTModel> };
+  GPTModel: {
+    create(cfg: { vocabSize: number; maxSeqLen: number; layers: number; heads: number; dim: number; seed: number;
+      device: 'cpu' | 'cuda'; precision: 'f32' | 'bf16' }): Promise<NativeGPTModel>;
+  };
   [name: string]: any;
 }
 

@@ -15,7 +15,7 @@ const cfg: GPTConfig = { vocabSize: 13, maxSeqLen: 9, layers: 2, heads: 2, dim: 
 test('llm.c .bin and HF GPT-2 folder of the same weights load with identical parameters and loss', async () => {
   const rng = new Rng(21);
   const params = Float32Array.from({ length: parameterCount(cfg) }, () => 0.3 * rng.normal());
-  const original = await GPT.create({ ...cfg, seed: 1 });
+  const original = await GPT.create({ ...cfg, device: 'cpu', seed: 1 });
   original.importParameters(params);
   const dir = await mkdtemp(path.join(tmpdir(), 'headgrad-ckgpt-'));
   const models: GPT[] = [];
@@ -34,7 +34,7 @@ test('llm.c .bin and HF GPT-2 folder of the same weights load with identical par
     const expected = (await original.forward(tokens, o)).loss;
     assert.ok(Number.isFinite(expected) && expected > 0);
     for (const file of [bin, hf]) {
-      const m = await GPT.load(file);
+      const m = await GPT.load(file, { device: 'cpu' });
       models.push(m);
       assert.equal(m.config, cfg);
       assert.ok(Buffer.from(m.exportParameters().buffer).equals(Buffer.from(params.buffer)), file);

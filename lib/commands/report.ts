@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { readReport, renderReport } from '../report/html.js';
-import { writeAtomic } from '../util/write-atomic.js';
+import { writeTextAtomic } from '../util/atomic_file.js';
 
 export function register(program: Command): void {
   program
@@ -15,7 +15,7 @@ export function register(program: Command): void {
       const file = await readReport(json);
       const out = opts.out ?? path.join(path.dirname(json), 'report.html');
       try {
-        await writeAtomic(out, renderReport(file.spec));
+        await writeTextAtomic(out, renderReport(file.spec));
       } catch (e) {
         throw new Error(`cannot write ${out}: ${(e as Error).message}`);
       }

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { tokenizerFor } from '../tokenizer.js';
 import { Rng } from '../util/random.js';
 import { readPattern, assertSameShape } from '../patterns/pattern.js';
-import { writeAtomic } from '../util/write-atomic.js';
+import { writeTextAtomic } from '../util/atomic_file.js';
 import { topK } from '../patterns/metrics.js';
 import { sft, type SftHistory, type SftMode } from '../sft.js';
 import {
@@ -73,7 +73,7 @@ export function register(program: Command): void {
       });
       const json = historyJson(history);
       if (o.history) {
-        await writeAtomic(o.history, JSON.stringify({ data: name, mode: o.mode, ...json }) + '\n');
+        await writeTextAtomic(o.history, JSON.stringify({ data: name, mode: o.mode, ...json }) + '\n');
       }
       const first = history.evals[0]!;
       const last = history.evals.at(-1)!;

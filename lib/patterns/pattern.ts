@@ -1,7 +1,7 @@
 // Head patterns (an activation pattern AP, or a change ΔAP) and their JSON files.
 // A pattern is a layers × heads matrix of float64, row-major: values[l * heads + h].
 import { readFile } from 'node:fs/promises';
-import { writeAtomic } from '../util/write-atomic.js';
+import { writeTextAtomic } from '../util/atomic_file.js';
 import { VERSION } from '../version.js';
 
 export interface Pattern {
@@ -99,7 +99,7 @@ export async function writePattern(path: string, pattern: Pattern, opts: WritePa
     ...(signed ? { signed: Array.from(signed.values) } : {}),
     provenance: { createdAt: new Date().toISOString(), toolVersion: VERSION, ...opts.provenance },
   };
-  await writeAtomic(path, JSON.stringify(file) + '\n');
+  await writeTextAtomic(path, JSON.stringify(file) + '\n');
 }
 
 /** Reads and validates a pattern file; every error names the file and what is wrong with it. */

@@ -2,7 +2,7 @@
 // requests) rendered from a ReportSpec, and report.json beside it with the spec and the data.
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { writeAtomic } from '../util/write-atomic.js';
+import { writeTextAtomic } from '../util/atomic_file.js';
 import { VERSION } from '../version.js';
 import { barChart, linePlot } from './charts.js';
 import { escapeXml, formatNumber } from './format.js';
@@ -94,8 +94,8 @@ export async function writeReport(dir: string, spec: ReportSpec, data: unknown):
   const file: ReportFile = { format: 'headgrad-report', version: 1, spec, data };
   const json = path.join(dir, 'report.json');
   const html = path.join(dir, 'report.html');
-  await writeAtomic(json, JSON.stringify(file, null, 1) + '\n');
-  await writeAtomic(html, renderReport(checked));
+  await writeTextAtomic(json, JSON.stringify(file, null, 1) + '\n');
+  await writeTextAtomic(html, renderReport(checked));
   return { html, json };
 }
 

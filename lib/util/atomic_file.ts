@@ -39,3 +39,8 @@ async function syncDirectory(dir: string): Promise<void> {
     await fh?.close();
   }
 }
+
+/** Writes a string (UTF-8) to `file` atomically; see writeFileAtomic. */
+export async function writeTextAtomic(file: string, text: string): Promise<void> {
+  await writeFileAtomic(file, [Buffer.from(text, 'utf8')]);
+}

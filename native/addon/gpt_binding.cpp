@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -15,10 +16,18 @@
 #include "addon/napi_util.h"
 #include "core/gpt.h"
 #include "core/ops.h"
+#include "core/ops_cuda.h"
 
 namespace hg {
 namespace addon {
 namespace {
+
+// "7", "2.5", "NaN": a number as JS would print it (describe() gives six decimals).
+std::string number_text(double d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", d);
+  return buf;
+}
 
 // An integer field in [lo, hi]; `dflt` when absent and optional.
 int64_t int_field(const Napi::Object& o, const char* key, const char* ctx, int64_t lo, int64_t hi,
@@ -26,7 +35,8 @@ int64_t int_field(const Napi::Object& o, const char* key, const char* ctx, int64
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() && dflt) return *dflt;
   const std::string what = std::string(ctx) + "." + key + ": expected an integer in [" + std::to_string(lo) +
-                           ", " + std::to_string(hi) + "], got " + describe(v);
+                           ", " + std::to_string(hi) + "], got " +
+                           (v.IsNumber() ? number_text(v.As<Napi::Number>().DoubleValue()) : describe(v));
   if (!v.IsNumber()) type_error(o.Env(), what);
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d) || d != std::floor(d) || d < static_cast<double>(lo) || d > static_cast<double>(hi))
@@ -56,6 +66,24 @@ Napi::Float32Array to_f32(Napi::Env env, const std::vector<float>& v) {
   auto a = Napi::Float32Array::New(env, v.size());
   if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(float));
   return a;
+}
+
+// The backend of a new model: config.device 'cpu' (default) or 'cuda', config.precision 'f32'
+// (default) or 'bf16' (tensor-core GEMMs and attention; CUDA only).
+const Ops& engine_ops(const Napi::Object& o) {
+  Napi::Env env = o.Env();
+  const bool cuda = optional_choice(o, "device", "cpu", "cpu|cuda", "config") == "cuda";
+  const bool bf16 = optional_choice(o, "precision", "f32", "f32|bf16", "config") == "bf16";
+  if (bf16 && !cuda) range_error(env, "config.precision: 'bf16' runs on the CUDA backend only, got device 'cpu'");
+  if (!cuda) return cpu_ops();
+#ifdef HEADGRAD_WITH_CUDA
+  const cuda::Availability a = cuda::query();
+  if (!a.available) throw Napi::Error::New(env, "GPT.create: device 'cuda' requested but " + a.reason);
+  return cuda_ops(bf16 ? cuda::Precision::BF16 : cuda::Precision::F32);
+#else
+  throw Napi::Error::New(env, "GPT.create: device 'cuda' requested but this build has no CUDA backend "
+                              "(nvcc was not found when it was built)");
+#endif
 }
 
 class GPTModel;
@@ -155,15 +183,15 @@ void ModelWorker::OnError(const Napi::Error& e) {
 // takes the engine through an External; JS code cannot construct one directly).
 class CreateWorker : public Napi::AsyncWorker {
  public:
-  CreateWorker(Napi::Env env, Napi::Function ctor, GPTConfig cfg, uint64_t seed)
+  CreateWorker(Napi::Env env, Napi::Function ctor, GPTConfig cfg, const Ops& ops, uint64_t seed)
       : Napi::AsyncWorker(env, "headgrad:GPT.create"), deferred_(Napi::Promise::Deferred::New(env)),
-        ctor_(Napi::Persistent(ctor)), cfg_(cfg), seed_(seed) {}
+        ctor_(Napi::Persistent(ctor)), cfg_(cfg), ops_(ops), seed_(seed) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
  private:
   void Execute() override {
     try {
-      engine_ = std::make_unique<GPT>(cfg_, cpu_ops(), seed_);
+      engine_ = std::make_unique<GPT>(cfg_, ops_, seed_);
     } catch (const std::bad_alloc&) {
       SetError("GPT.create: out of memory for a model of this size");
     } catch (const std::exception& e) {
@@ -179,6 +207,7 @@ class CreateWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   Napi::FunctionReference ctor_;
   GPTConfig cfg_;
+  const Ops& ops_;
   uint64_t seed_;
   std::unique_ptr<GPT> engine_;
 };
@@ -200,7 +229,8 @@ Napi::Value GPTModel::Create(const Napi::CallbackInfo& info) {
   } catch (const std::exception& e) {
     throw to_js_error(env, e);
   }
-  auto* w = new CreateWorker(env, info.This().As<Napi::Function>(), cfg, seed);
+  const Ops& ops = engine_ops(o);
+  auto* w = new CreateWorker(env, info.This().As<Napi::Function>(), cfg, ops, seed);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

@@ -2,8 +2,8 @@
 // and a KC×NC block of op(B) into contiguous panels, then run an MR×NR register-tiled micro
 // kernel over them), and the OpenBLAS path when it is linked.
 //
-// Threads: the C matrix is cut into MC×NC tiles and each tile is one parallel_for item that
-// walks K in a fixed order, so results do not depend on the thread count or the schedule.
+// Threads: C is cut into column blocks (and row ranges when there are few columns); each is one
+// parallel_for item that walks K in a fixed order, so results do not depend on the schedule.
 #include "cpu/gemm.h"
 
 #include <algorithm>
@@ -33,9 +33,10 @@ constexpr int kLanes = 8;
 #endif
 constexpr int MR = 6;
 constexpr int NR = 2 * kLanes;
-// Cache blocks: a packed B block (KC×NC floats = 256 KiB) sits in L2, an A panel in L1.
+// Cache blocks: a packed B block (KC×NC floats = 128 KiB) and A block (MC×KC = 96 KiB) sit in
+// L2, one A panel (MR×KC) in L1.
 constexpr int64_t MC = 96;
-constexpr int64_t NC = 256;
+constexpr int64_t NC = 128;
 constexpr int64_t KC = 256;
 
 typedef float vecf __attribute__((vector_size(kLanes * sizeof(float))));
@@ -106,29 +107,33 @@ struct GemmArgs {
   int64_t ldc;
 };
 
-// One MC×NC tile of C, all of K.
-void gemm_tile(const GemmArgs& g, int64_t i0, int64_t j0) {
+// C rows [i_begin, i_end) × columns [j0, j0 + NC), all of K. Each KC×NC block of op(B) is
+// packed once and reused for every MC block of rows, which is what makes packing cheap.
+void gemm_block(const GemmArgs& g, int64_t i_begin, int64_t i_end, int64_t j0) {
   thread_local std::vector<float> apack, bpack;
-  const int64_t mc = std::min(MC, g.M - i0), nc = std::min(NC, g.N - j0);
-  apack.resize(static_cast<size_t>(((mc + MR - 1) / MR) * MR * KC));
+  const int64_t nc = std::min(NC, g.N - j0);
+  apack.resize(static_cast<size_t>(((MC + MR - 1) / MR) * MR * KC));
   bpack.resize(static_cast<size_t>(((nc + NR - 1) / NR) * NR * KC));
   float acc[MR][NR];
   for (int64_t k0 = 0; k0 < g.K; k0 += KC) {
     const int64_t kc = std::min(KC, g.K - k0);
     // The first K block applies beta; later blocks add onto what the first wrote.
     const float beta = k0 == 0 ? g.beta : 1.f;
-    pack_a(apack.data(), g.A, g.lda, g.ta, i0, mc, k0, kc);
     pack_b(bpack.data(), g.B, g.ldb, g.tb, k0, kc, j0, nc);
-    for (int64_t jp = 0; jp < nc; jp += NR) {
-      const int64_t cols = std::min<int64_t>(NR, nc - jp);
-      for (int64_t ip = 0; ip < mc; ip += MR) {
-        const int64_t rows = std::min<int64_t>(MR, mc - ip);
-        micro_kernel(kc, apack.data() + ip * kc, bpack.data() + jp * kc, acc);
-        for (int64_t r = 0; r < rows; ++r) {
-          float* crow = g.C + (i0 + ip + r) * g.ldc + j0 + jp;
-          for (int64_t c = 0; c < cols; ++c) {
-            const float prev = beta == 0.f ? 0.f : beta * crow[c];
-            crow[c] = prev + g.alpha * acc[r][c];
+    for (int64_t i0 = i_begin; i0 < i_end; i0 += MC) {
+      const int64_t mc = std::min(MC, i_end - i0);
+      pack_a(apack.data(), g.A, g.lda, g.ta, i0, mc, k0, kc);
+      for (int64_t jp = 0; jp < nc; jp += NR) {
+        const int64_t cols = std::min<int64_t>(NR, nc - jp);
+        for (int64_t ip = 0; ip < mc; ip += MR) {
+          const int64_t rows = std::min<int64_t>(MR, mc - ip);
+          micro_kernel(kc, apack.data() + ip * kc, bpack.data() + jp * kc, acc);
+          for (int64_t r = 0; r < rows; ++r) {
+            float* crow = g.C + (i0 + ip + r) * g.ldc + j0 + jp;
+            for (int64_t c = 0; c < cols; ++c) {
+              const float prev = beta == 0.f ? 0.f : beta * crow[c];
+              crow[c] = prev + g.alpha * acc[r][c];
+            }
           }
         }
       }
@@ -136,9 +141,19 @@ void gemm_tile(const GemmArgs& g, int64_t i0, int64_t j0) {
   }
 }
 
+// Work items: column blocks of NC, and when there are too few of those to feed every thread
+// twice, row ranges (whole MC blocks) as well. Every C element is still computed by one item
+// in a fixed K order, so the result does not depend on the split.
 void gemm_blocked(const GemmArgs& g) {
-  const int64_t mt = (g.M + MC - 1) / MC, nt = (g.N + NC - 1) / NC;
-  parallel_for(mt * nt, [&](int64_t t) { gemm_tile(g, (t / nt) * MC, (t % nt) * NC); });
+  const int64_t col_blocks = (g.N + NC - 1) / NC, row_blocks = (g.M + MC - 1) / MC;
+  const int64_t want = 2 * num_threads();
+  const int64_t row_splits = std::min(row_blocks, std::max<int64_t>(1, (want + col_blocks - 1) / col_blocks));
+  const int64_t rows_per_split = ((row_blocks + row_splits - 1) / row_splits) * MC;
+  parallel_for(col_blocks * row_splits, [&](int64_t t) {
+    const int64_t i_begin = (t / col_blocks) * rows_per_split;
+    if (i_begin >= g.M) return;
+    gemm_block(g, i_begin, std::min(g.M, i_begin + rows_per_split), (t % col_blocks) * NC);
+  });
 }
 
 // K == 0: op(A)·op(B) is the zero matrix, so C = beta·C.

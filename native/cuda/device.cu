@@ -1,10 +1,19 @@
-// Device discovery. A missing or too-old driver is reported as "no usable GPU" with its cause.
+// Device discovery and the per-device limits that launches need. A missing or too-old driver
+// is reported as "no usable GPU" with its cause, never as an error.
 #include <cuda_runtime.h>
 
+#include <map>
+#include <mutex>
+
 #include "core/cuda_api.h"
+#include "cuda/cuda_check.cuh"
+#include "cuda/device.cuh"
 
 namespace hg {
 namespace cuda {
+
+// The tensor-core path uses mma.sync with bf16 operands, which needs sm_80 or newer.
+constexpr int kMinComputeMajor = 8;
 
 Availability query() {
   Availability a;
@@ -12,13 +21,14 @@ Availability query() {
   cudaError_t e = cudaGetDeviceCount(&n);
   if (e != cudaSuccess) {
     a.reason = std::string("no usable GPU: ") + cudaGetErrorString(e);
-    cudaGetLastError();  // clear the sticky-free error state
+    cudaGetLastError();  // clear the (non-sticky) error so later checks do not see it
     return a;
   }
   if (n == 0) {
     a.reason = "no usable GPU: no CUDA device found";
     return a;
   }
+  bool any_supported = false;
   for (int i = 0; i < n; ++i) {
     cudaDeviceProp p{};
     if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
@@ -29,13 +39,30 @@ Availability query() {
     d.sm_count = p.multiProcessorCount;
     d.smem_per_block_optin = p.sharedMemPerBlockOptin;
     a.devices.push_back(d);
+    // Compare numerically: as strings, "10.0" < "8.0".
+    if (p.major >= kMinComputeMajor) any_supported = true;
   }
-  bool any_supported = false;
-  for (auto& d : a.devices)
-    if (d.compute_capability >= "8.0") any_supported = true;
   a.available = any_supported;
   if (!any_supported) a.reason = "no usable GPU: headgrad needs compute capability 8.0 or newer";
   return a;
+}
+
+DeviceLimits device_limits() {
+  static std::mutex mu;
+  static std::map<int, DeviceLimits> cache;
+  int dev = 0;
+  HG_CUDA_CHECK(cudaGetDevice(&dev));
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find(dev);
+  if (it != cache.end()) return it->second;
+  DeviceLimits l;
+  l.device = dev;
+  int smem = 0;
+  HG_CUDA_CHECK(cudaDeviceGetAttribute(&l.sm_count, cudaDevAttrMultiProcessorCount, dev));
+  HG_CUDA_CHECK(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+  l.smem_per_block_optin = static_cast<size_t>(smem);
+  cache.emplace(dev, l);
+  return l;
 }
 
 }  // namespace cuda

@@ -1,0 +1,446 @@
+// The CUDA ops tables (core/ops_cuda.h) against the CPU table, op by op, on fresh random inputs
+// (seed printed; HEADGRAD_TEST_SEED=n repeats a run), then the whole GPT engine on both. Needs a
+// GPU: without one (or without the CUDA backend in this build) it prints a visible "skipped"
+// line and passes. The CPU ops are themselves held to float64 references (test_gemm.cpp, ...).
+//
+// Error measure: max|cuda − cpu| / max(max|cpu|, 1e-30) per tensor. Tolerances: f32 1e-5 for
+// elementwise ops, 2e-5 for reductions and GEMMs (summation order differs); bf16 1e-2 (operands
+// rounded to 8 mantissa bits). "+=" outputs start from random values, so a kernel that
+// overwrites instead of accumulating fails. Reductions are also run twice: bitwise equal.
+#include <cstdio>
+
+#ifndef HEADGRAD_WITH_CUDA
+int main() {
+  std::printf("test_engine_cuda: skipped: this build has no CUDA backend\n");
+  return 77;  // ctest SKIP_RETURN_CODE
+}
+#else
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/cuda_api.h"
+#include "core/gpt.h"
+#include "core/ops.h"
+#include "core/ops_cuda.h"
+#include "cpu/gemm.h"
+#include "cuda/device_buffer.cuh"
+#include "cuda/engine_kernels.cuh"
+
+using hg::Ops;
+using hg::cuda::DeviceBuffer;
+using hg::cuda::Precision;
+using Vec = std::vector<float>;
+using IVec = std::vector<int32_t>;
+
+namespace {
+
+int failures = 0;
+std::mt19937_64 rng;
+
+void expect(bool ok, const std::string& what) {
+  if (!ok) {
+    ++failures;
+    std::printf("FAIL %s\n", what.c_str());
+  }
+}
+
+const char* name_of(Precision p) { return p == Precision::BF16 ? "bf16" : "f32"; }
+double tolerance(Precision p, double f32_tol) { return p == Precision::BF16 ? 1e-2 : f32_tol; }
+
+Vec randn(size_t n, float stddev = 1.f) {
+  std::normal_distribution<float> d(0.f, stddev);
+  Vec v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+IVec randint(size_t n, int32_t lo, int32_t hi) {  // [lo, hi)
+  std::uniform_int_distribution<int32_t> d(lo, hi - 1);
+  IVec v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+template <typename T>
+DeviceBuffer<T> dev(const std::vector<T>& h) {
+  DeviceBuffer<T> d(h.size());
+  if (!h.empty()) HG_CUDA_CHECK(cudaMemcpy(d.get(), h.data(), d.bytes(), cudaMemcpyHostToDevice));
+  return d;
+}
+template <typename T>
+std::vector<T> host(const DeviceBuffer<T>& d) {
+  std::vector<T> h(d.size());
+  if (!h.empty()) HG_CUDA_CHECK(cudaMemcpy(h.data(), d.get(), d.bytes(), cudaMemcpyDeviceToHost));
+  return h;
+}
+
+// Prints the error of every comparison, so a GPU run's log shows the margins, not just "ok".
+void compare(const std::string& what, const Vec& got, const Vec& want, double tol) {
+  if (got.size() != want.size()) return expect(false, what + ": size " + std::to_string(got.size()));
+  double err = 0, scale = 1e-30;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (!std::isfinite(got[i])) return expect(false, what + ": non-finite at " + std::to_string(i));
+    err = std::max(err, std::fabs(static_cast<double>(got[i]) - want[i]));
+    scale = std::max(scale, std::fabs(static_cast<double>(want[i])));
+  }
+  const double rel = err / scale;
+  std::printf("  %-58s rel err %.2e (tol %.0e)\n", what.c_str(), rel, tol);
+  expect(rel <= tol, what + ": relative error " + std::to_string(rel) + " > " + std::to_string(tol));
+}
+
+void bitwise_equal(const std::string& what, const Vec& a, const Vec& b) {
+  expect(a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0,
+         what + ": two runs differ (not deterministic)");
+}
+
+// ---- GEMM, every transpose, odd shapes, bias and accumulation ----
+void check_gemm(Precision prec) {
+  struct Shape {
+    int64_t M, N, K;
+  };
+  for (Shape s : {Shape{1, 1, 1}, Shape{37, 53, 29}, Shape{130, 257, 65}, Shape{64, 64, 1000}, Shape{5, 300, 17}}) {
+    for (int ta = 0; ta < 2; ++ta) {
+      for (int tb = 0; tb < 2; ++tb) {
+        for (int accumulate = 0; accumulate < 2; ++accumulate) {
+          const int64_t lda = ta ? s.M : s.K, ldb = tb ? s.K : s.N;
+          const Vec A = randn(static_cast<size_t>(s.M * s.K)), B = randn(static_cast<size_t>(s.K * s.N));
+          const Vec bias = randn(static_cast<size_t>(s.N)), C0 = randn(static_cast<size_t>(s.M * s.N));
+          Vec want = C0;
+          hg::cpu::gemm(ta, tb, s.M, s.N, s.K, 1.f, A.data(), lda, B.data(), ldb, accumulate ? 1.f : 0.f, want.data(), s.N);
+          for (int64_t r = 0; r < s.M; ++r)
+            for (int64_t c = 0; c < s.N; ++c) want[r * s.N + c] += bias[c];
+          auto dA = dev(A), dB = dev(B), dbias = dev(bias), dC = dev(C0);
+          hg::cuda::gemm(prec, ta, tb, s.M, s.N, s.K, dA.get(), lda, dB.get(), ldb, dC.get(), s.N, dbias.get(), accumulate);
+          compare(std::string("gemm ") + name_of(prec) + " " + (ta ? "T" : "N") + (tb ? "T" : "N") + (accumulate ? " +=" : "") +
+                      " M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) + " K=" + std::to_string(s.K),
+                  host(dC), want, tolerance(prec, 2e-5));
+        }
+      }
+    }
+  }
+}
+
+// ---- ops-table checks: the same call on the CPU table (host) and a CUDA table (device) ----
+void check_matmul(const Ops& gpu, Precision prec) {
+  const Ops& cpu = hg::cpu_ops();
+  for (bool with_bias : {true, false}) {
+    const int64_t N = 45, IC = 70, OC = 33;
+    const Vec inp = randn(N * IC), w = randn(OC * IC), bias = randn(OC), dout = randn(N * OC);
+    const Vec dw0 = randn(OC * IC), db0 = randn(OC);
+    Vec out(N * OC), dinp(N * IC), dw = dw0, db = db0;
+    cpu.matmul_forward(out.data(), inp.data(), w.data(), with_bias ? bias.data() : nullptr, N, IC, OC);
+    cpu.matmul_backward(dinp.data(), dw.data(), with_bias ? db.data() : nullptr, dout.data(), inp.data(), w.data(), N, IC, OC);
+    auto d_inp = dev(inp), d_w = dev(w), d_bias = dev(bias), d_dout = dev(dout), d_dw = dev(dw0), d_db = dev(db0);
+    DeviceBuffer<float> d_out(out.size()), d_dinp(dinp.size());
+    gpu.matmul_forward(d_out.get(), d_inp.get(), d_w.get(), with_bias ? d_bias.get() : nullptr, N, IC, OC);
+    gpu.matmul_backward(d_dinp.get(), d_dw.get(), with_bias ? d_db.get() : nullptr, d_dout.get(), d_inp.get(), d_w.get(), N, IC, OC);
+    const std::string tag = std::string("matmul ") + name_of(prec) + (with_bias ? " bias" : " no bias");
+    compare(tag + " out", host(d_out), out, tolerance(prec, 2e-5));
+    compare(tag + " dinp", host(d_dinp), dinp, tolerance(prec, 2e-5));
+    compare(tag + " dw +=", host(d_dw), dw, tolerance(prec, 2e-5));
+    compare(tag + " dbias +=", host(d_db), with_bias ? db : db0, 2e-5);  // a plain f32 sum in both tables
+  }
+}
+
+void check_encoder(const Ops& gpu) {
+  const Ops& cpu = hg::cpu_ops();
+  for (int64_t V : {7, 1000}) {  // V = 7: most tokens repeat, so the wte scatter must add buckets
+    const int64_t B = 3, T = 11, C = 37, P = 13;
+    const IVec tokens = randint(B * T, 0, static_cast<int32_t>(V));
+    const Vec wte = randn(V * C), wpe = randn(P * C), dout = randn(B * T * C);
+    const Vec dwte0 = randn(V * C), dwpe0 = randn(P * C);
+    Vec out(B * T * C), dwte = dwte0, dwpe = dwpe0;
+    cpu.encoder_forward(out.data(), tokens.data(), wte.data(), wpe.data(), B, T, C);
+    cpu.encoder_backward(dwte.data(), dwpe.data(), dout.data(), tokens.data(), B, T, C);
+    auto d_tok = dev(tokens);
+    auto d_wte = dev(wte), d_wpe = dev(wpe), d_dout = dev(dout), d_dwte = dev(dwte0), d_dwpe = dev(dwpe0);
+    DeviceBuffer<float> d_out(out.size());
+    gpu.encoder_forward(d_out.get(), d_tok.get(), d_wte.get(), d_wpe.get(), B, T, C);
+    gpu.encoder_backward(d_dwte.get(), d_dwpe.get(), d_dout.get(), d_tok.get(), B, T, C);
+    const std::string tag = "encoder V=" + std::to_string(V);
+    compare(tag + " out", host(d_out), out, 1e-6);
+    compare(tag + " dwte +=", host(d_dwte), dwte, 1e-5);
+    compare(tag + " dwpe +=", host(d_dwpe), dwpe, 1e-5);
+    auto again = dev(dwte0), again_pe = dev(dwpe0);
+    gpu.encoder_backward(again.get(), again_pe.get(), d_dout.get(), d_tok.get(), B, T, C);
+    bitwise_equal(tag + " dwte", host(again), host(d_dwte));
+  }
+}
+
+void check_layernorm(const Ops& gpu) {
+  const Ops& cpu = hg::cpu_ops();
+  for (auto [N, C] : {std::pair<int64_t, int64_t>{1, 1}, {37, 77}, {5, 768}, {300, 33}}) {
+    Vec inp = randn(N * C, 3.f);
+    for (auto& x : inp) x += 5.f;  // a mean far from 0
+    const Vec w = randn(C), b = randn(C), dout = randn(N * C);
+    const Vec dinp0 = randn(N * C), dw0 = randn(C), db0 = randn(C);
+    Vec out(N * C), mean(N), rstd(N), dinp = dinp0, dw = dw0, db = db0;
+    cpu.layernorm_forward(out.data(), mean.data(), rstd.data(), inp.data(), w.data(), b.data(), N, C);
+    cpu.layernorm_backward(dinp.data(), dw.data(), db.data(), dout.data(), inp.data(), w.data(), mean.data(), rstd.data(), N, C);
+    auto d_inp = dev(inp), d_w = dev(w), d_b = dev(b), d_dout = dev(dout);
+    auto d_dinp = dev(dinp0), d_dw = dev(dw0), d_db = dev(db0);
+    DeviceBuffer<float> d_out(out.size()), d_mean(N), d_rstd(N);
+    gpu.layernorm_forward(d_out.get(), d_mean.get(), d_rstd.get(), d_inp.get(), d_w.get(), d_b.get(), N, C);
+    gpu.layernorm_backward(d_dinp.get(), d_dw.get(), d_db.get(), d_dout.get(), d_inp.get(), d_w.get(), d_mean.get(),
+                           d_rstd.get(), N, C);
+    const std::string tag = "layernorm N=" + std::to_string(N) + " C=" + std::to_string(C);
+    compare(tag + " out", host(d_out), out, 1e-5);
+    compare(tag + " mean", host(d_mean), mean, 1e-5);
+    compare(tag + " rstd", host(d_rstd), rstd, 1e-5);
+    compare(tag + " dinp +=", host(d_dinp), dinp, 2e-5);
+    compare(tag + " dw +=", host(d_dw), dw, 2e-5);
+    compare(tag + " db +=", host(d_db), db, 2e-5);
+    auto again = dev(dw0), again_b = dev(db0), again_x = dev(dinp0);
+    gpu.layernorm_backward(again_x.get(), again.get(), again_b.get(), d_dout.get(), d_inp.get(), d_w.get(),
+                           d_mean.get(), d_rstd.get(), N, C);
+    bitwise_equal(tag + " dw", host(again), host(d_dw));
+  }
+}
+
+void check_heads(const Ops& gpu) {
+  const Ops& cpu = hg::cpu_ops();
+  const int64_t B = 2, T = 5, H = 3, hs = 7, C = H * hs, n = B * T * C;
+  const Vec qkv = randn(3 * n), gates = randn(H), o = randn(n), dy = randn(n);
+  const Vec dq = randn(n), dk = randn(n), dv = randn(n);
+  Vec q(n), k(n), v(n), dqkv(3 * n), y(n), dheads(n);
+  cpu.split_heads(q.data(), k.data(), v.data(), qkv.data(), B, T, H, hs);
+  cpu.split_heads_backward(dqkv.data(), dq.data(), dk.data(), dv.data(), gates.data(), B, T, H, hs);
+  cpu.merge_heads(y.data(), o.data(), gates.data(), B, T, H, hs);
+  cpu.merge_heads_backward(dheads.data(), dy.data(), B, T, H, hs);
+  auto d_qkv = dev(qkv), d_gates = dev(gates), d_o = dev(o), d_dy = dev(dy), d_dq = dev(dq), d_dk = dev(dk), d_dv = dev(dv);
+  DeviceBuffer<float> d_q(n), d_k(n), d_v(n), d_dqkv(3 * n), d_y(n), d_dheads(n);
+  gpu.split_heads(d_q.get(), d_k.get(), d_v.get(), d_qkv.get(), B, T, H, hs);
+  gpu.split_heads_backward(d_dqkv.get(), d_dq.get(), d_dk.get(), d_dv.get(), d_gates.get(), B, T, H, hs);
+  gpu.merge_heads(d_y.get(), d_o.get(), d_gates.get(), B, T, H, hs);
+  gpu.merge_heads_backward(d_dheads.get(), d_dy.get(), B, T, H, hs);
+  compare("split_heads q", host(d_q), q, 0);
+  compare("split_heads k", host(d_k), k, 0);
+  compare("split_heads v", host(d_v), v, 0);
+  compare("split_heads_backward", host(d_dqkv), dqkv, 0);
+  compare("merge_heads", host(d_y), y, 0);
+  compare("merge_heads_backward", host(d_dheads), dheads, 0);
+}
+
+void check_attention(const Ops& gpu, Precision prec) {
+  const Ops& cpu = hg::cpu_ops();
+  for (int64_t D : {64, 24}) {  // 24: the bf16 table falls back to the f32 kernels
+    const hg::AttnShape s{2, 3, 37, D};
+    const hg::AttnParams p{};
+    const size_t n = static_cast<size_t>(s.numel()), rows = static_cast<size_t>(s.rows());
+    const Vec q = randn(n), k = randn(n), v = randn(n), dout = randn(n);
+    Vec out(n), lse(rows), dq(n), dk(n), dv(n), score(s.B * s.H);
+    cpu.attention_forward(q.data(), k.data(), v.data(), out.data(), lse.data(), s, p);
+    cpu.attention_backward(dout.data(), q.data(), k.data(), v.data(), out.data(), lse.data(), dq.data(), dk.data(),
+                           dv.data(), score.data(), s, p);
+    auto d_q = dev(q), d_k = dev(k), d_v = dev(v), d_dout = dev(dout);
+    DeviceBuffer<float> d_out(n), d_lse(rows), d_dq(n), d_dk(n), d_dv(n), d_score(score.size());
+    gpu.attention_forward(d_q.get(), d_k.get(), d_v.get(), d_out.get(), d_lse.get(), s, p);
+    gpu.attention_backward(d_dout.get(), d_q.get(), d_k.get(), d_v.get(), d_out.get(), d_lse.get(), d_dq.get(),
+                           d_dk.get(), d_dv.get(), d_score.get(), s, p);
+    const double tol = prec == Precision::BF16 && D == 64 ? 3e-2 : 1e-4;
+    const std::string tag = std::string("attention ") + name_of(prec) + " D=" + std::to_string(D);
+    compare(tag + " out", host(d_out), out, tol);
+    compare(tag + " lse", host(d_lse), lse, tol);
+    compare(tag + " dq", host(d_dq), dq, tol);
+    compare(tag + " dk", host(d_dk), dk, tol);
+    compare(tag + " dv", host(d_dv), dv, tol);
+    compare(tag + " head score", host(d_score), score, tol);
+  }
+}
+
+// A prompt, then single tokens, as generate() runs it; the cache crosses the 128-key chunk size.
+void check_decode(const Ops& gpu) {
+  const Ops& cpu = hg::cpu_ops();
+  for (int64_t hs : {8, 200}) {
+    const int64_t H = 2, P = 300, C = H * hs;
+    const Vec gates = randn(H);
+    Vec kc(H * P * hs, 0.f), vc(H * P * hs, 0.f);
+    DeviceBuffer<float> d_kc(kc.size()), d_vc(vc.size());
+    HG_CUDA_CHECK(cudaMemset(d_kc.get(), 0, d_kc.bytes()));
+    HG_CUDA_CHECK(cudaMemset(d_vc.get(), 0, d_vc.bytes()));
+    auto d_gates = dev(gates);
+    int64_t pos = 0;
+    for (int64_t n : {150, 1, 1, 20}) {
+      const Vec qkv = randn(n * 3 * C);
+      Vec out(n * C);
+      cpu.attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), n, pos, H, P, hs);
+      auto d_qkv = dev(qkv);
+      DeviceBuffer<float> d_out(out.size());
+      gpu.attention_decode(d_out.get(), d_qkv.get(), d_kc.get(), d_vc.get(), d_gates.get(), n, pos, H, P, hs);
+      const std::string tag = "attention_decode hs=" + std::to_string(hs) + " pos=" + std::to_string(pos) + " n=" + std::to_string(n);
+      compare(tag + " out", host(d_out), out, 2e-5);
+      pos += n;
+    }
+    compare("attention_decode hs=" + std::to_string(hs) + " kcache", host(d_kc), kc, 0);
+    compare("attention_decode hs=" + std::to_string(hs) + " vcache", host(d_vc), vc, 0);
+  }
+}
+
+void check_pointwise(const Ops& gpu) {
+  const Ops& cpu = hg::cpu_ops();
+  const int64_t n = 100003;
+  const Vec a = randn(n, 3.f), b = randn(n), dout = randn(n);
+  Vec sum(n), g(n), dg = dout;
+  cpu.residual_forward(sum.data(), a.data(), b.data(), n);
+  cpu.gelu_forward(g.data(), a.data(), n);
+  cpu.gelu_backward(dg.data(), a.data(), dg.data(), n);  // in place, as the engine calls it
+  auto d_a = dev(a), d_b = dev(b), d_dg = dev(dout);
+  DeviceBuffer<float> d_g(n);
+  gpu.gelu_forward(d_g.get(), d_a.get(), n);
+  gpu.gelu_backward(d_dg.get(), d_a.get(), d_dg.get(), n);
+  gpu.residual_forward(d_a.get(), d_a.get(), d_b.get(), n);  // in place, as decode calls it
+  compare("residual (in place)", host(d_a), sum, 0);
+  compare("gelu forward", host(d_g), g, 1e-5);
+  compare("gelu backward (in place)", host(d_dg), dg, 1e-5);
+}
+
+void check_crossentropy(const Ops& gpu) {
+  const Ops& cpu = hg::cpu_ops();
+  for (int64_t V : {1, 1000, 50257}) {
+    const int64_t N = 7;
+    const Vec logits = randn(N * V, 4.f), weights = randn(N);
+    IVec targets = randint(N, 0, static_cast<int32_t>(V));
+    targets[2] = -1;  // a position without a target
+    Vec probs = logits, losses(N);
+    cpu.softmax_crossentropy_forward(probs.data(), losses.data(), targets.data(), N, V);
+    const Vec p_fwd = probs;
+    cpu.softmax_crossentropy_backward(probs.data(), targets.data(), weights.data(), N, V);
+    auto d_p = dev(logits), d_w = dev(weights);
+    auto d_t = dev(targets);
+    DeviceBuffer<float> d_losses(N);
+    gpu.softmax_crossentropy_forward(d_p.get(), d_losses.get(), d_t.get(), N, V);
+    const std::string tag = "crossentropy V=" + std::to_string(V);
+    compare(tag + " probs", host(d_p), p_fwd, 1e-5);
+    compare(tag + " losses", host(d_losses), losses, 1e-5);
+    gpu.softmax_crossentropy_backward(d_p.get(), d_t.get(), d_w.get(), N, V);
+    compare(tag + " dlogits", host(d_p), probs, 1e-5);
+  }
+}
+
+void check_optimizer(const Ops& gpu) {
+  const Ops& cpu = hg::cpu_ops();
+  const int64_t n = 100000;
+  // Gaps between spans stay untouched; one span longer than a chunk; decay on some.
+  const std::vector<hg::ParamSpan> spans = {{0, 10, false}, {64, 40000, true}, {40064, 7, false}, {50000, 49999, true}};
+  const Vec grads = randn(n);
+  Vec params = randn(n), m(n, 0.f), v(n, 0.f);
+  auto d_g = dev(grads), d_p = dev(params), d_m = dev(m), d_v = dev(v);
+  const double want_ss = cpu.sum_squares(grads.data(), spans.data(), 4);
+  const double got_ss = gpu.sum_squares(d_g.get(), spans.data(), 4);
+  std::printf("  %-58s rel err %.2e (tol 1e-12)\n", "sum_squares", std::fabs(got_ss - want_ss) / want_ss);
+  expect(std::fabs(got_ss - want_ss) <= 1e-12 * want_ss, "sum_squares: " + std::to_string(got_ss) + " vs " + std::to_string(want_ss));
+  expect(gpu.sum_squares(d_g.get(), spans.data(), 4) == got_ss, "sum_squares: two runs differ");
+  for (int64_t t = 1; t <= 2; ++t) {
+    const hg::AdamWParams hp{1e-2f, 0.9f, 0.999f, 1e-8f, 0.1f, 0.5f, t};
+    cpu.adamw(params.data(), grads.data(), m.data(), v.data(), spans.data(), 4, hp);
+    gpu.adamw(d_p.get(), d_g.get(), d_m.get(), d_v.get(), spans.data(), 4, hp);
+  }
+  compare("adamw params (2 steps)", host(d_p), params, 1e-5);
+  compare("adamw m", host(d_m), m, 1e-5);
+  compare("adamw v", host(d_v), v, 1e-5);
+}
+
+// Memory errors name the size and leave the device usable.
+void check_memory_errors(const Ops& gpu) {
+  std::string msg;
+  try {
+    gpu.alloc(int64_t{1} << 50);
+  } catch (const std::exception& e) {
+    msg = e.what();
+  }
+  std::printf("  1 PiB alloc -> %s\n", msg.c_str());
+  expect(msg.find("could not allocate") != std::string::npos && msg.find("bytes") != std::string::npos,
+         "a failed allocation names its size");
+  void* p = gpu.alloc(1000);
+  Vec zeros(250, 1.f);
+  gpu.download(zeros.data(), p, 1000);
+  expect(std::all_of(zeros.begin(), zeros.end(), [](float x) { return x == 0.f; }), "alloc returns zeroed memory");
+  gpu.release(p);
+}
+
+// The whole engine: same seed, same batch on the CPU table and a CUDA table, three AdamW steps.
+void check_engine(Precision prec) {
+  const hg::GPTConfig cfg{97, 40, 2, 4, 64};  // V, P, L, H, C: hs = 16
+  hg::GPT cpu(cfg, hg::cpu_ops(), 7), gpu(cfg, hg::cuda_ops(prec), 7);
+  const int64_t B = 3, T = 33, N = B * T;
+  const IVec tokens = randint(N, 0, 97), targets = randint(N, 0, 97);
+  const double tol = prec == Precision::BF16 ? 2e-2 : 1e-4;
+  for (int step = 0; step < 3; ++step) {
+    const double lc = cpu.forward(tokens.data(), targets.data(), nullptr, B, T, nullptr);
+    const double lg = gpu.forward(tokens.data(), targets.data(), nullptr, B, T, nullptr);
+    Vec sc(cfg.L * B * cfg.H), sg(sc.size());
+    cpu.backward(sc.data());
+    gpu.backward(sg.data());
+    const std::string tag = std::string("engine ") + name_of(prec) + " step " + std::to_string(step);
+    std::printf("  %-58s loss cpu %.6f cuda %.6f\n", tag.c_str(), lc, lg);
+    expect(std::fabs(lc - lg) <= tol * std::fabs(lc), tag + ": loss differs");
+    compare(tag + " head scores", sg, sc, prec == Precision::BF16 ? 1e-1 : 1e-3);
+    hg::StepOptions o;
+    o.lr = 1e-2f;
+    o.weight_decay = 0.1f;
+    o.grad_clip = 1.f;
+    cpu.step(o);
+    gpu.step(o);
+  }
+  {  // T = 1: every tile is a partial one
+    const IVec x = randint(2, 0, 97), y = randint(2, 0, 97);
+    const double lc = cpu.forward(x.data(), y.data(), nullptr, 2, 1, nullptr);
+    const double lg = gpu.forward(x.data(), y.data(), nullptr, 2, 1, nullptr);
+    expect(std::fabs(lc - lg) <= tol * std::fabs(lc), std::string("engine ") + name_of(prec) + " T=1: loss differs");
+    Vec sc(cfg.L * 2 * cfg.H), sg(sc.size());
+    cpu.backward(sc.data());
+    gpu.backward(sg.data());
+    compare(std::string("engine ") + name_of(prec) + " T=1 head scores", sg, sc, prec == Precision::BF16 ? 1e-1 : 1e-3);
+  }
+  Vec pc(cpu.num_params()), pg(pc.size());
+  cpu.export_parameters(pc.data());
+  gpu.export_parameters(pg.data());
+  // Adam turns a gradient near its rounding noise into a full ±lr step: a few parameters may
+  // differ by a fraction of lr (1e-2); the tolerance is relative to the largest parameter (~1).
+  compare(std::string("engine ") + name_of(prec) + " parameters after 3 steps", pg, pc, prec == Precision::BF16 ? 1e-2 : 3e-3);
+}
+
+}  // namespace
+
+int main() {
+  const hg::cuda::Availability avail = hg::cuda::query();
+  if (!avail.available) {
+    std::printf("test_engine_cuda: skipped: no GPU (%s)\n", avail.reason.c_str());
+    return 77;  // ctest SKIP_RETURN_CODE
+  }
+  const char* env_seed = std::getenv("HEADGRAD_TEST_SEED");
+  const uint64_t seed = env_seed ? std::strtoull(env_seed, nullptr, 10) : std::random_device{}();
+  std::printf("test_engine_cuda on %s, seed %llu (HEADGRAD_TEST_SEED to repeat)\n", avail.devices[0].name.c_str(),
+              static_cast<unsigned long long>(seed));
+  rng.seed(seed);
+  try {
+    const Ops& f32 = hg::cuda_ops(Precision::F32);
+    for (Precision prec : {Precision::F32, Precision::BF16}) {
+      check_gemm(prec);
+      check_matmul(hg::cuda_ops(prec), prec);
+      check_attention(hg::cuda_ops(prec), prec);
+    }
+    check_encoder(f32);
+    check_layernorm(f32);
+    check_heads(f32);
+    check_decode(f32);
+    check_pointwise(f32);
+    check_crossentropy(f32);
+    check_optimizer(f32);
+    check_memory_errors(f32);
+    for (Precision prec : {Precision::F32, Precision::BF16}) check_engine(prec);
+  } catch (const std::exception& e) {
+    ++failures;
+    std::printf("FAIL unexpected exception: %s\n", e.what());
+  }
+  std::printf("test_engine_cuda: %s (%d failure%s)\n", failures ? "FAILED" : "passed", failures, failures == 1 ? "" : "s");
+  return failures ? 1 : 0;
+}
+
+#endif  // HEADGRAD_WITH_CUDA
