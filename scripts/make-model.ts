@@ -4,8 +4,9 @@
 //
 //   HEADGRAD_THREADS=2 npx tsx scripts/make-model.ts [--out models]
 //
-// The result is bit for bit the same on the same CPU backend and thread count (the engine is
-// deterministic: no float atomics, fixed reduction orders); base.json records the thread count.
+// The result is bit for bit the same on the CPU engine with the same thread count (no float
+// atomics, fixed reduction orders); base.json records the thread count. The device is pinned
+// to the CPU so that a machine with a GPU builds the same file.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,7 +18,7 @@ import { pretrainCorpus } from '../lib/data/tasks.js';
 import { heldOutLoss } from '../lib/evaluate.js';
 import { sft } from '../lib/sft.js';
 import { probeBaseSkills } from '../lib/reproduce/base-skills.js';
-import { writeAtomic } from '../lib/util/write-atomic.js';
+import { writeTextAtomic } from '../lib/util/atomic_file.js';
 
 const MODEL = { layers: 4, heads: 8, dim: 64, maxSeqLen: 64 };
 const TRAINING = { documents: 240000, steps: 15000, batchSize: 32, lr: 2e-3, warmupSteps: 100, weightDecay: 0.1, seed: 0 };
@@ -36,7 +37,7 @@ const docs = pretrainCorpus(TRAINING.documents, TRAINING.seed).map(asDocument);
 const heldOut = pretrainCorpus(512, PROBE_SEED).map(asDocument);
 
 const started = performance.now();
-const model = await GPT.create({ vocabSize: tokenizer.vocabSize, ...MODEL, seed: TRAINING.seed });
+const model = await GPT.create({ vocabSize: tokenizer.vocabSize, ...MODEL, seed: TRAINING.seed, device: 'cpu' });
 console.error(`make-model: ${model.parameterCount} parameters, ${TRAINING.steps} steps of ${TRAINING.batchSize} documents`);
 const history = await sft(model, docs, { tokenizer, ...TRAINING, progress: true });
 const trainSeconds = (performance.now() - started) / 1000;
@@ -60,6 +61,6 @@ const record = {
   heldOutLoss: await heldOutLoss(model, heldOut, { tokenizer }),
   baseSkills: skills,
 };
-await writeAtomic(path.join(outDir, 'base.json'), JSON.stringify(record, null, 2) + '\n');
+await writeTextAtomic(path.join(outDir, 'base.json'), JSON.stringify(record, null, 2) + '\n');
 model.dispose();
 console.log(JSON.stringify(record, null, 2));

@@ -1,6 +1,8 @@
 // What every stage of the experiment shares: the base model's weights, the tokenizer, the tasks,
 // the plan, and a progress log on stderr. Each SFT run starts from a fresh model built from the
 // base weights, so no optimizer state (AdamW moments, step count) leaks from one run to another.
+// Models run on the CPU engine: its results are bitwise repeatable (the same report numbers on
+// every run with the same thread count), and the CUDA engine has not yet been run on a GPU.
 import { GPT } from '../model.js';
 import type { GPTConfig } from '../checkpoint/index.js';
 import type { Tokenizer } from '../tokenizer.js';
@@ -20,7 +22,7 @@ export interface Context {
 
 /** A fresh model holding `params` (the base weights by default); disposed when `use` settles. */
 export async function withModel<T>(ctx: Context, use: (model: GPT) => Promise<T>, params = ctx.base): Promise<T> {
-  const model = await GPT.create(ctx.config);
+  const model = await GPT.create({ ...ctx.config, device: 'cpu' });
   try {
     model.importParameters(params);
     return await use(model);
