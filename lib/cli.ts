@@ -13,6 +13,7 @@ import * as pretrain from './commands/pretrain.js';
 import * as sft from './commands/sft.js';
 import * as patterns from './commands/patterns.js';
 import * as ablate from './commands/ablate.js';
+import * as reproduce from './commands/reproduce.js';
 
 /** The commands, one module each (lib/commands/NAME.ts exporting register(program)). Add yours here. */
 const COMMANDS: { register(program: Command): void }[] = [
@@ -23,6 +24,7 @@ const COMMANDS: { register(program: Command): void }[] = [
   sft,
   patterns,
   ablate,
+  reproduce,
 ];
 
 export function buildProgram(): Command {

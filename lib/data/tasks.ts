@@ -148,8 +148,9 @@ export function getTask(name: string): Task {
 
 // ---- pretraining text ----
 
-// Several surface forms per basic skill, none of them the SFT "<task>: <input>" form.
-const PRETRAIN_FORMS: Record<string, ((x: string, y: string) => string)[]> = {
+// Several surface forms per basic skill, none of them the SFT "<task>: <input>" form. Each form
+// ends with the answer (and maybe a full stop), which is how the base model's skills are probed.
+export const PRETRAIN_FORMS: Readonly<Record<string, readonly ((x: string, y: string) => string)[]>> = {
   copy: [(x) => `say ${x}. ${x}.`, (x) => `${x} is just ${x}.`],
   reverse: [(x, y) => `${x} backwards is ${y}.`, (x, y) => `${x}|>${y}`],
   sort: [(x, y) => `${x} in order is ${y}.`, (x, y) => `sorted ${x} gives ${y}.`],

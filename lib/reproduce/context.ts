@@ -1,0 +1,47 @@
+// What every stage of the experiment shares: the base model's weights, the tokenizer, the tasks,
+// the plan, and a progress log on stderr. Each SFT run starts from a fresh model built from the
+// base weights, so no optimizer state (AdamW moments, step count) leaks from one run to another.
+// Models run on the CPU engine: its results are bitwise repeatable (the same report numbers on
+// every run with the same thread count), and the CUDA engine has not yet been run on a GPU.
+import { GPT } from '../model.js';
+import type { GPTConfig } from '../checkpoint/index.js';
+import type { Tokenizer } from '../tokenizer.js';
+import type { Sample } from '../data/sample.js';
+import { sft, type SftHistory, type SftOptions } from '../sft.js';
+import type { Plan } from './plan.js';
+import type { Suite, TaskData } from './suite.js';
+
+export interface Context {
+  config: GPTConfig;
+  base: Float32Array;
+  tokenizer: Tokenizer;
+  suite: Suite;
+  plan: Plan;
+  log(message: string): void;
+}
+
+/** A fresh model holding `params` (the base weights by default); disposed when `use` settles. */
+export async function withModel<T>(ctx: Context, use: (model: GPT) => Promise<T>, params = ctx.base): Promise<T> {
+  const model = await GPT.create({ ...ctx.config, device: 'cpu' });
+  try {
+    model.importParameters(params);
+    return await use(model);
+  } finally {
+    model.dispose();
+  }
+}
+
+/** SFT with the plan's schedule; options override it (steps, batch, mode, snapshots, ...). */
+export function fineTune(ctx: Context, model: GPT, data: readonly Sample[], o: Partial<SftOptions> & { seed: number }): Promise<SftHistory> {
+  const { lr, warmupSteps, steps, batchSize } = ctx.plan.sft;
+  return sft(model, data, { tokenizer: ctx.tokenizer, lr, warmupSteps: Math.min(warmupSteps, o.steps ?? steps), steps, batchSize, progress: false, ...o });
+}
+
+export function tasksOf(ctx: Context, kind: TaskData['kind']): TaskData[] {
+  return ctx.suite.tasks.filter((t) => t.kind === kind);
+}
+
+/** A log function that prefixes the seconds since `started`. */
+export function stderrLog(started = performance.now()): (m: string) => void {
+  return (m) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${m}\n`);
+}

@@ -1,0 +1,167 @@
+// `headgrad reproduce --quick` end to end on the shipped model (CI runs this: it must stay
+// under a minute on 2 cores), the structure and internal consistency of report.json and
+// report.html, a run on user task files, and the errors that must come before any training.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { GPT } from '../lib/model.js';
+import { cv, gini } from '../lib/patterns/metrics.js';
+import { getTask } from '../lib/data/tasks.js';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const dir = mkdtempSync(path.join(tmpdir(), 'headgrad-reproduce-'));
+const f = (name: string) => path.join(dir, name);
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli.ts'), 'reproduce', ...args], {
+    cwd: root, encoding: 'utf8', env: { ...process.env, HEADGRAD_DEBUG: '' },
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function readReport(out: string) {
+  return { json: JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')), html: readFileSync(path.join(out, 'report.html'), 'utf8') };
+}
+
+const VERDICTS = ['agrees', 'partly agrees', 'disagrees', 'inconclusive'];
+const inUnit = (x: number) => x >= 0 && x <= 1;
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('reproduce --quick on the shipped model writes a complete, consistent report', () => {
+  const t0 = performance.now();
+  const r = cli('--quick', '--out', f('quick'), '--json');
+  const seconds = (performance.now() - t0) / 1000;
+  assert.is(r.code, 0, r.err);
+  assert.match(r.err, /finding 1: SFT on copy/); // progress goes to stderr
+  const printed = JSON.parse(r.out);
+  assert.is(printed.verdicts.length, 7);
+  for (const v of printed.verdicts) assert.ok(VERDICTS.includes(v.verdict), v.verdict);
+  console.error(`reproduce --quick: ${seconds.toFixed(1)} s`);
+
+  const { json, html } = readReport(f('quick'));
+  assert.is(json.format, 'headgrad-report');
+  const headings = json.spec.sections.map((s: { heading: string }) => s.heading);
+  for (const h of ['Summary', 'Setup', 'Finding 1', 'Finding 2', 'Finding 3', 'Application']) assert.ok(headings.some((x: string) => x.startsWith(h)), `section ${h}`);
+  const d = json.data;
+  const { layers, heads } = d.setup.model.config;
+  assert.is(d.setup.plan.preset, 'quick');
+  assert.ok(d.setup.model.shipped && /^[0-9a-f]{64}$/.test(d.setup.model.sha256));
+  const shipped = JSON.parse(readFileSync(path.join(root, 'models', 'base.json'), 'utf8'));
+  assert.is(d.setup.model.sha256, shipped.sha256, 'the shipped model matches the hash recorded in models/base.json');
+  assert.is(d.setup.baseSkills.length, 7);
+
+  // finding 1: every task, APs of the right shape, metrics recomputable from the saved APs
+  const names = d.finding1.tasks.map((t: { task: string }) => t.task);
+  assert.is(names.length, 13);
+  for (const t of d.finding1.tasks) {
+    assert.is(t.ap.before.length, layers * heads);
+    assert.ok(Math.abs(gini(t.ap.before) - t.gini.before) < 1e-12 && Math.abs(cv(t.ap.after) - t.cv.after) < 1e-12, t.task);
+    assert.ok(inUnit(t.accuracy.before) && inUnit(t.accuracy.after), t.task);
+    assert.not.equal(t.ap.before, t.ap.after, `${t.task}: SFT changed the pattern`);
+  }
+  const m = d.finding1.correlation.matrix;
+  assert.equal(d.finding1.correlation.labels, names);
+  for (let i = 0; i < m.length; i++) {
+    assert.ok(Math.abs(m[i][i] - 1) < 1e-9);
+    for (let j = 0; j < i; j++) assert.ok(Math.abs(m[i][j] - m[j][i]) < 1e-12);
+  }
+  assert.is(d.ablation.tasks.length, 13);
+  for (const t of d.ablation.tasks) assert.is(t.heads.length, d.ablation.k);
+
+  // finding 2: one decomposition per complex task, on the 7 basic tasks
+  assert.is(d.finding2.length, 4);
+  for (const c of d.finding2) {
+    assert.is(Object.keys(c.coefficients).length, 7);
+    assert.ok(c.r2 <= 1 && c.pValue > 0 && c.pValue <= 1 && Number.isFinite(c.nullR2), c.task);
+    assert.equal(c.constituents, [...getTask(c.task).constituents]);
+    assert.ok(c.r2WithoutConstituents <= c.r2 + 1e-9, `${c.task}: fewer bases cannot fit better`);
+  }
+
+  // finding 3: a trajectory per task from step 0 to the last step; one row per complex task and budget
+  assert.is(d.finding3.trajectories.length, 13);
+  for (const t of d.finding3.trajectories) {
+    assert.is(t.points[0].step, 0);
+    assert.is(t.points[0].weightChange, 0);
+    assert.is(t.points.at(-1).step, d.setup.plan.sft.steps);
+    assert.ok(Math.abs(t.points.at(-1).corrWithFinal - 1) < 1e-9);
+  }
+  assert.is(d.finding3.budgets.length, 4 * d.setup.plan.budgets.length);
+
+  // application: every complex task, four arms, one accuracy per seed
+  assert.is(d.application.length, 4);
+  for (const a of d.application) {
+    assert.equal(a.arms.map((x: { arm: string }) => x.arm), ['sft-only', 'random-mix', 'pattern-mix', 'heads']);
+    for (const x of a.arms) {
+      assert.is(x.accuracies.length, d.setup.plan.application.seeds);
+      assert.ok(x.accuracies.every(inUnit));
+    }
+    assert.ok(Math.abs(Object.values(a.mix as Record<string, number>).reduce((s, v) => s + v, 0) - 1) < 1e-9);
+  }
+
+  // the page: every figure is an inline SVG, and the paper's numbers stand beside ours
+  const figures = Number(/data-figures="(\d+)"/.exec(html)![1]);
+  assert.ok(figures >= 13 * 3 + 1, `${figures} figures`);
+  assert.is((html.match(/<figure><svg/g) ?? []).length, figures);
+  assert.match(html, /0\.97/);
+  assert.match(html, /Gini of AP before SFT/);
+});
+
+test('--tasks: user JSONL files with a manifest, on a small --model', async () => {
+  const tasks = f('tasks');
+  const write = (kind: string, name: string, n: number) => {
+    mkdirSync(path.join(tasks, kind), { recursive: true });
+    const lines = getTask(name).generate(n, 1).map((s) => JSON.stringify(s));
+    writeFileSync(path.join(tasks, kind, `${name}.jsonl`), lines.join('\n') + '\n');
+  };
+  write('basic', 'reverse', 60);
+  write('basic', 'sort', 60);
+  write('complex', 'sort-reverse', 60);
+  writeFileSync(path.join(tasks, 'manifest.json'), JSON.stringify({ constituents: { 'sort-reverse': ['sort', 'reverse'] } }));
+  const model = await GPT.create({ vocabSize: 260, maxSeqLen: 40, layers: 2, heads: 4, dim: 16, seed: 1 });
+  await model.save(f('small.safetensors'));
+  model.dispose();
+
+  const r = cli('--quick', '--model', f('small.safetensors'), '--tasks', tasks, '--out', f('files'));
+  assert.is(r.code, 0, r.err);
+  const { json } = readReport(f('files'));
+  assert.equal(json.data.setup.tasks.names, { basic: ['reverse', 'sort'], complex: ['sort-reverse'] });
+  assert.is(json.data.setup.baseSkills, null);
+  assert.equal(json.data.finding2[0].constituents, ['sort', 'reverse']);
+  assert.is(json.data.finding1.tasks[0].ap.before.length, 8);
+});
+
+test('inputs that do not fit fail at once, naming the problem', async () => {
+  const short = await GPT.create({ vocabSize: 260, maxSeqLen: 12, layers: 2, heads: 4, dim: 16 });
+  await short.save(f('short.safetensors'));
+  const tinyVocab = await GPT.create({ vocabSize: 100, maxSeqLen: 64, layers: 2, heads: 4, dim: 16 });
+  await tinyVocab.save(f('vocab100.safetensors'));
+  const fewHeads = await GPT.create({ vocabSize: 260, maxSeqLen: 64, layers: 1, heads: 2, dim: 16 });
+  await fewHeads.save(f('heads2.safetensors'));
+  for (const m of [short, tinyVocab, fewHeads]) m.dispose();
+  mkdirSync(f('badtasks/basic'), { recursive: true });
+  writeFileSync(f('badtasks/basic/a.jsonl'), '{"prompt":"x","response":"y"}\n');
+
+  const cases: [string[], RegExp][] = [
+    [['--model', f('short.safetensors')], /needs \d+ input tokens, the model's maxSeqLen is 12/],
+    [['--model', f('vocab100.safetensors')], /vocabulary size 100 is too small/],
+    [['--model', f('heads2.safetensors')], /the model has 2 heads; decomposing on 7 basic tasks/],
+    [['--model', f('missing.safetensors')], /--model: no such file or folder/],
+    [['--tasks', f('badtasks')], /a\.jsonl has 1 samples; this plan needs at least/],
+    [['--tasks', f('nothing-here')], /--tasks: not a folder/],
+    [['--quick', '--full'], /at most one of --quick and --full/],
+  ];
+  for (const [args, message] of cases) {
+    const t0 = performance.now();
+    const r = cli('--quick', ...args, '--out', f('never'));
+    assert.is(r.code, 1, `${args.join(' ')} should fail`);
+    assert.match(r.err, message);
+    assert.ok(performance.now() - t0 < 15000, `${args.join(' ')} failed only after ${performance.now() - t0} ms`);
+  }
+  assert.not.ok(existsSync(f('never')), 'nothing is written when the inputs are wrong');
+});
+
+test.run();
