@@ -9,7 +9,7 @@ import { patternFromArray, type Pattern } from '../patterns/pattern.js';
 import { Rng } from '../util/random.js';
 import { tasksOf, type Context } from './context.js';
 import { mean } from './stats.js';
-import { deltaAP, type TaskRun } from './task-run.js';
+import { deltaAP, deltaAPShape, type TaskRun } from './task-run.js';
 
 export interface Composition {
   task: string;
@@ -27,23 +27,34 @@ export interface Composition {
   topIsConstituent: boolean;
   /** R² with the constituents left out of the bases (NaN when that leaves none). */
   r2WithoutConstituents: number;
+  /** The same fit on scale-free ΔAP (task-run.ts deltaAPShape): a robustness check. */
+  shape: { r2: number; pValue: number; ranking: string[]; topIsConstituent: boolean; r2WithoutConstituents: number };
 }
 
 export function finding2(ctx: Context, runs: Map<string, TaskRun>): Composition[] {
   const { layers, heads } = ctx.config;
-  const pattern = (name: string): Pattern => patternFromArray(layers, heads, deltaAP(runs.get(name)!));
   const basics = tasksOf(ctx, 'basic').map((t) => t.name);
-  const fit = (target: Pattern, names: string[]): Decomposition =>
-    decompose(target, Object.fromEntries(names.map((n) => [n, pattern(n)])), {
+  const patternOf = (delta: (run: TaskRun) => number[]) => (name: string): Pattern =>
+    patternFromArray(layers, heads, delta(runs.get(name)!));
+  const pattern = patternOf(deltaAP);
+  const shapePattern = patternOf(deltaAPShape);
+  const fitWith = (of: (name: string) => Pattern) => (target: Pattern, names: string[]): Decomposition =>
+    decompose(target, Object.fromEntries(names.map((n) => [n, of(n)])), {
       method: 'ols', intercept: true, permutations: ctx.plan.permutations, seed: ctx.plan.seed,
     });
+  const fit = fitWith(pattern);
+  const fitShape = fitWith(shapePattern);
+  const rank = (d: Decomposition): string[] => [...basics].sort((a, b) => d.coefficients[b]! - d.coefficients[a]!);
 
   return tasksOf(ctx, 'complex').map((t) => {
     const target = pattern(t.name);
     const full = fit(target, basics);
-    const ranking = [...basics].sort((a, b) => full.coefficients[b]! - full.coefficients[a]!);
+    const ranking = rank(full);
     const others = basics.filter((b) => !t.constituents.includes(b));
     const known = t.constituents.length > 0;
+    const shapeTarget = shapePattern(t.name);
+    const shapeFit = fitShape(shapeTarget, basics);
+    const shapeRanking = rank(shapeFit);
     return {
       task: t.name,
       constituents: t.constituents,
@@ -55,6 +66,13 @@ export function finding2(ctx: Context, runs: Map<string, TaskRun>): Composition[
       constituentsOnTop: known && ranking.slice(0, t.constituents.length).every((n) => t.constituents.includes(n)),
       topIsConstituent: known && t.constituents.includes(ranking[0]!),
       r2WithoutConstituents: known && others.length > 0 ? fit(target, others).r2 : NaN,
+      shape: {
+        r2: shapeFit.r2,
+        pValue: shapeFit.pValue,
+        ranking: shapeRanking,
+        topIsConstituent: known && t.constituents.includes(shapeRanking[0]!),
+        r2WithoutConstituents: known && others.length > 0 ? fitShape(shapeTarget, others).r2 : NaN,
+      },
     };
   });
 }

@@ -147,6 +147,16 @@ function finding2(r: ReproduceResult, fit: judge.Judgment, parts: judge.Judgment
       columns: ['complex task', 'constituents', 'R²', 'p', 'null R²', 'ranking by α', 'constituents on top', 'largest α a constituent', 'R² without constituents'],
       rows: c.map((x) => [x.task, x.constituents.join(' + ') || 'unknown', x.r2, x.pValue, x.nullR2, x.ranking.join(' > '), x.constituentsOnTop ? 'yes' : 'no', x.topIsConstituent ? 'yes' : 'no', x.r2WithoutConstituents]),
     },
+    {
+      type: 'paragraph',
+      text: 'Robustness check (not part of the verdicts): the AP scales with the loss, and SFT drives the loss close to 0 here, so the AP after SFT is much smaller than the base AP and the plain ΔAP is mostly −AP_base, shared by every task. The table below repeats the fit on a scale-free ΔAP: each AP divided by its mean before the difference, so it compares where activation sits rather than how large it is.',
+    },
+    {
+      type: 'table',
+      caption: 'The same regression on scale-free ΔAP = AP_after / mean(AP_after) − AP_base / mean(AP_base)',
+      columns: ['complex task', 'constituents', 'R²', 'p', 'ranking by α', 'largest α a constituent', 'R² without constituents'],
+      rows: c.map((x) => [x.task, x.constituents.join(' + ') || 'unknown', x.shape.r2, x.shape.pValue, x.shape.ranking.join(' > '), x.shape.topIsConstituent ? 'yes' : 'no', x.shape.r2WithoutConstituents]),
+    },
   ];
   for (const x of c) {
     blocks.push({

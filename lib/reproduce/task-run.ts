@@ -35,6 +35,20 @@ export function deltaAP(run: TaskRun): number[] {
   return finalAP(run).map((v, i) => v - b[i]!);
 }
 
+/**
+ * Scale-free ΔAP: each AP divided by its own mean first. The AP scales with the loss, and SFT
+ * here drives the loss close to 0, so AP_after ≪ AP_base and the plain ΔAP is mostly −AP_base;
+ * this variant compares where activation sits, not how large it is.
+ */
+export function deltaAPShape(run: TaskRun): number[] {
+  const unit = (a: number[]): number[] => {
+    const m = a.reduce((x, y) => x + y, 0) / a.length;
+    return a.map((v) => v / m);
+  };
+  const b = unit(baseAP(run));
+  return unit(finalAP(run)).map((v, i) => v - b[i]!);
+}
+
 export async function runTask(ctx: Context, task: TaskData, samples: number, seed: number): Promise<TaskRun> {
   const data = take(task, samples);
   const { steps } = ctx.plan.sft;
