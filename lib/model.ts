@@ -180,6 +180,7 @@ export class GPT {
     return this.#native.exportParameters();
   }
 
+  /** Replaces all parameters (canonical layout). Also resets AdamW: moments and step count start over. */
   importParameters(p: Float32Array): void {
     this.#sync('importParameters');
     checkFloats(p, 'parameters', this.parameterCount);

@@ -259,6 +259,31 @@ test('training is deterministic: same seed and data give bitwise-identical losse
   assert.equal(Buffer.from(a.p.buffer), Buffer.from(b.p.buffer));
 });
 
+test('importParameters starts a fresh optimizer: a trained model given new weights steps like a new model', async () => {
+  const rng = new Rng(21);
+  const start = randomParameters(tiny, rng);
+  const tokens = randomTokens(rng, B * T, tiny.vocabSize);
+  const batch = { batch: B, seqLen: T, targets: tokens.map((x) => (x + 1) % 11) };
+  const oneStep = async (model: GPT) => {
+    model.importParameters(start);
+    await model.forward(tokens, batch);
+    await model.backward();
+    await model.step({ lr: 1e-2 });
+    return model.exportParameters();
+  };
+  const used = await GPT.create({ ...tiny, device: 'cpu', seed: 1 });
+  for (let s = 0; s < 3; s++) {  // leave AdamW moments and a step count behind
+    await used.forward(tokens, batch);
+    await used.backward();
+    await used.step({ lr: 1e-2 });
+  }
+  const fresh = await GPT.create({ ...tiny, device: 'cpu', seed: 2 });
+  const a = await oneStep(used), b = await oneStep(fresh);
+  used.dispose();
+  fresh.dispose();
+  assert.equal(Buffer.from(a.buffer), Buffer.from(b.buffer));
+});
+
 // Sequences of period 3 over a small alphabet: next-token prediction is learnable.
 test('loss decreases on a toy task', async () => {
   const cfg: GPTConfig = { vocabSize: 16, maxSeqLen: 16, layers: 2, heads: 2, dim: 32 };

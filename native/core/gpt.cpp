@@ -310,6 +310,11 @@ void GPT::export_parameters(float* host) const { ops_.download(host, params_->f3
 void GPT::import_parameters(const float* host) {
   ops_.upload(params_->f32(), host, num_params_ * 4);
   ready_for_backward_ = ready_for_step_ = false;  // activations and gradients are stale now
+  // New weights start a new optimisation: moments and the bias-correction count of the old
+  // trajectory would otherwise push the first steps in the old gradients' direction.
+  m_.reset();
+  v_.reset();
+  steps_ = 0;
 }
 
 void GPT::export_gradients(float* host) const {

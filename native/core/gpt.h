@@ -62,7 +62,7 @@ class GPT {
 
   void set_head_gates(const float* gates);  // host [L·H]
   void export_parameters(float* host) const;
-  void import_parameters(const float* host);  // also forgets any pending gradients
+  void import_parameters(const float* host);  // also forgets pending gradients and AdamW state
   void export_gradients(float* host) const;   // needs a backward
 
   bool has_forward_with_targets() const { return ready_for_backward_; }
