@@ -65,6 +65,7 @@ export class GPT {
   #queue: Promise<unknown> = Promise.resolve();
   #pending = 0;
   #disposed = false;
+  #gates: Float32Array; // a host copy of the gates last set (all ones at creation)
 
   private constructor(handle: NativeGPTModel, config: GPTConfig, device: 'cpu' | 'cuda', precision: Precision) {
     this.#native = handle;
@@ -72,6 +73,7 @@ export class GPT {
     this.device = device;
     this.precision = precision;
     this.parameterCount = parameterCount(config);
+    this.#gates = new Float32Array(config.layers * config.heads).fill(1);
   }
 
   static async create(opts: GPTCreateOptions): Promise<GPT> {
@@ -172,6 +174,13 @@ export class GPT {
     this.#sync('setHeadGates');
     checkFloats(g, 'gates', this.config.layers * this.config.heads);
     this.#native.setHeadGates(g);
+    this.#gates = g.slice();
+  }
+
+  /** A copy of the head gates in force ([layers*heads], all ones unless setHeadGates changed them). */
+  headGates(): Float32Array {
+    this.#sync('headGates');
+    return this.#gates.slice();
   }
 
   /** A copy of all parameters in the canonical layout (lib/checkpoint/layout.ts). */

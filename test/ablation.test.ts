@@ -51,6 +51,20 @@ test('top-k and random draws gate off the right heads, then the gates are restor
   assert.equal(again.random.runs.map((x) => x.heads), r.random.runs.map((x) => x.heads), 'seeded draws repeat');
 });
 
+test('ablation works on top of the gates in force and restores them', async () => {
+  using model = await tinyModel(34, { layers: 2, heads: 4, dim: 32 });
+  const data = easyTask();
+  const pattern = await activationPattern(model, data, { tokenizer });
+  const before = Float32Array.from({ length: 8 }, (_, j) => (j === 5 ? 0.5 : 1));
+  model.setHeadGates(before);
+  const calls = spyGates(model);
+  const r = await ablateHeads(model, data, pattern, { tokenizer, check: easyCheck, k: 2, draws: 2, seed: 3 });
+  const top = new Set(r.topK.heads);
+  assert.equal(Array.from(calls[1]!), Array.from(before, (g, j) => (top.has(j) ? 0 : g)));
+  assert.equal(Array.from(model.headGates()), Array.from(before));
+  assert.equal(Array.from(calls.at(-1)!), Array.from(before));
+});
+
 test('ablating every head of a trained model destroys a task that needs attention', async () => {
   using model = await tinyModel(32);
   const data = easyTask();

@@ -36,8 +36,8 @@ export interface AblationResult {
 
 /**
  * Accuracy of `model` on `samples` with the top-k heads of `pattern` ablated, versus random
- * heads and no ablation. The model's head gates are restored to all ones afterwards, also when a
- * run fails (ablation assumes it starts from an unablated model).
+ * heads and no ablation. Ablation gates heads off on top of the gates in force (model.headGates()),
+ * which are restored afterwards, also when a run fails.
  */
 export async function ablateHeads(model: GPT, samples: readonly Sample[], pattern: Pattern, opts: AblationOptions): Promise<AblationResult> {
   const { layers, heads } = model.config;
@@ -50,8 +50,9 @@ export async function ablateHeads(model: GPT, samples: readonly Sample[], patter
   if (!Number.isInteger(draws) || draws < 1) throw new RangeError(`ablateHeads: draws must be a positive integer, got ${opts.draws}`);
   if (samples.length === 0) throw new RangeError('ablateHeads: samples must not be empty');
 
+  const previous = model.headGates();
   const accuracyWithout = async (off: number[]): Promise<AblatedRun> => {
-    const gates = new Float32Array(n).fill(1);
+    const gates = previous.slice();
     for (const j of off) gates[j] = 0;
     model.setHeadGates(gates);
     return { heads: off, accuracy: await exactMatchAccuracy(model, samples, opts) };
@@ -65,7 +66,7 @@ export async function ablateHeads(model: GPT, samples: readonly Sample[], patter
     for (let d = 0; d < draws; d++) runs.push(await accuracyWithout(rng.sample(n, opts.k)));
     return { k: opts.k, baseline, topK: top, random: { runs, ...meanStd(runs.map((r) => r.accuracy)) } };
   } finally {
-    model.setHeadGates(new Float32Array(n).fill(1));
+    model.setHeadGates(previous);
   }
 }
 
