@@ -60,12 +60,13 @@ export interface Binding {
 const require = createRequire(import.meta.url);
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-// OpenBLAS's worker threads spin for a while after each gemm by default, stealing the cores our
-// own kernel pool (attention, LayerNorm, ...) needs right after it. A short timeout makes them
-// sleep instead: a training step of the L4 H8 C256 model at 8×128 went from ~160 to ~127 ms
-// (HEADGRAD_BENCH=train npm run bench, 2 cores). OpenBLAS reads this when it is loaded, which
-// happens with the addon below; a value the user set wins.
-process.env.OPENBLAS_THREAD_TIMEOUT ??= '1';
+// OpenBLAS's idle worker threads spin for 2^28 cycles after each gemm by default, stealing the
+// cores our own kernel pool (attention, LayerNorm, ...) needs right after it. 2^22 cycles is the
+// compromise measured on 2 cores: the L4 H8 C256 training step at 8×128 went from ~160 to ~131 ms
+// (HEADGRAD_BENCH=train npm run bench), while the shipped model's many tiny gemms, which lose
+// when threads sleep too soon (the minimum timeout made `npm run demo` 114 s instead of ~88 s),
+// keep their speed. OpenBLAS reads this when the addon below loads it; a value the user set wins.
+process.env.OPENBLAS_THREAD_TIMEOUT ??= '22';
 
 function load(): Binding {
   const tried: string[] = [];

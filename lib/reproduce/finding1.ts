@@ -5,7 +5,7 @@
 import { cv, gini, pearson } from '../patterns/metrics.js';
 import type { Context } from './context.js';
 import { mean } from './stats.js';
-import { baseAP, deltaAP, finalAP, type TaskRun } from './task-run.js';
+import { baseAP, deltaAP, deltaAPShape, finalAP, type TaskRun } from './task-run.js';
 
 export interface TaskActivation {
   task: string;
@@ -29,6 +29,8 @@ export interface Finding1 {
   /** Mean ΔAP correlation of complex tasks with their constituents, and with the other basic tasks. */
   constituentCorrelation: number;
   otherBasicCorrelation: number;
+  /** The same two means on scale-free ΔAP (task-run.ts deltaAPShape): a robustness check. */
+  shape: { constituentCorrelation: number; otherBasicCorrelation: number };
 }
 
 export function finding1(ctx: Context, runs: Map<string, TaskRun>): Finding1 {
@@ -46,24 +48,28 @@ export function finding1(ctx: Context, runs: Map<string, TaskRun>): Finding1 {
     };
   });
   const labels = ctx.suite.tasks.map((t) => t.name);
-  const deltas = labels.map((n) => deltaAP(runs.get(n)!));
-  const matrix = deltas.map((x) => deltas.map((y) => pearson(x, y)));
-  const corr = (a: string, b: string) => matrix[labels.indexOf(a)]![labels.indexOf(b)]!;
-
-  const own: number[] = [];
-  const other: number[] = [];
   const basics = ctx.suite.tasks.filter((t) => t.kind === 'basic').map((t) => t.name);
-  for (const t of ctx.suite.tasks.filter((x) => x.kind === 'complex' && x.constituents.length > 0)) {
-    for (const b of basics) (t.constituents.includes(b) ? own : other).push(corr(t.name, b));
-  }
+  const composed = ctx.suite.tasks.filter((x) => x.kind === 'complex' && x.constituents.length > 0);
+  const correlations = (delta: (run: TaskRun) => number[]) => {
+    const deltas = labels.map((n) => delta(runs.get(n)!));
+    const matrix = deltas.map((x) => deltas.map((y) => pearson(x, y)));
+    const corr = (a: string, b: string) => matrix[labels.indexOf(a)]![labels.indexOf(b)]!;
+    const own: number[] = [];
+    const other: number[] = [];
+    for (const t of composed) for (const b of basics) (t.constituents.includes(b) ? own : other).push(corr(t.name, b));
+    return { matrix, constituentCorrelation: own.length ? mean(own) : NaN, otherBasicCorrelation: other.length ? mean(other) : NaN };
+  };
+  const plain = correlations(deltaAP);
+  const shape = correlations(deltaAPShape);
   return {
     tasks,
     meanGini: { before: mean(tasks.map((t) => t.gini.before)), after: mean(tasks.map((t) => t.gini.after)) },
     meanCv: { before: mean(tasks.map((t) => t.cv.before)), after: mean(tasks.map((t) => t.cv.after)) },
     giniFell: tasks.filter((t) => t.gini.after < t.gini.before).length,
     cvFell: tasks.filter((t) => t.cv.after < t.cv.before).length,
-    correlation: { labels, matrix },
-    constituentCorrelation: own.length ? mean(own) : NaN,
-    otherBasicCorrelation: other.length ? mean(other) : NaN,
+    correlation: { labels, matrix: plain.matrix },
+    constituentCorrelation: plain.constituentCorrelation,
+    otherBasicCorrelation: plain.otherBasicCorrelation,
+    shape: { constituentCorrelation: shape.constituentCorrelation, otherBasicCorrelation: shape.otherBasicCorrelation },
   };
 }

@@ -100,6 +100,15 @@ function finding1(r: ReproduceResult, spread: judge.Judgment, specific: judge.Ju
     },
     verdictBlock(specific),
     { type: 'figure', figure: { kind: 'correlation', title: 'Pearson correlation of ΔAP between tasks', matrix: f.correlation.matrix, labels: f.correlation.labels } },
+    {
+      type: 'table',
+      caption: 'Mean ΔAP correlation of the complex tasks with their constituents and with the other basic tasks; the second row repeats it on scale-free ΔAP (each AP divided by its mean first; see Finding 2), a robustness check outside the verdicts',
+      columns: ['ΔAP', 'with constituents', 'with other basic tasks'],
+      rows: [
+        ['plain', f.constituentCorrelation, f.otherBasicCorrelation],
+        ['scale-free', f.shape.constituentCorrelation, f.shape.otherBasicCorrelation],
+      ],
+    },
   ];
   for (const t of f.tasks) {
     blocks.push(
