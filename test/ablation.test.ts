@@ -30,14 +30,16 @@ test('top-k and random draws gate off the right heads, then the gates are restor
   const r = await ablateHeads(model, data, pattern, { tokenizer, check: easyCheck, k: 3, draws: 4, seed: 9 });
 
   assert.is(r.k, 3);
-  assert.equal(calls.length, 1 + 1 + 4 + 1); // baseline, top-k, draws, restore
+  // each run sets its gates and restores the previous ones: baseline, top-k, 4 draws
+  assert.equal(calls.length, 2 * (1 + 1 + 4));
+  calls.filter((_, i) => i % 2 === 1).forEach((g) => assert.ok(g.every((x) => x === 1), 'restored after each run'));
   assert.equal(offHeads(calls[0]!), []);
-  assert.equal(offHeads(calls[1]!), [...topK(pattern.values, 3)].sort((a, b) => a - b));
+  assert.equal(offHeads(calls[2]!), [...topK(pattern.values, 3)].sort((a, b) => a - b));
   assert.equal(r.topK.heads, topK(pattern.values, 3));
   assert.is(r.random.runs.length, 4);
   r.random.runs.forEach((run, d) => {
     assert.is(new Set(run.heads).size, 3);
-    assert.equal(offHeads(calls[2 + d]!), [...run.heads].sort((a, b) => a - b));
+    assert.equal(offHeads(calls[4 + 2 * d]!), [...run.heads].sort((a, b) => a - b));
   });
   assert.ok(calls.at(-1)!.every((g) => g === 1));
   assert.is(await heldOutLoss(model, data, { tokenizer }), lossBefore);
@@ -60,7 +62,7 @@ test('ablation works on top of the gates in force and restores them', async () =
   const calls = spyGates(model);
   const r = await ablateHeads(model, data, pattern, { tokenizer, check: easyCheck, k: 2, draws: 2, seed: 3 });
   const top = new Set(r.topK.heads);
-  assert.equal(Array.from(calls[1]!), Array.from(before, (g, j) => (top.has(j) ? 0 : g)));
+  assert.equal(Array.from(calls[2]!), Array.from(before, (g, j) => (top.has(j) ? 0 : g)));
   assert.equal(Array.from(model.headGates()), Array.from(before));
   assert.equal(Array.from(calls.at(-1)!), Array.from(before));
 });

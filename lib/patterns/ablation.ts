@@ -35,6 +35,22 @@ export interface AblationResult {
 }
 
 /**
+ * Runs `use` with the heads `off` (flat indices l·heads + h) gated off on top of the gates in
+ * force, then restores those gates, also when `use` fails.
+ */
+export async function withHeadsOff<T>(model: GPT, off: readonly number[], use: () => Promise<T>): Promise<T> {
+  const previous = model.headGates();
+  const gates = previous.slice();
+  for (const j of off) gates[j] = 0;
+  model.setHeadGates(gates);
+  try {
+    return await use();
+  } finally {
+    model.setHeadGates(previous);
+  }
+}
+
+/**
  * Accuracy of `model` on `samples` with the top-k heads of `pattern` ablated, versus random
  * heads and no ablation. Ablation gates heads off on top of the gates in force (model.headGates()),
  * which are restored afterwards, also when a run fails.
@@ -50,24 +66,15 @@ export async function ablateHeads(model: GPT, samples: readonly Sample[], patter
   if (!Number.isInteger(draws) || draws < 1) throw new RangeError(`ablateHeads: draws must be a positive integer, got ${opts.draws}`);
   if (samples.length === 0) throw new RangeError('ablateHeads: samples must not be empty');
 
-  const previous = model.headGates();
-  const accuracyWithout = async (off: number[]): Promise<AblatedRun> => {
-    const gates = previous.slice();
-    for (const j of off) gates[j] = 0;
-    model.setHeadGates(gates);
-    return { heads: off, accuracy: await exactMatchAccuracy(model, samples, opts) };
-  };
+  const accuracyWithout = (off: number[]): Promise<AblatedRun> =>
+    withHeadsOff(model, off, async () => ({ heads: off, accuracy: await exactMatchAccuracy(model, samples, opts) }));
 
-  try {
-    const baseline = (await accuracyWithout([])).accuracy;
-    const top = await accuracyWithout(topK(pattern.values, opts.k));
-    const rng = new Rng(opts.seed ?? 0);
-    const runs: AblatedRun[] = [];
-    for (let d = 0; d < draws; d++) runs.push(await accuracyWithout(rng.sample(n, opts.k)));
-    return { k: opts.k, baseline, topK: top, random: { runs, ...meanStd(runs.map((r) => r.accuracy)) } };
-  } finally {
-    model.setHeadGates(previous);
-  }
+  const baseline = (await accuracyWithout([])).accuracy;
+  const top = await accuracyWithout(topK(pattern.values, opts.k));
+  const rng = new Rng(opts.seed ?? 0);
+  const runs: AblatedRun[] = [];
+  for (let d = 0; d < draws; d++) runs.push(await accuracyWithout(rng.sample(n, opts.k)));
+  return { k: opts.k, baseline, topK: top, random: { runs, ...meanStd(runs.map((r) => r.accuracy)) } };
 }
 
 function meanStd(xs: number[]): { mean: number; std: number } {

@@ -5,6 +5,7 @@
 import type { GPT } from '../model.js';
 import { exactMatchAccuracy } from '../evaluate.js';
 import { activationPattern } from '../patterns/activation.js';
+import { withHeadsOff } from '../patterns/ablation.js';
 import { topK } from '../patterns/metrics.js';
 import { Rng } from '../util/random.js';
 import { fineTune, withModel, type Context } from './context.js';
@@ -87,12 +88,10 @@ export async function ablation(ctx: Context): Promise<Ablation> {
   });
 }
 
-async function accuracyPerTask(model: GPT, ctx: Context, tasks: TaskData[], off: number[], n: number): Promise<number[]> {
-  const gates = new Float32Array(ctx.config.layers * ctx.config.heads).fill(1);
-  for (const j of off) gates[j] = 0;
-  model.setHeadGates(gates);
-  const out: number[] = [];
-  for (const t of tasks) out.push(await exactMatchAccuracy(model, t.test.slice(0, n), { tokenizer: ctx.tokenizer, check: t.check }));
-  model.setHeadGates(new Float32Array(gates.length).fill(1));
-  return out;
+function accuracyPerTask(model: GPT, ctx: Context, tasks: TaskData[], off: number[], n: number): Promise<number[]> {
+  return withHeadsOff(model, off, async () => {
+    const out: number[] = [];
+    for (const t of tasks) out.push(await exactMatchAccuracy(model, t.test.slice(0, n), { tokenizer: ctx.tokenizer, check: t.check }));
+    return out;
+  });
 }
