@@ -8,7 +8,13 @@ import { fileURLToPath } from 'node:url';
 export interface CudaDevice { name: string; memoryBytes: number; computeCapability: string }
 export interface BackendInfo {
   version: string;
-  cpu: { simd: string; threads: number; blas: string | null };
+  cpu: {
+    simd: string; threads: number; blas: string | null;
+    /** the f32 gemm that runs ('openblas' | 'blocked'), and why (a fallback OpenBLAS core is not used) */
+    gemm: string; gemmReason: string;
+    /** openblas_get_corename(), null without OpenBLAS */
+    blasCore: string | null;
+  };
   cuda: { compiled: boolean; available: boolean; devices: CudaDevice[]; reason?: string };
 }
 
@@ -67,6 +73,12 @@ const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 // when threads sleep too soon (the minimum timeout made `npm run demo` 114 s instead of ~88 s),
 // keep their speed. OpenBLAS reads this when the addon below loads it; a value the user set wins.
 process.env.OPENBLAS_THREAD_TIMEOUT ??= '22';
+// HEADGRAD_THREADS sizes every thread pool: ours, OpenBLAS's and OpenMP's (oneDNN). The libraries
+// read these when they load, so they start no threads beyond it (the addon also sets them again).
+if (process.env.HEADGRAD_THREADS) {
+  process.env.OPENBLAS_NUM_THREADS ??= process.env.HEADGRAD_THREADS;
+  process.env.OMP_NUM_THREADS ??= process.env.HEADGRAD_THREADS;
+}
 
 function load(): Binding {
   const tried: string[] = [];
