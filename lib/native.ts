@@ -32,9 +32,9 @@ export interface NativeBackwardResult { dq: Float32Array; dk: Float32Array; dv: 
 
 /** native/addon/gpt_binding.cpp: one engine; lib/model.ts is the only user. */
 export interface NativeGPTModel {
-  forward(tokens: Int32Array, o: { batch: number; seqLen: number; targets?: Int32Array; lossWeights?: Float32Array; returnLogits?: boolean }):
+  forward(tokens: Int32Array, o: { batch: number; seqLen: number; targets?: Int32Array; lossWeights?: Float32Array; returnLogits?: boolean; scoresOnly?: boolean }):
     Promise<{ loss: number; logits?: Float32Array }>;
-  backward(): Promise<{ headScores: Float32Array }>;
+  backward(o?: { scoresOnly?: boolean }): Promise<{ headScores: Float32Array }>;
   step(o: object): Promise<void>;
   generate(prompt: Int32Array, o: { maxNewTokens: number; stopToken?: number }): Promise<Int32Array>;
   setHeadGates(g: Float32Array): void;
