@@ -41,6 +41,7 @@ void rmsnorm_backward(float* dinp, float* dw, const float* dout, const float* in
       for (int64_t c = 0; c < C; ++c) dx[c] += s * w[c] * d[c] - k * x[c];
     }
   });
+  if (!dw) return;  // scores-only backward: no weight gradients
   parallel_chunks(C, 64, [&](int64_t c0, int64_t c1) {
     for (int64_t r = 0; r < N; ++r) {
       const float* x = inp + r * C;
