@@ -134,7 +134,15 @@ test('writeReport writes report.json with spec and data, and readReport reads it
   const file = await readReport(json);
   assert.equal(file.spec, s);
   assert.equal(file.data, { r2: 0.9, nan: null });
-  assert.is(renderReport(file.spec), readFileSync(html, 'utf8'));
+  const page = readFileSync(html, 'utf8');
+  assert.is(renderReport(file.spec), page);
+  // what the page must show, read from the spec written here rather than from the renderer
+  assert.match(page, /<body data-figures="4">/);
+  assert.is(page.match(/<figure><svg/g)!.length, 4);
+  assert.match(page, /<h1>Pattern report &lt;script&gt;alert\(1\)&lt;\/script&gt;<\/h1>/);
+  assert.match(page, /<td>math<\/td><td class="num">0.12<\/td>/);
+  const heat = page.slice(page.indexOf('<figure><svg'), page.indexOf('</svg>') + 6);
+  assert.ok(rects(heat).length >= 15, `heatmap: ${rects(heat).length} cells for 3×5 heads`);
 });
 
 test('bad specs and report files give errors naming the field or file', async () => {
