@@ -6,10 +6,11 @@ import path from 'node:path';
 import { barChart, correlationMatrix, formatNumber, heatmap, linePlot, readReport, renderReport, writeReport, type ReportSpec } from '../lib/index.js';
 import { niceTicks } from '../lib/report/svg.js';
 import { Rng } from '../lib/util/random.js';
+import { findChromium } from '../scripts/find-chromium.mjs';
 import { suiteTempDir } from './helpers/temp_dir.js';
 
 const dir = suiteTempDir(test, 'report');
-const CHROMIUM = process.env.HEADGRAD_CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM = findChromium();
 
 const rects = (svg: string) => [...svg.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="(rgb\([^)]*\)|#[0-9a-f]+)"\/?>/g)];
 
@@ -166,7 +167,7 @@ function renderCheck(html: string): { status: number | null; out: { expected: nu
   return { status: r.status, out: r.stdout.trim() ? JSON.parse(r.stdout.trim()) : null, stderr: r.stderr };
 }
 
-if (existsSync(CHROMIUM)) {
+if (CHROMIUM.path) {
   test('render check: every figure of a written report renders in headless Chromium', async () => {
     const { html } = await writeReport(path.join(dir, 'render'), spec(new Rng(7)), {});
     const r = renderCheck(html);
@@ -187,8 +188,9 @@ if (existsSync(CHROMIUM)) {
     assert.equal({ expected: r.out!.expected, rendered: r.out!.rendered, ok: r.out!.ok }, { expected: 2, rendered: 1, ok: false });
   });
 } else {
-  console.log(`skipped: chromium not installed (${CHROMIUM}); the render check did not run`);
-  test.skip('render check (chromium not installed)');
+  console.log(`  render check: skipped, no chromium (tried ${CHROMIUM.tried}; set HEADGRAD_CHROMIUM)`);
+  test.skip('render check: every figure of a written report renders in headless Chromium');
+  test.skip('render check: fails when a figure does not render');
 }
 
 test.run();
