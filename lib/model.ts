@@ -102,10 +102,10 @@ export class GPT {
       const got = typeof precision === 'string' ? `'${precision}'` : describe(precision);
       throw new TypeError(`GPT.create precision: expected 'f32' or 'bf16', got ${got}`);
     }
-    if (precision === 'bf16' && device !== 'cuda') {
-      throw new RangeError("GPT.create precision: 'bf16' runs on the CUDA backend only, but the device is 'cpu'");
-    }
-    return new GPT(await native.GPTModel.create({ ...config, seed, device, precision }), config, device, precision);
+    // bf16 on a CPU without bf16 instructions (or a build without oneDNN) runs f32, as
+    // backendInfo().cpu.bf16.reason says; `precision` then reports 'f32'.
+    const runs: Precision = precision === 'bf16' && device === 'cpu' && !native.backendInfo().cpu.bf16.available ? 'f32' : precision;
+    return new GPT(await native.GPTModel.create({ ...config, seed, device, precision }), config, device, runs);
   }
 
   /** A checkpoint (own safetensors, Hugging Face GPT-2 folder or model.safetensors, llm.c .bin). */
