@@ -16,6 +16,9 @@
 #    HEADGRAD_NATIVE_ARCH=OFF keeps the CPU kernels portable (x86-64-v3), not tuned to this CPU.
 # 2. On the GPU machine, from the repository root of a checkout with .device/ copied into it:
 #      scripts/gpu-check.sh
+#    On a GPU machine that has node and nvcc itself, skip --pack: build there (step 1's build
+#    command) and run scripts/gpu-check.sh in the same checkout; the unpack stage then only
+#    reports the node it uses.
 #    Stages: the GPU's name (nvidia-smi), unpacking .device/, C++ tests (each build/test_* binary; ctest's files hold this machine's paths), the
 #    uvu suite with HEADGRAD_DEVICE=cuda (tests that honour it run on CUDA and fail rather than
 #    skip without a GPU), compute-sanitizer memcheck on `bench_attention_cuda --small` and
@@ -95,6 +98,12 @@ stage() {
 
 unpack() {
   set -e
+  if [ ! -f .device/node.xz ]; then
+    # built on this machine: its own node, node_modules and build/ are used as they are
+    echo "no .device/: using this machine's node ($(command -v node)), node_modules and build/"
+    node --version
+    return 0
+  fi
   mkdir -p /tmp/node/bin
   xz -dc .device/node.xz > /tmp/node/bin/node
   chmod +x /tmp/node/bin/node
