@@ -28,6 +28,19 @@ export interface ForwardOptions {
   lossWeights?: Float32Array;
   /** Also return the logits [batch, seqLen, vocabSize]. */
   returnLogits?: boolean;
+  /**
+   * This forward feeds a scores-only backward: the LM head and the loss run only at positions
+   * with a target (same loss). Needs targets; no logits; the backward must be scores-only.
+   */
+  scoresOnly?: boolean;
+}
+
+export interface BackwardOptions {
+  /**
+   * Only the head scores: no weight, bias or embedding gradient is formed (step() and
+   * exportGradients() refuse until a full backward). The head scores equal the full backward's.
+   */
+  scoresOnly?: boolean;
 }
 
 export interface StepOptions {
@@ -129,13 +142,21 @@ export class GPT {
         lossWeights = checkFloats(copy(o.lossWeights, Float32Array), 'forward options.lossWeights', n, 0);
       }
       const returnLogits = o.returnLogits === undefined ? undefined : checkBoolean(o.returnLogits, 'forward options.returnLogits');
-      return () => this.#native.forward(ids, { batch, seqLen, targets, lossWeights, returnLogits });
+      const scoresOnly = o.scoresOnly === undefined ? undefined : checkBoolean(o.scoresOnly, 'forward options.scoresOnly');
+      if (scoresOnly && (targets === undefined || returnLogits)) {
+        throw new TypeError('forward options.scoresOnly: needs targets and cannot return logits (the LM head runs only at target positions)');
+      }
+      return () => this.#native.forward(ids, { batch, seqLen, targets, lossWeights, returnLogits, scoresOnly });
     });
   }
 
   /** headScores [layers, batch, heads]: the signed ∂L/∂ξ for a gate ξ on each head's output. */
-  backward(): Promise<{ headScores: Float32Array }> {
-    return this.#call(() => () => this.#native.backward());
+  backward(o: BackwardOptions = {}): Promise<{ headScores: Float32Array }> {
+    return this.#call(() => {
+      checkObject(o, 'backward options');
+      const scoresOnly = o.scoresOnly === undefined ? false : checkBoolean(o.scoresOnly, 'backward options.scoresOnly');
+      return () => this.#native.backward({ scoresOnly });
+    });
   }
 
   step(o: StepOptions): Promise<void> {
