@@ -6,6 +6,7 @@
 // so a caller may refill its buffers at once (a data loader does) without changing the result.
 import { resolveDevice, type Device } from './backend.js';
 import { readCheckpoint, writeCheckpoint, validateConfig, parameterCount, type GPTConfig } from './checkpoint/index.js';
+import { pickConfig } from './checkpoint/layout.js';
 import { native, type NativeGPTModel } from './native.js';
 import { STEP_BOUNDS, checkBoolean, checkFloats, checkInt, checkNumberIn, checkObject, checkPositiveInt, checkTokens, describe } from './validate.js';
 
@@ -94,10 +95,8 @@ export class GPT {
 
   static async create(opts: GPTCreateOptions): Promise<GPT> {
     if (opts === null || typeof opts !== 'object') throw new TypeError(`GPT.create: expected an options object, got ${String(opts)}`);
-    const config: GPTConfig = {
-      vocabSize: opts.vocabSize, maxSeqLen: opts.maxSeqLen, layers: opts.layers, heads: opts.heads, dim: opts.dim,
-    };
-    validateConfig(config, 'GPT.create config');
+    validateConfig(opts, 'GPT.create config');
+    const config = pickConfig(opts);
     const seed = opts.seed ?? 0;
     if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`GPT.create seed: expected an integer in [0, 2^53), got ${seed}`);
     const device = resolveDevice(opts.device, 'GPT.create');
@@ -106,10 +105,10 @@ export class GPT {
       const got = typeof precision === 'string' ? `'${precision}'` : describe(precision);
       throw new TypeError(`GPT.create precision: expected 'f32' or 'bf16', got ${got}`);
     }
-    if (precision === 'bf16' && device !== 'cuda') {
-      throw new RangeError("GPT.create precision: 'bf16' runs on the CUDA backend only, but the device is 'cpu'");
-    }
-    return new GPT(await native.GPTModel.create({ ...config, seed, device, precision }), config, device, precision);
+    // bf16 on a CPU without bf16 instructions (or a build without oneDNN) runs f32, as
+    // backendInfo().cpu.bf16.reason says; `precision` then reports 'f32'.
+    const runs: Precision = precision === 'bf16' && device === 'cpu' && !native.backendInfo().cpu.bf16.available ? 'f32' : precision;
+    return new GPT(await native.GPTModel.create({ ...config, seed, device, precision }), config, device, runs);
   }
 
   /** A checkpoint (own safetensors, Hugging Face GPT-2 folder or model.safetensors, llm.c .bin). */
@@ -219,6 +218,29 @@ export class GPT {
     this.#sync('importParameters');
     checkFloats(p, 'parameters', this.parameterCount);
     this.#native.importParameters(p);
+  }
+
+  /** A copy of parameters [offset, offset+length) of the canonical layout (streaming save). */
+  exportParameterRange(offset: number, length: number): Float32Array {
+    this.#sync('exportParameterRange');
+    checkInt(offset, 'offset', 0, this.parameterCount);
+    checkInt(length, 'length', 0, this.parameterCount - offset);
+    return this.#native.exportParameterRange(offset, length);
+  }
+
+  /**
+   * Sets parameters [offset, offset+data.length) of the canonical layout (streaming load: one
+   * tensor at a time, no second full copy). Like importParameters, it resets AdamW.
+   */
+  importParameterRange(offset: number, data: Float32Array): void {
+    this.#sync('importParameterRange');
+    checkInt(offset, 'offset', 0, this.parameterCount);
+    if (!(data instanceof Float32Array)) throw new TypeError(`data: expected a Float32Array, got ${describe(data)}`);
+    if (offset + data.length > this.parameterCount) {
+      throw new RangeError(`data: offset ${offset} + length ${data.length} exceeds the ${this.parameterCount} parameters`);
+    }
+    checkFloats(data, 'data', data.length);
+    this.#native.importParameterRange(offset, data);
   }
 
   /** The gradients of the last backward, in the parameter layout. */

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { GPTConfig } from './checkpoint/layout.js';
 import { fileURLToPath } from 'node:url';
 
 export interface CudaDevice { index: number; name: string; memoryBytes: number; computeCapability: string }
@@ -16,6 +17,8 @@ export interface BackendInfo {
     gemm: string; gemmReason: string;
     /** openblas_get_corename(), null without OpenBLAS */
     blasCore: string | null;
+    /** precision 'bf16' on the CPU: the linear layers' gemms through oneDNN, or why f32 runs instead */
+    bf16: { available: boolean; isa: string | null; reason: string };
   };
   /** device: the index of the GPU every CUDA call runs on (HEADGRAD_CUDA_DEVICE, else the first usable one). */
   cuda: { compiled: boolean; available: boolean; devices: CudaDevice[]; device?: number; reason?: string;
@@ -50,6 +53,8 @@ export interface NativeGPTModel {
   setHeadGates(g: Float32Array): void;
   exportParameters(): Float32Array;
   importParameters(p: Float32Array): void;
+  exportParameterRange(offset: number, length: number): Float32Array;
+  importParameterRange(offset: number, data: Float32Array): void;
   exportGradients(): Float32Array;
   profile(reset?: boolean): { ms: Record<string, number>; gemmFlops: number } | null;
   dispose(): void;
@@ -67,9 +72,10 @@ export interface Binding {
   attentionBackwardSync(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array,
     lse: Float32Array, shape: NativeAttentionShape, opts: NativeAttentionOptions): NativeBackwardResult;
   GPTModel: {
-    create(cfg: { vocabSize: number; maxSeqLen: number; layers: number; heads: number; dim: number; seed: number;
-      device: 'cpu' | 'cuda'; precision: 'f32' | 'bf16' }): Promise<NativeGPTModel>;
+    create(cfg: GPTConfig & { seed: number; device: 'cpu' | 'cuda'; precision: 'f32' | 'bf16' }): Promise<NativeGPTModel>;
   };
+  /** The rate of the f32 gemm the engine runs, C[m,n] = A[m,k]·B[k,n] (benchmarks only). */
+  gemmRateSync(o: { m: number; n: number; k: number; precision?: 'f32' | 'bf16' }): { gflops: number; impl: string };
 }
 
 const require = createRequire(import.meta.url);

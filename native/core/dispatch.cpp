@@ -5,6 +5,7 @@
 
 #include "core/errors.h"
 #include "cpu/attention.h"
+#include "cpu/gemm_bf16.h"
 #ifdef HEADGRAD_WITH_CUDA
 #include "core/ops_cuda.h"
 #endif
@@ -79,11 +80,12 @@ struct OnDevice<P, M> {
   }
 };
 
-#define HG_OPS_ENTRIES(X)                                                                           \
-  X(alloc) X(release) X(upload) X(download) X(zero) X(encoder_forward) X(encoder_backward)         \
-  X(layernorm_forward) X(layernorm_backward) X(matmul_forward) X(matmul_backward) X(split_heads)   \
-  X(split_heads_backward) X(merge_heads) X(merge_heads_backward) X(attention_forward)              \
-  X(attention_backward) X(attention_decode) X(residual_forward) X(gelu_forward) X(gelu_backward)   \
+#define HG_OPS_ENTRIES(X)                                                                            \
+  X(alloc) X(release) X(upload) X(download) X(zero) X(encoder_forward) X(encoder_backward)          \
+  X(layernorm_forward) X(layernorm_backward) X(rmsnorm_forward) X(rmsnorm_backward) X(matmul_forward) \
+  X(matmul_backward) X(split_heads) X(split_heads_backward) X(merge_heads) X(merge_heads_backward)  \
+  X(rope_forward) X(rope_backward) X(attention_forward) X(attention_backward) X(attention_decode)   \
+  X(residual_forward) X(gelu_forward) X(gelu_backward) X(swiglu_forward) X(swiglu_backward)         \
   X(softmax_crossentropy_forward) X(softmax_crossentropy_backward) X(sum_squares) X(adamw)
 #define HG_COUNT(m) +1
 // A new entry in core/ops.h must be added to HG_OPS_ENTRIES, or it would run on device 0.
@@ -145,8 +147,13 @@ void check_backend(const Backend& b, const std::string& ctx, const std::string& 
 }
 
 const Ops& engine_ops(const Backend& b, const std::string& what) {
+  if (b.device == Device::Cpu) {
+    // bf16 on the CPU: the linear layers' gemms through oneDNN where the CPU has bf16
+    // instructions; elsewhere f32 runs (backendInfo().cpu.bf16 says why).
+    if (b.precision == cuda::Precision::BF16 && cpu::bf16_support().available) return cpu_ops_bf16();
+    return cpu_ops();
+  }
   check_backend(b, "config", what);
-  if (b.device == Device::Cpu) return cpu_ops();
 #ifdef HEADGRAD_WITH_CUDA
   return cuda_engine_ops(b.precision);
 #else

@@ -36,12 +36,13 @@ CudaStatus cuda_status();
 void release_cached_memory();
 size_t cached_device_bytes();
 
-// Throws unless `b` can run here: RangeError "<ctx>.precision: 'bf16' runs on the CUDA backend
-// only, got device 'cpu'" for bf16 on the CPU; Error "<what>: device 'cuda' requested but
-// <reason>" when CUDA is not compiled in or no usable GPU exists.
+// Throws unless the attention kernels can run on `b`: RangeError "<ctx>.precision: 'bf16' runs
+// on the CUDA backend only, got device 'cpu'" for bf16 on the CPU; Error "<what>: device 'cuda'
+// requested but <reason>" when CUDA is not compiled in or no usable GPU exists.
 void check_backend(const Backend& b, const std::string& ctx, const std::string& what);
 
-// The GPT engine's ops table for `b` (check_backend first; this throws the same errors).
+// The GPT engine's ops table for `b`. CPU bf16 runs the linear layers' gemms in bf16 where the
+// CPU supports it and f32 elsewhere (backendInfo().cpu.bf16); CUDA throws as check_backend does.
 const Ops& engine_ops(const Backend& b, const std::string& what);
 
 // The attention contract (core/attention.h) on host buffers, run on `b`. Each checks the
