@@ -20,7 +20,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/attention.h"
+#include "cpu/attention.h"
 #include "core/thread_pool.h"
 #include "cpu/attention_tile.h"
 

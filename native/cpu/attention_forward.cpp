@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/attention.h"
+#include "cpu/attention.h"
 #include "core/thread_pool.h"
 #include "cpu/attention_tile.h"
 
