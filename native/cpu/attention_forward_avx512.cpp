@@ -2,7 +2,7 @@
 // 16 (core/attention.h contract; cpu/attention_forward.cpp dispatches here and keeps the
 // portable kernel for every other case).
 //
-// Per head, K is packed once into transposed, zero-padded tiles Kt [ntiles][D][BK] so that the
+// Per k/v head, K is packed once into transposed, zero-padded tiles Kt [ntiles][D][BK] so that the
 // score micro-kernel reads BK keys as BK/16 vectors. A work item owns a block of query rows and
 // walks them RQ rows at a time:
 //   S [RQ, BK]  = scale · q kᵀ   RQ·BK/16 accumulators in registers over the whole pass over d
@@ -24,10 +24,7 @@
 #include "cpu/attention_tile.h"
 
 #if defined(__AVX512F__)
-#include <immintrin.h>
-// GCC 12's _mm512_reduce_*_ps start from _mm512_undefined_* values, which -Wall reports as
-// "may be used uninitialized" once inlined here; the lanes in question are never read.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include "cpu/attention_avx512_kernels.h"
 #endif
 
 namespace hg {
@@ -35,125 +32,7 @@ namespace cpu {
 
 #if defined(__AVX512F__)
 namespace {
-
-struct Tiles {
-  static constexpr int64_t RQ = 4;    // query rows per register tile
-  static constexpr int64_t BK = 64;   // keys per tile: 4 vectors of 16
-  static constexpr int64_t DS = 64;   // D slice of the P·V micro-kernel: 4 vectors
-  static constexpr int64_t kBlockQ = 64;  // query rows per work item
-};
-constexpr int64_t KV = Tiles::BK / 16;
-
-// A loaded vector that the compiler must keep in a register: without this, GCC folds the load
-// into every FMA that uses it, and a register tile of R rows then loads each vector R times,
-// which makes the micro-kernels load-bound instead of FMA-bound.
-inline __m512 in_register(__m512 x) {
-  asm("" : "+v"(x));
-  return x;
-}
-
-// e^x, the same reduction and polynomial as exp_tile (attention_tile.h), 16 lanes at a time.
-inline __m512 exp16(__m512 x) {
-  const __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.f)), _mm512_set1_ps(88.f));
-  const __m512 kRound = _mm512_set1_ps(12582912.f);
-  const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504f), kRound), kRound);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), xc);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-06f), r);
-  __m512 e = _mm512_set1_ps(1.f / 720);
-  e = _mm512_fmadd_ps(e, r, _mm512_set1_ps(1.f / 120));
-  e = _mm512_fmadd_ps(e, r, _mm512_set1_ps(1.f / 24));
-  e = _mm512_fmadd_ps(e, r, _mm512_set1_ps(1.f / 6));
-  e = _mm512_fmadd_ps(e, r, _mm512_set1_ps(0.5f));
-  e = _mm512_fmadd_ps(e, r, _mm512_set1_ps(1.f));
-  e = _mm512_fmadd_ps(e, r, _mm512_set1_ps(1.f));
-  const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-  const __m512 y = _mm512_mul_ps(e, _mm512_castsi512_ps(bits));
-  const __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.f), _CMP_LT_OQ);
-  return _mm512_mask_blend_ps(under, y, _mm512_setzero_ps());
-}
-
-// k [T, D] -> Kt [ntiles][D][BK], keys past T zero.
-void pack_k(const float* k, int64_t T, int64_t D, float* Kt) {
-  constexpr int64_t BK = Tiles::BK;
-  const int64_t ntiles = (T + BK - 1) / BK;
-  for (int64_t t = 0; t < ntiles; ++t) {
-    float* dst = Kt + t * D * BK;
-    const int64_t n = std::min(BK, T - t * BK);
-    for (int64_t d = 0; d < D; ++d)
-      for (int64_t j = n; j < BK; ++j) dst[d * BK + j] = 0.f;
-    for (int64_t j = 0; j < n; ++j)
-      for (int64_t d = 0; d < D; ++d) dst[d * BK + j] = k[(t * BK + j) * D + d];
-  }
-}
-
-// S[r][0..BK) = scale · q_r · Kt_tile for RQ rows (q rows given by pointer).
-inline void scores(const float* const* qr, const float* kt, int64_t D, float scale, __m512 s[Tiles::RQ][KV]) {
-  #pragma GCC unroll 4
-  for (int64_t r = 0; r < Tiles::RQ; ++r)
-    #pragma GCC unroll 4
-    for (int64_t v = 0; v < KV; ++v) s[r][v] = _mm512_setzero_ps();
-  for (int64_t d = 0; d < D; ++d) {
-    const float* kd = kt + d * Tiles::BK;
-    __m512 kv[KV];
-    #pragma GCC unroll 4
-    for (int64_t v = 0; v < KV; ++v) kv[v] = in_register(_mm512_loadu_ps(kd + 16 * v));
-    #pragma GCC unroll 4
-    for (int64_t r = 0; r < Tiles::RQ; ++r) {
-      const __m512 qb = _mm512_set1_ps(qr[r][d]);
-      #pragma GCC unroll 4
-      for (int64_t v = 0; v < KV; ++v) s[r][v] = _mm512_fmadd_ps(qb, kv[v], s[r][v]);
-    }
-  }
-  const __m512 sc = _mm512_set1_ps(scale);
-  #pragma GCC unroll 4
-  for (int64_t r = 0; r < Tiles::RQ; ++r)
-    #pragma GCC unroll 4
-    for (int64_t v = 0; v < KV; ++v) s[r][v] = _mm512_mul_ps(s[r][v], sc);
-}
-
-// One slice of NV vectors (16·NV floats from d0) of RQ output rows:
-//   o_r[d0..) = corr_r · o_r[d0..) + Σ_{j<nv} p[r][j] · V[j][d0..)
-// A template per width so that the RQ·NV accumulators are plain registers across all keys.
-template <int NV>
-inline void pv_slice(float* const* orow, const float* corr, const float p[Tiles::RQ][Tiles::BK], const float* V,
-                     int64_t nv, int64_t D, int64_t d0) {
-  __m512 acc[Tiles::RQ][NV];
-#pragma GCC unroll 4
-  for (int64_t r = 0; r < Tiles::RQ; ++r) {
-    const __m512 c = _mm512_set1_ps(corr[r]);
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_mul_ps(c, _mm512_loadu_ps(orow[r] + d0 + 16 * v));
-  }
-  for (int64_t j = 0; j < nv; ++j) {
-    const float* vj = V + j * D + d0;
-    __m512 vv[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) vv[v] = in_register(_mm512_loadu_ps(vj + 16 * v));
-#pragma GCC unroll 4
-    for (int64_t r = 0; r < Tiles::RQ; ++r) {
-      const __m512 pb = _mm512_set1_ps(p[r][j]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(pb, vv[v], acc[r][v]);
-    }
-  }
-#pragma GCC unroll 4
-  for (int64_t r = 0; r < Tiles::RQ; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) _mm512_storeu_ps(orow[r] + d0 + 16 * v, acc[r][v]);
-}
-
-// o_r = corr_r · o_r + P_r · V for RQ rows over D (a multiple of 16), in slices of 64 floats.
-inline void accumulate_pv(float* const* orow, const float* corr, const float p[Tiles::RQ][Tiles::BK],
-                          const float* V, int64_t nv, int64_t D) {
-  for (int64_t d0 = 0; d0 < D; d0 += Tiles::DS) {
-    switch (std::min<int64_t>(Tiles::DS, D - d0) / 16) {
-      case 4: pv_slice<4>(orow, corr, p, V, nv, D, d0); break;
-      case 3: pv_slice<3>(orow, corr, p, V, nv, D, d0); break;
-      case 2: pv_slice<2>(orow, corr, p, V, nv, D, d0); break;
-      default: pv_slice<1>(orow, corr, p, V, nv, D, d0); break;
-    }
-  }
-}
+using namespace avx512;
 
 // Rows [i0, i1) of one head; Kt is the head's packed K; obuf holds RQ rows of D floats.
 void forward_rows(const float* q, const float* Kt, const float* v, float* out, float* lse, int64_t i0,
@@ -206,7 +85,7 @@ void forward_rows(const float* q, const float* Kt, const float* v, float* out, f
         m[r] = mnew;
       }
       // Keys past a row's causal limit have p = 0, so all rows can share the longest range.
-      accumulate_pv(orow, corr, p, v + j0 * D, n, D);
+      rows_axpy(orow, corr, &p[0][0], BK, 1, v + j0 * D, D, n, D);
     }
     for (int64_t r = 0; r < RQ && g + r < i1; ++r) {
       const float inv = 1.f / l[r];
@@ -224,18 +103,20 @@ void attention_forward_avx512(const float* q, const float* k, const float* v, fl
                               const AttnShape& s, const AttnParams& p) {
   validate_attention(s, p);
   const float scale = effective_scale(s, p);
-  const int64_t T = s.T, D = s.D, BH = s.B * s.H, BK = Tiles::BK;
-  const int64_t ntiles = (T + BK - 1) / BK;
-  // K packed once per head (B·H·ntiles·D·BK floats: K's size rounded up to whole tiles).
-  std::vector<float> Kt(static_cast<size_t>(BH * ntiles * D * BK));
-  parallel_for(BH, [&](int64_t bh) { pack_k(k + bh * T * D, T, D, &Kt[bh * ntiles * D * BK]); });
+  const int64_t T = s.T, D = s.D, H = s.H, KVH = s.kv(), group = H / KVH, BK = Tiles::BK;
+  const int64_t ntiles = (T + BK - 1) / BK, tile_head = ntiles * D * BK;
+  // K packed once per k/v head (B·KV·ntiles·D·BK floats: K's size rounded up to whole tiles);
+  // with grouped-query attention the H/KV query heads of a group share it.
+  std::vector<float> Kt(static_cast<size_t>(s.B * KVH * tile_head));
+  parallel_for(s.B * KVH, [&](int64_t bkv) { pack_k(k + bkv * T * D, T, D, &Kt[bkv * tile_head]); });
   const int64_t nqb = (T + Tiles::kBlockQ - 1) / Tiles::kBlockQ;
-  parallel_for(BH * nqb, [&](int64_t item) {
+  parallel_for(s.B * H * nqb, [&](int64_t item) {
     const int64_t bh = item / nqb, i0 = (item % nqb) * Tiles::kBlockQ;
+    const int64_t bkv = (bh / H) * KVH + (bh % H) / group;  // the k/v head of query head bh % H
     thread_local std::vector<float> obuf;
     obuf.resize(static_cast<size_t>(Tiles::RQ * D));
     const int64_t off = bh * T * D;
-    forward_rows(q + off, &Kt[bh * ntiles * D * BK], v + off, out + off, lse + bh * T, i0,
+    forward_rows(q + off, &Kt[bkv * tile_head], v + bkv * T * D, out + off, lse + bh * T, i0,
                  std::min(T, i0 + Tiles::kBlockQ), T, D, p.causal, scale, obuf.data());
   });
 }
