@@ -1,0 +1,34 @@
+// Format tasks: what the base model is shown before the "before" AP is measured, so that it
+// knows the SFT prompt template ("<task>: <input>" · separator · answer · eos) as an
+// instruction-following LLM does, without seeing any task of the experiment. Each is a trivial
+// string function unrelated to the basic skills' composition, with answers of different lengths
+// (one letter, a whole word, a few letters) so that the model learns where answers stop.
+// They are never SFT tasks, basic tasks or bases of a decomposition.
+import { Rng } from '../util/random.js';
+import type { Sample } from '../data/sample.js';
+
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+
+const FORMAT: Record<string, (input: string) => string> = {
+  first: (s) => s[0]!,
+  last: (s) => s[s.length - 1]!,
+  upper: (s) => s.toUpperCase(),
+  vowels: (s) => [...s].filter((c) => 'aeiou'.includes(c)).join('') || 'none',
+};
+
+export const FORMAT_TASKS = Object.keys(FORMAT);
+
+/** n samples of every format task, interleaved (a seeded draw of words of 3-8 letters). */
+export function formatSamples(n: number, seed: number): Sample[] {
+  const r = new Rng(seed ^ 0x5f0f);
+  const out: Sample[] = [];
+  for (let i = 0; i < n; i++) {
+    for (const [name, solve] of Object.entries(FORMAT)) {
+      const len = 3 + r.int(6);
+      let input = '';
+      for (let j = 0; j < len; j++) input += LETTERS[r.int(LETTERS.length)];
+      out.push({ prompt: `${name}: ${input}`, response: solve(input) });
+    }
+  }
+  return out;
+}
