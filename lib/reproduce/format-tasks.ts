@@ -1,9 +1,9 @@
 // Format tasks: what the base model is shown before the "before" AP is measured, so that it
 // knows the SFT prompt template ("<task>: <input>" · separator · answer · eos) as an
 // instruction-following LLM does, without seeing any task of the experiment. Each is a trivial
-// string function unrelated to the basic skills' composition, with answers of different lengths
-// (one letter, a whole word, a few letters) so that the model learns where answers stop.
-// They are never SFT tasks, basic tasks or bases of a decomposition.
+// string function of a lowercase word (a letter of it, or its letters rearranged or dropped),
+// with answers of different lengths, so that the model learns that an answer is made from the
+// input and where it stops. None is a basic, complex or control task, nor a composition of them.
 import { Rng } from '../util/random.js';
 import type { Sample } from '../data/sample.js';
 
@@ -12,8 +12,10 @@ const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 const FORMAT: Record<string, (input: string) => string> = {
   first: (s) => s[0]!,
   last: (s) => s[s.length - 1]!,
-  upper: (s) => s.toUpperCase(),
-  vowels: (s) => [...s].filter((c) => 'aeiou'.includes(c)).join('') || 'none',
+  rotate: (s) => s.slice(1) + s[0],
+  odd: (s) => [...s].filter((_, i) => i % 2 === 0).join(''),
+  drop: (s) => s.slice(1),
+  swap: (s) => s[1]! + s[0]! + s.slice(2),
 };
 
 export const FORMAT_TASKS = Object.keys(FORMAT);

@@ -16,7 +16,7 @@ export interface Plan {
   seed: number;
   /** Independent SFT seeds (batch orders) per task for findings 1-3. */
   seeds: number;
-  /** Format stage on held-out format tasks before the "before" AP (null: off, the shipped model is the base). */
+  /** Format stage before the "before" AP: `samples` of every format task (format-tasks.ts), `steps` of SFT (null: off, the given model is the base). */
   format: { samples: number; steps: number; batchSize: number; lr: number } | null;
   /** SFT of findings 1-3, one run per task and seed, from the (format-stage) base; steps = samples · epochs / batchSize. */
   sft: { samples: number; epochs: number; batchSize: number; lr: number; warmupSteps: number };
@@ -46,7 +46,7 @@ const DEFAULT: Plan = {
   preset: 'default',
   seed: 0,
   seeds: 5,
-  format: { samples: 256, steps: 200, batchSize: 16, lr: 1e-3 },
+  format: { samples: 64, steps: 60, batchSize: 16, lr: 1e-3 },
   sft: { samples: 256, epochs: 2, batchSize: 16, lr: 1e-3, warmupSteps: 3 },
   snapshots: 6,
   trajectorySamples: 64,
@@ -57,15 +57,15 @@ const DEFAULT: Plan = {
   maxNewTokens: null,
   ablation: { steps: 240, k: 4, draws: 3, testSamples: 48 },
   permutations: 1000,
-  budgets: [64, 256, 1024],
-  application: { budget: 64, stageSteps: 40, batchSize: 8, basicSamples: 320, headK: 8, seeds: 5, lr: 1e-3 },
+  budgets: [64, 128, 256],
+  application: { budget: 64, stageSteps: 30, batchSize: 8, basicSamples: 240, headK: 8, seeds: 5, lr: 1e-3 },
 };
 
 const QUICK: Plan = {
   ...DEFAULT,
   preset: 'quick',
   seeds: 2,
-  format: { samples: 32, steps: 12, batchSize: 8, lr: 1e-3 },
+  format: { samples: 16, steps: 12, batchSize: 8, lr: 1e-3 },
   sft: { samples: 48, epochs: 1, batchSize: 8, lr: 1e-3, warmupSteps: 1 },
   snapshots: 3,
   trajectorySamples: 12,
@@ -82,7 +82,7 @@ const FULL: Plan = {
   ...DEFAULT,
   preset: 'full',
   seeds: 8,
-  format: { samples: 512, steps: 400, batchSize: 16, lr: 1e-3 },
+  format: { samples: 64, steps: 60, batchSize: 16, lr: 1e-3 },
   sft: { samples: 512, epochs: 2, batchSize: 16, lr: 1e-3, warmupSteps: 6 },
   snapshots: 8,
   trajectorySamples: 128,

@@ -39,7 +39,7 @@ export interface ReproduceOptions {
 export interface Setup {
   version: string;
   model: { path: string; shipped: boolean; sha256: string | null; config: Context['config']; format: string };
-  tasks: { source: Suite['source']; dir?: string; names: Record<string, string[]> };
+  tasks: { source: Suite['source']; dir?: string; names: Record<string, string[]>; checks: Record<string, string> };
   plan: Plan;
   threads: number;
   device: 'cpu' | 'cuda';
@@ -113,7 +113,7 @@ async function prepare(o: ReproduceOptions, plan: Plan, log: (m: string) => void
   const setup: Setup = {
     version: VERSION,
     model: { path: modelPath, shipped: o.model === undefined, sha256, config, format },
-    tasks: { source: suite.source, ...(suite.dir ? { dir: suite.dir } : {}), names },
+    tasks: { source: suite.source, ...(suite.dir ? { dir: suite.dir } : {}), names, checks: Object.fromEntries(suite.tasks.map((t) => [t.name, t.checkName])) },
     plan,
     threads: backendInfo().cpu.threads,
     device,
