@@ -18,8 +18,8 @@ export {
   type AttentionShape, type AttentionOptions, type AttentionForwardResult, type AttentionBackwardResult,
 } from './attention.js';
 export {
-  readCheckpoint, writeCheckpoint, parameterLayout, parameterCount, validateConfig, CheckpointError,
-  type Checkpoint, type CheckpointFormat, type GPTConfig, type ParameterTensor,
+  readCheckpoint, writeCheckpoint, parameterLayout, parameterCount, validateConfig, resolveConfig, CheckpointError,
+  type Checkpoint, type CheckpointFormat, type GPTConfig, type ParameterTensor, type ResolvedConfig, type RopeScaling,
 } from './checkpoint/index.js';
 export { ByteTokenizer, Gpt2Tokenizer, tokenizerFor, type Tokenizer } from './tokenizer.js';
 export type { Sample } from './data/sample.js';
@@ -31,4 +31,4 @@ export { sft, learningRate, type SftOptions, type SftHistory, type SftMode, type
 export { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
 export { activationPattern, patternProvenance, modelHash, dataHash, type ActivationPattern, type ActivationOptions } from './patterns/activation.js';
 export { ablateHeads, type AblationOptions, type AblationResult, type AblatedRun } from './patterns/ablation.js';
-export { GPT, type GPTCreateOptions, type Precision, type ForwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';
+export { GPT, type GPTCreateOptions, type Precision, type ForwardOptions, type BackwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';

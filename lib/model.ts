@@ -4,6 +4,7 @@
 // each other, so user code may fire several without awaiting.
 import { resolveDevice, type Device } from './backend.js';
 import { readCheckpoint, writeCheckpoint, validateConfig, parameterCount, type GPTConfig } from './checkpoint/index.js';
+import { pickConfig } from './checkpoint/layout.js';
 import { native, type NativeGPTModel } from './native.js';
 
 export interface GPTCreateOptions extends GPTConfig {
@@ -25,6 +26,19 @@ export interface ForwardOptions {
   lossWeights?: Float32Array;
   /** Also return the logits [batch, seqLen, vocabSize]. */
   returnLogits?: boolean;
+  /**
+   * This forward feeds a scores-only backward: the LM head and the loss run only at positions
+   * with a target (same loss). Needs targets; no logits; the backward must be scores-only.
+   */
+  scoresOnly?: boolean;
+}
+
+export interface BackwardOptions {
+  /**
+   * Only the head scores: no weight, bias or embedding gradient is formed (step() and
+   * exportGradients() refuse until a full backward). The head scores equal the full backward's.
+   */
+  scoresOnly?: boolean;
 }
 
 export interface StepOptions {
@@ -78,10 +92,8 @@ export class GPT {
 
   static async create(opts: GPTCreateOptions): Promise<GPT> {
     if (opts === null || typeof opts !== 'object') throw new TypeError(`GPT.create: expected an options object, got ${String(opts)}`);
-    const config: GPTConfig = {
-      vocabSize: opts.vocabSize, maxSeqLen: opts.maxSeqLen, layers: opts.layers, heads: opts.heads, dim: opts.dim,
-    };
-    validateConfig(config, 'GPT.create config');
+    validateConfig(opts, 'GPT.create config');
+    const config = pickConfig(opts);
     const seed = opts.seed ?? 0;
     if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`GPT.create seed: expected an integer in [0, 2^53), got ${seed}`);
     const device = resolveDevice(opts.device, 'GPT.create');
@@ -90,10 +102,10 @@ export class GPT {
       const got = typeof precision === 'string' ? `'${precision}'` : describe(precision);
       throw new TypeError(`GPT.create precision: expected 'f32' or 'bf16', got ${got}`);
     }
-    if (precision === 'bf16' && device !== 'cuda') {
-      throw new RangeError("GPT.create precision: 'bf16' runs on the CUDA backend only, but the device is 'cpu'");
-    }
-    return new GPT(await native.GPTModel.create({ ...config, seed, device, precision }), config, device, precision);
+    // bf16 on a CPU without bf16 instructions (or a build without oneDNN) runs f32, as
+    // backendInfo().cpu.bf16.reason says; `precision` then reports 'f32'.
+    const runs: Precision = precision === 'bf16' && device === 'cpu' && !native.backendInfo().cpu.bf16.available ? 'f32' : precision;
+    return new GPT(await native.GPTModel.create({ ...config, seed, device, precision }), config, device, runs);
   }
 
   /** A checkpoint (own safetensors, Hugging Face GPT-2 folder or model.safetensors, llm.c .bin). */
@@ -125,14 +137,27 @@ export class GPT {
       if (o.returnLogits !== undefined && typeof o.returnLogits !== 'boolean') {
         throw new TypeError(`forward options.returnLogits: expected a boolean, got ${typeof o.returnLogits}`);
       }
-      const { batch, seqLen, targets, lossWeights, returnLogits } = o;
-      return () => this.#native.forward(tokens, { batch, seqLen, targets, lossWeights, returnLogits });
+      if (o.scoresOnly !== undefined && typeof o.scoresOnly !== 'boolean') {
+        throw new TypeError(`forward options.scoresOnly: expected a boolean, got ${typeof o.scoresOnly}`);
+      }
+      if (o.scoresOnly && (o.targets === undefined || o.returnLogits)) {
+        throw new TypeError('forward options.scoresOnly: needs targets and cannot return logits (the LM head runs only at target positions)');
+      }
+      const { batch, seqLen, targets, lossWeights, returnLogits, scoresOnly } = o;
+      return () => this.#native.forward(tokens, { batch, seqLen, targets, lossWeights, returnLogits, scoresOnly });
     });
   }
 
   /** headScores [layers, batch, heads]: the signed ∂L/∂ξ for a gate ξ on each head's output. */
-  backward(): Promise<{ headScores: Float32Array }> {
-    return this.#call(() => () => this.#native.backward());
+  backward(o: BackwardOptions = {}): Promise<{ headScores: Float32Array }> {
+    return this.#call(() => {
+      checkObject(o, 'backward options');
+      if (o.scoresOnly !== undefined && typeof o.scoresOnly !== 'boolean') {
+        throw new TypeError(`backward options.scoresOnly: expected a boolean, got ${typeof o.scoresOnly}`);
+      }
+      const scoresOnly = o.scoresOnly ?? false;
+      return () => this.#native.backward({ scoresOnly });
+    });
   }
 
   step(o: StepOptions): Promise<void> {
@@ -194,6 +219,29 @@ export class GPT {
     this.#sync('importParameters');
     checkFloats(p, 'parameters', this.parameterCount);
     this.#native.importParameters(p);
+  }
+
+  /** A copy of parameters [offset, offset+length) of the canonical layout (streaming save). */
+  exportParameterRange(offset: number, length: number): Float32Array {
+    this.#sync('exportParameterRange');
+    checkInt(offset, 'offset', 0, this.parameterCount);
+    checkInt(length, 'length', 0, this.parameterCount - offset);
+    return this.#native.exportParameterRange(offset, length);
+  }
+
+  /**
+   * Sets parameters [offset, offset+data.length) of the canonical layout (streaming load: one
+   * tensor at a time, no second full copy). Like importParameters, it resets AdamW.
+   */
+  importParameterRange(offset: number, data: Float32Array): void {
+    this.#sync('importParameterRange');
+    checkInt(offset, 'offset', 0, this.parameterCount);
+    if (!(data instanceof Float32Array)) throw new TypeError(`data: expected a Float32Array, got ${describe(data)}`);
+    if (offset + data.length > this.parameterCount) {
+      throw new RangeError(`data: offset ${offset} + length ${data.length} exceeds the ${this.parameterCount} parameters`);
+    }
+    checkFloats(data, 'data', data.length);
+    this.#native.importParameterRange(offset, data);
   }
 
   /** The gradients of the last backward, in the parameter layout. */

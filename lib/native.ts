@@ -3,12 +3,21 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { GPTConfig } from './checkpoint/layout.js';
 import { fileURLToPath } from 'node:url';
 
 export interface CudaDevice { name: string; memoryBytes: number; computeCapability: string }
 export interface BackendInfo {
   version: string;
-  cpu: { simd: string; threads: number; blas: string | null };
+  cpu: {
+    simd: string; threads: number; blas: string | null;
+    /** the f32 gemm that runs ('openblas' | 'blocked'), and why (a fallback OpenBLAS core is not used) */
+    gemm: string; gemmReason: string;
+    /** openblas_get_corename(), null without OpenBLAS */
+    blasCore: string | null;
+    /** precision 'bf16' on the CPU: the linear layers' gemms through oneDNN, or why f32 runs instead */
+    bf16: { available: boolean; isa: string | null; reason: string };
+  };
   cuda: { compiled: boolean; available: boolean; devices: CudaDevice[]; reason?: string };
 }
 
@@ -26,14 +35,16 @@ export interface NativeBackwardResult { dq: Float32Array; dk: Float32Array; dv: 
 
 /** native/addon/gpt_binding.cpp: one engine; lib/model.ts is the only user. */
 export interface NativeGPTModel {
-  forward(tokens: Int32Array, o: { batch: number; seqLen: number; targets?: Int32Array; lossWeights?: Float32Array; returnLogits?: boolean }):
+  forward(tokens: Int32Array, o: { batch: number; seqLen: number; targets?: Int32Array; lossWeights?: Float32Array; returnLogits?: boolean; scoresOnly?: boolean }):
     Promise<{ loss: number; logits?: Float32Array }>;
-  backward(): Promise<{ headScores: Float32Array }>;
+  backward(o?: { scoresOnly?: boolean }): Promise<{ headScores: Float32Array }>;
   step(o: object): Promise<void>;
   generate(prompt: Int32Array, o: { maxNewTokens: number; stopToken?: number }): Promise<Int32Array>;
   setHeadGates(g: Float32Array): void;
   exportParameters(): Float32Array;
   importParameters(p: Float32Array): void;
+  exportParameterRange(offset: number, length: number): Float32Array;
+  importParameterRange(offset: number, data: Float32Array): void;
   exportGradients(): Float32Array;
   profile(reset?: boolean): { ms: Record<string, number>; gemmFlops: number } | null;
   dispose(): void;
@@ -51,9 +62,10 @@ export interface Binding {
   attentionBackwardSync(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array,
     lse: Float32Array, shape: NativeAttentionShape, opts: NativeAttentionOptions): NativeBackwardResult;
   GPTModel: {
-    create(cfg: { vocabSize: number; maxSeqLen: number; layers: number; heads: number; dim: number; seed: number;
-      device: 'cpu' | 'cuda'; precision: 'f32' | 'bf16' }): Promise<NativeGPTModel>;
+    create(cfg: GPTConfig & { seed: number; device: 'cpu' | 'cuda'; precision: 'f32' | 'bf16' }): Promise<NativeGPTModel>;
   };
+  /** The rate of the f32 gemm the engine runs, C[m,n] = A[m,k]·B[k,n] (benchmarks only). */
+  gemmRateSync(o: { m: number; n: number; k: number; precision?: 'f32' | 'bf16' }): { gflops: number; impl: string };
   [name: string]: any;
 }
 
@@ -67,6 +79,12 @@ const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 // when threads sleep too soon (the minimum timeout made `npm run demo` 114 s instead of ~88 s),
 // keep their speed. OpenBLAS reads this when the addon below loads it; a value the user set wins.
 process.env.OPENBLAS_THREAD_TIMEOUT ??= '22';
+// HEADGRAD_THREADS sizes every thread pool: ours, OpenBLAS's and OpenMP's (oneDNN). The libraries
+// read these when they load, so they start no threads beyond it (the addon also sets them again).
+if (process.env.HEADGRAD_THREADS) {
+  process.env.OPENBLAS_NUM_THREADS ??= process.env.HEADGRAD_THREADS;
+  process.env.OMP_NUM_THREADS ??= process.env.HEADGRAD_THREADS;
+}
 
 function load(): Binding {
   const tried: string[] = [];

@@ -17,6 +17,7 @@
 #include "core/gpt.h"
 #include "core/ops.h"
 #include "core/ops_cuda.h"
+#include "cpu/gemm_bf16.h"
 
 namespace hg {
 namespace addon {
@@ -53,6 +54,50 @@ float num_field(const Napi::Object& o, const char* key, const char* ctx, double 
   return static_cast<float>(d);
 }
 
+// The model fields of a config object (lib/checkpoint/layout.ts GPTConfig); absent optional
+// fields keep the GPT-2 defaults of hg::GPTConfig.
+GPTConfig read_config(const Napi::Object& o) {
+  const char* ctx = "config";
+  GPTConfig cfg;
+  cfg.V = require_pos_int(o, "vocabSize", ctx);
+  cfg.P = require_pos_int(o, "maxSeqLen", ctx);
+  cfg.L = require_pos_int(o, "layers", ctx);
+  cfg.H = require_pos_int(o, "heads", ctx);
+  cfg.C = require_pos_int(o, "dim", ctx);
+  const int64_t zero = 0;
+  cfg.KV = int_field(o, "kvHeads", ctx, 1, 1024, &zero);
+  cfg.F = int_field(o, "ffnDim", ctx, 1, int64_t{1} << 20, &zero);
+  cfg.norm = optional_choice(o, "norm", "layernorm", "layernorm|rmsnorm", ctx) == "rmsnorm" ? NormKind::RMSNorm
+                                                                                             : NormKind::LayerNorm;
+  cfg.norm_eps = optional_number(o, "normEps", 1e-5, ctx);
+  cfg.positions = optional_choice(o, "positions", "learned", "learned|rope", ctx) == "rope" ? PosKind::Rope
+                                                                                            : PosKind::Learned;
+  cfg.rope_theta = optional_number(o, "ropeTheta", 10000.0, ctx);
+  cfg.mlp = optional_choice(o, "mlp", "gelu", "gelu|swiglu", ctx) == "swiglu" ? MlpKind::SwiGLU : MlpKind::Gelu;
+  cfg.qkv_bias = optional_bool(o, "qkvBias", true, ctx);
+  cfg.linear_bias = optional_bool(o, "linearBias", true, ctx);
+  cfg.tied = optional_bool(o, "tiedEmbeddings", true, ctx);
+  Napi::Value rs = o.Get("ropeScaling");
+  if (!rs.IsUndefined() && !rs.IsNull()) {
+    const char* rctx = "config.ropeScaling";
+    Napi::Object r = require_object(rs, rctx);
+    const std::string type = optional_choice(r, "type", "", "linear|llama3", rctx);
+    if (type.empty()) type_error(o.Env(), "config.ropeScaling.type: expected one of linear|llama3, got undefined");
+    RopeScaling& sc = cfg.rope_scaling;
+    sc.type = type == "linear" ? RopeScalingKind::Linear : RopeScalingKind::Llama3;
+    if (r.Get("factor").IsUndefined()) type_error(o.Env(), "config.ropeScaling.factor: expected a finite number, got undefined");
+    sc.factor = optional_number(r, "factor", 1.0, rctx);
+    if (sc.type == RopeScalingKind::Llama3) {
+      for (const char* k : {"lowFreqFactor", "highFreqFactor", "originalMaxPositions"})
+        if (r.Get(k).IsUndefined()) type_error(o.Env(), std::string(rctx) + "." + k + ": expected a finite number, got undefined");
+      sc.low_freq_factor = optional_number(r, "lowFreqFactor", 1.0, rctx);
+      sc.high_freq_factor = optional_number(r, "highFreqFactor", 4.0, rctx);
+      sc.original_max_positions = int_field(r, "originalMaxPositions", rctx, 1, int64_t{1} << 24);
+    }
+  }
+  return cfg;
+}
+
 // Every element of `a` in [lo, hi); names the first one that is not.
 void check_token_range(Napi::Env env, const Napi::Int32Array& a, const char* name, int32_t lo, int64_t hi) {
   for (size_t i = 0; i < a.ElementLength(); ++i) {
@@ -69,13 +114,13 @@ Napi::Float32Array to_f32(Napi::Env env, const std::vector<float>& v) {
 }
 
 // The backend of a new model: config.device 'cpu' (default) or 'cuda', config.precision 'f32'
-// (default) or 'bf16' (tensor-core GEMMs and attention; CUDA only).
+// (default) or 'bf16' (CUDA: tensor-core GEMMs and attention; CPU: the linear layers' GEMMs
+// through oneDNN where the CPU has bf16 instructions, else f32, as backendInfo().cpu.bf16 says).
 const Ops& engine_ops(const Napi::Object& o) {
   Napi::Env env = o.Env();
   const bool cuda = optional_choice(o, "device", "cpu", "cpu|cuda", "config") == "cuda";
   const bool bf16 = optional_choice(o, "precision", "f32", "f32|bf16", "config") == "bf16";
-  if (bf16 && !cuda) range_error(env, "config.precision: 'bf16' runs on the CUDA backend only, got device 'cpu'");
-  if (!cuda) return cpu_ops();
+  if (!cuda) return bf16 && cpu::bf16_support().available ? cpu_ops_bf16() : cpu_ops();
 #ifdef HEADGRAD_WITH_CUDA
   const cuda::Availability a = cuda::query();
   if (!a.available) throw Napi::Error::New(env, "GPT.create: device 'cuda' requested but " + a.reason);
@@ -147,6 +192,8 @@ class GPTModel : public Napi::ObjectWrap<GPTModel> {
   Napi::Value SetHeadGates(const Napi::CallbackInfo& info);
   Napi::Value ExportParameters(const Napi::CallbackInfo& info);
   Napi::Value ImportParameters(const Napi::CallbackInfo& info);
+  Napi::Value ExportParameterRange(const Napi::CallbackInfo& info);
+  Napi::Value ImportParameterRange(const Napi::CallbackInfo& info);
   Napi::Value ExportGradients(const Napi::CallbackInfo& info);
   Napi::Value Profile(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
@@ -216,12 +263,7 @@ Napi::Value GPTModel::Create(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info.This().IsFunction()) type_error(env, "GPTModel.create: call it as GPTModel.create(config)");
   Napi::Object o = require_object(info[0], "config");
-  GPTConfig cfg;
-  cfg.V = require_pos_int(o, "vocabSize", "config");
-  cfg.P = require_pos_int(o, "maxSeqLen", "config");
-  cfg.L = require_pos_int(o, "layers", "config");
-  cfg.H = require_pos_int(o, "heads", "config");
-  cfg.C = require_pos_int(o, "dim", "config");
+  const GPTConfig cfg = read_config(o);
   const int64_t zero = 0;
   const uint64_t seed = static_cast<uint64_t>(int_field(o, "seed", "config", 0, (int64_t{1} << 53) - 1, &zero));
   try {
@@ -246,8 +288,8 @@ GPTModel::GPTModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GPTModel>(
 class ForwardWorker : public ModelWorker {
  public:
   ForwardWorker(Napi::Env env, GPTModel* m, Napi::Int32Array tokens, Napi::Value targets,
-                Napi::Value weights, int64_t B, int64_t T, bool want_logits)
-      : ModelWorker(env, m), B_(B), T_(T), want_logits_(want_logits) {
+                Napi::Value weights, int64_t B, int64_t T, bool want_logits, bool scores_only)
+      : ModelWorker(env, m), B_(B), T_(T), want_logits_(want_logits), scores_only_(scores_only) {
     keep_.push_back(Napi::Persistent(tokens.As<Napi::Object>()));
     tokens_ = tokens.Data();
     if (!targets.IsUndefined()) {
@@ -263,7 +305,7 @@ class ForwardWorker : public ModelWorker {
  private:
   void Run() override {
     if (want_logits_) logits_.resize(static_cast<size_t>(B_ * T_ * engine().config().V));
-    loss_ = engine().forward(tokens_, targets_, weights_, B_, T_, want_logits_ ? logits_.data() : nullptr);
+    loss_ = engine().forward(tokens_, targets_, weights_, B_, T_, want_logits_ ? logits_.data() : nullptr, scores_only_);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
@@ -277,6 +319,7 @@ class ForwardWorker : public ModelWorker {
   const float* weights_ = nullptr;
   int64_t B_, T_;
   bool want_logits_;
+  bool scores_only_;
   std::vector<float> logits_;
   double loss_ = 0;
 };
@@ -302,20 +345,24 @@ Napi::Value GPTModel::Forward(const Napi::CallbackInfo& info) {
     }
   }
   const bool want_logits = optional_bool(o, "returnLogits", false, "forward options");
-  auto* w = new ForwardWorker(env, this, tokens, targets, weights, B, T, want_logits);
+  const bool scores_only = optional_bool(o, "scoresOnly", false, "forward options");
+  if (scores_only && (targets.IsUndefined() || want_logits))
+    type_error(env, "forward options.scoresOnly: needs targets and cannot return logits (the LM head runs only at target positions)");
+  auto* w = new ForwardWorker(env, this, tokens, targets, weights, B, T, want_logits, scores_only);
   return w->Queue();
 }
 
 // ---- backward ----------------------------------------------------------------------------
 class BackwardWorker : public ModelWorker {
  public:
-  BackwardWorker(Napi::Env env, GPTModel* m, int64_t batch) : ModelWorker(env, m), batch_(batch) {}
+  BackwardWorker(Napi::Env env, GPTModel* m, int64_t batch, bool scores_only)
+      : ModelWorker(env, m), batch_(batch), scores_only_(scores_only) {}
 
  private:
   void Run() override {
     const GPTConfig& c = engine().config();
     scores_.resize(static_cast<size_t>(c.L * batch_ * c.H));  // [L,B,H]
-    engine().backward(scores_.data());
+    engine().backward(scores_.data(), scores_only_);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
@@ -323,6 +370,7 @@ class BackwardWorker : public ModelWorker {
     return r;
   }
   int64_t batch_;
+  bool scores_only_;
   std::vector<float> scores_;
 };
 
@@ -331,7 +379,13 @@ Napi::Value GPTModel::Backward(const Napi::CallbackInfo& info) {
   GPT& g = ready(env);
   if (!g.has_forward_with_targets())
     throw Napi::Error::New(env, "GPT.backward: needs a forward() with targets first (one backward per forward)");
-  auto* w = new BackwardWorker(env, this, g.last_batch());
+  bool scores_only = false;
+  if (info.Length() > 0 && !info[0].IsUndefined())
+    scores_only = optional_bool(require_object(info[0], "backward options"), "scoresOnly", false, "backward options");
+  if (!scores_only && g.last_forward_scores_only())
+    throw Napi::Error::New(env, "GPT.backward: the forward() was scoresOnly (logits at target positions only); "
+                                "pass { scoresOnly: true } or run a forward() without scoresOnly");
+  auto* w = new BackwardWorker(env, this, g.last_batch(), scores_only);
   return w->Queue();
 }
 
@@ -373,6 +427,9 @@ Napi::Value GPTModel::Step(const Napi::CallbackInfo& info) {
   s.train_mlp = optional_bool(o, "trainMlp", false, ctx);
   s.train_layernorm = optional_bool(o, "trainLayerNorm", false, ctx);
   s.train_embeddings = optional_bool(o, "trainEmbeddings", false, ctx);
+  if (g.last_backward_scores_only())
+    throw Napi::Error::New(env, "GPT.step: the last backward() was scoresOnly and formed no weight gradients; "
+                                "run forward() and backward() without scoresOnly before step()");
   if (!g.has_gradients())
     throw Napi::Error::New(env, "GPT.step: needs a backward() first (one step per backward)");
   auto* w = new StepWorker(env, this, std::move(s));
@@ -446,9 +503,51 @@ Napi::Value GPTModel::ImportParameters(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// An offset into the canonical parameter array: an integer in [0, max].
+int64_t range_offset(const Napi::Value& v, const char* name, int64_t max) {
+  const std::string what = std::string(name) + ": expected an integer in [0, " + std::to_string(max) + "], got ";
+  if (!v.IsNumber()) type_error(v.Env(), what + describe(v));
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > static_cast<double>(max))
+    range_error(v.Env(), what + number_text(d));
+  return static_cast<int64_t>(d);
+}
+
+// exportParameterRange(offset, length): a copy of parameters [offset, offset+length).
+Napi::Value GPTModel::ExportParameterRange(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GPT& g = ready(env);
+  const int64_t n = g.num_params();
+  const int64_t offset = range_offset(info[0], "offset", n);
+  const int64_t length = range_offset(info[1], "length", n - offset);
+  auto a = Napi::Float32Array::New(env, static_cast<size_t>(length));
+  g.export_parameter_range(offset, length, a.Data());
+  return a;
+}
+
+// importParameterRange(offset, data): parameters [offset, offset+data.length) = data.
+Napi::Value GPTModel::ImportParameterRange(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GPT& g = ready(env);
+  const int64_t n = g.num_params();
+  const int64_t offset = range_offset(info[0], "offset", n);
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    type_error(env, "data: expected a Float32Array, got " + describe(info[1]));
+  Napi::Float32Array a = info[1].As<Napi::Float32Array>();
+  const int64_t length = static_cast<int64_t>(a.ElementLength());
+  if (length > n - offset)
+    range_error(env, "data: offset " + std::to_string(offset) + " + length " + std::to_string(length) +
+                         " exceeds the " + std::to_string(n) + " parameters");
+  require_finite(a, "data");
+  g.import_parameter_range(offset, length, a.Data());
+  return env.Undefined();
+}
+
 Napi::Value GPTModel::ExportGradients(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GPT& g = ready(env);
+  if (g.last_backward_scores_only())
+    throw Napi::Error::New(env, "GPT.exportGradients: the last backward() was scoresOnly and formed no weight gradients");
   if (!g.has_gradients()) throw Napi::Error::New(env, "GPT.exportGradients: needs a backward() first");
   auto a = Napi::Float32Array::New(env, static_cast<size_t>(g.num_params()));
   g.export_gradients(a.Data());
@@ -488,6 +587,8 @@ Napi::Function GPTModel::Define(Napi::Env env) {
                       InstanceMethod<&GPTModel::SetHeadGates>("setHeadGates"),
                       InstanceMethod<&GPTModel::ExportParameters>("exportParameters"),
                       InstanceMethod<&GPTModel::ImportParameters>("importParameters"),
+                      InstanceMethod<&GPTModel::ExportParameterRange>("exportParameterRange"),
+                      InstanceMethod<&GPTModel::ImportParameterRange>("importParameterRange"),
                       InstanceMethod<&GPTModel::ExportGradients>("exportGradients"),
                       InstanceMethod<&GPTModel::Profile>("profile"),
                       InstanceMethod<&GPTModel::Dispose>("dispose")});

@@ -1,7 +1,13 @@
-// The GPT-2 training engine: token + learned position embeddings, pre-LayerNorm blocks
+// The training engine for GPT-2 and the Llama family (llm.c style: one straight-line forward
+// and backward, no graph). GPT-2: token + learned position embeddings, pre-LayerNorm blocks
 // (QKV projection, fused causal attention, per-head gates, output projection, GELU MLP 4×),
-// final LayerNorm, LM head tied to wte. Backend-neutral: all numerics go through an Ops table
-// (core/ops.h); host pointers in this API are plain host memory.
+// final LayerNorm, LM head tied to wte. The config switches (core/gpt_params.h) swap in RMSNorm,
+// RoPE on q and k, SwiGLU, grouped-query attention, optional biases and an untied LM head.
+// Backend-neutral: all numerics go through an Ops table (core/ops.h); host pointers in this
+// API are plain host memory.
+//
+// Heads: gates, head scores and trainable_heads are per query head (H of them). Under
+// grouped-query attention k/v head g serves query heads g·H/KV .. (g+1)·H/KV − 1.
 //
 // The model owns its parameters, gradients, AdamW moments and activations. Activations are
 // planned for N = batch·seqLen rows and reused; they are re-planned only when N grows.
@@ -23,12 +29,13 @@ struct StepOptions {
   float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
   float weight_decay = 0.f;
   float grad_clip = 0.f;  // > 0: scale gradients so their global norm is at most this
-  // Empty: every parameter trains. Otherwise [L·H] flags: only the Q/K/V rows (weights and
-  // biases) and attprojw columns of the flagged heads train, plus the groups below.
+  // Empty: every parameter trains. Otherwise [L·H] flags: only the Q rows (weights and biases)
+  // and attprojw columns of the flagged query heads train, the K/V rows of a k/v head when any
+  // query head of its group is flagged, plus the groups below.
   std::vector<uint8_t> trainable_heads;
   bool train_mlp = false;         // fcw, fcb, fcprojw, fcprojb
   bool train_layernorm = false;   // ln1, ln2, lnf weights and biases
-  bool train_embeddings = false;  // wte (also the LM head) and wpe
+  bool train_embeddings = false;  // wte, wpe and the LM head (wte when tied, lmhead otherwise)
 };
 
 class DeviceBuffer;
@@ -48,11 +55,15 @@ class GPT {
   // loss_weights [B·T] or null (null: the mean over positions with a target).
   // logits_out: null, or host [B,T,V] to receive the logits. Returns the loss (NaN without
   // targets). Inputs must already be validated (tokens in [0,V), targets in [-1,V), T <= P).
+  // scores_only: the LM head and the loss run only at positions with a target (same loss);
+  // the backward that follows must be scores-only too, and logits_out must be null.
   double forward(const int32_t* tokens, const int32_t* targets, const float* loss_weights,
-                 int64_t B, int64_t T, float* logits_out);
+                 int64_t B, int64_t T, float* logits_out, bool scores_only = false);
   // Needs a forward with targets since the last backward. Writes fresh gradients (they are
   // not accumulated across calls) and head_scores (host [L,B,H]) = ∂L/∂ξ for each head gate.
-  void backward(float* head_scores);
+  // scores_only: only what the head scores need: no weight, bias or embedding gradient (step()
+  // and export_gradients() then refuse); the head scores equal the full backward's.
+  void backward(float* head_scores, bool scores_only = false);
   // Needs a backward since the last step.
   void step(const StepOptions& o);
   // Greedy decoding with a KV cache; returns the new tokens only (stop_token, when met, ends
@@ -63,17 +74,28 @@ class GPT {
   void set_head_gates(const float* gates);  // host [L·H]
   void export_parameters(float* host) const;
   void import_parameters(const float* host);  // also forgets pending gradients and AdamW state
+  // Parameters [offset, offset+n) of the canonical layout, to or from host memory (streaming
+  // load/save without a second full copy). The import also forgets gradients and AdamW state.
+  void export_parameter_range(int64_t offset, int64_t n, float* host) const;
+  void import_parameter_range(int64_t offset, int64_t n, const float* host);
   void export_gradients(float* host) const;   // needs a backward
 
   bool has_forward_with_targets() const { return ready_for_backward_; }
   int64_t last_batch() const { return B_; }
   bool has_gradients() const { return ready_for_step_; }
+  bool last_forward_scores_only() const { return logits_at_targets_; }
+  bool last_backward_scores_only() const { return last_backward_scores_only_; }
 
  private:
   struct Acts;
   struct DecodeState;
   float* param(ParamIndex i, int64_t layer = 0) const;
   float* grad(ParamIndex i, int64_t layer = 0) const;
+  const float* lm_head() const;  // wte or lmhead
+  void norm_forward(float* out, float* mean, float* rstd, const float* inp, ParamIndex w, ParamIndex b,
+                    int64_t l, int64_t N);
+  void norm_backward(float* dinp, const float* dout, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
+                     const float* mean, const float* rstd, int64_t N);
   void plan_activations(int64_t N);
   void matmul_forward(float* out, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
                       int64_t N, int64_t IC, int64_t OC);
@@ -90,11 +112,16 @@ class GPT {
   int64_t num_params_;
   Profiler prof_;
   std::unique_ptr<DeviceBuffer> params_, grads_, m_, v_, gates_;
+  std::unique_ptr<DeviceBuffer> rope_cos_, rope_sin_;  // [P, hs/2] each (RoPE configs only)
   std::unique_ptr<Acts> acts_;
   std::unique_ptr<DecodeState> decode_;
   int64_t B_ = 0, T_ = 0;  // shape of the last forward
   int64_t steps_ = 0;      // AdamW steps taken (the bias corrections use it)
   bool ready_for_backward_ = false, ready_for_step_ = false;
+  // Scores-only passes: the last forward's logits cover only target_rows_ (ascending rows of
+  // [N]); while a scores-only backward runs, grad() is null so no weight gradient is formed.
+  bool logits_at_targets_ = false, scores_only_ = false, last_backward_scores_only_ = false;
+  std::vector<int64_t> target_rows_;
 };
 
 }  // namespace hg

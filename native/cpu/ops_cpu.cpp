@@ -13,6 +13,9 @@
 #include "cpu/layernorm.h"
 #include "cpu/matmul.h"
 #include "cpu/residual.h"
+#include "cpu/rmsnorm.h"
+#include "cpu/rope.h"
+#include "cpu/swiglu.h"
 
 namespace hg {
 namespace {
@@ -31,8 +34,9 @@ void host_zero(void* p, int64_t bytes) { std::memset(p, 0, static_cast<size_t>(b
 
 }  // namespace
 
-const Ops& cpu_ops() {
-  static const Ops ops = {
+namespace {
+Ops make_cpu_ops() {
+  return Ops{
       "cpu",
       host_alloc,
       host_release,
@@ -43,23 +47,47 @@ const Ops& cpu_ops() {
       cpu::encoder_backward,
       cpu::layernorm_forward,
       cpu::layernorm_backward,
+      cpu::rmsnorm_forward,
+      cpu::rmsnorm_backward,
       cpu::matmul_forward,
       cpu::matmul_backward,
       cpu::split_heads,
       cpu::split_heads_backward,
       cpu::merge_heads,
       cpu::merge_heads_backward,
+      cpu::rope_forward,
+      cpu::rope_backward,
       cpu::attention_forward,
       cpu::attention_backward,
       cpu::attention_decode,
       cpu::residual_forward,
       cpu::gelu_forward,
       cpu::gelu_backward,
+      cpu::swiglu_forward,
+      cpu::swiglu_backward,
       cpu::softmax_crossentropy_forward,
       cpu::softmax_crossentropy_backward,
       cpu::sum_squares,
       cpu::adamw,
   };
+}
+}  // namespace
+
+const Ops& cpu_ops() {
+  static const Ops ops = make_cpu_ops();
+  return ops;
+}
+
+// The linear layers' gemms in bf16; everything else (attention, norms, loss, AdamW on the f32
+// master weights) stays f32.
+const Ops& cpu_ops_bf16() {
+  static const Ops ops = [] {
+    Ops o = make_cpu_ops();
+    o.name = "cpu-bf16";
+    o.matmul_forward = cpu::matmul_forward_bf16;
+    o.matmul_backward = cpu::matmul_backward_bf16;
+    return o;
+  }();
   return ops;
 }
 
