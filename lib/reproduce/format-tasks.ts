@@ -1,9 +1,11 @@
 // Format tasks: what the base model is shown before the "before" AP is measured, so that it
 // knows the SFT prompt template ("<task>: <input>" · separator · answer · eos) as an
 // instruction-following LLM does, without seeing any task of the experiment. Each is a trivial
-// string function of a lowercase word (a letter of it, or its letters rearranged or dropped),
-// with answers of different lengths, so that the model learns that an answer is made from the
-// input and where it stops. None is a basic, complex or control task, nor a composition of them.
+// string function of a lowercase word (a letter of it, its letters rearranged or dropped, or its
+// length as a number, so that answers in digits are not new either), with answers of different
+// lengths, so that the model learns that an answer is made from the input and where it stops.
+// None is a basic, complex or control task, nor a composition of them (length is the nearest:
+// count asks how often one letter occurs).
 import { Rng } from '../util/random.js';
 import type { Sample } from '../data/sample.js';
 
@@ -16,6 +18,7 @@ const FORMAT: Record<string, (input: string) => string> = {
   odd: (s) => [...s].filter((_, i) => i % 2 === 0).join(''),
   drop: (s) => s.slice(1),
   swap: (s) => s[1]! + s[0]! + s.slice(2),
+  length: (s) => String(s.length),
 };
 
 export const FORMAT_TASKS = Object.keys(FORMAT);

@@ -29,9 +29,10 @@ export async function probe(model: GPT, samples: readonly Sample[], tokenizer: T
     // 'sample' weighting: each row's weights sum to 1, so the batch loss is Σ_i L(x_i) and row
     // i's head scores are ∂L(x_i)/∂ξ (rows do not interact)
     const b = makeBatch(chunk, tokenizer, { maxSeqLen: model.config.maxSeqLen, weighting: 'sample' });
-    const out = await model.forward(b.tokens, { batch: b.batch, seqLen: b.seqLen, targets: b.targets, lossWeights: b.lossWeights });
+    // scores only: no weight gradients, the LM head only where there is a target (same loss)
+    const out = await model.forward(b.tokens, { batch: b.batch, seqLen: b.seqLen, targets: b.targets, lossWeights: b.lossWeights, scoresOnly: true });
     loss += out.loss;
-    const { headScores } = await model.backward(); // [layers, batch, heads]
+    const { headScores } = await model.backward({ scoresOnly: true }); // [layers, batch, heads]
     for (let r = 0; r < b.batch; r++) {
       const row = new Float64Array(layers * heads);
       for (let l = 0; l < layers; l++) for (let h = 0; h < heads; h++) row[l * heads + h] = Math.abs(headScores[(l * b.batch + r) * heads + h]!);
