@@ -19,7 +19,7 @@ export interface Plan {
   /** Format stage before the "before" AP: `samples` of every format task (format-tasks.ts), `steps` of SFT (null: off, the given model is the base). */
   format: { samples: number; steps: number; batchSize: number; lr: number } | null;
   /** SFT of findings 1-3, one run per task and seed, from the (format-stage) base; steps = samples · epochs / batchSize. */
-  sft: { samples: number; epochs: number; batchSize: number; lr: number; warmupSteps: number };
+  sft: { samples: number; epochs: number; batchSize: number; lr: number; warmupSteps: number; steps?: number };
   /** Snapshots (AP and held-out loss on the first trajectorySamples probe samples) this many times per run, evenly spaced. */
   snapshots: number;
   trajectorySamples: number;
@@ -100,9 +100,14 @@ export function makePlan(preset: Preset, seed = 0): Plan {
   return structuredClone({ ...base, seed });
 }
 
-/** Optimizer steps of an SFT run on n samples: at least one, `epochs` passes over the data. */
-export function sftSteps(plan: Plan, n: number): number {
-  return Math.max(1, Math.round((plan.sft.epochs * n) / plan.sft.batchSize));
+/**
+ * Optimizer steps of an SFT run on n samples of a task whose finding-1 run has f1 samples:
+ * `epochs` passes over the data, or, when the steps are fixed (--steps), those steps for the
+ * finding-1 run and the same epochs for other budgets. At least one.
+ */
+export function stepsFor(plan: Plan, n: number, f1 = n): number {
+  const steps = plan.sft.steps !== undefined ? (plan.sft.steps * n) / f1 : (plan.sft.epochs * n) / plan.sft.batchSize;
+  return Math.max(1, Math.round(steps));
 }
 
 /** Overrides from the command line (real models need their own learning rate, steps and batch). */
@@ -128,8 +133,8 @@ export function applyOverrides(plan: Plan, o: PlanOverrides): Plan {
     p.application.batchSize = o.batch;
     if (p.format) p.format.batchSize = o.batch;
   }
-  // --steps fixes the SFT length of finding 1: epochs follow from it
-  if (o.steps !== undefined) p.sft.epochs = (o.steps * p.sft.batchSize) / p.sft.samples;
+  // --steps fixes the SFT length of finding 1; other budgets keep its epochs
+  if (o.steps !== undefined) p.sft.steps = o.steps;
   if (o.seeds !== undefined) {
     p.seeds = o.seeds;
     p.application.seeds = o.seeds;

@@ -8,7 +8,7 @@ import { PAPER } from './paper.js';
 import type { ReproduceResult } from './run.js';
 import { ARMS } from './application.js';
 import { mean, median, type Interval } from './stats.js';
-import { sftSteps } from './plan.js';
+import { stepsFor } from './plan.js';
 import * as judge from './verdicts.js';
 
 const pct = (x: number) => 100 * x;
@@ -67,7 +67,7 @@ function setup(r: ReproduceResult): ReportSection {
     {
       type: 'paragraph',
       text: `Plan "${plan.preset}", seed ${plan.seed}: ${format ? `a format stage of ${format.steps} steps of ${plan.format!.batchSize} at lr ${plan.format!.lr} on ${format.samples} format samples (the prompt template on tasks that are not in the experiment; last training loss ${num(format.finalLoss)}), then ` : 'no format stage, then '}` +
-        `SFT per task and seed on ${plan.sft.samples} samples for ${num(plan.sft.epochs)} epochs (${sftSteps(plan, plan.sft.samples)} steps of ${plan.sft.batchSize}), peak lr ${plan.sft.lr} (warmup ${plan.sft.warmupSteps}, cosine to lr/10), ${plan.seeds} seeds; ` +
+        `SFT per task and seed on ${plan.sft.samples} samples, ${plan.sft.steps !== undefined ? `${plan.sft.steps} steps of ${plan.sft.batchSize} (--steps)` : `${num(plan.sft.epochs)} epochs (${stepsFor(plan, plan.sft.samples)} steps of ${plan.sft.batchSize})`}, peak lr ${plan.sft.lr} (warmup ${plan.sft.warmupSteps}, cosine to lr/10), ${plan.seeds} seeds; ` +
         `${plan.snapshots} snapshots per run (AP and held-out loss on ${plan.trajectorySamples} probe samples); before/after APs on ${plan.probeSamples} probe samples with ${plan.bootstrap} bootstrap resamples; accuracy on ${plan.testSamples} test samples ` +
         `(probe, test and training samples are disjoint); the findings use the ${plan.apNorm === 'sample' ? 'per-sample-normalised' : "paper's mean |score|"} AP. Sample budgets ${plan.budgets.join(', ')} at the same epochs. Application: ${plan.application.budget} complex samples, ` +
         `${2 * plan.application.stageSteps} steps of ${plan.application.batchSize} at lr ${plan.application.lr} per arm, ${plan.application.basicSamples} samples in a stage 1, top-${plan.application.headK} heads, ${plan.application.seeds} seeds. Permutation tests: ${plan.permutations} permutations.`,
@@ -245,7 +245,7 @@ function finding3(r: ReproduceResult, early: judge.Judgment): ReportSection {
       {
         type: 'comparison',
         rows: [
-          { quantity: 'steps in which the AP moves sharply', paper: `first ~${PAPER.finding3.steps}`, ours: `median cos(ΔAP_t, ΔAP_final) ${num(f.medianApProgress)} at 1/4 of the steps`, note: `of ${sftSteps(r.setup.plan, r.setup.plan.sft.samples)} steps` },
+          { quantity: 'steps in which the AP moves sharply', paper: `first ~${PAPER.finding3.steps}`, ours: `median cos(ΔAP_t, ΔAP_final) ${num(f.medianApProgress)} at 1/4 of the steps`, note: `of ${stepsFor(r.setup.plan, r.setup.plan.sft.samples)} steps` },
           { quantity: 'weight change at 1/4 of the steps (median)', paper: 'barely moves', ours: pct(f.medianWeightFraction), note: '% of the final ‖θ − θ0‖' },
           { quantity: 'final ‖θ − θ0‖/‖θ0‖ (median)', paper: null, ours: f.medianFinalWeightChange },
         ],
@@ -267,7 +267,7 @@ function finding3(r: ReproduceResult, early: judge.Judgment): ReportSection {
       },
       {
         type: 'table',
-        caption: `Complex tasks at several sample budgets, each trained for ${num(r.setup.plan.sft.epochs)} epochs (so the steps grow with the budget): the direction of the ΔAP against the largest budget's, the scale-free shift 1 − Pearson(AP_final, AP_base), loss and accuracy (mean [95% interval] over seeds)`,
+        caption: `Complex tasks at several sample budgets, each trained for the same epochs as finding 1 (so the steps grow with the budget): the direction of the ΔAP against the largest budget's, the scale-free shift 1 − Pearson(AP_final, AP_base), loss and accuracy (mean [95% interval] over seeds)`,
         columns: ['task', 'samples', 'steps', 'cos(ΔAP, ΔAP largest)', 'AP shift', 'loss after', 'accuracy (%)'],
         rows: f.budgets.map((b) => [b.task, b.samples, b.steps, ci(b.cosWithLargest), ci(b.shift), ci(b.loss), ci(b.accuracy, 100)]),
       },

@@ -10,7 +10,7 @@ import { tokenizerFor } from '../tokenizer.js';
 import { VERSION } from '../version.js';
 import { writeReport } from '../report/html.js';
 import { fineTune, withModel, stderrLog, tasksOf, type Context } from './context.js';
-import { applyOverrides, makePlan, sftSteps, type Plan, type PlanOverrides, type Preset } from './plan.js';
+import { applyOverrides, makePlan, stepsFor, type Plan, type PlanOverrides, type Preset } from './plan.js';
 import { checkFits, fileSuite, syntheticSuite, type Suite } from './suite.js';
 import { baseline, runTask, type Baseline, type TaskRun } from './task-run.js';
 import { probeBaseSkills, type SkillProbe } from './base-skills.js';
@@ -150,7 +150,7 @@ async function sftEveryTask(ctx: Context): Promise<Map<string, TaskRun[]>> {
   const runs = new Map<string, TaskRun[]>();
   const { seeds } = ctx.plan;
   for (const [i, t] of ctx.suite.tasks.entries()) {
-    ctx.log(`finding 1: SFT on ${t.name} (${i + 1}/${ctx.suite.tasks.length}), ${seeds} seeds of ${sftSteps(ctx.plan, Math.min(ctx.plan.sft.samples, t.pool.length))} steps`);
+    ctx.log(`finding 1: SFT on ${t.name} (${i + 1}/${ctx.suite.tasks.length}), ${seeds} seeds of ${stepsFor(ctx.plan, Math.min(ctx.plan.sft.samples, t.pool.length))} steps`);
     const list: TaskRun[] = [];
     for (let s = 0; s < seeds; s++) list.push(await runTask(ctx, t, ctx.plan.sft.samples, ctx.plan.seed + 1000 * s + i));
     runs.set(t.name, list);

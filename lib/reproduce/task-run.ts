@@ -8,7 +8,7 @@
 import { exactMatchAccuracy } from '../evaluate.js';
 import type { GPT } from '../model.js';
 import { fineTune, withModel, type Context } from './context.js';
-import { sftSteps } from './plan.js';
+import { stepsFor } from './plan.js';
 import { normalisedAP, meanAP, probe, spreadIntervals } from './probe.js';
 import { take, type TaskData } from './suite.js';
 
@@ -90,7 +90,7 @@ export async function baseline(ctx: Context, task: TaskData): Promise<Baseline> 
 
 export async function runTask(ctx: Context, task: TaskData, samples: number, seed: number): Promise<TaskRun> {
   const data = take(task, samples);
-  const steps = sftSteps(ctx.plan, data.length);
+  const steps = stepsFor(ctx.plan, data.length, Math.min(ctx.plan.sft.samples, task.pool.length));
   const every = Math.max(1, Math.round(steps / ctx.plan.snapshots));
   const trajectory = task.probe.slice(0, ctx.plan.trajectorySamples);
   return withModel(ctx, async (model) => {
