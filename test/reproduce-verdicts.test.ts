@@ -93,6 +93,8 @@ test('constituents: counted on the coefficient ranking', () => {
   assert.is(judge.judgeConstituents([c(true), c(true)]).verdict, 'agrees');
   assert.is(judge.judgeConstituents([c(true), c(false)]).verdict, 'disagrees');
   assert.is(judge.judgeConstituents([{ ...c(true), constituents: [] } as Composition]).verdict, 'inconclusive');
+  // a task without known constituents is left out of the count, not counted against
+  assert.is(judge.judgeConstituents([c(true), { ...c(false), constituents: [] } as Composition]).verdict, 'agrees');
 });
 
 test('early shift: the AP-minus-weights lead must be above 0 over seeds', () => {

@@ -135,7 +135,7 @@ test('reproduce --quick on the shipped model writes a complete, consistent repor
   assert.not.match(html, /PAPER\.md|DESIGN\.md/);
 });
 
-test('--tasks: user JSONL files with a manifest, on a small --model', async () => {
+test('--tasks: user JSONL files with a manifest, on a small --model, with --seed', async () => {
   const tasks = f('tasks');
   const write = (kind: string, name: string, n: number) => {
     mkdirSync(path.join(tasks, kind), { recursive: true });
@@ -152,12 +152,13 @@ test('--tasks: user JSONL files with a manifest, on a small --model', async () =
   await model.save(f('small.safetensors'));
   model.dispose();
 
-  const r = cli('--quick', '--model', f('small.safetensors'), '--tasks', tasks, '--out', f('files'), '--lr', '2e-3', '--batch', '4', '--steps', '5', '--seeds', '2', '--ap-norm', 'sample');
+  const r = cli('--quick', '--model', f('small.safetensors'), '--tasks', tasks, '--out', f('files'), '--lr', '2e-3', '--batch', '4', '--steps', '5', '--seeds', '2', '--ap-norm', 'sample', '--seed', '5');
   assert.is(r.code, 0, r.err);
   const { json } = readReport(f('files'));
   assert.equal(json.data.setup.tasks.names, { basic: ['reverse', 'sort'], complex: ['sort-reverse'], control: ['parity'] });
   assert.equal(json.data.setup.tasks.checks, { reverse: 'exact', sort: 'exact', 'sort-reverse': 'exact', parity: 'regex:^(even|odd)' });
   const plan = json.data.setup.plan;
+  assert.is(plan.seed, 5, '--seed reaches the plan');
   assert.is(plan.sft.lr, 2e-3);
   assert.is(plan.sft.batchSize, 4);
   assert.is(plan.seeds, 2);

@@ -6,7 +6,7 @@
 // across the boundary). Inputs are the sequence minus its last token, targets the sequence
 // shifted by one. Only targets that are response tokens or the eos carry loss weight:
 //   'batch'  mode: 1 / (R · batch) each, R = response tokens + 1 (eos), so a batch's weights sum
-//                  to 1 and the loss is the mean of per-sample means (PAPER.md);
+//                  to 1 and the loss is the mean of per-sample means (docs/method.md);
 //   'sample' mode: 1 / R each (every sample sums to 1), for per-sample activation patterns.
 // Rows are padded to the longest sample in the batch (pad token, target -1, weight 0).
 // A sample longer than maxSeqLen loses prompt tokens from the left (the response and the

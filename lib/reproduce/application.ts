@@ -1,4 +1,4 @@
-// The application (PAPER.md): learning a complex task from scarce data (plan.application.budget
+// The application (docs/method.md): learning a complex task from scarce data (plan.application.budget
 // samples), six arms with the same total optimizer steps and batch size, several seeds, all
 // from the (format-stage) base:
 //   sft-only     all steps on the complex data
