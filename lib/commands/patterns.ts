@@ -1,11 +1,10 @@
 // `headgrad patterns`: the activation pattern of a saved model on a task or a JSONL file,
 // written as a pattern file with provenance and/or printed.
 import type { Command } from 'commander';
-import { tokenizerFor } from '../tokenizer.js';
 import { writePattern } from '../patterns/pattern.js';
 import { gini, cv, topK } from '../patterns/metrics.js';
 import { activationPattern, patternProvenance } from '../patterns/activation.js';
-import { positiveInt, nonNegativeInt, requireFile, requireOutputDir, checkDataSource, loadData, printResult, loadGPT } from './inputs.js';
+import { positiveInt, nonNegativeInt, requireModel, requireOutputDir, checkDataSource, loadData, printResult, loadModel } from './inputs.js';
 
 interface PatternsOptions {
   model: string;
@@ -22,7 +21,7 @@ export function register(program: Command): void {
   program
     .command('patterns')
     .description("activation pattern (mean |∂L(x)/∂ξ| per head) of a model on a task's or a file's samples")
-    .requiredOption('--model <file>', 'the model')
+    .requiredOption('--model <path>', 'the model: a checkpoint file or a Hugging Face model folder')
     .option('--data <file>', 'JSONL of {"prompt","response"} samples (the first --samples lines)')
     .option('--task <name>', 'a task of the synthetic suite')
     .option('--samples <n>', 'samples averaged', positiveInt, 64)
@@ -31,11 +30,11 @@ export function register(program: Command): void {
     .option('--out <file>', 'write a pattern file (JSON with provenance)')
     .option('--json', 'print the pattern as JSON', false)
     .action(async (o: PatternsOptions) => {
-      await requireFile(o.model, '--model');
+      await requireModel(o.model);
       await checkDataSource(o);
       if (o.out) await requireOutputDir(o.out, '--out');
-      using model = await (await loadGPT()).load(o.model);
-      const tokenizer = tokenizerFor(model.config);
+      using loaded = await loadModel(o.model);
+      const { model, tokenizer } = loaded;
       const { samples, name } = await loadData(o, o.samples, o.seed);
       const ap = await activationPattern(model, samples, { tokenizer, batchSize: o.batch });
       const provenance = patternProvenance(model, samples, { seed: o.seed, task: name });

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { GPT } from '../model.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { makeBatch } from '../data/batch.js';
-import type { Sample } from '../data/sample.js';
+import { isChatSample, type TrainingSample } from '../data/sample.js';
 import { VERSION } from '../version.js';
 import type { Pattern, Provenance } from './pattern.js';
 
@@ -26,7 +26,7 @@ export interface ActivationOptions {
 }
 
 /** The activation pattern of `model` on `samples`. Runs forward + backward only; never updates weights. */
-export async function activationPattern(model: GPT, samples: readonly Sample[], opts: ActivationOptions): Promise<ActivationPattern> {
+export async function activationPattern(model: GPT, samples: readonly TrainingSample[], opts: ActivationOptions): Promise<ActivationPattern> {
   if (samples.length === 0) throw new RangeError('activationPattern: samples must not be empty');
   const batchSize = opts.batchSize ?? 16;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
@@ -61,8 +61,10 @@ export async function activationPattern(model: GPT, samples: readonly Sample[], 
  * The samples sorted by token length. Rows are independent, so the batching order does not
  * change the pattern; batching similar lengths together avoids most of the padding.
  */
-function byLength(samples: readonly Sample[], tokenizer: Tokenizer): Sample[] {
-  const length = (s: Sample) => tokenizer.encode(s.prompt).length + tokenizer.encode(s.response).length;
+function byLength(samples: readonly TrainingSample[], tokenizer: Tokenizer): TrainingSample[] {
+  const length = (s: TrainingSample) => isChatSample(s)
+    ? s.messages.reduce((n, m) => n + tokenizer.encode(m.content).length, 0)
+    : tokenizer.encode(s.prompt).length + tokenizer.encode(s.response).length;
   return samples.map((s) => ({ s, n: length(s) })).sort((a, b) => a.n - b.n).map((x) => x.s);
 }
 
@@ -72,15 +74,15 @@ export function modelHash(model: GPT): string {
   return createHash('sha256').update(new Uint8Array(p.buffer, p.byteOffset, p.byteLength)).digest('hex');
 }
 
-/** sha256 (hex) of the samples' texts, in order (one JSON [prompt, response] per line). */
-export function dataHash(samples: readonly Sample[]): string {
+/** sha256 (hex) of the samples' texts, in order (one JSON [prompt, response], or [[role, content], ...], per line). */
+export function dataHash(samples: readonly TrainingSample[]): string {
   const h = createHash('sha256');
-  for (const s of samples) h.update(JSON.stringify([s.prompt, s.response]) + '\n');
+  for (const s of samples) h.update(JSON.stringify(isChatSample(s) ? s.messages.map((m) => [m.role, m.content]) : [s.prompt, s.response]) + '\n');
   return h.digest('hex');
 }
 
 /** Provenance for a pattern of `model` on `samples` (written into pattern files). */
-export function patternProvenance(model: GPT, samples: readonly Sample[], o: { seed: number; task?: string }): Provenance {
+export function patternProvenance(model: GPT, samples: readonly TrainingSample[], o: { seed: number; task?: string }): Provenance {
   return {
     modelHash: modelHash(model), dataHash: dataHash(samples), samples: samples.length, seed: o.seed,
     ...(o.task !== undefined ? { task: o.task } : {}),

@@ -16,7 +16,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Tokenizer } from '../tokenizer.js';
-import { readSamples } from '../data/jsonl.js';
+import { readPromptSamples } from '../data/jsonl.js';
 import { shuffled } from '../data/split.js';
 import { TASKS, type TaskKind } from '../data/tasks.js';
 import type { Sample } from '../data/sample.js';
@@ -76,7 +76,7 @@ export async function fileSuite(dir: string, plan: Plan): Promise<Suite> {
   for (const kind of KINDS) {
     for (const file of await jsonlFiles(path.join(dir, kind))) {
       const name = path.basename(file, '.jsonl');
-      const all = await readSamples(file);
+      const all = await readPromptSamples(file);
       const heldOut = plan.testSamples + plan.probeSamples;
       if (all.length < heldOut + 8) {
         throw new Error(`--tasks: ${file} has ${all.length} samples; this plan needs at least ${heldOut + 8} (${plan.testSamples} test + ${plan.probeSamples} probe + 8 to train on)`);
