@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .description('supervised fine-tuning of a saved model on a task (--task) or a JSONL file (--data)')
     .requiredOption('--model <path>', 'the model to fine-tune: a checkpoint file or a Hugging Face model folder')
     .requiredOption('--out <file>', 'where to save the fine-tuned model')
-    .option('--data <file>', 'JSONL of {"prompt","response"} (or instruction/input/output) samples')
+    .option('--data <file>', 'JSONL of {"prompt","response"}, instruction/input/output or {"messages"} (chat) samples')
     .option('--task <name>', 'a task of the synthetic suite')
     .option('--samples <n>', 'training samples (default: 256 generated for --task, the whole file for --data)', positiveInt)
     .option('--eval-samples <n>', 'held-out samples for loss and exact-match accuracy', positiveInt, 64)

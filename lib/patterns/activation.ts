@@ -3,7 +3,9 @@
 // the head's output. The engine's backward returns that derivative per batch row (headScores
 // [layers, batch, heads]); with per-sample loss weights 1/(response tokens) the batch loss is
 // Σ_i L(x_i), and since rows do not interact, row i's score is exactly ∂L(x_i)/∂ξ — so the
-// pattern does not depend on how the samples are batched.
+// pattern does not depend on how the samples are batched (up to f32 rounding in the engine, whose
+// GEMM shapes follow the batch; the batch plan below is therefore fixed by the data alone).
+// Scores are summed exactly (exact_sum.ts), so the order of the sum does not matter either.
 import { createHash } from 'node:crypto';
 import type { GPT } from '../model.js';
 import type { Tokenizer } from '../tokenizer.js';
@@ -11,6 +13,7 @@ import { makeBatch } from '../data/batch.js';
 import { isChatSample, type TrainingSample } from '../data/sample.js';
 import { VERSION } from '../version.js';
 import type { Pattern, Provenance } from './pattern.js';
+import { ExactSums } from './exact_sum.js';
 
 export interface ActivationPattern extends Pattern {
   /** Mean of the signed scores ∂L(x_i)/∂ξ_{l,h}, row-major [layers, heads]. */
@@ -25,18 +28,49 @@ export interface ActivationOptions {
   batchSize?: number;
 }
 
+/** Shard `index` (1-based) of `of`: every of-th batch of the whole run, starting at batch index - 1. */
+export interface ShardSpec {
+  index: number;
+  of: number;
+}
+
+/** Exact per-head sums of |score| and of the signed score over `count` samples (exact_sum.ts). */
+export interface ActivationSums {
+  layers: number;
+  heads: number;
+  abs: ExactSums;
+  signed: ExactSums;
+  count: number;
+}
+
 /** The activation pattern of `model` on `samples`. Runs forward + backward only; never updates weights. */
 export async function activationPattern(model: GPT, samples: readonly TrainingSample[], opts: ActivationOptions): Promise<ActivationPattern> {
   if (samples.length === 0) throw new RangeError('activationPattern: samples must not be empty');
+  return patternFromSums(await activationSums(model, samples, opts));
+}
+
+/**
+ * The per-head sums behind an activation pattern, for all samples or for one shard of them.
+ * The run's batches are fixed by the samples and the batch size alone (samples ordered by
+ * length, then cut into batches), and a shard takes whole batches of that plan: so every sample
+ * is scored in the same batch, with the same padding, as in the single run, and with exact sums
+ * the merged shards equal the single run bit for bit (same backend and thread count).
+ */
+export async function activationSums(model: GPT, samples: readonly TrainingSample[], opts: ActivationOptions & { shard?: ShardSpec }): Promise<ActivationSums> {
   const batchSize = opts.batchSize ?? 16;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`activationPattern: batchSize must be a positive integer, got ${opts.batchSize}`);
   }
+  const shard = opts.shard ?? { index: 1, of: 1 };
+  if (!Number.isInteger(shard.of) || shard.of < 1 || !Number.isInteger(shard.index) || shard.index < 1 || shard.index > shard.of) {
+    throw new RangeError(`activationPattern: shard must be K/N with 1 <= K <= N, got ${shard.index}/${shard.of}`);
+  }
   const { layers, heads } = model.config;
-  const values = new Float64Array(layers * heads);
-  const signed = new Float64Array(layers * heads);
+  const abs = new ExactSums(layers * heads);
+  const signed = new ExactSums(layers * heads);
+  let count = 0;
   const ordered = byLength(samples, opts.tokenizer);
-  for (let i = 0; i < ordered.length; i += batchSize) {
+  for (let i = batchSize * (shard.index - 1); i < ordered.length; i += batchSize * shard.of) {
     const b = makeBatch(ordered.slice(i, i + batchSize), opts.tokenizer, { maxSeqLen: model.config.maxSeqLen, weighting: 'sample' });
     await model.forward(b.tokens, { batch: b.batch, seqLen: b.seqLen, targets: b.targets, lossWeights: b.lossWeights });
     const { headScores } = await model.backward(); // [layers, batch, heads]
@@ -44,17 +78,22 @@ export async function activationPattern(model: GPT, samples: readonly TrainingSa
       for (let r = 0; r < b.batch; r++) {
         for (let h = 0; h < heads; h++) {
           const s = headScores[(l * b.batch + r) * heads + h]!;
-          values[l * heads + h] += Math.abs(s);
-          signed[l * heads + h] += s;
+          abs.add(l * heads + h, Math.abs(s));
+          signed.add(l * heads + h, s);
         }
       }
     }
+    count += b.batch;
   }
-  for (let j = 0; j < values.length; j++) {
-    values[j] /= samples.length;
-    signed[j] /= samples.length;
-  }
-  return { layers, heads, values, signed, samples: samples.length };
+  return { layers, heads, abs, signed, count };
+}
+
+/** AP = (exact sum of |score|) / count, and the signed mean likewise; each rounded once per step. */
+export function patternFromSums(s: ActivationSums): ActivationPattern {
+  if (s.count < 1) throw new RangeError('activation pattern: no samples were scored');
+  const values = s.abs.values().map((v) => v / s.count);
+  const signed = s.signed.values().map((v) => v / s.count);
+  return { layers: s.layers, heads: s.heads, values, signed, samples: s.count };
 }
 
 /**
