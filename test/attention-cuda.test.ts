@@ -1,7 +1,7 @@
 // The CUDA attention through the public API (attentionForward / attentionBackward with
 // device 'cuda'), against a float64 reference written here, for f32 and bf16.
 //
-// Needs a GPU. Without one this file registers a single test that prints "skipped: no GPU".
+// Needs a GPU. Without one its tests are reported as skipped.
 // HEADGRAD_DEVICE=cuda forces the CUDA tests (scripts/gpu-check.sh sets it): a missing GPU then
 // fails them instead of skipping, so a GPU run cannot pass by accident.
 // HEADGRAD_TEST_SEED=n repeats a run's random inputs (the seed is printed).
@@ -97,63 +97,62 @@ function roundBf16(x: Float32Array): Float32Array {
   return out;
 }
 
-if (!cuda.available && !forced) {
-  test('CUDA attention', () => {
-    console.log(`  skipped: no GPU (${cuda.reason ?? 'no CUDA device'})`);
-  });
-} else {
-  const rng = new Rng(testSeed('attention-cuda'));
+// Without a GPU every GPU test is registered as skipped (uvu counts it under Skipped).
+const gpuTest = cuda.available || forced ? test : test.skip;
+if (!cuda.available && !forced) console.log(`  CUDA attention: skipped, no GPU (${cuda.reason ?? 'no CUDA device'})`);
+const rng = new Rng(testSeed('attention-cuda'));
 
-  // The bf16 tensor-core path (headDim 64 or 128) is held to 1e-2 against the reference on the
-  // bf16-rounded inputs it computes with: what is tested is the kernels' own error (bf16 P and
-  // dS, f32 accumulation), not the rounding of the inputs, which is the caller's choice. Other
-  // headDims fall back to the exact f32 path and its 1e-5 bound.
-  const tensorCores = (precision: Precision, D: number) => precision === 'bf16' && (D === 64 || D === 128);
+// The bf16 tensor-core path (headDim 64 or 128) is held to 1e-2 against the reference on the
+// bf16-rounded inputs it computes with: what is tested is the kernels' own error (bf16 P and
+// dS, f32 accumulation), not the rounding of the inputs, which is the caller's choice. Other
+// headDims fall back to the exact f32 path and its 1e-5 bound.
+const tensorCores = (precision: Precision, D: number) => precision === 'bf16' && (D === 64 || D === 128);
 
-  const cases: { precision: Precision; T: number; D: number; causal: boolean }[] = [];
-  for (const precision of ['f32', 'bf16'] as const)
-    for (const D of [64, 128, 40])
-      for (const T of [1, 17, 64, 100, 257])
-        for (const causal of [true, false]) cases.push({ precision, T, D, causal });
+const cases: { precision: Precision; T: number; D: number; causal: boolean }[] = [];
+for (const precision of ['f32', 'bf16'] as const)
+  for (const D of [64, 128, 40])
+    for (const T of [1, 17, 64, 100, 257])
+      for (const causal of [true, false]) cases.push({ precision, T, D, causal });
+// the largest headDim the exact f32 path takes (the README's "any headDim up to 256")
+for (const T of [1, 33, 130]) for (const causal of [true, false]) cases.push({ precision: 'f32', T, D: 256, causal });
 
-  for (const { precision, T, D, causal } of cases) {
-    test(`${precision} T=${T} D=${D} ${causal ? 'causal' : 'full'}: matches the float64 reference`, async () => {
-      const shape: Shape = { batch: 1, heads: 2, seqLen: T, headDim: D };
-      const n = shape.batch * shape.heads * T * D;
-      const [q, k, v, dout] = [randn(rng, n), randn(rng, n), randn(rng, n), randn(rng, n)];
-      const opts = { causal, device: 'cuda' as const, precision };
-      const tc = tensorCores(precision, D);
-      const ref = tc ? reference(roundBf16(q), roundBf16(k), roundBf16(v), roundBf16(dout), shape, causal, 1 / Math.sqrt(D))
-                     : reference(q, k, v, dout, shape, causal, 1 / Math.sqrt(D));
-      const tol = tc ? 1e-2 : 1e-5;
-
-      const { out, lse } = await headgrad.attentionForward(q, k, v, shape, opts);
-      const g = await headgrad.attentionBackward(dout, q, k, v, out, lse, shape, opts);
-      const errs = { out: maxRelError(out, ref.out), lse: maxRelError(lse, ref.lse), dq: maxRelError(g.dq, ref.dq),
-                     dk: maxRelError(g.dk, ref.dk), dv: maxRelError(g.dv, ref.dv) };
-      for (const [name, e] of Object.entries(errs)) assert.ok(e <= tol, `${name}: error ${e.toExponential(2)} > ${tol}`);
-      const eScore = maxRelError(g.headScore, referenceScore(dout, out, shape));
-      assert.ok(eScore <= 1e-5, `headScore differs from sum(dout * out): ${eScore.toExponential(2)}`);
-
-      const again = await headgrad.attentionBackward(dout, q, k, v, out, lse, shape, opts);
-      assert.ok(sameBits(g.headScore, again.headScore), 'headScore is bitwise reproducible');
-      assert.ok(sameBits(g.dk, again.dk) && sameBits(g.dv, again.dv), 'dk, dv are bitwise reproducible');
-    });
-  }
-
-  test('defaults (causal, scale 1/sqrt(headDim)) and a custom scale', async () => {
-    const shape: Shape = { batch: 2, heads: 1, seqLen: 45, headDim: 64 };
-    const n = 2 * 45 * 64;
+for (const { precision, T, D, causal } of cases) {
+  gpuTest(`${precision} T=${T} D=${D} ${causal ? 'causal' : 'full'}: matches the float64 reference`, async () => {
+    const shape: Shape = { batch: 1, heads: 2, seqLen: T, headDim: D };
+    const n = shape.batch * shape.heads * T * D;
     const [q, k, v, dout] = [randn(rng, n), randn(rng, n), randn(rng, n), randn(rng, n)];
-    const byDefault = await headgrad.attentionForward(q, k, v, shape, { device: 'cuda' });
-    assert.ok(maxRelError(byDefault.out, reference(q, k, v, dout, shape, true, 1 / 8).out) <= 1e-5, 'defaults');
-    const custom = { device: 'cuda' as const, causal: false, scale: 0.3 };
-    const ref = reference(q, k, v, dout, shape, false, 0.3);
-    const { out, lse } = await headgrad.attentionForward(q, k, v, shape, custom);
-    assert.ok(maxRelError(out, ref.out) <= 1e-5 && maxRelError(lse, ref.lse) <= 1e-5, 'custom scale forward');
-    const g = await headgrad.attentionBackward(dout, q, k, v, out, lse, shape, custom);
-    assert.ok(maxRelError(g.dq, ref.dq) <= 1e-5 && maxRelError(g.dk, ref.dk) <= 1e-5, 'custom scale backward');
+    const opts = { causal, device: 'cuda' as const, precision };
+    const tc = tensorCores(precision, D);
+    const ref = tc ? reference(roundBf16(q), roundBf16(k), roundBf16(v), roundBf16(dout), shape, causal, 1 / Math.sqrt(D))
+                   : reference(q, k, v, dout, shape, causal, 1 / Math.sqrt(D));
+    const tol = tc ? 1e-2 : 1e-5;
+
+    const { out, lse } = await headgrad.attentionForward(q, k, v, shape, opts);
+    const g = await headgrad.attentionBackward(dout, q, k, v, out, lse, shape, opts);
+    const errs = { out: maxRelError(out, ref.out), lse: maxRelError(lse, ref.lse), dq: maxRelError(g.dq, ref.dq),
+                   dk: maxRelError(g.dk, ref.dk), dv: maxRelError(g.dv, ref.dv) };
+    for (const [name, e] of Object.entries(errs)) assert.ok(e <= tol, `${name}: error ${e.toExponential(2)} > ${tol}`);
+    const eScore = maxRelError(g.headScore, referenceScore(dout, out, shape));
+    assert.ok(eScore <= 1e-5, `headScore differs from sum(dout * out): ${eScore.toExponential(2)}`);
+
+    const again = await headgrad.attentionBackward(dout, q, k, v, out, lse, shape, opts);
+    assert.ok(sameBits(g.headScore, again.headScore), 'headScore is bitwise reproducible');
+    assert.ok(sameBits(g.dk, again.dk) && sameBits(g.dv, again.dv), 'dk, dv are bitwise reproducible');
   });
 }
+
+gpuTest('defaults (causal, scale 1/sqrt(headDim)) and a custom scale', async () => {
+  const shape: Shape = { batch: 2, heads: 1, seqLen: 45, headDim: 64 };
+  const n = 2 * 45 * 64;
+  const [q, k, v, dout] = [randn(rng, n), randn(rng, n), randn(rng, n), randn(rng, n)];
+  const byDefault = await headgrad.attentionForward(q, k, v, shape, { device: 'cuda' });
+  assert.ok(maxRelError(byDefault.out, reference(q, k, v, dout, shape, true, 1 / 8).out) <= 1e-5, 'defaults');
+  const custom = { device: 'cuda' as const, causal: false, scale: 0.3 };
+  const ref = reference(q, k, v, dout, shape, false, 0.3);
+  const { out, lse } = await headgrad.attentionForward(q, k, v, shape, custom);
+  assert.ok(maxRelError(out, ref.out) <= 1e-5 && maxRelError(lse, ref.lse) <= 1e-5, 'custom scale forward');
+  const g = await headgrad.attentionBackward(dout, q, k, v, out, lse, shape, custom);
+  assert.ok(maxRelError(g.dq, ref.dq) <= 1e-5 && maxRelError(g.dk, ref.dk) <= 1e-5, 'custom scale backward');
+});
 
 test.run();

@@ -50,11 +50,22 @@ test('evaluation: a memorised answer scores 1, a prompt longer than the context 
   await sft(model, data, { tokenizer, steps: 60, batchSize: 4, lr: 1e-2, progress: false });
   assert.is(await exactMatchAccuracy(model, data, { tokenizer, check: easyCheck }), 1);
   assert.is(await exactMatchAccuracy(model, data, { tokenizer, check: () => false }), 0);
-  // the same prompts behind 40 bytes of noise: the context (16) keeps only their tail
+  // The same prompts behind 40 bytes of noise. Generation of a 2-letter answer (+ eos: 3 new
+  // tokens) in a 16-token context keeps the last 13 prompt tokens: 10 'z', the 2 letters, the
+  // separator. The loss's inputs (prompt · sep · 2 letters · eos, minus the last) keep 11 'z'.
   const long = data.map((s) => ({ ...s, prompt: 'z'.repeat(40) + s.prompt }));
-  const acc = await exactMatchAccuracy(model, long, { tokenizer, check: (p, o) => easyCheck(p.slice(40), o) });
-  assert.ok(acc >= 0 && acc <= 1);
-  assert.ok(Number.isFinite(await heldOutLoss(model, long, { tokenizer })));
+  const cut = (n: number) => data.map((s) => ({ ...s, prompt: 'z'.repeat(n) + s.prompt }));
+  const seen: number[][] = [];
+  const outputs = (into: string[]) => (p: string, o: string) => { into.push(o); return easyCheck(p.slice(-2), o); };
+  const generate = model.generate.bind(model);
+  model.generate = (prompt, o) => { seen.push(Array.from(prompt)); return generate(prompt, o); };
+  const [fromLong, fromCut]: string[][] = [[], []];
+  const acc = await exactMatchAccuracy(model, long, { tokenizer, check: outputs(fromLong) });
+  assert.equal(seen, data.map((s) => [...'z'.repeat(10) + s.prompt].map((ch) => ch.charCodeAt(0)).concat(Array.from(tokenizer.separator))));
+  assert.is(await exactMatchAccuracy(model, cut(10), { tokenizer, check: outputs(fromCut) }), acc);
+  assert.equal(fromLong, fromCut);
+  assert.is(await heldOutLoss(model, long, { tokenizer }), await heldOutLoss(model, cut(11), { tokenizer }));
+  assert.is.not(await heldOutLoss(model, long, { tokenizer }), await heldOutLoss(model, cut(10), { tokenizer }));
 });
 
 // Flat indices of the parameters that head-targeted SFT may change (PAPER.md / DESIGN.md): the

@@ -1,0 +1,340 @@
+// A float64 re-implementation of the whole model, written from the formulas (docs/method.md and
+// the Hugging Face GPT-2 / Llama / Qwen2 modelling semantics), sharing no code with the engine:
+// it reads parameters in the canonical flat layout and recomputes logits, the loss and, by
+// central differences in float64, the gradient of the loss with respect to every head gate.
+//
+// Covers GPT-2 (LayerNorm, learned positions, GELU-tanh MLP, biases, tied LM head) and the
+// Llama-family switches: RMSNorm, rotary positions (rotate_half convention, scaling none /
+// linear / llama3), SwiGLU, grouped-query attention, QKV biases without linear biases, an
+// untied LM head. Slow (plain loops) and meant for tiny models only.
+
+/** The model configuration: the five GPT-2 fields plus the optional Llama-family switches. */
+export interface ReferenceConfig {
+  vocabSize: number; // V
+  maxSeqLen: number; // P
+  layers: number; // L
+  heads: number; // H (query heads)
+  dim: number; // C; head size hs = C / H
+  kvHeads?: number; // default H; must divide H
+  ffnDim?: number; // default 4C
+  norm?: 'layernorm' | 'rmsnorm';
+  normEps?: number; // default 1e-5
+  positions?: 'learned' | 'rope';
+  ropeTheta?: number; // default 10000
+  ropeScaling?: null | { type: 'linear'; factor: number }
+    | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+  mlp?: 'gelu' | 'swiglu';
+  qkvBias?: boolean; // default true
+  linearBias?: boolean; // default true (attprojb, fcb, fcprojb)
+  tiedEmbeddings?: boolean; // default true
+}
+
+type Resolved = Required<Omit<ReferenceConfig, 'ropeScaling'>> & { ropeScaling: ReferenceConfig['ropeScaling']; hs: number };
+
+export function resolveReferenceConfig(c: ReferenceConfig): Resolved {
+  const r: Resolved = {
+    vocabSize: c.vocabSize, maxSeqLen: c.maxSeqLen, layers: c.layers, heads: c.heads, dim: c.dim,
+    kvHeads: c.kvHeads ?? c.heads, ffnDim: c.ffnDim ?? 4 * c.dim, norm: c.norm ?? 'layernorm', normEps: c.normEps ?? 1e-5,
+    positions: c.positions ?? 'learned', ropeTheta: c.ropeTheta ?? 10000, ropeScaling: c.ropeScaling ?? null,
+    mlp: c.mlp ?? 'gelu', qkvBias: c.qkvBias ?? true, linearBias: c.linearBias ?? true, tiedEmbeddings: c.tiedEmbeddings ?? true,
+    hs: c.dim / c.heads,
+  };
+  if (!Number.isInteger(r.hs)) throw new RangeError(`reference: dim ${c.dim} is not divisible by heads ${c.heads}`);
+  if (r.heads % r.kvHeads !== 0) throw new RangeError(`reference: kvHeads ${r.kvHeads} does not divide heads ${r.heads}`);
+  if (r.positions === 'rope' && r.hs % 2 !== 0) throw new RangeError(`reference: rope needs an even head size, got ${r.hs}`);
+  return r;
+}
+
+export interface ReferenceTensor { name: string; shape: number[]; offset: number; size: number }
+
+/**
+ * The canonical flat layout: 17 tensors in this order, weights [out, in]; a tensor the config
+ * does not have has size 0. qkvw rows are [all q heads; all k heads; all v heads]; for SwiGLU
+ * fcw rows are [gate; up].
+ */
+export function referenceLayout(config: ReferenceConfig): ReferenceTensor[] {
+  const c = resolveReferenceConfig(config);
+  const { vocabSize: V, maxSeqLen: P, layers: L, dim: C, hs, ffnDim: F } = c;
+  const QKV = (c.heads + 2 * c.kvHeads) * hs;
+  const FC = c.mlp === 'swiglu' ? 2 * F : F;
+  const ln = c.norm === 'layernorm';
+  const lb = c.linearBias;
+  const shapes: [string, number[]][] = [
+    ['wte', [V, C]],
+    ['wpe', c.positions === 'learned' ? [P, C] : [0]],
+    ['ln1w', [L, C]],
+    ['ln1b', ln ? [L, C] : [0]],
+    ['qkvw', [L, QKV, C]],
+    ['qkvb', c.qkvBias ? [L, QKV] : [0]],
+    ['attprojw', [L, C, C]],
+    ['attprojb', lb ? [L, C] : [0]],
+    ['ln2w', [L, C]],
+    ['ln2b', ln ? [L, C] : [0]],
+    ['fcw', [L, FC, C]],
+    ['fcb', lb ? [L, FC] : [0]],
+    ['fcprojw', [L, C, F]],
+    ['fcprojb', lb ? [L, C] : [0]],
+    ['lnfw', [C]],
+    ['lnfb', ln ? [C] : [0]],
+    ['lmhead', c.tiedEmbeddings ? [0] : [V, C]],
+  ];
+  let offset = 0;
+  return shapes.map(([name, shape]) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const t = { name, shape, offset, size };
+    offset += size;
+    return t;
+  });
+}
+
+export function referenceParameterCount(config: ReferenceConfig): number {
+  const last = referenceLayout(config).at(-1)!;
+  return last.offset + last.size;
+}
+
+/** Random parameters (norm weights around 1, everything else around 0) far from a trained model's, so every path matters. */
+export function randomReferenceParameters(config: ReferenceConfig, rng: { normal(): number }, std = 0.3): Float32Array {
+  const p = new Float32Array(referenceParameterCount(config));
+  for (const t of referenceLayout(config)) {
+    const around = t.name === 'ln1w' || t.name === 'ln2w' || t.name === 'lnfw' ? 1 : 0;
+    for (let i = 0; i < t.size; i++) p[t.offset + i] = around + std * rng.normal();
+  }
+  return p;
+}
+
+/**
+ * Rotary inverse frequencies [hs/2]: θ^(−2i/hs), then the scaling. linear divides every
+ * frequency by factor; llama3 divides the low frequencies (wavelength above
+ * originalMaxPositions/lowFreqFactor) by factor, keeps the high ones (wavelength below
+ * originalMaxPositions/highFreqFactor) and blends in between, s = (orig/λ − low)/(high − low),
+ * f' = (1 − s)·f/factor + s·f.
+ */
+export function ropeInverseFrequencies(config: ReferenceConfig): Float64Array {
+  const c = resolveReferenceConfig(config);
+  const half = c.hs / 2;
+  const f = new Float64Array(half);
+  for (let i = 0; i < half; i++) f[i] = 1 / Math.pow(c.ropeTheta, (2 * i) / c.hs);
+  const s = c.ropeScaling;
+  if (!s) return f;
+  if (s.type === 'linear') return f.map((x) => x / s.factor);
+  const lowWavelen = s.originalMaxPositions / s.lowFreqFactor;
+  const highWavelen = s.originalMaxPositions / s.highFreqFactor;
+  return f.map((x) => {
+    const wavelen = (2 * Math.PI) / x;
+    if (wavelen < highWavelen) return x;
+    if (wavelen > lowWavelen) return x / s.factor;
+    const smooth = (s.originalMaxPositions / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+    return (1 - smooth) * (x / s.factor) + smooth * x;
+  });
+}
+
+export interface ReferenceInputs {
+  /** [B·T] next-token targets, −1 = none. Without: loss is NaN. */
+  targets?: ArrayLike<number>;
+  /** [B·T] loss = Σ w·CE over positions with a target. Without: the mean CE over those positions. */
+  lossWeights?: ArrayLike<number>;
+  /** [L·H] multiplies each head's attention output before the output projection (default all 1). */
+  gates?: ArrayLike<number>;
+}
+
+export interface ReferenceOutput {
+  logits: Float64Array; // [B, T, V]
+  loss: number;
+}
+
+type Params = Float32Array | Float64Array;
+
+// A view of one tensor of the flat parameters (empty for absent tensors).
+function tensors(cfg: ReferenceConfig, p: Params): Record<string, Params> {
+  const out: Record<string, Params> = {};
+  const layout = referenceLayout(cfg);
+  const n = layout.at(-1)!.offset + layout.at(-1)!.size;
+  if (p.length !== n) throw new RangeError(`reference: expected ${n} parameters for this config, got ${p.length}`);
+  for (const t of layout) out[t.name] = p.subarray(t.offset, t.offset + t.size);
+  return out;
+}
+
+// y[o] = Σ_i W[o, i]·x[i] + b[o]; W [out, in] at wOff, b at bOff (or no bias).
+function linear(x: Float64Array, W: Params, wOff: number, b: Params | null, bOff: number, nIn: number, nOut: number): Float64Array {
+  const y = new Float64Array(nOut);
+  for (let o = 0; o < nOut; o++) {
+    let acc = b ? b[bOff + o] : 0;
+    const row = wOff + o * nIn;
+    for (let i = 0; i < nIn; i++) acc += W[row + i] * x[i];
+    y[o] = acc;
+  }
+  return y;
+}
+
+function normalize(c: Resolved, x: Float64Array, w: Params, b: Params, off: number): Float64Array {
+  const C = x.length;
+  const y = new Float64Array(C);
+  if (c.norm === 'layernorm') {
+    let mean = 0;
+    for (let i = 0; i < C; i++) mean += x[i];
+    mean /= C;
+    let v = 0;
+    for (let i = 0; i < C; i++) v += (x[i] - mean) ** 2;
+    const r = 1 / Math.sqrt(v / C + c.normEps);
+    for (let i = 0; i < C; i++) y[i] = (x[i] - mean) * r * w[off + i] + b[off + i];
+  } else {
+    let ms = 0;
+    for (let i = 0; i < C; i++) ms += x[i] * x[i];
+    const r = 1 / Math.sqrt(ms / C + c.normEps);
+    for (let i = 0; i < C; i++) y[i] = x[i] * r * w[off + i];
+  }
+  return y;
+}
+
+const geluTanh = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+const silu = (x: number) => x / (1 + Math.exp(-x));
+
+// Rotates one head vector v[off .. off+hs) at position t in place: pairs (i, i + hs/2),
+// out_i = x_i cos − x_{i+hs/2} sin, out_{i+hs/2} = x_{i+hs/2} cos + x_i sin.
+export function rotate(v: Float64Array, off: number, hs: number, t: number, invFreq: ArrayLike<number>): void {
+  const half = hs / 2;
+  for (let i = 0; i < half; i++) {
+    const a = t * invFreq[i], cos = Math.cos(a), sin = Math.sin(a);
+    const x1 = v[off + i], x2 = v[off + i + half];
+    v[off + i] = x1 * cos - x2 * sin;
+    v[off + i + half] = x2 * cos + x1 * sin;
+  }
+}
+
+// The logits [T, V] of one sequence; gates [L·H] for this sequence.
+function sequenceLogits(c: Resolved, w: Record<string, Params>, tokens: ArrayLike<number>, gates: ArrayLike<number>): Float64Array {
+  const { vocabSize: V, layers: L, heads: H, kvHeads: KV, dim: C, hs, ffnDim: F } = c;
+  const T = tokens.length;
+  const QKV = (H + 2 * KV) * hs;
+  const FC = c.mlp === 'swiglu' ? 2 * F : F;
+  const perKv = H / KV;
+  const invFreq = c.positions === 'rope' ? ropeInverseFrequencies(c) : new Float64Array(0);
+  const bias = (name: string) => (w[name]!.length > 0 ? w[name]! : null);
+  let x: Float64Array[] = [];
+  for (let t = 0; t < T; t++) {
+    const e = new Float64Array(C);
+    for (let i = 0; i < C; i++) e[i] = w.wte![tokens[t] * C + i] + (c.positions === 'learned' ? w.wpe![t * C + i] : 0);
+    x.push(e);
+  }
+  for (let l = 0; l < L; l++) {
+    // attention sublayer
+    const qkv = x.map((xt) => linear(normalize(c, xt, w.ln1w!, w.ln1b!, l * C), w.qkvw!, l * QKV * C, bias('qkvb'), l * QKV, C, QKV));
+    if (c.positions === 'rope') {
+      for (let t = 0; t < T; t++) for (let h = 0; h < H + KV; h++) rotate(qkv[t]!, h * hs, hs, t, invFreq); // q and k heads
+    }
+    const y = x.map(() => new Float64Array(C));
+    for (let h = 0; h < H; h++) {
+      const g = h / perKv | 0; // the K/V head this query head reads
+      const qOff = h * hs, kOff = (H + g) * hs, vOff = (H + KV + g) * hs;
+      for (let t = 0; t < T; t++) {
+        const s = new Float64Array(t + 1);
+        let mx = -Infinity;
+        for (let j = 0; j <= t; j++) {
+          let acc = 0;
+          for (let d = 0; d < hs; d++) acc += qkv[t]![qOff + d] * qkv[j]![kOff + d];
+          s[j] = acc / Math.sqrt(hs);
+          mx = Math.max(mx, s[j]);
+        }
+        let z = 0;
+        for (let j = 0; j <= t; j++) z += (s[j] = Math.exp(s[j] - mx));
+        for (let j = 0; j <= t; j++) {
+          const p = (s[j] / z) * gates[l * H + h];
+          for (let d = 0; d < hs; d++) y[t]![h * hs + d] += p * qkv[j]![vOff + d];
+        }
+      }
+    }
+    x = x.map((xt, t) => {
+      const a = linear(y[t]!, w.attprojw!, l * C * C, bias('attprojb'), l * C, C, C);
+      return xt.map((v, i) => v + a[i]);
+    });
+    // MLP sublayer
+    x = x.map((xt) => {
+      const u = linear(normalize(c, xt, w.ln2w!, w.ln2b!, l * C), w.fcw!, l * FC * C, bias('fcb'), l * FC, C, FC);
+      const m = new Float64Array(F);
+      for (let i = 0; i < F; i++) m[i] = c.mlp === 'swiglu' ? silu(u[i]) * u[F + i] : geluTanh(u[i]);
+      const o = linear(m, w.fcprojw!, l * C * F, bias('fcprojb'), l * C, F, C);
+      return xt.map((v, i) => v + o[i]);
+    });
+  }
+  const head = c.tiedEmbeddings ? w.wte! : w.lmhead!;
+  const logits = new Float64Array(T * V);
+  for (let t = 0; t < T; t++) logits.set(linear(normalize(c, x[t]!, w.lnfw!, w.lnfb!, 0), head, 0, null, 0, C, V), t * V);
+  return logits;
+}
+
+// The per-position loss weights the engine uses: the given ones, or 1/(positions with a
+// target); 0 where the target is −1.
+function lossWeightsOf(targets: ArrayLike<number>, lossWeights: ArrayLike<number> | undefined): Float64Array {
+  const w = new Float64Array(targets.length);
+  let counted = 0;
+  for (let i = 0; i < targets.length; i++) counted += targets[i] >= 0 ? 1 : 0;
+  for (let i = 0; i < targets.length; i++) if (targets[i] >= 0) w[i] = lossWeights ? lossWeights[i] : 1 / counted;
+  return w;
+}
+
+// Σ_t w_t·(logsumexp(logits_t) − logits_t[target_t]) over the positions with w_t ≠ 0.
+function weightedCrossEntropy(logits: Float64Array, V: number, targets: ArrayLike<number>, w: ArrayLike<number>): number {
+  let loss = 0;
+  for (let t = 0; t < targets.length; t++) {
+    if (targets[t] < 0 || w[t] === 0) continue;
+    let mx = -Infinity;
+    for (let v = 0; v < V; v++) mx = Math.max(mx, logits[t * V + v]);
+    let z = 0;
+    for (let v = 0; v < V; v++) z += Math.exp(logits[t * V + v] - mx);
+    loss += w[t] * (mx + Math.log(z) - logits[t * V + targets[t]]);
+  }
+  return loss;
+}
+
+function checkInputs(c: Resolved, tokens: ArrayLike<number>, B: number, T: number, o: ReferenceInputs): ArrayLike<number> {
+  if (tokens.length !== B * T) throw new RangeError(`reference: expected ${B * T} tokens, got ${tokens.length}`);
+  if (T > c.maxSeqLen) throw new RangeError(`reference: T ${T} exceeds maxSeqLen ${c.maxSeqLen}`);
+  const gates = o.gates ?? new Float64Array(c.layers * c.heads).fill(1);
+  if (gates.length !== c.layers * c.heads) throw new RangeError(`reference: expected ${c.layers * c.heads} gates, got ${gates.length}`);
+  return gates;
+}
+
+/** Logits [B, T, V] and the loss (NaN without targets), in float64. */
+export function referenceForward(config: ReferenceConfig, params: Params, tokens: ArrayLike<number>, B: number, T: number,
+  o: ReferenceInputs = {}): ReferenceOutput {
+  const c = resolveReferenceConfig(config);
+  const gates = checkInputs(c, tokens, B, T, o);
+  const w = tensors(config, params);
+  const V = c.vocabSize;
+  const logits = new Float64Array(B * T * V);
+  for (let b = 0; b < B; b++) logits.set(sequenceLogits(c, w, Array.from(tokens).slice(b * T, (b + 1) * T), gates), b * T * V);
+  if (!o.targets) return { logits, loss: NaN };
+  return { logits, loss: weightedCrossEntropy(logits, V, o.targets, lossWeightsOf(o.targets, o.lossWeights)) };
+}
+
+/**
+ * ∂L/∂ξ [L, B, H]: the derivative of the loss with respect to a gate on head h of layer l in
+ * sample b alone (what the engine's headScores are). Sample b's share of the loss is
+ * Σ_t w_{b,t}·CE_{b,t} with the batch's weights, so each entry is a derivative of one
+ * sequence's weighted loss, taken by the five-point central difference
+ * (−f(2ε) + 8f(ε) − 8f(−ε) + f(−2ε))/(12ε) in float64: truncation O(ε⁴), rounding ~1e-13.
+ */
+export function referenceGateGradients(config: ReferenceConfig, params: Params, tokens: ArrayLike<number>, B: number, T: number,
+  o: ReferenceInputs & { targets: ArrayLike<number> }, eps = 1e-3): Float64Array {
+  const c = resolveReferenceConfig(config);
+  const gates = Array.from(checkInputs(c, tokens, B, T, o));
+  const w = tensors(config, params);
+  const weights = lossWeightsOf(o.targets, o.lossWeights);
+  const { layers: L, heads: H, vocabSize: V } = c;
+  const out = new Float64Array(L * B * H);
+  for (let b = 0; b < B; b++) {
+    const tb = Array.from(tokens).slice(b * T, (b + 1) * T);
+    const yb = Array.from(o.targets).slice(b * T, (b + 1) * T);
+    const wb = weights.subarray(b * T, (b + 1) * T);
+    const lossAt = (lh: number, delta: number) => {
+      const g = gates.slice();
+      g[lh] += delta;
+      return weightedCrossEntropy(sequenceLogits(c, w, tb, g), V, yb, wb);
+    };
+    for (let lh = 0; lh < L * H; lh++) {
+      const d = (-lossAt(lh, 2 * eps) + 8 * lossAt(lh, eps) - 8 * lossAt(lh, -eps) + lossAt(lh, -2 * eps)) / (12 * eps);
+      out[(Math.floor(lh / H) * B + b) * H + (lh % H)] = d;
+    }
+  }
+  return out;
+}

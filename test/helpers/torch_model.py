@@ -1,0 +1,124 @@
+# A second, PyTorch re-implementation of the model (same configuration fields and canonical
+# parameter layout as reference_model.ts), for cross-checking that reference: logits and loss in
+# float64, and the per-sample head-gate gradients by autograd instead of finite differences.
+# Reads a JSON array of requests on stdin, each {config, params, tokens, B, T, targets,
+# lossWeights|null, gates}; writes an array of {logits, loss, gateGrads} ([B*T*V], scalar,
+# [L*B*H]) on stdout. One process for all requests: importing torch takes seconds.
+import json
+import math
+import sys
+
+import torch
+
+
+def layout(c):
+    V, P, L, C, H = c["vocabSize"], c["maxSeqLen"], c["layers"], c["dim"], c["heads"]
+    KV, F, hs = c["kvHeads"], c["ffnDim"], C // H
+    qkv = (H + 2 * KV) * hs
+    fc = 2 * F if c["mlp"] == "swiglu" else F
+    ln, lb = c["norm"] == "layernorm", c["linearBias"]
+    return [
+        ("wte", [V, C]), ("wpe", [P, C] if c["positions"] == "learned" else [0]),
+        ("ln1w", [L, C]), ("ln1b", [L, C] if ln else [0]),
+        ("qkvw", [L, qkv, C]), ("qkvb", [L, qkv] if c["qkvBias"] else [0]),
+        ("attprojw", [L, C, C]), ("attprojb", [L, C] if lb else [0]),
+        ("ln2w", [L, C]), ("ln2b", [L, C] if ln else [0]),
+        ("fcw", [L, fc, C]), ("fcb", [L, fc] if lb else [0]),
+        ("fcprojw", [L, C, F]), ("fcprojb", [L, C] if lb else [0]),
+        ("lnfw", [C]), ("lnfb", [C] if ln else [0]),
+        ("lmhead", [0] if c["tiedEmbeddings"] else [V, C]),
+    ]
+
+
+def defaults(c):
+    d = dict(kvHeads=c["heads"], ffnDim=4 * c["dim"], norm="layernorm", normEps=1e-5, positions="learned",
+             ropeTheta=10000.0, ropeScaling=None, mlp="gelu", qkvBias=True, linearBias=True, tiedEmbeddings=True)
+    d.update({k: v for k, v in c.items() if v is not None or k == "ropeScaling"})
+    return d
+
+
+def inv_freq(c, hs):
+    f = 1.0 / (c["ropeTheta"] ** (torch.arange(0, hs, 2, dtype=torch.float64) / hs))
+    s = c["ropeScaling"]
+    if s is None:
+        return f
+    if s["type"] == "linear":
+        return f / s["factor"]
+    wavelen = 2 * math.pi / f
+    low_wl = s["originalMaxPositions"] / s["lowFreqFactor"]
+    high_wl = s["originalMaxPositions"] / s["highFreqFactor"]
+    scaled = torch.where(wavelen > low_wl, f / s["factor"], f)
+    smooth = (s["originalMaxPositions"] / wavelen - s["lowFreqFactor"]) / (s["highFreqFactor"] - s["lowFreqFactor"])
+    blended = (1 - smooth) * scaled / s["factor"] + smooth * scaled
+    medium = (wavelen >= high_wl) & (wavelen <= low_wl)
+    return torch.where(medium, blended, scaled)
+
+
+def run(req):
+    c = defaults(req["config"])
+    B, T = req["B"], req["T"]
+    V, L, H, KV, C = c["vocabSize"], c["layers"], c["heads"], c["kvHeads"], c["dim"]
+    hs, F = C // H, c["ffnDim"]
+    flat = torch.tensor(req["params"], dtype=torch.float64)
+    w, off = {}, 0
+    for name, shape in layout(c):
+        n = math.prod(shape)
+        w[name] = flat[off:off + n].reshape(shape) if n else None
+        off += n
+    tokens = torch.tensor(req["tokens"]).reshape(B, T)
+    targets = torch.tensor(req["targets"]).reshape(B, T)
+    valid = targets >= 0
+    if req.get("lossWeights") is not None:
+        weights = torch.tensor(req["lossWeights"], dtype=torch.float64).reshape(B, T) * valid
+    else:
+        weights = valid.double() / valid.sum()
+    # one gate per (layer, sample, head) so that autograd gives per-sample derivatives
+    g = torch.tensor(req["gates"], dtype=torch.float64).reshape(L, 1, H).repeat(1, B, 1).requires_grad_(True)
+
+    def norm(x, wt, b):
+        if c["norm"] == "layernorm":
+            return torch.nn.functional.layer_norm(x, (C,), wt, b, c["normEps"])
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + c["normEps"]) * wt
+
+    def rot(x):  # x [B, heads, T, hs]
+        f = inv_freq(c, hs)
+        ang = torch.arange(T, dtype=torch.float64)[:, None] * f[None, :]
+        emb = torch.cat([ang, ang], -1)
+        half = torch.cat([-x[..., hs // 2:], x[..., :hs // 2]], -1)
+        return x * emb.cos() + half * emb.sin()
+
+    x = w["wte"][tokens]
+    if c["positions"] == "learned":
+        x = x + w["wpe"][:T]
+    mask = torch.ones(T, T, dtype=torch.bool).tril()
+    for l in range(L):
+        h = norm(x, w["ln1w"][l], w["ln1b"][l] if w["ln1b"] is not None else None)
+        qkv = h @ w["qkvw"][l].T + (w["qkvb"][l] if w["qkvb"] is not None else 0)
+        q = qkv[..., :H * hs].reshape(B, T, H, hs).transpose(1, 2)
+        k = qkv[..., H * hs:(H + KV) * hs].reshape(B, T, KV, hs).transpose(1, 2)
+        v = qkv[..., (H + KV) * hs:].reshape(B, T, KV, hs).transpose(1, 2)
+        if c["positions"] == "rope":
+            q, k = rot(q), rot(k)
+        k = k.repeat_interleave(H // KV, dim=1)
+        v = v.repeat_interleave(H // KV, dim=1)
+        s = (q @ k.transpose(-1, -2)) / math.sqrt(hs)
+        p = s.masked_fill(~mask, float("-inf")).softmax(-1)
+        o = (p @ v) * g[l][:, :, None, None]
+        y = o.transpose(1, 2).reshape(B, T, C)
+        x = x + y @ w["attprojw"][l].T + (w["attprojb"][l] if w["attprojb"] is not None else 0)
+        h = norm(x, w["ln2w"][l], w["ln2b"][l] if w["ln2b"] is not None else None)
+        u = h @ w["fcw"][l].T + (w["fcb"][l] if w["fcb"] is not None else 0)
+        if c["mlp"] == "swiglu":
+            m = torch.nn.functional.silu(u[..., :F]) * u[..., F:]
+        else:
+            m = torch.nn.functional.gelu(u, approximate="tanh")
+        x = x + m @ w["fcprojw"][l].T + (w["fcprojb"][l] if w["fcprojb"] is not None else 0)
+    x = norm(x, w["lnfw"], w["lnfb"])
+    logits = x @ (w["wte"] if w["lmhead"] is None else w["lmhead"]).T
+    ce = torch.nn.functional.cross_entropy(logits.reshape(B * T, V), targets.clamp(min=0).reshape(-1), reduction="none")
+    loss = (ce * weights.reshape(-1)).sum()
+    loss.backward()
+    return {"logits": logits.detach().reshape(-1).tolist(), "loss": loss.item(), "gateGrads": g.grad.reshape(-1).tolist()}
+
+
+json.dump([run(req) for req in json.load(sys.stdin)], sys.stdout)
