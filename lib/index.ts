@@ -35,4 +35,4 @@ export { sft, learningRate, type SftOptions, type SftHistory, type SftMode, type
 export { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
 export { activationPattern, patternProvenance, modelHash, dataHash, type ActivationPattern, type ActivationOptions } from './patterns/activation.js';
 export { ablateHeads, type AblationOptions, type AblationResult, type AblatedRun } from './patterns/ablation.js';
-export { GPT, type GPTCreateOptions, type Precision, type ForwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';
+export { GPT, type GPTCreateOptions, type Precision, type ForwardOptions, type BackwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';

@@ -25,6 +25,19 @@ export interface ForwardOptions {
   lossWeights?: Float32Array;
   /** Also return the logits [batch, seqLen, vocabSize]. */
   returnLogits?: boolean;
+  /**
+   * This forward feeds a scores-only backward: the LM head and the loss run only at positions
+   * with a target (same loss). Needs targets; no logits; the backward must be scores-only.
+   */
+  scoresOnly?: boolean;
+}
+
+export interface BackwardOptions {
+  /**
+   * Only the head scores: no weight, bias or embedding gradient is formed (step() and
+   * exportGradients() refuse until a full backward). The head scores equal the full backward's.
+   */
+  scoresOnly?: boolean;
 }
 
 export interface StepOptions {
@@ -125,14 +138,27 @@ export class GPT {
       if (o.returnLogits !== undefined && typeof o.returnLogits !== 'boolean') {
         throw new TypeError(`forward options.returnLogits: expected a boolean, got ${typeof o.returnLogits}`);
       }
-      const { batch, seqLen, targets, lossWeights, returnLogits } = o;
-      return () => this.#native.forward(tokens, { batch, seqLen, targets, lossWeights, returnLogits });
+      if (o.scoresOnly !== undefined && typeof o.scoresOnly !== 'boolean') {
+        throw new TypeError(`forward options.scoresOnly: expected a boolean, got ${typeof o.scoresOnly}`);
+      }
+      if (o.scoresOnly && (o.targets === undefined || o.returnLogits)) {
+        throw new TypeError('forward options.scoresOnly: needs targets and cannot return logits (the LM head runs only at target positions)');
+      }
+      const { batch, seqLen, targets, lossWeights, returnLogits, scoresOnly } = o;
+      return () => this.#native.forward(tokens, { batch, seqLen, targets, lossWeights, returnLogits, scoresOnly });
     });
   }
 
   /** headScores [layers, batch, heads]: the signed ∂L/∂ξ for a gate ξ on each head's output. */
-  backward(): Promise<{ headScores: Float32Array }> {
-    return this.#call(() => () => this.#native.backward());
+  backward(o: BackwardOptions = {}): Promise<{ headScores: Float32Array }> {
+    return this.#call(() => {
+      checkObject(o, 'backward options');
+      if (o.scoresOnly !== undefined && typeof o.scoresOnly !== 'boolean') {
+        throw new TypeError(`backward options.scoresOnly: expected a boolean, got ${typeof o.scoresOnly}`);
+      }
+      const scoresOnly = o.scoresOnly ?? false;
+      return () => this.#native.backward({ scoresOnly });
+    });
   }
 
   step(o: StepOptions): Promise<void> {

@@ -8,7 +8,13 @@ import { fileURLToPath } from 'node:url';
 export interface CudaDevice { name: string; memoryBytes: number; computeCapability: string }
 export interface BackendInfo {
   version: string;
-  cpu: { simd: string; threads: number; blas: string | null };
+  cpu: {
+    simd: string; threads: number; blas: string | null;
+    /** the f32 gemm that runs ('openblas' | 'blocked'), and why (a fallback OpenBLAS core is not used) */
+    gemm: string; gemmReason: string;
+    /** openblas_get_corename(), null without OpenBLAS */
+    blasCore: string | null;
+  };
   cuda: { compiled: boolean; available: boolean; devices: CudaDevice[]; reason?: string };
 }
 
@@ -26,9 +32,9 @@ export interface NativeBackwardResult { dq: Float32Array; dk: Float32Array; dv: 
 
 /** native/addon/gpt_binding.cpp: one engine; lib/model.ts is the only user. */
 export interface NativeGPTModel {
-  forward(tokens: Int32Array, o: { batch: number; seqLen: number; targets?: Int32Array; lossWeights?: Float32Array; returnLogits?: boolean }):
+  forward(tokens: Int32Array, o: { batch: number; seqLen: number; targets?: Int32Array; lossWeights?: Float32Array; returnLogits?: boolean; scoresOnly?: boolean }):
     Promise<{ loss: number; logits?: Float32Array }>;
-  backward(): Promise<{ headScores: Float32Array }>;
+  backward(o?: { scoresOnly?: boolean }): Promise<{ headScores: Float32Array }>;
   step(o: object): Promise<void>;
   generate(prompt: Int32Array, o: { maxNewTokens: number; stopToken?: number }): Promise<Int32Array>;
   setHeadGates(g: Float32Array): void;
@@ -67,6 +73,12 @@ const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 // when threads sleep too soon (the minimum timeout made `npm run demo` 114 s instead of ~88 s),
 // keep their speed. OpenBLAS reads this when the addon below loads it; a value the user set wins.
 process.env.OPENBLAS_THREAD_TIMEOUT ??= '22';
+// HEADGRAD_THREADS sizes every thread pool: ours, OpenBLAS's and OpenMP's (oneDNN). The libraries
+// read these when they load, so they start no threads beyond it (the addon also sets them again).
+if (process.env.HEADGRAD_THREADS) {
+  process.env.OPENBLAS_NUM_THREADS ??= process.env.HEADGRAD_THREADS;
+  process.env.OMP_NUM_THREADS ??= process.env.HEADGRAD_THREADS;
+}
 
 function load(): Binding {
   const tried: string[] = [];

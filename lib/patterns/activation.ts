@@ -72,8 +72,9 @@ export async function activationSums(model: GPT, samples: readonly TrainingSampl
   const ordered = byLength(samples, opts.tokenizer);
   for (let i = batchSize * (shard.index - 1); i < ordered.length; i += batchSize * shard.of) {
     const b = makeBatch(ordered.slice(i, i + batchSize), opts.tokenizer, { maxSeqLen: model.config.maxSeqLen, weighting: 'sample' });
-    await model.forward(b.tokens, { batch: b.batch, seqLen: b.seqLen, targets: b.targets, lossWeights: b.lossWeights });
-    const { headScores } = await model.backward(); // [layers, batch, heads]
+    // Scores only: no weight gradients, and the LM head runs only where a response token is a target.
+    await model.forward(b.tokens, { batch: b.batch, seqLen: b.seqLen, targets: b.targets, lossWeights: b.lossWeights, scoresOnly: true });
+    const { headScores } = await model.backward({ scoresOnly: true }); // [layers, batch, heads]
     for (let l = 0; l < layers; l++) {
       for (let r = 0; r < b.batch; r++) {
         for (let h = 0; h < heads; h++) {

@@ -4,6 +4,7 @@
 #include "core/build_info.h"
 #include "core/cuda_api.h"
 #include "core/thread_pool.h"
+#include "cpu/gemm.h"
 
 namespace hg {
 namespace addon {
@@ -18,6 +19,11 @@ static Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   cpu.Set("threads", num_threads());
   if (const char* b = blas_name()) cpu.Set("blas", b);
   else cpu.Set("blas", env.Null());
+  const cpu::GemmChoice& g = cpu::gemm_choice();
+  cpu.Set("gemm", cpu::gemm_impl_name(g.impl));
+  cpu.Set("gemmReason", g.reason);
+  if (g.blas_core.empty()) cpu.Set("blasCore", env.Null());
+  else cpu.Set("blasCore", g.blas_core);
   out.Set("cpu", cpu);
 
   Napi::Object cu = Napi::Object::New(env);

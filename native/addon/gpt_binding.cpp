@@ -246,8 +246,8 @@ GPTModel::GPTModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GPTModel>(
 class ForwardWorker : public ModelWorker {
  public:
   ForwardWorker(Napi::Env env, GPTModel* m, Napi::Int32Array tokens, Napi::Value targets,
-                Napi::Value weights, int64_t B, int64_t T, bool want_logits)
-      : ModelWorker(env, m), B_(B), T_(T), want_logits_(want_logits) {
+                Napi::Value weights, int64_t B, int64_t T, bool want_logits, bool scores_only)
+      : ModelWorker(env, m), B_(B), T_(T), want_logits_(want_logits), scores_only_(scores_only) {
     keep_.push_back(Napi::Persistent(tokens.As<Napi::Object>()));
     tokens_ = tokens.Data();
     if (!targets.IsUndefined()) {
@@ -263,7 +263,7 @@ class ForwardWorker : public ModelWorker {
  private:
   void Run() override {
     if (want_logits_) logits_.resize(static_cast<size_t>(B_ * T_ * engine().config().V));
-    loss_ = engine().forward(tokens_, targets_, weights_, B_, T_, want_logits_ ? logits_.data() : nullptr);
+    loss_ = engine().forward(tokens_, targets_, weights_, B_, T_, want_logits_ ? logits_.data() : nullptr, scores_only_);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
@@ -277,6 +277,7 @@ class ForwardWorker : public ModelWorker {
   const float* weights_ = nullptr;
   int64_t B_, T_;
   bool want_logits_;
+  bool scores_only_;
   std::vector<float> logits_;
   double loss_ = 0;
 };
@@ -302,20 +303,24 @@ Napi::Value GPTModel::Forward(const Napi::CallbackInfo& info) {
     }
   }
   const bool want_logits = optional_bool(o, "returnLogits", false, "forward options");
-  auto* w = new ForwardWorker(env, this, tokens, targets, weights, B, T, want_logits);
+  const bool scores_only = optional_bool(o, "scoresOnly", false, "forward options");
+  if (scores_only && (targets.IsUndefined() || want_logits))
+    type_error(env, "forward options.scoresOnly: needs targets and cannot return logits (the LM head runs only at target positions)");
+  auto* w = new ForwardWorker(env, this, tokens, targets, weights, B, T, want_logits, scores_only);
   return w->Queue();
 }
 
 // ---- backward ----------------------------------------------------------------------------
 class BackwardWorker : public ModelWorker {
  public:
-  BackwardWorker(Napi::Env env, GPTModel* m, int64_t batch) : ModelWorker(env, m), batch_(batch) {}
+  BackwardWorker(Napi::Env env, GPTModel* m, int64_t batch, bool scores_only)
+      : ModelWorker(env, m), batch_(batch), scores_only_(scores_only) {}
 
  private:
   void Run() override {
     const GPTConfig& c = engine().config();
     scores_.resize(static_cast<size_t>(c.L * batch_ * c.H));  // [L,B,H]
-    engine().backward(scores_.data());
+    engine().backward(scores_.data(), scores_only_);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
@@ -323,6 +328,7 @@ class BackwardWorker : public ModelWorker {
     return r;
   }
   int64_t batch_;
+  bool scores_only_;
   std::vector<float> scores_;
 };
 
@@ -331,7 +337,13 @@ Napi::Value GPTModel::Backward(const Napi::CallbackInfo& info) {
   GPT& g = ready(env);
   if (!g.has_forward_with_targets())
     throw Napi::Error::New(env, "GPT.backward: needs a forward() with targets first (one backward per forward)");
-  auto* w = new BackwardWorker(env, this, g.last_batch());
+  bool scores_only = false;
+  if (info.Length() > 0 && !info[0].IsUndefined())
+    scores_only = optional_bool(require_object(info[0], "backward options"), "scoresOnly", false, "backward options");
+  if (!scores_only && g.last_forward_scores_only())
+    throw Napi::Error::New(env, "GPT.backward: the forward() was scoresOnly (logits at target positions only); "
+                                "pass { scoresOnly: true } or run a forward() without scoresOnly");
+  auto* w = new BackwardWorker(env, this, g.last_batch(), scores_only);
   return w->Queue();
 }
 
@@ -373,6 +385,9 @@ Napi::Value GPTModel::Step(const Napi::CallbackInfo& info) {
   s.train_mlp = optional_bool(o, "trainMlp", false, ctx);
   s.train_layernorm = optional_bool(o, "trainLayerNorm", false, ctx);
   s.train_embeddings = optional_bool(o, "trainEmbeddings", false, ctx);
+  if (g.last_backward_scores_only())
+    throw Napi::Error::New(env, "GPT.step: the last backward() was scoresOnly and formed no weight gradients; "
+                                "run forward() and backward() without scoresOnly before step()");
   if (!g.has_gradients())
     throw Napi::Error::New(env, "GPT.step: needs a backward() first (one step per backward)");
   auto* w = new StepWorker(env, this, std::move(s));
@@ -449,6 +464,8 @@ Napi::Value GPTModel::ImportParameters(const Napi::CallbackInfo& info) {
 Napi::Value GPTModel::ExportGradients(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GPT& g = ready(env);
+  if (g.last_backward_scores_only())
+    throw Napi::Error::New(env, "GPT.exportGradients: the last backward() was scoresOnly and formed no weight gradients");
   if (!g.has_gradients()) throw Napi::Error::New(env, "GPT.exportGradients: needs a backward() first");
   auto a = Napi::Float32Array::New(env, static_cast<size_t>(g.num_params()));
   g.export_gradients(a.Data());

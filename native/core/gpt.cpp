@@ -46,7 +46,9 @@ float* GPT::param(ParamIndex i, int64_t layer) const {
   const bool per_layer = i >= kLn1w && i <= kFcprojb;
   return params_->f32() + layout_[i].offset + (per_layer ? layer * (layout_[i].size / cfg_.L) : 0);
 }
+// Null during a scores-only backward: every kernel then skips that weight gradient.
 float* GPT::grad(ParamIndex i, int64_t layer) const {
+  if (scores_only_) return nullptr;
   return grads_->f32() + (param(i, layer) - params_->f32());
 }
 
@@ -162,12 +164,20 @@ void GPT::block_forward(int64_t l, const float* res_in, int64_t B, int64_t T) {
 }
 
 double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* loss_weights,
-                    int64_t B, int64_t T, float* logits_out) {
+                    int64_t B, int64_t T, float* logits_out, bool scores_only) {
   HG_CHECK(B >= 1, "forward: batch must be at least 1, got " + std::to_string(B));
   HG_CHECK(T >= 1 && T <= cfg_.P, "forward: seqLen must be in [1, maxSeqLen = " + std::to_string(cfg_.P) +
                                       "], got " + std::to_string(T));
+  HG_CHECK(!scores_only || (targets && !logits_out), "forward: a scores-only forward needs targets and returns no logits");
   const int64_t N = B * T, C = cfg_.C, V = cfg_.V, L = cfg_.L;
   ready_for_backward_ = false;
+  logits_at_targets_ = scores_only;
+  target_rows_.clear();
+  if (scores_only)
+    for (int64_t i = 0; i < N; ++i)
+      if (targets[i] >= 0) target_rows_.push_back(i);
+  // Rows of the LM head and the loss: all N, or (scores-only) the target rows packed in order.
+  const int64_t NL = scores_only ? static_cast<int64_t>(target_rows_.size()) : N;
   plan_activations(N);
   Acts& a = *acts_;
   B_ = B;
@@ -182,9 +192,18 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* 
     auto s = prof_.scope(OpKind::LayerNorm);
     ops_.layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, a.residual3 + (L - 1) * N * C, param(kLnfw), param(kLnfb), N, C);
   }
+  const float* lm_in = a.lnf;
+  if (scores_only) {  // a.proj [NL,C] = the target rows of lnf (staged through the host)
+    std::vector<float> all(static_cast<size_t>(N * C)), packed(static_cast<size_t>(NL * C));
+    ops_.download(all.data(), a.lnf, N * C * 4);
+    for (int64_t r = 0; r < NL; ++r)
+      std::memcpy(&packed[r * C], &all[target_rows_[r] * C], C * sizeof(float));
+    ops_.upload(a.proj, packed.data(), NL * C * 4);
+    lm_in = a.proj;
+  }
   {
-    auto s = prof_.gemm_scope(2.0 * N * C * V);
-    ops_.matmul_forward(a.logits, a.lnf, param(kWte), nullptr, N, C, V);  // tied LM head
+    auto s = prof_.gemm_scope(2.0 * NL * C * V);
+    if (NL > 0) ops_.matmul_forward(a.logits, lm_in, param(kWte), nullptr, NL, C, V);  // tied LM head
   }
   if (logits_out) ops_.download(logits_out, a.logits, N * V * 4);
   if (!targets) return std::numeric_limits<double>::quiet_NaN();
@@ -197,16 +216,24 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* 
     if (targets[i] < 0) continue;
     w[i] = loss_weights ? loss_weights[i] : 1.f / static_cast<float>(counted);
   }
-  ops_.upload(a.targets, targets, N * 4);
-  ops_.upload(a.weights, w.data(), N * 4);
-  std::vector<float> losses(static_cast<size_t>(N));
+  std::vector<int32_t> t(targets, targets + N);
+  if (scores_only) {  // pack targets and weights like the logits rows
+    for (int64_t r = 0; r < NL; ++r) {
+      t[r] = targets[target_rows_[r]];
+      w[r] = w[target_rows_[r]];
+    }
+  }
+  ops_.upload(a.targets, t.data(), NL * 4);
+  ops_.upload(a.weights, w.data(), NL * 4);
+  std::vector<float> losses(static_cast<size_t>(NL));
   {
     auto s = prof_.scope(OpKind::Loss);
-    ops_.softmax_crossentropy_forward(a.logits, a.losses, a.targets, N, V);
-    ops_.download(losses.data(), a.losses, N * 4);
+    if (NL > 0) ops_.softmax_crossentropy_forward(a.logits, a.losses, a.targets, NL, V);
+    ops_.download(losses.data(), a.losses, NL * 4);
   }
+  // The same sum in the same row order either way (rows without a target add exactly 0).
   double loss = 0.0;
-  for (int64_t i = 0; i < N; ++i) loss += static_cast<double>(w[i]) * losses[i];
+  for (int64_t i = 0; i < NL; ++i) loss += static_cast<double>(w[i]) * losses[i];
   ready_for_backward_ = true;
   return loss;
 }
@@ -268,21 +295,43 @@ void GPT::block_backward(int64_t l, const float* res_in, int64_t B, int64_t T, f
                           a.ln1_mean + l * N, a.ln1_rstd + l * N, N, C);
 }
 
-void GPT::backward(float* head_scores) {
+void GPT::backward(float* head_scores, bool scores_only) {
   HG_CHECK(ready_for_backward_, "backward: needs a forward with targets first (and only one backward per forward)");
+  HG_CHECK(scores_only || !logits_at_targets_,
+           "backward: the forward was scores-only (logits at target positions only); a full backward needs a full forward");
   Acts& a = *acts_;
   const int64_t B = B_, T = T_, N = B * T, C = cfg_.C, V = cfg_.V, L = cfg_.L, H = cfg_.H;
+  const int64_t NL = logits_at_targets_ ? static_cast<int64_t>(target_rows_.size()) : N;
   ready_for_backward_ = false;  // the logits buffer becomes dlogits below
-  ops_.zero(grads_->f32(), num_params_ * 4);
+  ready_for_step_ = false;
+  last_backward_scores_only_ = scores_only;
+  if (!scores_only) ops_.zero(grads_->f32(), num_params_ * 4);
   ops_.zero(a.dresidual, N * C * 4);
+  struct ScoresOnly {  // grad() is null until the end of this backward, also on an error
+    bool& flag;
+    ~ScoresOnly() { flag = false; }
+  } restore{scores_only_};
+  scores_only_ = scores_only;
   {
-    // Forward: ops_.softmax_crossentropy_forward(a.logits, a.losses, a.targets, N, V);
+    // Forward: ops_.softmax_crossentropy_forward(a.logits, a.losses, a.targets, NL, V);
     auto s = prof_.scope(OpKind::Loss);
-    ops_.softmax_crossentropy_backward(a.logits, a.targets, a.weights, N, V);
+    if (NL > 0) ops_.softmax_crossentropy_backward(a.logits, a.targets, a.weights, NL, V);
   }
-  {
+  if (logits_at_targets_) {
+    // Forward: ops_.matmul_forward(a.logits, lm_in, param(kWte), nullptr, NL, C, V);
+    // dln = 0 except at the target rows, which get dlogits·wte (staged through the host).
+    {
+      auto s = prof_.gemm_scope(2.0 * NL * C * V);
+      if (NL > 0) ops_.matmul_backward(a.proj, nullptr, nullptr, a.logits, nullptr, param(kWte), NL, C, V);
+    }
+    std::vector<float> packed(static_cast<size_t>(NL * C)), all(static_cast<size_t>(N * C), 0.f);
+    ops_.download(packed.data(), a.proj, NL * C * 4);
+    for (int64_t r = 0; r < NL; ++r)
+      std::memcpy(&all[target_rows_[r] * C], &packed[r * C], C * sizeof(float));
+    ops_.upload(a.dln, all.data(), N * C * 4);
+  } else {
     // Forward: ops_.matmul_forward(a.logits, a.lnf, param(kWte), nullptr, N, C, V);
-    auto s = prof_.gemm_scope(4.0 * N * C * V);
+    auto s = prof_.gemm_scope((scores_only ? 2.0 : 4.0) * N * C * V);
     ops_.matmul_backward(a.dln, grad(kWte), nullptr, a.logits, a.lnf, param(kWte), N, C, V);
   }
   {
@@ -294,13 +343,13 @@ void GPT::backward(float* head_scores) {
   for (int64_t l = L - 1; l >= 0; --l) {
     block_backward(l, l == 0 ? a.encoded : a.residual3 + (l - 1) * N * C, B, T, a.head_scores + l * B * H);
   }
-  {
+  if (!scores_only) {
     // Forward: ops_.encoder_forward(a.encoded, a.tokens, wte, wpe, B, T, C);
     auto s = prof_.scope(OpKind::Embedding);
     ops_.encoder_backward(grad(kWte), grad(kWpe), a.dresidual, a.tokens, B, T, C);
   }
   ops_.download(head_scores, a.head_scores, L * B * H * 4);
-  ready_for_step_ = true;
+  ready_for_step_ = !scores_only;
 }
 
 void GPT::set_head_gates(const float* gates) { ops_.upload(gates_->f32(), gates, gates_->bytes()); }
@@ -309,7 +358,7 @@ void GPT::export_parameters(float* host) const { ops_.download(host, params_->f3
 
 void GPT::import_parameters(const float* host) {
   ops_.upload(params_->f32(), host, num_params_ * 4);
-  ready_for_backward_ = ready_for_step_ = false;  // activations and gradients are stale now
+  ready_for_backward_ = ready_for_step_ = last_backward_scores_only_ = false;  // activations and gradients are stale now
   // New weights start a new optimisation: moments and the bias-correction count of the old
   // trajectory would otherwise push the first steps in the old gradients' direction.
   m_.reset();
@@ -318,6 +367,7 @@ void GPT::import_parameters(const float* host) {
 }
 
 void GPT::export_gradients(float* host) const {
+  HG_CHECK(!last_backward_scores_only_, "exportGradients: the last backward was scores-only (no weight gradients)");
   HG_CHECK(ready_for_step_, "exportGradients: needs a backward first");
   ops_.download(host, grads_->f32(), num_params_ * 4);
 }

@@ -48,11 +48,15 @@ class GPT {
   // loss_weights [B·T] or null (null: the mean over positions with a target).
   // logits_out: null, or host [B,T,V] to receive the logits. Returns the loss (NaN without
   // targets). Inputs must already be validated (tokens in [0,V), targets in [-1,V), T <= P).
+  // scores_only: the LM head and the loss run only at positions with a target (same loss);
+  // the backward that follows must be scores-only too, and logits_out must be null.
   double forward(const int32_t* tokens, const int32_t* targets, const float* loss_weights,
-                 int64_t B, int64_t T, float* logits_out);
+                 int64_t B, int64_t T, float* logits_out, bool scores_only = false);
   // Needs a forward with targets since the last backward. Writes fresh gradients (they are
   // not accumulated across calls) and head_scores (host [L,B,H]) = ∂L/∂ξ for each head gate.
-  void backward(float* head_scores);
+  // scores_only: only what the head scores need: no weight, bias or embedding gradient (step()
+  // and export_gradients() then refuse); the head scores equal the full backward's.
+  void backward(float* head_scores, bool scores_only = false);
   // Needs a backward since the last step.
   void step(const StepOptions& o);
   // Greedy decoding with a KV cache; returns the new tokens only (stop_token, when met, ends
@@ -68,6 +72,8 @@ class GPT {
   bool has_forward_with_targets() const { return ready_for_backward_; }
   int64_t last_batch() const { return B_; }
   bool has_gradients() const { return ready_for_step_; }
+  bool last_forward_scores_only() const { return logits_at_targets_; }
+  bool last_backward_scores_only() const { return last_backward_scores_only_; }
 
  private:
   struct Acts;
@@ -95,6 +101,10 @@ class GPT {
   int64_t B_ = 0, T_ = 0;  // shape of the last forward
   int64_t steps_ = 0;      // AdamW steps taken (the bias corrections use it)
   bool ready_for_backward_ = false, ready_for_step_ = false;
+  // Scores-only passes: the last forward's logits cover only target_rows_ (ascending rows of
+  // [N]); while a scores-only backward runs, grad() is null so no weight gradient is formed.
+  bool logits_at_targets_ = false, scores_only_ = false, last_backward_scores_only_ = false;
+  std::vector<int64_t> target_rows_;
 };
 
 }  // namespace hg

@@ -73,6 +73,7 @@ std::vector<ParamSpan> GPT::trainable_spans(const StepOptions& o) const {
 }
 
 void GPT::step(const StepOptions& o) {
+  HG_CHECK(!last_backward_scores_only_, "step: the last backward was scores-only (no weight gradients); run a full backward first");
   HG_CHECK(ready_for_step_, "step: needs a backward first (each backward allows one step)");
   HG_CHECK(o.trainable_heads.empty() || static_cast<int64_t>(o.trainable_heads.size()) == cfg_.L * cfg_.H,
            "step: trainableHeads must have layers*heads = " + std::to_string(cfg_.L * cfg_.H) +

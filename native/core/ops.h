@@ -44,7 +44,7 @@ struct Ops {
   // ---- layernorm: inp/out [N,C], w/b [C], mean/rstd [N] ----
   void (*layernorm_forward)(float* out, float* mean, float* rstd, const float* inp, const float* w,
                             const float* b, int64_t N, int64_t C);
-  // dinp, dw, db +=
+  // dinp, dw, db += (dw, db null: skipped, as in a scores-only backward)
   void (*layernorm_backward)(float* dinp, float* dw, float* db, const float* dout, const float* inp,
                              const float* w, const float* mean, const float* rstd, int64_t N,
                              int64_t C);
@@ -52,7 +52,8 @@ struct Ops {
   // ---- linear layer: inp [N,IC], w [OC,IC], bias [OC] or null, out [N,OC]: out = inp·wᵀ + bias ----
   void (*matmul_forward)(float* out, const float* inp, const float* w, const float* bias, int64_t N,
                          int64_t IC, int64_t OC);
-  // dinp = dout·w (overwrite); dw += doutᵀ·inp; dbias += Σ_rows dout (dbias may be null)
+  // dinp = dout·w (overwrite); dw += doutᵀ·inp; dbias += Σ_rows dout (dw, dbias may be null:
+  // skipped; inp is read only for dw)
   void (*matmul_backward)(float* dinp, float* dw, float* dbias, const float* dout, const float* inp,
                           const float* w, int64_t N, int64_t IC, int64_t OC);
 

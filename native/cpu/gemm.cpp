@@ -177,15 +177,6 @@ void gemm_blas(const GemmArgs& g) {
 }
 #endif
 
-GemmImpl choose_default() {
-  if (const char* s = std::getenv("HEADGRAD_GEMM")) {
-    const std::string v(s);
-    if (v == "blocked") return GemmImpl::Blocked;
-    if (v == "blas" && gemm_impl_available(GemmImpl::Blas)) return GemmImpl::Blas;
-  }
-  return gemm_impl_available(GemmImpl::Blas) ? GemmImpl::Blas : GemmImpl::Blocked;
-}
-
 }  // namespace
 
 bool gemm_impl_available(GemmImpl impl) {
@@ -197,11 +188,6 @@ bool gemm_impl_available(GemmImpl impl) {
 }
 
 const char* gemm_impl_name(GemmImpl impl) { return impl == GemmImpl::Blas ? "openblas" : "blocked"; }
-
-GemmImpl default_gemm_impl() {
-  static const GemmImpl impl = choose_default();
-  return impl;
-}
 
 void gemm_with(GemmImpl impl, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,

@@ -5,6 +5,7 @@
 // from inside a parallel_for item.
 #pragma once
 #include <cstdint>
+#include <string>
 
 namespace hg {
 namespace cpu {
@@ -14,10 +15,20 @@ enum class GemmImpl {
   Blas,     // OpenBLAS cblas_sgemm (only when built with HEADGRAD_WITH_OPENBLAS)
 };
 
-// The implementation gemm() uses: OpenBLAS when linked (faster at the engine's shapes, see
+// The implementation gemm() uses (cpu/gemm_choice.cpp): OpenBLAS when linked and its core uses
+// vectors at least as wide as the built-in kernel (faster at the engine's shapes, see
 // scripts/bench/train.ts), else Blocked; HEADGRAD_GEMM=blocked|blas overrides it so the
 // benchmark can measure both in one build.
+struct GemmChoice {
+  GemmImpl impl = GemmImpl::Blocked;
+  std::string reason;     // one line for backendInfo().cpu.gemmReason
+  std::string blas_core;  // openblas_get_corename(), empty without OpenBLAS
+  int blas_core_level = 0;
+};
+const GemmChoice& gemm_choice();
 GemmImpl default_gemm_impl();
+// Vector class of an OpenBLAS core name: 1 SSE (and unknown names), 2 AVX, 3 AVX2+FMA, 4 AVX-512.
+int openblas_core_level(const std::string& core);
 bool gemm_impl_available(GemmImpl impl);
 const char* gemm_impl_name(GemmImpl impl);
 

@@ -55,6 +55,7 @@ void layernorm_backward(float* dinp, float* dw, float* db, const float* dout, co
       }
     }
   });
+  if (!dw) return;  // scores-only backward: no weight gradients
   parallel_chunks(C, 64, [&](int64_t c0, int64_t c1) {
     for (int64_t r = 0; r < N; ++r) {
       const float* x = inp + r * C;

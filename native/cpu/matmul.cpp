@@ -21,7 +21,7 @@ void matmul_forward(float* out, const float* inp, const float* w, const float* b
 void matmul_backward(float* dinp, float* dw, float* dbias, const float* dout, const float* inp,
                      const float* w, int64_t N, int64_t IC, int64_t OC) {
   gemm(false, false, N, IC, OC, 1.f, dout, OC, w, IC, 0.f, dinp, IC);  // dinp = dout · w
-  gemm(true, false, OC, IC, N, 1.f, dout, OC, inp, IC, 1.f, dw, IC);   // dw += doutᵀ · inp
+  if (dw) gemm(true, false, OC, IC, N, 1.f, dout, OC, inp, IC, 1.f, dw, IC);  // dw += doutᵀ · inp
   if (!dbias) return;
   parallel_chunks(OC, 64, [&](int64_t o0, int64_t o1) {  // column sums, rows in order
     for (int64_t r = 0; r < N; ++r)

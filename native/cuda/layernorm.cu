@@ -90,8 +90,8 @@ void layernorm_backward(float* dinp, float* dw, float* db, const float* dout, co
   if (N == 0) return;
   layernorm_backward_kernel<<<row_blocks(N), 32 * kRowsPerBlock>>>(dinp, dout, inp, w, mean, rstd, N, C);
   HG_CUDA_CHECK(cudaGetLastError());
-  column_reduce_add(dw, N, C, WeightGrad{dout, inp, mean, rstd, C});
-  column_sum_add(db, dout, N, C);
+  if (dw) column_reduce_add(dw, N, C, WeightGrad{dout, inp, mean, rstd, C});  // null: scores-only backward
+  if (db) column_sum_add(db, dout, N, C);
 }
 
 }  // namespace cuda

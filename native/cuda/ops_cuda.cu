@@ -53,7 +53,7 @@ template <Precision P>
 void matmul_backward(float* dinp, float* dw, float* dbias, const float* dout, const float* inp, const float* w,
                      int64_t N, int64_t IC, int64_t OC) {
   gemm(P, false, false, N, IC, OC, dout, OC, w, IC, dinp, IC, nullptr, false);  // dinp = dout · w
-  gemm(P, true, false, OC, IC, N, dout, OC, inp, IC, dw, IC, nullptr, true);    // dw += doutᵀ · inp
+  if (dw) gemm(P, true, false, OC, IC, N, dout, OC, inp, IC, dw, IC, nullptr, true);  // dw += doutᵀ · inp
   if (dbias) column_sum_add(dbias, dout, N, OC);                                // dbias += Σ_rows dout
 }
 

@@ -85,6 +85,12 @@ int main() {
       ++checked;
     }
   }
+  // OpenBLAS core names map to the vector class they use; unknown names count as the narrowest.
+  expect(hg::cpu::openblas_core_level("Prescott") == 1, "Prescott is an SSE core");
+  expect(hg::cpu::openblas_core_level("HASWELL") == 3, "Haswell (any case) is an AVX2 core");
+  expect(hg::cpu::openblas_core_level("SkylakeX") == 4 && hg::cpu::openblas_core_level("Cooperlake") == 4,
+         "SkylakeX and Cooperlake are AVX-512 cores");
+  expect(hg::cpu::openblas_core_level("NoSuchCore") == 1, "an unknown core is treated as a fallback");
   std::printf("test_gemm: %d cases, %d failures (default: %s)\n", checked, failures(),
               hg::cpu::gemm_impl_name(hg::cpu::default_gemm_impl()));
   return failures() == 0 ? 0 : 1;

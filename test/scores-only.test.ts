@@ -1,0 +1,107 @@
+// The scores-only backward (forward/backward with { scoresOnly: true }): its head scores and
+// loss equal the full pass's, no weight gradient is formed, and step()/exportGradients() refuse.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { GPT, parameterLayout, type GPTConfig } from '../lib/index.js';
+import { Rng } from '../lib/util/random.js';
+import { rejects } from './helpers/rejects.js';
+
+interface Case { name: string; cfg: GPTConfig; batch: number; seqLen: number; prompt: number; weighted: boolean }
+const cases: Case[] = [
+  { name: 'tiny, every position a target', cfg: { vocabSize: 11, maxSeqLen: 8, layers: 2, heads: 2, dim: 8 }, batch: 2, seqLen: 5, prompt: 0, weighted: false },
+  { name: 'tiny, prompt masked, lossWeights', cfg: { vocabSize: 11, maxSeqLen: 8, layers: 2, heads: 2, dim: 8 }, batch: 3, seqLen: 7, prompt: 3, weighted: true },
+  { name: 'odd sizes, T=1', cfg: { vocabSize: 37, maxSeqLen: 4, layers: 1, heads: 3, dim: 12 }, batch: 2, seqLen: 1, prompt: 0, weighted: false },
+  { name: 'several gemm tiles, prompt masked', cfg: { vocabSize: 301, maxSeqLen: 40, layers: 3, heads: 4, dim: 48 }, batch: 3, seqLen: 33, prompt: 13, weighted: true },
+];
+
+function randomParameters(cfg: GPTConfig, rng: Rng): Float32Array {
+  const layout = parameterLayout(cfg);
+  const p = new Float32Array(layout.at(-1)!.offset + layout.at(-1)!.size);
+  for (const t of layout) {
+    const ln = t.name === 'ln1w' || t.name === 'ln2w' || t.name === 'lnfw';
+    for (let i = 0; i < t.size; i++) p[t.offset + i] = (ln ? 1 : 0) + 0.3 * rng.normal();
+  }
+  return p;
+}
+
+async function setup(c: Case, seed: number) {
+  const rng = new Rng(seed);
+  const model = await GPT.create({ ...c.cfg, device: 'cpu', seed });
+  model.importParameters(randomParameters(c.cfg, rng));
+  const n = c.batch * c.seqLen;
+  const tokens = Int32Array.from({ length: n }, () => rng.int(c.cfg.vocabSize));
+  // Sample rows: the first `prompt` positions have no target (as SFT masks the prompt), and a
+  // random one more in the middle.
+  const targets = Int32Array.from({ length: n }, (_, i) => (i % c.seqLen < c.prompt ? -1 : rng.int(c.cfg.vocabSize)));
+  if (n > 4) targets[Math.floor(n / 2)] = -1;
+  const lossWeights = c.weighted ? Float32Array.from({ length: n }, () => 0.05 + 0.2 * rng.next()) : undefined;
+  return { model, tokens, targets, lossWeights };
+}
+
+function close(got: Float32Array, want: Float32Array, what: string): void {
+  assert.is(got.length, want.length);
+  let scale = 0;
+  for (const w of want) scale = Math.max(scale, Math.abs(w));
+  for (let i = 0; i < want.length; i++) {
+    const tol = 1e-6 * Math.max(Math.abs(want[i]!), 1e-3 * scale);
+    if (!(Math.abs(got[i]! - want[i]!) <= tol)) assert.unreachable(`${what}[${i}]: scores-only ${got[i]}, full ${want[i]}`);
+  }
+}
+
+for (const c of cases) {
+  test(`scores-only head scores and loss equal the full backward's (${c.name})`, async () => {
+    const { model, tokens, targets, lossWeights } = await setup(c, 7);
+    const o = { batch: c.batch, seqLen: c.seqLen, targets, lossWeights };
+    const full = await model.forward(tokens, o);
+    const fullScores = (await model.backward()).headScores;
+    const fast = await model.forward(tokens, { ...o, scoresOnly: true });
+    const fastScores = (await model.backward({ scoresOnly: true })).headScores;
+    assert.ok(Math.abs(fast.loss - full.loss) <= 1e-6 * Math.abs(full.loss), `loss ${fast.loss} vs ${full.loss}`);
+    close(fastScores, fullScores, 'headScores');
+    // A full forward followed by a scores-only backward gives them too.
+    await model.forward(tokens, o);
+    close((await model.backward({ scoresOnly: true })).headScores, fullScores, 'headScores (full forward)');
+    let nonzero = 0;
+    for (const s of fullScores) nonzero += s !== 0 ? 1 : 0;
+    assert.ok(nonzero > fullScores.length / 2, 'the scores compared are mostly non-zero');
+    model.dispose();
+  });
+}
+
+test('after a scores-only backward, step() and exportGradients() refuse; a full pass restores them', async () => {
+  const c = cases[1]!;
+  const { model, tokens, targets } = await setup(c, 3);
+  const o = { batch: c.batch, seqLen: c.seqLen, targets };
+  await model.forward(tokens, o);
+  await model.backward({ scoresOnly: true });
+  await rejects(model.step({ lr: 1e-3 }), /scoresOnly/);
+  assert.throws(() => model.exportGradients(), /scoresOnly/);
+  const before = model.exportParameters();
+  assert.equal(model.exportParameters(), before, 'the refused step changed nothing');
+  await model.forward(tokens, o);
+  await model.backward();
+  await model.step({ lr: 1e-3 });
+  assert.not.equal(model.exportParameters(), before);
+  model.dispose();
+});
+
+test('scores-only passes: bad combinations give clear errors', async () => {
+  const c = cases[0]!;
+  const { model, tokens, targets } = await setup(c, 5);
+  const o = { batch: c.batch, seqLen: c.seqLen, targets };
+  await rejects(model.forward(tokens, { batch: c.batch, seqLen: c.seqLen, scoresOnly: true }), /scoresOnly: needs targets/);
+  await rejects(model.forward(tokens, { ...o, scoresOnly: true, returnLogits: true }), /scoresOnly: needs targets and cannot return logits/);
+  await rejects(model.forward(tokens, { ...o, scoresOnly: 1 as unknown as boolean }), /forward options.scoresOnly: expected a boolean/);
+  await model.forward(tokens, { ...o, scoresOnly: true });
+  await rejects(model.backward(), /forward\(\) was scoresOnly/);
+  await rejects(model.backward({ scoresOnly: 'yes' as unknown as boolean }), /backward options.scoresOnly: expected a boolean/);
+  // No target at all: loss 0 and zero scores, no error.
+  const none = new Int32Array(targets.length).fill(-1);
+  const r = await model.forward(tokens, { ...o, targets: none, scoresOnly: true });
+  assert.is(r.loss, 0);
+  const s = (await model.backward({ scoresOnly: true })).headScores;
+  assert.ok(s.every((x) => x === 0));
+  model.dispose();
+});
+
+test.run();
