@@ -18,8 +18,8 @@ export {
   type AttentionShape, type AttentionOptions, type AttentionForwardResult, type AttentionBackwardResult,
 } from './attention.js';
 export {
-  readCheckpoint, writeCheckpoint, parameterLayout, parameterCount, validateConfig, CheckpointError,
-  type Checkpoint, type CheckpointFormat, type GPTConfig, type ParameterTensor,
+  readCheckpoint, writeCheckpoint, parameterLayout, parameterCount, validateConfig, resolveConfig, CheckpointError,
+  type Checkpoint, type CheckpointFormat, type GPTConfig, type ParameterTensor, type ResolvedConfig, type RopeScaling,
 } from './checkpoint/index.js';
 export { ByteTokenizer, Gpt2Tokenizer, tokenizerFor, type Tokenizer } from './tokenizer.js';
 export { HfTokenizer, readHfTokenizer } from './hf_tokenizer.js';

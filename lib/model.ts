@@ -4,6 +4,7 @@
 // each other, so user code may fire several without awaiting.
 import { resolveDevice, type Device } from './backend.js';
 import { readCheckpoint, writeCheckpoint, validateConfig, parameterCount, type GPTConfig } from './checkpoint/index.js';
+import { pickConfig } from './checkpoint/layout.js';
 import { native, type NativeGPTModel } from './native.js';
 
 export interface GPTCreateOptions extends GPTConfig {
@@ -91,10 +92,8 @@ export class GPT {
 
   static async create(opts: GPTCreateOptions): Promise<GPT> {
     if (opts === null || typeof opts !== 'object') throw new TypeError(`GPT.create: expected an options object, got ${String(opts)}`);
-    const config: GPTConfig = {
-      vocabSize: opts.vocabSize, maxSeqLen: opts.maxSeqLen, layers: opts.layers, heads: opts.heads, dim: opts.dim,
-    };
-    validateConfig(config, 'GPT.create config');
+    validateConfig(opts, 'GPT.create config');
+    const config = pickConfig(opts);
     const seed = opts.seed ?? 0;
     if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`GPT.create seed: expected an integer in [0, 2^53), got ${seed}`);
     const device = resolveDevice(opts.device, 'GPT.create');
@@ -220,6 +219,29 @@ export class GPT {
     this.#sync('importParameters');
     checkFloats(p, 'parameters', this.parameterCount);
     this.#native.importParameters(p);
+  }
+
+  /** A copy of parameters [offset, offset+length) of the canonical layout (streaming save). */
+  exportParameterRange(offset: number, length: number): Float32Array {
+    this.#sync('exportParameterRange');
+    checkInt(offset, 'offset', 0, this.parameterCount);
+    checkInt(length, 'length', 0, this.parameterCount - offset);
+    return this.#native.exportParameterRange(offset, length);
+  }
+
+  /**
+   * Sets parameters [offset, offset+data.length) of the canonical layout (streaming load: one
+   * tensor at a time, no second full copy). Like importParameters, it resets AdamW.
+   */
+  importParameterRange(offset: number, data: Float32Array): void {
+    this.#sync('importParameterRange');
+    checkInt(offset, 'offset', 0, this.parameterCount);
+    if (!(data instanceof Float32Array)) throw new TypeError(`data: expected a Float32Array, got ${describe(data)}`);
+    if (offset + data.length > this.parameterCount) {
+      throw new RangeError(`data: offset ${offset} + length ${data.length} exceeds the ${this.parameterCount} parameters`);
+    }
+    checkFloats(data, 'data', data.length);
+    this.#native.importParameterRange(offset, data);
   }
 
   /** The gradients of the last backward, in the parameter layout. */

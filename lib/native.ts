@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { GPTConfig } from './checkpoint/layout.js';
 import { fileURLToPath } from 'node:url';
 
 export interface CudaDevice { name: string; memoryBytes: number; computeCapability: string }
@@ -40,6 +41,8 @@ export interface NativeGPTModel {
   setHeadGates(g: Float32Array): void;
   exportParameters(): Float32Array;
   importParameters(p: Float32Array): void;
+  exportParameterRange(offset: number, length: number): Float32Array;
+  importParameterRange(offset: number, data: Float32Array): void;
   exportGradients(): Float32Array;
   profile(reset?: boolean): { ms: Record<string, number>; gemmFlops: number } | null;
   dispose(): void;
@@ -57,8 +60,7 @@ export interface Binding {
   attentionBackwardSync(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array,
     lse: Float32Array, shape: NativeAttentionShape, opts: NativeAttentionOptions): NativeBackwardResult;
   GPTModel: {
-    create(cfg: { vocabSize: number; maxSeqLen: number; layers: number; heads: number; dim: number; seed: number;
-      device: 'cpu' | 'cuda'; precision: 'f32' | 'bf16' }): Promise<NativeGPTModel>;
+    create(cfg: GPTConfig & { seed: number; device: 'cpu' | 'cuda'; precision: 'f32' | 'bf16' }): Promise<NativeGPTModel>;
   };
   [name: string]: any;
 }

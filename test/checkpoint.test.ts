@@ -39,8 +39,9 @@ test('layout: canonical names, contiguous offsets, GPT-2 small parameter count',
   const layout = parameterLayout(cfg);
   assert.equal(layout.map((t) => t.name), [
     'wte', 'wpe', 'ln1w', 'ln1b', 'qkvw', 'qkvb', 'attprojw', 'attprojb',
-    'ln2w', 'ln2b', 'fcw', 'fcb', 'fcprojw', 'fcprojb', 'lnfw', 'lnfb',
+    'ln2w', 'ln2b', 'fcw', 'fcb', 'fcprojw', 'fcprojb', 'lnfw', 'lnfb', 'lmhead',
   ]);
+  assert.is(layout.at(-1)!.size, 0); // tied head: lmhead is empty
   let off = 0;
   for (const t of layout) {
     assert.is(t.offset, off);

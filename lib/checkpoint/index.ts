@@ -13,7 +13,10 @@ import { hasLlmcMagic, readLlmc } from './llmc.js';
 import { CheckpointError } from './errors.js';
 import { readSafetensors, tensorFloats, writeSafetensors, type SafetensorsFile } from './safetensors.js';
 
-export { parameterLayout, parameterCount, validateConfig, type GPTConfig, type ParameterTensor } from './layout.js';
+export {
+  parameterLayout, parameterCount, validateConfig, resolveConfig, pickConfig, isGpt2Config,
+  type GPTConfig, type ParameterTensor, type ResolvedConfig, type RopeScaling,
+} from './layout.js';
 export { CheckpointError } from './errors.js';
 
 export type CheckpointFormat = 'headgrad' | 'hf-gpt2' | 'llmc';

@@ -1,57 +1,196 @@
-// The canonical GPT parameter layout shared by the native engine and the checkpoint readers.
+// The canonical parameter layout shared by the native engine and the checkpoint readers.
 // All parameters live in one flat Float32Array in llm.c's ParameterTensors order; weights are
-// [out, in] row-major. The LM head is tied to wte, and V is the real vocabulary (no padding).
+// [out, in] row-major, V is the real vocabulary (no padding).
+//
+// One engine covers GPT-2 and the Llama family through a few switches (GPTConfig below). Every
+// new field is optional and its default gives exactly GPT-2, so a GPT-2 config, its layout and
+// its checkpoints are what they always were. Native mirror: native/core/gpt_params.h.
+
+export type RopeScaling =
+  | { type: 'linear'; factor: number }
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
 
 export interface GPTConfig {
   vocabSize: number; // V
   maxSeqLen: number; // P
   layers: number; // L
-  heads: number;
-  dim: number; // C (head size hs = C / heads)
+  heads: number; // query heads H (head size hs = dim / heads)
+  dim: number; // C
+  /** Key/value heads (grouped-query attention); must divide heads. Default heads. */
+  kvHeads?: number;
+  /** MLP hidden size; default 4*dim. */
+  ffnDim?: number;
+  /** 'layernorm' (weight and bias) or 'rmsnorm' (weight only). Default 'layernorm'. */
+  norm?: 'layernorm' | 'rmsnorm';
+  /** Epsilon of every norm; default 1e-5. */
+  normEps?: number;
+  /** 'learned' (wpe) or 'rope' (rotary, Hugging Face rotate_half convention, no wpe). Default 'learned'. */
+  positions?: 'learned' | 'rope';
+  /** RoPE base; default 10000. */
+  ropeTheta?: number;
+  /** RoPE frequency scaling; default null (none). */
+  ropeScaling?: RopeScaling | null;
+  /** 'gelu' (fc 4x, tanh GELU) or 'swiglu' (down(silu(gate(x)) * up(x))). Default 'gelu'. */
+  mlp?: 'gelu' | 'swiglu';
+  /** Biases on the q/k/v projections; default true (GPT-2). Llama false, Qwen2 true. */
+  qkvBias?: boolean;
+  /** Biases on the attention output projection and the MLP linears; default true. */
+  linearBias?: boolean;
+  /** LM head tied to wte (default true); false adds an `lmhead` [vocabSize, dim] tensor. */
+  tiedEmbeddings?: boolean;
 }
+
+/** A config with every optional field filled in with its value (defaults where absent). */
+export type ResolvedConfig = Required<Omit<GPTConfig, 'ropeScaling'>> & { ropeScaling: RopeScaling | null };
 
 export interface ParameterTensor {
   name: string;
   shape: number[];
   offset: number; // in floats, into the flat parameter array
-  size: number; // product of shape
+  size: number; // product of shape; 0 for a tensor this config does not have
 }
 
-/** Throws a RangeError naming the field unless cfg is a usable GPT configuration. */
+const SIZE_FIELDS = ['vocabSize', 'maxSeqLen', 'layers', 'heads', 'dim'] as const;
+const OPTIONAL_FIELDS = [
+  'kvHeads', 'ffnDim', 'norm', 'normEps', 'positions', 'ropeTheta', 'ropeScaling', 'mlp', 'qkvBias', 'linearBias',
+  'tiedEmbeddings',
+] as const;
+
+/** The defaults of the optional fields (GPT-2) for a config with these sizes. */
+export function resolveConfig(cfg: GPTConfig): ResolvedConfig {
+  return {
+    vocabSize: cfg.vocabSize,
+    maxSeqLen: cfg.maxSeqLen,
+    layers: cfg.layers,
+    heads: cfg.heads,
+    dim: cfg.dim,
+    kvHeads: cfg.kvHeads ?? cfg.heads,
+    ffnDim: cfg.ffnDim ?? 4 * cfg.dim,
+    norm: cfg.norm ?? 'layernorm',
+    normEps: cfg.normEps ?? 1e-5,
+    positions: cfg.positions ?? 'learned',
+    ropeTheta: cfg.ropeTheta ?? 10000,
+    ropeScaling: cfg.ropeScaling ?? null,
+    mlp: cfg.mlp ?? 'gelu',
+    qkvBias: cfg.qkvBias ?? true,
+    linearBias: cfg.linearBias ?? true,
+    tiedEmbeddings: cfg.tiedEmbeddings ?? true,
+  };
+}
+
+/** True when every optional field is absent or at its GPT-2 default. */
+export function isGpt2Config(cfg: GPTConfig): boolean {
+  return Object.keys(pickConfig(cfg)).length === SIZE_FIELDS.length;
+}
+
+/** Throws a RangeError/TypeError naming the field unless cfg is a usable model configuration. */
 export function validateConfig(cfg: GPTConfig, where = 'config'): void {
   if (cfg === null || typeof cfg !== 'object') throw new TypeError(`${where}: expected an object, got ${cfg}`);
-  for (const key of ['vocabSize', 'maxSeqLen', 'layers', 'heads', 'dim'] as const) {
-    const v = cfg[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-      throw new RangeError(`${where}.${key}: expected a positive integer, got ${JSON.stringify(v)}`);
-    }
-  }
+  for (const key of SIZE_FIELDS) checkPositiveInt(cfg[key], `${where}.${key}`);
   if (cfg.dim % cfg.heads !== 0) {
     throw new RangeError(`${where}: dim (${cfg.dim}) must be divisible by heads (${cfg.heads})`);
   }
+  if (cfg.kvHeads !== undefined) {
+    checkPositiveInt(cfg.kvHeads, `${where}.kvHeads`);
+    if (cfg.heads % cfg.kvHeads !== 0) {
+      throw new RangeError(`${where}.kvHeads: must divide heads (${cfg.heads}), got ${cfg.kvHeads}`);
+    }
+  }
+  if (cfg.ffnDim !== undefined) checkPositiveInt(cfg.ffnDim, `${where}.ffnDim`);
+  checkChoice(cfg.norm, `${where}.norm`, ['layernorm', 'rmsnorm']);
+  if (cfg.normEps !== undefined) checkPositive(cfg.normEps, `${where}.normEps`, 1);
+  checkChoice(cfg.positions, `${where}.positions`, ['learned', 'rope']);
+  if (cfg.ropeTheta !== undefined) checkPositive(cfg.ropeTheta, `${where}.ropeTheta`, 1e12);
+  checkChoice(cfg.mlp, `${where}.mlp`, ['gelu', 'swiglu']);
+  for (const key of ['qkvBias', 'linearBias', 'tiedEmbeddings'] as const) {
+    if (cfg[key] !== undefined && typeof cfg[key] !== 'boolean') {
+      throw new TypeError(`${where}.${key}: expected a boolean, got ${JSON.stringify(cfg[key])}`);
+    }
+  }
+  const r = resolveConfig(cfg);
+  if (r.positions === 'rope' && (r.dim / r.heads) % 2 !== 0) {
+    throw new RangeError(`${where}.positions: 'rope' needs an even head size, got dim/heads = ${r.dim / r.heads}`);
+  }
+  if (r.norm === 'layernorm' && r.normEps !== 1e-5) {
+    throw new RangeError(`${where}.normEps: 'layernorm' supports only 1e-5 (GPT-2's epsilon), got ${r.normEps}`);
+  }
+  validateRopeScaling(cfg.ropeScaling, `${where}.ropeScaling`);
+  if (r.ropeScaling && r.positions !== 'rope') {
+    throw new RangeError(`${where}.ropeScaling: needs positions 'rope', got positions '${r.positions}'`);
+  }
 }
 
-/** The 16 tensors in canonical order with their offsets into the flat array. */
+function validateRopeScaling(s: unknown, where: string): void {
+  if (s === undefined || s === null) return;
+  if (typeof s !== 'object' || Array.isArray(s)) throw new TypeError(`${where}: expected null or an object, got ${JSON.stringify(s)}`);
+  const o = s as Record<string, unknown>;
+  if (o.type !== 'linear' && o.type !== 'llama3') {
+    throw new RangeError(`${where}.type: expected 'linear' or 'llama3', got ${JSON.stringify(o.type)}`);
+  }
+  checkPositive(o.factor, `${where}.factor`, 1e6);
+  if (o.type === 'llama3') {
+    checkPositive(o.lowFreqFactor, `${where}.lowFreqFactor`, 1e6);
+    checkPositive(o.highFreqFactor, `${where}.highFreqFactor`, 1e6);
+    checkPositiveInt(o.originalMaxPositions, `${where}.originalMaxPositions`);
+    if ((o.highFreqFactor as number) <= (o.lowFreqFactor as number)) {
+      throw new RangeError(`${where}: highFreqFactor (${o.highFreqFactor}) must be greater than lowFreqFactor (${o.lowFreqFactor})`);
+    }
+  }
+}
+
+function checkPositiveInt(v: unknown, name: string): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+    throw new RangeError(`${name}: expected a positive integer, got ${JSON.stringify(v)}`);
+  }
+}
+
+function checkPositive(v: unknown, name: string, max: number): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max) {
+    throw new RangeError(`${name}: expected a finite number in (0, ${max}], got ${JSON.stringify(v)}`);
+  }
+}
+
+function checkChoice(v: unknown, name: string, choices: string[]): void {
+  if (v !== undefined && !choices.includes(v as string)) {
+    throw new RangeError(`${name}: expected ${choices.map((c) => `'${c}'`).join(' or ')}, got ${JSON.stringify(v)}`);
+  }
+}
+
+/**
+ * The 17 tensors in canonical order with their offsets into the flat array. A tensor that the
+ * config does not have keeps its place with size 0 (rope: wpe; rmsnorm: ln1b, ln2b, lnfb; no
+ * qkvBias: qkvb; no linearBias: attprojb, fcb, fcprojb; tied: lmhead).
+ *   qkvw [L, (H + 2·KV)·hs, C]: rows [all q heads; all k heads; all v heads]; qkvb likewise.
+ *   gelu:   fcw [L, F, C], fcb [L, F], fcprojw [L, C, F]  (F = ffnDim)
+ *   swiglu: fcw [L, 2F, C] = [gate rows; up rows], fcb [L, 2F], fcprojw [L, C, F]
+ */
 export function parameterLayout(cfg: GPTConfig): ParameterTensor[] {
   validateConfig(cfg);
-  const { vocabSize: V, maxSeqLen: P, layers: L, dim: C } = cfg;
+  const r = resolveConfig(cfg);
+  const { vocabSize: V, maxSeqLen: P, layers: L, dim: C, ffnDim: F } = r;
+  const hs = C / r.heads;
+  const QKV = (r.heads + 2 * r.kvHeads) * hs;
+  const FC = r.mlp === 'swiglu' ? 2 * F : F;
+  const ln = r.norm === 'layernorm';
+  const lb = r.linearBias;
   const shapes: [string, number[]][] = [
     ['wte', [V, C]],
-    ['wpe', [P, C]],
+    ['wpe', r.positions === 'learned' ? [P, C] : [0]],
     ['ln1w', [L, C]],
-    ['ln1b', [L, C]],
-    ['qkvw', [L, 3 * C, C]],
-    ['qkvb', [L, 3 * C]],
+    ['ln1b', ln ? [L, C] : [0]],
+    ['qkvw', [L, QKV, C]],
+    ['qkvb', r.qkvBias ? [L, QKV] : [0]],
     ['attprojw', [L, C, C]],
-    ['attprojb', [L, C]],
+    ['attprojb', lb ? [L, C] : [0]],
     ['ln2w', [L, C]],
-    ['ln2b', [L, C]],
-    ['fcw', [L, 4 * C, C]],
-    ['fcb', [L, 4 * C]],
-    ['fcprojw', [L, C, 4 * C]],
-    ['fcprojb', [L, C]],
+    ['ln2b', ln ? [L, C] : [0]],
+    ['fcw', [L, FC, C]],
+    ['fcb', lb ? [L, FC] : [0]],
+    ['fcprojw', [L, C, F]],
+    ['fcprojb', lb ? [L, C] : [0]],
     ['lnfw', [C]],
-    ['lnfb', [C]],
+    ['lnfb', ln ? [C] : [0]],
+    ['lmhead', r.tiedEmbeddings ? [0] : [V, C]],
   ];
   let offset = 0;
   return shapes.map(([name, shape]) => {
@@ -67,8 +206,19 @@ export function parameterCount(cfg: GPTConfig): number {
   return last.offset + last.size;
 }
 
-/** Only the five config fields, so extra keys (seed, device) never reach a checkpoint. */
+/**
+ * The model fields only, so extra keys (seed, device) never reach a checkpoint. Optional fields
+ * are kept only where they differ from their GPT-2 default, so a GPT-2 config stays the five
+ * size fields (and its checkpoints byte-identical).
+ */
 export function pickConfig(cfg: GPTConfig): GPTConfig {
   const { vocabSize, maxSeqLen, layers, heads, dim } = cfg;
-  return { vocabSize, maxSeqLen, layers, heads, dim };
+  const out: GPTConfig = { vocabSize, maxSeqLen, layers, heads, dim };
+  const dflt = resolveConfig(out) as unknown as Record<string, unknown>;
+  for (const key of OPTIONAL_FIELDS) {
+    const v = cfg[key];
+    if (v === undefined || JSON.stringify(v) === JSON.stringify(dflt[key])) continue;
+    (out as unknown as Record<string, unknown>)[key] = key === 'ropeScaling' ? { ...(v as object) } : v;
+  }
+  return out;
 }

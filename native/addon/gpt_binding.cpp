@@ -53,6 +53,50 @@ float num_field(const Napi::Object& o, const char* key, const char* ctx, double 
   return static_cast<float>(d);
 }
 
+// The model fields of a config object (lib/checkpoint/layout.ts GPTConfig); absent optional
+// fields keep the GPT-2 defaults of hg::GPTConfig.
+GPTConfig read_config(const Napi::Object& o) {
+  const char* ctx = "config";
+  GPTConfig cfg;
+  cfg.V = require_pos_int(o, "vocabSize", ctx);
+  cfg.P = require_pos_int(o, "maxSeqLen", ctx);
+  cfg.L = require_pos_int(o, "layers", ctx);
+  cfg.H = require_pos_int(o, "heads", ctx);
+  cfg.C = require_pos_int(o, "dim", ctx);
+  const int64_t zero = 0;
+  cfg.KV = int_field(o, "kvHeads", ctx, 1, 1024, &zero);
+  cfg.F = int_field(o, "ffnDim", ctx, 1, int64_t{1} << 20, &zero);
+  cfg.norm = optional_choice(o, "norm", "layernorm", "layernorm|rmsnorm", ctx) == "rmsnorm" ? NormKind::RMSNorm
+                                                                                             : NormKind::LayerNorm;
+  cfg.norm_eps = optional_number(o, "normEps", 1e-5, ctx);
+  cfg.positions = optional_choice(o, "positions", "learned", "learned|rope", ctx) == "rope" ? PosKind::Rope
+                                                                                            : PosKind::Learned;
+  cfg.rope_theta = optional_number(o, "ropeTheta", 10000.0, ctx);
+  cfg.mlp = optional_choice(o, "mlp", "gelu", "gelu|swiglu", ctx) == "swiglu" ? MlpKind::SwiGLU : MlpKind::Gelu;
+  cfg.qkv_bias = optional_bool(o, "qkvBias", true, ctx);
+  cfg.linear_bias = optional_bool(o, "linearBias", true, ctx);
+  cfg.tied = optional_bool(o, "tiedEmbeddings", true, ctx);
+  Napi::Value rs = o.Get("ropeScaling");
+  if (!rs.IsUndefined() && !rs.IsNull()) {
+    const char* rctx = "config.ropeScaling";
+    Napi::Object r = require_object(rs, rctx);
+    const std::string type = optional_choice(r, "type", "", "linear|llama3", rctx);
+    if (type.empty()) type_error(o.Env(), "config.ropeScaling.type: expected one of linear|llama3, got undefined");
+    RopeScaling& sc = cfg.rope_scaling;
+    sc.type = type == "linear" ? RopeScalingKind::Linear : RopeScalingKind::Llama3;
+    if (r.Get("factor").IsUndefined()) type_error(o.Env(), "config.ropeScaling.factor: expected a finite number, got undefined");
+    sc.factor = optional_number(r, "factor", 1.0, rctx);
+    if (sc.type == RopeScalingKind::Llama3) {
+      for (const char* k : {"lowFreqFactor", "highFreqFactor", "originalMaxPositions"})
+        if (r.Get(k).IsUndefined()) type_error(o.Env(), std::string(rctx) + "." + k + ": expected a finite number, got undefined");
+      sc.low_freq_factor = optional_number(r, "lowFreqFactor", 1.0, rctx);
+      sc.high_freq_factor = optional_number(r, "highFreqFactor", 4.0, rctx);
+      sc.original_max_positions = int_field(r, "originalMaxPositions", rctx, 1, int64_t{1} << 24);
+    }
+  }
+  return cfg;
+}
+
 // Every element of `a` in [lo, hi); names the first one that is not.
 void check_token_range(Napi::Env env, const Napi::Int32Array& a, const char* name, int32_t lo, int64_t hi) {
   for (size_t i = 0; i < a.ElementLength(); ++i) {
@@ -147,6 +191,8 @@ class GPTModel : public Napi::ObjectWrap<GPTModel> {
   Napi::Value SetHeadGates(const Napi::CallbackInfo& info);
   Napi::Value ExportParameters(const Napi::CallbackInfo& info);
   Napi::Value ImportParameters(const Napi::CallbackInfo& info);
+  Napi::Value ExportParameterRange(const Napi::CallbackInfo& info);
+  Napi::Value ImportParameterRange(const Napi::CallbackInfo& info);
   Napi::Value ExportGradients(const Napi::CallbackInfo& info);
   Napi::Value Profile(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
@@ -216,12 +262,7 @@ Napi::Value GPTModel::Create(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info.This().IsFunction()) type_error(env, "GPTModel.create: call it as GPTModel.create(config)");
   Napi::Object o = require_object(info[0], "config");
-  GPTConfig cfg;
-  cfg.V = require_pos_int(o, "vocabSize", "config");
-  cfg.P = require_pos_int(o, "maxSeqLen", "config");
-  cfg.L = require_pos_int(o, "layers", "config");
-  cfg.H = require_pos_int(o, "heads", "config");
-  cfg.C = require_pos_int(o, "dim", "config");
+  const GPTConfig cfg = read_config(o);
   const int64_t zero = 0;
   const uint64_t seed = static_cast<uint64_t>(int_field(o, "seed", "config", 0, (int64_t{1} << 53) - 1, &zero));
   try {
@@ -461,6 +502,46 @@ Napi::Value GPTModel::ImportParameters(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// An offset into the canonical parameter array: an integer in [0, max].
+int64_t range_offset(const Napi::Value& v, const char* name, int64_t max) {
+  const std::string what = std::string(name) + ": expected an integer in [0, " + std::to_string(max) + "], got ";
+  if (!v.IsNumber()) type_error(v.Env(), what + describe(v));
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > static_cast<double>(max))
+    range_error(v.Env(), what + number_text(d));
+  return static_cast<int64_t>(d);
+}
+
+// exportParameterRange(offset, length): a copy of parameters [offset, offset+length).
+Napi::Value GPTModel::ExportParameterRange(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GPT& g = ready(env);
+  const int64_t n = g.num_params();
+  const int64_t offset = range_offset(info[0], "offset", n);
+  const int64_t length = range_offset(info[1], "length", n - offset);
+  auto a = Napi::Float32Array::New(env, static_cast<size_t>(length));
+  g.export_parameter_range(offset, length, a.Data());
+  return a;
+}
+
+// importParameterRange(offset, data): parameters [offset, offset+data.length) = data.
+Napi::Value GPTModel::ImportParameterRange(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GPT& g = ready(env);
+  const int64_t n = g.num_params();
+  const int64_t offset = range_offset(info[0], "offset", n);
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    type_error(env, "data: expected a Float32Array, got " + describe(info[1]));
+  Napi::Float32Array a = info[1].As<Napi::Float32Array>();
+  const int64_t length = static_cast<int64_t>(a.ElementLength());
+  if (length > n - offset)
+    range_error(env, "data: offset " + std::to_string(offset) + " + length " + std::to_string(length) +
+                         " exceeds the " + std::to_string(n) + " parameters");
+  require_finite(a, "data");
+  g.import_parameter_range(offset, length, a.Data());
+  return env.Undefined();
+}
+
 Napi::Value GPTModel::ExportGradients(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GPT& g = ready(env);
@@ -505,6 +586,8 @@ Napi::Function GPTModel::Define(Napi::Env env) {
                       InstanceMethod<&GPTModel::SetHeadGates>("setHeadGates"),
                       InstanceMethod<&GPTModel::ExportParameters>("exportParameters"),
                       InstanceMethod<&GPTModel::ImportParameters>("importParameters"),
+                      InstanceMethod<&GPTModel::ExportParameterRange>("exportParameterRange"),
+                      InstanceMethod<&GPTModel::ImportParameterRange>("importParameterRange"),
                       InstanceMethod<&GPTModel::ExportGradients>("exportGradients"),
                       InstanceMethod<&GPTModel::Profile>("profile"),
                       InstanceMethod<&GPTModel::Dispose>("dispose")});

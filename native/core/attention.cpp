@@ -16,6 +16,9 @@ void validate_attention(const AttnShape& s, const AttnParams& p) {
   check_dim("heads", s.H);
   check_dim("seqLen", s.T);
   check_dim("headDim", s.D);
+  HG_CHECK(s.KV >= 0 && s.KV <= s.H && s.H % s.kv() == 0,
+           "attention shape.kvHeads: expected a divisor of heads (" + std::to_string(s.H) + "), got " +
+               std::to_string(s.KV));
   HG_CHECK(s.D <= kMaxHeadDim, "attention shape.headDim: expected at most " +
                                    std::to_string(kMaxHeadDim) + ", got " + std::to_string(s.D));
   // 0 selects the default 1/sqrt(headDim); a negative scale would flip the softmax.

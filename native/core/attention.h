@@ -2,7 +2,8 @@
 // tests hold each implementation to the same float64 reference.
 //
 // Layouts (row-major, contiguous):
-//   q, k, v, out, dout, dq, dk, dv : [B, H, T, D]
+//   q, out, dout, dq               : [B, H, T, D]
+//   k, v, dk, dv                   : [B, KV, T, D]  (KV = H unless grouped-query attention)
 //   lse                            : [B, H, T]   natural-log sum-exp of the scaled scores per row
 //   head_score                     : [B, H]      Σ_t D(t),  D(t) = Σ_d dout[t,d]·out[t,d]
 //
@@ -10,6 +11,13 @@
 // Backward:  D = rowsum(dout ∘ out)   (preprocess; head_score is its sum over t)
 //            dv = Pᵀ dout,  dP = dout vᵀ,  dS = P ∘ (dP − D),  dq = scale·dS k,  dk = scale·dSᵀ q
 // P is recomputed from lse, never stored: no buffer grows with T².
+//
+// Grouped-query attention (KV < H, KV divides H): query head h uses k/v head h / (H/KV), read in
+// place (never duplicated), and dk/dv of a k/v head are the sums over the H/KV query heads of its
+// group, added in increasing h in a fixed order (deterministic, no float atomics).
+// gains (backward only, optional): dout of query head h counts gains[h] times in dq, dk, dv but
+// not in head_score; the engine passes its head gates here when KV < H, since a k/v head's
+// gradient then mixes query heads with different gates.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -18,13 +26,17 @@ namespace hg {
 
 struct AttnShape {
   int64_t B = 0, H = 0, T = 0, D = 0;
+  int64_t KV = 0;  // k/v heads; 0 -> H
+  int64_t kv() const { return KV > 0 ? KV : H; }
   int64_t rows() const { return B * H * T; }
-  int64_t numel() const { return B * H * T * D; }
+  int64_t numel() const { return B * H * T * D; }      // q, out, dout, dq
+  int64_t kv_numel() const { return B * kv() * T * D; }  // k, v, dk, dv
 };
 
 struct AttnParams {
   bool causal = true;
-  float scale = 0.f;  // 0 -> 1/sqrt(D)
+  float scale = 0.f;              // 0 -> 1/sqrt(D)
+  const float* gains = nullptr;  // [H] backend memory, backward only; null = all 1
 };
 
 constexpr int64_t kMaxHeadDim = 256;

@@ -10,6 +10,7 @@
 
 #include "core/errors.h"
 #include "core/gpt_buffers.h"
+#include "core/rope.h"
 
 namespace hg {
 
@@ -23,11 +24,24 @@ const GPTConfig& validated(const GPTConfig& cfg) {
   validate_config(cfg);
   return cfg;
 }
+
+// A backend without an optional kernel (null in its table) cannot run configs that need it;
+// CUDA attention has no grouped-query path yet either.
+void check_backend(const GPTConfig& c, const Ops& ops) {
+  const std::string be = std::string("GPT: the ") + ops.name + " backend does not implement ";
+  HG_CHECK(c.norm != NormKind::RMSNorm || (ops.rmsnorm_forward && ops.rmsnorm_backward), be + "norm 'rmsnorm' yet");
+  HG_CHECK(c.positions != PosKind::Rope || (ops.rope_forward && ops.rope_backward), be + "positions 'rope' yet");
+  HG_CHECK(c.mlp != MlpKind::SwiGLU || (ops.swiglu_forward && ops.swiglu_backward), be + "mlp 'swiglu' yet");
+  HG_CHECK(c.kv() == c.H || std::strcmp(ops.name, "cpu") == 0,
+           be + "grouped-query attention (kvHeads < heads) yet");
+  HG_CHECK(c.positions != PosKind::Rope || std::strcmp(ops.name, "cpu") == 0, be + "positions 'rope' yet");
+}
 }  // namespace
 
 GPT::GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed)
     : cfg_(validated(cfg)), ops_(ops), layout_(param_layout(cfg)), num_params_(param_count(cfg)),
       prof_(profiling_requested()) {
+  check_backend(cfg_, ops_);
   const int64_t bytes = num_params_ * static_cast<int64_t>(sizeof(float));
   params_ = std::make_unique<DeviceBuffer>(ops_, bytes);
   grads_ = std::make_unique<DeviceBuffer>(ops_, bytes);
@@ -36,20 +50,53 @@ GPT::GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed)
   gates_ = std::make_unique<DeviceBuffer>(ops_, cfg.L * cfg.H * static_cast<int64_t>(sizeof(float)));
   const std::vector<float> ones(static_cast<size_t>(cfg.L * cfg.H), 1.f);
   ops_.upload(gates_->f32(), ones.data(), gates_->bytes());
+  if (cfg.positions == PosKind::Rope) {
+    std::vector<float> cos, sin;
+    rope_tables(cfg, cos, sin);
+    const int64_t tbytes = static_cast<int64_t>(cos.size() * sizeof(float));
+    rope_cos_ = std::make_unique<DeviceBuffer>(ops_, tbytes);
+    rope_sin_ = std::make_unique<DeviceBuffer>(ops_, tbytes);
+    ops_.upload(rope_cos_->f32(), cos.data(), tbytes);
+    ops_.upload(rope_sin_->f32(), sin.data(), tbytes);
+  }
 }
 
 GPT::~GPT() = default;
 
-// Layer `layer`'s slice of a parameter tensor: ln1w..fcprojb are [L, ...]; wte, wpe, lnfw
-// and lnfb are shared (layer must be 0).
+// Layer `layer`'s slice of a parameter tensor: ln1w..fcprojb are [L, ...]; wte, wpe, lnfw,
+// lnfb and lmhead are shared (layer must be 0). Null for a tensor the config does not have
+// (a missing bias, wpe under RoPE, ...), which the kernels take as "none".
 float* GPT::param(ParamIndex i, int64_t layer) const {
+  if (layout_[i].size == 0) return nullptr;
   const bool per_layer = i >= kLn1w && i <= kFcprojb;
   return params_->f32() + layout_[i].offset + (per_layer ? layer * (layout_[i].size / cfg_.L) : 0);
 }
 // Null during a scores-only backward: every kernel then skips that weight gradient.
 float* GPT::grad(ParamIndex i, int64_t layer) const {
   if (scores_only_) return nullptr;
-  return grads_->f32() + (param(i, layer) - params_->f32());
+  float* p = param(i, layer);
+  return p ? grads_->f32() + (p - params_->f32()) : nullptr;
+}
+const float* GPT::lm_head() const { return param(cfg_.tied ? kWte : kLmhead); }
+
+// LayerNorm (weight w, bias b) or RMSNorm (weight w only) of inp [N,C] for layer l.
+void GPT::norm_forward(float* out, float* mean, float* rstd, const float* inp, ParamIndex w, ParamIndex b,
+                       int64_t l, int64_t N) {
+  auto s = prof_.scope(OpKind::LayerNorm);
+  if (cfg_.norm == NormKind::LayerNorm)
+    ops_.layernorm_forward(out, mean, rstd, inp, param(w, l), param(b, l), N, cfg_.C);
+  else
+    ops_.rmsnorm_forward(out, rstd, inp, param(w, l), N, cfg_.C, static_cast<float>(cfg_.norm_eps));
+}
+
+// Backward of norm_forward: dinp, dw, db += (dw, db skipped when grad() is null).
+void GPT::norm_backward(float* dinp, const float* dout, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
+                        const float* mean, const float* rstd, int64_t N) {
+  auto s = prof_.scope(OpKind::LayerNorm);
+  if (cfg_.norm == NormKind::LayerNorm)
+    ops_.layernorm_backward(dinp, grad(w, l), grad(b, l), dout, inp, param(w, l), mean, rstd, N, cfg_.C);
+  else
+    ops_.rmsnorm_backward(dinp, grad(w, l), dout, inp, param(w, l), rstd, N, cfg_.C);
 }
 
 void GPT::plan_activations(int64_t N) {
@@ -57,6 +104,7 @@ void GPT::plan_activations(int64_t N) {
   acts_.reset();  // release the old plan before allocating the larger one
   auto a = std::make_unique<Acts>();
   const int64_t L = cfg_.L, C = cfg_.C, V = cfg_.V, H = cfg_.H;
+  const int64_t QKV = cfg_.qkv_rows(), KVC = cfg_.kv() * cfg_.hs(), F = cfg_.ffn(), FC = cfg_.fc_rows();
   ArenaPlanner p;
   p.add(a->tokens, N);
   p.add(a->targets, N);
@@ -66,10 +114,10 @@ void GPT::plan_activations(int64_t N) {
   p.add(a->ln1, L * N * C);
   p.add(a->ln1_mean, L * N);
   p.add(a->ln1_rstd, L * N);
-  p.add(a->qkv, L * N * 3 * C);
+  p.add(a->qkv, L * N * QKV);
   p.add(a->q, L * N * C);
-  p.add(a->k, L * N * C);
-  p.add(a->v, L * N * C);
+  p.add(a->k, L * N * KVC);
+  p.add(a->v, L * N * KVC);
   p.add(a->atto, L * N * C);
   p.add(a->lse, L * N * H);
   p.add(a->atty, L * N * C);
@@ -77,8 +125,8 @@ void GPT::plan_activations(int64_t N) {
   p.add(a->ln2, L * N * C);
   p.add(a->ln2_mean, L * N);
   p.add(a->ln2_rstd, L * N);
-  p.add(a->fch, L * N * 4 * C);
-  p.add(a->fch_gelu, L * N * 4 * C);
+  p.add(a->fch, L * N * FC);
+  p.add(a->fch_gelu, L * N * F);
   p.add(a->residual3, L * N * C);
   p.add(a->lnf, N * C);
   p.add(a->lnf_mean, N);
@@ -90,10 +138,11 @@ void GPT::plan_activations(int64_t N) {
   p.add(a->datty, N * C);
   p.add(a->dao, N * C);
   p.add(a->dq, N * C);
-  p.add(a->dk, N * C);
-  p.add(a->dv, N * C);
-  p.add(a->dqkv, N * 3 * C);
-  p.add(a->dfch, N * 4 * C);
+  p.add(a->dk, N * KVC);
+  p.add(a->dv, N * KVC);
+  p.add(a->dqkv, N * QKV);
+  p.add(a->dfch, N * FC);
+  p.add(a->dact, cfg_.mlp == MlpKind::SwiGLU ? N * F : 0);
   p.add(a->head_scores, L * N * H);
   a->arena = p.allocate(ops_);
   a->N = N;
@@ -114,31 +163,33 @@ void GPT::matmul_backward(float* dinp, const float* dout, const float* inp, Para
   ops_.matmul_backward(dinp, grad(w, l), grad(b, l), dout, inp, param(w, l), N, IC, OC);
 }
 
-// One pre-LayerNorm block: res_in [N,C] -> residual3_l [N,C].
+// One pre-norm block: res_in [N,C] -> residual3_l [N,C].
 void GPT::block_forward(int64_t l, const float* res_in, int64_t B, int64_t T) {
   Acts& a = *acts_;
-  const int64_t N = B * T, C = cfg_.C, H = cfg_.H, hs = cfg_.hs();
+  const int64_t N = B * T, C = cfg_.C, H = cfg_.H, KV = cfg_.kv(), hs = cfg_.hs();
+  const int64_t QKV = cfg_.qkv_rows(), KVC = KV * hs, F = cfg_.ffn(), FC = cfg_.fc_rows();
   float* ln1 = a.ln1 + l * N * C;
-  float* qkv = a.qkv + l * N * 3 * C;
-  float *q = a.q + l * N * C, *k = a.k + l * N * C, *v = a.v + l * N * C;
+  float* qkv = a.qkv + l * N * QKV;
+  float *q = a.q + l * N * C, *k = a.k + l * N * KVC, *v = a.v + l * N * KVC;
   float* atto = a.atto + l * N * C;
   float* atty = a.atty + l * N * C;
   float* res2 = a.residual2 + l * N * C;
   float* ln2 = a.ln2 + l * N * C;
-  float *fch = a.fch + l * N * 4 * C, *fch_gelu = a.fch_gelu + l * N * 4 * C;
+  float *fch = a.fch + l * N * FC, *fch_gelu = a.fch_gelu + l * N * F;
   float* res3 = a.residual3 + l * N * C;
-  {
-    auto s = prof_.scope(OpKind::LayerNorm);
-    ops_.layernorm_forward(ln1, a.ln1_mean + l * N, a.ln1_rstd + l * N, res_in, param(kLn1w, l), param(kLn1b, l), N, C);
+  norm_forward(ln1, a.ln1_mean + l * N, a.ln1_rstd + l * N, res_in, kLn1w, kLn1b, l, N);
+  matmul_forward(qkv, ln1, kQkvw, kQkvb, l, N, C, QKV);
+  if (cfg_.positions == PosKind::Rope) {
+    auto s = prof_.scope(OpKind::Heads);  // q and k heads are the first H + KV blocks of a row
+    ops_.rope_forward(qkv, rope_cos_->f32(), rope_sin_->f32(), N, T, 0, H + KV, QKV, hs);
   }
-  matmul_forward(qkv, ln1, kQkvw, kQkvb, l, N, C, 3 * C);
   {
     auto s = prof_.scope(OpKind::Heads);
-    ops_.split_heads(q, k, v, qkv, B, T, H, hs);
+    ops_.split_heads(q, k, v, qkv, B, T, H, KV, hs);
   }
   {
     auto s = prof_.scope(OpKind::Attention);
-    ops_.attention_forward(q, k, v, atto, a.lse + l * N * H, AttnShape{B, H, T, hs}, AttnParams{});
+    ops_.attention_forward(q, k, v, atto, a.lse + l * N * H, AttnShape{B, H, T, hs, KV}, AttnParams{});
   }
   {
     auto s = prof_.scope(OpKind::Heads);
@@ -149,16 +200,14 @@ void GPT::block_forward(int64_t l, const float* res_in, int64_t B, int64_t T) {
     auto s = prof_.scope(OpKind::Residual);
     ops_.residual_forward(res2, res_in, a.proj, N * C);
   }
-  {
-    auto s = prof_.scope(OpKind::LayerNorm);
-    ops_.layernorm_forward(ln2, a.ln2_mean + l * N, a.ln2_rstd + l * N, res2, param(kLn2w, l), param(kLn2b, l), N, C);
-  }
-  matmul_forward(fch, ln2, kFcw, kFcb, l, N, C, 4 * C);
+  norm_forward(ln2, a.ln2_mean + l * N, a.ln2_rstd + l * N, res2, kLn2w, kLn2b, l, N);
+  matmul_forward(fch, ln2, kFcw, kFcb, l, N, C, FC);
   {
     auto s = prof_.scope(OpKind::Gelu);
-    ops_.gelu_forward(fch_gelu, fch, N * 4 * C);
+    if (cfg_.mlp == MlpKind::SwiGLU) ops_.swiglu_forward(fch_gelu, fch, N, F);
+    else ops_.gelu_forward(fch_gelu, fch, N * F);
   }
-  matmul_forward(a.proj, fch_gelu, kFcprojw, kFcprojb, l, N, 4 * C, C);
+  matmul_forward(a.proj, fch_gelu, kFcprojw, kFcprojb, l, N, F, C);
   auto s = prof_.scope(OpKind::Residual);
   ops_.residual_forward(res3, res2, a.proj, N * C);
 }
@@ -188,10 +237,7 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* 
     ops_.encoder_forward(a.encoded, a.tokens, param(kWte), param(kWpe), B, T, C);
   }
   for (int64_t l = 0; l < L; ++l) block_forward(l, l == 0 ? a.encoded : a.residual3 + (l - 1) * N * C, B, T);
-  {
-    auto s = prof_.scope(OpKind::LayerNorm);
-    ops_.layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, a.residual3 + (L - 1) * N * C, param(kLnfw), param(kLnfb), N, C);
-  }
+  norm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, a.residual3 + (L - 1) * N * C, kLnfw, kLnfb, 0, N);
   const float* lm_in = a.lnf;
   if (scores_only) {  // a.proj [NL,C] = the target rows of lnf (staged through the host)
     std::vector<float> all(static_cast<size_t>(N * C)), packed(static_cast<size_t>(NL * C));
@@ -203,7 +249,7 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* 
   }
   {
     auto s = prof_.gemm_scope(2.0 * NL * C * V);
-    if (NL > 0) ops_.matmul_forward(a.logits, lm_in, param(kWte), nullptr, NL, C, V);  // tied LM head
+    if (NL > 0) ops_.matmul_forward(a.logits, lm_in, lm_head(), nullptr, NL, C, V);
   }
   if (logits_out) ops_.download(logits_out, a.logits, N * V * 4);
   if (!targets) return std::numeric_limits<double>::quiet_NaN();
@@ -242,31 +288,31 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* 
 // dL/d res_in. head_scores: the layer's [B,H] slice.
 void GPT::block_backward(int64_t l, const float* res_in, int64_t B, int64_t T, float* head_scores) {
   Acts& a = *acts_;
-  const int64_t N = B * T, C = cfg_.C, H = cfg_.H, hs = cfg_.hs();
+  const int64_t N = B * T, C = cfg_.C, H = cfg_.H, KV = cfg_.kv(), hs = cfg_.hs();
+  const int64_t QKV = cfg_.qkv_rows(), KVC = KV * hs, F = cfg_.ffn(), FC = cfg_.fc_rows();
   const float* ln1 = a.ln1 + l * N * C;
-  const float *q = a.q + l * N * C, *k = a.k + l * N * C, *v = a.v + l * N * C;
+  const float *q = a.q + l * N * C, *k = a.k + l * N * KVC, *v = a.v + l * N * KVC;
   const float* atto = a.atto + l * N * C;
   const float* atty = a.atty + l * N * C;
   const float* res2 = a.residual2 + l * N * C;
   const float* ln2 = a.ln2 + l * N * C;
-  const float *fch = a.fch + l * N * 4 * C, *fch_gelu = a.fch_gelu + l * N * 4 * C;
+  const float *fch = a.fch + l * N * FC, *fch_gelu = a.fch_gelu + l * N * F;
+  const bool swiglu = cfg_.mlp == MlpKind::SwiGLU;
+  float* dact = swiglu ? a.dact : a.dfch;  // GELU's backward runs in place
 
   // Forward: ops_.residual_forward(res3, res2, a.proj, N * C) -- dresidual flows to both.
-  // Forward: matmul_forward(a.proj, fch_gelu, kFcprojw, kFcprojb, l, N, 4 * C, C);
-  matmul_backward(a.dfch, a.dresidual, fch_gelu, kFcprojw, kFcprojb, l, N, 4 * C, C);
+  // Forward: matmul_forward(a.proj, fch_gelu, kFcprojw, kFcprojb, l, N, F, C);
+  matmul_backward(dact, a.dresidual, fch_gelu, kFcprojw, kFcprojb, l, N, F, C);
   {
-    // Forward: ops_.gelu_forward(fch_gelu, fch, N * 4 * C);
+    // Forward: gelu_forward(fch_gelu, fch, N * F) or swiglu_forward(fch_gelu, fch, N, F)
     auto s = prof_.scope(OpKind::Gelu);
-    ops_.gelu_backward(a.dfch, fch, a.dfch, N * 4 * C);
+    if (swiglu) ops_.swiglu_backward(a.dfch, fch, dact, N, F);
+    else ops_.gelu_backward(a.dfch, fch, a.dfch, N * F);
   }
-  // Forward: matmul_forward(fch, ln2, kFcw, kFcb, l, N, C, 4 * C);
-  matmul_backward(a.dln, a.dfch, ln2, kFcw, kFcb, l, N, C, 4 * C);
-  {
-    // Forward: ops_.layernorm_forward(ln2, ..., res2, ln2w, ln2b, N, C);  (adds into dresidual)
-    auto s = prof_.scope(OpKind::LayerNorm);
-    ops_.layernorm_backward(a.dresidual, grad(kLn2w, l), grad(kLn2b, l), a.dln, res2, param(kLn2w, l),
-                            a.ln2_mean + l * N, a.ln2_rstd + l * N, N, C);
-  }
+  // Forward: matmul_forward(fch, ln2, kFcw, kFcb, l, N, C, FC);
+  matmul_backward(a.dln, a.dfch, ln2, kFcw, kFcb, l, N, C, FC);
+  // Forward: norm_forward(ln2, ..., res2, kLn2w, kLn2b, l, N);  (adds into dresidual)
+  norm_backward(a.dresidual, a.dln, res2, kLn2w, kLn2b, l, a.ln2_mean + l * N, a.ln2_rstd + l * N, N);
   // Forward: ops_.residual_forward(res2, res_in, a.proj, N * C);
   // Forward: matmul_forward(a.proj, atty, kAttprojw, kAttprojb, l, N, C, C);
   matmul_backward(a.datty, a.dresidual, atty, kAttprojw, kAttprojb, l, N, C, C);
@@ -275,24 +321,34 @@ void GPT::block_backward(int64_t l, const float* res_in, int64_t B, int64_t T, f
     auto s = prof_.scope(OpKind::Heads);
     ops_.merge_heads_backward(a.dao, a.datty, B, T, H, hs);
   }
+  // ξ_h scales head h's dq, dk, dv. With one k/v head per query head it is applied in
+  // split_heads_backward; under grouped-query attention a k/v head's gradient sums query heads
+  // with different gates, so the attention backward applies them (AttnParams::gains).
+  const float* gates = gates_->f32() + l * H;
+  const bool gqa = KV != H;
   {
     // Forward: ops_.attention_forward(q, k, v, atto, lse_l, shape, {});
     // Fed the ungated gradient, its head score Σ dy∘atto is exactly ∂L/∂ξ_h (ξ_h may be 0).
     auto s = prof_.scope(OpKind::Attention);
+    AttnParams p;
+    p.gains = gqa ? gates : nullptr;
     ops_.attention_backward(a.dao, q, k, v, atto, a.lse + l * N * H, a.dq, a.dk, a.dv, head_scores,
-                            AttnShape{B, H, T, hs}, AttnParams{});
+                            AttnShape{B, H, T, hs, KV}, p);
   }
   {
-    // Forward: ops_.split_heads(q, k, v, qkv, B, T, H, hs);  -- and ξ_h scales dq, dk, dv here
+    // Forward: ops_.split_heads(q, k, v, qkv, B, T, H, KV, hs);
     auto s = prof_.scope(OpKind::Heads);
-    ops_.split_heads_backward(a.dqkv, a.dq, a.dk, a.dv, gates_->f32() + l * H, B, T, H, hs);
+    ops_.split_heads_backward(a.dqkv, a.dq, a.dk, a.dv, gqa ? nullptr : gates, B, T, H, KV, hs);
   }
-  // Forward: matmul_forward(qkv, ln1, kQkvw, kQkvb, l, N, C, 3 * C);
-  matmul_backward(a.dln, a.dqkv, ln1, kQkvw, kQkvb, l, N, C, 3 * C);
-  // Forward: ops_.layernorm_forward(ln1, ..., res_in, ln1w, ln1b, N, C);  (adds into dresidual)
-  auto s = prof_.scope(OpKind::LayerNorm);
-  ops_.layernorm_backward(a.dresidual, grad(kLn1w, l), grad(kLn1b, l), a.dln, res_in, param(kLn1w, l),
-                          a.ln1_mean + l * N, a.ln1_rstd + l * N, N, C);
+  if (cfg_.positions == PosKind::Rope) {
+    // Forward: ops_.rope_forward(qkv, cos, sin, N, T, 0, H + KV, QKV, hs);
+    auto s = prof_.scope(OpKind::Heads);
+    ops_.rope_backward(a.dqkv, rope_cos_->f32(), rope_sin_->f32(), N, T, 0, H + KV, QKV, hs);
+  }
+  // Forward: matmul_forward(qkv, ln1, kQkvw, kQkvb, l, N, C, QKV);
+  matmul_backward(a.dln, a.dqkv, ln1, kQkvw, kQkvb, l, N, C, QKV);
+  // Forward: norm_forward(ln1, ..., res_in, kLn1w, kLn1b, l, N);  (adds into dresidual)
+  norm_backward(a.dresidual, a.dln, res_in, kLn1w, kLn1b, l, a.ln1_mean + l * N, a.ln1_rstd + l * N, N);
 }
 
 void GPT::backward(float* head_scores, bool scores_only) {
@@ -318,11 +374,11 @@ void GPT::backward(float* head_scores, bool scores_only) {
     if (NL > 0) ops_.softmax_crossentropy_backward(a.logits, a.targets, a.weights, NL, V);
   }
   if (logits_at_targets_) {
-    // Forward: ops_.matmul_forward(a.logits, lm_in, param(kWte), nullptr, NL, C, V);
-    // dln = 0 except at the target rows, which get dlogits·wte (staged through the host).
+    // Forward: ops_.matmul_forward(a.logits, lm_in, lm_head(), nullptr, NL, C, V);
+    // dln = 0 except at the target rows, which get dlogits·head (staged through the host).
     {
       auto s = prof_.gemm_scope(2.0 * NL * C * V);
-      if (NL > 0) ops_.matmul_backward(a.proj, nullptr, nullptr, a.logits, nullptr, param(kWte), NL, C, V);
+      if (NL > 0) ops_.matmul_backward(a.proj, nullptr, nullptr, a.logits, nullptr, lm_head(), NL, C, V);
     }
     std::vector<float> packed(static_cast<size_t>(NL * C)), all(static_cast<size_t>(N * C), 0.f);
     ops_.download(packed.data(), a.proj, NL * C * 4);
@@ -330,16 +386,12 @@ void GPT::backward(float* head_scores, bool scores_only) {
       std::memcpy(&all[target_rows_[r] * C], &packed[r * C], C * sizeof(float));
     ops_.upload(a.dln, all.data(), N * C * 4);
   } else {
-    // Forward: ops_.matmul_forward(a.logits, a.lnf, param(kWte), nullptr, N, C, V);
+    // Forward: ops_.matmul_forward(a.logits, a.lnf, lm_head(), nullptr, N, C, V);
     auto s = prof_.gemm_scope((scores_only ? 2.0 : 4.0) * N * C * V);
-    ops_.matmul_backward(a.dln, grad(kWte), nullptr, a.logits, a.lnf, param(kWte), N, C, V);
+    ops_.matmul_backward(a.dln, grad(cfg_.tied ? kWte : kLmhead), nullptr, a.logits, a.lnf, lm_head(), N, C, V);
   }
-  {
-    // Forward: ops_.layernorm_forward(a.lnf, ..., residual3_{L-1}, lnfw, lnfb, N, C);
-    auto s = prof_.scope(OpKind::LayerNorm);
-    ops_.layernorm_backward(a.dresidual, grad(kLnfw), grad(kLnfb), a.dln, a.residual3 + (L - 1) * N * C,
-                            param(kLnfw), a.lnf_mean, a.lnf_rstd, N, C);
-  }
+  // Forward: norm_forward(a.lnf, ..., residual3_{L-1}, kLnfw, kLnfb, 0, N);
+  norm_backward(a.dresidual, a.dln, a.residual3 + (L - 1) * N * C, kLnfw, kLnfb, 0, a.lnf_mean, a.lnf_rstd, N);
   for (int64_t l = L - 1; l >= 0; --l) {
     block_backward(l, l == 0 ? a.encoded : a.residual3 + (l - 1) * N * C, B, T, a.head_scores + l * B * H);
   }
@@ -356,8 +408,20 @@ void GPT::set_head_gates(const float* gates) { ops_.upload(gates_->f32(), gates,
 
 void GPT::export_parameters(float* host) const { ops_.download(host, params_->f32(), num_params_ * 4); }
 
-void GPT::import_parameters(const float* host) {
-  ops_.upload(params_->f32(), host, num_params_ * 4);
+void GPT::import_parameters(const float* host) { import_parameter_range(0, num_params_, host); }
+
+void GPT::export_parameter_range(int64_t offset, int64_t n, float* host) const {
+  HG_CHECK(offset >= 0 && n >= 0 && offset + n <= num_params_,
+           "exportParameterRange: [" + std::to_string(offset) + ", " + std::to_string(offset + n) +
+               ") is outside the " + std::to_string(num_params_) + " parameters");
+  if (n > 0) ops_.download(host, params_->f32() + offset, n * 4);
+}
+
+void GPT::import_parameter_range(int64_t offset, int64_t n, const float* host) {
+  HG_CHECK(offset >= 0 && n >= 0 && offset + n <= num_params_,
+           "importParameterRange: [" + std::to_string(offset) + ", " + std::to_string(offset + n) +
+               ") is outside the " + std::to_string(num_params_) + " parameters");
+  if (n > 0) ops_.upload(params_->f32() + offset, host, n * 4);
   ready_for_backward_ = ready_for_step_ = last_backward_scores_only_ = false;  // activations and gradients are stale now
   // New weights start a new optimisation: moments and the bias-correction count of the old
   // trajectory would otherwise push the first steps in the old gradients' direction.

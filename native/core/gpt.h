@@ -1,7 +1,13 @@
-// The GPT-2 training engine: token + learned position embeddings, pre-LayerNorm blocks
+// The training engine for GPT-2 and the Llama family (llm.c style: one straight-line forward
+// and backward, no graph). GPT-2: token + learned position embeddings, pre-LayerNorm blocks
 // (QKV projection, fused causal attention, per-head gates, output projection, GELU MLP 4×),
-// final LayerNorm, LM head tied to wte. Backend-neutral: all numerics go through an Ops table
-// (core/ops.h); host pointers in this API are plain host memory.
+// final LayerNorm, LM head tied to wte. The config switches (core/gpt_params.h) swap in RMSNorm,
+// RoPE on q and k, SwiGLU, grouped-query attention, optional biases and an untied LM head.
+// Backend-neutral: all numerics go through an Ops table (core/ops.h); host pointers in this
+// API are plain host memory.
+//
+// Heads: gates, head scores and trainable_heads are per query head (H of them). Under
+// grouped-query attention k/v head g serves query heads g·H/KV .. (g+1)·H/KV − 1.
 //
 // The model owns its parameters, gradients, AdamW moments and activations. Activations are
 // planned for N = batch·seqLen rows and reused; they are re-planned only when N grows.
@@ -23,12 +29,13 @@ struct StepOptions {
   float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
   float weight_decay = 0.f;
   float grad_clip = 0.f;  // > 0: scale gradients so their global norm is at most this
-  // Empty: every parameter trains. Otherwise [L·H] flags: only the Q/K/V rows (weights and
-  // biases) and attprojw columns of the flagged heads train, plus the groups below.
+  // Empty: every parameter trains. Otherwise [L·H] flags: only the Q rows (weights and biases)
+  // and attprojw columns of the flagged query heads train, the K/V rows of a k/v head when any
+  // query head of its group is flagged, plus the groups below.
   std::vector<uint8_t> trainable_heads;
   bool train_mlp = false;         // fcw, fcb, fcprojw, fcprojb
   bool train_layernorm = false;   // ln1, ln2, lnf weights and biases
-  bool train_embeddings = false;  // wte (also the LM head) and wpe
+  bool train_embeddings = false;  // wte, wpe and the LM head (wte when tied, lmhead otherwise)
 };
 
 class DeviceBuffer;
@@ -67,6 +74,10 @@ class GPT {
   void set_head_gates(const float* gates);  // host [L·H]
   void export_parameters(float* host) const;
   void import_parameters(const float* host);  // also forgets pending gradients and AdamW state
+  // Parameters [offset, offset+n) of the canonical layout, to or from host memory (streaming
+  // load/save without a second full copy). The import also forgets gradients and AdamW state.
+  void export_parameter_range(int64_t offset, int64_t n, float* host) const;
+  void import_parameter_range(int64_t offset, int64_t n, const float* host);
   void export_gradients(float* host) const;   // needs a backward
 
   bool has_forward_with_targets() const { return ready_for_backward_; }
@@ -80,6 +91,11 @@ class GPT {
   struct DecodeState;
   float* param(ParamIndex i, int64_t layer = 0) const;
   float* grad(ParamIndex i, int64_t layer = 0) const;
+  const float* lm_head() const;  // wte or lmhead
+  void norm_forward(float* out, float* mean, float* rstd, const float* inp, ParamIndex w, ParamIndex b,
+                    int64_t l, int64_t N);
+  void norm_backward(float* dinp, const float* dout, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
+                     const float* mean, const float* rstd, int64_t N);
   void plan_activations(int64_t N);
   void matmul_forward(float* out, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
                       int64_t N, int64_t IC, int64_t OC);
@@ -96,6 +112,7 @@ class GPT {
   int64_t num_params_;
   Profiler prof_;
   std::unique_ptr<DeviceBuffer> params_, grads_, m_, v_, gates_;
+  std::unique_ptr<DeviceBuffer> rope_cos_, rope_sin_;  // [P, hs/2] each (RoPE configs only)
   std::unique_ptr<Acts> acts_;
   std::unique_ptr<DecodeState> decode_;
   int64_t B_ = 0, T_ = 0;  // shape of the last forward

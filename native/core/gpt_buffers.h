@@ -49,30 +49,35 @@ class ArenaPlanner {
 
 // Activations of one forward (kept for the backward) and the backward's scratch. Per-layer
 // buffers hold L slices; slice l of a buffer with row width w starts at l·N·w for the N of
-// the current call (<= the planned N).
+// the current call (<= the planned N). Widths: QKV = (H + 2·KV)·hs, KVC = KV·hs, F = ffn
+// hidden size, FC = F (gelu) or 2F (swiglu: gate and up).
 struct GPT::Acts {
   int64_t N = 0;  // rows planned for
   std::unique_ptr<DeviceBuffer> arena;
   int32_t *tokens, *targets;                  // [N]
   float *weights, *losses;                    // [N]
   float* encoded;                             // [N,C]
-  float *ln1, *ln1_mean, *ln1_rstd;           // [L,N,C], [L,N], [L,N]
-  float* qkv;                                 // [L,N,3C]
-  float *q, *k, *v, *atto;                    // [L,B,H,T,hs] each (atto: attention output, ungated)
+  float *ln1, *ln1_mean, *ln1_rstd;           // [L,N,C], [L,N], [L,N] (mean unused by RMSNorm)
+  float* qkv;                                 // [L,N,QKV] (RoPE applied)
+  float *q, *atto;                            // [L,B,H,T,hs] (atto: attention output, ungated)
+  float *k, *v;                               // [L,B,KV,T,hs]
   float* lse;                                 // [L,B,H,T]
   float* atty;                                // [L,N,C] heads merged, gated
   float* residual2;                           // [L,N,C]
   float *ln2, *ln2_mean, *ln2_rstd;           // [L,N,C], [L,N], [L,N]
-  float *fch, *fch_gelu;                      // [L,N,4C]
+  float* fch;                                 // [L,N,FC] MLP pre-activation
+  float* fch_gelu;                            // [L,N,F] MLP activation (GELU or SwiGLU)
   float* residual3;                           // [L,N,C]
   float *lnf, *lnf_mean, *lnf_rstd;           // [N,C], [N], [N]
   float* logits;                              // [N,V]: logits, then probs, then dlogits
   float* proj;                                // [N,C] projection output before a residual add
   // backward scratch (one layer at a time)
   float *dresidual, *dln, *datty, *dao;       // [N,C]
-  float *dq, *dk, *dv;                        // [B,H,T,hs]
-  float* dqkv;                                // [N,3C]
-  float* dfch;                                // [N,4C]
+  float* dq;                                  // [B,H,T,hs]
+  float *dk, *dv;                             // [B,KV,T,hs]
+  float* dqkv;                                // [N,QKV]
+  float* dfch;                                // [N,FC]
+  float* dact;                                // [N,F] (swiglu only: its dout and dinp differ in width)
   float* head_scores;                         // [L,B,H] (B <= N)
 };
 
@@ -80,10 +85,10 @@ struct GPT::Acts {
 struct GPT::DecodeState {
   std::unique_ptr<DeviceBuffer> arena;
   int32_t* tokens;                   // [P]
-  float *kcache, *vcache;            // [L,H,P,hs]
+  float *kcache, *vcache;            // [L,KV,P,hs]
   float *x, *ln, *mean, *rstd;       // [P,C], [P,C], [P], [P]
-  float *qkv, *atty, *proj;          // [P,3C], [P,C], [P,C]
-  float *fch, *fch_gelu;             // [P,4C]
+  float *qkv, *atty, *proj;          // [P,QKV], [P,C], [P,C]
+  float *fch, *fch_gelu;             // [P,FC], [P,F]
   float* logits;                     // [V] (the last position only)
 };
 

@@ -14,26 +14,38 @@ namespace hg {
 // writes the logits of the last of them to last_logits (host [V]).
 void GPT::decode(const int32_t* tokens, int64_t n, int64_t pos, float* last_logits) {
   DecodeState& d = *decode_;
-  const int64_t C = cfg_.C, H = cfg_.H, P = cfg_.P, hs = cfg_.hs(), V = cfg_.V;
+  const int64_t C = cfg_.C, H = cfg_.H, KV = cfg_.kv(), P = cfg_.P, hs = cfg_.hs(), V = cfg_.V;
+  const int64_t QKV = cfg_.qkv_rows(), F = cfg_.ffn(), FC = cfg_.fc_rows();
+  const bool rope = cfg_.positions == PosKind::Rope;
   ops_.upload(d.tokens, tokens, n * 4);
-  ops_.encoder_forward(d.x, d.tokens, param(kWte), param(kWpe) + pos * C, 1, n, C);  // x [n,C]
+  const float* wpe = param(kWpe);
+  ops_.encoder_forward(d.x, d.tokens, param(kWte), wpe ? wpe + pos * C : nullptr, 1, n, C);  // x [n,C]
+  auto norm = [&](const float* inp, ParamIndex w, ParamIndex b, int64_t l, int64_t rows) {
+    if (cfg_.norm == NormKind::LayerNorm)
+      ops_.layernorm_forward(d.ln, d.mean, d.rstd, inp, param(w, l), param(b, l), rows, C);
+    else
+      ops_.rmsnorm_forward(d.ln, d.rstd, inp, param(w, l), rows, C, static_cast<float>(cfg_.norm_eps));
+  };
   for (int64_t l = 0; l < cfg_.L; ++l) {
-    float* kcache = d.kcache + l * H * P * hs;
-    float* vcache = d.vcache + l * H * P * hs;
-    ops_.layernorm_forward(d.ln, d.mean, d.rstd, d.x, param(kLn1w, l), param(kLn1b, l), n, C);
-    ops_.matmul_forward(d.qkv, d.ln, param(kQkvw, l), param(kQkvb, l), n, C, 3 * C);
-    ops_.attention_decode(d.atty, d.qkv, kcache, vcache, gates_->f32() + l * H, n, pos, H, P, hs);
+    float* kcache = d.kcache + l * KV * P * hs;
+    float* vcache = d.vcache + l * KV * P * hs;
+    norm(d.x, kLn1w, kLn1b, l, n);
+    ops_.matmul_forward(d.qkv, d.ln, param(kQkvw, l), param(kQkvb, l), n, C, QKV);
+    // rows are positions pos..pos+n-1: T = n makes row i's position pos + i
+    if (rope) ops_.rope_forward(d.qkv, rope_cos_->f32(), rope_sin_->f32(), n, n, pos, H + KV, QKV, hs);
+    ops_.attention_decode(d.atty, d.qkv, kcache, vcache, gates_->f32() + l * H, n, pos, H, KV, P, hs);
     ops_.matmul_forward(d.proj, d.atty, param(kAttprojw, l), param(kAttprojb, l), n, C, C);
     ops_.residual_forward(d.x, d.x, d.proj, n * C);
-    ops_.layernorm_forward(d.ln, d.mean, d.rstd, d.x, param(kLn2w, l), param(kLn2b, l), n, C);
-    ops_.matmul_forward(d.fch, d.ln, param(kFcw, l), param(kFcb, l), n, C, 4 * C);
-    ops_.gelu_forward(d.fch_gelu, d.fch, n * 4 * C);
-    ops_.matmul_forward(d.proj, d.fch_gelu, param(kFcprojw, l), param(kFcprojb, l), n, 4 * C, C);
+    norm(d.x, kLn2w, kLn2b, l, n);
+    ops_.matmul_forward(d.fch, d.ln, param(kFcw, l), param(kFcb, l), n, C, FC);
+    if (cfg_.mlp == MlpKind::SwiGLU) ops_.swiglu_forward(d.fch_gelu, d.fch, n, F);
+    else ops_.gelu_forward(d.fch_gelu, d.fch, n * F);
+    ops_.matmul_forward(d.proj, d.fch_gelu, param(kFcprojw, l), param(kFcprojb, l), n, F, C);
     ops_.residual_forward(d.x, d.x, d.proj, n * C);
   }
   const float* last = d.x + (n - 1) * C;  // only the last position needs logits
-  ops_.layernorm_forward(d.ln, d.mean, d.rstd, last, param(kLnfw), param(kLnfb), 1, C);
-  ops_.matmul_forward(d.logits, d.ln, param(kWte), nullptr, 1, C, V);
+  norm(last, kLnfw, kLnfb, 0, 1);
+  ops_.matmul_forward(d.logits, d.ln, lm_head(), nullptr, 1, C, V);
   ops_.download(last_logits, d.logits, V * 4);
 }
 
@@ -46,20 +58,20 @@ std::vector<int32_t> GPT::generate(const std::vector<int32_t>& prompt, int64_t m
                ", got " + std::to_string(n0) + " + " + std::to_string(max_new));
   if (!decode_) {
     auto d = std::make_unique<DecodeState>();
-    const int64_t L = cfg_.L, C = cfg_.C, P = cfg_.P;
+    const int64_t L = cfg_.L, C = cfg_.C, P = cfg_.P, KVC = cfg_.kv() * cfg_.hs();
     ArenaPlanner p;
     p.add(d->tokens, P);
-    p.add(d->kcache, L * P * C);
-    p.add(d->vcache, L * P * C);
+    p.add(d->kcache, L * P * KVC);
+    p.add(d->vcache, L * P * KVC);
     p.add(d->x, P * C);
     p.add(d->ln, P * C);
     p.add(d->mean, P);
     p.add(d->rstd, P);
-    p.add(d->qkv, P * 3 * C);
+    p.add(d->qkv, P * cfg_.qkv_rows());
     p.add(d->atty, P * C);
     p.add(d->proj, P * C);
-    p.add(d->fch, P * 4 * C);
-    p.add(d->fch_gelu, P * 4 * C);
+    p.add(d->fch, P * cfg_.fc_rows());
+    p.add(d->fch_gelu, P * cfg_.ffn());
     p.add(d->logits, cfg_.V);
     d->arena = p.allocate(ops_);
     decode_ = std::move(d);

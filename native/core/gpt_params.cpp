@@ -27,6 +27,12 @@ double uniform(uint64_t bits) { return (static_cast<double>(bits >> 11) + 0.5) *
 
 }  // namespace
 
+bool GPTConfig::is_gpt2() const {
+  return kv() == H && ffn() == 4 * C && norm == NormKind::LayerNorm && norm_eps == 1e-5 &&
+         positions == PosKind::Learned && rope_scaling.type == RopeScalingKind::None && mlp == MlpKind::Gelu &&
+         qkv_bias && linear_bias && tied;
+}
+
 void validate_config(const GPTConfig& c) {
   check_field("vocabSize", c.V, int64_t{1} << 24);
   check_field("maxSeqLen", c.P, int64_t{1} << 20);
@@ -37,23 +43,53 @@ void validate_config(const GPTConfig& c) {
                                "), got " + std::to_string(c.C));
   HG_CHECK(c.hs() <= 256, "config.dim / config.heads: the head size must be at most 256, got " +
                               std::to_string(c.hs()));
+  HG_CHECK(c.KV >= 0 && c.KV <= c.H && c.H % c.kv() == 0,
+           "config.kvHeads: expected a divisor of heads (" + std::to_string(c.H) + "), got " + std::to_string(c.KV));
+  HG_CHECK(c.F >= 0 && c.F <= (int64_t{1} << 20),
+           "config.ffnDim: expected an integer in [1, 1048576], got " + std::to_string(c.F));
+  HG_CHECK(std::isfinite(c.norm_eps) && c.norm_eps > 0 && c.norm_eps <= 1,
+           "config.normEps: expected a number in (0, 1], got " + std::to_string(c.norm_eps));
+  HG_CHECK(c.norm == NormKind::RMSNorm || c.norm_eps == 1e-5,
+           "config.normEps: 'layernorm' supports only 1e-5 (GPT-2's epsilon), got " + std::to_string(c.norm_eps));
+  HG_CHECK(std::isfinite(c.rope_theta) && c.rope_theta > 0 && c.rope_theta <= 1e12,
+           "config.ropeTheta: expected a number in (0, 1e12], got " + std::to_string(c.rope_theta));
+  HG_CHECK(c.positions == PosKind::Learned || c.hs() % 2 == 0,
+           "config.positions: 'rope' needs an even head size, got dim/heads = " + std::to_string(c.hs()));
+  const RopeScaling& r = c.rope_scaling;
+  if (r.type != RopeScalingKind::None) {
+    HG_CHECK(c.positions == PosKind::Rope, "config.ropeScaling: needs positions 'rope'");
+    HG_CHECK(std::isfinite(r.factor) && r.factor > 0 && r.factor <= 1e6,
+             "config.ropeScaling.factor: expected a number in (0, 1e6], got " + std::to_string(r.factor));
+  }
+  if (r.type == RopeScalingKind::Llama3) {
+    HG_CHECK(std::isfinite(r.low_freq_factor) && r.low_freq_factor > 0,
+             "config.ropeScaling.lowFreqFactor: expected a positive number, got " + std::to_string(r.low_freq_factor));
+    HG_CHECK(std::isfinite(r.high_freq_factor) && r.high_freq_factor > r.low_freq_factor,
+             "config.ropeScaling.highFreqFactor: expected a number greater than lowFreqFactor, got " +
+                 std::to_string(r.high_freq_factor));
+    HG_CHECK(r.original_max_positions >= 1,
+             "config.ropeScaling.originalMaxPositions: expected a positive integer, got " +
+                 std::to_string(r.original_max_positions));
+  }
 }
 
 ParamLayout param_layout(const GPTConfig& c) {
-  const int64_t V = c.V, P = c.P, L = c.L, C = c.C;
+  const int64_t V = c.V, P = c.P, L = c.L, C = c.C, F = c.ffn(), QKV = c.qkv_rows(), FC = c.fc_rows();
+  const bool ln = c.norm == NormKind::LayerNorm, learned = c.positions == PosKind::Learned, lb = c.linear_bias;
   const struct {
     const char* name;
     int64_t size;
     bool is_matrix;
   } spec[kNumParamTensors] = {
-      {"wte", V * C, true},           {"wpe", P * C, true},
-      {"ln1w", L * C, false},         {"ln1b", L * C, false},
-      {"qkvw", L * 3 * C * C, true},  {"qkvb", L * 3 * C, false},
-      {"attprojw", L * C * C, true},  {"attprojb", L * C, false},
-      {"ln2w", L * C, false},         {"ln2b", L * C, false},
-      {"fcw", L * 4 * C * C, true},   {"fcb", L * 4 * C, false},
-      {"fcprojw", L * C * 4 * C, true}, {"fcprojb", L * C, false},
-      {"lnfw", C, false},             {"lnfb", C, false},
+      {"wte", V * C, true},             {"wpe", learned ? P * C : 0, true},
+      {"ln1w", L * C, false},           {"ln1b", ln ? L * C : 0, false},
+      {"qkvw", L * QKV * C, true},      {"qkvb", c.qkv_bias ? L * QKV : 0, false},
+      {"attprojw", L * C * C, true},    {"attprojb", lb ? L * C : 0, false},
+      {"ln2w", L * C, false},           {"ln2b", ln ? L * C : 0, false},
+      {"fcw", L * FC * C, true},        {"fcb", lb ? L * FC : 0, false},
+      {"fcprojw", L * C * F, true},     {"fcprojb", lb ? L * C : 0, false},
+      {"lnfw", C, false},               {"lnfb", ln ? C : 0, false},
+      {"lmhead", c.tied ? 0 : V * C, true},
   };
   ParamLayout out{};
   int64_t offset = 0;

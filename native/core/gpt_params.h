@@ -1,5 +1,10 @@
-// GPT-2 configuration and the canonical flat parameter layout, shared with the TypeScript
+// Model configuration and the canonical flat parameter layout, shared with the TypeScript
 // checkpoint code (lib/checkpoint/layout.ts): llm.c's ParameterTensors order, weights [out,in].
+//
+// One engine, a few switches: every field past C has a default that gives exactly GPT-2, so
+// GPTConfig{V, P, L, H, C} is the GPT-2 model it always was. The Llama family sets RMSNorm,
+// RoPE, SwiGLU, grouped-query attention (KV < H), no biases and an untied LM head; Qwen2 keeps
+// the q/k/v biases.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -7,13 +12,42 @@
 
 namespace hg {
 
+enum class NormKind { LayerNorm, RMSNorm };
+enum class PosKind { Learned, Rope };
+enum class MlpKind { Gelu, SwiGLU };
+enum class RopeScalingKind { None, Linear, Llama3 };
+
+struct RopeScaling {
+  RopeScalingKind type = RopeScalingKind::None;
+  double factor = 1.0;
+  double low_freq_factor = 1.0, high_freq_factor = 4.0;  // llama3 only
+  int64_t original_max_positions = 8192;                  // llama3 only
+};
+
 struct GPTConfig {
   int64_t V = 0;  // vocabulary size
-  int64_t P = 0;  // maximum sequence length (learned positions)
+  int64_t P = 0;  // maximum sequence length
   int64_t L = 0;  // layers
-  int64_t H = 0;  // heads
+  int64_t H = 0;  // query heads
   int64_t C = 0;  // model width; head size hs = C / H
+  int64_t KV = 0;  // key/value heads, divides H; 0 = H (multi-head attention)
+  int64_t F = 0;   // MLP hidden size; 0 = 4C
+  NormKind norm = NormKind::LayerNorm;
+  double norm_eps = 1e-5;
+  PosKind positions = PosKind::Learned;
+  double rope_theta = 10000.0;
+  RopeScaling rope_scaling;
+  MlpKind mlp = MlpKind::Gelu;
+  bool qkv_bias = true;     // biases on the q/k/v projections
+  bool linear_bias = true;  // biases on the attention output projection and the MLP linears
+  bool tied = true;         // LM head = wte; false: a separate lmhead [V, C]
+
   int64_t hs() const { return C / H; }
+  int64_t kv() const { return KV > 0 ? KV : H; }
+  int64_t ffn() const { return F > 0 ? F : 4 * C; }
+  int64_t qkv_rows() const { return (H + 2 * kv()) * hs(); }  // [q heads; k heads; v heads]
+  int64_t fc_rows() const { return mlp == MlpKind::SwiGLU ? 2 * ffn() : ffn(); }  // swiglu: [gate; up]
+  bool is_gpt2() const;  // every switch at its default
 };
 
 // Throws a RangeError naming the field if the config cannot describe a model.
@@ -21,25 +55,28 @@ void validate_config(const GPTConfig& cfg);
 
 enum ParamIndex {
   kWte, kWpe, kLn1w, kLn1b, kQkvw, kQkvb, kAttprojw, kAttprojb,
-  kLn2w, kLn2b, kFcw, kFcb, kFcprojw, kFcprojb, kLnfw, kLnfb,
+  kLn2w, kLn2b, kFcw, kFcb, kFcprojw, kFcprojb, kLnfw, kLnfb, kLmhead,
   kNumParamTensors
 };
 
 struct ParamTensor {
   const char* name;
-  int64_t offset, size;
-  bool is_matrix;  // a 2-D weight per layer (decayed by AdamW; see gpt_step.cpp)
+  int64_t offset, size;  // size 0: the config does not have this tensor
+  bool is_matrix;        // a 2-D weight (decayed by AdamW; see gpt_step.cpp)
 };
 
+// Tensors the config does not have keep their place with size 0: wpe (rope); ln1b, ln2b, lnfb
+// (rmsnorm); qkvb (no qkv_bias); attprojb, fcb, fcprojb (no linear_bias); lmhead (tied).
 using ParamLayout = std::array<ParamTensor, kNumParamTensors>;
 ParamLayout param_layout(const GPTConfig& cfg);
 int64_t param_count(const GPTConfig& cfg);
 
-// GPT-2 initialisation, deterministic in `seed` and independent of the thread count:
+// Initialisation, deterministic in `seed` and independent of the thread count:
 // matrices ~ N(0, 0.02²) (attprojw and fcprojw, which feed the residual stream, scaled by
-// 1/sqrt(2L)), biases 0, LayerNorm weights 1. Element i of tensor j draws two uniforms from
+// 1/sqrt(2L)), biases 0, norm weights 1. Element i of tensor j draws two uniforms from
 // splitmix64(key_j + 2i) and splitmix64(key_j + 2i + 1), key_j = splitmix64(seed ^ φ·(j+1)),
-// and turns them into one normal by Box–Muller (the cosine branch).
+// and turns them into one normal by Box–Muller (the cosine branch). GPT-2 configs get exactly
+// the values they always got.
 std::vector<float> init_parameters(const GPTConfig& cfg, uint64_t seed);
 
 }  // namespace hg

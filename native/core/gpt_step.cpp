@@ -1,11 +1,12 @@
 // The optimizer step: which parameters train (spans), global-norm clipping, AdamW.
 //
 // Weight decay (decoupled, p -= lr·wd·p) applies to the 2-D weights, as in GPT-2 practice:
-// wte (also the LM head), wpe, qkvw, attprojw, fcw, fcprojw. Biases and LayerNorm parameters
-// are not decayed.
+// wte, wpe, qkvw, attprojw, fcw, fcprojw, lmhead. Biases and norm weights are not decayed.
 //
-// Head-targeted training (trainable_heads): head h of layer l owns rows h·hs..(h+1)·hs-1 of
-// each of the Q, K, V blocks of qkvw and qkvb, and input columns h·hs..(h+1)·hs-1 of attprojw.
+// Head-targeted training (trainable_heads, per query head): query head h of layer l owns rows
+// h·hs..(h+1)·hs-1 of the Q block of qkvw and qkvb, and input columns h·hs..(h+1)·hs-1 of
+// attprojw. The K and V rows of k/v head g (g·hs.. of the K and V blocks) train when any query
+// head of its group (g·H/KV .. (g+1)·H/KV − 1) is trainable; with KV = H that is head g alone.
 // attprojb is shared by all heads of a layer, so it stays frozen in this mode. Frozen
 // parameters are neither read nor written by the step, their AdamW moments included.
 //
@@ -37,7 +38,7 @@ void push_span(std::vector<ParamSpan>& spans, int64_t offset, int64_t size, bool
 
 bool in_group(int i, bool mlp, bool layernorm, bool embeddings) {
   switch (i) {
-    case kWte: case kWpe: return embeddings;
+    case kWte: case kWpe: case kLmhead: return embeddings;
     case kLn1w: case kLn1b: case kLn2w: case kLn2b: case kLnfw: case kLnfb: return layernorm;
     case kFcw: case kFcb: case kFcprojw: case kFcprojb: return mlp;
     default: return false;
@@ -49,19 +50,29 @@ bool in_group(int i, bool mlp, bool layernorm, bool embeddings) {
 std::vector<ParamSpan> GPT::trainable_spans(const StepOptions& o) const {
   std::vector<ParamSpan> spans;
   const bool all = o.trainable_heads.empty();
-  const int64_t L = cfg_.L, H = cfg_.H, C = cfg_.C, hs = cfg_.hs();
+  const int64_t L = cfg_.L, H = cfg_.H, C = cfg_.C, hs = cfg_.hs(), KV = cfg_.kv(), QKV = cfg_.qkv_rows();
+  const int64_t group = H / KV;
   auto head_on = [&](int64_t l, int64_t h) { return o.trainable_heads[l * H + h] != 0; };
+  auto kv_on = [&](int64_t l, int64_t g) {  // any query head of k/v group g
+    for (int64_t h = g * group; h < (g + 1) * group; ++h)
+      if (head_on(l, h)) return true;
+    return false;
+  };
   for (int i = 0; i < kNumParamTensors; ++i) {
     const ParamTensor& t = layout_[i];
+    if (t.size == 0) continue;  // a tensor this config does not have
     if (all || in_group(i, o.train_mlp, o.train_layernorm, o.train_embeddings)) {
       push_span(spans, t.offset, t.size, t.is_matrix);
     } else if (i == kQkvw || i == kQkvb) {
       const int64_t row = i == kQkvw ? C : 1;  // floats per output row
-      for (int64_t l = 0; l < L; ++l)
-        for (int64_t part = 0; part < 3; ++part)  // Q, K, V blocks of 3C rows
-          for (int64_t h = 0; h < H; ++h)
-            if (head_on(l, h))
-              push_span(spans, t.offset + (l * 3 * C + part * C + h * hs) * row, hs * row, t.is_matrix);
+      for (int64_t l = 0; l < L; ++l) {
+        const int64_t base = t.offset + l * QKV * row;
+        for (int64_t h = 0; h < H; ++h)  // Q block: rows h·hs of H·hs
+          if (head_on(l, h)) push_span(spans, base + h * hs * row, hs * row, t.is_matrix);
+        for (int64_t part = 0; part < 2; ++part)  // K block at row H·hs, V block at (H + KV)·hs
+          for (int64_t g = 0; g < KV; ++g)
+            if (kv_on(l, g)) push_span(spans, base + ((H + part * KV + g) * hs) * row, hs * row, t.is_matrix);
+      }
     } else if (i == kAttprojw) {
       for (int64_t l = 0; l < L; ++l)
         for (int64_t r = 0; r < C; ++r)  // each output row: the head's input columns

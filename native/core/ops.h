@@ -34,10 +34,11 @@ struct Ops {
   void (*download)(void* host_dst, const void* src, int64_t bytes);
   void (*zero)(void* p, int64_t bytes);
 
-  // ---- embeddings: tokens [N] (positions t = row % T), wte [V,C], wpe [P,C], out [N,C] ----
+  // ---- embeddings: tokens [N] (positions t = row % T), wte [V,C], wpe [P,C] or null (no
+  // learned positions), out [N,C] ----
   void (*encoder_forward)(float* out, const int32_t* tokens, const float* wte, const float* wpe,
                           int64_t B, int64_t T, int64_t C);
-  // dwte, dwpe +=
+  // dwte, dwpe += (dwpe null when wpe was)
   void (*encoder_backward)(float* dwte, float* dwpe, const float* dout, const int32_t* tokens,
                            int64_t B, int64_t T, int64_t C);
 
@@ -49,6 +50,13 @@ struct Ops {
                              const float* w, const float* mean, const float* rstd, int64_t N,
                              int64_t C);
 
+  // ---- RMSNorm: inp/out [N,C], w [C], rstd [N]. Optional: null on a backend without it ----
+  void (*rmsnorm_forward)(float* out, float* rstd, const float* inp, const float* w, int64_t N, int64_t C,
+                          float eps);
+  // dinp, dw +=
+  void (*rmsnorm_backward)(float* dinp, float* dw, const float* dout, const float* inp, const float* w,
+                           const float* rstd, int64_t N, int64_t C);
+
   // ---- linear layer: inp [N,IC], w [OC,IC], bias [OC] or null, out [N,OC]: out = inp·wᵀ + bias ----
   void (*matmul_forward)(float* out, const float* inp, const float* w, const float* bias, int64_t N,
                          int64_t IC, int64_t OC);
@@ -57,12 +65,15 @@ struct Ops {
   void (*matmul_backward)(float* dinp, float* dw, float* dbias, const float* dout, const float* inp,
                           const float* w, int64_t N, int64_t IC, int64_t OC);
 
-  // ---- heads: qkv [B,T,3C] <-> q,k,v [B,H,T,hs]; head outputs [B,H,T,hs] <-> y [B,T,C] ----
+  // ---- heads: qkv [B,T,QKV] <-> q [B,H,T,hs], k,v [B,KV,T,hs]; QKV = (H + 2·KV)·hs, rows
+  // [q heads; k heads; v heads]; head outputs [B,H,T,hs] <-> y [B,T,C] ----
   void (*split_heads)(float* q, float* k, float* v, const float* qkv, int64_t B, int64_t T,
-                      int64_t H, int64_t hs);
-  // dqkv = gate_h · (dq,dk,dv) merged back (overwrite); gates [H]
+                      int64_t H, int64_t KV, int64_t hs);
+  // dqkv = gate_h · (dq,dk,dv) merged back (overwrite); gates [H], or null (no scaling: with
+  // KV < H the attention backward applies the gates, see core/attention.h)
   void (*split_heads_backward)(float* dqkv, const float* dq, const float* dk, const float* dv,
-                               const float* gates, int64_t B, int64_t T, int64_t H, int64_t hs);
+                               const float* gates, int64_t B, int64_t T, int64_t H, int64_t KV,
+                               int64_t hs);
   // y[b,t,h·hs+d] = gate_h · o[b,h,t,d]
   void (*merge_heads)(float* y, const float* o, const float* gates, int64_t B, int64_t T, int64_t H,
                       int64_t hs);
@@ -70,24 +81,35 @@ struct Ops {
   void (*merge_heads_backward)(float* dout_heads, const float* dy, int64_t B, int64_t T, int64_t H,
                                int64_t hs);
 
+  // ---- rotary positions (cpu/rope.h contract), in place on the q and k heads of qkv rows:
+  // x [N, stride], the first `heads` blocks of hs columns, position pos0 + row % T, cos/sin
+  // [P, hs/2]. Optional: null on a backend without it ----
+  void (*rope_forward)(float* x, const float* cos, const float* sin, int64_t N, int64_t T, int64_t pos0,
+                       int64_t heads, int64_t stride, int64_t hs);
+  void (*rope_backward)(float* dx, const float* cos, const float* sin, int64_t N, int64_t T, int64_t pos0,
+                        int64_t heads, int64_t stride, int64_t hs);
+
   // ---- fused attention (core/attention.h contract) ----
   void (*attention_forward)(const float* q, const float* k, const float* v, float* out, float* lse,
                             const AttnShape& s, const AttnParams& p);
   void (*attention_backward)(const float* dout, const float* q, const float* k, const float* v,
                              const float* out, const float* lse, float* dq, float* dk, float* dv,
                              float* head_score, const AttnShape& s, const AttnParams& p);
-  // Decoding with a KV cache. qkv [n,3C] holds n new tokens at positions pos..pos+n-1; their
-  // k/v rows are appended to kcache/vcache [H,P,hs], then each query attends causally over
-  // positions 0..pos+i. out [n,C] (token-major, head h in columns h·hs..) is multiplied by
-  // gates [H]. Scale 1/sqrt(hs).
+  // Decoding with a KV cache. qkv [n,QKV] holds n new tokens at positions pos..pos+n-1; their
+  // k/v rows are appended to kcache/vcache [KV,P,hs], then each query of head h attends
+  // causally over positions 0..pos+i of k/v head h/(H/KV). out [n,C] (token-major, head h in
+  // columns h·hs..) is multiplied by gates [H]. Scale 1/sqrt(hs).
   void (*attention_decode)(float* out, const float* qkv, float* kcache, float* vcache,
-                           const float* gates, int64_t n, int64_t pos, int64_t H, int64_t P,
-                           int64_t hs);
+                           const float* gates, int64_t n, int64_t pos, int64_t H, int64_t KV,
+                           int64_t P, int64_t hs);
 
   // ---- pointwise ----
   void (*residual_forward)(float* out, const float* a, const float* b, int64_t n);  // out = a + b
   void (*gelu_forward)(float* out, const float* inp, int64_t n);
   void (*gelu_backward)(float* dinp, const float* inp, const float* dout, int64_t n);  // overwrite
+  // SwiGLU: out [N,F] = silu(inp[:, :F]) ∘ inp[:, F:], inp [N,2F]. Optional (null) like rmsnorm.
+  void (*swiglu_forward)(float* out, const float* inp, int64_t N, int64_t F);
+  void (*swiglu_backward)(float* dinp, const float* inp, const float* dout, int64_t N, int64_t F);  // overwrite
 
   // ---- loss: logits [N,V] are turned into probabilities in place; targets [N] (-1 = none),
   // weights [N]; losses [N] = -log p[target] (0 where target < 0) ----

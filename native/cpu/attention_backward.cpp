@@ -11,7 +11,12 @@
 // results are the same on any number of threads. The partials cost G·T·D floats per head
 // (O(T), never O(T²)); with G = 1 the item writes dq directly.
 //
-// dout, q, k, v, out, dq, dk, dv: [B, H, T, D]   lse: [B, H, T]   head_score: [B, H] or null
+// Grouped-query attention (KV < H): an item owns the dk/dv rows of its key blocks of one k/v
+// head and runs the H/KV query heads of that group past them one after another, in increasing
+// h, each query head with its own dq partial; so dk/dv = Σ over the group in a fixed order.
+//
+// dout, q, out, dq: [B, H, T, D]   k, v, dk, dv: [B, KV, T, D]   lse: [B, H, T]
+// head_score: [B, H] or null
 #include <algorithm>
 #include <vector>
 
@@ -27,6 +32,7 @@ namespace {
 struct HeadGrads {
   const float *dout, *q, *k, *v, *out, *lse, *Drow;
   float *dk, *dv;
+  float gain;  // dout counts gain times in dq, dk, dv (AttnParams::gains; 1 without)
 };
 
 // Stage 1 for one head: Drow[t] = Σ_d dout[t,d]·out[t,d]; returns Σ_t Drow[t] in t order.
@@ -47,17 +53,19 @@ double preprocess_head(const float* dout, const float* out, int64_t T, int64_t D
 //   forward  out = P v                  ->  dp[j] = dout[i] · v[j]
 //   forward  P = softmax_row(S)         ->  ds[j] = p[j] · (dp[j] − D(i)),  stored times scale
 //                                           because both users multiply by it (S = scale·q kᵀ)
+// With a gain g (the head's gate under GQA), p and ds are stored times g: dv, dk and dq are
+// linear in dout. g = 1 multiplies exactly, so results without gains are unchanged.
 void tile_row_grads(const HeadGrads& h, AttnScratch& w, int64_t i, int64_t nv, int64_t D,
                     float scale, int64_t r) {
   constexpr int64_t BK = AttnTiles::kBlockK;
   float *s = w.s.data(), *p = w.p.data() + r * BK, *ds = w.ds.data() + r * BK;
   row_scores(h.q + i * D, w.kT.data(), D, scale, s);
   row_scores(h.dout + i * D, w.vT.data(), D, 1.f, ds);
-  const float lse = h.lse[i], Di = h.Drow[i];
+  const float lse = h.lse[i], Di = h.Drow[i], g = h.gain, gscale = g * scale;
   for (int64_t j = 0; j < BK; ++j) {
     const float pj = j < nv ? exp_tile(s[j] - lse) : 0.f;
-    p[j] = pj;
-    ds[j] = scale * pj * (ds[j] - Di);
+    p[j] = g * pj;
+    ds[j] = gscale * pj * (ds[j] - Di);
   }
 }
 
@@ -66,14 +74,17 @@ void tile_row_grads(const HeadGrads& h, AttnScratch& w, int64_t i, int64_t nv, i
 //   forward  out = P v       ->  dv[j] += Σ_i p[i][j] · dout[i]
 //   forward  S = scale·q kᵀ  ->  dk[j] += Σ_i scale · ds[i][j] · q[i]
 //                            ->  dq[i] += Σ_j scale · ds[i][j] · k[j]
+// first: the first query head of its k/v group (it starts dk/dv at zero, later ones add).
 void backward_key_block(const HeadGrads& h, float* dq_part, int64_t j0, int64_t n, int64_t T,
-                        int64_t D, bool causal, float scale) {
+                        int64_t D, bool causal, float scale, bool first) {
   constexpr int64_t BK = AttnTiles::kBlockK, RG = AttnTiles::kRowGroup;
   AttnScratch& w = AttnScratch::for_this_thread(D);
   load_transposed(h.k + j0 * D, n, D, w.kT.data());
   load_transposed(h.v + j0 * D, n, D, w.vT.data());
-  std::fill(h.dk + j0 * D, h.dk + (j0 + n) * D, 0.f);
-  std::fill(h.dv + j0 * D, h.dv + (j0 + n) * D, 0.f);
+  if (first) {
+    std::fill(h.dk + j0 * D, h.dk + (j0 + n) * D, 0.f);
+    std::fill(h.dv + j0 * D, h.dv + (j0 + n) * D, 0.f);
+  }
   for (int64_t i = causal ? j0 : 0; i < T; i += RG) {
     const int64_t rows = std::min(RG, T - i);
     for (int64_t r = 0; r < rows; ++r) {
@@ -101,7 +112,8 @@ void attention_backward(const float* dout, const float* q, const float* k, const
                         float* head_score, const AttnShape& s, const AttnParams& p) {
   validate_attention(s, p);
   const float scale = effective_scale(s, p);
-  const int64_t T = s.T, D = s.D, BH = s.B * s.H;
+  const int64_t T = s.T, D = s.D, H = s.H, KV = s.kv(), BH = s.B * H, BKV = s.B * KV;
+  const int64_t group = H / KV;  // query heads per k/v head
 
   // Stage 1. D is O(B·H·T); head_score reuses it, so capture costs one add per row.
   std::vector<float> Drow(static_cast<size_t>(BH * T));
@@ -110,22 +122,28 @@ void attention_backward(const float* dout, const float* q, const float* k, const
     if (head_score) head_score[bh] = static_cast<float>(total);
   });
 
-  // Stage 2. Item (bh, g) takes key blocks g, g+G, g+2G, ... (round-robin, so that causal
-  // heads, whose early key blocks see more queries, spread evenly over the groups).
+  // Stage 2. Item (b·KV + kv head, g) takes key blocks g, g+G, g+2G, ... (round-robin, so that
+  // causal heads, whose early key blocks see more queries, spread evenly over the groups), and
+  // per key block the query heads of its group in increasing order.
   const int64_t nkb = (T + AttnTiles::kBlockK - 1) / AttnTiles::kBlockK;
-  const int64_t G = key_groups(BH, nkb);
+  const int64_t G = key_groups(BKV, nkb);
   std::vector<float> partials(G > 1 ? static_cast<size_t>(BH * G * T * D) : 0, 0.f);
-  parallel_for(BH * G, [&](int64_t item) {
-    const int64_t bh = item / G, g = item % G;
-    const int64_t off = bh * T * D;
-    const HeadGrads h{dout + off, q + off, k + off, v + off, out + off, lse + bh * T,
-                      &Drow[bh * T], dk + off, dv + off};
-    float* dq_part = G > 1 ? &partials[item * T * D] : dq + off;
-    if (G == 1) std::fill(dq_part, dq_part + T * D, 0.f);
-    for (int64_t kb = g; kb < nkb; kb += G) {
-      const int64_t j0 = kb * AttnTiles::kBlockK;
-      backward_key_block(h, dq_part, j0, std::min(AttnTiles::kBlockK, T - j0), T, D, p.causal,
-                         scale);
+  parallel_for(BKV * G, [&](int64_t item) {
+    const int64_t bkv = item / G, g = item % G;
+    const int64_t kv_off = bkv * T * D;
+    for (int64_t j = 0; j < group; ++j) {
+      const int64_t bh = (bkv / KV) * H + (bkv % KV) * group + j;  // query head of this group
+      const int64_t off = bh * T * D;
+      const float gain = p.gains ? p.gains[bh % H] : 1.f;
+      const HeadGrads h{dout + off, q + off, k + kv_off, v + kv_off, out + off, lse + bh * T,
+                        &Drow[bh * T], dk + kv_off, dv + kv_off, gain};
+      float* dq_part = G > 1 ? &partials[(bh * G + g) * T * D] : dq + off;
+      if (G == 1) std::fill(dq_part, dq_part + T * D, 0.f);
+      for (int64_t kb = g; kb < nkb; kb += G) {
+        const int64_t j0 = kb * AttnTiles::kBlockK;
+        backward_key_block(h, dq_part, j0, std::min(AttnTiles::kBlockK, T - j0), T, D, p.causal,
+                           scale, j == 0);
+      }
     }
   });
   if (G == 1) return;

@@ -9,15 +9,15 @@ namespace hg {
 namespace cpu {
 namespace {
 
-// kcache/vcache [H,P,hs] rows pos..pos+n-1 <- the K and V blocks of qkv [n,3C]
+// kcache/vcache [KV,P,hs] rows pos..pos+n-1 <- the K and V blocks of qkv [n,QKV]
 void append_to_cache(float* kcache, float* vcache, const float* qkv, int64_t n, int64_t pos,
-                     int64_t H, int64_t P, int64_t hs) {
-  const int64_t C = H * hs;
+                     int64_t H, int64_t KV, int64_t P, int64_t hs) {
+  const int64_t QKV = (H + 2 * KV) * hs;
   for (int64_t i = 0; i < n; ++i) {
-    for (int64_t h = 0; h < H; ++h) {
+    for (int64_t h = 0; h < KV; ++h) {
       for (int64_t d = 0; d < hs; ++d) {
-        kcache[(h * P + pos + i) * hs + d] = qkv[i * 3 * C + C + h * hs + d];
-        vcache[(h * P + pos + i) * hs + d] = qkv[i * 3 * C + 2 * C + h * hs + d];
+        kcache[(h * P + pos + i) * hs + d] = qkv[i * QKV + (H + h) * hs + d];
+        vcache[(h * P + pos + i) * hs + d] = qkv[i * QKV + (H + KV + h) * hs + d];
       }
     }
   }
@@ -25,18 +25,19 @@ void append_to_cache(float* kcache, float* vcache, const float* qkv, int64_t n, 
 
 }  // namespace
 
-// out [n,C], qkv [n,3C], kcache/vcache [H,P,hs], gates [H]
+// out [n,C], qkv [n,QKV], kcache/vcache [KV,P,hs], gates [H]
 void attention_decode(float* out, const float* qkv, float* kcache, float* vcache,
-                      const float* gates, int64_t n, int64_t pos, int64_t H, int64_t P, int64_t hs) {
-  append_to_cache(kcache, vcache, qkv, n, pos, H, P, hs);
-  const int64_t C = H * hs;
+                      const float* gates, int64_t n, int64_t pos, int64_t H, int64_t KV, int64_t P,
+                      int64_t hs) {
+  append_to_cache(kcache, vcache, qkv, n, pos, H, KV, P, hs);
+  const int64_t C = H * hs, QKV = (H + 2 * KV) * hs, group = H / KV;
   const float scale = 1.f / std::sqrt(static_cast<float>(hs));
   parallel_for(n * H, [&](int64_t item) {
     const int64_t i = item / H, h = item % H;
     const int64_t keys = pos + i + 1;
-    const float* q = qkv + i * 3 * C + h * hs;
-    const float* K = kcache + h * P * hs;
-    const float* V = vcache + h * P * hs;
+    const float* q = qkv + i * QKV + h * hs;
+    const float* K = kcache + (h / group) * P * hs;
+    const float* V = vcache + (h / group) * P * hs;
     thread_local std::vector<float> s;
     s.resize(static_cast<size_t>(keys));
     float mx = -INFINITY;

@@ -2,7 +2,7 @@
 // kBlockQ query rows of one (batch, head), streams the key/value tiles past it with an online
 // softmax, and writes its own rows of out and lse. No buffer grows with T².
 //
-// q, k, v, out: [B, H, T, D]   lse: [B, H, T]
+// q, out: [B, H, T, D]   k, v: [B, KV, T, D]   lse: [B, H, T]
 #include <cmath>
 #include <limits>
 
@@ -68,10 +68,12 @@ void attention_forward(const float* q, const float* k, const float* v, float* ou
   const float scale = effective_scale(s, p);
   const int64_t T = s.T, D = s.D;
   const int64_t nqb = (T + AttnTiles::kBlockQ - 1) / AttnTiles::kBlockQ;
+  const int64_t H = s.H, group = s.H / s.kv();
   parallel_for(s.B * s.H * nqb, [&](int64_t item) {
     const int64_t bh = item / nqb, qb = item % nqb;
     const int64_t off = bh * T * D;
-    const HeadPtrs h{q + off, k + off, v + off, out + off, lse + bh * T};
+    const int64_t kv_off = ((bh / H) * s.kv() + (bh % H) / group) * T * D;  // k/v head of query head bh % H
+    const HeadPtrs h{q + off, k + kv_off, v + kv_off, out + off, lse + bh * T};
     const int64_t i0 = qb * AttnTiles::kBlockQ;
     forward_query_block(h, i0, std::min(T, i0 + AttnTiles::kBlockQ), T, D, p.causal, scale);
   });

@@ -11,8 +11,12 @@ void encoder_forward(float* out, const int32_t* tokens, const float* wte, const 
   parallel_chunks(B * T, 16, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* te = wte + static_cast<int64_t>(tokens[r]) * C;
-      const float* pe = wpe + (r % T) * C;
       float* o = out + r * C;
+      if (!wpe) {  // no learned positions (RoPE rotates q and k instead)
+        for (int64_t c = 0; c < C; ++c) o[c] = te[c];
+        continue;
+      }
+      const float* pe = wpe + (r % T) * C;
       for (int64_t c = 0; c < C; ++c) o[c] = te[c] + pe[c];
     }
   });
@@ -26,6 +30,10 @@ void encoder_backward(float* dwte, float* dwpe, const float* dout, const int32_t
     for (int64_t r = 0; r < B * T; ++r) {
       const float* d = dout + r * C;
       float* dte = dwte + static_cast<int64_t>(tokens[r]) * C;
+      if (!dwpe) {
+        for (int64_t c = c0; c < c1; ++c) dte[c] += d[c];
+        continue;
+      }
       float* dpe = dwpe + (r % T) * C;
       for (int64_t c = c0; c < c1; ++c) {
         dte[c] += d[c];

@@ -21,32 +21,46 @@ void for_each_row_head(int64_t B, int64_t T, int64_t H, int64_t hs, F f) {
 
 }  // namespace
 
-// q,k,v [B,H,T,hs], qkv [B,T,3C]
+// Head-major offset of row (b, t) of head h in a [B, NH, T, hs] tensor.
+inline int64_t head_offset(int64_t r, int64_t h, int64_t NH, int64_t T, int64_t hs) {
+  return (((r / T) * NH + h) * T + r % T) * hs;
+}
+
+// q [B,H,T,hs], k,v [B,KV,T,hs], qkv [B,T,QKV]
 void split_heads(float* q, float* k, float* v, const float* qkv, int64_t B, int64_t T, int64_t H,
-                 int64_t hs) {
-  const int64_t C = H * hs;
+                 int64_t KV, int64_t hs) {
+  const int64_t QKV = (H + 2 * KV) * hs;
   for_each_row_head(B, T, H, hs, [&](int64_t r, int64_t h, int64_t m) {
-    const float* src = qkv + r * 3 * C + h * hs;  // head h's columns of the Q block; K, V at +C, +2C
+    const float* src = qkv + r * QKV + h * hs;  // head h's columns of the Q block
+    for (int64_t d = 0; d < hs; ++d) q[m + d] = src[d];
+    if (h >= KV) return;
+    const int64_t mk = head_offset(r, h, KV, T, hs);
+    const float* ks = qkv + r * QKV + (H + h) * hs;  // K block at H·hs, V block at (H+KV)·hs
+    const float* vs = ks + KV * hs;
     for (int64_t d = 0; d < hs; ++d) {
-      q[m + d] = src[d];
-      k[m + d] = src[C + d];
-      v[m + d] = src[2 * C + d];
+      k[mk + d] = ks[d];
+      v[mk + d] = vs[d];
     }
   });
 }
 
-// Forward: q[m + d] = src[d] (and k, v), followed by attention whose input gradients
-// the engine got from an ungated dout; the gate multiplies them here.
+// Forward: q[m + d] = src[d] (and k, v), followed by attention whose input gradients the engine
+// got from an ungated dout; for multi-head attention the gate multiplies them here.
 void split_heads_backward(float* dqkv, const float* dq, const float* dk, const float* dv,
-                          const float* gates, int64_t B, int64_t T, int64_t H, int64_t hs) {
-  const int64_t C = H * hs;
+                          const float* gates, int64_t B, int64_t T, int64_t H, int64_t KV,
+                          int64_t hs) {
+  const int64_t QKV = (H + 2 * KV) * hs;
   for_each_row_head(B, T, H, hs, [&](int64_t r, int64_t h, int64_t m) {
-    float* dst = dqkv + r * 3 * C + h * hs;
-    const float g = gates[h];
+    float* dst = dqkv + r * QKV + h * hs;
+    const float g = gates ? gates[h] : 1.f;
+    for (int64_t d = 0; d < hs; ++d) dst[d] = g * dq[m + d];
+    if (h >= KV) return;
+    const int64_t mk = head_offset(r, h, KV, T, hs);
+    float* dks = dqkv + r * QKV + (H + h) * hs;
+    float* dvs = dks + KV * hs;
     for (int64_t d = 0; d < hs; ++d) {
-      dst[d] = g * dq[m + d];
-      dst[C + d] = g * dk[m + d];
-      dst[2 * C + d] = g * dv[m + d];
+      dks[d] = g * dk[mk + d];
+      dvs[d] = g * dv[mk + d];
     }
   });
 }

@@ -13,6 +13,9 @@
 #include "cpu/layernorm.h"
 #include "cpu/matmul.h"
 #include "cpu/residual.h"
+#include "cpu/rmsnorm.h"
+#include "cpu/rope.h"
+#include "cpu/swiglu.h"
 
 namespace hg {
 namespace {
@@ -43,18 +46,24 @@ const Ops& cpu_ops() {
       cpu::encoder_backward,
       cpu::layernorm_forward,
       cpu::layernorm_backward,
+      cpu::rmsnorm_forward,
+      cpu::rmsnorm_backward,
       cpu::matmul_forward,
       cpu::matmul_backward,
       cpu::split_heads,
       cpu::split_heads_backward,
       cpu::merge_heads,
       cpu::merge_heads_backward,
+      cpu::rope_forward,
+      cpu::rope_backward,
       cpu::attention_forward,
       cpu::attention_backward,
       cpu::attention_decode,
       cpu::residual_forward,
       cpu::gelu_forward,
       cpu::gelu_backward,
+      cpu::swiglu_forward,
+      cpu::swiglu_backward,
       cpu::softmax_crossentropy_forward,
       cpu::softmax_crossentropy_backward,
       cpu::sum_squares,

@@ -66,6 +66,9 @@ void check_shape(const AttnShape& s, const AttnParams& p) {
     throw_range("cuda attention: headDim must be <= " + std::to_string(kMaxHeadDim) + ", got " + std::to_string(s.D));
   if (s.T > (int64_t{1} << 30))
     throw_range("cuda attention: seqLen must be <= 2^30, got " + std::to_string(s.T));
+  if (s.kv() != s.H || p.gains)
+    throw_range("cuda attention: grouped-query attention (kvHeads " + std::to_string(s.kv()) + " < heads " +
+                std::to_string(s.H) + ") and backward gains are not implemented on CUDA");
   if (!std::isfinite(p.scale) || p.scale < 0.f)
     throw_range("cuda attention: scale must be a finite number > 0 (or 0 for 1/sqrt(headDim)), got " +
                 std::to_string(p.scale));

@@ -1,7 +1,8 @@
 // Attention for generation with a KV cache (core/ops.h attention_decode): n new tokens at
 // positions pos..pos+n-1 append their keys/values to the cache, then query i attends causally
 // over cache positions 0..pos+i.
-//   qkv : [n,3C]    kcache, vcache : [H,P,hs]    out : [n,C] (head h in columns h·hs..)    gates : [H]
+//   qkv : [n,QKV] (QKV = (H + 2·KV)·hs)    kcache, vcache : [KV,P,hs]    out : [n,C] (head h in
+//   columns h·hs..)    gates : [H]. Query head h reads k/v head h / (H/KV) (grouped-query attention).
 // Attend: one block per (token, head). Keys are taken kThreads at a time (one score per thread),
 // with an online softmax across chunks, so shared memory stays fixed whatever the position;
 // thread d accumulates output columns d, d + kThreads, ...
@@ -25,27 +26,27 @@ constexpr int kColsPerThread = (static_cast<int>(kMaxHeadDim) + kThreads - 1) / 
 
 // cache rows pos..pos+n-1 <- the K and V blocks of qkv
 __global__ void append_kernel(float* __restrict__ kcache, float* __restrict__ vcache, const float* __restrict__ qkv,
-                              int64_t n, int64_t pos, int64_t H, int64_t P, int64_t hs) {
-  const int64_t C = H * hs;
-  HG_GRID_STRIDE(e, n * C) {
-    const int64_t i = e / C, col = e % C, h = col / hs, d = col % hs;
-    kcache[(h * P + pos + i) * hs + d] = qkv[i * 3 * C + C + col];
-    vcache[(h * P + pos + i) * hs + d] = qkv[i * 3 * C + 2 * C + col];
+                              int64_t n, int64_t pos, int64_t H, int64_t KV, int64_t P, int64_t hs) {
+  const int64_t C = H * hs, KC = KV * hs, QKV = C + 2 * KC;
+  HG_GRID_STRIDE(e, n * KC) {
+    const int64_t i = e / KC, col = e % KC, h = col / hs, d = col % hs;
+    kcache[(h * P + pos + i) * hs + d] = qkv[i * QKV + C + col];
+    vcache[(h * P + pos + i) * hs + d] = qkv[i * QKV + C + KC + col];
   }
 }
 
 __global__ void __launch_bounds__(kThreads)
     attend_kernel(float* __restrict__ out, const float* __restrict__ qkv, const float* __restrict__ kcache,
                   const float* __restrict__ vcache, const float* __restrict__ gates, int64_t pos, int64_t H,
-                  int64_t P, int64_t hs, float scale) {
+                  int64_t KV, int64_t P, int64_t hs, float scale) {
   __shared__ float q[kMaxHeadDim];
   __shared__ float p[kThreads];
   __shared__ float reduce_scratch[32];
-  const int64_t C = H * hs, i = blockIdx.x / H, h = blockIdx.x % H;
+  const int64_t C = H * hs, QKV = C + 2 * KV * hs, i = blockIdx.x / H, h = blockIdx.x % H;
   const int64_t keys = pos + i + 1;
-  const float* K = kcache + h * P * hs;
-  const float* V = vcache + h * P * hs;
-  for (int64_t d = threadIdx.x; d < hs; d += kThreads) q[d] = qkv[i * 3 * C + h * hs + d];
+  const float* K = kcache + (h / (H / KV)) * P * hs;
+  const float* V = vcache + (h / (H / KV)) * P * hs;
+  for (int64_t d = threadIdx.x; d < hs; d += kThreads) q[d] = qkv[i * QKV + h * hs + d];
   __syncthreads();
 
   float o[kColsPerThread] = {};
@@ -86,17 +87,20 @@ __global__ void __launch_bounds__(kThreads)
 }  // namespace
 
 void attention_decode(float* out, const float* qkv, float* kcache, float* vcache, const float* gates, int64_t n,
-                      int64_t pos, int64_t H, int64_t P, int64_t hs) {
+                      int64_t pos, int64_t H, int64_t KV, int64_t P, int64_t hs) {
   if (n == 0) return;
+  if (KV < 1 || H % KV != 0)
+    throw_range("cuda attention_decode: kvHeads must divide heads (" + std::to_string(H) + "), got " + std::to_string(KV));
   if (hs > kMaxHeadDim) throw_range("cuda attention_decode: head size must be <= " + std::to_string(kMaxHeadDim));
   if (pos < 0 || pos + n > P)
     throw_range("cuda attention_decode: positions " + std::to_string(pos) + ".." + std::to_string(pos + n - 1) +
                 " do not fit a cache of " + std::to_string(P));
-  append_kernel<<<elementwise_grid(n * H * hs, kElementwiseThreads), kElementwiseThreads>>>(kcache, vcache, qkv, n,
-                                                                                          pos, H, P, hs);
+  append_kernel<<<elementwise_grid(n * KV * hs, kElementwiseThreads), kElementwiseThreads>>>(kcache, vcache, qkv,
+                                                                                           n, pos, H, KV, P, hs);
   HG_CUDA_CHECK(cudaGetLastError());
   const float scale = 1.f / std::sqrt(static_cast<float>(hs));
-  attend_kernel<<<static_cast<unsigned>(n * H), kThreads>>>(out, qkv, kcache, vcache, gates, pos, H, P, hs, scale);
+  attend_kernel<<<static_cast<unsigned>(n * H), kThreads>>>(out, qkv, kcache, vcache, gates, pos, H, KV, P, hs,
+                                                            scale);
   HG_CUDA_CHECK(cudaGetLastError());
 }
 

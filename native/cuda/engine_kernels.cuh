@@ -35,15 +35,16 @@ void layernorm_backward(float* dinp, float* dw, float* db, const float* dout, co
                         const float* mean, const float* rstd, int64_t N, int64_t C);
 
 // ---- heads.cu
-void split_heads(float* q, float* k, float* v, const float* qkv, int64_t B, int64_t T, int64_t H, int64_t hs);
+void split_heads(float* q, float* k, float* v, const float* qkv, int64_t B, int64_t T, int64_t H, int64_t KV,
+                 int64_t hs);
 void split_heads_backward(float* dqkv, const float* dq, const float* dk, const float* dv, const float* gates,
-                          int64_t B, int64_t T, int64_t H, int64_t hs);
+                          int64_t B, int64_t T, int64_t H, int64_t KV, int64_t hs);
 void merge_heads(float* y, const float* o, const float* gates, int64_t B, int64_t T, int64_t H, int64_t hs);
 void merge_heads_backward(float* dout_heads, const float* dy, int64_t B, int64_t T, int64_t H, int64_t hs);
 
 // ---- attention_decode.cu
 void attention_decode(float* out, const float* qkv, float* kcache, float* vcache, const float* gates, int64_t n,
-                      int64_t pos, int64_t H, int64_t P, int64_t hs);
+                      int64_t pos, int64_t H, int64_t KV, int64_t P, int64_t hs);
 
 // ---- pointwise.cu
 void residual_forward(float* out, const float* a, const float* b, int64_t n);

@@ -1,7 +1,7 @@
 // Moving between the token-major rows of the linear layers and the head-major tensors of the
 // attention, with the per-head gates ξ_h.
-//   qkv, dqkv : [B,T,3C] (Q, K, V blocks of C columns, head h in columns h·hs..)
-//   q, k, v, dq, dk, dv, o, dout_heads : [B,H,T,hs]    y, dy : [B,T,C]    gates : [H]
+//   qkv, dqkv : [B,T,QKV], QKV = (H + 2·KV)·hs: H q heads, then KV k heads, then KV v heads
+//   q, dq, o, dout_heads : [B,H,T,hs]    k, v, dk, dv : [B,KV,T,hs]    y, dy : [B,T,C]    gates : [H]
 // One thread per head-major element (so writes to q/k/v/o coalesce); grid-stride.
 #include "cuda/cuda_check.cuh"
 #include "cuda/engine_kernels.cuh"
@@ -27,14 +27,24 @@ struct HeadIndex {
   }
 };
 
+// Element i of q [B,H,T,hs]; of head h < KV, the same (b, t, d) also moves k and v, whose
+// head-major offset in [B,KV,T,hs] is kv_offset.
+__device__ inline int64_t kv_offset(int64_t i, const HeadIndex& ix, int64_t KV, int64_t h) {
+  const int64_t d = i % ix.hs, t = (i / ix.hs) % ix.T, b = i / (ix.hs * ix.T * ix.H);
+  return ((b * KV + h) * ix.T + t) * ix.hs + d;
+}
+
 __global__ void split_heads_kernel(float* __restrict__ q, float* __restrict__ k, float* __restrict__ v,
-                                   const float* __restrict__ qkv, HeadIndex ix, int64_t n) {
-  const int64_t C = ix.H * ix.hs;
+                                   const float* __restrict__ qkv, HeadIndex ix, int64_t KV, int64_t n) {
+  const int64_t C = ix.H * ix.hs, QKV = C + 2 * KV * ix.hs;
   HG_GRID_STRIDE(i, n) {
-    const int64_t src = ix.locate(i, 3 * C).offset;
-    q[i] = qkv[src];
-    k[i] = qkv[src + C];
-    v[i] = qkv[src + 2 * C];
+    const HeadElement e = ix.locate(i, QKV);
+    q[i] = qkv[e.offset];
+    if (e.h < KV) {
+      const int64_t m = kv_offset(i, ix, KV, e.h);
+      k[m] = qkv[e.offset + C];
+      v[m] = qkv[e.offset + C + KV * ix.hs];
+    }
   }
 }
 
@@ -42,15 +52,19 @@ __global__ void split_heads_kernel(float* __restrict__ q, float* __restrict__ k,
 // (the engine ran the attention backward on the ungated dout).
 __global__ void split_heads_backward_kernel(float* __restrict__ dqkv, const float* __restrict__ dq,
                                             const float* __restrict__ dk, const float* __restrict__ dv,
-                                            const float* __restrict__ gates, HeadIndex ix, int64_t n) {
-  const int64_t C = ix.H * ix.hs;
+                                            const float* __restrict__ gates, HeadIndex ix, int64_t KV,
+                                            int64_t n) {
+  const int64_t C = ix.H * ix.hs, QKV = C + 2 * KV * ix.hs;
   HG_GRID_STRIDE(i, n) {
-    const HeadElement e = ix.locate(i, 3 * C);
+    const HeadElement e = ix.locate(i, QKV);
     const int64_t dst = e.offset;
-    const float g = gates[e.h];
+    const float g = gates ? gates[e.h] : 1.f;  // null: the attention backward applied the gates
     dqkv[dst] = g * dq[i];
-    dqkv[dst + C] = g * dk[i];
-    dqkv[dst + 2 * C] = g * dv[i];
+    if (e.h < KV) {
+      const int64_t m = kv_offset(i, ix, KV, e.h);
+      dqkv[dst + C] = g * dk[m];
+      dqkv[dst + C + KV * ix.hs] = g * dv[m];
+    }
   }
 }
 
@@ -73,19 +87,20 @@ __global__ void merge_heads_backward_kernel(float* __restrict__ dout_heads, cons
 
 }  // namespace
 
-void split_heads(float* q, float* k, float* v, const float* qkv, int64_t B, int64_t T, int64_t H, int64_t hs) {
+void split_heads(float* q, float* k, float* v, const float* qkv, int64_t B, int64_t T, int64_t H, int64_t KV,
+                 int64_t hs) {
   const int64_t n = B * H * T * hs;
   if (n == 0) return;
-  split_heads_kernel<<<elementwise_grid(n, kThreads), kThreads>>>(q, k, v, qkv, HeadIndex{H, T, hs}, n);
+  split_heads_kernel<<<elementwise_grid(n, kThreads), kThreads>>>(q, k, v, qkv, HeadIndex{H, T, hs}, KV, n);
   HG_CUDA_CHECK(cudaGetLastError());
 }
 
 void split_heads_backward(float* dqkv, const float* dq, const float* dk, const float* dv, const float* gates,
-                          int64_t B, int64_t T, int64_t H, int64_t hs) {
+                          int64_t B, int64_t T, int64_t H, int64_t KV, int64_t hs) {
   const int64_t n = B * H * T * hs;
   if (n == 0) return;
   split_heads_backward_kernel<<<elementwise_grid(n, kThreads), kThreads>>>(dqkv, dq, dk, dv, gates,
-                                                                          HeadIndex{H, T, hs}, n);
+                                                                          HeadIndex{H, T, hs}, KV, n);
   HG_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -1,6 +1,7 @@
 // cpu::attention_decode against float64 causal attention over the whole sequence: the cache is
 // filled by a prompt call (n > 1, pos 0) and then grown one token at a time; rows of every call
-// must equal the reference rows for their positions, times the head gate.
+// must equal the reference rows for their positions, times the head gate. Multi-head and
+// grouped-query (KV < H: query head h reads k/v head h / (H/KV)).
 #include <cmath>
 
 #include "cpu/attention_decode.h"
@@ -10,46 +11,55 @@ using namespace hgtest;
 
 namespace {
 
-// out [T,C] token-major, for qkv [T,3C] of the full sequence
-std::vector<double> reference(const std::vector<float>& qkv, const std::vector<float>& gates, int64_t T, int64_t H, int64_t hs) {
-  const int64_t C = H * hs;
+// out [T,C] token-major, for qkv [T,QKV] of the full sequence
+std::vector<double> reference(const std::vector<float>& qkv, const std::vector<float>& gates, int64_t T, int64_t H,
+                              int64_t KV, int64_t hs) {
+  const int64_t C = H * hs, QKV = (H + 2 * KV) * hs;
   std::vector<double> out(T * C, 0.0);
-  for (int64_t h = 0; h < H; ++h)
+  for (int64_t h = 0; h < H; ++h) {
+    const int64_t g = h / (H / KV);
     for (int64_t i = 0; i < T; ++i) {
       std::vector<double> s(i + 1);
       double mx = -INFINITY, sum = 0;
       for (int64_t j = 0; j <= i; ++j) {
         double dot = 0;
-        for (int64_t d = 0; d < hs; ++d) dot += static_cast<double>(qkv[i * 3 * C + h * hs + d]) * qkv[j * 3 * C + C + h * hs + d];
+        for (int64_t d = 0; d < hs; ++d) dot += static_cast<double>(qkv[i * QKV + h * hs + d]) * qkv[j * QKV + C + g * hs + d];
         s[j] = dot / std::sqrt(static_cast<double>(hs));
         mx = std::max(mx, s[j]);
       }
       for (int64_t j = 0; j <= i; ++j) sum += std::exp(s[j] - mx);
       for (int64_t j = 0; j <= i; ++j)
         for (int64_t d = 0; d < hs; ++d)
-          out[i * C + h * hs + d] += gates[h] * std::exp(s[j] - mx) / sum * qkv[j * 3 * C + 2 * C + h * hs + d];
+          out[i * C + h * hs + d] += gates[h] * std::exp(s[j] - mx) / sum * qkv[j * QKV + C + KV * hs + g * hs + d];
     }
+  }
   return out;
 }
 
-void check(int64_t prompt, int64_t T, int64_t H, int64_t hs, int64_t P, std::mt19937& rng) {
-  const int64_t C = H * hs;
-  const auto qkv = randn(rng, T * 3 * C), gates = randn(rng, H);
-  const auto want = reference(qkv, gates, T, H, hs);
-  std::vector<float> kc(H * P * hs), vc(H * P * hs), out(T * C);
-  hg::cpu::attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), prompt, 0, H, P, hs);
+void check(int64_t prompt, int64_t T, int64_t H, int64_t KV, int64_t hs, int64_t P, std::mt19937& rng) {
+  const int64_t C = H * hs, QKV = (H + 2 * KV) * hs;
+  const auto qkv = randn(rng, T * QKV), gates = randn(rng, H);
+  const auto want = reference(qkv, gates, T, H, KV, hs);
+  std::vector<float> kc(KV * P * hs), vc(KV * P * hs), out(T * C);
+  hg::cpu::attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), prompt, 0, H, KV, P, hs);
   for (int64_t pos = prompt; pos < T; ++pos)
-    hg::cpu::attention_decode(out.data() + pos * C, qkv.data() + pos * 3 * C, kc.data(), vc.data(), gates.data(), 1, pos, H, P, hs);
-  close(out, want, 1e-5, 1e-4, "attention_decode prompt=" + std::to_string(prompt) + " T=" + std::to_string(T) + " H=" + std::to_string(H));
+    hg::cpu::attention_decode(out.data() + pos * C, qkv.data() + pos * QKV, kc.data(), vc.data(), gates.data(), 1, pos,
+                              H, KV, P, hs);
+  close(out, want, 1e-5, 1e-4,
+        "attention_decode prompt=" + std::to_string(prompt) + " T=" + std::to_string(T) + " H=" + std::to_string(H) +
+            " KV=" + std::to_string(KV));
 }
 
 }  // namespace
 
 int main() {
   std::mt19937 rng(23);
-  check(1, 1, 1, 1, 1, rng);
-  check(3, 9, 2, 4, 12, rng);
-  check(1, 20, 3, 16, 20, rng);
-  check(70, 75, 4, 64, 80, rng);
+  check(1, 1, 1, 1, 1, 1, rng);
+  check(3, 9, 2, 2, 4, 12, rng);
+  check(1, 20, 3, 3, 16, 20, rng);
+  check(70, 75, 4, 4, 64, 80, rng);
+  check(3, 9, 4, 2, 4, 12, rng);    // GQA, 2 query heads per k/v head
+  check(5, 21, 6, 1, 8, 24, rng);   // multi-query: one k/v head
+  check(1, 13, 6, 3, 10, 13, rng);
   return finish("test_attention_decode");
 }

@@ -185,14 +185,14 @@ void check_heads(const Ops& gpu) {
   const Vec qkv = randn(3 * n), gates = randn(H), o = randn(n), dy = randn(n);
   const Vec dq = randn(n), dk = randn(n), dv = randn(n);
   Vec q(n), k(n), v(n), dqkv(3 * n), y(n), dheads(n);
-  cpu.split_heads(q.data(), k.data(), v.data(), qkv.data(), B, T, H, hs);
-  cpu.split_heads_backward(dqkv.data(), dq.data(), dk.data(), dv.data(), gates.data(), B, T, H, hs);
+  cpu.split_heads(q.data(), k.data(), v.data(), qkv.data(), B, T, H, H, hs);
+  cpu.split_heads_backward(dqkv.data(), dq.data(), dk.data(), dv.data(), gates.data(), B, T, H, H, hs);
   cpu.merge_heads(y.data(), o.data(), gates.data(), B, T, H, hs);
   cpu.merge_heads_backward(dheads.data(), dy.data(), B, T, H, hs);
   auto d_qkv = dev(qkv), d_gates = dev(gates), d_o = dev(o), d_dy = dev(dy), d_dq = dev(dq), d_dk = dev(dk), d_dv = dev(dv);
   DeviceBuffer<float> d_q(n), d_k(n), d_v(n), d_dqkv(3 * n), d_y(n), d_dheads(n);
-  gpu.split_heads(d_q.get(), d_k.get(), d_v.get(), d_qkv.get(), B, T, H, hs);
-  gpu.split_heads_backward(d_dqkv.get(), d_dq.get(), d_dk.get(), d_dv.get(), d_gates.get(), B, T, H, hs);
+  gpu.split_heads(d_q.get(), d_k.get(), d_v.get(), d_qkv.get(), B, T, H, H, hs);
+  gpu.split_heads_backward(d_dqkv.get(), d_dq.get(), d_dk.get(), d_dv.get(), d_gates.get(), B, T, H, H, hs);
   gpu.merge_heads(d_y.get(), d_o.get(), d_gates.get(), B, T, H, hs);
   gpu.merge_heads_backward(d_dheads.get(), d_dy.get(), B, T, H, hs);
   compare("split_heads q", host(d_q), q, 0);
@@ -245,10 +245,10 @@ void check_decode(const Ops& gpu) {
     for (int64_t n : {150, 1, 1, 20}) {
       const Vec qkv = randn(n * 3 * C);
       Vec out(n * C);
-      cpu.attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), n, pos, H, P, hs);
+      cpu.attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), n, pos, H, H, P, hs);
       auto d_qkv = dev(qkv);
       DeviceBuffer<float> d_out(out.size());
-      gpu.attention_decode(d_out.get(), d_qkv.get(), d_kc.get(), d_vc.get(), d_gates.get(), n, pos, H, P, hs);
+      gpu.attention_decode(d_out.get(), d_qkv.get(), d_kc.get(), d_vc.get(), d_gates.get(), n, pos, H, H, P, hs);
       const std::string tag = "attention_decode hs=" + std::to_string(hs) + " pos=" + std::to_string(pos) + " n=" + std::to_string(n);
       compare(tag + " out", host(d_out), out, 2e-5);
       pos += n;

@@ -1,0 +1,220 @@
+// Llama-family models through the engine, against the independent float64 whole-model
+// reference (helpers/reference_model.ts): a tiny random Llama (multi-head), a Llama-3-style
+// model (grouped-query attention, llama3 rope scaling, untied LM head) and a Qwen2-style model
+// (q/k/v biases, tied head), built with GPT.create and filled through importParameterRange.
+// Per model: logits, loss and per-head gate gradients within f32 rounding, every parameter
+// gradient against central differences of the float64 loss, greedy generation against the
+// reference's argmax decoding, and head-targeted training under grouped-query attention.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { GPT, parameterLayout, parameterCount, validateConfig, type GPTConfig } from '../lib/index.js';
+import { Rng } from '../lib/util/random.js';
+import { maxRelError } from './helpers/compare.js';
+import { randomReferenceParameters, referenceForward, referenceGateGradients, referenceLayout } from './helpers/reference_model.js';
+import { rejects } from './helpers/rejects.js';
+import { testSeed } from './helpers/seed.js';
+
+const rng = new Rng(testSeed('llama'));
+const ints = (n: number, hi: number) => Int32Array.from({ length: n }, () => rng.int(hi));
+
+const models: [string, GPTConfig][] = [
+  ['Llama (MHA, rope, RMSNorm, SwiGLU, no biases, untied)', {
+    vocabSize: 19, maxSeqLen: 16, layers: 2, heads: 2, dim: 12, ffnDim: 20, norm: 'rmsnorm', normEps: 1e-5,
+    positions: 'rope', mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: false,
+  }],
+  ['Llama 3 (GQA 4/2, rope llama3, untied)', {
+    vocabSize: 23, maxSeqLen: 80, layers: 2, heads: 4, kvHeads: 2, dim: 16, ffnDim: 24, norm: 'rmsnorm', normEps: 1e-5,
+    positions: 'rope', ropeTheta: 500000,
+    ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 16 },
+    mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: false,
+  }],
+  ['Qwen2 (GQA 4/1, qkv biases, rope theta 1e6, tied)', {
+    vocabSize: 17, maxSeqLen: 12, layers: 2, heads: 4, kvHeads: 1, dim: 16, ffnDim: 20, norm: 'rmsnorm', normEps: 1e-6,
+    positions: 'rope', ropeTheta: 1000000, mlp: 'swiglu', qkvBias: true, linearBias: false, tiedEmbeddings: true,
+  }],
+];
+
+// A model with the reference's random parameters, imported one tensor at a time.
+async function build(cfg: GPTConfig): Promise<{ model: GPT; params: Float32Array }> {
+  const model = await GPT.create({ ...cfg, device: 'cpu', seed: rng.int(1000) });
+  const params = randomReferenceParameters(cfg, rng);
+  for (const t of parameterLayout(cfg)) model.importParameterRange(t.offset, params.subarray(t.offset, t.offset + t.size));
+  return { model, params };
+}
+
+const gatesFor = (cfg: GPTConfig) => Float32Array.from({ length: cfg.layers * cfg.heads }, (_, i) => [1, 0.6, 0, 1.3][i % 4]!);
+
+test('layout: the library layout equals the reference layout for every Llama config', () => {
+  for (const [name, cfg] of models) {
+    const lib = parameterLayout(cfg).map((t) => [t.name, t.offset, t.size, t.shape.join('x')]);
+    const ref = referenceLayout(cfg).map((t) => [t.name, t.offset, t.size, t.size ? t.shape.join('x') : '0']);
+    assert.equal(lib, ref, name);
+  }
+});
+
+for (const [name, cfg] of models) {
+  for (const [B, T] of [[2, 5], [1, 1], [1, cfg.maxSeqLen]] as const) {
+    test(`${name}: logits, loss and head gate gradients = float64 reference (B${B} T${T})`, async () => {
+      const { model, params } = await build(cfg);
+      assert.equal(Array.from(model.exportParameters()), Array.from(params));
+      const tokens = ints(B * T, cfg.vocabSize), targets = ints(B * T, cfg.vocabSize);
+      if (B * T > 2) targets[1] = -1;
+      const lossWeights = T > 1 ? Float32Array.from({ length: B * T }, () => 0.05 + rng.next() * 0.3) : undefined;
+      const gates = gatesFor(cfg);
+      model.setHeadGates(gates);
+      const got = await model.forward(tokens, { batch: B, seqLen: T, targets, lossWeights, returnLogits: true });
+      const { headScores } = await model.backward();
+      const want = referenceForward(cfg, params, tokens, B, T, { targets, lossWeights, gates });
+      const wantScores = referenceGateGradients(cfg, params, tokens, B, T, { targets, lossWeights, gates });
+      const eLogits = maxRelError(got.logits!, want.logits);
+      assert.ok(eLogits < 5e-6, `logits: ${eLogits}`);
+      assert.ok(Math.abs(got.loss - want.loss) < 2e-6 * Math.abs(want.loss), `loss: engine ${got.loss}, reference ${want.loss}`);
+      const eScores = maxRelError(headScores, wantScores, 1e-3 * Math.abs(want.loss));
+      assert.ok(eScores < 3e-5, `head scores: ${eScores}\n engine ${Array.from(headScores)}\n reference ${Array.from(wantScores)}`);
+      let largest = 0;
+      for (const s of wantScores) largest = Math.max(largest, Math.abs(s));
+      assert.ok(largest > 1e-3 * Math.abs(want.loss), 'reference scores ~0: the check would be vacuous');
+      model.dispose();
+    });
+  }
+
+  test(`${name}: every parameter gradient = central difference of the float64 loss`, async () => {
+    const { model, params } = await build(cfg);
+    const B = 2, T = 6;
+    const tokens = ints(B * T, cfg.vocabSize), targets = ints(B * T, cfg.vocabSize);
+    const gates = gatesFor(cfg);
+    model.setHeadGates(gates);
+    await model.forward(tokens, { batch: B, seqLen: T, targets });
+    await model.backward();
+    const grads = model.exportGradients();
+    const p64 = Float64Array.from(params);
+    const lossAt = () => referenceForward(cfg, p64, tokens, B, T, { targets, gates }).loss;
+    const eps = 1e-5;
+    for (const t of parameterLayout(cfg)) {
+      if (t.size === 0) continue;
+      // a few elements per tensor, always including its first and last
+      const idx = [0, t.size - 1, ...Array.from({ length: 4 }, () => rng.int(t.size))].map((i) => t.offset + i);
+      const got: number[] = [], want: number[] = [];
+      for (const i of idx) {
+        const saved = p64[i]!;
+        p64[i] = saved + eps;
+        const up = lossAt();
+        p64[i] = saved - eps;
+        const down = lossAt();
+        p64[i] = saved;
+        want.push((up - down) / (2 * eps));
+        got.push(grads[i]!);
+      }
+      const e = maxRelError(got, want, 1e-2);
+      assert.ok(e < 2e-3, `${t.name}: gradient error ${e}\n engine ${got}\n finite differences ${want}`);
+    }
+    model.dispose();
+  });
+
+  test(`${name}: greedy generation with the KV cache = argmax decoding of the reference`, async () => {
+    const { model, params } = await build(cfg);
+    const gates = gatesFor(cfg);
+    model.setHeadGates(gates);
+    const prompt = ints(3, cfg.vocabSize);
+    const n = Math.min(8, cfg.maxSeqLen - prompt.length);
+    const got = Array.from(await model.generate(prompt, { maxNewTokens: n }));
+    const seq = Array.from(prompt);
+    for (let k = 0; k < n; k++) {
+      const { logits } = referenceForward(cfg, params, seq, 1, seq.length, { gates });
+      const last = logits.subarray((seq.length - 1) * cfg.vocabSize);
+      let best = 0;
+      for (let v = 1; v < cfg.vocabSize; v++) if (last[v]! > last[best]!) best = v;
+      seq.push(best);
+    }
+    assert.equal(got, seq.slice(prompt.length));
+    model.dispose();
+  });
+}
+
+test('trainableHeads under GQA: a query head trains its Q rows and O columns, its group trains K/V rows', async () => {
+  const cfg = models[1]![1]; // 4 query heads, 2 k/v heads (groups {0,1} and {2,3})
+  const { model, params } = await build(cfg);
+  const { layers: L, heads: H, dim: C } = cfg;
+  const KV = cfg.kvHeads!, hs = C / H, QKV = (H + 2 * KV) * hs;
+  const B = 2, T = 5;
+  await model.forward(ints(B * T, cfg.vocabSize), { batch: B, seqLen: T, targets: ints(B * T, cfg.vocabSize) });
+  await model.backward();
+  const trainable = new Uint8Array(L * H);
+  trainable[1] = 1; // layer 0, query head 1 (group 0)
+  await model.step({ lr: 1e-2, trainableHeads: trainable });
+  const after = model.exportParameters();
+  const t = Object.fromEntries(parameterLayout(cfg).map((x) => [x.name, x]));
+  const changedRow = (l: number, row: number) => {
+    const off = t.qkvw!.offset + (l * QKV + row) * C;
+    for (let i = 0; i < C; i++) if (after[off + i] !== params[off + i]) return true;
+    return false;
+  };
+  for (let l = 0; l < L; l++) {
+    for (let row = 0; row < QKV; row++) {
+      let expected = false;
+      if (l === 0) {
+        if (row < H * hs) expected = Math.floor(row / hs) === 1; // Q rows of head 1
+        else expected = Math.floor(((row - H * hs) % (KV * hs)) / hs) === 0; // K and V rows of group 0
+      }
+      assert.is(changedRow(l, row), expected, `layer ${l} qkvw row ${row}`);
+    }
+  }
+  for (let l = 0; l < L; l++) {
+    for (let r = 0; r < C; r++) {
+      for (let c = 0; c < C; c++) {
+        const i = t.attprojw!.offset + (l * C + r) * C + c;
+        assert.is(after[i] !== params[i], l === 0 && Math.floor(c / hs) === 1, `layer ${l} attprojw [${r}, ${c}]`);
+      }
+    }
+  }
+  for (const name of ['wte', 'lmhead', 'ln1w', 'fcw', 'fcprojw', 'lnfw']) {
+    const x = t[name]!;
+    assert.ok(after.subarray(x.offset, x.offset + x.size).every((v, i) => v === params[x.offset + i]), `${name} frozen`);
+  }
+  model.dispose();
+});
+
+test('importParameterRange / exportParameterRange: round trip, bounds, errors naming the argument', async () => {
+  const cfg = models[0]![1];
+  const model = await GPT.create({ ...cfg, device: 'cpu' });
+  const n = parameterCount(cfg);
+  assert.is(model.parameterCount, n);
+  const all = model.exportParameters();
+  assert.equal(Array.from(model.exportParameterRange(5, 7)), Array.from(all.subarray(5, 12)));
+  assert.is(model.exportParameterRange(n, 0).length, 0);
+  const data = Float32Array.from({ length: 9 }, (_, i) => i + 0.5);
+  model.importParameterRange(n - 9, data);
+  assert.equal(Array.from(model.exportParameterRange(n - 9, 9)), Array.from(data));
+  assert.equal(Array.from(model.exportParameters().subarray(0, n - 9)), Array.from(all.subarray(0, n - 9)));
+  assert.throws(() => model.importParameterRange(n - 8, data), /data: offset .* \+ length 9 exceeds/);
+  assert.throws(() => model.importParameterRange(-1, data), /offset: expected an integer in \[0, /);
+  assert.throws(() => model.importParameterRange(0, new Float32Array([1, NaN])), /data\[1\]: expected a finite number/);
+  assert.throws(() => model.importParameterRange(0, [1, 2] as unknown as Float32Array), /data: expected a Float32Array/);
+  assert.throws(() => model.exportParameterRange(1, n), /length: expected an integer in \[0, /);
+  model.dispose();
+});
+
+test('validateConfig and GPT.create name a bad Llama field', async () => {
+  const base = models[1]![1];
+  assert.throws(() => validateConfig({ ...base, kvHeads: 3 }), /kvHeads: must divide heads \(4\), got 3/);
+  assert.throws(() => validateConfig({ ...base, norm: 'batchnorm' as 'rmsnorm' }), /norm: expected 'layernorm' or 'rmsnorm'/);
+  assert.throws(() => validateConfig({ ...base, positions: 'alibi' as 'rope' }), /positions: expected/);
+  assert.throws(() => validateConfig({ ...base, ropeScaling: { type: 'yarn' } as never }), /ropeScaling\.type: expected 'linear' or 'llama3'/);
+  assert.throws(() => validateConfig({ ...base, ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 4, highFreqFactor: 1, originalMaxPositions: 16 } }),
+    /highFreqFactor \(1\) must be greater than lowFreqFactor \(4\)/);
+  assert.throws(() => validateConfig({ ...base, positions: 'learned' }), /ropeScaling: needs positions 'rope'/);
+  assert.throws(() => validateConfig({ ...base, dim: 20, heads: 4, kvHeads: 2, ropeScaling: null }), /'rope' needs an even head size/);
+  assert.throws(() => validateConfig({ ...base, qkvBias: 1 as unknown as boolean }), /qkvBias: expected a boolean/);
+  assert.throws(() => validateConfig({ vocabSize: 5, maxSeqLen: 4, layers: 1, heads: 1, dim: 4, normEps: 1e-6 }), /normEps: 'layernorm' supports only 1e-5/);
+  await rejects(GPT.create({ ...base, ffnDim: 0 }), /ffnDim: expected a positive integer/);
+});
+
+test('GPT-2 configs keep their five fields, their layout and the tied head', async () => {
+  const cfg: GPTConfig = { vocabSize: 11, maxSeqLen: 8, layers: 2, heads: 2, dim: 8 };
+  const model = await GPT.create({ ...cfg, kvHeads: 2, norm: 'layernorm', tiedEmbeddings: true, device: 'cpu' });
+  assert.equal(model.config, cfg); // explicit defaults are dropped
+  assert.is(parameterLayout(cfg).find((t) => t.name === 'lmhead')!.size, 0);
+  model.dispose();
+});
+
+test.run();
