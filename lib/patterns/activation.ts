@@ -108,10 +108,18 @@ function byLength(samples: readonly TrainingSample[], tokenizer: Tokenizer): Tra
   return samples.map((s) => ({ s, n: length(s) })).sort((a, b) => a.n - b.n).map((x) => x.s);
 }
 
-/** sha256 (hex) of the model's parameters in canonical order, as little-endian f32 bytes. */
+/**
+ * sha256 (hex) of the model's parameters in canonical order, as little-endian f32 bytes. Read in
+ * slices, so hashing a large model needs no second copy of it.
+ */
 export function modelHash(model: GPT): string {
-  const p = model.exportParameters();
-  return createHash('sha256').update(new Uint8Array(p.buffer, p.byteOffset, p.byteLength)).digest('hex');
+  const h = createHash('sha256');
+  const n = model.parameterCount;
+  for (let at = 0; at < n; at += 1 << 22) {
+    const p = model.exportParameterRange(at, Math.min(1 << 22, n - at));
+    h.update(new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+  }
+  return h.digest('hex');
 }
 
 /** sha256 (hex) of the samples' texts, in order (one JSON [prompt, response], or [[role, content], ...], per line). */
