@@ -1,4 +1,4 @@
-// The GPT class: a GPT-2 model trained and probed through the native engine
+// The GPT class: a GPT-2 or Llama-family model trained and probed through the native engine
 // (native/core/gpt.h). Arguments are checked here first, with messages that name the argument;
 // the addon checks them again. Calls on one model run one at a time: async calls queue behind
 // each other, so user code may fire several without awaiting.
@@ -52,9 +52,13 @@ export interface StepOptions {
   weightDecay?: number;
   /** Scale the gradients being applied so that their global L2 norm is at most this; default off. */
   gradClip?: number;
-  /** [layers*heads]: train only the Q/K/V rows and output-projection columns of the flagged heads (attprojb stays frozen). */
+  /**
+   * [layers*heads]: train only the Q/K/V rows and output-projection columns of the flagged heads
+   * (attprojb stays frozen). Heads are query heads; under grouped-query attention (kvHeads <
+   * heads) the K/V rows of a k/v head train when any query head of its group is flagged.
+   */
   trainableHeads?: Uint8Array;
-  /** With trainableHeads: also train the MLPs / LayerNorms / embeddings (wte is also the LM head). */
+  /** With trainableHeads: also train the MLPs / norms / embeddings (wte, wpe and the LM head: wte when tied, lmhead otherwise). */
   trainMlp?: boolean;
   trainLayerNorm?: boolean;
   trainEmbeddings?: boolean;
@@ -105,10 +109,10 @@ export class GPT {
       const got = typeof precision === 'string' ? `'${precision}'` : describe(precision);
       throw new TypeError(`GPT.create precision: expected 'f32' or 'bf16', got ${got}`);
     }
-    if (precision === 'bf16' && device !== 'cuda') {
-      throw new RangeError("GPT.create precision: 'bf16' runs on the CUDA backend only, but the device is 'cpu'");
-    }
-    return new GPT(await native.GPTModel.create({ ...config, seed, device, precision }), config, device, precision);
+    // bf16 on a CPU without bf16 instructions (or a build without oneDNN) runs f32, as
+    // backendInfo().cpu.bf16.reason says; `precision` then reports 'f32'.
+    const runs: Precision = precision === 'bf16' && device === 'cpu' && !native.backendInfo().cpu.bf16.available ? 'f32' : precision;
+    return new GPT(await native.GPTModel.create({ ...config, seed, device, precision }), config, device, runs);
   }
 
   /**

@@ -15,6 +15,8 @@ export interface BackendInfo {
     gemm: string; gemmReason: string;
     /** openblas_get_corename(), null without OpenBLAS */
     blasCore: string | null;
+    /** precision 'bf16' on the CPU: the linear layers' gemms through oneDNN, or why f32 runs instead */
+    bf16: { available: boolean; isa: string | null; reason: string };
   };
   cuda: { compiled: boolean; available: boolean; devices: CudaDevice[]; reason?: string };
 }
@@ -62,6 +64,8 @@ export interface Binding {
   GPTModel: {
     create(cfg: GPTConfig & { seed: number; device: 'cpu' | 'cuda'; precision: 'f32' | 'bf16' }): Promise<NativeGPTModel>;
   };
+  /** The rate of the f32 gemm the engine runs, C[m,n] = A[m,k]·B[k,n] (benchmarks only). */
+  gemmRateSync(o: { m: number; n: number; k: number; precision?: 'f32' | 'bf16' }): { gflops: number; impl: string };
   [name: string]: any;
 }
 

@@ -22,6 +22,17 @@ const cuda = backendInfo().cuda;
 // hs = 16: the bf16 attention falls back to f32 there; hs = 64 runs it on tensor cores.
 const small: GPTConfig = { vocabSize: 61, maxSeqLen: 40, layers: 2, heads: 4, dim: 64 };
 const wide: GPTConfig = { vocabSize: 97, maxSeqLen: 70, layers: 2, heads: 2, dim: 128 };
+// Llama-3-style (RMSNorm, RoPE with llama3 scaling, SwiGLU, GQA, no biases, untied head) at
+// hs = 16 and, with q/k/v biases (Qwen2-style), at hs = 64.
+const llama: GPTConfig = {
+  vocabSize: 61, maxSeqLen: 40, layers: 2, heads: 4, kvHeads: 2, dim: 64, ffnDim: 96, norm: 'rmsnorm', positions: 'rope',
+  ropeTheta: 500000, ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 16 },
+  mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: false,
+};
+const qwen: GPTConfig = {
+  vocabSize: 97, maxSeqLen: 70, layers: 2, heads: 4, kvHeads: 1, dim: 256, ffnDim: 160, norm: 'rmsnorm', normEps: 1e-6,
+  positions: 'rope', ropeTheta: 1e6, mlp: 'swiglu', qkvBias: true, linearBias: false,
+};
 
 function tokens(rng: Rng, n: number, V: number): Int32Array {
   return Int32Array.from({ length: n }, () => rng.int(V));
@@ -53,8 +64,9 @@ const gpuTest = cuda.available || forced ? test : test.skip;
 if (!cuda.available && !forced) console.log(`  GPT on CUDA: skipped, no GPU (${cuda.reason ?? 'no CUDA device'})`);
 const rng = new Rng(testSeed('gpt-cuda'));
 
-for (const cfg of [small, wide]) {
-  gpuTest(`CPU and CUDA f32 train alike: losses, head scores, parameters (dim ${cfg.dim}, heads ${cfg.heads})`, async () => {
+for (const cfg of [small, wide, llama, qwen]) {
+  const kind = `dim ${cfg.dim}, heads ${cfg.heads}${cfg.kvHeads ? `, kvHeads ${cfg.kvHeads}, ${cfg.norm}, ${cfg.positions}, ${cfg.mlp}` : ''}`;
+  gpuTest(`CPU and CUDA f32 train alike: losses, head scores, parameters (${kind})`, async () => {
     const B = 3;
     const T = cfg.maxSeqLen - 7; // not a multiple of any tile
     const batches = batchesFor(rng, cfg, 2, B, T);
@@ -121,13 +133,14 @@ gpuTest('a checkpoint saved on the GPU loads on the CPU: same parameters, same l
   });
 });
 
-gpuTest('greedy generation on CUDA agrees with the CPU and with its own full forward (with an ablated head)', async () => {
+for (const cfg of [small, llama]) {
+gpuTest(`greedy generation on CUDA agrees with the CPU and with its own full forward (with an ablated head; ${cfg.positions ?? 'learned'} positions)`, async () => {
   const B = 4;
   const T = 16;
-  const batches = batchesFor(rng, small, 1, B, T);
-  const gates = new Float32Array(small.layers * small.heads).fill(1);
+  const batches = batchesFor(rng, cfg, 1, B, T);
+  const gates = new Float32Array(cfg.layers * cfg.heads).fill(1);
   gates[1] = 0;
-  const models = [await GPT.create({ ...small, seed: 4, device: 'cpu' }), await GPT.create({ ...small, seed: 4, device: 'cuda' })];
+  const models = [await GPT.create({ ...cfg, seed: 4, device: 'cpu' }), await GPT.create({ ...cfg, seed: 4, device: 'cuda' })];
   for (const m of models) {
     await train(m, batches, B, T, 15, 1e-2); // a trained model has clear argmaxes, no near-ties
     m.setHeadGates(gates);
@@ -138,7 +151,7 @@ gpuTest('greedy generation on CUDA agrees with the CPU and with its own full for
   // KV-cache decoding on the GPU equals the argmax of a full forward over the same sequence.
   const seq = Int32Array.from([...prompt, ...onGpu.slice(0, -1)]);
   const { logits } = await models[1].forward(seq, { batch: 1, seqLen: seq.length, returnLogits: true });
-  const V = small.vocabSize;
+  const V = cfg.vocabSize;
   for (let t = prompt.length - 1; t < seq.length; t++) {
     let best = 0;
     for (let v = 1; v < V; v++) if (logits![t * V + v] > logits![t * V + best]) best = v;
@@ -146,6 +159,7 @@ gpuTest('greedy generation on CUDA agrees with the CPU and with its own full for
   }
   for (const m of models) m.dispose();
 });
+}
 
 // Offsets of what head h of layer l owns: its Q/K/V rows (weights and biases) and attprojw columns.
 function headSlices(cfg: GPTConfig, l: number, h: number): Set<number> {
@@ -222,7 +236,6 @@ gpuTest('bf16 greedy generation equals the argmax of its own full forward, and m
 test('GPT.create checks device and precision before any native call', async () => {
   for (const [opts, type, msg] of [
     [{ precision: 'fp16' }, TypeError, /precision: expected 'f32' or 'bf16', got 'fp16'/],
-    [{ device: 'cpu', precision: 'bf16' }, RangeError, /'bf16' runs on the CUDA backend only/],
     [{ device: 'gpu' }, TypeError, /device must be 'auto', 'cpu' or 'cuda'/],
   ] as const) {
     try {

@@ -4,7 +4,8 @@
 // (q/k/v biases, tied head), built with GPT.create and filled through importParameterRange.
 // Per model: logits, loss and per-head gate gradients within f32 rounding, every parameter
 // gradient against central differences of the float64 loss, greedy generation against the
-// reference's argmax decoding, and head-targeted training under grouped-query attention.
+// reference's argmax decoding, scores-only passes, and head-targeted training under
+// grouped-query attention.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GPT, parameterLayout, parameterCount, validateConfig, type GPTConfig } from '../lib/index.js';
@@ -108,6 +109,23 @@ for (const [name, cfg] of models) {
       const e = maxRelError(got, want, 1e-2);
       assert.ok(e < 2e-3, `${t.name}: gradient error ${e}\n engine ${got}\n finite differences ${want}`);
     }
+    model.dispose();
+  });
+
+  test(`${name}: scores-only passes give the full backward's head scores and loss`, async () => {
+    const { model } = await build(cfg);
+    model.setHeadGates(gatesFor(cfg));
+    const B = 2, T = 7;
+    const tokens = ints(B * T, cfg.vocabSize);
+    const targets = Int32Array.from({ length: B * T }, (_, i) => (i % T < 2 ? -1 : rng.int(cfg.vocabSize)));
+    const o = { batch: B, seqLen: T, targets };
+    const full = await model.forward(tokens, o);
+    const want = (await model.backward()).headScores;
+    const fast = await model.forward(tokens, { ...o, scoresOnly: true });
+    const got = (await model.backward({ scoresOnly: true })).headScores;
+    assert.ok(Math.abs(fast.loss - full.loss) <= 1e-6 * Math.abs(full.loss), `loss ${fast.loss} vs ${full.loss}`);
+    const e = maxRelError(got, want, 1e-3 * Math.abs(full.loss));
+    assert.ok(e < 1e-5, `head scores: ${e}`);
     model.dispose();
   });
 

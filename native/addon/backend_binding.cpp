@@ -5,6 +5,7 @@
 #include "core/cuda_api.h"
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
+#include "cpu/gemm_bf16.h"
 
 namespace hg {
 namespace addon {
@@ -24,6 +25,13 @@ static Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   cpu.Set("gemmReason", g.reason);
   if (g.blas_core.empty()) cpu.Set("blasCore", env.Null());
   else cpu.Set("blasCore", g.blas_core);
+  const cpu::Bf16Support& b16 = cpu::bf16_support();
+  Napi::Object bf16 = Napi::Object::New(env);
+  bf16.Set("available", b16.available);
+  if (b16.isa.empty()) bf16.Set("isa", env.Null());
+  else bf16.Set("isa", b16.isa);
+  bf16.Set("reason", b16.reason);
+  cpu.Set("bf16", bf16);
   out.Set("cpu", cpu);
 
   Napi::Object cu = Napi::Object::New(env);

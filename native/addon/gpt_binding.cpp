@@ -17,6 +17,7 @@
 #include "core/gpt.h"
 #include "core/ops.h"
 #include "core/ops_cuda.h"
+#include "cpu/gemm_bf16.h"
 
 namespace hg {
 namespace addon {
@@ -113,13 +114,13 @@ Napi::Float32Array to_f32(Napi::Env env, const std::vector<float>& v) {
 }
 
 // The backend of a new model: config.device 'cpu' (default) or 'cuda', config.precision 'f32'
-// (default) or 'bf16' (tensor-core GEMMs and attention; CUDA only).
+// (default) or 'bf16' (CUDA: tensor-core GEMMs and attention; CPU: the linear layers' GEMMs
+// through oneDNN where the CPU has bf16 instructions, else f32, as backendInfo().cpu.bf16 says).
 const Ops& engine_ops(const Napi::Object& o) {
   Napi::Env env = o.Env();
   const bool cuda = optional_choice(o, "device", "cpu", "cpu|cuda", "config") == "cuda";
   const bool bf16 = optional_choice(o, "precision", "f32", "f32|bf16", "config") == "bf16";
-  if (bf16 && !cuda) range_error(env, "config.precision: 'bf16' runs on the CUDA backend only, got device 'cpu'");
-  if (!cuda) return cpu_ops();
+  if (!cuda) return bf16 && cpu::bf16_support().available ? cpu_ops_bf16() : cpu_ops();
 #ifdef HEADGRAD_WITH_CUDA
   const cuda::Availability a = cuda::query();
   if (!a.available) throw Napi::Error::New(env, "GPT.create: device 'cuda' requested but " + a.reason);

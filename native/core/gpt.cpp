@@ -25,16 +25,12 @@ const GPTConfig& validated(const GPTConfig& cfg) {
   return cfg;
 }
 
-// A backend without an optional kernel (null in its table) cannot run configs that need it;
-// CUDA attention has no grouped-query path yet either.
+// A backend without an optional kernel (null in its table) cannot run configs that need it.
 void check_backend(const GPTConfig& c, const Ops& ops) {
   const std::string be = std::string("GPT: the ") + ops.name + " backend does not implement ";
-  HG_CHECK(c.norm != NormKind::RMSNorm || (ops.rmsnorm_forward && ops.rmsnorm_backward), be + "norm 'rmsnorm' yet");
-  HG_CHECK(c.positions != PosKind::Rope || (ops.rope_forward && ops.rope_backward), be + "positions 'rope' yet");
-  HG_CHECK(c.mlp != MlpKind::SwiGLU || (ops.swiglu_forward && ops.swiglu_backward), be + "mlp 'swiglu' yet");
-  HG_CHECK(c.kv() == c.H || std::strcmp(ops.name, "cpu") == 0,
-           be + "grouped-query attention (kvHeads < heads) yet");
-  HG_CHECK(c.positions != PosKind::Rope || std::strcmp(ops.name, "cpu") == 0, be + "positions 'rope' yet");
+  HG_CHECK(c.norm != NormKind::RMSNorm || (ops.rmsnorm_forward && ops.rmsnorm_backward), be + "norm 'rmsnorm'");
+  HG_CHECK(c.positions != PosKind::Rope || (ops.rope_forward && ops.rope_backward), be + "positions 'rope'");
+  HG_CHECK(c.mlp != MlpKind::SwiGLU || (ops.swiglu_forward && ops.swiglu_backward), be + "mlp 'swiglu'");
 }
 }  // namespace
 

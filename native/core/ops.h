@@ -126,7 +126,9 @@ struct Ops {
                 int64_t nspans, const AdamWParams& hp);
 };
 
-// The CPU table (native/cpu/ops_cpu.cpp).
+// The CPU table (native/cpu/ops_cpu.cpp); the bf16 one runs the linear layers' gemms in bf16
+// (needs cpu::bf16_support().available).
 const Ops& cpu_ops();
+const Ops& cpu_ops_bf16();
 
 }  // namespace hg

@@ -1,15 +1,20 @@
 #include "cpu/matmul.h"
 
 #include "cpu/gemm.h"
+#include "cpu/gemm_bf16.h"
 #include "cpu/parallel.h"
 
 namespace hg {
 namespace cpu {
+namespace {
+
+using GemmFn = void (*)(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
+                        int64_t, float, float*, int64_t);
 
 // out [N,OC], inp [N,IC], w [OC,IC], bias [OC] or null
-void matmul_forward(float* out, const float* inp, const float* w, const float* bias, int64_t N,
-                    int64_t IC, int64_t OC) {
-  gemm(false, true, N, OC, IC, 1.f, inp, IC, w, IC, 0.f, out, OC);
+void forward_with(GemmFn gemm_fn, float* out, const float* inp, const float* w, const float* bias, int64_t N,
+                  int64_t IC, int64_t OC) {
+  gemm_fn(false, true, N, OC, IC, 1.f, inp, IC, w, IC, 0.f, out, OC);
   if (!bias) return;
   parallel_chunks(N, 16, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r)
@@ -18,15 +23,34 @@ void matmul_forward(float* out, const float* inp, const float* w, const float* b
 }
 
 // Forward: out = inp · wᵀ + bias.
-void matmul_backward(float* dinp, float* dw, float* dbias, const float* dout, const float* inp,
-                     const float* w, int64_t N, int64_t IC, int64_t OC) {
-  gemm(false, false, N, IC, OC, 1.f, dout, OC, w, IC, 0.f, dinp, IC);  // dinp = dout · w
-  if (dw) gemm(true, false, OC, IC, N, 1.f, dout, OC, inp, IC, 1.f, dw, IC);  // dw += doutᵀ · inp
+void backward_with(GemmFn gemm_fn, float* dinp, float* dw, float* dbias, const float* dout, const float* inp,
+                   const float* w, int64_t N, int64_t IC, int64_t OC) {
+  gemm_fn(false, false, N, IC, OC, 1.f, dout, OC, w, IC, 0.f, dinp, IC);  // dinp = dout · w
+  if (dw) gemm_fn(true, false, OC, IC, N, 1.f, dout, OC, inp, IC, 1.f, dw, IC);  // dw += doutᵀ · inp
   if (!dbias) return;
   parallel_chunks(OC, 64, [&](int64_t o0, int64_t o1) {  // column sums, rows in order
     for (int64_t r = 0; r < N; ++r)
       for (int64_t o = o0; o < o1; ++o) dbias[o] += dout[r * OC + o];
   });
+}
+
+}  // namespace
+
+void matmul_forward(float* out, const float* inp, const float* w, const float* bias, int64_t N,
+                    int64_t IC, int64_t OC) {
+  forward_with(gemm, out, inp, w, bias, N, IC, OC);
+}
+void matmul_backward(float* dinp, float* dw, float* dbias, const float* dout, const float* inp,
+                     const float* w, int64_t N, int64_t IC, int64_t OC) {
+  backward_with(gemm, dinp, dw, dbias, dout, inp, w, N, IC, OC);
+}
+void matmul_forward_bf16(float* out, const float* inp, const float* w, const float* bias, int64_t N,
+                         int64_t IC, int64_t OC) {
+  forward_with(gemm_bf16, out, inp, w, bias, N, IC, OC);
+}
+void matmul_backward_bf16(float* dinp, float* dw, float* dbias, const float* dout, const float* inp,
+                          const float* w, int64_t N, int64_t IC, int64_t OC) {
+  backward_with(gemm_bf16, dinp, dw, dbias, dout, inp, w, N, IC, OC);
 }
 
 }  // namespace cpu

@@ -34,8 +34,9 @@ void host_zero(void* p, int64_t bytes) { std::memset(p, 0, static_cast<size_t>(b
 
 }  // namespace
 
-const Ops& cpu_ops() {
-  static const Ops ops = {
+namespace {
+Ops make_cpu_ops() {
+  return Ops{
       "cpu",
       host_alloc,
       host_release,
@@ -69,6 +70,24 @@ const Ops& cpu_ops() {
       cpu::sum_squares,
       cpu::adamw,
   };
+}
+}  // namespace
+
+const Ops& cpu_ops() {
+  static const Ops ops = make_cpu_ops();
+  return ops;
+}
+
+// The linear layers' gemms in bf16; everything else (attention, norms, loss, AdamW on the f32
+// master weights) stays f32.
+const Ops& cpu_ops_bf16() {
+  static const Ops ops = [] {
+    Ops o = make_cpu_ops();
+    o.name = "cpu-bf16";
+    o.matmul_forward = cpu::matmul_forward_bf16;
+    o.matmul_backward = cpu::matmul_backward_bf16;
+    return o;
+  }();
   return ops;
 }
 

@@ -31,6 +31,9 @@ AttnDims dims_of(const AttnShape& s, const AttnParams& p) {
   d.D = static_cast<int>(s.D);
   d.scale = effective_scale(s, p);
   d.causal = p.causal;
+  d.H = static_cast<int>(s.H);
+  d.group = static_cast<int>(s.H / s.kv());
+  d.gains = p.gains;
   return d;
 }
 
@@ -66,9 +69,8 @@ void check_shape(const AttnShape& s, const AttnParams& p) {
     throw_range("cuda attention: headDim must be <= " + std::to_string(kMaxHeadDim) + ", got " + std::to_string(s.D));
   if (s.T > (int64_t{1} << 30))
     throw_range("cuda attention: seqLen must be <= 2^30, got " + std::to_string(s.T));
-  if (s.kv() != s.H || p.gains)
-    throw_range("cuda attention: grouped-query attention (kvHeads " + std::to_string(s.kv()) + " < heads " +
-                std::to_string(s.H) + ") and backward gains are not implemented on CUDA");
+  if (s.KV < 0 || s.kv() > s.H || s.H % s.kv() != 0)
+    throw_range("cuda attention: kvHeads must divide heads (" + std::to_string(s.H) + "), got " + std::to_string(s.KV));
   if (!std::isfinite(p.scale) || p.scale < 0.f)
     throw_range("cuda attention: scale must be a finite number > 0 (or 0 for 1/sqrt(headDim)), got " +
                 std::to_string(p.scale));
@@ -87,11 +89,11 @@ void forward(const float* q, const float* k, const float* v, float* out, float* 
   const AttnDims d = dims_of(s, p);
   if (!uses_tensor_cores(s, prec)) return launch_forward_f32(q, k, v, out, lse, d, stream);
   Carver ws(workspace);
-  const int64_t n = s.numel();
-  bf16 *q16 = ws.take<bf16>(n), *k16 = ws.take<bf16>(n), *v16 = ws.take<bf16>(n);
+  const int64_t n = s.numel(), nkv = s.kv_numel();
+  bf16 *q16 = ws.take<bf16>(n), *k16 = ws.take<bf16>(nkv), *v16 = ws.take<bf16>(nkv);
   launch_to_bf16(q, q16, n, stream);
-  launch_to_bf16(k, k16, n, stream);
-  launch_to_bf16(v, v16, n, stream);
+  launch_to_bf16(k, k16, nkv, stream);
+  launch_to_bf16(v, v16, nkv, stream);
   launch_forward_bf16(q16, k16, v16, out, lse, d, stream);
 }
 
@@ -112,11 +114,12 @@ void backward(const float* dout, const float* q, const float* k, const float* v,
   launch_backward_preprocess(dout, out, dvec, head_score, tensor_cores, d, stream);
   HG_CUDA_CHECK(cudaMemsetAsync(dq, 0, static_cast<size_t>(n) * sizeof(float), stream));
   if (tensor_cores) {
-    bf16 *dout16 = ws.take<bf16>(n), *q16 = ws.take<bf16>(n), *k16 = ws.take<bf16>(n), *v16 = ws.take<bf16>(n);
+    const int64_t nkv = s.kv_numel();
+    bf16 *dout16 = ws.take<bf16>(n), *q16 = ws.take<bf16>(n), *k16 = ws.take<bf16>(nkv), *v16 = ws.take<bf16>(nkv);
     launch_to_bf16(dout, dout16, n, stream);
     launch_to_bf16(q, q16, n, stream);
-    launch_to_bf16(k, k16, n, stream);
-    launch_to_bf16(v, v16, n, stream);
+    launch_to_bf16(k, k16, nkv, stream);
+    launch_to_bf16(v, v16, nkv, stream);
     launch_backward_bf16(dout16, q16, k16, v16, lse, dvec, dq, dk, dv, d, stream);
   } else {
     launch_backward_f32(dout, q, k, v, lse, dvec, dq, dk, dv, d, stream);

@@ -1,6 +1,6 @@
 // The bf16 tensor-core attention forward (mma.sync m16n8k16, f32 accumulate), D in {64, 128}.
 //
-// q, k, v : [BH, T, D] bf16 (converted from f32 on the device)
+// q : [BH, T, D], k, v : [BH/group, T, D] bf16 (converted from f32 on the device)
 // out     : [BH, T, D] f32      lse : [BH, T] f32
 // grid (BH, ceil(T / kBlockM)), Bf16ForwardTraits<D>::kThreads threads.
 //
@@ -31,7 +31,8 @@ __device__ __forceinline__ float quad_sum(float x) {
 template <int HeadDim>
 __global__ void __launch_bounds__(Bf16ForwardTraits<HeadDim>::kThreads)
     forward_bf16_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
-                        float* __restrict__ out, float* __restrict__ lse, int T, float scale, bool causal) {
+                        float* __restrict__ out, float* __restrict__ lse, int T, float scale, bool causal,
+                        int group) {
   using Tr = Bf16ForwardTraits<HeadDim>;
   constexpr int kLd = Tr::kLd;
   constexpr int kKSteps = HeadDim / 16;        // mma k-steps over the head dimension
@@ -43,6 +44,7 @@ __global__ void __launch_bounds__(Bf16ForwardTraits<HeadDim>::kThreads)
   bf16* Vs = Ks + Tr::kBlockN * kLd;             // [kBlockN][kLd]
 
   const int64_t head = static_cast<int64_t>(blockIdx.x) * T * HeadDim;
+  const int64_t kv_head = static_cast<int64_t>(blockIdx.x / group) * T * HeadDim;  // this query head's k/v head
   const int m0 = blockIdx.y * Tr::kBlockM;
   const int warp = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
   const int row_lo = m0 + warp * 16 + g, row_hi = row_lo + 8;  // the two rows this thread holds
@@ -60,8 +62,8 @@ __global__ void __launch_bounds__(Bf16ForwardTraits<HeadDim>::kThreads)
   const int n_end = causal ? min(T, m0 + Tr::kBlockM) : T;
   for (int n0 = 0; n0 < n_end; n0 += Tr::kBlockN) {
     __syncthreads();  // the previous K/V tile is no longer read
-    load_rows_bf16<HeadDim>(Ks, kLd, k + head, n0, Tr::kBlockN, T);
-    load_rows_bf16<HeadDim>(Vs, kLd, v + head, n0, Tr::kBlockN, T);
+    load_rows_bf16<HeadDim>(Ks, kLd, k + kv_head, n0, Tr::kBlockN, T);
+    load_rows_bf16<HeadDim>(Vs, kLd, v + kv_head, n0, Tr::kBlockN, T);
     __syncthreads();
 
     // s = q kᵀ (raw scores of this warp's 16 rows against the tile's 64 keys)
@@ -148,7 +150,7 @@ void launch(const bf16* q, const bf16* k, const bf16* v, float* out, float* lse,
   const auto kernel = forward_bf16_kernel<HeadDim>;
   allow_dynamic_smem(reinterpret_cast<const void*>(kernel), smem, "forward_bf16_kernel");
   const dim3 grid = head_tile_grid(d.bh, (d.T + Tr::kBlockM - 1) / Tr::kBlockM, "forward_bf16_kernel");
-  kernel<<<grid, Tr::kThreads, smem, stream>>>(q, k, v, out, lse, d.T, d.scale, d.causal);
+  kernel<<<grid, Tr::kThreads, smem, stream>>>(q, k, v, out, lse, d.T, d.scale, d.causal, d.group);
   HG_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -1,6 +1,6 @@
 // The exact f32 attention forward (the reference path on the GPU): any D <= kMaxHeadDim.
 //
-// q, k, v, out : [BH, T, D] f32      lse : [BH, T] f32
+// q, out : [BH, T, D] f32    k, v : [BH/group, T, D] f32    lse : [BH, T] f32
 // grid (BH, ceil(T / kBlockM)), F32ForwardTraits::kThreads threads.
 //
 // A block keeps its query tile in shared memory and streams key/value tiles of 32 keys through
@@ -27,13 +27,15 @@ size_t smem_bytes(int D) {
 
 __global__ void __launch_bounds__(Tr::kThreads)
     forward_f32_kernel(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
-                       float* __restrict__ out, float* __restrict__ lse, int T, int D, float scale, bool causal) {
+                       float* __restrict__ out, float* __restrict__ lse, int T, int D, float scale, bool causal,
+                       int group) {
   extern __shared__ float smem[];
   float* Qs = smem;                      // [kBlockM][D]
   float* Ks = Qs + Tr::kBlockM * D;      // [kBlockN][D + 1]
   float* Vs = Ks + Tr::kBlockN * (D + 1);  // [kBlockN][D]
 
   const int64_t head = static_cast<int64_t>(blockIdx.x) * T * D;
+  const int64_t kv_head = static_cast<int64_t>(blockIdx.x / group) * T * D;  // this query head's k/v head
   const int m0 = blockIdx.y * Tr::kBlockM;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const float scale_log2 = scale * kLog2e;
@@ -52,8 +54,8 @@ __global__ void __launch_bounds__(Tr::kThreads)
   const int n_end = causal ? min(T, m0 + Tr::kBlockM) : T;
   for (int n0 = 0; n0 < n_end; n0 += Tr::kBlockN) {
     __syncthreads();  // the previous tile's K/V are no longer read
-    load_rows_f32(Ks, D + 1, k + head, n0, Tr::kBlockN, T, D);
-    load_rows_f32(Vs, D, v + head, n0, Tr::kBlockN, T, D);
+    load_rows_f32(Ks, D + 1, k + kv_head, n0, Tr::kBlockN, T, D);
+    load_rows_f32(Vs, D, v + kv_head, n0, Tr::kBlockN, T, D);
     __syncthreads();
 
 #pragma unroll
@@ -117,7 +119,8 @@ void launch_forward_f32(const float* q, const float* k, const float* v, float* o
   const size_t smem = smem_bytes(d.D);
   allow_dynamic_smem(reinterpret_cast<const void*>(forward_f32_kernel), smem, "forward_f32_kernel");
   const dim3 grid = head_tile_grid(d.bh, (d.T + Tr::kBlockM - 1) / Tr::kBlockM, "forward_f32_kernel");
-  forward_f32_kernel<<<grid, Tr::kThreads, smem, stream>>>(q, k, v, out, lse, d.T, d.D, d.scale, d.causal);
+  forward_f32_kernel<<<grid, Tr::kThreads, smem, stream>>>(q, k, v, out, lse, d.T, d.D, d.scale, d.causal,
+                                                           d.group);
   HG_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -1,5 +1,6 @@
 // Token + position embeddings and their gradients.
-//   out, dout : [B,T,C]    tokens : [B,T]    wte, dwte : [V,C]    wpe, dwpe : [P,C]
+//   out, dout : [B,T,C]    tokens : [B,T]    wte, dwte : [V,C]    wpe, dwpe : [P,C] or null (no learned
+//   positions: rotary models)
 //
 // The wte gradient is a scatter (a token can occur many times). Instead of float atomics, whose
 // rounding depends on timing, rows are bucketed by token on the host (the tokens are N int32s:
@@ -27,7 +28,8 @@ __global__ void encoder_forward_kernel(float* __restrict__ out, const int32_t* _
                                        int64_t T, int64_t C) {
   HG_GRID_STRIDE(i, N * C) {
     const int64_t r = i / C, c = i % C;
-    out[i] = wte[static_cast<int64_t>(tokens[r]) * C + c] + wpe[(r % T) * C + c];
+    const float te = wte[static_cast<int64_t>(tokens[r]) * C + c];
+    out[i] = wpe ? te + wpe[(r % T) * C + c] : te;
   }
 }
 
@@ -97,6 +99,7 @@ void encoder_backward(float* dwte, float* dwpe, const float* dout, const int32_t
                                                                                      d_buckets + first, C);
     HG_CUDA_CHECK(cudaGetLastError());
   }
+  if (!dwpe) return;
   wpe_backward_kernel<<<elementwise_grid(T * C, kThreads), kThreads>>>(dwpe, dout, B, T, C);
   HG_CUDA_CHECK(cudaGetLastError());
 }

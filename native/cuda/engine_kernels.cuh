@@ -34,6 +34,17 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
 void layernorm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const float* w,
                         const float* mean, const float* rstd, int64_t N, int64_t C);
 
+// ---- rmsnorm.cu (dw may be null)
+void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* w, int64_t N, int64_t C, float eps);
+void rmsnorm_backward(float* dinp, float* dw, const float* dout, const float* inp, const float* w, const float* rstd,
+                      int64_t N, int64_t C);
+
+// ---- rope.cu
+void rope_forward(float* x, const float* cos, const float* sin, int64_t N, int64_t T, int64_t pos0, int64_t heads,
+                  int64_t stride, int64_t hs);
+void rope_backward(float* dx, const float* cos, const float* sin, int64_t N, int64_t T, int64_t pos0, int64_t heads,
+                   int64_t stride, int64_t hs);
+
 // ---- heads.cu
 void split_heads(float* q, float* k, float* v, const float* qkv, int64_t B, int64_t T, int64_t H, int64_t KV,
                  int64_t hs);
@@ -50,6 +61,8 @@ void attention_decode(float* out, const float* qkv, float* kcache, float* vcache
 void residual_forward(float* out, const float* a, const float* b, int64_t n);
 void gelu_forward(float* out, const float* inp, int64_t n);
 void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t n);
+void swiglu_forward(float* out, const float* inp, int64_t N, int64_t F);
+void swiglu_backward(float* dinp, const float* inp, const float* dout, int64_t N, int64_t F);
 
 // ---- crossentropy.cu
 void softmax_crossentropy_forward(float* probs_inout, float* losses, const int32_t* targets, int64_t N, int64_t V);

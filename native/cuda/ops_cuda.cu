@@ -86,24 +86,24 @@ const Ops& table() {
       encoder_backward,
       layernorm_forward,
       layernorm_backward,
-      nullptr,  // rmsnorm_forward: not on CUDA yet (the engine refuses rmsnorm configs here)
-      nullptr,  // rmsnorm_backward
+      rmsnorm_forward,
+      rmsnorm_backward,
       matmul_forward<P>,
       matmul_backward<P>,
       split_heads,
       split_heads_backward,
       merge_heads,
       merge_heads_backward,
-      nullptr,  // rope_forward: not on CUDA yet (the engine refuses rope configs here)
-      nullptr,  // rope_backward
+      rope_forward,
+      rope_backward,
       attention_forward<P>,
       attention_backward<P>,
       attention_decode,
       residual_forward,
       gelu_forward,
       gelu_backward,
-      nullptr,  // swiglu_forward: not on CUDA yet (the engine refuses swiglu configs here)
-      nullptr,  // swiglu_backward
+      swiglu_forward,
+      swiglu_backward,
       softmax_crossentropy_forward,
       softmax_crossentropy_backward,
       sum_squares,

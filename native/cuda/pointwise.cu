@@ -1,5 +1,6 @@
-// Elementwise kernels: residual add, GELU (tanh approximation) and its backward.
+// Elementwise kernels: residual add, GELU (tanh approximation) and its backward, SwiGLU.
 //   out, a, b, inp, dout, dinp : [n]     grid-stride, elementwise_grid (cuda/launch.cuh)
+//   SwiGLU: inp, dinp [N,2F] (rows [gate; up]), out, dout [N,F]
 #include "cuda/cuda_check.cuh"
 #include "cuda/engine_kernels.cuh"
 #include "cuda/grid_stride.cuh"
@@ -33,9 +34,44 @@ __global__ void gelu_backward_kernel(float* dinp, const float* __restrict__ inp,
   }
 }
 
+// out[r,i] = silu(g)·u, g = inp[r,i], u = inp[r,F+i]
+__global__ void swiglu_forward_kernel(float* __restrict__ out, const float* __restrict__ inp, int64_t F, int64_t n) {
+  HG_GRID_STRIDE(e, n) {
+    const int64_t r = e / F, i = e % F;
+    const float g = inp[r * 2 * F + i], u = inp[r * 2 * F + F + i];
+    out[e] = g / (1.f + expf(-g)) * u;
+  }
+}
+
+// Forward: o = g·σ(g)·u.  ∂o/∂u = g·σ(g);  ∂o/∂g = u·σ(g)·(1 + g·(1 − σ(g))).
+__global__ void swiglu_backward_kernel(float* __restrict__ dinp, const float* __restrict__ inp,
+                                       const float* __restrict__ dout, int64_t F, int64_t n) {
+  HG_GRID_STRIDE(e, n) {
+    const int64_t r = e / F, i = e % F;
+    const float g = inp[r * 2 * F + i], u = inp[r * 2 * F + F + i], d = dout[e];
+    const float sg = 1.f / (1.f + expf(-g));
+    dinp[r * 2 * F + F + i] = d * g * sg;
+    dinp[r * 2 * F + i] = d * u * sg * (1.f + g * (1.f - sg));
+  }
+}
+
 constexpr int kThreads = kElementwiseThreads;
 
 }  // namespace
+
+void swiglu_forward(float* out, const float* inp, int64_t N, int64_t F) {
+  const int64_t n = N * F;
+  if (n == 0) return;
+  swiglu_forward_kernel<<<elementwise_grid(n, kThreads), kThreads>>>(out, inp, F, n);
+  HG_CUDA_CHECK(cudaGetLastError());
+}
+
+void swiglu_backward(float* dinp, const float* inp, const float* dout, int64_t N, int64_t F) {
+  const int64_t n = N * F;
+  if (n == 0) return;
+  swiglu_backward_kernel<<<elementwise_grid(n, kThreads), kThreads>>>(dinp, inp, dout, F, n);
+  HG_CUDA_CHECK(cudaGetLastError());
+}
 
 void residual_forward(float* out, const float* a, const float* b, int64_t n) {
   if (n == 0) return;

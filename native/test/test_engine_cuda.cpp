@@ -17,11 +17,13 @@ int main() {
 #else
 
 #include <functional>
+#include <tuple>
 
 #include "core/cuda_api.h"
 #include "core/gpt.h"
 #include "core/ops.h"
 #include "core/ops_cuda.h"
+#include "core/rope.h"
 #include "cpu/gemm.h"
 #include "cuda/device_buffer.cuh"
 #include "cuda/engine_kernels.cuh"
@@ -258,6 +260,162 @@ void check_decode(const Ops& gpu) {
   }
 }
 
+// ---- the Llama-family ops: RMSNorm, RoPE, SwiGLU, the encoder without wpe ----
+void check_llama_ops(const Ops& gpu) {
+  const Ops& cpu = hg::cpu_ops();
+  for (auto [N, C] : {std::pair<int64_t, int64_t>{1, 1}, {37, 77}, {5, 768}}) {
+    Vec inp = randn(N * C, 2.f);
+    const Vec w = randn(C), dout = randn(N * C), dinp0 = randn(N * C), dw0 = randn(C);
+    Vec out(N * C), rstd(N), dinp = dinp0, dw = dw0;
+    cpu.rmsnorm_forward(out.data(), rstd.data(), inp.data(), w.data(), N, C, 1e-6f);
+    cpu.rmsnorm_backward(dinp.data(), dw.data(), dout.data(), inp.data(), w.data(), rstd.data(), N, C);
+    auto d_inp = dev(inp), d_w = dev(w), d_dout = dev(dout), d_dinp = dev(dinp0), d_dw = dev(dw0);
+    DeviceBuffer<float> d_out(out.size()), d_rstd(N);
+    gpu.rmsnorm_forward(d_out.get(), d_rstd.get(), d_inp.get(), d_w.get(), N, C, 1e-6f);
+    gpu.rmsnorm_backward(d_dinp.get(), d_dw.get(), d_dout.get(), d_inp.get(), d_w.get(), d_rstd.get(), N, C);
+    const std::string tag = "rmsnorm N=" + std::to_string(N) + " C=" + std::to_string(C);
+    compare(tag + " out", host(d_out), out, 1e-5);
+    compare(tag + " rstd", host(d_rstd), rstd, 1e-5);
+    compare(tag + " dinp +=", host(d_dinp), dinp, 2e-5);
+    compare(tag + " dw +=", host(d_dw), dw, 2e-5);
+    auto again_x = dev(dinp0);  // dw null (scores-only backward): dinp only
+    gpu.rmsnorm_backward(again_x.get(), nullptr, d_dout.get(), d_inp.get(), d_w.get(), d_rstd.get(), N, C);
+    compare(tag + " dinp += (no dw)", host(again_x), dinp, 2e-5);
+  }
+  {
+    hg::GPTConfig c{50, 40, 1, 4, 64, 2};  // hs 16, q + k heads rotated, v heads untouched
+    c.positions = hg::PosKind::Rope;
+    c.rope_scaling = {hg::RopeScalingKind::Llama3, 8.0, 1.0, 4.0, 16};
+    std::vector<float> cs, sn;
+    hg::rope_tables(c, cs, sn);
+    const int64_t hs = c.hs(), stride = c.qkv_rows(), heads = c.H + c.kv();
+    auto d_cos = dev(cs), d_sin = dev(sn);
+    for (auto [N, T, pos0] : {std::tuple<int64_t, int64_t, int64_t>{12, 6, 0}, {5, 5, 30}, {1, 1, 39}}) {
+      const Vec x = randn(N * stride);
+      Vec y = x, dx = x;
+      cpu.rope_forward(y.data(), cs.data(), sn.data(), N, T, pos0, heads, stride, hs);
+      cpu.rope_backward(dx.data(), cs.data(), sn.data(), N, T, pos0, heads, stride, hs);
+      auto d_y = dev(x), d_dx = dev(x);
+      gpu.rope_forward(d_y.get(), d_cos.get(), d_sin.get(), N, T, pos0, heads, stride, hs);
+      gpu.rope_backward(d_dx.get(), d_cos.get(), d_sin.get(), N, T, pos0, heads, stride, hs);
+      const std::string tag = "rope N=" + std::to_string(N) + " T=" + std::to_string(T) + " pos0=" + std::to_string(pos0);
+      compare(tag + " forward", host(d_y), y, 1e-6);
+      compare(tag + " backward", host(d_dx), dx, 1e-6);
+    }
+  }
+  {
+    const int64_t N = 33, F = 1001;
+    const Vec inp = randn(N * 2 * F, 3.f), dout = randn(N * F);
+    Vec out(N * F), dinp(N * 2 * F);
+    cpu.swiglu_forward(out.data(), inp.data(), N, F);
+    cpu.swiglu_backward(dinp.data(), inp.data(), dout.data(), N, F);
+    auto d_inp = dev(inp), d_dout = dev(dout);
+    DeviceBuffer<float> d_out(out.size()), d_dinp(dinp.size());
+    gpu.swiglu_forward(d_out.get(), d_inp.get(), N, F);
+    gpu.swiglu_backward(d_dinp.get(), d_inp.get(), d_dout.get(), N, F);
+    compare("swiglu forward", host(d_out), out, 1e-5);
+    compare("swiglu backward", host(d_dinp), dinp, 1e-5);
+  }
+  {  // no learned positions: wpe and dwpe null
+    const int64_t B = 2, T = 9, C = 37, V = 11;
+    const IVec tokens = randint(B * T, 0, V);
+    const Vec wte = randn(V * C), dout = randn(B * T * C), dwte0 = randn(V * C);
+    Vec out(B * T * C), dwte = dwte0;
+    cpu.encoder_forward(out.data(), tokens.data(), wte.data(), nullptr, B, T, C);
+    cpu.encoder_backward(dwte.data(), nullptr, dout.data(), tokens.data(), B, T, C);
+    auto d_tok = dev(tokens);
+    auto d_wte = dev(wte), d_dout = dev(dout), d_dwte = dev(dwte0);
+    DeviceBuffer<float> d_out(out.size());
+    gpu.encoder_forward(d_out.get(), d_tok.get(), d_wte.get(), nullptr, B, T, C);
+    gpu.encoder_backward(d_dwte.get(), nullptr, d_dout.get(), d_tok.get(), B, T, C);
+    compare("encoder without wpe out", host(d_out), out, 0);
+    compare("encoder without wpe dwte +=", host(d_dwte), dwte, 1e-5);
+  }
+}
+
+// Grouped-query heads: q [B,H,T,hs], k/v [B,KV,T,hs]; split_heads_backward without gates.
+void check_heads_gqa(const Ops& gpu) {
+  const Ops& cpu = hg::cpu_ops();
+  const int64_t B = 2, T = 5, H = 6, KV = 2, hs = 7, QKV = (H + 2 * KV) * hs, nq = B * T * H * hs, nkv = B * T * KV * hs;
+  const Vec qkv = randn(B * T * QKV), dq = randn(nq), dk = randn(nkv), dv = randn(nkv);
+  Vec q(nq), k(nkv), v(nkv), dqkv(B * T * QKV);
+  cpu.split_heads(q.data(), k.data(), v.data(), qkv.data(), B, T, H, KV, hs);
+  cpu.split_heads_backward(dqkv.data(), dq.data(), dk.data(), dv.data(), nullptr, B, T, H, KV, hs);
+  auto d_qkv = dev(qkv), d_dq = dev(dq), d_dk = dev(dk), d_dv = dev(dv);
+  DeviceBuffer<float> d_q(nq), d_k(nkv), d_v(nkv), d_dqkv(dqkv.size());
+  gpu.split_heads(d_q.get(), d_k.get(), d_v.get(), d_qkv.get(), B, T, H, KV, hs);
+  gpu.split_heads_backward(d_dqkv.get(), d_dq.get(), d_dk.get(), d_dv.get(), nullptr, B, T, H, KV, hs);
+  compare("split_heads GQA q", host(d_q), q, 0);
+  compare("split_heads GQA k", host(d_k), k, 0);
+  compare("split_heads GQA v", host(d_v), v, 0);
+  compare("split_heads_backward GQA", host(d_dqkv), dqkv, 0);
+}
+
+// Grouped-query attention with per-head gains in the backward, f32 and bf16 (D 64: tensor cores).
+void check_attention_gqa(const Ops& gpu, Precision prec) {
+  const Ops& cpu = hg::cpu_ops();
+  for (int64_t D : {64, 24}) {
+    for (int64_t KV : {2, 1}) {
+      const hg::AttnShape s{2, 4, 70, D, KV};
+      const Vec gains = randn(s.H);
+      auto d_gains = dev(gains);
+      hg::AttnParams pc{}, pg{};
+      pc.gains = gains.data();
+      pg.gains = d_gains.get();
+      const size_t n = static_cast<size_t>(s.numel()), nkv = static_cast<size_t>(s.kv_numel()),
+                   rows = static_cast<size_t>(s.rows());
+      const Vec q = randn(n), k = randn(nkv), v = randn(nkv), dout = randn(n);
+      Vec out(n), lse(rows), dq(n), dk(nkv), dv(nkv), score(s.B * s.H);
+      cpu.attention_forward(q.data(), k.data(), v.data(), out.data(), lse.data(), s, pc);
+      cpu.attention_backward(dout.data(), q.data(), k.data(), v.data(), out.data(), lse.data(), dq.data(), dk.data(),
+                             dv.data(), score.data(), s, pc);
+      auto d_q = dev(q), d_k = dev(k), d_v = dev(v), d_dout = dev(dout);
+      DeviceBuffer<float> d_out(n), d_lse(rows), d_dq(n), d_dk(nkv), d_dv(nkv), d_score(score.size());
+      gpu.attention_forward(d_q.get(), d_k.get(), d_v.get(), d_out.get(), d_lse.get(), s, pg);
+      gpu.attention_backward(d_dout.get(), d_q.get(), d_k.get(), d_v.get(), d_out.get(), d_lse.get(), d_dq.get(),
+                             d_dk.get(), d_dv.get(), d_score.get(), s, pg);
+      const double tol = prec == Precision::BF16 && D == 64 ? 3e-2 : 1e-4;
+      const std::string tag = std::string("attention GQA ") + name_of(prec) + " D=" + std::to_string(D) + " H=4 KV=" +
+                              std::to_string(KV) + " gains";
+      compare(tag + " out", host(d_out), out, tol);
+      compare(tag + " lse", host(d_lse), lse, tol);
+      compare(tag + " dq", host(d_dq), dq, tol);
+      compare(tag + " dk", host(d_dk), dk, tol);
+      compare(tag + " dv", host(d_dv), dv, tol);
+      compare(tag + " head score", host(d_score), score, tol);
+      DeviceBuffer<float> d_dk2(nkv), d_dv2(nkv), d_dq2(n);
+      gpu.attention_backward(d_dout.get(), d_q.get(), d_k.get(), d_v.get(), d_out.get(), d_lse.get(), d_dq2.get(),
+                             d_dk2.get(), d_dv2.get(), nullptr, s, pg);
+      bitwise_equal(tag + " dk", host(d_dk2), host(d_dk));
+      bitwise_equal(tag + " dv", host(d_dv2), host(d_dv));
+    }
+  }
+}
+
+void check_decode_gqa(const Ops& gpu) {
+  const Ops& cpu = hg::cpu_ops();
+  const int64_t H = 6, KV = 2, hs = 16, P = 200, C = H * hs, QKV = (H + 2 * KV) * hs;
+  const Vec gates = randn(H);
+  Vec kc(KV * P * hs, 0.f), vc(KV * P * hs, 0.f);
+  DeviceBuffer<float> d_kc(kc.size()), d_vc(vc.size());
+  HG_CUDA_CHECK(cudaMemset(d_kc.get(), 0, d_kc.bytes()));
+  HG_CUDA_CHECK(cudaMemset(d_vc.get(), 0, d_vc.bytes()));
+  auto d_gates = dev(gates);
+  int64_t pos = 0;
+  for (int64_t n : {150, 1, 1, 20}) {
+    const Vec qkv = randn(n * QKV);
+    Vec out(n * C);
+    cpu.attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), n, pos, H, KV, P, hs);
+    auto d_qkv = dev(qkv);
+    DeviceBuffer<float> d_out(out.size());
+    gpu.attention_decode(d_out.get(), d_qkv.get(), d_kc.get(), d_vc.get(), d_gates.get(), n, pos, H, KV, P, hs);
+    compare("attention_decode GQA pos=" + std::to_string(pos) + " n=" + std::to_string(n) + " out", host(d_out), out, 2e-5);
+    pos += n;
+  }
+  compare("attention_decode GQA kcache", host(d_kc), kc, 0);
+  compare("attention_decode GQA vcache", host(d_vc), vc, 0);
+}
+
 void check_pointwise(const Ops& gpu) {
   const Ops& cpu = hg::cpu_ops();
   const int64_t n = 100003;
@@ -341,8 +499,7 @@ void check_memory_errors(const Ops& gpu) {
 }
 
 // The whole engine: same seed, same batch on the CPU table and a CUDA table, three AdamW steps.
-void check_engine(Precision prec) {
-  const hg::GPTConfig cfg{97, 40, 2, 4, 64};  // V, P, L, H, C: hs = 16
+void check_engine(Precision prec, const hg::GPTConfig& cfg, const std::string& name) {
   hg::GPT cpu(cfg, hg::cpu_ops(), 7), gpu(cfg, hg::cuda_ops(prec), 7);
   const int64_t B = 3, T = 33, N = B * T;
   const IVec tokens = randint(N, 0, 97), targets = randint(N, 0, 97);
@@ -353,7 +510,7 @@ void check_engine(Precision prec) {
     Vec sc(cfg.L * B * cfg.H), sg(sc.size());
     cpu.backward(sc.data());
     gpu.backward(sg.data());
-    const std::string tag = std::string("engine ") + name_of(prec) + " step " + std::to_string(step);
+    const std::string tag = std::string("engine ") + name + " " + name_of(prec) + " step " + std::to_string(step);
     std::printf("  %-58s loss cpu %.6f cuda %.6f\n", tag.c_str(), lc, lg);
     expect(std::fabs(lc - lg) <= tol * std::fabs(lc), tag + ": loss differs");
     // bf16: only step 0 has identical weights on both sides; after an AdamW step they differ by
@@ -371,11 +528,11 @@ void check_engine(Precision prec) {
     const IVec x = randint(2, 0, 97), y = randint(2, 0, 97);
     const double lc = cpu.forward(x.data(), y.data(), nullptr, 2, 1, nullptr);
     const double lg = gpu.forward(x.data(), y.data(), nullptr, 2, 1, nullptr);
-    expect(std::fabs(lc - lg) <= tol * std::fabs(lc), std::string("engine ") + name_of(prec) + " T=1: loss differs");
+    expect(std::fabs(lc - lg) <= tol * std::fabs(lc), std::string("engine ") + name + " " + name_of(prec) + " T=1: loss differs");
     Vec sc(cfg.L * 2 * cfg.H), sg(sc.size());
     cpu.backward(sc.data());
     gpu.backward(sg.data());
-    if (prec == Precision::F32) compare("engine f32 T=1 head scores", sg, sc, 1e-3);
+    if (prec == Precision::F32) compare("engine " + name + " f32 T=1 head scores", sg, sc, 1e-3);
   }
   Vec pc(cpu.num_params()), pg(pc.size());
   cpu.export_parameters(pc.data());
@@ -385,7 +542,34 @@ void check_engine(Precision prec) {
   // step: after 3 steps at lr = 1e-2 that bound is 6e-2 (seen on an H200: 3.0e-2). The losses
   // and head scores above are the tight bf16 checks; this one catches a broken update. The
   // tolerance is relative to the largest parameter (~1).
-  compare(std::string("engine ") + name_of(prec) + " parameters after 3 steps", pg, pc, prec == Precision::BF16 ? 6e-2 : 3e-3);
+  compare(std::string("engine ") + name + " " + name_of(prec) + " parameters after 3 steps", pg, pc,
+          prec == Precision::BF16 ? 6e-2 : 3e-3);
+  // greedy generation through the KV cache (f32: the same tokens)
+  if (prec == Precision::F32) {
+    const std::vector<int32_t> prompt = {1, 5, 9};
+    expect(cpu.generate(prompt, 12, -1) == gpu.generate(prompt, 12, -1), "engine " + name + " f32: generate differs");
+  }
+}
+
+// GPT-2 (the original check), a Llama-3-style model (RMSNorm, RoPE with llama3 scaling, SwiGLU,
+// GQA 4/2, no biases, untied head) and a Qwen2-style one (q/k/v biases, GQA 4/1, tied).
+void check_engines(Precision prec) {
+  check_engine(prec, hg::GPTConfig{97, 40, 2, 4, 64}, "gpt2");  // V, P, L, H, C: hs = 16
+  hg::GPTConfig llama{97, 40, 2, 4, 64, 2, 96};
+  llama.norm = hg::NormKind::RMSNorm;
+  llama.positions = hg::PosKind::Rope;
+  llama.rope_theta = 500000;
+  llama.rope_scaling = {hg::RopeScalingKind::Llama3, 8.0, 1.0, 4.0, 16};
+  llama.mlp = hg::MlpKind::SwiGLU;
+  llama.qkv_bias = llama.linear_bias = llama.tied = false;
+  check_engine(prec, llama, "llama3");
+  hg::GPTConfig qwen = llama;
+  qwen.KV = 1;
+  qwen.rope_scaling = {};
+  qwen.rope_theta = 1e6;
+  qwen.norm_eps = 1e-6;
+  qwen.qkv_bias = qwen.tied = true;
+  check_engine(prec, qwen, "qwen2");
 }
 
 }  // namespace
@@ -406,16 +590,20 @@ int main() {
       check_gemm(prec);
       check_matmul(hg::cuda_ops(prec), prec);
       check_attention(hg::cuda_ops(prec), prec);
+      check_attention_gqa(hg::cuda_ops(prec), prec);
     }
     check_encoder(f32);
     check_layernorm(f32);
     check_heads(f32);
+    check_heads_gqa(f32);
     check_decode(f32);
+    check_decode_gqa(f32);
+    check_llama_ops(f32);
     check_pointwise(f32);
     check_crossentropy(f32);
     check_optimizer(f32);
     check_memory_errors(f32);
-    for (Precision prec : {Precision::F32, Precision::BF16}) check_engine(prec);
+    for (Precision prec : {Precision::F32, Precision::BF16}) check_engines(prec);
   } catch (const std::exception& e) {
     expect(false, std::string("unexpected exception: ") + e.what());
   }

@@ -1,0 +1,171 @@
+// Peers: the same work through headgrad and through PyTorch (scripts/bench_peers_torch.py, run
+// by /usr/bin/python3 or python3, whichever imports torch), same shapes, same thread count,
+// repetitions interleaved so that a noisy machine slows both sides alike. Ratios > 1 mean
+// headgrad is faster. Runs only when HEADGRAD_BENCH names it (it takes minutes):
+//   HEADGRAD_BENCH=peers npm run bench          (HEADGRAD_PEERS_REPS: repetitions, default 3)
+// Work:
+// - pattern extraction: forward + backward for the per-head gate scores ∂L/∂ξ, weights frozen,
+//   loss weighted per sample over the response half of each row (the first half is the prompt);
+//   headgrad runs its scores-only pass, PyTorch the gate method (a gate per head and sample) with
+//   the LM head likewise only at positions with a target; f32 and bf16 autocast.
+// - training step: forward (mean CE), backward, clipping at 1, AdamW; f32 and bf16 autocast.
+// Ceilings beside them: the gemm the engine runs (f32), PyTorch's f32 and bf16 matmul.
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { backendInfo, GPT } from '../../lib/index.js';
+import { native } from '../../lib/native.js';
+import { Rng } from '../../lib/util/random.js';
+import type { BenchSection, Json } from './types.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const REPS = Number(process.env.HEADGRAD_PEERS_REPS ?? 3);
+
+interface Cfg { vocabSize: number; maxSeqLen: number; layers: number; heads: number; dim: number }
+const gpt2small: Cfg = { vocabSize: 50257, maxSeqLen: 1024, layers: 12, heads: 12, dim: 768 };
+const l4: Cfg = { vocabSize: 256, maxSeqLen: 128, layers: 4, heads: 8, dim: 256 };
+interface Work { kind: 'pattern' | 'train'; name: string; cfg: Cfg; samples: number; batch: number; seqLen: number }
+const works: Work[] = [
+  { kind: 'pattern', name: 'GPT-2 small', cfg: gpt2small, samples: 16, batch: 16, seqLen: 128 },
+  { kind: 'pattern', name: 'L4 H8 C256', cfg: l4, samples: 64, batch: 16, seqLen: 128 },
+  { kind: 'train', name: 'L4 H8 C256', cfg: l4, samples: 8, batch: 8, seqLen: 128 },
+  { kind: 'train', name: 'GPT-2 small', cfg: gpt2small, samples: 4, batch: 4, seqLen: 64 },
+];
+
+/** The python that imports torch, or why there is none. */
+function findTorch(): { python: string } | { reason: string } {
+  for (const python of ['/usr/bin/python3', 'python3']) {
+    const r = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+    if (r.status === 0) return { python };
+  }
+  return { reason: 'no python3 that can `import torch` (Debian: apt-get install python3-torch)' };
+}
+
+class Torch {
+  #proc: ChildProcessWithoutNullStreams;
+  #lines: AsyncIterator<string>;
+  constructor(python: string) {
+    this.#proc = spawn(python, [path.join(here, '..', 'bench_peers_torch.py')], { stdio: 'pipe' });
+    this.#proc.stderr.on('data', (d) => process.stderr.write(d));
+    this.#lines = createInterface({ input: this.#proc.stdout })[Symbol.asyncIterator]();
+  }
+  async call(req: Record<string, unknown>): Promise<Record<string, any>> {
+    this.#proc.stdin.write(JSON.stringify(req) + '\n');
+    const { value, done } = await this.#lines.next();
+    if (done) throw new Error(`bench peers: the PyTorch process ended (request ${req.op})`);
+    const out = JSON.parse(value) as Record<string, any>;
+    if (out.error) throw new Error(`bench peers: PyTorch ${req.op}: ${out.error}`);
+    return out;
+  }
+  close(): void {
+    this.#proc.stdin.end();
+  }
+}
+
+interface Batch { batch: number; seqLen: number; tokens: Int32Array; targets: Int32Array; weights: Float32Array }
+
+// Rows of random tokens; pattern work: targets (the next token) only in the second half of each
+// row, weights 1/(targets in the row · batch) as activationPattern weights samples.
+function makeBatches(w: Work, rng: Rng): Batch[] {
+  const out: Batch[] = [];
+  for (let s = 0; s < w.samples; s += w.batch) {
+    const n = w.batch * w.seqLen;
+    const tokens = Int32Array.from({ length: n }, () => rng.int(w.cfg.vocabSize));
+    const targets = Int32Array.from({ length: n }, (_, i) => rng.int(w.cfg.vocabSize));
+    const weights = new Float32Array(n);
+    if (w.kind === 'pattern') {
+      const prompt = Math.floor(w.seqLen / 2);
+      for (let i = 0; i < n; i++) {
+        if (i % w.seqLen < prompt) targets[i] = -1;
+        else weights[i] = 1 / ((w.seqLen - prompt) * w.batch);
+      }
+    }
+    out.push({ batch: w.batch, seqLen: w.seqLen, tokens, targets, weights });
+  }
+  return out;
+}
+
+async function headgradOnce(model: GPT, w: Work, batches: Batch[]): Promise<number> {
+  const t0 = performance.now();
+  for (const b of batches) {
+    const o = { batch: b.batch, seqLen: b.seqLen, targets: b.targets };
+    if (w.kind === 'pattern') {
+      await model.forward(b.tokens, { ...o, lossWeights: b.weights, scoresOnly: true });
+      await model.backward({ scoresOnly: true });
+    } else {
+      await model.forward(b.tokens, o);
+      await model.backward();
+      await model.step({ lr: 1e-4, weightDecay: 0.1, gradClip: 1 });
+    }
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+async function torchOnce(torch: Torch, w: Work, batches: Batch[], precision: string): Promise<number> {
+  let seconds = 0;
+  for (const b of batches) {
+    const r = await torch.call({
+      op: w.kind, precision, batch: b.batch, seqLen: b.seqLen,
+      tokens: Array.from(b.tokens), targets: Array.from(b.targets), weights: Array.from(b.weights),
+    });
+    seconds += r.seconds as number;
+  }
+  return seconds;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function run(): Promise<BenchSection> {
+  const info = backendInfo();
+  const threads = info.cpu.threads;
+  const title = `Peers: headgrad vs PyTorch, same work, ${threads} threads, interleaved (median of ${REPS})`;
+  const columns = ['work', 'model', 'batch', 'unit', 'headgrad f32', 'torch f32', 'torch bf16', 'ratio vs torch best'];
+  if (!/peers/.test(process.env.HEADGRAD_BENCH ?? '')) {
+    return { title, columns, rows: [['skipped: takes minutes; run HEADGRAD_BENCH=peers npm run bench', '', '', '', '', '', '', '']], data: null };
+  }
+  const found = findTorch();
+  if ('reason' in found) {
+    console.log(`bench peers: skipped: ${found.reason}`);
+    return { title, columns, rows: [[`skipped: ${found.reason}`, '', '', '', '', '', '', '']], data: null };
+  }
+  const torch = new Torch(found.python);
+  const rows: (string | number)[][] = [];
+  const data: Json[] = [];
+  try {
+    const t = await torch.call({ op: 'init', threads });
+    const rng = new Rng(1);
+    for (const w of works) {
+      const batches = makeBatches(w, rng);
+      using model = await GPT.create({ ...w.cfg, seed: 1, device: 'cpu' });
+      await torch.call({ op: 'model', cfg: w.cfg });
+      // warm-up both (activation planning, optimizer state, page faults)
+      await headgradOnce(model, w, batches.slice(0, 1));
+      await torchOnce(torch, w, batches.slice(0, 1), 'f32');
+      await torchOnce(torch, w, batches.slice(0, 1), 'bf16');
+      const s = { hg: [] as number[], tf32: [] as number[], tbf16: [] as number[] };
+      for (let r = 0; r < REPS; r++) {
+        s.hg.push(await headgradOnce(model, w, batches));
+        s.tf32.push(await torchOnce(torch, w, batches, 'f32'));
+        s.tbf16.push(await torchOnce(torch, w, batches, 'bf16'));
+      }
+      const hg = median(s.hg), tf32 = median(s.tf32), tbf16 = median(s.tbf16);
+      const best = Math.min(tf32, tbf16);
+      const unit = w.kind === 'pattern' ? 'samples/s' : 'ms/step';
+      const show = (sec: number) => (w.kind === 'pattern' ? (w.samples / sec).toFixed(2) : (sec * 1000).toFixed(0));
+      rows.push([w.kind === 'pattern' ? 'pattern extraction' : 'training step', w.name, `${w.samples}x${w.seqLen}`, unit,
+        show(hg), show(tf32), show(tbf16), `${(best / hg).toFixed(2)}x`]);
+      data.push({ work: w.kind, model: w.name, cfg: { ...w.cfg }, samples: w.samples, batch: w.batch, seqLen: w.seqLen,
+        seconds: { headgradF32: s.hg, torchF32: s.tf32, torchBf16: s.tbf16 } });
+    }
+    // Ceilings, 1024³ (the engine's gemm; PyTorch's matmul).
+    const hgGemm = native.gemmRateSync({ m: 1024, n: 1024, k: 1024 });
+    const tf = (await torch.call({ op: 'matmul', n: 1024, precision: 'f32' })).gflops as number;
+    const tb = (await torch.call({ op: 'matmul', n: 1024, precision: 'bf16' })).gflops as number;
+    rows.push(['ceiling: matmul 1024³', '', '', 'GFLOP/s', `${hgGemm.gflops.toFixed(0)} (${hgGemm.impl})`, tf.toFixed(0), tb.toFixed(0), '']);
+    data.push({ ceilings: { headgradGemmF32: hgGemm.gflops, headgradGemm: hgGemm.impl, torchF32: tf, torchBf16: tb }, torch: t.torch as string });
+  } finally {
+    torch.close();
+  }
+  return { title, columns, rows, data };
+}
