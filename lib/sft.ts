@@ -1,7 +1,7 @@
 // Supervised fine-tuning: AdamW (in the engine) driven by a warmup + cosine learning-rate
 // schedule, in one of three modes (all weights, only chosen heads, chosen heads + MLP), with
 // periodic evaluation, activation-pattern snapshots and checkpoints. The loss of a batch is the
-// mean of its samples' per-sample means (lib/data/batch.ts weights), as PAPER.md defines it.
+// mean of its samples' per-sample means (lib/data/batch.ts weights), as docs/method.md defines it.
 import cliProgress from 'cli-progress';
 import type { GPT } from './model.js';
 import type { Tokenizer } from './tokenizer.js';

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The GPU check: C++ tests, the uvu suite on CUDA, compute-sanitizer, the attention benchmarks
 # (ours and PyTorch's flash attention) and the GPT training-step benchmarks (ours and PyTorch's),
-# in one call that fits 10 minutes on the GPU machine. That machine has CUDA 13, compute-sanitizer, Python 3.12 + PyTorch, and no node, no
-# network: everything else is built here and carried in .device/.
+# in one run of under 10 minutes. It is written for a GPU machine that has CUDA 13,
+# compute-sanitizer and Python + PyTorch but may have no node and no network: everything else
+# is built on a development machine and copied along in .device/. (On a machine that has node,
+# nvcc and a GPU, run both steps in the same checkout.)
 #
 # 1. Here (node + nvcc, no GPU needed), from the repository root:
 #      HEADGRAD_BUILD_DIR=build HEADGRAD_NATIVE_ARCH=OFF HEADGRAD_CUDA=ON node scripts/build-native.mjs
@@ -10,10 +12,13 @@
 #    --pack writes .device/ (git-ignored): node.xz (this node binary), node_modules.tar.xz (the
 #    runtime packages, without typescript), build.tar.xz (addon, C++ tests, bench binaries) and
 #    lib.tar.xz (shared libraries the binaries need beyond glibc and libstdc++, e.g. OpenBLAS,
-#    compressed: OpenBLAS alone is ~35 MiB and the carry limit is 64 MiB in all).
+#    compressed: OpenBLAS alone is ~35 MiB).
 #    HEADGRAD_NATIVE_ARCH=OFF keeps the CPU kernels portable (x86-64-v3), not tuned to this CPU.
-# 2. On the GPU machine, from the repository root of the carried tree (carry: .device):
+# 2. On the GPU machine, from the repository root of a checkout with .device/ copied into it:
 #      scripts/gpu-check.sh
+#    On a GPU machine that has node and nvcc itself, skip --pack: build there (step 1's build
+#    command) and run scripts/gpu-check.sh in the same checkout; the unpack stage then only
+#    reports the node it uses.
 #    Stages: the GPU's name (nvidia-smi), unpacking .device/, C++ tests (each build/test_* binary; ctest's files hold this machine's paths), the
 #    uvu suite with HEADGRAD_DEVICE=cuda (tests that honour it run on CUDA and fail rather than
 #    skip without a GPU), compute-sanitizer memcheck on `bench_attention_cuda --small` and
@@ -23,7 +28,7 @@
 #    A failed stage is recorded and the next one still runs; the exit code is non-zero if any
 #    stage failed. The whole run has a budget (GPU_CHECK_BUDGET seconds, default 560): a stage's
 #    time limit is cut to what is left, and stages that find no time left are recorded as
-#    skipped (a failure), so the script always ends inside the 10-minute call with its summary.
+#    skipped (a failure), so the script always ends within its budget, with its summary.
 #    Results go to $OUT (default ./gpu-check-out): gpu-check.log (every stage's output),
 #    summary.txt, bench_cuda.json, bench_torch.json, bench_gpu.json, bench_table.txt,
 #    bench_train_cuda.json, bench_train_torch.json, bench_train.json, bench_train_table.txt.
@@ -93,6 +98,12 @@ stage() {
 
 unpack() {
   set -e
+  if [ ! -f .device/node.xz ]; then
+    # built on this machine: its own node, node_modules and build/ are used as they are
+    echo "no .device/: using this machine's node ($(command -v node)), node_modules and build/"
+    node --version
+    return 0
+  fi
   mkdir -p /tmp/node/bin
   xz -dc .device/node.xz > /tmp/node/bin/node
   chmod +x /tmp/node/bin/node
@@ -142,8 +153,8 @@ stage train-table 30 bash -c "python3 scripts/gpu_train_table.py '$OUT/bench_tra
 stage racecheck 120 compute-sanitizer --tool racecheck --error-exitcode 1 build/bench_attention_cuda --small
 stage racecheck-train 90 compute-sanitizer --tool racecheck --error-exitcode 1 build/bench_train_cuda --small
 
-# The device tool brings back at most 8 files from $OUT: keep the log, the summary and the
-# merged tables/JSON loose, and put the raw benchmark JSONs in one archive.
+# Few files in $OUT, so the results are easy to copy off a remote machine: the log, the summary
+# and the merged tables/JSON loose, the raw benchmark JSONs in one archive.
 raw=()
 for f in bench_cuda.json bench_torch.json bench_train_cuda.json bench_train_torch.json; do
   [ -f "$OUT/$f" ] && raw+=("$f")

@@ -5,13 +5,15 @@
 // page's own data-figures. A PNG screenshot is taken too (for people, and to check that a
 // non-empty image comes out).
 //   node scripts/render-check.mjs report.html [--png out.png]
-//   HEADGRAD_CHROMIUM  the browser binary (default /usr/bin/chromium)
+//   HEADGRAD_CHROMIUM  the browser binary (default: chromium, chromium-browser, google-chrome or
+//                      google-chrome-stable, the first found on PATH)
 // Prints one JSON line { expected, rendered, png, pngWidth, pngHeight, ok }; exit 0 when ok.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { findChromium } from './find-chromium.mjs';
 
 const COUNT_SCRIPT = `<script>
 document.body.setAttribute('data-rendered', String(Array.from(document.querySelectorAll('figure')).filter(function (f) {
@@ -48,8 +50,9 @@ const htmlPath = args[0];
 const pngAt = args.indexOf('--png');
 if (!htmlPath || htmlPath.startsWith('--') || (pngAt >= 0 && !args[pngAt + 1])) fail('usage: node scripts/render-check.mjs report.html [--png out.png]');
 if (!existsSync(htmlPath)) fail(`no such file: ${htmlPath}`);
-const browser = process.env.HEADGRAD_CHROMIUM || '/usr/bin/chromium';
-if (!existsSync(browser)) fail(`chromium not installed at ${browser} (apt-get install chromium, or set HEADGRAD_CHROMIUM)`);
+const found = findChromium();
+if (!found.path) fail(`no chromium found (tried ${found.tried}): apt-get install chromium, or set HEADGRAD_CHROMIUM to the browser binary`);
+const browser = found.path;
 
 const html = readFileSync(htmlPath, 'utf8');
 const declared = /<body[^>]*\bdata-figures="(\d+)"/.exec(html);

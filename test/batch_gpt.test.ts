@@ -1,6 +1,6 @@
 // SFT batches through the GPT: the engine's weighted loss equals Σ w·CE recomputed in float64
 // from its logits, and with 'batch' weighting it is the mean of the per-sample mean losses
-// (PAPER.md), whatever the padding.
+// (docs/method.md), whatever the padding.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GPT, ByteTokenizer, getTask, makeBatch, parameterCount, type Sample } from '../lib/index.js';

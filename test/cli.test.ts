@@ -102,7 +102,21 @@ test('decompose --report writes report.html + report.json; report re-renders the
   const again = cli('report', path.join(out, 'report.json'), '--out', file('again.html'));
   assert.is(again.status, 0, again.stderr);
   assert.is(again.stdout.trim(), file('again.html'));
-  assert.is(readFileSync(file('again.html'), 'utf8'), html);
+  const page = readFileSync(file('again.html'), 'utf8');
+  assert.is(page, html);
+  // The page's numbers, read back from its table, against the fit computed here: t is exactly
+  // 0.7·a + 0.2·b + 0.05, fitted without an intercept by the normal equations of [a b].
+  const [a, b, t] = [A.values, B.values, combo(A, B, 0.7, 0.2, 0.05).values];
+  const dot = (x: Float64Array, y: Float64Array) => x.reduce((s, v, i) => s + v * y[i]!, 0);
+  const [aa, ab, bb, at, bt] = [dot(a, a), dot(a, b), dot(b, b), dot(a, t), dot(b, t)];
+  const det = aa * bb - ab * ab;
+  const want = { math: (bb * at - ab * bt) / det, code: (aa * bt - ab * at) / det };
+  for (const [name, coef] of Object.entries(want)) {
+    const row = new RegExp(`<tr><td>${name}</td><td class="num">([^<]*)</td>`).exec(page);
+    assert.ok(row, `no table row for ${name}`);
+    assert.ok(Math.abs(Number(row![1]) - coef) <= 5e-3 * Math.abs(coef), `${name}: page shows ${row![1]}, the fit is ${coef}`);
+  }
+  assert.is(page.match(/<figure>/g)!.length, 4);
 });
 
 test('bad paths and options: exit 1 and one clear line, no stack trace', () => {
@@ -113,8 +127,8 @@ test('bad paths and options: exit 1 and one clear line, no stack trace', () => {
   assert.is(r.stdout, '');
 
   const unknown = cli('decompose', '--target', file('t.json'), '--bogus');
-  assert.ok(unknown.status !== 0);
-  assert.match(unknown.stderr, /headgrad: unknown option '--bogus'/);
+  assert.is(unknown.status, 1);
+  assert.is(unknown.stderr.trim(), "headgrad: unknown option '--bogus' (see --help)");
   assert.not.match(unknown.stderr, /\n\s+at /);
 
   assert.match(cli('decompose', '--target', file('t.json'), '--base', 'no-equals-sign').stderr, /expected NAME=FILE/);
@@ -124,7 +138,10 @@ test('bad paths and options: exit 1 and one clear line, no stack trace', () => {
   const rep = cli('report', file('nothing.json'));
   assert.is(rep.status, 1);
   assert.match(rep.stderr, /report file .*nothing\.json: no such file/);
-  assert.ok(cli('frobnicate').status !== 0);
+  const frob = cli('frobnicate');
+  assert.is(frob.status, 1);
+  assert.is(frob.stderr.trim(), "headgrad: unknown command 'frobnicate' (see --help)");
+  assert.is(frob.stdout, '');
   const debug = spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli.ts', 'report', file('nothing.json')], { encoding: 'utf8', env: { ...process.env, HEADGRAD_DEBUG: '1' } });
   assert.match(debug.stderr, /\n\s+at /); // HEADGRAD_DEBUG=1 adds the stack
 });

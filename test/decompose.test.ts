@@ -159,15 +159,41 @@ test('permutation p-value: minimal for a real relation, not small for noise, and
   assert.is(again.pValue, twice.pValue);
 });
 
-test('leave-one-out R² equals a fit without that base', () => {
+// R² = 1 − SSR/SST (SST about the mean) of the least-squares fit of y on the given columns
+// (+ intercept), with the coefficients constrained ≥ 0 when nonNegative: the best over all
+// subsets of columns whose unconstrained fit is feasible (the NNLS optimum is the OLS fit on
+// its own support, and every feasible subset fit is a candidate), by the normal equations.
+function r2Reference(y: Float64Array, xs: Float64Array[], nonNegative: boolean): number {
+  const mean = y.reduce((s, v) => s + v, 0) / y.length;
+  const sst = y.reduce((s, v) => s + (v - mean) ** 2, 0);
+  let best = Infinity;
+  for (let mask = 0; mask < 1 << xs.length; mask++) {
+    if (!nonNegative && mask !== (1 << xs.length) - 1) continue;
+    const cols = xs.filter((_, i) => mask & (1 << i));
+    const beta = olsReference(y, cols, true);
+    if (nonNegative && beta.slice(0, cols.length).some((v) => v < 0)) continue;
+    const ssr = y.reduce((s, v, k) => s + (v - cols.reduce((f, c, j) => f + beta[j]! * c[k]!, beta[cols.length]!)) ** 2, 0);
+    best = Math.min(best, ssr);
+  }
+  return 1 - best / sst;
+}
+
+test('leave-one-out R² equals an independent refit without that base (OLS and NNLS, three bases)', () => {
   const rng = new Rng(16);
-  const a = randomPattern(rng, 5, 6);
-  const b = randomPattern(rng, 5, 6);
-  const target = combine([a, b], [2, 0.1], 0.2, 0.05, rng);
-  const r = decompose(target, { a, b }, { method: 'ols', intercept: true, permutations: 10 });
-  close(r.leaveOneOut.a!, decompose(target, { b }, { method: 'ols', intercept: true, permutations: 10 }).r2, 1e-12);
-  close(r.leaveOneOut.b!, decompose(target, { a }, { method: 'ols', intercept: true, permutations: 10 }).r2, 1e-12);
-  assert.ok(r.leaveOneOut.a! < 0.2 && r.leaveOneOut.b! > 0.9);
+  const [a, b, c] = [randomPattern(rng, 5, 6), randomPattern(rng, 5, 6), randomPattern(rng, 5, 6)];
+  // c enters negatively, so NNLS must drop it and its leave-one-out differs from OLS's
+  const target = combine([a, b, c], [2, 0.1, -0.8], 0.2, 0.05, rng);
+  const bases = { a, b, c };
+  for (const method of ['ols', 'nnls'] as const) {
+    const r = decompose(target, bases, { method, intercept: true, permutations: 10 });
+    for (const name of ['a', 'b', 'c'] as const) {
+      const others = Object.entries(bases).filter(([k]) => k !== name).map(([, p]) => p.values);
+      close(r.leaveOneOut[name]!, r2Reference(target.values, others, method === 'nnls'), 1e-10, `${method} without ${name}`);
+    }
+    close(r.r2, r2Reference(target.values, [a.values, b.values, c.values], method === 'nnls'), 1e-10, `${method} full`);
+  }
+  const ols = decompose(target, bases, { method: 'ols', intercept: true, permutations: 10 });
+  assert.ok(ols.leaveOneOut.a! < ols.r2 - 0.3 && ols.leaveOneOut.b! > ols.r2 - 0.05, 'a carries the fit, b barely');
   // one base, left out: the intercept-only model, R² = 0
   close(decompose(target, { a }, { method: 'nnls', intercept: true, permutations: 10 }).leaveOneOut.a!, 0, 1e-12);
 });

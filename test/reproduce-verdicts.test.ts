@@ -2,7 +2,8 @@
 // each rule's boundaries (all / more than half / half or fewer / nothing to judge).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { judgeAblation, judgeApplication, judgeComposition, judgeSpread } from '../lib/reproduce/verdicts.js';
+import { judgeAblation, judgeApplication, judgeComposition, judgeConstituents, judgeEarlyShift, judgeSpread, judgeTaskSpecific } from '../lib/reproduce/verdicts.js';
+import type { Finding3, Trajectory } from '../lib/reproduce/finding3.js';
 import type { Finding1, TaskActivation } from '../lib/reproduce/finding1.js';
 import type { Ablation } from '../lib/reproduce/ablation.js';
 import type { Composition } from '../lib/reproduce/finding2.js';
@@ -49,6 +50,41 @@ test('application: every arm at 0 -> inconclusive; pattern mix must beat both ot
   assert.is(judgeApplication([app(0.1, 0.2, 0.3), app(0.1, 0.1, 0.2)]).verdict, 'agrees');
   assert.is(judgeApplication([app(0.1, 0.4, 0.3), app(0.1, 0.1, 0.2)]).verdict, 'disagrees');
   assert.is(judgeApplication([app(0.1, 0.2, 0.3), app(0.1, 0.1, 0.2), app(0.5, 0.1, 0.2)]).verdict, 'partly agrees');
+});
+
+test('task-specific: agrees only when constituents correlate strictly more than the other basic tasks', () => {
+  const f = (own: number, other: number) => judgeTaskSpecific({ ...finding1([true]), constituentCorrelation: own, otherBasicCorrelation: other });
+  assert.is(f(0.6, 0.2).verdict, 'agrees');
+  assert.is(f(0.2, 0.6).verdict, 'disagrees');
+  assert.is(f(0.3, 0.3).verdict, 'disagrees'); // a tie is not "more"
+  assert.is(f(-0.1, -0.4).verdict, 'agrees'); // only the order counts, not the sign
+  assert.match(f(0.6, 0.2).evidence, /constituents 0\.6, with other basic tasks 0\.2/);
+});
+
+test('constituents: counted over complex tasks with known constituents; on top for all / more than half / half', () => {
+  const c = (onTop: boolean, constituents = ['a', 'b']): Composition => ({
+    task: 'x', constituents, coefficients: {}, r2: 0.8, pValue: 0.01, nullR2: 0.2, ranking: [], constituentsOnTop: onTop,
+    topIsConstituent: onTop, r2WithoutConstituents: 0.5,
+  });
+  assert.is(judgeConstituents([c(true), c(true), c(true)]).verdict, 'agrees');
+  assert.is(judgeConstituents([c(true), c(true), c(false)]).verdict, 'partly agrees');
+  assert.is(judgeConstituents([c(true), c(false)]).verdict, 'disagrees');
+  // a task without known constituents is left out of the count, not counted against
+  assert.is(judgeConstituents([c(true), c(false, [])]).verdict, 'agrees');
+  assert.is(judgeConstituents([c(false, [])]).verdict, 'inconclusive');
+  assert.match(judgeConstituents([c(true), c(false), c(true)]).evidence, /constituents on top for 2 of 3/);
+});
+
+test('early shift: the AP must be further along than the weights at a quarter of the steps, per run', () => {
+  const t = (apProgress: number, weightFraction: number): Trajectory => ({
+    task: 'x', samples: 16, points: [], early: { step: 4, apProgress, weightFraction }, stepToCorr90: 4,
+  });
+  const f = (runs: Trajectory[]): Finding3 => ({ trajectories: runs, medianApProgress: 0.5, medianWeightFraction: 0.3, medianFinalWeightChange: 0.01, budgets: [] });
+  assert.is(judgeEarlyShift(f([t(0.8, 0.3), t(0.5, 0.4)])).verdict, 'agrees');
+  assert.is(judgeEarlyShift(f([t(0.8, 0.3), t(0.5, 0.4), t(0.2, 0.3)])).verdict, 'partly agrees');
+  assert.is(judgeEarlyShift(f([t(0.8, 0.3), t(0.3, 0.3)])).verdict, 'disagrees'); // equal is not ahead
+  assert.is(judgeEarlyShift(f([])).verdict, 'inconclusive');
+  assert.match(judgeEarlyShift(f([t(0.8, 0.3)])).evidence, /ahead on 1 of 1 runs; medians: AP progress 50%, weight change 30%/);
 });
 
 test.run();

@@ -110,7 +110,7 @@ test('reproduce --quick on the shipped model writes a complete, consistent repor
   assert.match(html, /Gini of AP before SFT/);
 });
 
-test('--tasks: user JSONL files with a manifest, on a small --model', async () => {
+test('--tasks: user JSONL files with a manifest, on a small --model, with --seed', async () => {
   const tasks = f('tasks');
   const write = (kind: string, name: string, n: number) => {
     mkdirSync(path.join(tasks, kind), { recursive: true });
@@ -125,9 +125,10 @@ test('--tasks: user JSONL files with a manifest, on a small --model', async () =
   await model.save(f('small.safetensors'));
   model.dispose();
 
-  const r = cli('--quick', '--model', f('small.safetensors'), '--tasks', tasks, '--out', f('files'));
+  const r = cli('--quick', '--model', f('small.safetensors'), '--tasks', tasks, '--out', f('files'), '--seed', '5');
   assert.is(r.code, 0, r.err);
   const { json } = readReport(f('files'));
+  assert.is(json.data.setup.plan.seed, 5, '--seed reaches the plan');
   assert.equal(json.data.setup.tasks.names, { basic: ['reverse', 'sort'], complex: ['sort-reverse'] });
   assert.is(json.data.setup.baseSkills, null);
   assert.equal(json.data.finding2[0].constituents, ['sort', 'reverse']);

@@ -68,7 +68,7 @@ test('evaluation: a memorised answer scores 1, a prompt longer than the context 
   assert.is.not(await heldOutLoss(model, long, { tokenizer }), await heldOutLoss(model, cut(10), { tokenizer }));
 });
 
-// Flat indices of the parameters that head-targeted SFT may change (PAPER.md / DESIGN.md): the
+// Flat indices of the parameters that head-targeted SFT may change (README, trainableHeads): the
 // Q/K/V rows (weights and biases) and attprojw columns of the chosen heads, plus the MLP if asked.
 function trainableIndices(cfg: GPTConfig, mask: Uint8Array, mlp: boolean): Set<number> {
   const C = cfg.dim;

@@ -153,6 +153,8 @@ export async function streamHfFolder(plan: HfFolderPlan, sink: (offset: number, 
         const { bytesRead } = await fh.read(bytes, 0, bytes.length, loc.start + at * width);
         if (bytesRead !== bytes.length) throw new CheckpointError(loc.file, `tensor ${loc.name}: the file ended early (truncated while reading?)`);
         let values = decodeFloats(bytes, loc.dtype);
+        const bad = values.findIndex((x) => !Number.isFinite(x));
+        if (bad >= 0) throw new CheckpointError(loc.file, `tensor ${loc.name} element ${at + bad} is ${values[bad]}: a checkpoint with non-finite values cannot be loaded`);
         if (spec.transpose) values = transpose2d(values, spec.shape[0]!, spec.shape[1]!);
         sink(spec.offset + at, values);
       }

@@ -8,7 +8,8 @@
 //          with HF GPT-2 names and Conv1D [in, out] layout (byte-identical to before), any other
 //          config with the canonical tensor names and shapes of layout.ts (empty tensors left out).
 //          A Hugging Face folder is written by hf_folder.ts (GPT.save to a folder).
-// Non-finite parameters are refused on write: a diverged model must never replace a good file.
+// Non-finite parameters are refused on write (a diverged model must never replace a good file)
+// and on read (the error names the tensor, where the engine could only name a flat index).
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isGpt2Config, parameterCount, parameterLayout, pickConfig, validateConfig, type GPTConfig } from './layout.js';
@@ -103,6 +104,8 @@ function paramsFromHf(st: SafetensorsFile, config: GPTConfig): Float32Array {
       fail(`tensor ${fullName} has shape ${JSON.stringify(entry.shape)}, expected ${JSON.stringify(t!.shape)} for ${describeConfig(config)}`);
     }
     const values = tensorFloats(entry);
+    const bad = values.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) fail(`tensor ${fullName} element ${bad} is ${values[bad]}: a checkpoint with non-finite values cannot be loaded`);
     params.set(t!.transpose ? transpose2d(values, t!.shape[0]!, t!.shape[1]!) : values, canonicalOffset(config, t!));
   }
   const missing = [...expected.keys()].filter((k) => !seen.has(k));
@@ -126,7 +129,15 @@ function configFromMetadata(st: SafetensorsFile): GPTConfig {
 async function readHfConfig(file: string): Promise<GPTConfig> {
   let config: GPTConfig;
   try {
-    config = configFromHfJson(JSON.parse(await readFile(file, 'utf8')));
+    const text = await readFile(file, 'utf8');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`not valid JSON (${(err as Error).message})`);
+    }
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error(`expected a JSON object, got ${Array.isArray(json) ? 'an array' : String(json)}`);
+    config = configFromHfJson(json as Record<string, unknown>);
     validateConfig(config, 'config.json');
   } catch (err) {
     throw new CheckpointError(file, (err as Error).message);

@@ -43,6 +43,8 @@ export async function readLlmc(file: string): Promise<{ config: GPTConfig; param
   const wte = config.vocabSize * C;
   params.set(all.subarray(0, wte), 0);
   params.set(all.subarray(wte + padRows), wte);
+  const bad = params.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new CheckpointError(file, `parameter ${bad} is ${params[bad]}: a checkpoint with non-finite values cannot be loaded`);
   return { config, params };
 }
 

@@ -1,4 +1,4 @@
-// headgrad decompose: fit a target pattern as a combination of base patterns (PAPER.md finding 2).
+// headgrad decompose: fit a target pattern as a combination of base patterns (docs/method.md finding 2).
 //
 // Pattern files are those written by writePattern (`headgrad patterns`). For ΔAP, either pass
 // ΔAP files directly, or pass the after-SFT files as --target/--base and the base-model files

@@ -10,7 +10,7 @@
 // one. Only targets that are response (assistant) tokens or the eos carry loss weight:
 //   'batch'  mode: 1 / (R · batch) each, R = weighted targets of the sample (response tokens + 1
 //                  for the eos), so a batch's weights sum to 1 and the loss is the mean of
-//                  per-sample means (PAPER.md);
+//                  per-sample means (docs/method.md);
 //   'sample' mode: 1 / R each (every sample sums to 1), for per-sample activation patterns.
 // Rows are padded to the longest sample in the batch (pad token, target -1, weight 0).
 // A sample longer than maxSeqLen loses prompt tokens from the left, after the prefix (the

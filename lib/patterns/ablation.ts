@@ -1,4 +1,4 @@
-// Causal check of "task-specific heads" (PAPER.md, beyond the paper): gate off (ξ = 0) the k
+// Causal check of "task-specific heads" (docs/method.md, beyond the paper): gate off (ξ = 0) the k
 // heads with the largest activation on a task and measure the task's exact-match accuracy,
 // against the baseline with no head ablated and against k heads drawn at random (several seeded
 // draws, uniform over all layers·heads heads, so a draw may overlap the top-k set).

@@ -1,4 +1,4 @@
-// Activation patterns (PAPER.md): AP[l,h] = mean over samples of |∂L(x_i)/∂ξ_{l,h}|, where
+// Activation patterns (docs/method.md): AP[l,h] = mean over samples of |∂L(x_i)/∂ξ_{l,h}|, where
 // L(x_i) is the mean cross-entropy over x_i's own response tokens (+ eos) and ξ_{l,h} a gate on
 // the head's output. The engine's backward returns that derivative per batch row (headScores
 // [layers, batch, heads]); with per-sample loss weights 1/(response tokens) the batch loss is

@@ -1,4 +1,4 @@
-// Pattern decomposition (PAPER.md finding 2): target ≈ Σ_i α_i base_i (+ c), fitted over all
+// Pattern decomposition (docs/method.md finding 2): target ≈ Σ_i α_i base_i (+ c), fitted over all
 // layers·heads heads, with a permutation p-value and leave-one-base-out R².
 //
 // Choices the paper leaves open, made here:

@@ -29,7 +29,7 @@ function mean(a: Values): number {
 }
 
 /**
- * Gini coefficient G = Σ_i Σ_j |a_i − a_j| / (2 n² mean(a)) (PAPER.md), for non-negative values.
+ * Gini coefficient G = Σ_i Σ_j |a_i − a_j| / (2 n² mean(a)) (docs/method.md), for non-negative values.
  * Computed in O(n log n): with x sorted ascending (1-based i), Σ_i Σ_j |x_i − x_j| = 2 Σ_i (2i − n − 1) x_i,
  * so G = Σ_i (2i − n − 1) x_i / (n Σ x). 0 = all equal; (n − 1)/n = all mass on one head.
  */

@@ -71,7 +71,7 @@ export function assertSameShape(a: Pattern, b: Pattern, aName: string, bName: st
   }
 }
 
-/** ΔAP = after − before, head by head (PAPER.md: AP after SFT − AP of the base model on the same data). */
+/** ΔAP = after − before, head by head (docs/method.md: AP after SFT − AP of the base model on the same data). */
 export function deltaPattern(after: Pattern, before: Pattern): Pattern {
   assertSameShape(after, before, 'deltaPattern: after', 'deltaPattern: before');
   const values = new Float64Array(after.values.length);

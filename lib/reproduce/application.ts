@@ -1,4 +1,4 @@
-// The application (PAPER.md): learning a complex task from scarce data (plan.application.budget
+// The application (docs/method.md): learning a complex task from scarce data (plan.application.budget
 // samples), four arms with the same total optimizer steps and batch size, several seeds:
 //   sft-only     all steps on the complex data
 //   random-mix   stage 1 on basic-task data mixed in random proportions, stage 2 on the complex data

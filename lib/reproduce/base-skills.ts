@@ -1,7 +1,7 @@
 // Does a base model know the basic skills before SFT? Probed in the pretraining surface forms
 // (what it was trained on: "abc backwards is " -> "cba.") and in the SFT prompt form it has never
 // seen ("reverse: abc" -> "cba"). SFT should then be about activating known skills in a new
-// format, not learning them from scratch (PAPER.md's premise). Byte-level suite models only.
+// format, not learning them from scratch (the paper's premise, docs/method.md). Byte-level suite models only.
 import type { GPT } from '../model.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { promptTokens } from '../data/batch.js';

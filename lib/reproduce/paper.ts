@@ -1,4 +1,4 @@
-// The paper's reported numbers (shared/PAPER.md; Zhao et al., arXiv 2409.15820), shown beside
+// The paper's reported numbers (docs/method.md; Zhao et al., arXiv 2409.15820), shown beside
 // ours in the report. These are the only constants in the report that were not computed here.
 export const PAPER = {
   citation: 'Zhao, Du, Ding, Xiong, Liu, Qin, "Supervised Fine-Tuning: An Activation Pattern Optimization Process for Attention Heads", arXiv 2409.15820 (2024)',

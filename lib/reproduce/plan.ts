@@ -1,6 +1,6 @@
 // How much work `headgrad reproduce` does: the sizes of every stage, in three presets. The
-// default is sized to finish in about 5 minutes on 2 CPU cores with the shipped model, --quick
-// in under a minute (a smoke test: too few steps and samples for the numbers to mean much),
+// default finishes in about 1.5 minutes on 2 quiet CPU cores with the shipped model (README,
+// "Results of the default run"), --quick in under a minute (a smoke test: too few steps and samples for the numbers to mean much),
 // --full runs more seeds, budgets and steps. All seeds are fixed, so a run is repeatable.
 
 export type Preset = 'quick' | 'default' | 'full';
@@ -13,7 +13,7 @@ export interface Plan {
   sft: { samples: number; steps: number; batchSize: number; lr: number; warmupSteps: number };
   /** Pattern snapshots every this many SFT steps (finding 3). */
   snapshotEvery: number;
-  /** Held-out samples per task: exact-match accuracy, and the first `probeSamples` of them for the APs. */
+  /** Held-out samples per task for exact-match accuracy; `probeSamples` more, disjoint from them and from the training samples, for the APs. */
   testSamples: number;
   probeSamples: number;
   /** Head ablation (finding 1): a multi-task SFT model, top-k heads per task vs k random heads. */

@@ -268,7 +268,7 @@ function limits(r: ReproduceResult): ReportSection {
     heading: 'Differences from the paper and limits',
     blocks: [
       { type: 'paragraph', text: 'Scale: a small byte-level GPT pretrained on a synthetic corpus and synthetic string/arithmetic tasks, not a 7-8B LLM on GSM8K, code and MathBench. The findings are tested in kind, not in size.' },
-      { type: 'paragraph', text: 'The loss of a sample is the mean over its own response tokens (PAPER.md), so a pattern does not depend on batch composition; the authors use the batch-mean loss.' },
+      { type: 'paragraph', text: 'The loss of a sample is the mean over its own response tokens (docs/method.md), so a pattern does not depend on batch composition; the authors use the batch-mean loss.' },
       { type: 'paragraph', text: 'Choices the paper leaves open: OLS with an intercept for the decomposition, negative α clipped to 0 for the mix, the random mix drawn uniformly from the simplex per seed, head-targeted SFT on the top-k heads of the base model\'s AP on the scarce samples, and every training hyper-parameter (see Setup).' },
       ...(quick ? [{ type: 'paragraph' as const, text: 'This is a --quick run: a smoke test with too few steps and samples for the verdicts to mean anything.' }] : []),
     ],

@@ -81,8 +81,10 @@ struct GPT::Acts {
   float* head_scores;                         // [L,B,H] (B <= N)
 };
 
-// Generation state: the KV cache for one sequence and per-call scratch for up to P tokens.
+// Generation state: the KV cache for one sequence and per-call scratch, for up to P = capacity
+// positions (<= maxSeqLen; generate() grows it when a call needs more).
 struct GPT::DecodeState {
+  int64_t capacity = 0;
   std::unique_ptr<DeviceBuffer> arena;
   int32_t* tokens;                   // [P]
   float *kcache, *vcache;            // [L,KV,P,hs]

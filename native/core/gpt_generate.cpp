@@ -2,6 +2,7 @@
 // keys/values fill the cache); after that each new token costs one row through every block
 // and attention against the cache. Same parameters and gates as forward(), so the chosen
 // tokens equal the argmax of a full forward over the growing sequence.
+#include <algorithm>
 #include <string>
 
 #include "core/errors.h"
@@ -14,7 +15,7 @@ namespace hg {
 // writes the logits of the last of them to last_logits (host [V]).
 void GPT::decode(const int32_t* tokens, int64_t n, int64_t pos, float* last_logits) {
   DecodeState& d = *decode_;
-  const int64_t C = cfg_.C, H = cfg_.H, KV = cfg_.kv(), P = cfg_.P, hs = cfg_.hs(), V = cfg_.V;
+  const int64_t C = cfg_.C, H = cfg_.H, KV = cfg_.kv(), P = d.capacity, hs = cfg_.hs(), V = cfg_.V;
   const int64_t QKV = cfg_.qkv_rows(), F = cfg_.ffn(), FC = cfg_.fc_rows();
   const bool rope = cfg_.positions == PosKind::Rope;
   ops_.upload(d.tokens, tokens, n * 4);
@@ -56,9 +57,15 @@ std::vector<int32_t> GPT::generate(const std::vector<int32_t>& prompt, int64_t m
   HG_CHECK(max_new >= 0 && n0 + max_new <= cfg_.P,
            "generate: prompt length + maxNewTokens must be at most maxSeqLen = " + std::to_string(cfg_.P) +
                ", got " + std::to_string(n0) + " + " + std::to_string(max_new));
-  if (!decode_) {
+  // The cache and scratch hold the positions this call needs, not maxSeqLen: a long-context
+  // model (maxSeqLen 131072) would otherwise reserve L·P·2·KV·hs floats for a short answer.
+  const int64_t need = n0 + max_new;
+  if (!decode_ || decode_->capacity < need) {
+    decode_.reset();  // release the old cache before allocating the larger one
     auto d = std::make_unique<DecodeState>();
-    const int64_t L = cfg_.L, C = cfg_.C, P = cfg_.P, KVC = cfg_.kv() * cfg_.hs();
+    const int64_t L = cfg_.L, C = cfg_.C, KVC = cfg_.kv() * cfg_.hs();
+    const int64_t P = std::min(cfg_.P, (need + 63) / 64 * 64);
+    d->capacity = P;
     ArenaPlanner p;
     p.add(d->tokens, P);
     p.add(d->kcache, L * P * KVC);

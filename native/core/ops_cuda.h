@@ -10,7 +10,7 @@
 // A kernel fault surfaces as hg::Error at the next call that waits.
 //
 // Determinism (same inputs, same GPU): bitwise reproducible except the attention's dq, which
-// h2's backward accumulates with float atomics (cuda/attention.cuh). The wte gradient scatter is
+// the attention backward accumulates with float atomics (cuda/attention.cuh). The wte gradient scatter is
 // deterministic (rows bucketed by token on the host, each bucket summed in order).
 #pragma once
 #ifdef HEADGRAD_WITH_CUDA

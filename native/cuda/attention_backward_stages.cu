@@ -3,7 +3,7 @@
 // Stage 1 (preprocess), the per-head score lives here:
 //   dout, out  : [BH, T, D] f32      dvec : [BH, T] f32      head_score : [BH] f32 or null
 //   dvec[t] = D(t) = Σ_d dout[t,d]·out[t,d]           (the softmax backward needs it anyway)
-//   head_score = Σ_t D(t) = ⟨out, dout⟩ = ∂L/∂ξ for a gate ξ on the head output (PAPER.md)
+//   head_score = Σ_t D(t) = ⟨out, dout⟩ = ∂L/∂ξ for a gate ξ on the head output (docs/method.md)
 //   With round_dout (the bf16 path), dvec uses dout rounded to bf16, the same dout that the
 //   tensor-core dP = dout·vᵀ sees, so that dP − D cancels where it should (at T = 1 it is exactly
 //   0); head_score always uses the exact f32 dout.

@@ -1,5 +1,5 @@
 // The CUDA backend's ops tables (core/ops_cuda.h): device memory, the engine kernels of this
-// folder, and h2's attention (cuda/attention.cuh). The f32 and bf16 tables differ only in the
+// folder, and the fused attention (cuda/attention.cuh). The f32 and bf16 tables differ only in the
 // precision given to the GEMMs and the attention.
 #include "core/ops_cuda.h"
 
@@ -57,7 +57,7 @@ void matmul_backward(float* dinp, float* dw, float* dbias, const float* dout, co
   if (dbias) column_sum_add(dbias, dout, N, OC);                                // dbias += Σ_rows dout
 }
 
-// ---- attention: h2's device API, its workspace from scratch memory ----
+// ---- attention: the device API of cuda/attention.cuh, its workspace from scratch memory ----
 template <Precision P>
 void attention_forward(const float* q, const float* k, const float* v, float* out, float* lse, const AttnShape& s,
                        const AttnParams& p) {

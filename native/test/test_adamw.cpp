@@ -52,7 +52,13 @@ int main() {
   }
   for (int64_t i = 0; i < n; ++i)
     if (inside[i] && !(std::fabs(m[i] - wm[i]) <= 1e-6 + 1e-5 * std::fabs(wm[i]))) {
-      expect(false, "adamw m[" + std::to_string(i) + "]");
+      expect(false, "adamw m[" + std::to_string(i) + "] " + std::to_string(m[i]) + " vs " + std::to_string(wm[i]));
+      break;
+    }
+  // v ≥ 0 is ~0.01 to ~0.5 here; a wrong β2, a missing square or an unscaled gradient is far off
+  for (int64_t i = 0; i < n; ++i)
+    if (inside[i] && !(std::fabs(v[i] - wv[i]) <= 1e-7 + 1e-5 * std::fabs(wv[i]))) {
+      expect(false, "adamw v[" + std::to_string(i) + "] " + std::to_string(v[i]) + " vs " + std::to_string(wv[i]));
       break;
     }
   return finish("test_adamw");
