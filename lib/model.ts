@@ -7,8 +7,10 @@
 import { resolveDevice, type Device } from './backend.js';
 import { readCheckpoint, writeCheckpoint, validateConfig, parameterCount, type GPTConfig } from './checkpoint/index.js';
 import { pickConfig } from './checkpoint/layout.js';
+import { planHfFolder, streamHfFolder, writeHfFolder } from './checkpoint/hf_folder.js';
 import { native, type NativeGPTModel } from './native.js';
 import { STEP_BOUNDS, checkBoolean, checkFloats, checkInt, checkNumberIn, checkObject, checkPositiveInt, checkTokens, describe } from './validate.js';
+import { stat } from 'node:fs/promises';
 
 export interface GPTCreateOptions extends GPTConfig {
   /** Seed of the deterministic GPT-2 initialisation (integer in [0, 2^53)); default 0. */
@@ -87,6 +89,7 @@ export class GPT {
   #pending = 0;
   #disposed = false;
   #gates: Float32Array; // a host copy of the gates last set (all ones at creation)
+  #source: string | undefined; // the folder the model was loaded from (its tokenizer goes along on save)
 
   private constructor(handle: NativeGPTModel, config: GPTConfig, device: 'cpu' | 'cuda', precision: Precision) {
     this.#native = handle;
@@ -115,18 +118,47 @@ export class GPT {
     return new GPT(await native.GPTModel.create({ ...config, seed, device, precision }), config, device, runs);
   }
 
-  /** A checkpoint (own safetensors, Hugging Face GPT-2 folder or model.safetensors, llm.c .bin). */
+  /**
+   * A checkpoint: a Hugging Face folder (GPT-2, Llama, Mistral, Qwen2; model.safetensors or
+   * shards; F32/F16/BF16), headgrad's own safetensors, a GPT-2 folder's model.safetensors or an
+   * llm.c .bin. A folder is checked whole (config fields, shard headers, tensor names and
+   * shapes) before any weight is read, then streamed into the model tensor by tensor, so the
+   * load needs little memory beyond the model itself.
+   */
   static async load(file: string, opts: { device?: Device; precision?: Precision } = {}): Promise<GPT> {
+    if (await isDirectory(file)) {
+      const plan = await planHfFolder(file);
+      const model = await GPT.create({ ...plan.config, device: opts.device, precision: opts.precision });
+      try {
+        await streamHfFolder(plan, (offset, values) => model.importParameterRange(offset, values));
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
+      model.#source = file;
+      return model;
+    }
     const { config, params } = await readCheckpoint(file);
     const model = await GPT.create({ ...config, device: opts.device, precision: opts.precision });
     model.importParameters(params);
     return model;
   }
 
-  /** Writes safetensors (HF GPT-2 names, config in __metadata__) atomically. */
-  async save(file: string): Promise<void> {
-    const params = await this.#enqueue(async () => this.#native.exportParameters());
-    await writeCheckpoint(file, this.config, params);
+  /**
+   * Saves the parameters. A path ending in .safetensors gets headgrad's own single file (config
+   * in __metadata__), written atomically. Any other path becomes a Hugging Face folder that
+   * transformers loads (config.json and F32 model.safetensors, sharded past maxShardBytes,
+   * default 5e9), with the tokenizer files of the folder this model was loaded from; the folder
+   * is written beside the target and swapped in whole.
+   */
+  async save(file: string, o: { maxShardBytes?: number } = {}): Promise<void> {
+    if (file.endsWith('.safetensors')) {
+      const params = await this.#enqueue(async () => this.#native.exportParameters());
+      await writeCheckpoint(file, this.config, params);
+      return;
+    }
+    await this.#enqueue(() => writeHfFolder(file, this.config, (offset, length) => this.#native.exportParameterRange(offset, length),
+      { maxShardBytes: o.maxShardBytes, companionsFrom: this.#source }));
   }
 
   forward(tokens: Int32Array, o: ForwardOptions): Promise<{ loss: number; logits?: Float32Array }> {
@@ -296,6 +328,10 @@ export class GPT {
     this.#alive();
     if (this.#pending > 0) throw new Error(`GPT.${what}: ${this.#pending} call(s) on this model are still pending; await them first`);
   }
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  return stat(p).then((s) => s.isDirectory(), () => false);
 }
 
 // A copy of a typed array argument (anything else is returned as is, for the check to refuse).

@@ -6,7 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { backendInfo } from '../backend.js';
 import { readCheckpoint } from '../checkpoint/index.js';
-import { tokenizerFor } from '../tokenizer.js';
+import { tokenizerForModel } from '../model_tokenizer.js';
 import { VERSION } from '../version.js';
 import { writeReport } from '../report/html.js';
 import { fineTune, withModel, stderrLog, tasksOf, type Context } from './context.js';
@@ -103,7 +103,7 @@ async function prepare(o: ReproduceOptions, plan: Plan, log: (m: string) => void
   }
   const { config, params, format } = await readCheckpoint(modelPath);
   const device = o.device ?? 'cpu';
-  const tokenizer = tokenizerFor(config);
+  const tokenizer = await tokenizerForModel(modelPath, config);
   const suite = o.tasks ? await fileSuite(o.tasks, plan) : syntheticSuite(plan);
   checkFits(suite, tokenizer, config);
   const sha256 = found.isFile() ? createHash('sha256').update(await readFile(modelPath)).digest('hex') : null;

@@ -23,7 +23,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Tokenizer } from '../tokenizer.js';
-import { readSamples } from '../data/jsonl.js';
+import { readPromptSamples } from '../data/jsonl.js';
 import { shuffled } from '../data/split.js';
 import { TASKS, type TaskKind } from '../data/tasks.js';
 import type { Sample } from '../data/sample.js';
@@ -91,7 +91,7 @@ export async function fileSuite(dir: string, plan: Plan): Promise<Suite> {
   for (const kind of KINDS) {
     for (const file of await jsonlFiles(path.join(dir, kind))) {
       const name = path.basename(file, '.jsonl');
-      const all = await readSamples(file);
+      const all = await readPromptSamples(file);
       const heldOut = plan.testSamples + plan.probeSamples;
       if (all.length < heldOut + 8) {
         throw new Error(`--tasks: ${file} has ${all.length} samples; this plan needs at least ${heldOut + 8} (${plan.testSamples} test + ${plan.probeSamples} probe + 8 to train on)`);
@@ -110,7 +110,7 @@ export async function fileSuite(dir: string, plan: Plan): Promise<Suite> {
   }
   checkSuite(tasks, manifest, dir);
   const format: Sample[] = [];
-  if (plan.format) for (const file of await jsonlFiles(path.join(dir, 'format'))) format.push(...(await readSamples(file)));
+  if (plan.format) for (const file of await jsonlFiles(path.join(dir, 'format'))) format.push(...(await readPromptSamples(file)));
   return { source: 'files', dir, tasks, format: format.length ? shuffled(format, plan.seed) : [] };
 }
 
