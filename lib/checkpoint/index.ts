@@ -18,6 +18,7 @@ import { configFromHfJson, canonicalOffset, hfTensors, isIgnoredHfTensor, stripH
 import { hasLlmcMagic, readLlmc } from './llmc.js';
 import { CheckpointError } from './errors.js';
 import { readSafetensors, tensorFloats, writeSafetensors, type SafetensorsFile } from './safetensors.js';
+import { describe } from '../validate.js';
 
 export {
   parameterLayout, parameterCount, validateConfig, resolveConfig, pickConfig, isGpt2Config,
@@ -168,6 +169,3 @@ function describeConfig(c: GPTConfig): string {
   return `config V=${c.vocabSize} P=${c.maxSeqLen} L=${c.layers} heads=${c.heads} C=${c.dim}`;
 }
 
-function describe(x: unknown): string {
-  return x === null ? 'null' : typeof x === 'object' ? (x as object).constructor?.name ?? 'object' : typeof x;
-}
