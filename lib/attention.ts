@@ -1,17 +1,21 @@
 // The low-level fused attention API. Validates every argument before the addon sees it (the
-// addon checks again, plus NaN/Inf in the inputs, which it scans natively), resolves the device,
-// and returns the addon's outputs unchanged.
+// addon checks again with the same bounds, plus NaN/Inf in the inputs, which it scans natively),
+// resolves the device, and returns the addon's outputs unchanged. The addon copies the inputs
+// when the call is made: refilling q after an un-awaited attentionForward changes nothing.
 //
 // q, k, v, out, dout, dq, dk, dv: [batch, heads, seqLen, headDim]   lse: [batch, heads, seqLen]
 // headScore: [batch, heads], Σ_t Σ_d dout·out = ∂L/∂ξ for a gate ξ on the head output.
 import { resolveDevice, type Device } from './backend.js';
 import { native, type NativeAttentionOptions, type NativeBackwardResult, type NativeForwardResult } from './native.js';
+import {
+  MAX_ATTENTION_ELEMENTS, MAX_HEAD_DIM, MAX_SCALE, checkBoolean, checkChoice, checkFloat32Length, checkPositiveInt, describe,
+} from './validate.js';
 
 export interface AttentionShape { batch: number; heads: number; seqLen: number; headDim: number }
 export interface AttentionOptions {
   /** Mask key j > query i. Default true. */
   causal?: boolean;
-  /** Multiplies q·k. Default 1/sqrt(headDim). */
+  /** Multiplies q·k, in [0, 3.4e38]. Default (and 0) 1/sqrt(headDim). */
   scale?: number;
   device?: Device;
   /** 'bf16' uses tensor cores and exists on the CUDA backend only. Default 'f32'. */
@@ -23,41 +27,34 @@ export interface AttentionOptions {
 export type AttentionForwardResult = NativeForwardResult;
 export type AttentionBackwardResult = NativeBackwardResult;
 
-export const MAX_HEAD_DIM = 256;
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (ArrayBuffer.isView(v)) return v.constructor.name;
-  if (Array.isArray(v)) return 'Array';
-  if (typeof v === 'number') return `number ${v}`;
-  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
-  return typeof v;
-}
+export { MAX_HEAD_DIM } from './validate.js';
 
 function checkShape(fn: string, shape: unknown): AttentionShape {
   if (typeof shape !== 'object' || shape === null || Array.isArray(shape)) {
     throw new TypeError(`${fn}: shape: expected an object {batch, heads, seqLen, headDim}, got ${describe(shape)}`);
   }
   const s = shape as Record<string, unknown>;
-  for (const key of ['batch', 'heads', 'seqLen', 'headDim']) {
-    const v = s[key];
-    if (typeof v !== 'number') throw new TypeError(`${fn}: shape.${key}: expected a positive integer, got ${describe(v)}`);
-    if (!Number.isInteger(v) || v < 1 || v > 1e9) {
-      throw new RangeError(`${fn}: shape.${key}: expected a positive integer, got ${describe(v)}`);
-    }
+  const prefixed = (e: unknown) => {
+    if (e instanceof Error) e.message = `${fn}: ${e.message}`;
+    return e;
+  };
+  try {
+    for (const key of ['batch', 'heads', 'seqLen', 'headDim']) checkPositiveInt(s[key], `shape.${key}`);
+  } catch (e) {
+    throw prefixed(e);
   }
   if ((s.headDim as number) > MAX_HEAD_DIM) {
     throw new RangeError(`${fn}: shape.headDim: expected at most ${MAX_HEAD_DIM}, got ${s.headDim}`);
+  }
+  const elements = (s.batch as number) * (s.heads as number) * (s.seqLen as number) * (s.headDim as number);
+  if (elements > MAX_ATTENTION_ELEMENTS) {
+    throw new RangeError(`${fn}: shape: batch·heads·seqLen·headDim must stay below ${MAX_ATTENTION_ELEMENTS} elements`);
   }
   return shape as AttentionShape;
 }
 
 function checkArray(fn: string, name: string, a: unknown, len: number, dims: string): Float32Array {
-  if (!(a instanceof Float32Array)) throw new TypeError(`${fn}: ${name}: expected a Float32Array, got ${describe(a)}`);
-  if (a.length !== len) {
-    throw new RangeError(`${fn}: ${name}: expected length ${len} (${dims}), got ${a.length}`);
-  }
-  return a;
+  return checkFloat32Length(a, `${fn}: ${name}`, len, dims);
 }
 
 function nativeOptions(fn: string, shape: AttentionShape, opts: AttentionOptions | undefined): NativeAttentionOptions {
@@ -65,26 +62,25 @@ function nativeOptions(fn: string, shape: AttentionShape, opts: AttentionOptions
     throw new TypeError(`${fn}: opts: expected an object, got ${describe(opts)}`);
   }
   const o = opts ?? {};
-  if (o.causal !== undefined && typeof o.causal !== 'boolean') {
-    throw new TypeError(`${fn}: opts.causal: expected a boolean, got ${describe(o.causal)}`);
+  if (o.causal !== undefined) checkBoolean(o.causal, `${fn}: opts.causal`);
+  if (o.captureScore !== undefined) checkBoolean(o.captureScore, `${fn}: opts.captureScore`);
+  if (o.scale !== undefined) {
+    if (typeof o.scale !== 'number' || !Number.isFinite(o.scale)) {
+      throw new TypeError(`${fn}: opts.scale: expected a finite number, got ${describe(o.scale)}`);
+    }
+    if (o.scale < 0 || o.scale > MAX_SCALE) {
+      throw new RangeError(`${fn}: opts.scale: expected a finite positive number, got ${describe(o.scale)}`);
+    }
   }
-  if (o.captureScore !== undefined && typeof o.captureScore !== 'boolean') {
-    throw new TypeError(`${fn}: opts.captureScore: expected a boolean, got ${describe(o.captureScore)}`);
-  }
-  if (o.scale !== undefined && (typeof o.scale !== 'number' || !Number.isFinite(o.scale) || o.scale <= 0)) {
-    throw new RangeError(`${fn}: opts.scale: expected a finite positive number, got ${describe(o.scale)}`);
-  }
-  const precision = o.precision ?? 'f32';
-  if (precision !== 'f32' && precision !== 'bf16') {
-    throw new TypeError(`${fn}: opts.precision: expected 'f32' or 'bf16', got ${describe(o.precision)}`);
-  }
+  const precision = o.precision === undefined ? 'f32' : checkChoice(o.precision, `${fn}: opts.precision`, ['f32', 'bf16'] as const);
   const device = resolveDevice(o.device, fn);
   if (precision === 'bf16' && device !== 'cuda') {
-    throw new RangeError(`${fn}: opts.precision: 'bf16' runs on the CUDA backend only, but the device is 'cpu'`);
+    throw new RangeError(`${fn}: opts.precision: 'bf16' runs on the CUDA backend only, got device 'cpu'`);
   }
   return {
     causal: o.causal ?? true,
-    scale: o.scale ?? 1 / Math.sqrt(shape.headDim),
+    // 0 selects 1/sqrt(headDim), as in the addon; send the value itself so both agree bit for bit.
+    scale: o.scale === undefined || o.scale === 0 ? 1 / Math.sqrt(shape.headDim) : o.scale,
     device,
     precision,
     captureScore: o.captureScore ?? true,

@@ -34,7 +34,9 @@ export function buildProgram(): Command {
     // Set before the commands are registered so that they inherit both: commander throws instead
     // of exiting, and prints nothing itself; main() reports the error once.
     .exitOverride()
-    .configureOutput({ outputError: () => {} });
+    .configureOutput({ outputError: () => {} })
+    // A command's own options end where its subcommand begins (`patterns merge --out X`).
+    .enablePositionalOptions();
   for (const command of COMMANDS) command.register(program);
   return program;
 }

@@ -3,9 +3,13 @@
 import type { GPT } from './model.js';
 import type { Tokenizer } from './tokenizer.js';
 import { makeBatch, promptTokens } from './data/batch.js';
-import type { Sample } from './data/sample.js';
+import { chatPromptTokens } from './data/chat.js';
+import { isChatSample, lastAssistant, questionAndAnswer, type TrainingSample } from './data/sample.js';
 
-/** Decides whether `output` is a correct answer to `prompt` (a task's exact-match checker). */
+/**
+ * Decides whether `output` is a correct answer to `prompt` (a task's exact-match checker). For a
+ * conversation, `prompt` is its question (data/sample.ts questionAndAnswer).
+ */
 export type Checker = (prompt: string, output: string) => boolean;
 
 export interface EvalOptions {
@@ -19,7 +23,7 @@ export interface EvalOptions {
  * (+ eos). Each batch's loss is already the mean of its samples' losses, so batches are
  * combined weighted by their size.
  */
-export async function heldOutLoss(model: GPT, samples: readonly Sample[], opts: EvalOptions): Promise<number> {
+export async function heldOutLoss(model: GPT, samples: readonly TrainingSample[], opts: EvalOptions): Promise<number> {
   if (samples.length === 0) throw new RangeError('heldOutLoss: samples must not be empty');
   const batchSize = opts.batchSize ?? 16;
   let total = 0;
@@ -42,22 +46,25 @@ export interface AccuracyOptions {
 /**
  * Fraction of samples whose greedy continuation of the prompt (stopped at eos, or at the model's
  * context limit) passes `check`. By default at most reference length + 1 tokens are generated:
- * under exact match an answer that has not stopped by then is wrong anyway.
+ * under exact match an answer that has not stopped by then is wrong anyway. A conversation is
+ * scored on its last assistant turn: the prompt is the template's rendering of the messages
+ * before it with the generation prompt.
  */
-export async function exactMatchAccuracy(model: GPT, samples: readonly Sample[], opts: AccuracyOptions): Promise<number> {
+export async function exactMatchAccuracy(model: GPT, samples: readonly TrainingSample[], opts: AccuracyOptions): Promise<number> {
   if (samples.length === 0) throw new RangeError('exactMatchAccuracy: samples must not be empty');
   const { tokenizer } = opts;
   let correct = 0;
   for (const s of samples) {
-    const wanted = opts.maxNewTokens ?? tokenizer.encode(s.response).length + 1;
+    const { question, answer } = questionAndAnswer(s);
+    const wanted = opts.maxNewTokens ?? tokenizer.encode(answer).length + 1;
     // As in training batches (lib/data/batch.ts), a prompt too long for the context loses
-    // tokens from the left; the separator at its end stays.
-    const full = promptTokens(tokenizer, s.prompt);
+    // tokens from the left; the separator (the assistant header) at its end stays.
+    const full = isChatSample(s) ? chatPromptTokens(tokenizer, s.messages.slice(0, lastAssistant(s))) : promptTokens(tokenizer, s.prompt);
     const prompt = full.subarray(Math.max(0, full.length - Math.max(1, model.config.maxSeqLen - wanted)));
     const maxNewTokens = Math.min(wanted, model.config.maxSeqLen - prompt.length);
     // the new tokens, without the stop token
     const out = await model.generate(prompt, { maxNewTokens, stopToken: tokenizer.eos });
-    if (opts.check(s.prompt, tokenizer.decode(out))) correct++;
+    if (opts.check(question, tokenizer.decode(out))) correct++;
   }
   return correct / samples.length;
 }

@@ -22,10 +22,14 @@ export {
   type Checkpoint, type CheckpointFormat, type GPTConfig, type ParameterTensor, type ResolvedConfig, type RopeScaling,
 } from './checkpoint/index.js';
 export { ByteTokenizer, Gpt2Tokenizer, tokenizerFor, type Tokenizer } from './tokenizer.js';
-export type { Sample } from './data/sample.js';
-export { readJsonl, readSamples, writeJsonl } from './data/jsonl.js';
+export { HfTokenizer, readHfTokenizer } from './hf_tokenizer.js';
+export { ChatTemplate, type ChatMessage } from './chat_template.js';
+export { tokenizerForModel } from './model_tokenizer.js';
+export { isChatSample, type Sample, type ChatSample, type TrainingSample } from './data/sample.js';
+export { encodeChat, type EncodedSample } from './data/chat.js';
+export { readJsonl, readSamples, readPromptSamples, writeJsonl } from './data/jsonl.js';
 export { shuffled, trainTestSplit } from './data/split.js';
-export { makeBatch, batches, promptTokens, type Batch, type BatchOptions, type Weighting } from './data/batch.js';
+export { makeBatch, batches, promptTokens, encodeSample, type Batch, type BatchOptions, type Weighting } from './data/batch.js';
 export { TASKS, getTask, pretrainCorpus, type Task, type TaskKind } from './data/tasks.js';
 export { sft, learningRate, type SftOptions, type SftHistory, type SftMode, type StepRecord, type EvalRecord, type SnapshotRecord } from './sft.js';
 export { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';

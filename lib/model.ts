@@ -1,11 +1,16 @@
 // The GPT class: a GPT-2 or Llama-family model trained and probed through the native engine
-// (native/core/gpt.h). Arguments are checked here first, with messages that name the argument;
-// the addon checks them again. Calls on one model run one at a time: async calls queue behind
-// each other, so user code may fire several without awaiting.
+// (native/core/gpt.h). Arguments are checked here first (lib/validate.ts, the addon's bounds),
+// with messages that name the argument; the addon checks them again. Calls on one model run one
+// at a time: async calls queue behind each other, so user code may fire several without
+// awaiting. Every async call copies its array arguments when it is made and validates the copy,
+// so a caller may refill its buffers at once (a data loader does) without changing the result.
 import { resolveDevice, type Device } from './backend.js';
 import { readCheckpoint, writeCheckpoint, validateConfig, parameterCount, type GPTConfig } from './checkpoint/index.js';
 import { pickConfig } from './checkpoint/layout.js';
+import { planHfFolder, streamHfFolder, writeHfFolder } from './checkpoint/hf_folder.js';
 import { native, type NativeGPTModel } from './native.js';
+import { STEP_BOUNDS, checkBoolean, checkFloats, checkInt, checkNumberIn, checkObject, checkPositiveInt, checkTokens, describe } from './validate.js';
+import { stat } from 'node:fs/promises';
 
 export interface GPTCreateOptions extends GPTConfig {
   /** Seed of the deterministic GPT-2 initialisation (integer in [0, 2^53)); default 0. */
@@ -84,6 +89,7 @@ export class GPT {
   #pending = 0;
   #disposed = false;
   #gates: Float32Array; // a host copy of the gates last set (all ones at creation)
+  #source: string | undefined; // the folder the model was loaded from (its tokenizer goes along on save)
 
   private constructor(handle: NativeGPTModel, config: GPTConfig, device: 'cpu' | 'cuda', precision: Precision) {
     this.#native = handle;
@@ -112,43 +118,70 @@ export class GPT {
     return new GPT(await native.GPTModel.create({ ...config, seed, device, precision }), config, device, runs);
   }
 
-  /** A checkpoint (own safetensors, Hugging Face GPT-2 folder or model.safetensors, llm.c .bin). */
+  /**
+   * A checkpoint: a Hugging Face folder (GPT-2, Llama, Mistral, Qwen2; model.safetensors or
+   * shards; F32/F16/BF16), headgrad's own safetensors, a GPT-2 folder's model.safetensors or an
+   * llm.c .bin. A folder is checked whole (config fields, shard headers, tensor names and
+   * shapes) before any weight is read, then streamed into the model tensor by tensor, so the
+   * load needs little memory beyond the model itself.
+   */
   static async load(file: string, opts: { device?: Device; precision?: Precision } = {}): Promise<GPT> {
+    if (await isDirectory(file)) {
+      const plan = await planHfFolder(file);
+      const model = await GPT.create({ ...plan.config, device: opts.device, precision: opts.precision });
+      try {
+        await streamHfFolder(plan, (offset, values) => model.importParameterRange(offset, values));
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
+      model.#source = file;
+      return model;
+    }
     const { config, params } = await readCheckpoint(file);
     const model = await GPT.create({ ...config, device: opts.device, precision: opts.precision });
     model.importParameters(params);
     return model;
   }
 
-  /** Writes safetensors (HF GPT-2 names, config in __metadata__) atomically. */
-  async save(file: string): Promise<void> {
-    const params = await this.#enqueue(async () => this.#native.exportParameters());
-    await writeCheckpoint(file, this.config, params);
+  /**
+   * Saves the parameters. A path ending in .safetensors gets headgrad's own single file (config
+   * in __metadata__), written atomically. Any other path becomes a Hugging Face folder that
+   * transformers loads (config.json and F32 model.safetensors, sharded past maxShardBytes,
+   * default 5e9), with the tokenizer files of the folder this model was loaded from; the folder
+   * is written beside the target and swapped in whole.
+   */
+  async save(file: string, o: { maxShardBytes?: number } = {}): Promise<void> {
+    if (file.endsWith('.safetensors')) {
+      const params = await this.#enqueue(async () => this.#native.exportParameters());
+      await writeCheckpoint(file, this.config, params);
+      return;
+    }
+    await this.#enqueue(() => writeHfFolder(file, this.config, (offset, length) => this.#native.exportParameterRange(offset, length),
+      { maxShardBytes: o.maxShardBytes, companionsFrom: this.#source }));
   }
 
   forward(tokens: Int32Array, o: ForwardOptions): Promise<{ loss: number; logits?: Float32Array }> {
     return this.#call(() => {
       checkObject(o, 'forward options');
-      checkInt(o.batch, 'forward options.batch', 1, 2 ** 30);
-      checkInt(o.seqLen, 'forward options.seqLen', 1, this.config.maxSeqLen);
-      const n = o.batch * o.seqLen;
-      checkTokens(tokens, 'tokens', n, 0, this.config.vocabSize);
-      if (o.targets !== undefined) checkTokens(o.targets, 'forward options.targets', n, -1, this.config.vocabSize);
+      const batch = checkPositiveInt(o.batch, 'forward options.batch');
+      const seqLen = checkInt(o.seqLen, 'forward options.seqLen', 1, this.config.maxSeqLen);
+      const n = batch * seqLen;
+      // Copies first, checks on the copies: the native call runs later, after the queue.
+      const ids = checkTokens(copy(tokens, Int32Array), 'tokens', n, 0, this.config.vocabSize);
+      const targets = o.targets === undefined ? undefined
+        : checkTokens(copy(o.targets, Int32Array), 'forward options.targets', n, -1, this.config.vocabSize);
+      let lossWeights: Float32Array | undefined;
       if (o.lossWeights !== undefined) {
-        if (o.targets === undefined) throw new TypeError('forward options.lossWeights: needs targets as well');
-        checkFloats(o.lossWeights, 'forward options.lossWeights', n, 0);
+        if (targets === undefined) throw new TypeError('forward options.lossWeights: needs targets as well');
+        lossWeights = checkFloats(copy(o.lossWeights, Float32Array), 'forward options.lossWeights', n, 0);
       }
-      if (o.returnLogits !== undefined && typeof o.returnLogits !== 'boolean') {
-        throw new TypeError(`forward options.returnLogits: expected a boolean, got ${typeof o.returnLogits}`);
-      }
-      if (o.scoresOnly !== undefined && typeof o.scoresOnly !== 'boolean') {
-        throw new TypeError(`forward options.scoresOnly: expected a boolean, got ${typeof o.scoresOnly}`);
-      }
-      if (o.scoresOnly && (o.targets === undefined || o.returnLogits)) {
+      const returnLogits = o.returnLogits === undefined ? undefined : checkBoolean(o.returnLogits, 'forward options.returnLogits');
+      const scoresOnly = o.scoresOnly === undefined ? undefined : checkBoolean(o.scoresOnly, 'forward options.scoresOnly');
+      if (scoresOnly && (targets === undefined || returnLogits)) {
         throw new TypeError('forward options.scoresOnly: needs targets and cannot return logits (the LM head runs only at target positions)');
       }
-      const { batch, seqLen, targets, lossWeights, returnLogits, scoresOnly } = o;
-      return () => this.#native.forward(tokens, { batch, seqLen, targets, lossWeights, returnLogits, scoresOnly });
+      return () => this.#native.forward(ids, { batch, seqLen, targets, lossWeights, returnLogits, scoresOnly });
     });
   }
 
@@ -156,10 +189,7 @@ export class GPT {
   backward(o: BackwardOptions = {}): Promise<{ headScores: Float32Array }> {
     return this.#call(() => {
       checkObject(o, 'backward options');
-      if (o.scoresOnly !== undefined && typeof o.scoresOnly !== 'boolean') {
-        throw new TypeError(`backward options.scoresOnly: expected a boolean, got ${typeof o.scoresOnly}`);
-      }
-      const scoresOnly = o.scoresOnly ?? false;
+      const scoresOnly = o.scoresOnly === undefined ? false : checkBoolean(o.scoresOnly, 'backward options.scoresOnly');
       return () => this.#native.backward({ scoresOnly });
     });
   }
@@ -167,18 +197,18 @@ export class GPT {
   step(o: StepOptions): Promise<void> {
     return this.#call(() => {
       checkObject(o, 'step options');
-      checkNumber(o.lr, 'step options.lr', 0);
-      for (const k of ['beta1', 'beta2'] as const) if (o[k] !== undefined) checkNumber(o[k], `step options.${k}`, 0, 1, true);
-      for (const k of ['eps', 'weightDecay', 'gradClip'] as const) if (o[k] !== undefined) checkNumber(o[k], `step options.${k}`, 0);
+      const bounded = (k: keyof typeof STEP_BOUNDS) => checkNumberIn(o[k], `step options.${k}`, STEP_BOUNDS[k][0], STEP_BOUNDS[k][1]);
+      const opts: StepOptions = { lr: bounded('lr') };
+      for (const k of ['beta1', 'beta2', 'eps', 'weightDecay', 'gradClip'] as const) if (o[k] !== undefined) opts[k] = bounded(k);
       if (o.trainableHeads !== undefined) {
         const n = this.config.layers * this.config.heads;
         if (!(o.trainableHeads instanceof Uint8Array)) throw new TypeError(`step options.trainableHeads: expected a Uint8Array [layers*heads], got ${describe(o.trainableHeads)}`);
         if (o.trainableHeads.length !== n) throw new RangeError(`step options.trainableHeads: expected length layers*heads = ${n}, got ${o.trainableHeads.length}`);
+        opts.trainableHeads = o.trainableHeads.slice();
       }
       for (const k of ['trainMlp', 'trainLayerNorm', 'trainEmbeddings'] as const) {
-        if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new TypeError(`step options.${k}: expected a boolean, got ${typeof o[k]}`);
+        if (o[k] !== undefined) opts[k] = checkBoolean(o[k], `step options.${k}`);
       }
-      const opts = { ...o };
       return () => this.#native.step(opts);
     });
   }
@@ -186,15 +216,16 @@ export class GPT {
   /** Greedy decoding with a KV cache. Returns the new tokens only (not the prompt, not the stop token). */
   generate(prompt: Int32Array, o: GenerateOptions): Promise<Int32Array> {
     return this.#call(() => {
-      checkTokens(prompt, 'prompt', undefined, 0, this.config.vocabSize);
-      if (prompt.length < 1 || prompt.length > this.config.maxSeqLen) {
-        throw new RangeError(`prompt: expected 1 to maxSeqLen = ${this.config.maxSeqLen} tokens, got ${prompt.length}`);
+      const ids = checkTokens(copy(prompt, Int32Array), 'prompt', undefined, 0, this.config.vocabSize);
+      if (ids.length < 1 || ids.length > this.config.maxSeqLen) {
+        throw new RangeError(`prompt: expected 1 to maxSeqLen = ${this.config.maxSeqLen} tokens, got ${ids.length}`);
       }
       checkObject(o, 'generate options');
-      checkInt(o.maxNewTokens, 'generate options.maxNewTokens', 0, this.config.maxSeqLen - prompt.length);
-      if (o.stopToken !== undefined) checkInt(o.stopToken, 'generate options.stopToken', 0, this.config.vocabSize - 1);
-      const opts = { maxNewTokens: o.maxNewTokens, stopToken: o.stopToken };
-      return () => this.#native.generate(prompt, opts);
+      const opts = {
+        maxNewTokens: checkInt(o.maxNewTokens, 'generate options.maxNewTokens', 0, this.config.maxSeqLen - ids.length),
+        stopToken: o.stopToken === undefined ? undefined : checkInt(o.stopToken, 'generate options.stopToken', 0, this.config.vocabSize - 1),
+      };
+      return () => this.#native.generate(ids, opts);
     });
   }
 
@@ -299,44 +330,11 @@ export class GPT {
   }
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (ArrayBuffer.isView(v)) return v.constructor.name;
-  if (Array.isArray(v)) return 'Array';
-  return typeof v === 'number' ? `number ${v}` : typeof v;
+async function isDirectory(p: string): Promise<boolean> {
+  return stat(p).then((s) => s.isDirectory(), () => false);
 }
 
-function checkObject(o: unknown, name: string): void {
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new TypeError(`${name}: expected an object, got ${describe(o)}`);
-}
-
-function checkInt(v: unknown, name: string, lo: number, hi: number): void {
-  if (typeof v !== 'number') throw new TypeError(`${name}: expected an integer in [${lo}, ${hi}], got ${describe(v)}`);
-  if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name}: expected an integer in [${lo}, ${hi}], got ${v}`);
-}
-
-// A finite number >= lo (and < hi when hiExclusive, <= hi otherwise).
-function checkNumber(v: unknown, name: string, lo: number, hi = Infinity, hiExclusive = false): void {
-  const range = `${hiExclusive ? `in [${lo}, ${hi})` : `>= ${lo}`}`;
-  if (typeof v !== 'number') throw new TypeError(`${name}: expected a finite number ${range}, got ${describe(v)}`);
-  if (!Number.isFinite(v) || v < lo || (hiExclusive ? v >= hi : v > hi)) throw new RangeError(`${name}: expected a finite number ${range}, got ${v}`);
-}
-
-function checkTokens(a: unknown, name: string, length: number | undefined, lo: number, hi: number): void {
-  if (!(a instanceof Int32Array)) throw new TypeError(`${name}: expected an Int32Array, got ${describe(a)}`);
-  if (length !== undefined && a.length !== length) throw new RangeError(`${name}: expected length batch*seqLen = ${length}, got ${a.length}`);
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] < lo || a[i] >= hi) throw new RangeError(`${name}[${i}]: expected a token id in [${lo}, ${hi}), got ${a[i]}`);
-  }
-}
-
-// Finite values (and >= min when given).
-function checkFloats(a: unknown, name: string, length: number, min?: number): void {
-  if (!(a instanceof Float32Array)) throw new TypeError(`${name}: expected a Float32Array, got ${describe(a)}`);
-  if (a.length !== length) throw new RangeError(`${name}: expected length ${length}, got ${a.length}`);
-  for (let i = 0; i < a.length; i++) {
-    if (!Number.isFinite(a[i]) || (min !== undefined && a[i] < min)) {
-      throw new RangeError(`${name}[${i}]: expected a finite number${min !== undefined ? ` >= ${min}` : ''}, got ${a[i]}`);
-    }
-  }
+// A copy of a typed array argument (anything else is returned as is, for the check to refuse).
+function copy<T extends Int32Array | Float32Array>(a: unknown, type: { new (a: ArrayLike<number>): T; prototype: T }): T {
+  return (a instanceof type ? a.slice() : a) as T;
 }

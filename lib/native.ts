@@ -1,12 +1,14 @@
 // The one place that loads the native addon. Everything else in lib/ imports `native` from
-// here and sees the typed `Binding` interface, never the raw module.
+// here and sees the typed `Binding` interface, never the raw module. The addon is loaded on the
+// first native call, not at import: `import 'headgrad'`, decompose, the statistics and the
+// report code work on a machine where it is missing or broken.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { GPTConfig } from './checkpoint/layout.js';
 import { fileURLToPath } from 'node:url';
 
-export interface CudaDevice { name: string; memoryBytes: number; computeCapability: string }
+export interface CudaDevice { index: number; name: string; memoryBytes: number; computeCapability: string }
 export interface BackendInfo {
   version: string;
   cpu: {
@@ -18,7 +20,10 @@ export interface BackendInfo {
     /** precision 'bf16' on the CPU: the linear layers' gemms through oneDNN, or why f32 runs instead */
     bf16: { available: boolean; isa: string | null; reason: string };
   };
-  cuda: { compiled: boolean; available: boolean; devices: CudaDevice[]; reason?: string };
+  /** device: the index of the GPU every CUDA call runs on (HEADGRAD_CUDA_DEVICE, else the first usable one). */
+  cuda: { compiled: boolean; available: boolean; devices: CudaDevice[]; device?: number; reason?: string;
+    /** Device memory the engine's ops keep between calls (freed for idle threads when a model is disposed). */
+    scratchBytes: number };
 }
 
 /** Shape and options exactly as native/addon/attention_binding.cpp reads them. */
@@ -33,12 +38,17 @@ export interface NativeAttentionOptions {
 export interface NativeForwardResult { out: Float32Array; lse: Float32Array }
 export interface NativeBackwardResult { dq: Float32Array; dk: Float32Array; dv: Float32Array; headScore: Float32Array }
 
+export interface NativeStepOptions {
+  lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; gradClip?: number;
+  trainableHeads?: Uint8Array; trainMlp?: boolean; trainLayerNorm?: boolean; trainEmbeddings?: boolean;
+}
+
 /** native/addon/gpt_binding.cpp: one engine; lib/model.ts is the only user. */
 export interface NativeGPTModel {
   forward(tokens: Int32Array, o: { batch: number; seqLen: number; targets?: Int32Array; lossWeights?: Float32Array; returnLogits?: boolean; scoresOnly?: boolean }):
     Promise<{ loss: number; logits?: Float32Array }>;
   backward(o?: { scoresOnly?: boolean }): Promise<{ headScores: Float32Array }>;
-  step(o: object): Promise<void>;
+  step(o: NativeStepOptions): Promise<void>;
   generate(prompt: Int32Array, o: { maxNewTokens: number; stopToken?: number }): Promise<Int32Array>;
   setHeadGates(g: Float32Array): void;
   exportParameters(): Float32Array;
@@ -66,7 +76,6 @@ export interface Binding {
   };
   /** The rate of the f32 gemm the engine runs, C[m,n] = A[m,k]·B[k,n] (benchmarks only). */
   gemmRateSync(o: { m: number; n: number; k: number; precision?: 'f32' | 'bf16' }): { gflops: number; impl: string };
-  [name: string]: any;
 }
 
 const require = createRequire(import.meta.url);
@@ -88,10 +97,11 @@ if (process.env.HEADGRAD_THREADS) {
 
 function load(): Binding {
   const tried: string[] = [];
+  // An explicit HEADGRAD_ADDON is used or reported, never silently replaced by another build.
   const override = process.env.HEADGRAD_ADDON;
   if (override) {
-    tried.push(override);
     if (existsSync(override)) return require(path.resolve(override)) as Binding;
+    throw new Error(`headgrad: HEADGRAD_ADDON=${override}: no such file (unset it to use the built addon)`);
   }
   try {
     const bindings = require('bindings') as (o: { bindings: string; module_root: string }) => Binding;
@@ -108,4 +118,16 @@ function load(): Binding {
   }
 }
 
-export const native: Binding = load();
+let loaded: Binding | undefined;
+
+/** The addon, loaded on first use; a failed load throws at each use with the same message. */
+export function binding(): Binding {
+  loaded ??= load();
+  return loaded;
+}
+
+/** `native.x` is `binding().x`: the addon loads on the first property read, not at import. */
+export const native: Binding = new Proxy({} as Binding, {
+  get: (_target, key) => Reflect.get(binding(), key),
+  has: (_target, key) => Reflect.has(binding(), key),
+});

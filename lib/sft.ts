@@ -5,8 +5,8 @@
 import cliProgress from 'cli-progress';
 import type { GPT } from './model.js';
 import type { Tokenizer } from './tokenizer.js';
-import { makeBatch } from './data/batch.js';
-import type { Sample } from './data/sample.js';
+import { makeBatch, encodeSample } from './data/batch.js';
+import { isChatSample, type TrainingSample } from './data/sample.js';
 import { Rng } from './util/random.js';
 import { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
 import { activationPattern, type ActivationPattern } from './patterns/activation.js';
@@ -40,7 +40,7 @@ export function learningRate(step: number, o: ScheduleOptions): number {
 
 export interface SftEvalOptions {
   /** Held-out samples for the loss and the accuracy. */
-  data: readonly Sample[];
+  data: readonly TrainingSample[];
   /** Evaluate before training, every `every` steps and after the last step. */
   every: number;
   /** Exact-match checker; without it only the loss is measured. */
@@ -49,7 +49,7 @@ export interface SftEvalOptions {
 
 export interface SftSnapshotOptions {
   /** Fixed probe samples the activation pattern is measured on. */
-  probe: readonly Sample[];
+  probe: readonly TrainingSample[];
   /** Snapshot before training, every `every` steps and after the last step. */
   every: number;
 }
@@ -102,7 +102,7 @@ export interface SftHistory {
 }
 
 /** Fine-tunes `model` in place on `data` and returns what happened along the way. */
-export async function sft(model: GPT, data: readonly Sample[], opts: SftOptions): Promise<SftHistory> {
+export async function sft(model: GPT, data: readonly TrainingSample[], opts: SftOptions): Promise<SftHistory> {
   validateSftOptions(model, data, opts);
   const batchSize = opts.batchSize ?? 8;
   const stepOptions = optimizerOptions(opts);
@@ -156,7 +156,7 @@ export async function sft(model: GPT, data: readonly Sample[], opts: SftOptions)
   return history;
 }
 
-function validateSftOptions(model: GPT, data: readonly Sample[], o: SftOptions): void {
+function validateSftOptions(model: GPT, data: readonly TrainingSample[], o: SftOptions): void {
   const posInt = (v: unknown, name: string) => {
     if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`sft: ${name} must be a positive integer, got ${v}`);
   };
@@ -192,7 +192,7 @@ function validateSftOptions(model: GPT, data: readonly Sample[], o: SftOptions):
     if (o.snapshots.probe.length === 0) throw new RangeError('sft: snapshots.probe must not be empty');
   }
   if (o.checkpoint?.every !== undefined) posInt(o.checkpoint.every, 'checkpoint.every');
-  const fit = (samples: readonly Sample[], name: string) => checkFits(samples, name, o.tokenizer, model.config.maxSeqLen);
+  const fit = (samples: readonly TrainingSample[], name: string) => checkFits(samples, name, o.tokenizer, model.config.maxSeqLen);
   fit(data, 'data');
   if (o.eval) fit(o.eval.data, 'eval.data');
   if (o.snapshots) fit(o.snapshots.probe, 'snapshots.probe');
@@ -203,8 +203,14 @@ function validateSftOptions(model: GPT, data: readonly Sample[], o: SftOptions):
  * context: a prompt may be cut from the left (lib/data/batch.ts), the response may not. Checked
  * up front so that a bad sample does not stop a run halfway.
  */
-function checkFits(samples: readonly Sample[], name: string, tokenizer: Tokenizer, maxSeqLen: number): void {
+function checkFits(samples: readonly TrainingSample[], name: string, tokenizer: Tokenizer, maxSeqLen: number): void {
   samples.forEach((s, i) => {
+    if (isChatSample(s)) {
+      const e = encodeSample(s, i, tokenizer);
+      const need = e.seq.length - 1 - (e.cutLimit - e.keep);
+      if (need > maxSeqLen) throw new RangeError(`sft: ${name}[${i}]: ${e.what} need ${need} tokens, more than the model's maxSeqLen ${maxSeqLen}`);
+      return;
+    }
     const need = tokenizer.separator.length + tokenizer.encode(s.response).length;
     if (need > maxSeqLen) {
       throw new RangeError(`sft: ${name}[${i}]: separator + response need ${need} tokens, more than the model's maxSeqLen ${maxSeqLen}`);
@@ -227,13 +233,13 @@ function optimizerOptions(o: SftOptions) {
  * Seeded batch order: epochs over a fresh shuffle each; a batch that would cross an epoch
  * boundary continues into the next shuffle, so every batch is full even for tiny data.
  */
-function batchOrder(data: readonly Sample[], batchSize: number, seed: number) {
+function batchOrder(data: readonly TrainingSample[], batchSize: number, seed: number) {
   const rng = new Rng(seed);
   let perm: number[] = [];
   let at = 0;
   return {
-    next(): Sample[] {
-      const out: Sample[] = [];
+    next(): TrainingSample[] {
+      const out: TrainingSample[] = [];
       while (out.length < batchSize) {
         if (at === perm.length) {
           perm = rng.shuffle(Array.from({ length: data.length }, (_, i) => i));

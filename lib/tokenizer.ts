@@ -11,11 +11,14 @@
 //
 // Gpt2Tokenizer: GPT-2 has one special token, <|endoftext|> = 50256, which serves as eos and pad;
 // it has no separator token, so SFT uses the text "\n" (see data/batch.ts).
+//
+// HfTokenizer (hf_tokenizer.ts): a model folder's tokenizer.json, with its chat template.
 import * as r50k from 'gpt-tokenizer/encoding/r50k_base';
 import type { GPTConfig } from './checkpoint/layout.js';
+import type { ChatTemplate } from './chat_template.js';
 
 export interface Tokenizer {
-  readonly name: 'byte' | 'gpt2';
+  readonly name: 'byte' | 'gpt2' | 'hf';
   readonly vocabSize: number;
   readonly eos: number;
   readonly pad: number;
@@ -23,6 +26,10 @@ export interface Tokenizer {
   readonly separator: Int32Array;
   /** Special tokens by name, e.g. { '<|eos|>': 257 }. */
   readonly special: Readonly<Record<string, number>>;
+  /** Tokens that begin every prompt/response sequence (e.g. Llama's BOS); none when absent. */
+  readonly prefix?: Int32Array;
+  /** The chat template that renders {"messages": [...]} samples; absent when the tokenizer has none. */
+  readonly chatTemplate?: ChatTemplate;
   encode(text: string): Int32Array;
   decode(ids: ArrayLike<number>): string;
 }

@@ -160,7 +160,7 @@ const badForward: [string, () => unknown, RegExp, ErrorConstructor][] = [
   ['fractional dim', () => attentionForwardSync(ok(), ok(), ok(), { ...good, seqLen: 2.5 }), /shape.seqLen: expected a positive integer, got number 2.5/, RangeError],
   ['missing dim', () => attentionForwardSync(ok(), ok(), ok(), { batch: 1, heads: 2, seqLen: 3 } as never), /shape.headDim: expected a positive integer, got undefined/, TypeError],
   ['headDim > 256', () => attentionForwardSync(new Float32Array(257), new Float32Array(257), new Float32Array(257), { batch: 1, heads: 1, seqLen: 1, headDim: 257 }), /shape.headDim: expected at most 256, got 257/, RangeError],
-  ['NaN input', () => attentionForwardSync(ok(), nan(), ok(), good), /k: expected finite values, got nan at index 5/, RangeError],
+  ['NaN input', () => attentionForwardSync(ok(), nan(), ok(), good), /k: expected finite values, got NaN at index 5/, RangeError],
   ['seqLen mismatch', () => attentionForwardSync(ok(), ok(), ok(), { ...good, seqLen: 4 }), /q: expected length 32 .*got 24/, RangeError],
   ['bad scale', () => attentionForwardSync(ok(), ok(), ok(), good, { scale: -1 }), /opts.scale: expected a finite positive number, got number -1/, RangeError],
   ['bad causal', () => attentionForwardSync(ok(), ok(), ok(), good, { causal: 'yes' as never }), /opts.causal: expected a boolean/, TypeError],

@@ -172,7 +172,7 @@ test('a text corpus and a JSONL data file work like the suite', () => {
 test('bad paths and options fail fast with a message and exit code 1', () => {
   const base = f('base.safetensors');
   const cases: [string[], RegExp][] = [
-    [['patterns', '--model', f('missing.safetensors'), '--task', 'reverse'], /--model: no such file: .*missing\.safetensors/],
+    [['patterns', '--model', f('missing.safetensors'), '--task', 'reverse'], /--model: no such file or folder: .*missing\.safetensors/],
     [['patterns', '--model', base, '--task', 'nope'], /--task: unknown task "nope"/],
     [['patterns', '--model', base], /exactly one of --data FILE.jsonl or --task NAME/],
     [['patterns', '--model', base, '--task', 'reverse', '--out', f('no/such/dir/p.json')], /--out: the folder .* does not exist/],

@@ -49,7 +49,7 @@ test('JSONL: a bad line names file:line and the problem', async () => {
     ['\n\n{"prompt":"a"}\n', /bad2\.jsonl:3: missing field "response"/],
     ['{"prompt":"a","response":7}\n', /bad3\.jsonl:1: field "response" must be a string, got number/],
     ['{"instruction":"a","input":["x"],"output":"b"}\n', /bad4\.jsonl:1: field "input" must be a string, got \["x"\]/],
-    ['{"text":"a"}\n', /bad5\.jsonl:1: expected \{"prompt","response"\} or \{"instruction","input","output"\}, got keys \[text\]/],
+    ['{"text":"a"}\n', /bad5\.jsonl:1: expected \{"prompt","response"\}, \{"instruction","input","output"\} or \{"messages"\}, got keys \[text\]/],
     ['[1,2]\n', /bad6\.jsonl:1: expected a JSON object, got an array/],
     ['{"prompt":"a","response":"b"}\nnull\n', /bad7\.jsonl:2: expected a JSON object, got null/],
   ];

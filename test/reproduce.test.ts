@@ -1,6 +1,7 @@
 // `headgrad reproduce --quick` end to end on the shipped model (CI runs this: it must stay
 // under a minute on 2 cores), the structure and internal consistency of report.json and
-// report.html, a run on user task files, and the errors that must come before any training.
+// report.html (every null beside its claim, intervals over seeds), a run on user task files
+// with the real-model options, and the errors that must come before any training.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -38,7 +39,7 @@ test('reproduce --quick on the shipped model writes a complete, consistent repor
   assert.is(r.code, 0, r.err);
   assert.match(r.err, /finding 1: SFT on copy/); // progress goes to stderr
   const printed = JSON.parse(r.out);
-  assert.is(printed.verdicts.length, 7);
+  assert.is(printed.verdicts.length, 9);
   for (const v of printed.verdicts) assert.ok(VERDICTS.includes(v.verdict), v.verdict);
   console.error(`reproduce --quick: ${seconds.toFixed(1)} s`);
 
@@ -48,19 +49,30 @@ test('reproduce --quick on the shipped model writes a complete, consistent repor
   for (const h of ['Summary', 'Setup', 'Finding 1', 'Finding 2', 'Finding 3', 'Application']) assert.ok(headings.some((x: string) => x.startsWith(h)), `section ${h}`);
   const d = json.data;
   const { layers, heads } = d.setup.model.config;
+  const seeds = d.setup.plan.seeds;
   assert.is(d.setup.plan.preset, 'quick');
+  assert.ok(seeds >= 2, 'even --quick has a spread over seeds');
   assert.ok(d.setup.model.shipped && /^[0-9a-f]{64}$/.test(d.setup.model.sha256));
   const shipped = JSON.parse(readFileSync(path.join(root, 'models', 'base.json'), 'utf8'));
   assert.is(d.setup.model.sha256, shipped.sha256, 'the shipped model matches the hash recorded in models/base.json');
   assert.is(d.setup.baseSkills.length, 7);
+  assert.ok(d.setup.format.steps > 0 && d.setup.format.samples > 0, 'the format stage ran');
 
-  // finding 1: every task, APs of the right shape, metrics recomputable from the saved APs
+  // finding 1: every task, APs of the right shape, metrics recomputable from the saved APs,
+  // intervals over every seed and deltas that are after − before
   const names = d.finding1.tasks.map((t: { task: string }) => t.task);
   assert.is(names.length, 13);
+  const near = (a: number, b: number, tol = 1e-9) => Math.abs(a - b) <= tol;
   for (const t of d.finding1.tasks) {
     assert.is(t.ap.before.length, layers * heads);
-    assert.ok(Math.abs(gini(t.ap.before) - t.gini.before) < 1e-12 && Math.abs(cv(t.ap.after) - t.cv.after) < 1e-12, t.task);
-    assert.ok(inUnit(t.accuracy.before) && inUnit(t.accuracy.after), t.task);
+    assert.ok(near(gini(t.ap.before), t.gini.before, 1e-12) && near(cv(t.ap.before), t.cv.before, 1e-12), t.task);
+    assert.is(t.gini.after.values.length, seeds);
+    t.gini.after.values.forEach((a: number, i: number) => assert.ok(near(a - t.gini.before, t.gini.delta.values[i]), t.task));
+    assert.ok(t.gini.beforeCI[0] <= t.gini.beforeCI[1], `${t.task}: bootstrap interval`);
+    assert.ok(t.gini.after.lo <= t.gini.after.mean && t.gini.after.mean <= t.gini.after.hi, t.task);
+    assert.ok(t.baseLoss.given > 0 && t.baseLoss.base > 0 && near(t.baseLoss.base, t.loss.before), t.task);
+    assert.ok(inUnit(t.accuracy.before) && t.accuracy.after.values.every(inUnit), t.task);
+    assert.is(new Set(t.curve.map((c: { seed: number }) => c.seed)).size, seeds);
     assert.not.equal(t.ap.before, t.ap.after, `${t.task}: SFT changed the pattern`);
   }
   const m = d.finding1.correlation.matrix;
@@ -69,45 +81,58 @@ test('reproduce --quick on the shipped model writes a complete, consistent repor
     assert.ok(Math.abs(m[i][i] - 1) < 1e-9);
     for (let j = 0; j < i; j++) assert.ok(Math.abs(m[i][j] - m[j][i]) < 1e-12);
   }
+  const sp = d.finding1.specificity;
+  assert.ok(sp.pValue > 0 && sp.pValue <= 1 && near(sp.gap, sp.constituent - sp.other));
   assert.is(d.ablation.tasks.length, 13);
   for (const t of d.ablation.tasks) assert.is(t.heads.length, d.ablation.k);
 
-  // finding 2: one decomposition per complex task, on the 7 basic tasks
+  // finding 2: one decomposition per complex task on the 7 basic tasks, with every null
   assert.is(d.finding2.length, 4);
   for (const c of d.finding2) {
     assert.is(Object.keys(c.coefficients).length, 7);
-    assert.ok(c.r2 <= 1 && c.pValue > 0 && c.pValue <= 1 && Number.isFinite(c.nullR2), c.task);
     assert.equal(c.constituents, [...getTask(c.task).constituents]);
-    assert.ok(c.r2WithoutConstituents <= c.r2 + 1e-9, `${c.task}: fewer bases cannot fit better`);
+    assert.is(c.r2.values.length, seeds);
+    for (const p of [...c.pValues, ...c.incremental.pValues]) assert.ok(p > 0 && p <= 1, `${c.task}: p ${p}`);
+    assert.ok(c.baseOnly <= 1 && c.controls !== null && Number.isFinite(c.nullR2), c.task);
+    // more predictors never fit worse: the incremental R² is ≥ 0, fewer bases ≤ all bases
+    c.incremental.r2.values.forEach((x: number) => assert.ok(x >= -1e-9, `${c.task}: incremental R² ${x}`));
+    c.r2WithoutConstituents.values.forEach((x: number, i: number) => assert.ok(x <= c.r2.values[i] + 1e-9, `${c.task}: fewer bases cannot fit better`));
   }
 
-  // finding 3: a trajectory per task from step 0 to the last step; one row per complex task and budget
-  assert.is(d.finding3.trajectories.length, 13);
+  // finding 3: a trajectory per task and seed from step 0 to the last step; budgets at matched epochs
+  assert.is(d.finding3.trajectories.length, 13 * seeds);
   for (const t of d.finding3.trajectories) {
     assert.is(t.points[0].step, 0);
     assert.is(t.points[0].weightChange, 0);
-    assert.is(t.points.at(-1).step, d.setup.plan.sft.steps);
+    assert.is(t.points.at(-1).step, t.steps);
+    assert.ok(Math.abs(t.points.at(-1).cosWithFinal - 1) < 1e-9);
     assert.ok(Math.abs(t.points.at(-1).corrWithFinal - 1) < 1e-9);
   }
+  assert.is(d.finding3.perTask.length, 13);
   assert.is(d.finding3.budgets.length, 4 * d.setup.plan.budgets.length);
+  const epochs = d.setup.plan.sft.epochs;
+  for (const b of d.finding3.budgets) assert.is(b.steps, Math.max(1, Math.round((epochs * b.samples) / d.setup.plan.sft.batchSize)));
 
-  // application: every complex task, four arms, one accuracy per seed
+  // application: every complex task, six arms, one accuracy per seed, paired tests against pattern-mix
   assert.is(d.application.length, 4);
   for (const a of d.application) {
-    assert.equal(a.arms.map((x: { arm: string }) => x.arm), ['sft-only', 'random-mix', 'pattern-mix', 'heads']);
+    assert.equal(a.arms.map((x: { arm: string }) => x.arm), ['sft-only', 'format-only', 'uniform-mix', 'random-mix', 'pattern-mix', 'heads']);
     for (const x of a.arms) {
       assert.is(x.accuracies.length, d.setup.plan.application.seeds);
       assert.ok(x.accuracies.every(inUnit));
     }
+    assert.equal(Object.keys(a.tests).sort(), ['format-only', 'heads', 'random-mix', 'sft-only', 'uniform-mix']);
     assert.ok(Math.abs(Object.values(a.mix as Record<string, number>).reduce((s, v) => s + v, 0) - 1) < 1e-9);
   }
 
-  // the page: every figure is an inline SVG, and the paper's numbers stand beside ours
+  // the page: every figure is an inline SVG, the paper's numbers and every null stand beside ours
   const figures = Number(/data-figures="(\d+)"/.exec(html)![1]);
-  assert.ok(figures >= 13 * 3 + 1, `${figures} figures`);
+  assert.ok(figures >= 13 * 3 + 4, `${figures} figures`);
   assert.is((html.match(/<figure><svg/g) ?? []).length, figures);
   assert.match(html, /0\.97/);
   assert.match(html, /Gini of AP before SFT/);
+  for (const t of ['base APs only', '−AP_base alone', 'control bases', 'incremental R²', 'p (relabelling)', 'at half loss', 'vs uniform-mix']) assert.ok(html.includes(t), t);
+  assert.not.match(html, /PAPER\.md|DESIGN\.md/);
 });
 
 test('--tasks: user JSONL files with a manifest, on a small --model, with --seed', async () => {
@@ -120,16 +145,26 @@ test('--tasks: user JSONL files with a manifest, on a small --model, with --seed
   write('basic', 'reverse', 60);
   write('basic', 'sort', 60);
   write('complex', 'sort-reverse', 60);
-  writeFileSync(path.join(tasks, 'manifest.json'), JSON.stringify({ constituents: { 'sort-reverse': ['sort', 'reverse'] } }));
+  write('control', 'parity', 60);
+  write('format', 'copy', 40);
+  writeFileSync(path.join(tasks, 'manifest.json'), JSON.stringify({ constituents: { 'sort-reverse': ['sort', 'reverse'] }, checks: { parity: 'regex:^(even|odd)' } }));
   const model = await GPT.create({ vocabSize: 260, maxSeqLen: 40, layers: 2, heads: 4, dim: 16, seed: 1 });
   await model.save(f('small.safetensors'));
   model.dispose();
 
-  const r = cli('--quick', '--model', f('small.safetensors'), '--tasks', tasks, '--out', f('files'), '--seed', '5');
+  const r = cli('--quick', '--model', f('small.safetensors'), '--tasks', tasks, '--out', f('files'), '--lr', '2e-3', '--batch', '4', '--steps', '5', '--seeds', '2', '--ap-norm', 'sample', '--seed', '5');
   assert.is(r.code, 0, r.err);
   const { json } = readReport(f('files'));
-  assert.is(json.data.setup.plan.seed, 5, '--seed reaches the plan');
-  assert.equal(json.data.setup.tasks.names, { basic: ['reverse', 'sort'], complex: ['sort-reverse'] });
+  assert.equal(json.data.setup.tasks.names, { basic: ['reverse', 'sort'], complex: ['sort-reverse'], control: ['parity'] });
+  assert.equal(json.data.setup.tasks.checks, { reverse: 'exact', sort: 'exact', 'sort-reverse': 'exact', parity: 'regex:^(even|odd)' });
+  const plan = json.data.setup.plan;
+  assert.is(plan.seed, 5, '--seed reaches the plan');
+  assert.is(plan.sft.lr, 2e-3);
+  assert.is(plan.sft.batchSize, 4);
+  assert.is(plan.seeds, 2);
+  assert.is(plan.apNorm, 'sample');
+  assert.is(json.data.setup.format.samples, 40, 'DIR/format/ feeds the format stage');
+  assert.is(json.data.finding3.trajectories[0].steps, 5, '--steps sets the SFT length of finding 1');
   assert.is(json.data.setup.baseSkills, null);
   assert.equal(json.data.finding2[0].constituents, ['sort', 'reverse']);
   assert.is(json.data.finding1.tasks[0].ap.before.length, 8);
@@ -145,6 +180,8 @@ test('inputs that do not fit fail at once, naming the problem', async () => {
   for (const m of [short, tinyVocab, fewHeads]) m.dispose();
   mkdirSync(f('badtasks/basic'), { recursive: true });
   writeFileSync(f('badtasks/basic/a.jsonl'), '{"prompt":"x","response":"y"}\n');
+  mkdirSync(f('badcheck'), { recursive: true });
+  writeFileSync(f('badcheck/manifest.json'), JSON.stringify({ check: 'numbers' }));
 
   const cases: [string[], RegExp][] = [
     [['--model', f('short.safetensors')], /needs \d+ input tokens, the model's maxSeqLen is 12/],
@@ -154,6 +191,9 @@ test('inputs that do not fit fail at once, naming the problem', async () => {
     [['--tasks', f('badtasks')], /a\.jsonl has 1 samples; this plan needs at least/],
     [['--tasks', f('nothing-here')], /--tasks: not a folder/],
     [['--quick', '--full'], /at most one of --quick and --full/],
+    [['--lr', 'fast'], /--lr.*expected a number > 0/],
+    [['--device', 'tpu'], /--device.*expected one of cpu, cuda/],
+    [['--tasks', f('badcheck')], /"check" must be "exact", "last-number" or "regex:PATTERN"/],
   ];
   for (const [args, message] of cases) {
     const t0 = performance.now();

@@ -1,18 +1,24 @@
 // Reading and writing GPT checkpoints in the canonical flat layout (layout.ts).
 //   read:  (format detected: folder -> HF; .bin or llm.c magic -> llm.c; else safetensors)
-//          a Hugging Face GPT-2 folder (config.json + model.safetensors) or its model.safetensors,
-//          headgrad's own safetensors (config in __metadata__), llm.c GPT-2 .bin (fp32 or bf16)
-//   write: safetensors with HF GPT-2 names and Conv1D [in, out] layout, F32, written atomically,
-//          __metadata__ = { format: "headgrad", config: JSON of the GPTConfig }.
+//          a Hugging Face folder (hf_folder.ts: GPT-2, Llama, Mistral, Qwen2; one file or shards)
+//          or a GPT-2 folder's model.safetensors, headgrad's own safetensors (config in
+//          __metadata__), llm.c GPT-2 .bin (fp32 or bf16)
+//   write: headgrad's own single file, safetensors F32 written atomically with
+//          __metadata__ = { format: "headgrad", config: JSON of the GPTConfig }: a GPT-2 config
+//          with HF GPT-2 names and Conv1D [in, out] layout (byte-identical to before), any other
+//          config with the canonical tensor names and shapes of layout.ts (empty tensors left out).
+//          A Hugging Face folder is written by hf_folder.ts (GPT.save to a folder).
 // Non-finite parameters are refused on write (a diverged model must never replace a good file)
 // and on read (the error names the tensor, where the engine could only name a flat index).
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parameterCount, pickConfig, validateConfig, type GPTConfig } from './layout.js';
+import { isGpt2Config, parameterCount, parameterLayout, pickConfig, validateConfig, type GPTConfig } from './layout.js';
+import { readHfFolder } from './hf_folder.js';
 import { configFromHfJson, canonicalOffset, hfTensors, isIgnoredHfTensor, stripHfPrefix, toHfTensors, transpose2d } from './hf_gpt2.js';
 import { hasLlmcMagic, readLlmc } from './llmc.js';
 import { CheckpointError } from './errors.js';
 import { readSafetensors, tensorFloats, writeSafetensors, type SafetensorsFile } from './safetensors.js';
+import { describe } from '../validate.js';
 
 export {
   parameterLayout, parameterCount, validateConfig, resolveConfig, pickConfig, isGpt2Config,
@@ -20,7 +26,7 @@ export {
 } from './layout.js';
 export { CheckpointError } from './errors.js';
 
-export type CheckpointFormat = 'headgrad' | 'hf-gpt2' | 'llmc';
+export type CheckpointFormat = 'headgrad' | 'hf-gpt2' | 'hf-llama' | 'llmc';
 
 export interface Checkpoint {
   config: GPTConfig;
@@ -30,16 +36,15 @@ export interface Checkpoint {
 
 export async function readCheckpoint(file: string): Promise<Checkpoint> {
   if ((await stat(file)).isDirectory()) {
-    const config = await readHfConfig(path.join(file, 'config.json'));
-    const st = await readSafetensors(path.join(file, 'model.safetensors'));
-    return { config, params: paramsFromHf(st, config), format: 'hf-gpt2' };
+    const { config, params, modelType } = await readHfFolder(file);
+    return { config, params, format: modelType === 'gpt2' ? 'hf-gpt2' : 'hf-llama' };
   }
   // by extension too, so that a .bin with a bad magic gets llm.c's error, not a safetensors one
   if (path.extname(file) === '.bin' || hasLlmcMagic(await readHead(file, 4))) return { ...(await readLlmc(file)), format: 'llmc' };
   const st = await readSafetensors(file);
   if (st.metadata.format === 'headgrad') {
     const config = configFromMetadata(st);
-    return { config, params: paramsFromHf(st, config), format: 'headgrad' };
+    return { config, params: isGpt2Config(config) ? paramsFromHf(st, config) : paramsFromCanonical(st, config), format: 'headgrad' };
   }
   const beside = path.join(path.dirname(file), 'config.json');
   if (!(await exists(beside))) {
@@ -57,7 +62,27 @@ export async function writeCheckpoint(file: string, config: GPTConfig, params: F
   const bad = params.findIndex((x) => !Number.isFinite(x));
   if (bad >= 0) throw new RangeError(`params: element ${bad} is ${params[bad]}; refusing to write a non-finite checkpoint to ${file}`);
   const metadata = { format: 'headgrad', config: JSON.stringify(pickConfig(config)) };
-  await writeSafetensors(file, toHfTensors(config, params), metadata);
+  const tensors = isGpt2Config(config)
+    ? toHfTensors(config, params)
+    : parameterLayout(config).filter((t) => t.size > 0).map((t) => ({ name: t.name, shape: t.shape, data: params.subarray(t.offset, t.offset + t.size) }));
+  await writeSafetensors(file, tensors, metadata);
+}
+
+// The own format of a non-GPT-2 config: exactly the non-empty canonical tensors, by name.
+function paramsFromCanonical(st: SafetensorsFile, config: GPTConfig): Float32Array {
+  const fail = (problem: string): never => {
+    throw new CheckpointError(st.file, problem);
+  };
+  const layout = parameterLayout(config).filter((t) => t.size > 0);
+  const params = new Float32Array(parameterCount(config));
+  for (const name of st.tensors.keys()) if (!layout.some((t) => t.name === name)) fail(`unexpected tensor ${name} for the config in __metadata__`);
+  for (const t of layout) {
+    const entry = st.tensors.get(t.name);
+    if (!entry) fail(`missing tensor ${t.name}`);
+    if (!sameShape(entry!.shape, t.shape)) fail(`tensor ${t.name} has shape ${JSON.stringify(entry!.shape)}, expected ${JSON.stringify(t.shape)}`);
+    params.set(tensorFloats(entry!), t.offset);
+  }
+  return params;
 }
 
 // Fills the flat canonical array from HF-named tensors, checking that the file holds exactly
@@ -144,6 +169,3 @@ function describeConfig(c: GPTConfig): string {
   return `config V=${c.vocabSize} P=${c.maxSeqLen} L=${c.layers} heads=${c.heads} C=${c.dim}`;
 }
 
-function describe(x: unknown): string {
-  return x === null ? 'null' : typeof x === 'object' ? (x as object).constructor?.name ?? 'object' : typeof x;
-}

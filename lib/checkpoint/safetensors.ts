@@ -3,7 +3,7 @@
 // then the raw little-endian tensor data; offsets are relative to the start of the data.
 // No maintained pure-JS package reads it (npm `safetensors` is a 0.0.1 stub), so this file does.
 // Every error names the file.
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { DTYPE_BYTES, decodeFloats, isDType, type DType } from './dtype.js';
 import { writeFileAtomic } from '../util/atomic_file.js';
 import { CheckpointError } from './errors.js';
@@ -100,6 +100,64 @@ function parseEntry(name: string, value: unknown, dataLen: number, fail: (p: str
     fail(`tensor ${name}: ${end - begin} bytes of data, but shape ${JSON.stringify(shape)} of ${dtype} needs ${expected}`);
   }
   return { dtype, shape: shape as number[], begin, end };
+}
+
+/** A tensor located in a file by its header alone: bytes [start, start + byteLength) of the file. */
+export interface SafetensorsLocation {
+  file: string;
+  name: string;
+  dtype: DType;
+  shape: number[];
+  start: number;
+  byteLength: number;
+}
+
+/**
+ * Reads and checks only the header of a safetensors file (for streaming loads): every tensor's
+ * dtype, shape and absolute byte range, each checked against the file's real size, so a
+ * truncated file fails here, before any weights are read.
+ */
+export async function readSafetensorsHeader(file: string): Promise<{ metadata: Record<string, string>; tensors: Map<string, SafetensorsLocation> }> {
+  const fail = (problem: string): never => {
+    throw new CheckpointError(file, problem);
+  };
+  const fh = await open(file, 'r').catch((e: NodeJS.ErrnoException) => fail(e.code === 'ENOENT' ? 'no such file' : e.message));
+  try {
+    const size = (await fh.stat()).size;
+    if (size < 8) fail(`file is ${size} bytes, too short for a safetensors header`);
+    const lenBuf = new Uint8Array(8);
+    await fh.read(lenBuf, 0, 8, 0);
+    const headerLen = Number(new DataView(lenBuf.buffer).getBigUint64(0, true));
+    if (headerLen > size - 8 || headerLen > MAX_HEADER_BYTES) {
+      fail(`header length ${headerLen} exceeds the file (${size} bytes) or the ${MAX_HEADER_BYTES}-byte limit: truncated or not a safetensors file`);
+    }
+    const head = new Uint8Array(headerLen);
+    await fh.read(head, 0, headerLen, 8);
+    let header: unknown;
+    try {
+      header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(head));
+    } catch (err) {
+      fail(`header is not valid JSON (${(err as Error).message})`);
+    }
+    if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
+    const dataStart = 8 + headerLen;
+    const metadata: Record<string, string> = {};
+    const tensors = new Map<string, SafetensorsLocation>();
+    const spans: [number, number, string][] = [];
+    for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
+      if (name === '__metadata__') {
+        Object.assign(metadata, parseMetadata(value, fail));
+        continue;
+      }
+      const { dtype, shape, begin, end } = parseEntry(name, value, size - dataStart, fail);
+      tensors.set(name, { file, name, dtype, shape, start: dataStart + begin, byteLength: end - begin });
+      spans.push([begin, end, name]);
+    }
+    checkDisjoint(spans, fail);
+    return { metadata, tensors };
+  } finally {
+    await fh.close();
+  }
 }
 
 /** The tensor's values as f32 (a copy). */

@@ -1,10 +1,9 @@
 // `headgrad ablate`: a task's exact-match accuracy with the top-k heads of an activation
 // pattern gated off, against k random heads (several seeded draws) and no ablation.
 import type { Command } from 'commander';
-import { tokenizerFor } from '../tokenizer.js';
 import { readPattern } from '../patterns/pattern.js';
 import { ablateHeads } from '../patterns/ablation.js';
-import { positiveInt, nonNegativeInt, requireFile, requireTask, loadData, printResult, loadGPT } from './inputs.js';
+import { positiveInt, nonNegativeInt, requireFile, requireModel, requireTask, loadData, printResult, loadModel } from './inputs.js';
 
 interface AblateOptions {
   model: string;
@@ -21,7 +20,7 @@ export function register(program: Command): void {
   program
     .command('ablate')
     .description("accuracy on a task with the pattern's top-k heads gated off, versus k random heads and no ablation")
-    .requiredOption('--model <file>', 'the model')
+    .requiredOption('--model <path>', 'the model: a checkpoint file or a Hugging Face model folder')
     .requiredOption('--task <name>', 'a task of the synthetic suite (its checker scores the answers)')
     .requiredOption('--pattern <file>', 'activation-pattern file whose top-k heads are ablated')
     .option('--k <n>', 'heads gated off', positiveInt, 4)
@@ -30,12 +29,12 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seeds the task samples and the random draws (use another seed than sft did to score unseen samples)', nonNegativeInt, 0)
     .option('--json', 'print the result as JSON', false)
     .action(async (o: AblateOptions) => {
-      await requireFile(o.model, '--model');
+      await requireModel(o.model);
       await requireFile(o.pattern, '--pattern');
       requireTask(o.task);
       const pattern = await readPattern(o.pattern);
-      using model = await (await loadGPT()).load(o.model);
-      const tokenizer = tokenizerFor(model.config);
+      using loaded = await loadModel(o.model);
+      const { model, tokenizer } = loaded;
       if (pattern.layers !== model.config.layers || pattern.heads !== model.config.heads) {
         throw new Error(`--pattern ${o.pattern} is ${pattern.layers} × ${pattern.heads} (layers × heads) but the model is ${model.config.layers} × ${model.config.heads}`);
       }

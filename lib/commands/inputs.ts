@@ -6,8 +6,10 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readSamples } from '../data/jsonl.js';
 import { TASKS, getTask } from '../data/tasks.js';
-import type { Sample } from '../data/sample.js';
+import { isChatSample, questionAndAnswer, type TrainingSample } from '../data/sample.js';
 import type { Checker } from '../evaluate.js';
+import type { Tokenizer } from '../tokenizer.js';
+import { tokenizerForModel } from '../model_tokenizer.js';
 
 /**
  * A parser of whole numbers ≥ `min` written in decimal digits, so that "", " 7", "1e3", "0x10"
@@ -37,6 +39,18 @@ export async function requireFile(file: string, option: string): Promise<void> {
   if (!s.isFile()) throw new Error(`${option}: not a file: ${file}`);
 }
 
+/** Throws unless `p` is a checkpoint file or a model folder (config.json inside). */
+export async function requireModel(p: string, option = '--model'): Promise<void> {
+  const s = await stat(p).catch(() => undefined);
+  if (!s) throw new Error(`${option}: no such file or folder: ${p}`);
+  if (s.isDirectory()) {
+    const cfg = await stat(path.join(p, 'config.json')).catch(() => undefined);
+    if (!cfg?.isFile()) throw new Error(`${option}: the folder ${p} has no config.json, so it is not a model folder`);
+  } else if (!s.isFile()) {
+    throw new Error(`${option}: not a file or folder: ${p}`);
+  }
+}
+
 /** Throws unless the folder that `file` would be written into exists. */
 export async function requireOutputDir(file: string, option: string): Promise<void> {
   const dir = path.dirname(path.resolve(file));
@@ -58,6 +72,27 @@ export async function loadGPT(): Promise<typeof import('../model.js').GPT> {
   return (await import('../model.js')).GPT;
 }
 
+/**
+ * The model at `p` (checkpoint file or model folder) and its tokenizer (model_tokenizer.ts). A
+ * folder's tokenizer is read first, so a missing tokenizer.json fails before the weights load.
+ * Disposing the result disposes the model.
+ */
+export async function loadModel(p: string): Promise<{ model: import('../model.js').GPT; tokenizer: Tokenizer } & Disposable> {
+  const folder = (await stat(p)).isDirectory();
+  const early = folder ? await tokenizerForModel(p) : undefined;
+  const model = await (await loadGPT()).load(p);
+  try {
+    const tokenizer = early ?? (await tokenizerForModel(p, model.config));
+    if (tokenizer.vocabSize > model.config.vocabSize) {
+      throw new Error(`${p}: the tokenizer has ${tokenizer.vocabSize} token ids but the model's vocabulary is ${model.config.vocabSize}`);
+    }
+    return { model, tokenizer, [Symbol.dispose]: () => model.dispose() };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
 export interface DataSource {
   data?: string;
   task?: string;
@@ -71,8 +106,8 @@ export async function checkDataSource(o: DataSource): Promise<void> {
 }
 
 export interface LoadedData {
-  samples: Sample[];
-  /** The task's checker, or exact string equality with the file's response for --data. */
+  samples: TrainingSample[];
+  /** The task's checker, or exact string equality with the file's response for --data (a conversation's last assistant turn, both trimmed). */
   check: Checker;
   /** The task name, or the file name, for provenance and reports. */
   name: string;
@@ -87,8 +122,15 @@ export async function loadData(o: DataSource, count: number | undefined, seed: n
   const all = await readSamples(o.data!);
   if (all.length === 0) throw new Error(`--data: ${o.data} holds no samples`);
   const samples = count === undefined ? all : all.slice(0, count);
-  const answers = new Map(samples.map((s) => [s.prompt, s.response]));
-  return { samples, check: (prompt, output) => answers.get(prompt) === output, name: path.basename(o.data!) };
+  const answers = new Map(samples.map((s) => {
+    const { question, answer } = questionAndAnswer(s);
+    return [question, { answer, chat: isChatSample(s) }] as const;
+  }));
+  const check = (question: string, output: string) => {
+    const a = answers.get(question);
+    return a !== undefined && (a.chat ? a.answer.trim() === output.trim() : a.answer === output);
+  };
+  return { samples, check, name: path.basename(o.data!) };
 }
 
 /** Writes a result: JSON on stdout with --json, else the human-readable lines. Progress never goes here. */

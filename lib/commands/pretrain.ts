@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ByteTokenizer, type Tokenizer } from '../tokenizer.js';
-import { readSamples } from '../data/jsonl.js';
+import { readPromptSamples } from '../data/jsonl.js';
 import { pretrainCorpus } from '../data/tasks.js';
 import type { Sample } from '../data/sample.js';
 import { sft } from '../sft.js';
@@ -81,7 +81,7 @@ function asDocument(text: string): Sample {
  */
 async function readCorpus(file: string, tokenizer: Tokenizer, seqLen: number): Promise<Sample[]> {
   const texts = file.endsWith('.jsonl')
-    ? (await readSamples(file)).map((s) => `${s.prompt}\n${s.response}`)
+    ? (await readPromptSamples(file)).map((s) => `${s.prompt}\n${s.response}`)
     : (await readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '');
   const room = seqLen - 1;
   return texts.flatMap((t) => splitToFit(t, tokenizer, room).map(asDocument));

@@ -1,14 +1,13 @@
 // `headgrad sft`: fine-tune a saved model on a task from the suite or a JSONL file, in full,
 // head-targeted, or head-targeted + MLP mode, and save the result.
 import type { Command } from 'commander';
-import { tokenizerFor } from '../tokenizer.js';
 import { Rng } from '../util/random.js';
 import { readPattern, assertSameShape } from '../patterns/pattern.js';
 import { writeTextAtomic } from '../util/atomic_file.js';
 import { topK } from '../patterns/metrics.js';
 import { sft, type SftHistory, type SftMode } from '../sft.js';
 import {
-  positiveInt, nonNegativeInt, positiveNumber, requireFile, requireOutputDir, checkDataSource, loadData, printResult, loadGPT,
+  positiveInt, nonNegativeInt, positiveNumber, requireFile, requireModel, requireOutputDir, checkDataSource, loadData, printResult, loadModel,
 } from './inputs.js';
 
 interface SftCommandOptions {
@@ -38,9 +37,9 @@ export function register(program: Command): void {
   program
     .command('sft')
     .description('supervised fine-tuning of a saved model on a task (--task) or a JSONL file (--data)')
-    .requiredOption('--model <file>', 'the model to fine-tune')
+    .requiredOption('--model <path>', 'the model to fine-tune: a checkpoint file or a Hugging Face model folder')
     .requiredOption('--out <file>', 'where to save the fine-tuned model')
-    .option('--data <file>', 'JSONL of {"prompt","response"} (or instruction/input/output) samples')
+    .option('--data <file>', 'JSONL of {"prompt","response"}, instruction/input/output or {"messages"} (chat) samples')
     .option('--task <name>', 'a task of the synthetic suite')
     .option('--samples <n>', 'training samples (default: 256 generated for --task, the whole file for --data)', positiveInt)
     .option('--eval-samples <n>', 'held-out samples for loss and exact-match accuracy', positiveInt, 64)
@@ -58,8 +57,8 @@ export function register(program: Command): void {
     .option('--progress', 'show a progress bar on stderr even when it is not a terminal')
     .action(async (o: SftCommandOptions) => {
       await checkOptions(o);
-      using model = await (await loadGPT()).load(o.model);
-      const tokenizer = tokenizerFor(model.config);
+      using loaded = await loadModel(o.model);
+      const { model, tokenizer } = loaded;
       const trainableHeads = o.mode === 'full' ? undefined : await headMask(o.headsFrom!, o.topK!, model.config);
       const { samples, check, name } = await loadData(o, o.task !== undefined ? (o.samples ?? 256) + o.evalSamples : undefined, o.seed);
       const { train, held } = holdOut(samples, o.evalSamples, o.seed, o.samples);
@@ -88,7 +87,7 @@ export function register(program: Command): void {
 
 /** Every check that does not need the model, so typos fail before anything is loaded. */
 async function checkOptions(o: SftCommandOptions): Promise<void> {
-  await requireFile(o.model, '--model');
+  await requireModel(o.model);
   await requireOutputDir(o.out, '--out');
   if (o.history) await requireOutputDir(o.history, '--history');
   await checkDataSource(o);

@@ -1,16 +1,19 @@
 // JSONL datasets, one sample per line, in either form:
 //   {"prompt": "...", "response": "..."}
 //   {"instruction": "...", "input": "...", "output": "..."}   (Alpaca; input optional)
+//   {"messages": [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}, ...]}
+//                                                             (chat; needs a chat template)
 // An Alpaca line becomes prompt = instruction + ("\n" + input if input is non-empty),
 // response = output. Blank lines are skipped; any other bad line stops the read with an error
 // that starts with file:line and says what is wrong.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { writeFileAtomic } from '../util/atomic_file.js';
-import type { Sample } from './sample.js';
+import { isChatSample, type Sample, type TrainingSample } from './sample.js';
+import { checkMessages } from './chat.js';
 
 /** Streams the samples of a JSONL file. */
-export async function* readJsonl(file: string): AsyncGenerator<Sample> {
+export async function* readJsonl(file: string): AsyncGenerator<TrainingSample> {
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   let n = 0;
   for await (const line of lines) {
@@ -20,22 +23,33 @@ export async function* readJsonl(file: string): AsyncGenerator<Sample> {
   }
 }
 
-export async function readSamples(file: string): Promise<Sample[]> {
-  const out: Sample[] = [];
+export async function readSamples(file: string): Promise<TrainingSample[]> {
+  const out: TrainingSample[] = [];
   for await (const s of readJsonl(file)) out.push(s);
   return out;
 }
 
-/** Writes {"prompt","response"} lines atomically. */
-export async function writeJsonl(file: string, samples: Iterable<Sample>): Promise<void> {
+/** The samples of a file that must hold prompt/response pairs only (a {"messages"} line is refused). */
+export async function readPromptSamples(file: string): Promise<Sample[]> {
+  const all = await readSamples(file);
+  const chat = all.findIndex(isChatSample);
+  if (chat >= 0) throw new TypeError(`${file}: sample ${chat + 1} is a {"messages"} conversation; only {"prompt","response"} samples are read here`);
+  return all as Sample[];
+}
+
+/** Writes {"prompt","response"} and {"messages"} lines atomically. */
+export async function writeJsonl(file: string, samples: Iterable<TrainingSample>): Promise<void> {
   function* lines(): Generator<Uint8Array> {
-    for (const { prompt, response } of samples) yield Buffer.from(JSON.stringify({ prompt, response }) + '\n');
+    for (const s of samples) {
+      const o = isChatSample(s) ? { messages: s.messages.map(({ role, content }) => ({ role, content })) } : { prompt: s.prompt, response: s.response };
+      yield Buffer.from(JSON.stringify(o) + '\n');
+    }
   }
   await writeFileAtomic(file, lines());
 }
 
 /** `where` ("file:line") starts every error message. */
-export function parseSampleLine(line: string, where: string): Sample {
+export function parseSampleLine(line: string, where: string): TrainingSample {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -53,10 +67,14 @@ export function parseSampleLine(line: string, where: string): Sample {
     if (typeof v !== 'string') throw new TypeError(`${where}: field "${key}" must be a string, got ${typeof v === 'object' ? JSON.stringify(v) : typeof v}`);
     return v;
   };
+  if ('messages' in o) {
+    checkMessages(o.messages, where);
+    return { messages: o.messages.map(({ role, content }) => ({ role, content })) };
+  }
   if ('prompt' in o || 'response' in o) return { prompt: str('prompt'), response: str('response') };
   if ('instruction' in o || 'output' in o) {
     const input = str('input', true);
     return { prompt: str('instruction') + (input ? '\n' + input : ''), response: str('output') };
   }
-  throw new TypeError(`${where}: expected {"prompt","response"} or {"instruction","input","output"}, got keys [${Object.keys(o).join(', ')}]`);
+  throw new TypeError(`${where}: expected {"prompt","response"}, {"instruction","input","output"} or {"messages"}, got keys [${Object.keys(o).join(', ')}]`);
 }

@@ -1,5 +1,38 @@
+import type { ChatMessage } from '../chat_template.js';
+
+export type { ChatMessage } from '../chat_template.js';
+
 /** One SFT example: the model reads the prompt and is trained on the response. */
 export interface Sample {
   prompt: string;
   response: string;
+}
+
+/** A conversation, rendered by the tokenizer's chat template; the loss covers the assistant turns only. */
+export interface ChatSample {
+  messages: ChatMessage[];
+}
+
+/** What SFT, evaluation and activation patterns accept. */
+export type TrainingSample = Sample | ChatSample;
+
+export function isChatSample(s: TrainingSample): s is ChatSample {
+  return Array.isArray((s as ChatSample)?.messages);
+}
+
+/**
+ * What a sample asks and the answer expected, for exact-match scoring: a prompt/response pair
+ * as it is; a conversation asks everything before its last assistant message (as JSON) and
+ * expects that message's content.
+ */
+export function questionAndAnswer(s: TrainingSample): { question: string; answer: string } {
+  if (!isChatSample(s)) return { question: s.prompt, answer: s.response };
+  const last = lastAssistant(s);
+  return { question: JSON.stringify(s.messages.slice(0, last)), answer: s.messages[last]!.content };
+}
+
+/** Index of the last assistant message; -1 when there is none. */
+export function lastAssistant(s: ChatSample): number {
+  for (let i = s.messages.length - 1; i >= 0; i--) if (s.messages[i]!.role === 'assistant') return i;
+  return -1;
 }

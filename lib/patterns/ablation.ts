@@ -3,7 +3,7 @@
 // against the baseline with no head ablated and against k heads drawn at random (several seeded
 // draws, uniform over all layers·heads heads, so a draw may overlap the top-k set).
 import type { GPT } from '../model.js';
-import type { Sample } from '../data/sample.js';
+import type { TrainingSample } from '../data/sample.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { Rng } from '../util/random.js';
 import { exactMatchAccuracy, type Checker } from '../evaluate.js';
@@ -55,7 +55,7 @@ export async function withHeadsOff<T>(model: GPT, off: readonly number[], use: (
  * heads and no ablation. Ablation gates heads off on top of the gates in force (model.headGates()),
  * which are restored afterwards, also when a run fails.
  */
-export async function ablateHeads(model: GPT, samples: readonly Sample[], pattern: Pattern, opts: AblationOptions): Promise<AblationResult> {
+export async function ablateHeads(model: GPT, samples: readonly TrainingSample[], pattern: Pattern, opts: AblationOptions): Promise<AblationResult> {
   const { layers, heads } = model.config;
   const n = layers * heads;
   if (pattern.layers !== layers || pattern.heads !== heads) {

@@ -1,13 +1,18 @@
 // The application (docs/method.md): learning a complex task from scarce data (plan.application.budget
-// samples), four arms with the same total optimizer steps and batch size, several seeds:
+// samples), six arms with the same total optimizer steps and batch size, several seeds, all
+// from the (format-stage) base:
 //   sft-only     all steps on the complex data
-//   random-mix   stage 1 on basic-task data mixed in random proportions, stage 2 on the complex data
-//   pattern-mix  stage 1 on basic data with task i in proportion to max(α_i, 0), stage 2 as above
+//   format-only  stage 1 on format samples only (no basic skill), stage 2 on the complex data
+//   uniform-mix  stage 1 on basic data in equal parts, stage 2 as above
+//   random-mix   stage 1 on basic data in random proportions (a fresh draw per seed)
+//   pattern-mix  stage 1 on basic data with task i in proportion to max(α_i, 0)
 //   heads        all steps on the complex data, training only the top-k heads of the base AP
-// Both mixes use the same number of basic samples. α comes from regressing the complex task's
-// ΔAP on the basic tasks' ΔAPs (finding 1's runs), where the complex ΔAP is measured with only
-// the scarce data itself: AP on those samples before and after a pilot SFT on them. The heads
-// arm picks its heads from the base model's AP on the same samples. Nothing here sees the test set.
+// Every stage 1 uses the same number of samples. α comes from regressing the complex task's
+// ΔAP on the basic tasks' ΔAPs (finding 1's runs, mean over seeds), where the complex ΔAP is
+// measured with only the scarce data itself: AP on those samples before and after a pilot SFT
+// on them. The heads arm picks its heads from the base model's AP on the same samples. Nothing
+// here sees the test set. Seed s is shared by every arm (batch orders, the random mix), so the
+// arms are compared by paired tests over seeds.
 import type { GPT } from '../model.js';
 import type { Sample } from '../data/sample.js';
 import { exactMatchAccuracy } from '../evaluate.js';
@@ -17,11 +22,11 @@ import { topK } from '../patterns/metrics.js';
 import { patternFromArray } from '../patterns/pattern.js';
 import { Rng } from '../util/random.js';
 import { fineTune, tasksOf, withModel, type Context } from './context.js';
-import { mean, std } from './stats.js';
+import { mean, pairedTTest, std } from './stats.js';
 import { take, type TaskData } from './suite.js';
-import { deltaAP, type TaskRun } from './task-run.js';
+import { deltaAP, type Baseline, type TaskRun } from './task-run.js';
 
-export const ARMS = ['sft-only', 'random-mix', 'pattern-mix', 'heads'] as const;
+export const ARMS = ['sft-only', 'format-only', 'uniform-mix', 'random-mix', 'pattern-mix', 'heads'] as const;
 export type Arm = (typeof ARMS)[number];
 
 export interface ArmResult {
@@ -40,28 +45,35 @@ export interface TaskApplication {
   mix: Record<string, number>;
   heads: number[];
   arms: ArmResult[];
+  /** One-sided paired t-tests over seeds of pattern-mix against every other arm. */
+  tests: Record<string, { meanDiff: number; t: number; pValue: number; n: number }>;
 }
 
-export async function application(ctx: Context, runs: Map<string, TaskRun>): Promise<TaskApplication[]> {
+export async function application(ctx: Context, bases: Map<string, Baseline>, runs: Map<string, TaskRun[]>): Promise<TaskApplication[]> {
   const out: TaskApplication[] = [];
-  for (const task of tasksOf(ctx, 'complex')) out.push(await applyTo(ctx, task, runs));
+  for (const task of tasksOf(ctx, 'complex')) out.push(await applyTo(ctx, task, bases, runs));
   return out;
 }
 
-async function applyTo(ctx: Context, task: TaskData, runs: Map<string, TaskRun>): Promise<TaskApplication> {
+async function applyTo(ctx: Context, task: TaskData, bases: Map<string, Baseline>, runs: Map<string, TaskRun[]>): Promise<TaskApplication> {
   const { budget, seeds } = ctx.plan.application;
   const data = take(task, budget);
   const basics = tasksOf(ctx, 'basic');
   ctx.log(`application: ${task.name}: pilot SFT on its ${data.length} samples for α`);
-  const { before, after, baseAccuracy } = await pilot(ctx, task, data);
+  const { before, after } = await pilot(ctx, data);
   const { layers, heads } = ctx.config;
   const delta = patternFromArray(layers, heads, after.map((v, i) => v - before[i]!));
-  const bases = Object.fromEntries(basics.map((b) => [b.name, patternFromArray(layers, heads, deltaAP(runs.get(b.name)!))]));
-  const alpha = decompose(delta, bases, { method: 'ols', intercept: true, permutations: 1 }).coefficients;
+  const meanDelta = (name: string) => {
+    const ds = runs.get(name)!.map((r) => deltaAP(ctx, bases.get(name)!, r));
+    return ds[0]!.map((_, i) => mean(ds.map((d) => d[i]!)));
+  };
+  const patterns = Object.fromEntries(basics.map((b) => [b.name, patternFromArray(layers, heads, meanDelta(b.name))]));
+  const alpha = decompose(delta, patterns, { method: 'ols', intercept: true, permutations: 1 }).coefficients;
   const mix = proportions(basics.map((b) => Math.max(alpha[b.name]!, 0)));
   const headSet = topK(before, ctx.plan.application.headK);
+  const formatData = formatStage1(ctx);
 
-  const accuracies: Record<Arm, number[]> = { 'sft-only': [], 'random-mix': [], 'pattern-mix': [], heads: [] };
+  const accuracies: Record<Arm, number[]> = { 'sft-only': [], 'format-only': [], 'uniform-mix': [], 'random-mix': [], 'pattern-mix': [], heads: [] };
   for (let s = 0; s < seeds; s++) {
     const seed = ctx.plan.seed + 100 * (s + 1);
     // uniform on the simplex (normalised exponentials): a fresh random mix per seed
@@ -69,25 +81,30 @@ async function applyTo(ctx: Context, task: TaskData, runs: Map<string, TaskRun>)
     const randomMix = proportions(basics.map(() => -Math.log(1 - rng.next())));
     for (const arm of ARMS) {
       ctx.log(`application: ${task.name}, seed ${s + 1}/${seeds}, ${arm}`);
-      const stage1 = arm === 'pattern-mix' ? basicMix(ctx, basics, mix) : arm === 'random-mix' ? basicMix(ctx, basics, randomMix) : undefined;
+      const stage1 =
+        arm === 'pattern-mix' ? basicMix(ctx, basics, mix)
+        : arm === 'random-mix' ? basicMix(ctx, basics, randomMix)
+        : arm === 'uniform-mix' ? basicMix(ctx, basics, basics.map(() => 1 / basics.length))
+        : arm === 'format-only' ? formatData
+        : undefined;
       accuracies[arm].push(await trainArm(ctx, task, data, stage1, arm === 'heads' ? headSet : undefined, seed));
     }
   }
   return {
-    task: task.name, budget: data.length, baseAccuracy,
+    task: task.name, budget: data.length, baseAccuracy: bases.get(task.name)!.base.accuracy,
     alpha, mix: Object.fromEntries(basics.map((b, i) => [b.name, mix[i]!])), heads: headSet,
     arms: ARMS.map((arm) => ({ arm, accuracies: accuracies[arm], mean: mean(accuracies[arm]), std: std(accuracies[arm]) })),
+    tests: Object.fromEntries(ARMS.filter((a) => a !== 'pattern-mix').map((a) => [a, pairedTTest(accuracies['pattern-mix'], accuracies[a])])),
   };
 }
 
-// AP of the base model on the scarce samples, SFT on them, AP again; and the base accuracy.
-async function pilot(ctx: Context, task: TaskData, data: Sample[]) {
+// AP of the base model on the scarce samples, SFT on them, AP again.
+async function pilot(ctx: Context, data: Sample[]) {
   return withModel(ctx, async (model) => {
     const ap = async () => Array.from((await activationPattern(model, data, { tokenizer: ctx.tokenizer })).values);
-    const baseAccuracy = await exactMatchAccuracy(model, task.test, { tokenizer: ctx.tokenizer, check: task.check });
     const before = await ap();
-    await fineTune(ctx, model, data, { seed: ctx.plan.seed + 5 });
-    return { before, after: await ap(), baseAccuracy };
+    await fineTune(ctx, model, data, { seed: ctx.plan.seed + 5, steps: 2 * ctx.plan.application.stageSteps, batchSize: ctx.plan.application.batchSize, lr: ctx.plan.application.lr });
+    return { before, after: await ap() };
   });
 }
 
@@ -106,20 +123,28 @@ function basicMix(ctx: Context, basics: TaskData[], p: number[]): Sample[] {
   return basics.flatMap((b, i) => take(b, counts[i]!));
 }
 
+// basicSamples format samples (the suite's format set, else the control tasks' pools): stage 1
+// that practises the prompt format and nothing else of the experiment.
+function formatStage1(ctx: Context): Sample[] | undefined {
+  const n = ctx.plan.application.basicSamples;
+  const pool = ctx.suite.format.length ? ctx.suite.format : tasksOf(ctx, 'control').flatMap((t) => t.pool);
+  return pool.length ? pool.slice(0, n) : undefined;
+}
+
 // Stage 1 (when given) then stage 2 on the complex data; the total is always 2 · stageSteps.
 async function trainArm(ctx: Context, task: TaskData, data: Sample[], stage1: Sample[] | undefined, heads: number[] | undefined, seed: number): Promise<number> {
-  const { stageSteps, batchSize } = ctx.plan.application;
+  const { stageSteps, batchSize, lr } = ctx.plan.application;
   return withModel(ctx, async (model: GPT) => {
     if (stage1) {
-      await fineTune(ctx, model, stage1, { seed, steps: stageSteps, batchSize });
-      await fineTune(ctx, model, data, { seed: seed + 1, steps: stageSteps, batchSize });
+      await fineTune(ctx, model, stage1, { seed, steps: stageSteps, batchSize, lr });
+      await fineTune(ctx, model, data, { seed: seed + 1, steps: stageSteps, batchSize, lr });
     } else if (heads) {
       const mask = new Uint8Array(ctx.config.layers * ctx.config.heads);
       for (const h of heads) mask[h] = 1;
-      await fineTune(ctx, model, data, { seed, steps: 2 * stageSteps, batchSize, mode: 'heads', trainableHeads: mask });
+      await fineTune(ctx, model, data, { seed, steps: 2 * stageSteps, batchSize, lr, mode: 'heads', trainableHeads: mask });
     } else {
-      await fineTune(ctx, model, data, { seed, steps: 2 * stageSteps, batchSize });
+      await fineTune(ctx, model, data, { seed, steps: 2 * stageSteps, batchSize, lr });
     }
-    return exactMatchAccuracy(model, task.test, { tokenizer: ctx.tokenizer, check: task.check });
+    return exactMatchAccuracy(model, task.test, { tokenizer: ctx.tokenizer, check: task.check, ...(task.maxNewTokens ? { maxNewTokens: task.maxNewTokens } : {}) });
   });
 }

@@ -1,8 +1,9 @@
-// What every stage of the experiment shares: the base model's weights, the tokenizer, the tasks,
-// the plan, and a progress log on stderr. Each SFT run starts from a fresh model built from the
+// What every stage of the experiment shares: the base model's weights (after the format stage;
+// the shipped or given weights are kept beside them), the tokenizer, the tasks, the plan, the
+// device and a progress log on stderr. Each SFT run starts from a fresh model built from the
 // base weights, so no optimizer state (AdamW moments, step count) leaks from one run to another.
-// Models run on the CPU engine: its results are bitwise repeatable (the same report numbers on
-// every run with the same thread count), and the CUDA engine has not yet been run on a GPU.
+// Models run on the CPU engine by default: its results are bitwise repeatable for one thread
+// count; --device cuda runs them on a GPU.
 import { GPT } from '../model.js';
 import type { GPTConfig } from '../checkpoint/index.js';
 import type { Tokenizer } from '../tokenizer.js';
@@ -13,7 +14,11 @@ import type { Suite, TaskData } from './suite.js';
 
 export interface Context {
   config: GPTConfig;
+  /** The weights every SFT run starts from: the given model after the format stage. */
   base: Float32Array;
+  /** The given model's own weights (before the format stage). */
+  given: Float32Array;
+  device: 'cpu' | 'cuda';
   tokenizer: Tokenizer;
   suite: Suite;
   plan: Plan;
@@ -22,7 +27,7 @@ export interface Context {
 
 /** A fresh model holding `params` (the base weights by default); disposed when `use` settles. */
 export async function withModel<T>(ctx: Context, use: (model: GPT) => Promise<T>, params = ctx.base): Promise<T> {
-  const model = await GPT.create({ ...ctx.config, device: 'cpu' });
+  const model = await GPT.create({ ...ctx.config, device: ctx.device });
   try {
     model.importParameters(params);
     return await use(model);
@@ -32,9 +37,9 @@ export async function withModel<T>(ctx: Context, use: (model: GPT) => Promise<T>
 }
 
 /** SFT with the plan's schedule; options override it (steps, batch, mode, snapshots, ...). */
-export function fineTune(ctx: Context, model: GPT, data: readonly Sample[], o: Partial<SftOptions> & { seed: number }): Promise<SftHistory> {
-  const { lr, warmupSteps, steps, batchSize } = ctx.plan.sft;
-  return sft(model, data, { tokenizer: ctx.tokenizer, lr, warmupSteps: Math.min(warmupSteps, o.steps ?? steps), steps, batchSize, progress: false, ...o });
+export function fineTune(ctx: Context, model: GPT, data: readonly Sample[], o: Partial<SftOptions> & { seed: number; steps: number }): Promise<SftHistory> {
+  const { lr, warmupSteps, batchSize } = ctx.plan.sft;
+  return sft(model, data, { tokenizer: ctx.tokenizer, lr, warmupSteps: Math.min(warmupSteps, o.steps), batchSize, progress: false, ...o });
 }
 
 export function tasksOf(ctx: Context, kind: TaskData['kind']): TaskData[] {

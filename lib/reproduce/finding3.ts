@@ -1,43 +1,59 @@
-// Finding 3, a few parameters and a few samples: along each SFT run, the AP's correlation with
-// the final AP and its mean squared distance from the base AP, against the relative weight
-// change ‖θ_t − θ_0‖/‖θ_0‖. The paper's claim is that the pattern moves early and sharply while
-// the weights barely move. Summarised per run at the first snapshot at or after a quarter of
-// the steps: the fraction of the way from the base AP to the final AP already covered, next to
-// the fraction of the final weight change. And per sample budget for the complex tasks: how
-// far the pattern moved, and the accuracy reached.
-import { pearson } from '../patterns/metrics.js';
-import { mean, median } from './stats.js';
-import { baseAP, finalAP, type TaskRun } from './task-run.js';
+// Finding 3, a few parameters and a few samples. Along each SFT run (every task and seed): how
+// far the AP's change has turned towards its final direction, cos(AP_t − AP_0, AP_T − AP_0),
+// a scale-free measure that does not simply track the falling loss (a Euclidean distance
+// does), against how far the weights have gone, ‖θ_t − θ_0‖ / ‖θ_T − θ_0‖. The paper's claim
+// is that the pattern moves early and sharply while the weights barely move; summarised per
+// run at the first snapshot at or after a quarter of the steps, and per task over seeds. And
+// for the complex tasks at several sample budgets, all trained for the same number of epochs
+// (so a small budget is not simply trained for more passes): the direction of each budget's
+// ΔAP against the largest budget's, the scale-free shift of the AP, the loss and the accuracy.
+import { cosine, pearson } from '../patterns/metrics.js';
+import { meanCI, median, type Interval } from './stats.js';
+import type { Baseline, TaskRun } from './task-run.js';
 
 export interface TrajectoryPoint {
   step: number;
   weightChange: number;
+  loss: number;
+  /** cos(AP_t − AP_0, AP_T − AP_0); 0 at step 0. */
+  cosWithFinal: number;
+  /** Pearson(AP_t, AP_T). */
   corrWithFinal: number;
-  mseFromBase: number;
 }
 
 export interface Trajectory {
   task: string;
+  seed: number;
   samples: number;
+  steps: number;
   points: TrajectoryPoint[];
-  /** At the first snapshot at or after steps/4. */
+  /** At the first snapshot at or after steps/4: AP direction progress and weight progress (fraction of the final change). */
   early: { step: number; apProgress: number; weightFraction: number };
-  /** First step whose AP correlates ≥ 0.9 with the final AP. */
-  stepToCorr90: number;
+}
+
+export interface TaskTrajectory {
+  task: string;
+  apProgress: Interval;
+  weightFraction: Interval;
+  /** apProgress − weightFraction over seeds. */
+  lead: Interval;
 }
 
 export interface BudgetRow {
   task: string;
   samples: number;
-  mseFromBase: number;
-  /** Correlation of this budget's final AP with the largest budget's. */
-  corrWithLargest: number;
-  accuracy: number;
-  apProgressEarly: number;
+  steps: number;
+  /** cos(ΔAP of this budget, ΔAP of the largest budget), same seed. */
+  cosWithLargest: Interval;
+  /** 1 − Pearson(AP_final, AP_base): a scale-free shift of the pattern. */
+  shift: Interval;
+  loss: Interval;
+  accuracy: Interval;
 }
 
 export interface Finding3 {
   trajectories: Trajectory[];
+  perTask: TaskTrajectory[];
   medianApProgress: number;
   medianWeightFraction: number;
   /** Median over runs of the final ‖θ − θ_0‖/‖θ_0‖. */
@@ -46,43 +62,56 @@ export interface Finding3 {
 }
 
 export function trajectory(run: TaskRun): Trajectory {
-  const b = baseAP(run);
-  const f = finalAP(run);
-  const mse = (x: number[], y: number[]) => mean(x.map((v, i) => (v - y[i]!) ** 2));
-  const dist = (x: number[], y: number[]) => Math.sqrt(mse(x, y));
-  const total = dist(b, f);
-  const points = run.snapshots.map((s) => ({ step: s.step, weightChange: s.weightChange, corrWithFinal: pearson(s.ap, f), mseFromBase: mse(s.ap, b) }));
-  const quarter = run.snapshots.find((s) => s.step >= run.steps / 4)!;
-  const finalWeight = run.snapshots[run.snapshots.length - 1]!.weightChange;
+  const s = run.snapshots;
+  const a0 = s[0]!.ap;
+  const aT = s[s.length - 1]!.ap;
+  const dT = aT.map((v, i) => v - a0[i]!);
+  const points = s.map((p, k) => ({
+    step: p.step, weightChange: p.weightChange, loss: p.loss,
+    cosWithFinal: k === 0 ? 0 : cosine(p.ap.map((v, i) => v - a0[i]!), dT),
+    corrWithFinal: pearson(p.ap, aT),
+  }));
+  const q = points.find((p) => p.step >= run.steps / 4)!;
+  const finalWeight = points[points.length - 1]!.weightChange;
   return {
-    task: run.task,
-    samples: run.samples,
-    points,
-    early: { step: quarter.step, apProgress: 1 - dist(quarter.ap, f) / total, weightFraction: quarter.weightChange / finalWeight },
-    stepToCorr90: points.find((p) => p.corrWithFinal >= 0.9)!.step,
+    task: run.task, seed: run.seed, samples: run.samples, steps: run.steps, points,
+    early: { step: q.step, apProgress: q.cosWithFinal, weightFraction: finalWeight > 0 ? q.weightChange / finalWeight : NaN },
   };
 }
 
-/** runs: finding 1's runs (every task); budgetRuns: complex task -> one run per budget, ascending. */
-export function finding3(runs: TaskRun[], budgetRuns: Map<string, TaskRun[]>): Finding3 {
-  const trajectories = runs.map(trajectory);
+/** runs: finding 1's runs (task -> one per seed); budgetRuns: complex task -> budget -> one run per seed (ascending budgets). */
+export function finding3(runs: Map<string, TaskRun[]>, bases: Map<string, Baseline>, budgetRuns: Map<string, TaskRun[][]>): Finding3 {
+  const trajectories = [...runs.values()].flat().map(trajectory);
+  const perTask = [...runs.keys()].map((task) => {
+    const ts = trajectories.filter((t) => t.task === task);
+    return {
+      task,
+      apProgress: meanCI(ts.map((t) => t.early.apProgress)),
+      weightFraction: meanCI(ts.map((t) => t.early.weightFraction)),
+      lead: meanCI(ts.map((t) => t.early.apProgress - t.early.weightFraction)),
+    };
+  });
   const budgets: BudgetRow[] = [];
-  for (const [task, list] of budgetRuns) {
-    const largest = finalAP(list[list.length - 1]!);
-    for (const run of list) {
-      const t = trajectory(run);
+  for (const [task, byBudget] of budgetRuns) {
+    const base = bases.get(task)!.base.ap;
+    const d = (r: TaskRun) => r.after.ap.map((v, i) => v - base[i]!);
+    const largest = byBudget[byBudget.length - 1]!;
+    for (const list of byBudget) {
       budgets.push({
-        task, samples: run.samples, mseFromBase: t.points[t.points.length - 1]!.mseFromBase,
-        corrWithLargest: pearson(finalAP(run), largest), accuracy: run.after.accuracy, apProgressEarly: t.early.apProgress,
+        task, samples: list[0]!.samples, steps: list[0]!.steps,
+        cosWithLargest: meanCI(list.map((r, s) => cosine(d(r), d(largest[s]!)))),
+        shift: meanCI(list.map((r) => 1 - pearson(r.after.ap, base))),
+        loss: meanCI(list.map((r) => r.after.loss)),
+        accuracy: meanCI(list.map((r) => r.after.accuracy)),
       });
     }
   }
   return {
     trajectories,
+    perTask,
     medianApProgress: median(trajectories.map((t) => t.early.apProgress)),
     medianWeightFraction: median(trajectories.map((t) => t.early.weightFraction)),
     medianFinalWeightChange: median(trajectories.map((t) => t.points[t.points.length - 1]!.weightChange)),
     budgets,
   };
 }
-

@@ -1,17 +1,18 @@
-// The experiment end to end: load and check the inputs, SFT every task from the base model,
-// then findings 1-3 and the application, then the report. Progress goes to stderr.
+// The experiment end to end: load and check the inputs, the format stage (the base every SFT
+// run starts from), the base model's measurements per task, SFT on every task with several
+// seeds, then findings 1-3 and the application, then the report. Progress goes to stderr.
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { backendInfo } from '../backend.js';
 import { readCheckpoint } from '../checkpoint/index.js';
-import { tokenizerFor } from '../tokenizer.js';
+import { tokenizerForModel } from '../model_tokenizer.js';
 import { VERSION } from '../version.js';
 import { writeReport } from '../report/html.js';
-import { withModel, stderrLog, tasksOf, type Context } from './context.js';
-import { makePlan, type Plan, type Preset } from './plan.js';
+import { fineTune, withModel, stderrLog, tasksOf, type Context } from './context.js';
+import { applyOverrides, makePlan, stepsFor, type Plan, type PlanOverrides, type Preset } from './plan.js';
 import { checkFits, fileSuite, syntheticSuite, type Suite } from './suite.js';
-import { runTask, type TaskRun } from './task-run.js';
+import { baseline, runTask, type Baseline, type TaskRun } from './task-run.js';
 import { probeBaseSkills, type SkillProbe } from './base-skills.js';
 import { finding1, type Finding1 } from './finding1.js';
 import { ablation, type Ablation } from './ablation.js';
@@ -29,16 +30,22 @@ export interface ReproduceOptions {
   out: string;
   preset: Preset;
   seed?: number;
+  /** Plan overrides: learning rate, steps, batch size, seeds, AP normalisation, generation length, no format stage. */
+  overrides?: PlanOverrides;
+  device?: 'cpu' | 'cuda';
   log?: (m: string) => void;
 }
 
 export interface Setup {
   version: string;
   model: { path: string; shipped: boolean; sha256: string | null; config: Context['config']; format: string };
-  tasks: { source: Suite['source']; dir?: string; names: Record<string, string[]> };
+  tasks: { source: Suite['source']; dir?: string; names: Record<string, string[]>; checks: Record<string, string> };
   plan: Plan;
   threads: number;
+  device: 'cpu' | 'cuda';
   baseSkills: SkillProbe[] | null;
+  /** The format stage: samples and steps run (null: skipped), and its last training loss. */
+  format: { samples: number; steps: number; finalLoss: number } | null;
 }
 
 export interface ReproduceResult {
@@ -51,10 +58,13 @@ export interface ReproduceResult {
   seconds: Record<string, number>;
 }
 
+/** Budget runs per seed (finding 3): the default plan's seeds, at most. */
+const budgetSeeds = (plan: Plan) => Math.min(plan.seeds, 3);
+
 export async function reproduce(o: ReproduceOptions): Promise<{ result: ReproduceResult; html: string; json: string }> {
   const started = performance.now();
   const log = o.log ?? stderrLog(started);
-  const plan = makePlan(o.preset, o.seed ?? 0);
+  const plan = applyOverrides(makePlan(o.preset, o.seed ?? 0), o.overrides ?? {});
   const { ctx, setup } = await prepare(o, plan, log);
   const seconds: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
@@ -65,15 +75,17 @@ export async function reproduce(o: ReproduceOptions): Promise<{ result: Reproduc
   };
 
   if (ctx.suite.source === 'synthetic') {
-    setup.baseSkills = await timed('baseSkills', () => withModel(ctx, (m) => probeBaseSkills(m, ctx.tokenizer, plan.probeSamples, plan.seed + 9)));
+    setup.baseSkills = await timed('baseSkills', () => withModel(ctx, (m) => probeBaseSkills(m, ctx.tokenizer, Math.min(plan.probeSamples, 64), plan.seed + 9)));
   }
+  setup.format = await timed('format', () => formatStage(ctx));
+  const bases = await timed('baselines', () => baselines(ctx));
   const runs = await timed('sft', () => sftEveryTask(ctx));
   const budgetRuns = await timed('budgets', () => runBudgets(ctx, runs));
-  const f1 = finding1(ctx, runs);
+  const f1 = finding1(ctx, bases, runs);
   const abl = await timed('ablation', () => ablation(ctx));
-  const f2 = finding2(ctx, runs);
-  const f3 = finding3([...runs.values()], budgetRuns);
-  const app = await timed('application', () => application(ctx, runs));
+  const f2 = finding2(ctx, bases, runs);
+  const f3 = finding3(runs, bases, budgetRuns);
+  const app = await timed('application', () => application(ctx, bases, runs));
   seconds.total = (performance.now() - started) / 1000;
 
   const result: ReproduceResult = { setup, finding1: f1, ablation: abl, finding2: f2, finding3: f3, application: app, seconds };
@@ -90,7 +102,8 @@ async function prepare(o: ReproduceOptions, plan: Plan, log: (m: string) => void
     throw new Error(o.model ? `--model: no such file or folder: ${modelPath}` : `the shipped model ${modelPath} is missing; rebuild it with: npx tsx scripts/make-model.ts`);
   }
   const { config, params, format } = await readCheckpoint(modelPath);
-  const tokenizer = tokenizerFor(config);
+  const device = o.device ?? 'cpu';
+  const tokenizer = await tokenizerForModel(modelPath, config);
   const suite = o.tasks ? await fileSuite(o.tasks, plan) : syntheticSuite(plan);
   checkFits(suite, tokenizer, config);
   const sha256 = found.isFile() ? createHash('sha256').update(await readFile(modelPath)).digest('hex') : null;
@@ -100,37 +113,69 @@ async function prepare(o: ReproduceOptions, plan: Plan, log: (m: string) => void
   const setup: Setup = {
     version: VERSION,
     model: { path: modelPath, shipped: o.model === undefined, sha256, config, format },
-    tasks: { source: suite.source, ...(suite.dir ? { dir: suite.dir } : {}), names },
+    tasks: { source: suite.source, ...(suite.dir ? { dir: suite.dir } : {}), names, checks: Object.fromEntries(suite.tasks.map((t) => [t.name, t.checkName])) },
     plan,
     threads: backendInfo().cpu.threads,
+    device,
     baseSkills: null,
+    format: null,
   };
-  return { ctx: { config, base: params, tokenizer, suite, plan, log }, setup };
+  return { ctx: { config, base: params, given: params, device, tokenizer, suite, plan, log }, setup };
 }
 
-async function sftEveryTask(ctx: Context): Promise<Map<string, TaskRun>> {
-  const runs = new Map<string, TaskRun>();
+// The format stage: the given model fine-tuned on the format samples; its weights become the
+// base of every later run (ctx.base). Skipped without a plan for it or without samples.
+async function formatStage(ctx: Context): Promise<Setup['format']> {
+  const f = ctx.plan.format;
+  if (!f || ctx.suite.format.length === 0) return null;
+  ctx.log(`format stage: ${f.steps} steps on ${ctx.suite.format.length} format samples`);
+  const { weights, finalLoss } = await withModel(ctx, async (m) => {
+    const h = await fineTune(ctx, m, ctx.suite.format, { seed: ctx.plan.seed + 31, steps: f.steps, batchSize: f.batchSize, lr: f.lr, warmupSteps: Math.min(10, f.steps) });
+    return { weights: m.exportParameters(), finalLoss: h.steps[h.steps.length - 1]!.loss };
+  });
+  ctx.base = weights;
+  return { samples: ctx.suite.format.length, steps: f.steps, finalLoss };
+}
+
+async function baselines(ctx: Context): Promise<Map<string, Baseline>> {
+  const out = new Map<string, Baseline>();
+  for (const t of ctx.suite.tasks) {
+    ctx.log(`base model on ${t.name}: probe and test sets`);
+    out.set(t.name, await baseline(ctx, t));
+  }
+  return out;
+}
+
+async function sftEveryTask(ctx: Context): Promise<Map<string, TaskRun[]>> {
+  const runs = new Map<string, TaskRun[]>();
+  const { seeds } = ctx.plan;
   for (const [i, t] of ctx.suite.tasks.entries()) {
-    ctx.log(`finding 1: SFT on ${t.name} (${i + 1}/${ctx.suite.tasks.length})`);
-    runs.set(t.name, await runTask(ctx, t, ctx.plan.sft.samples, ctx.plan.seed + i));
+    ctx.log(`finding 1: SFT on ${t.name} (${i + 1}/${ctx.suite.tasks.length}), ${seeds} seeds of ${stepsFor(ctx.plan, Math.min(ctx.plan.sft.samples, t.pool.length))} steps`);
+    const list: TaskRun[] = [];
+    for (let s = 0; s < seeds; s++) list.push(await runTask(ctx, t, ctx.plan.sft.samples, ctx.plan.seed + 1000 * s + i));
+    runs.set(t.name, list);
   }
   return runs;
 }
 
-// The complex tasks at each sample budget; the budget finding 1 used is not run again.
-async function runBudgets(ctx: Context, runs: Map<string, TaskRun>): Promise<Map<string, TaskRun[]>> {
-  const out = new Map<string, TaskRun[]>();
+// The complex tasks at each sample budget and the first budgetSeeds seeds, all for the plan's
+// epochs; the finding-1 budget reuses finding 1's runs.
+async function runBudgets(ctx: Context, runs: Map<string, TaskRun[]>): Promise<Map<string, TaskRun[][]>> {
+  const out = new Map<string, TaskRun[][]>();
+  const seeds = budgetSeeds(ctx.plan);
   for (const t of tasksOf(ctx, 'complex')) {
-    const list: TaskRun[] = [];
+    const byBudget: TaskRun[][] = [];
     for (const n of ctx.plan.budgets) {
       if (n === ctx.plan.sft.samples) {
-        list.push(runs.get(t.name)!);
+        byBudget.push(runs.get(t.name)!.slice(0, seeds));
         continue;
       }
-      ctx.log(`finding 3: SFT on ${t.name} with ${n} samples`);
-      list.push(await runTask(ctx, t, n, ctx.plan.seed + 50));
+      ctx.log(`finding 3: SFT on ${t.name} with ${n} samples, ${seeds} seeds`);
+      const list: TaskRun[] = [];
+      for (let s = 0; s < seeds; s++) list.push(await runTask(ctx, t, n, ctx.plan.seed + 50 + 1000 * s));
+      byBudget.push(list);
     }
-    out.set(t.name, list);
+    out.set(t.name, byBudget);
   }
   return out;
 }

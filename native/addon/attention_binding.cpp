@@ -1,6 +1,7 @@
 // attentionForward / attentionBackward (Promise, run on an AsyncWorker) and their *Sync twins.
-// lib/attention.ts validates first and resolves the device; this file checks everything again
-// (a caller may reach the raw addon) and never lets a bad call reach a kernel.
+// This file only converts arguments: it checks them (lib/validate.ts checks the same bounds
+// first; a caller may reach the raw addon), copies the inputs (async_job.h), and hands the call
+// to core/dispatch.h, which picks the backend.
 //
 // JS signatures (arrays are Float32Array; shape = {batch, heads, seqLen, headDim}):
 //   attentionForward(q, k, v, shape, opts)                    -> {out, lse}
@@ -9,13 +10,14 @@
 //          captureScore = true (false only to measure the capture's cost)}
 #include <napi.h>
 
-#include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
+#include "addon/async_job.h"
 #include "addon/napi_util.h"
 #include "core/attention.h"
-#include "core/cuda_api.h"
+#include "core/dispatch.h"
 
 namespace hg {
 namespace addon {
@@ -25,8 +27,7 @@ namespace {
 struct AttnCall {
   AttnShape shape;
   AttnParams params;
-  bool cuda = false;
-  bool bf16 = false;
+  Backend backend;
   bool capture = true;
 };
 
@@ -41,7 +42,7 @@ AttnShape parse_shape(const Napi::Value& v) {
     range_error(v.Env(), "shape.headDim: expected at most " + std::to_string(kMaxHeadDim) +
                              ", got " + std::to_string(s.D));
   if (static_cast<double>(s.B) * s.H * s.T * s.D > 4e9)
-    range_error(v.Env(), "shape: batch·heads·seqLen·headDim must stay below 4e9 elements");
+    range_error(v.Env(), "shape: batch·heads·seqLen·headDim must stay below " + js_number(v.Env(), 4e9) + " elements");
   return s;
 }
 
@@ -53,156 +54,96 @@ AttnCall parse_call(const Napi::Value& shape, const Napi::Value& opts_value) {
   c.params.causal = optional_bool(o, "causal", true, "opts");
   const double scale = optional_number(o, "scale", 0.0, "opts");
   if (scale < 0 || scale > 3.4e38)
-    range_error(o.Env(), "opts.scale: expected a positive finite number, got " + describe(o.Get("scale")));
+    range_error(o.Env(), "opts.scale: expected a finite positive number, got " + describe(o.Get("scale")));
   c.params.scale = static_cast<float>(scale);
-  c.cuda = optional_choice(o, "device", "cpu", "cpu|cuda", "opts") == "cuda";
-  c.bf16 = optional_choice(o, "precision", "f32", "f32|bf16", "opts") == "bf16";
-  if (c.bf16 && !c.cuda)
-    range_error(o.Env(), "opts.precision: 'bf16' runs on the CUDA backend only, got device 'cpu'");
+  if (optional_choice(o, "device", "cpu", "cpu|cuda", "opts") == "cuda") c.backend.device = Device::Cuda;
+  if (optional_choice(o, "precision", "f32", "f32|bf16", "opts") == "bf16") c.backend.precision = cuda::Precision::BF16;
+  if (c.backend.device == Device::Cpu) {
+    try {
+      check_backend(c.backend, "opts", "attention");  // bf16 on the CPU is a bad argument: refuse it now
+    } catch (const std::exception& e) {
+      throw to_js_error(o.Env(), e);
+    }
+  }
   c.capture = optional_bool(o, "captureScore", true, "opts");
   return c;
 }
 
-// A Float32Array input of `len` finite elements.
-Napi::Float32Array input(const Napi::Value& v, const char* name, size_t len) {
-  Napi::Float32Array a = require_f32(v, name, len);
-  require_finite(a, name);
+// A copy of a Float32Array input of `len` elements, checked finite on the copy.
+HostArray<float> input(const Napi::Value& v, const char* name, size_t len) {
+  HostArray<float> a = copy_input(require_f32(v, name, len), name);
+  require_finite(v.Env(), a.get(), a.len, name);
   return a;
 }
 
-#ifdef HEADGRAD_WITH_CUDA
-cuda::Precision precision(const AttnCall& c) {
-  return c.bf16 ? cuda::Precision::BF16 : cuda::Precision::F32;
-}
-#else
-[[noreturn]] void no_cuda() {
-  throw_error("attention: device 'cuda' requested but this build has no CUDA backend "
-              "(nvcc was not found when it was built)");
-}
-#endif
+// One call: its argument copies, the outputs (allocated by run(), on the thread that computes)
+// and their names in the result object.
+struct Job {
+  AttnCall c;
+  bool backward = false;
+  std::vector<HostArray<float>> in;  // forward: q, k, v; backward: dout, q, k, v, out, lse
+  std::vector<std::pair<const char*, HostArray<float>>> out;
 
-// One call's buffers and the kernel to run on them. Inputs stay referenced until the job is
-// destroyed (after the worker finishes); outputs are plain heap arrays until to_js hands them
-// to JS as external ArrayBuffers whose finalizers free them.
-class Job {
- public:
-  std::function<void()> run;
-
-  const float* keep(const Napi::Float32Array& a) {
-    inputs_.push_back(Napi::Persistent(a));
-    return a.Data();
-  }
-  float* output(const char* name, size_t len) {
-    outputs_.push_back({name, len, std::make_unique<float[]>(len)});
-    return outputs_.back().data.get();
+  void run() {
+    const size_t n = static_cast<size_t>(c.shape.numel());
+    const AttnShape& s = c.shape;
+    if (!backward) {
+      out.emplace_back("out", new_output<float>("out", n));
+      out.emplace_back("lse", new_output<float>("lse", static_cast<size_t>(s.rows())));
+      attention_forward(c.backend, in[0].get(), in[1].get(), in[2].get(), out[0].second.get(), out[1].second.get(), s,
+                        c.params);
+      return;
+    }
+    for (const char* name : {"dq", "dk", "dv"}) out.emplace_back(name, new_output<float>(name, n));
+    out.emplace_back("headScore", new_output<float>("headScore", static_cast<size_t>(s.B * s.H)));
+    float* score = c.capture ? out[3].second.get() : nullptr;  // capture off: headScore stays zero
+    attention_backward(c.backend, in[0].get(), in[1].get(), in[2].get(), in[3].get(), in[4].get(), in[5].get(),
+                       out[0].second.get(), out[1].second.get(), out[2].second.get(), score, s, c.params);
   }
   Napi::Object to_js(Napi::Env env) {
     Napi::Object result = Napi::Object::New(env);
-    for (Output& o : outputs_) {
-      const size_t len = o.len;
-      auto buffer = Napi::ArrayBuffer::New(env, o.data.release(), len * sizeof(float),
-                                           [](Napi::Env, void* p) { delete[] static_cast<float*>(p); });
-      result.Set(o.name, Napi::Float32Array::New(env, len, buffer, 0));
-    }
+    for (auto& [name, array] : out) result.Set(name, hand_over(env, array));
     return result;
   }
-
- private:
-  struct Output {
-    const char* name;
-    size_t len;
-    std::unique_ptr<float[]> data;
-  };
-  std::vector<Napi::Reference<Napi::Float32Array>> inputs_;
-  std::vector<Output> outputs_;
 };
 
 std::unique_ptr<Job> forward_job(const Napi::CallbackInfo& info) {
-  const AttnCall c = parse_call(info[3], info[4]);
-  const size_t n = c.shape.numel();
   auto job = std::make_unique<Job>();
-  const float* q = job->keep(input(info[0], "q", n));
-  const float* k = job->keep(input(info[1], "k", n));
-  const float* v = job->keep(input(info[2], "v", n));
-  float* out = job->output("out", n);
-  float* lse = job->output("lse", c.shape.rows());
-  job->run = [=] {
-    if (!c.cuda) return cpu::attention_forward(q, k, v, out, lse, c.shape, c.params);
-#ifdef HEADGRAD_WITH_CUDA
-    cuda::attention_forward_host(q, k, v, out, lse, c.shape, c.params, precision(c));
-#else
-    no_cuda();
-#endif
-  };
+  job->c = parse_call(info[3], info[4]);
+  const size_t n = static_cast<size_t>(job->c.shape.numel());
+  job->in.push_back(input(info[0], "q", n));
+  job->in.push_back(input(info[1], "k", n));
+  job->in.push_back(input(info[2], "v", n));
   return job;
 }
 
 std::unique_ptr<Job> backward_job(const Napi::CallbackInfo& info) {
-  const AttnCall c = parse_call(info[6], info[7]);
-  const size_t n = c.shape.numel();
   auto job = std::make_unique<Job>();
-  const float* dout = job->keep(input(info[0], "dout", n));
-  const float* q = job->keep(input(info[1], "q", n));
-  const float* k = job->keep(input(info[2], "k", n));
-  const float* v = job->keep(input(info[3], "v", n));
-  const float* out = job->keep(input(info[4], "out", n));
-  const float* lse = job->keep(input(info[5], "lse", c.shape.rows()));
-  float* dq = job->output("dq", n);
-  float* dk = job->output("dk", n);
-  float* dv = job->output("dv", n);
-  float* score = job->output("headScore", c.shape.B * c.shape.H);
-  if (!c.capture) score = nullptr;  // headScore stays zero-filled
-  job->run = [=] {
-    if (!c.cuda)
-      return cpu::attention_backward(dout, q, k, v, out, lse, dq, dk, dv, score, c.shape, c.params);
-#ifdef HEADGRAD_WITH_CUDA
-    cuda::attention_backward_host(dout, q, k, v, out, lse, dq, dk, dv, score, c.shape, c.params,
-                                  precision(c));
-#else
-    no_cuda();
-#endif
-  };
+  job->c = parse_call(info[6], info[7]);
+  job->backward = true;
+  const size_t n = static_cast<size_t>(job->c.shape.numel());
+  const char* names[] = {"dout", "q", "k", "v", "out"};
+  for (int i = 0; i < 5; ++i) job->in.push_back(input(info[i], names[i], n));
+  job->in.push_back(input(info[5], "lse", static_cast<size_t>(job->c.shape.rows())));
   return job;
 }
 
-// Runs a Job off the main thread and settles a Promise with its outputs or its error (keeping
-// the error's class: a kernel's RangeError stays a RangeError).
-class JobWorker : public Napi::AsyncWorker {
+class JobWorker : public PromiseWorker {
  public:
-  JobWorker(Napi::Env env, std::unique_ptr<Job> job)
-      : Napi::AsyncWorker(env, "headgrad.attention"), job_(std::move(job)),
-        deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise promise() const { return deferred_.Promise(); }
-
- protected:
-  void Execute() override {
-    try {
-      job_->run();
-    } catch (const std::exception& e) {
-      error_ = std::current_exception();
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(job_->to_js(Env())); }
-  void OnError(const Napi::Error&) override {
-    try {
-      std::rethrow_exception(error_);
-    } catch (const std::exception& e) {
-      deferred_.Reject(to_js_error(Env(), e).Value());
-    }
-  }
+  JobWorker(Napi::Env env, std::unique_ptr<Job> job, const char* name) : PromiseWorker(env, name), job_(std::move(job)) {}
 
  private:
+  void Run() override { job_->run(); }
+  Napi::Value Result(Napi::Env env) override { return job_->to_js(env); }
   std::unique_ptr<Job> job_;
-  Napi::Promise::Deferred deferred_;
-  std::exception_ptr error_;
 };
 
 using JobFactory = std::unique_ptr<Job> (*)(const Napi::CallbackInfo&);
 
 template <JobFactory make>
 Napi::Value run_async(const Napi::CallbackInfo& info) {
-  auto* worker = new JobWorker(info.Env(), make(info));  // owned by libuv once queued
+  const char* name = make == forward_job ? "attentionForward" : "attentionBackward";
+  auto* worker = new JobWorker(info.Env(), make(info), name);  // owned by libuv once queued
   worker->Queue();
   return worker->promise();
 }
@@ -212,6 +153,8 @@ Napi::Value run_sync(const Napi::CallbackInfo& info) {
   std::unique_ptr<Job> job = make(info);
   try {
     job->run();
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(info.Env(), "attention: out of memory");
   } catch (const std::exception& e) {
     throw to_js_error(info.Env(), e);
   }

@@ -2,7 +2,7 @@
 #include <napi.h>
 
 #include "core/build_info.h"
-#include "core/cuda_api.h"
+#include "core/dispatch.h"
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
 #include "cpu/gemm_bf16.h"
@@ -34,26 +34,25 @@ static Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   cpu.Set("bf16", bf16);
   out.Set("cpu", cpu);
 
+  const CudaStatus s = cuda_status();
   Napi::Object cu = Napi::Object::New(env);
+  cu.Set("compiled", s.compiled);
+  cu.Set("available", s.available);
   Napi::Array devices = Napi::Array::New(env);
-#ifdef HEADGRAD_WITH_CUDA
-  cuda::Availability a = cuda::query();
-  cu.Set("compiled", true);
-  cu.Set("available", a.available);
-  for (size_t i = 0; i < a.devices.size(); ++i) {
+  for (size_t i = 0; i < s.devices.size(); ++i) {
     Napi::Object d = Napi::Object::New(env);
-    d.Set("name", a.devices[i].name);
-    d.Set("memoryBytes", static_cast<double>(a.devices[i].memory_bytes));
-    d.Set("computeCapability", a.devices[i].compute_capability);
+    d.Set("index", s.devices[i].ordinal);
+    d.Set("name", s.devices[i].name);
+    d.Set("memoryBytes", static_cast<double>(s.devices[i].memory_bytes));
+    d.Set("computeCapability", s.devices[i].compute_capability);
     devices.Set(static_cast<uint32_t>(i), d);
   }
-  if (!a.available) cu.Set("reason", a.reason);
-#else
-  cu.Set("compiled", false);
-  cu.Set("available", false);
-  cu.Set("reason", "this build has no CUDA backend (nvcc was not found when it was built)");
-#endif
   cu.Set("devices", devices);
+  // Device memory the engine's ops keep between calls (freed for idle threads on dispose()).
+  cu.Set("scratchBytes", static_cast<double>(cached_device_bytes()));
+  // The GPU every CUDA call runs on (HEADGRAD_CUDA_DEVICE, else the first usable one).
+  if (s.available) cu.Set("device", s.device);
+  else cu.Set("reason", s.reason);
   out.Set("cuda", cu);
   return out;
 }

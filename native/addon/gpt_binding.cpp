@@ -1,8 +1,10 @@
 // GPTModel: the JS handle of one hg::GPT engine (lib/model.ts wraps it as the GPT class).
 // Slow calls (create, forward, backward, step, generate) run in AsyncWorkers and return
-// Promises; small ones are sync. Every argument is checked here again (lib/model.ts checks
-// first), and a model allows one call at a time: a second call while a worker runs is refused
-// with a clear error instead of racing on the engine's buffers.
+// Promises; small ones are sync. Every argument is checked here again (lib/validate.ts holds
+// the same bounds and checks first), inputs are copied when the call is made and checked on the
+// copy (async_job.h), and a model allows one call at a time: a second call while a worker runs
+// is refused with a clear error instead of racing on the engine's buffers. The backend is
+// chosen by core/dispatch.h; this file only converts arguments.
 #include <napi.h>
 
 #include <cmath>
@@ -13,31 +15,24 @@
 #include <string>
 #include <vector>
 
+#include "addon/async_job.h"
 #include "addon/napi_util.h"
+#include "core/dispatch.h"
 #include "core/gpt.h"
-#include "core/ops.h"
-#include "core/ops_cuda.h"
-#include "cpu/gemm_bf16.h"
 
 namespace hg {
 namespace addon {
 namespace {
-
-// "7", "2.5", "NaN": a number as JS would print it (describe() gives six decimals).
-std::string number_text(double d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", d);
-  return buf;
-}
 
 // An integer field in [lo, hi]; `dflt` when absent and optional.
 int64_t int_field(const Napi::Object& o, const char* key, const char* ctx, int64_t lo, int64_t hi,
                   const int64_t* dflt = nullptr) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() && dflt) return *dflt;
-  const std::string what = std::string(ctx) + "." + key + ": expected an integer in [" + std::to_string(lo) +
-                           ", " + std::to_string(hi) + "], got " +
-                           (v.IsNumber() ? number_text(v.As<Napi::Number>().DoubleValue()) : describe(v));
+  Napi::Env env = o.Env();
+  const std::string what = std::string(ctx) + "." + key + ": expected an integer in [" +
+                           js_number(env, static_cast<double>(lo)) + ", " + js_number(env, static_cast<double>(hi)) +
+                           "], got " + (v.IsNumber() ? js_number(env, v.As<Napi::Number>().DoubleValue()) : describe(v));
   if (!v.IsNumber()) type_error(o.Env(), what);
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d) || d != std::floor(d) || d < static_cast<double>(lo) || d > static_cast<double>(hi))
@@ -45,12 +40,18 @@ int64_t int_field(const Napi::Object& o, const char* key, const char* ctx, int64
   return static_cast<int64_t>(d);
 }
 
-// A number field in [lo, hi] (finite), `dflt` when absent.
+// A number field in [lo, hi] (finite), `dflt` when absent. Bounds and the value are printed as
+// JavaScript prints them, like lib/validate.ts does.
 float num_field(const Napi::Object& o, const char* key, const char* ctx, double lo, double hi, double dflt) {
-  const double d = optional_number(o, key, dflt, ctx);
-  if (d < lo || d > hi)
-    range_error(o.Env(), std::string(ctx) + "." + key + ": expected a number in [" + std::to_string(lo) + ", " +
-                             std::to_string(hi) + "], got " + std::to_string(d));
+  Napi::Env env = o.Env();
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return static_cast<float>(dflt);
+  const std::string what = std::string(ctx) + "." + key + ": expected a number in [" + js_number(env, lo) + ", " +
+                           js_number(env, hi) + "], got " +
+                           (v.IsNumber() ? js_number(env, v.As<Napi::Number>().DoubleValue()) : describe(v));
+  if (!v.IsNumber()) type_error(env, what);
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= lo && d <= hi)) range_error(env, what);  // NaN fails both comparisons
   return static_cast<float>(d);
 }
 
@@ -98,74 +99,32 @@ GPTConfig read_config(const Napi::Object& o) {
   return cfg;
 }
 
-// Every element of `a` in [lo, hi); names the first one that is not.
-void check_token_range(Napi::Env env, const Napi::Int32Array& a, const char* name, int32_t lo, int64_t hi) {
-  for (size_t i = 0; i < a.ElementLength(); ++i) {
+// Every element of `a` in [lo, hi); names the first one that is not. Runs on the copy that the
+// engine will read, never on the caller's buffer.
+void check_token_range(Napi::Env env, const HostArray<int32_t>& a, const char* name, int32_t lo, int64_t hi) {
+  for (size_t i = 0; i < a.len; ++i) {
     if (a[i] < lo || a[i] >= hi)
       range_error(env, std::string(name) + "[" + std::to_string(i) + "]: expected a token id in [" +
                            std::to_string(lo) + ", " + std::to_string(hi) + "), got " + std::to_string(a[i]));
   }
 }
 
-Napi::Float32Array to_f32(Napi::Env env, const std::vector<float>& v) {
-  auto a = Napi::Float32Array::New(env, v.size());
-  if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(float));
-  return a;
-}
-
-// The backend of a new model: config.device 'cpu' (default) or 'cuda', config.precision 'f32'
-// (default) or 'bf16' (CUDA: tensor-core GEMMs and attention; CPU: the linear layers' GEMMs
-// through oneDNN where the CPU has bf16 instructions, else f32, as backendInfo().cpu.bf16 says).
-const Ops& engine_ops(const Napi::Object& o) {
-  Napi::Env env = o.Env();
-  const bool cuda = optional_choice(o, "device", "cpu", "cpu|cuda", "config") == "cuda";
-  const bool bf16 = optional_choice(o, "precision", "f32", "f32|bf16", "config") == "bf16";
-  if (!cuda) return bf16 && cpu::bf16_support().available ? cpu_ops_bf16() : cpu_ops();
-#ifdef HEADGRAD_WITH_CUDA
-  const cuda::Availability a = cuda::query();
-  if (!a.available) throw Napi::Error::New(env, "GPT.create: device 'cuda' requested but " + a.reason);
-  return cuda_ops(bf16 ? cuda::Precision::BF16 : cuda::Precision::F32);
-#else
-  throw Napi::Error::New(env, "GPT.create: device 'cuda' requested but this build has no CUDA backend "
-                              "(nvcc was not found when it was built)");
-#endif
-}
-
 class GPTModel;
 
-// A Promise-returning worker bound to one model: marks it busy while queued or running, turns
-// engine exceptions into the matching JS error class, and keeps the model object alive.
-class ModelWorker : public Napi::AsyncWorker {
+// A Promise-returning worker bound to one model: marks it busy while queued or running and
+// keeps the model object alive (PromiseWorker maps errors and never throws from OnOK).
+class ModelWorker : public PromiseWorker {
  public:
-  ModelWorker(Napi::Env env, GPTModel* model);
-  ~ModelWorker() override;
+  ModelWorker(Napi::Env env, GPTModel* model, const char* name);
   Napi::Promise Queue();
 
  protected:
-  virtual void Run() = 0;
-  virtual Napi::Value Result(Napi::Env env) = 0;
   GPT& engine();
 
  private:
-  void Execute() override {
-    try {
-      Run();
-    } catch (const Error& e) {
-      kind_ = e.kind;
-      SetError(e.what());
-    } catch (const std::bad_alloc&) {
-      SetError("GPT: out of memory (the model, batch or seqLen is too large for this machine)");
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override;
-  void OnError(const Napi::Error& e) override;
-
-  Napi::Promise::Deferred deferred_;
+  void Settled() override;
   GPTModel* model_;
   Napi::ObjectReference model_ref_;
-  ErrorKind kind_ = ErrorKind::Generic;
 };
 
 class GPTModel : public Napi::ObjectWrap<GPTModel> {
@@ -199,59 +158,44 @@ class GPTModel : public Napi::ObjectWrap<GPTModel> {
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 };
 
-ModelWorker::ModelWorker(Napi::Env env, GPTModel* model)
-    : Napi::AsyncWorker(env, "headgrad:GPT"), deferred_(Napi::Promise::Deferred::New(env)), model_(model),
-      model_ref_(Napi::Persistent(model->Value())) {}
-ModelWorker::~ModelWorker() = default;
+ModelWorker::ModelWorker(Napi::Env env, GPTModel* model, const char* name)
+    : PromiseWorker(env, name), model_(model), model_ref_(Napi::Persistent(model->Value())) {}
 
 Napi::Promise ModelWorker::Queue() {
   model_->busy_ = true;
   Napi::AsyncWorker::Queue();
-  return deferred_.Promise();
+  return promise();
 }
 
 GPT& ModelWorker::engine() { return *model_->engine_; }
 
-void ModelWorker::OnOK() {
-  model_->busy_ = false;
-  deferred_.Resolve(Result(Env()));
-}
-
-void ModelWorker::OnError(const Napi::Error& e) {
-  model_->busy_ = false;
-  const std::string msg = e.Message();
-  if (kind_ == ErrorKind::Range) deferred_.Reject(Napi::RangeError::New(Env(), msg).Value());
-  else if (kind_ == ErrorKind::Type) deferred_.Reject(Napi::TypeError::New(Env(), msg).Value());
-  else deferred_.Reject(e.Value());
-}
+void ModelWorker::Settled() { model_->busy_ = false; }
 
 // ---- create ---------------------------------------------------------------------------
 // Builds the engine off the main thread, then wraps it in a new GPTModel (the constructor
 // takes the engine through an External; JS code cannot construct one directly).
-class CreateWorker : public Napi::AsyncWorker {
+class CreateWorker : public PromiseWorker {
  public:
   CreateWorker(Napi::Env env, Napi::Function ctor, GPTConfig cfg, const Ops& ops, uint64_t seed)
-      : Napi::AsyncWorker(env, "headgrad:GPT.create"), deferred_(Napi::Promise::Deferred::New(env)),
-        ctor_(Napi::Persistent(ctor)), cfg_(cfg), ops_(ops), seed_(seed) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
+      : PromiseWorker(env, "GPT.create"), ctor_(Napi::Persistent(ctor)), cfg_(cfg), ops_(ops), seed_(seed) {}
 
  private:
-  void Execute() override {
+  void Run() override {
     try {
       engine_ = std::make_unique<GPT>(cfg_, ops_, seed_);
     } catch (const std::bad_alloc&) {
-      SetError("GPT.create: out of memory for a model of this size");
-    } catch (const std::exception& e) {
-      SetError(e.what());
+      throw_error("GPT.create: out of memory for a model of this size");
     }
   }
-  void OnOK() override {
-    auto ext = Napi::External<GPT>::New(Env(), engine_.release());
-    deferred_.Resolve(ctor_.Value().New({ext}));
+  // The External owns the engine only once the constructor has taken it: until then a failure
+  // here leaves it in engine_, freed with this worker.
+  Napi::Value Result(Napi::Env env) override {
+    auto ext = Napi::External<GPT>::New(env, engine_.get());
+    Napi::Value model = ctor_.Value().New({ext});
+    engine_.release();
+    return model;
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
-  Napi::Promise::Deferred deferred_;
   Napi::FunctionReference ctor_;
   GPTConfig cfg_;
   const Ops& ops_;
@@ -271,9 +215,17 @@ Napi::Value GPTModel::Create(const Napi::CallbackInfo& info) {
   } catch (const std::exception& e) {
     throw to_js_error(env, e);
   }
-  const Ops& ops = engine_ops(o);
-  auto* w = new CreateWorker(env, info.This().As<Napi::Function>(), cfg, ops, seed);
-  Napi::Promise p = w->Promise();
+  Backend backend;
+  if (optional_choice(o, "device", "cpu", "cpu|cuda", "config") == "cuda") backend.device = Device::Cuda;
+  if (optional_choice(o, "precision", "f32", "f32|bf16", "config") == "bf16") backend.precision = cuda::Precision::BF16;
+  const Ops* ops = nullptr;
+  try {
+    ops = &engine_ops(backend, "GPT.create");
+  } catch (const std::exception& e) {
+    throw to_js_error(env, e);
+  }
+  auto* w = new CreateWorker(env, info.This().As<Napi::Function>(), cfg, *ops, seed);
+  Napi::Promise p = w->promise();
   w->Queue();
   return p;
 }
@@ -284,43 +236,36 @@ GPTModel::GPTModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GPTModel>(
   engine_.reset(info[0].As<Napi::External<GPT>>().Data());
 }
 
+// A copy of an Int32Array argument of `len` elements (checked by the caller on the copy).
+HostArray<int32_t> i32_input(const Napi::Value& v, const char* name, size_t len) {
+  return copy_input(require_i32(v, name, len), name);
+}
+
 // ---- forward ---------------------------------------------------------------------------
 class ForwardWorker : public ModelWorker {
  public:
-  ForwardWorker(Napi::Env env, GPTModel* m, Napi::Int32Array tokens, Napi::Value targets,
-                Napi::Value weights, int64_t B, int64_t T, bool want_logits, bool scores_only)
-      : ModelWorker(env, m), B_(B), T_(T), want_logits_(want_logits), scores_only_(scores_only) {
-    keep_.push_back(Napi::Persistent(tokens.As<Napi::Object>()));
-    tokens_ = tokens.Data();
-    if (!targets.IsUndefined()) {
-      keep_.push_back(Napi::Persistent(targets.As<Napi::Object>()));
-      targets_ = targets.As<Napi::Int32Array>().Data();
-    }
-    if (!weights.IsUndefined()) {
-      keep_.push_back(Napi::Persistent(weights.As<Napi::Object>()));
-      weights_ = weights.As<Napi::Float32Array>().Data();
-    }
-  }
+  ForwardWorker(Napi::Env env, GPTModel* m, HostArray<int32_t> tokens, HostArray<int32_t> targets,
+                HostArray<float> weights, int64_t B, int64_t T, bool want_logits, bool scores_only)
+      : ModelWorker(env, m, "GPT.forward"), tokens_(std::move(tokens)), targets_(std::move(targets)),
+        weights_(std::move(weights)), B_(B), T_(T), want_logits_(want_logits), scores_only_(scores_only) {}
 
  private:
   void Run() override {
-    if (want_logits_) logits_.resize(static_cast<size_t>(B_ * T_ * engine().config().V));
-    loss_ = engine().forward(tokens_, targets_, weights_, B_, T_, want_logits_ ? logits_.data() : nullptr, scores_only_);
+    if (want_logits_) logits_ = new_output<float>("logits", static_cast<size_t>(B_ * T_ * engine().config().V));
+    loss_ = engine().forward(tokens_.get(), targets_.get(), weights_.get(), B_, T_, logits_.get(), scores_only_);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
     r.Set("loss", loss_);
-    if (want_logits_) r.Set("logits", to_f32(env, logits_));
+    if (want_logits_) r.Set("logits", hand_over(env, logits_));
     return r;
   }
-  std::vector<Napi::ObjectReference> keep_;  // the input buffers stay alive until we finish
-  const int32_t* tokens_ = nullptr;
-  const int32_t* targets_ = nullptr;
-  const float* weights_ = nullptr;
+  HostArray<int32_t> tokens_, targets_;  // copies taken at call time; targets_ may be empty
+  HostArray<float> weights_;
   int64_t B_, T_;
   bool want_logits_;
   bool scores_only_;
-  std::vector<float> logits_;
+  HostArray<float> logits_;
   double loss_ = 0;
 };
 
@@ -332,23 +277,29 @@ Napi::Value GPTModel::Forward(const Napi::CallbackInfo& info) {
   const int64_t B = require_pos_int(o, "batch", "forward options");
   const int64_t T = int_field(o, "seqLen", "forward options", 1, c.P);
   const size_t N = static_cast<size_t>(B * T);
-  Napi::Int32Array tokens = require_i32(info[0], "tokens (batch*seqLen)", N);
+  HostArray<int32_t> tokens = i32_input(info[0], "tokens (batch*seqLen)", N);
   check_token_range(env, tokens, "tokens", 0, c.V);
-  Napi::Value targets = o.Get("targets"), weights = o.Get("lossWeights");
-  if (!targets.IsUndefined()) check_token_range(env, require_i32(targets, "targets (batch*seqLen)", N), "targets", -1, c.V);
-  if (!weights.IsUndefined()) {
-    if (targets.IsUndefined()) type_error(env, "forward options.lossWeights: needs targets as well");
-    Napi::Float32Array w = require_f32(weights, "lossWeights (batch*seqLen)", N);
+  Napi::Value targets_v = o.Get("targets"), weights_v = o.Get("lossWeights");
+  HostArray<int32_t> targets;
+  HostArray<float> weights;
+  if (!targets_v.IsUndefined()) {
+    targets = i32_input(targets_v, "targets (batch*seqLen)", N);
+    check_token_range(env, targets, "targets", -1, c.V);
+  }
+  if (!weights_v.IsUndefined()) {
+    if (targets_v.IsUndefined()) type_error(env, "forward options.lossWeights: needs targets as well");
+    weights = copy_input(require_f32(weights_v, "lossWeights (batch*seqLen)", N), "lossWeights");
     for (size_t i = 0; i < N; ++i) {
-      if (!std::isfinite(w[i]) || w[i] < 0.f)
-        range_error(env, "lossWeights[" + std::to_string(i) + "]: expected a finite number >= 0, got " + std::to_string(w[i]));
+      if (!std::isfinite(weights[i]) || weights[i] < 0.f)
+        range_error(env, "lossWeights[" + std::to_string(i) + "]: expected a finite number >= 0, got " + js_number(env, weights[i]));
     }
   }
   const bool want_logits = optional_bool(o, "returnLogits", false, "forward options");
   const bool scores_only = optional_bool(o, "scoresOnly", false, "forward options");
-  if (scores_only && (targets.IsUndefined() || want_logits))
+  if (scores_only && (targets_v.IsUndefined() || want_logits))
     type_error(env, "forward options.scoresOnly: needs targets and cannot return logits (the LM head runs only at target positions)");
-  auto* w = new ForwardWorker(env, this, tokens, targets, weights, B, T, want_logits, scores_only);
+  auto* w = new ForwardWorker(env, this, std::move(tokens), std::move(targets), std::move(weights), B, T, want_logits,
+                              scores_only);
   return w->Queue();
 }
 
@@ -356,22 +307,22 @@ Napi::Value GPTModel::Forward(const Napi::CallbackInfo& info) {
 class BackwardWorker : public ModelWorker {
  public:
   BackwardWorker(Napi::Env env, GPTModel* m, int64_t batch, bool scores_only)
-      : ModelWorker(env, m), batch_(batch), scores_only_(scores_only) {}
+      : ModelWorker(env, m, "GPT.backward"), batch_(batch), scores_only_(scores_only) {}
 
  private:
   void Run() override {
     const GPTConfig& c = engine().config();
-    scores_.resize(static_cast<size_t>(c.L * batch_ * c.H));  // [L,B,H]
-    engine().backward(scores_.data(), scores_only_);
+    scores_ = new_output<float>("headScores", static_cast<size_t>(c.L * batch_ * c.H));  // [L,B,H]
+    engine().backward(scores_.get(), scores_only_);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
-    r.Set("headScores", to_f32(env, scores_));
+    r.Set("headScores", hand_over(env, scores_));
     return r;
   }
   int64_t batch_;
   bool scores_only_;
-  std::vector<float> scores_;
+  HostArray<float> scores_;
 };
 
 Napi::Value GPTModel::Backward(const Napi::CallbackInfo& info) {
@@ -392,7 +343,7 @@ Napi::Value GPTModel::Backward(const Napi::CallbackInfo& info) {
 // ---- step -----------------------------------------------------------------------------
 class StepWorker : public ModelWorker {
  public:
-  StepWorker(Napi::Env env, GPTModel* m, StepOptions o) : ModelWorker(env, m), o_(std::move(o)) {}
+  StepWorker(Napi::Env env, GPTModel* m, StepOptions o) : ModelWorker(env, m, "GPT.step"), o_(std::move(o)) {}
 
  private:
   void Run() override { engine().step(o_); }
@@ -406,7 +357,8 @@ Napi::Value GPTModel::Step(const Napi::CallbackInfo& info) {
   const char* ctx = "step options";
   Napi::Object o = require_object(info[0], ctx);
   StepOptions s;
-  if (o.Get("lr").IsUndefined()) type_error(env, "step options.lr: expected a finite number >= 0, got undefined");
+  // The bounds of lib/validate.ts STEP_BOUNDS (a test holds the two to the same messages).
+  if (o.Get("lr").IsUndefined()) type_error(env, "step options.lr: expected a number in [0, 1000000000], got undefined");
   s.lr = num_field(o, "lr", ctx, 0, 1e9, 0);
   s.beta1 = num_field(o, "beta1", ctx, 0, 0.999999, 0.9);
   s.beta2 = num_field(o, "beta2", ctx, 0, 0.999999999, 0.999);
@@ -440,16 +392,17 @@ Napi::Value GPTModel::Step(const Napi::CallbackInfo& info) {
 class GenerateWorker : public ModelWorker {
  public:
   GenerateWorker(Napi::Env env, GPTModel* m, std::vector<int32_t> prompt, int64_t max_new, int32_t stop)
-      : ModelWorker(env, m), prompt_(std::move(prompt)), max_new_(max_new), stop_(stop) {}
+      : ModelWorker(env, m, "GPT.generate"), prompt_(std::move(prompt)), max_new_(max_new), stop_(stop) {}
 
  private:
-  void Run() override { out_ = engine().generate(prompt_, max_new_, stop_); }
-  Napi::Value Result(Napi::Env env) override {
-    auto a = Napi::Int32Array::New(env, out_.size());
-    if (!out_.empty()) std::memcpy(a.Data(), out_.data(), out_.size() * sizeof(int32_t));
-    return a;
+  void Run() override {
+    const std::vector<int32_t> tokens = engine().generate(prompt_, max_new_, stop_);
+    out_ = new_output<int32_t>("tokens", tokens.size());
+    if (!tokens.empty()) std::memcpy(out_.get(), tokens.data(), tokens.size() * sizeof(int32_t));
   }
-  std::vector<int32_t> prompt_, out_;
+  Napi::Value Result(Napi::Env env) override { return hand_over(env, out_); }
+  std::vector<int32_t> prompt_;
+  HostArray<int32_t> out_;
   int64_t max_new_;
   int32_t stop_;
 };
@@ -460,8 +413,8 @@ Napi::Value GPTModel::Generate(const Napi::CallbackInfo& info) {
   const GPTConfig& c = g.config();
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
     type_error(env, "prompt: expected an Int32Array, got " + describe(info[0]));
-  auto prompt = info[0].As<Napi::Int32Array>();
-  const int64_t n = static_cast<int64_t>(prompt.ElementLength());
+  const HostArray<int32_t> prompt = copy_input(info[0].As<Napi::Int32Array>(), "prompt");
+  const int64_t n = static_cast<int64_t>(prompt.len);
   if (n < 1 || n > c.P)
     range_error(env, "prompt: expected 1 to maxSeqLen = " + std::to_string(c.P) + " tokens, got " + std::to_string(n));
   check_token_range(env, prompt, "prompt", 0, c.V);
@@ -469,7 +422,7 @@ Napi::Value GPTModel::Generate(const Napi::CallbackInfo& info) {
   const int64_t max_new = int_field(o, "maxNewTokens", "generate options", 0, c.P - n);
   const int64_t none = -1;
   const int64_t stop = int_field(o, "stopToken", "generate options", 0, c.V - 1, &none);
-  auto* w = new GenerateWorker(env, this, std::vector<int32_t>(prompt.Data(), prompt.Data() + n), max_new,
+  auto* w = new GenerateWorker(env, this, std::vector<int32_t>(prompt.get(), prompt.get() + n), max_new,
                                static_cast<int32_t>(stop));
   return w->Queue();
 }
@@ -481,7 +434,7 @@ Napi::Value GPTModel::SetHeadGates(const Napi::CallbackInfo& info) {
   const size_t n = static_cast<size_t>(g.config().L * g.config().H);
   Napi::Float32Array a = require_f32(info[0], "gates (layers*heads)", n);
   for (size_t i = 0; i < n; ++i)
-    if (!std::isfinite(a[i])) range_error(env, "gates[" + std::to_string(i) + "]: expected a finite number, got " + std::to_string(a[i]));
+    if (!std::isfinite(a[i])) range_error(env, "gates[" + std::to_string(i) + "]: expected a finite number, got " + js_number(env, a[i]));
   g.set_head_gates(a.Data());
   return env.Undefined();
 }
@@ -498,7 +451,7 @@ Napi::Value GPTModel::ImportParameters(const Napi::CallbackInfo& info) {
   GPT& g = ready(env);
   Napi::Float32Array a = require_f32(info[0], "parameters", static_cast<size_t>(g.num_params()));
   for (size_t i = 0; i < a.ElementLength(); ++i)
-    if (!std::isfinite(a[i])) range_error(env, "parameters[" + std::to_string(i) + "]: expected a finite number, got " + std::to_string(a[i]));
+    if (!std::isfinite(a[i])) range_error(env, "parameters[" + std::to_string(i) + "]: expected a finite number, got " + js_number(env, a[i]));
   g.import_parameters(a.Data());
   return env.Undefined();
 }
@@ -509,7 +462,7 @@ int64_t range_offset(const Napi::Value& v, const char* name, int64_t max) {
   if (!v.IsNumber()) type_error(v.Env(), what + describe(v));
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > static_cast<double>(max))
-    range_error(v.Env(), what + number_text(d));
+    range_error(v.Env(), what + js_number(v.Env(), d));
   return static_cast<int64_t>(d);
 }
 
@@ -538,7 +491,7 @@ Napi::Value GPTModel::ImportParameterRange(const Napi::CallbackInfo& info) {
   if (length > n - offset)
     range_error(env, "data: offset " + std::to_string(offset) + " + length " + std::to_string(length) +
                          " exceeds the " + std::to_string(n) + " parameters");
-  require_finite(a, "data");
+  require_finite(env, a.Data(), a.ElementLength(), "data");
   g.import_parameter_range(offset, length, a.Data());
   return env.Undefined();
 }
@@ -574,6 +527,7 @@ Napi::Value GPTModel::Dispose(const Napi::CallbackInfo& info) {
   if (!engine_) return env.Undefined();  // disposing twice is harmless
   ready(env);
   engine_.reset();
+  release_cached_memory();  // the scratch its ops grew (bounded, see cuda/scratch.cuh)
   return env.Undefined();
 }
 

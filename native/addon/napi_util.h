@@ -12,24 +12,43 @@
 namespace hg {
 namespace addon {
 
+// A number as JavaScript prints it ("0", "1e-30", "2.5", "NaN"): messages quote values exactly
+// as the caller wrote them, and bounds exactly as lib/validate.ts prints its own.
+inline std::string js_number(Napi::Env env, double d) { return Napi::Number::New(env, d).ToString().Utf8Value(); }
+
+// What a value is, for "expected X, got <describe>" messages; the same words as describe() in
+// lib/validate.ts.
 inline std::string describe(const Napi::Value& v) {
   if (v.IsUndefined()) return "undefined";
   if (v.IsNull()) return "null";
   if (v.IsTypedArray()) {
     switch (v.As<Napi::TypedArray>().TypedArrayType()) {
+      case napi_int8_array: return "Int8Array";
+      case napi_uint8_array: return "Uint8Array";
+      case napi_uint8_clamped_array: return "Uint8ClampedArray";
+      case napi_int16_array: return "Int16Array";
+      case napi_uint16_array: return "Uint16Array";
+      case napi_int32_array: return "Int32Array";
+      case napi_uint32_array: return "Uint32Array";
       case napi_float32_array: return "Float32Array";
       case napi_float64_array: return "Float64Array";
-      case napi_int32_array: return "Int32Array";
-      case napi_uint8_array: return "Uint8Array";
-      default: return "another TypedArray";
+      case napi_bigint64_array: return "BigInt64Array";
+      case napi_biguint64_array: return "BigUint64Array";
+      default: return "a TypedArray";
     }
   }
+  if (v.IsDataView()) return "DataView";
   if (v.IsArray()) return "Array";
-  if (v.IsNumber()) return "number " + std::to_string(v.As<Napi::Number>().DoubleValue());
-  if (v.IsString()) return "string";
+  if (v.IsNumber()) return "number " + js_number(v.Env(), v.As<Napi::Number>().DoubleValue());
+  if (v.IsString()) {
+    Napi::Object json = v.Env().Global().Get("JSON").As<Napi::Object>();
+    return "string " + json.Get("stringify").As<Napi::Function>().Call(json, {v}).As<Napi::String>().Utf8Value();
+  }
   if (v.IsBoolean()) return "boolean";
-  if (v.IsObject()) return "object";
-  return "a value of another type";
+  if (v.IsFunction()) return "function";
+  if (v.IsBigInt()) return "bigint";
+  if (v.IsSymbol()) return "symbol";
+  return "object";
 }
 
 [[noreturn]] inline void type_error(Napi::Env env, const std::string& msg) {
@@ -61,11 +80,11 @@ inline Napi::Int32Array require_i32(const Napi::Value& v, const char* name, size
 }
 
 // Every element finite: NaN or Inf in an input would silently poison every output row.
-inline void require_finite(const Napi::Float32Array& a, const char* name) {
-  const size_t i = first_non_finite(a.Data(), a.ElementLength());
-  if (i != a.ElementLength())
-    range_error(a.Env(), std::string(name) + ": expected finite values, got " +
-                             std::to_string(a.Data()[i]) + " at index " + std::to_string(i));
+inline void require_finite(Napi::Env env, const float* a, size_t n, const char* name) {
+  const size_t i = first_non_finite(a, n);
+  if (i != n)
+    range_error(env, std::string(name) + ": expected finite values, got " + js_number(env, a[i]) + " at index " +
+                         std::to_string(i));
 }
 
 inline Napi::Object require_object(const Napi::Value& v, const char* name) {

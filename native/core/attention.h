@@ -1,5 +1,6 @@
-// The fused attention contract. Every backend (cpu/, cuda/) implements exactly this, and the
-// tests hold each implementation to the same float64 reference.
+// The fused attention contract. Every backend (cpu/attention.h, cuda) implements exactly this,
+// and the tests hold each implementation to the same float64 reference. Which backend runs a
+// call is decided in core/dispatch.h only.
 //
 // Layouts (row-major, contiguous):
 //   q, out, dout, dq               : [B, H, T, D]
@@ -44,15 +45,6 @@ constexpr int64_t kMaxHeadDim = 256;
 // Throws hg::Error (RangeError) naming the problem if the shape or params are invalid.
 void validate_attention(const AttnShape& s, const AttnParams& p);
 inline float effective_scale(const AttnShape& s, const AttnParams& p);
-
-namespace cpu {
-void attention_forward(const float* q, const float* k, const float* v, float* out, float* lse,
-                       const AttnShape& s, const AttnParams& p);
-// head_score may be null (capture off: used to measure the capture overhead).
-void attention_backward(const float* dout, const float* q, const float* k, const float* v,
-                        const float* out, const float* lse, float* dq, float* dk, float* dv,
-                        float* head_score, const AttnShape& s, const AttnParams& p);
-}  // namespace cpu
 
 }  // namespace hg
 

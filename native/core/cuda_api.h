@@ -11,6 +11,7 @@ namespace hg {
 namespace cuda {
 
 struct DeviceInfo {
+  int ordinal = 0;  // the CUDA device index
   std::string name;
   size_t memory_bytes = 0;
   std::string compute_capability;  // "9.0"
@@ -27,7 +28,24 @@ struct Availability {
 // Never throws: a missing driver or device is a normal answer, not an error.
 Availability query();
 
+// Makes `ordinal` the calling host thread's current device (CUDA keeps one per thread; a
+// thread that never sets it uses device 0). Cheap when it already is. core/dispatch.cpp calls it
+// before every CUDA call so that all work of the process runs on the chosen GPU.
+void use_device(int ordinal);
+
 enum class Precision { F32, BF16 };
+
+// Device scratch memory of the engine's ops (cuda/scratch.cuh). While a ScratchUse lives, the
+// calling thread's scratch block is in use and release_idle_scratch() leaves it alone;
+// core/dispatch.cpp wraps every engine op in one. scratch_bytes(): the total held now.
+struct ScratchUse {
+  ScratchUse();
+  ~ScratchUse();
+  ScratchUse(const ScratchUse&) = delete;
+  ScratchUse& operator=(const ScratchUse&) = delete;
+};
+size_t scratch_bytes();
+void release_idle_scratch();
 
 // The attention contract of core/attention.h on the GPU, for host buffers: copies the inputs to
 // device memory it owns for the duration of the call, runs the kernels, copies the outputs back

@@ -2,6 +2,7 @@
 // The optimizer lives in gpt_step.cpp and generation in gpt_generate.cpp.
 #include "core/gpt.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -40,9 +41,15 @@ GPT::GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed)
   check_backend(cfg_, ops_);
   const int64_t bytes = num_params_ * static_cast<int64_t>(sizeof(float));
   params_ = std::make_unique<DeviceBuffer>(ops_, bytes);
-  grads_ = std::make_unique<DeviceBuffer>(ops_, bytes);
-  const std::vector<float> init = init_parameters(cfg, seed);
-  ops_.upload(params_->f32(), init.data(), bytes);
+  // Initialised through a bounded host buffer, and gradients allocated by the first full
+  // backward: creating (or loading) a model costs one copy of its parameters, not three.
+  constexpr int64_t kInitChunk = int64_t{1} << 22;  // floats (16 MiB)
+  std::vector<float> chunk(static_cast<size_t>(std::min(num_params_, kInitChunk)));
+  for (int64_t begin = 0; begin < num_params_; begin += kInitChunk) {
+    const int64_t end = std::min(num_params_, begin + kInitChunk);
+    init_parameters(cfg, seed, begin, end, chunk.data());
+    ops_.upload(params_->f32() + begin, chunk.data(), (end - begin) * 4);
+  }
   gates_ = std::make_unique<DeviceBuffer>(ops_, cfg.L * cfg.H * static_cast<int64_t>(sizeof(float)));
   const std::vector<float> ones(static_cast<size_t>(cfg.L * cfg.H), 1.f);
   ops_.upload(gates_->f32(), ones.data(), gates_->bytes());
@@ -357,7 +364,10 @@ void GPT::backward(float* head_scores, bool scores_only) {
   ready_for_backward_ = false;  // the logits buffer becomes dlogits below
   ready_for_step_ = false;
   last_backward_scores_only_ = scores_only;
-  if (!scores_only) ops_.zero(grads_->f32(), num_params_ * 4);
+  if (!scores_only) {
+    if (!grads_) grads_ = std::make_unique<DeviceBuffer>(ops_, num_params_ * 4);  // zeroed
+    else ops_.zero(grads_->f32(), num_params_ * 4);
+  }
   ops_.zero(a.dresidual, N * C * 4);
   struct ScoresOnly {  // grad() is null until the end of this backward, also on an error
     bool& flag;

@@ -27,12 +27,6 @@ double uniform(uint64_t bits) { return (static_cast<double>(bits >> 11) + 0.5) *
 
 }  // namespace
 
-bool GPTConfig::is_gpt2() const {
-  return kv() == H && ffn() == 4 * C && norm == NormKind::LayerNorm && norm_eps == 1e-5 &&
-         positions == PosKind::Learned && rope_scaling.type == RopeScalingKind::None && mlp == MlpKind::Gelu &&
-         qkv_bias && linear_bias && tied;
-}
-
 void validate_config(const GPTConfig& c) {
   check_field("vocabSize", c.V, int64_t{1} << 24);
   check_field("maxSeqLen", c.P, int64_t{1} << 20);
@@ -105,31 +99,36 @@ int64_t param_count(const GPTConfig& c) {
   return l[kNumParamTensors - 1].offset + l[kNumParamTensors - 1].size;
 }
 
-std::vector<float> init_parameters(const GPTConfig& c, uint64_t seed) {
+void init_parameters(const GPTConfig& c, uint64_t seed, int64_t begin, int64_t end, float* out) {
   const ParamLayout layout = param_layout(c);
-  std::vector<float> p(static_cast<size_t>(param_count(c)), 0.f);
   const float residual_std = 0.02f / std::sqrt(2.f * static_cast<float>(c.L));
   for (int j = 0; j < kNumParamTensors; ++j) {
     const ParamTensor& t = layout[j];
+    // elements [i0, i1) of tensor j fall into the range
+    const int64_t i0 = std::max<int64_t>(0, begin - t.offset), i1 = std::min(t.size, end - t.offset);
+    if (i0 >= i1) continue;
+    float* dst = out + (t.offset - begin);  // dst[i] is element i of tensor j
     if (j == kLn1w || j == kLn2w || j == kLnfw) {
-      for (int64_t i = 0; i < t.size; ++i) p[t.offset + i] = 1.f;
+      for (int64_t i = i0; i < i1; ++i) dst[i] = 1.f;
       continue;
     }
-    if (!t.is_matrix) continue;  // biases stay 0
+    if (!t.is_matrix) {  // biases are 0
+      for (int64_t i = i0; i < i1; ++i) dst[i] = 0.f;
+      continue;
+    }
     const float stddev = (j == kAttprojw || j == kFcprojw) ? residual_std : 0.02f;
     const uint64_t key = splitmix64(seed ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(j + 1)));
     constexpr int64_t kChunk = 1 << 16;
-    parallel_for((t.size + kChunk - 1) / kChunk, [&](int64_t chunk) {
-      const int64_t end = std::min(t.size, (chunk + 1) * kChunk);
-      for (int64_t i = chunk * kChunk; i < end; ++i) {
+    parallel_for((i1 - i0 + kChunk - 1) / kChunk, [&](int64_t chunk) {
+      const int64_t lo = i0 + chunk * kChunk, hi = std::min(i1, lo + kChunk);
+      for (int64_t i = lo; i < hi; ++i) {
         const double u1 = uniform(splitmix64(key + 2 * static_cast<uint64_t>(i)));
         const double u2 = uniform(splitmix64(key + 2 * static_cast<uint64_t>(i) + 1));
         const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-        p[t.offset + i] = static_cast<float>(stddev * z);
+        dst[i] = static_cast<float>(stddev * z);
       }
     });
   }
-  return p;
 }
 
 }  // namespace hg

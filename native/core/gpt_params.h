@@ -47,8 +47,7 @@ struct GPTConfig {
   int64_t ffn() const { return F > 0 ? F : 4 * C; }
   int64_t qkv_rows() const { return (H + 2 * kv()) * hs(); }  // [q heads; k heads; v heads]
   int64_t fc_rows() const { return mlp == MlpKind::SwiGLU ? 2 * ffn() : ffn(); }  // swiglu: [gate; up]
-  bool is_gpt2() const;  // every switch at its default
-};
+  };
 
 // Throws a RangeError naming the field if the config cannot describe a model.
 void validate_config(const GPTConfig& cfg);
@@ -76,7 +75,9 @@ int64_t param_count(const GPTConfig& cfg);
 // 1/sqrt(2L)), biases 0, norm weights 1. Element i of tensor j draws two uniforms from
 // splitmix64(key_j + 2i) and splitmix64(key_j + 2i + 1), key_j = splitmix64(seed ^ φ·(j+1)),
 // and turns them into one normal by Box–Muller (the cosine branch). GPT-2 configs get exactly
-// the values they always got.
-std::vector<float> init_parameters(const GPTConfig& cfg, uint64_t seed);
+// the values they always got. Writes elements [begin, end) of the flat array to out[0..end-begin),
+// so that a big model can be initialised a chunk at a time (each element depends only on its
+// tensor and index, never on the chunking).
+void init_parameters(const GPTConfig& cfg, uint64_t seed, int64_t begin, int64_t end, float* out);
 
 }  // namespace hg

@@ -3,6 +3,7 @@
 //   2. the main loop over key blocks, recomputing P = exp(scale·q kᵀ − lse) tile by tile (never
 //      stored), producing dk, dv and partial sums of dq;
 //   3. postprocess: dq = the sum of its partials.
+// Stage 2 runs cpu/attention_backward_avx512.cpp's register-blocked key block where it applies.
 //
 // Determinism without float atomics: the key blocks of a head are dealt round-robin to G work
 // items ("key groups"). An item owns the dk/dv rows of its key blocks and one private dq
@@ -20,8 +21,9 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/attention.h"
+#include "cpu/attention.h"
 #include "core/thread_pool.h"
+#include "cpu/attention_avx512.h"
 #include "cpu/attention_tile.h"
 
 namespace hg {
@@ -105,11 +107,9 @@ int64_t key_groups(int64_t BH, int64_t nkb) {
   return std::min(nkb, std::max<int64_t>(1, (kMinItems + BH - 1) / BH));
 }
 
-}  // namespace
-
-void attention_backward(const float* dout, const float* q, const float* k, const float* v,
-                        const float* out, const float* lse, float* dq, float* dk, float* dv,
-                        float* head_score, const AttnShape& s, const AttnParams& p) {
+void backward_with(bool avx512, const float* dout, const float* q, const float* k, const float* v,
+                   const float* out, const float* lse, float* dq, float* dk, float* dv,
+                   float* head_score, const AttnShape& s, const AttnParams& p) {
   validate_attention(s, p);
   const float scale = effective_scale(s, p);
   const int64_t T = s.T, D = s.D, H = s.H, KV = s.kv(), BH = s.B * H, BKV = s.B * KV;
@@ -141,8 +141,12 @@ void attention_backward(const float* dout, const float* q, const float* k, const
       if (G == 1) std::fill(dq_part, dq_part + T * D, 0.f);
       for (int64_t kb = g; kb < nkb; kb += G) {
         const int64_t j0 = kb * AttnTiles::kBlockK;
-        backward_key_block(h, dq_part, j0, std::min(AttnTiles::kBlockK, T - j0), T, D, p.causal,
-                           scale, j == 0);
+        const int64_t n = std::min(AttnTiles::kBlockK, T - j0);
+        if (avx512)
+          attention_backward_key_block_avx512(h.dout, h.q, h.k, h.v, h.lse, h.Drow, dq_part, h.dk, h.dv, j0, n,
+                                              T, D, p.causal, scale, gain, j == 0);
+        else
+          backward_key_block(h, dq_part, j0, n, T, D, p.causal, scale, j == 0);
       }
     }
   });
@@ -160,6 +164,20 @@ void attention_backward(const float* dout, const float* q, const float* k, const
     for (int64_t g = 1; g < G; ++g)
       for (int64_t e = 0; e < len; ++e) dst[e] += src[g * T * D + e];
   });
+}
+
+}  // namespace
+
+void attention_backward(const float* dout, const float* q, const float* k, const float* v,
+                        const float* out, const float* lse, float* dq, float* dk, float* dv,
+                        float* head_score, const AttnShape& s, const AttnParams& p) {
+  backward_with(attention_avx512_enabled(s), dout, q, k, v, out, lse, dq, dk, dv, head_score, s, p);
+}
+
+void attention_backward_portable(const float* dout, const float* q, const float* k, const float* v,
+                                 const float* out, const float* lse, float* dq, float* dk, float* dv,
+                                 float* head_score, const AttnShape& s, const AttnParams& p) {
+  backward_with(false, dout, q, k, v, out, lse, dq, dk, dv, head_score, s, p);
 }
 
 }  // namespace cpu

@@ -4,10 +4,13 @@
 //
 // q, out: [B, H, T, D]   k, v: [B, KV, T, D]   lse: [B, H, T]
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 
-#include "core/attention.h"
+#include "cpu/attention.h"
 #include "core/thread_pool.h"
+#include "cpu/attention_avx512.h"
 #include "cpu/attention_tile.h"
 
 namespace hg {
@@ -64,6 +67,20 @@ void forward_query_block(const HeadPtrs& h, int64_t i0, int64_t i1, int64_t T, i
 
 void attention_forward(const float* q, const float* k, const float* v, float* out, float* lse,
                        const AttnShape& s, const AttnParams& p) {
+  if (attention_avx512_enabled(s)) return attention_forward_avx512(q, k, v, out, lse, s, p);
+  attention_forward_portable(q, k, v, out, lse, s, p);
+}
+
+bool attention_avx512_enabled(const AttnShape& s) {
+  static const bool portable_only = [] {
+    const char* e = std::getenv("HEADGRAD_ATTENTION");
+    return e && std::strcmp(e, "portable") == 0;
+  }();
+  return !portable_only && attention_forward_avx512_applies(s);
+}
+
+void attention_forward_portable(const float* q, const float* k, const float* v, float* out, float* lse,
+                                const AttnShape& s, const AttnParams& p) {
   validate_attention(s, p);
   const float scale = effective_scale(s, p);
   const int64_t T = s.T, D = s.D;

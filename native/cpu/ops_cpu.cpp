@@ -5,6 +5,7 @@
 
 #include "core/ops.h"
 #include "cpu/adamw.h"
+#include "cpu/attention.h"
 #include "cpu/attention_decode.h"
 #include "cpu/crossentropy.h"
 #include "cpu/encoder.h"

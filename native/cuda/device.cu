@@ -33,6 +33,7 @@ Availability query() {
     cudaDeviceProp p{};
     if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
     DeviceInfo d;
+    d.ordinal = i;
     d.name = p.name;
     d.memory_bytes = p.totalGlobalMem;
     d.compute_capability = std::to_string(p.major) + "." + std::to_string(p.minor);
@@ -45,6 +46,13 @@ Availability query() {
   a.available = any_supported;
   if (!any_supported) a.reason = "no usable GPU: headgrad needs compute capability 8.0 or newer";
   return a;
+}
+
+void use_device(int ordinal) {
+  thread_local int current = -1;
+  if (current == ordinal) return;
+  HG_CUDA_CHECK(cudaSetDevice(ordinal));
+  current = ordinal;
 }
 
 DeviceLimits device_limits() {

@@ -10,6 +10,9 @@ namespace cuda {
 // until that thread's next scratch() call. Reuse is safe because the engine enqueues all work
 // on the legacy default stream from its thread, in order; growing frees the old block with
 // cudaFree, which waits for the work still using it. Throws naming the size when out of memory.
+// Bounded: one block per host thread (the libuv pool and the main thread), each sized to the
+// largest request plus at most 64 MiB; release_idle_scratch() (core/cuda_api.h) frees the
+// blocks of threads that are not inside an op (model dispose() calls it).
 void* scratch(size_t bytes);
 
 // Blocking host -> device copy (the host buffer may be released as soon as it returns).

@@ -2,7 +2,7 @@
 // Shapes cover T = 1, T not a multiple of the 64-row tiles, D up to 256, causal and not, and
 // B·H larger than the thread count. Also: head_score = Σ rowsum(dout∘out) of the reference,
 // bitwise-identical repeated calls, and validate_attention's messages.
-#include "core/attention.h"
+#include "cpu/attention.h"
 #include "core/errors.h"
 #include "core/thread_pool.h"
 #include "test_util.h"

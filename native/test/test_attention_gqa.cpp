@@ -3,7 +3,7 @@
 // query heads, each with dout scaled by gains[h]; head_score stays the ungated Σ dout∘out.
 // Also: KV = H with gains equals the gainless result scaled per head, and repeated calls are
 // bitwise identical (the fixed summation order over a group).
-#include "core/attention.h"
+#include "cpu/attention.h"
 #include "core/errors.h"
 #include "test_util.h"
 

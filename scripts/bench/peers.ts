@@ -9,7 +9,8 @@
 //   headgrad runs its scores-only pass, PyTorch the gate method (a gate per head and sample) with
 //   the LM head likewise only at positions with a target; f32 and bf16 autocast.
 // - training step: forward (mean CE), backward, clipping at 1, AdamW; f32 and bf16 autocast.
-// Ceilings beside them: the gemm the engine runs (f32), PyTorch's f32 and bf16 matmul.
+// headgrad f32 and (where the CPU has bf16 instructions) bf16; PyTorch f32 and bf16 autocast.
+// Ceilings beside them: the gemms the engine runs (f32; bf16 through oneDNN), PyTorch's matmul.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -120,14 +121,16 @@ export async function run(): Promise<BenchSection> {
   const info = backendInfo();
   const threads = info.cpu.threads;
   const title = `Peers: headgrad vs PyTorch, same work, ${threads} threads, interleaved (median of ${REPS})`;
-  const columns = ['work', 'model', 'batch', 'unit', 'headgrad f32', 'torch f32', 'torch bf16', 'ratio vs torch best'];
+  const hgBf16 = info.cpu.bf16.available;
+  const columns = ['work', 'model', 'batch', 'unit', 'headgrad f32', 'headgrad bf16', 'torch f32', 'torch bf16', 'ratio f32/f32', 'ratio best/best'];
+  const blank = columns.slice(1).map(() => '');
   if (!/peers/.test(process.env.HEADGRAD_BENCH ?? '')) {
-    return { title, columns, rows: [['skipped: takes minutes; run HEADGRAD_BENCH=peers npm run bench', '', '', '', '', '', '', '']], data: null };
+    return { title, columns, rows: [['skipped: takes minutes; run HEADGRAD_BENCH=peers npm run bench', ...blank]], data: null };
   }
   const found = findTorch();
   if ('reason' in found) {
     console.log(`bench peers: skipped: ${found.reason}`);
-    return { title, columns, rows: [[`skipped: ${found.reason}`, '', '', '', '', '', '', '']], data: null };
+    return { title, columns, rows: [[`skipped: ${found.reason}`, ...blank]], data: null };
   }
   const torch = new Torch(found.python);
   const rows: (string | number)[][] = [];
@@ -138,32 +141,39 @@ export async function run(): Promise<BenchSection> {
     for (const w of works) {
       const batches = makeBatches(w, rng);
       using model = await GPT.create({ ...w.cfg, seed: 1, device: 'cpu' });
+      using model16 = hgBf16 ? await GPT.create({ ...w.cfg, seed: 1, device: 'cpu', precision: 'bf16' }) : undefined;
       await torch.call({ op: 'model', cfg: w.cfg });
-      // warm-up both (activation planning, optimizer state, page faults)
+      // warm-up all (activation planning, optimizer state, page faults)
       await headgradOnce(model, w, batches.slice(0, 1));
+      if (model16) await headgradOnce(model16, w, batches.slice(0, 1));
       await torchOnce(torch, w, batches.slice(0, 1), 'f32');
       await torchOnce(torch, w, batches.slice(0, 1), 'bf16');
-      const s = { hg: [] as number[], tf32: [] as number[], tbf16: [] as number[] };
+      const s = { hg: [] as number[], hg16: [] as number[], tf32: [] as number[], tbf16: [] as number[] };
       for (let r = 0; r < REPS; r++) {
         s.hg.push(await headgradOnce(model, w, batches));
         s.tf32.push(await torchOnce(torch, w, batches, 'f32'));
+        if (model16) s.hg16.push(await headgradOnce(model16, w, batches));
         s.tbf16.push(await torchOnce(torch, w, batches, 'bf16'));
       }
       const hg = median(s.hg), tf32 = median(s.tf32), tbf16 = median(s.tbf16);
-      const best = Math.min(tf32, tbf16);
+      const hg16 = model16 ? median(s.hg16) : Infinity;
       const unit = w.kind === 'pattern' ? 'samples/s' : 'ms/step';
-      const show = (sec: number) => (w.kind === 'pattern' ? (w.samples / sec).toFixed(2) : (sec * 1000).toFixed(0));
+      const show = (sec: number) => (!Number.isFinite(sec) ? '-' : w.kind === 'pattern' ? (w.samples / sec).toFixed(2) : (sec * 1000).toFixed(0));
       rows.push([w.kind === 'pattern' ? 'pattern extraction' : 'training step', w.name, `${w.samples}x${w.seqLen}`, unit,
-        show(hg), show(tf32), show(tbf16), `${(best / hg).toFixed(2)}x`]);
+        show(hg), show(hg16), show(tf32), show(tbf16), `${(tf32 / hg).toFixed(2)}x`,
+        `${(Math.min(tf32, tbf16) / Math.min(hg, hg16)).toFixed(2)}x`]);
       data.push({ work: w.kind, model: w.name, cfg: { ...w.cfg }, samples: w.samples, batch: w.batch, seqLen: w.seqLen,
-        seconds: { headgradF32: s.hg, torchF32: s.tf32, torchBf16: s.tbf16 } });
+        seconds: { headgradF32: s.hg, headgradBf16: s.hg16, torchF32: s.tf32, torchBf16: s.tbf16 } });
     }
     // Ceilings, 1024³ (the engine's gemm; PyTorch's matmul).
     const hgGemm = native.gemmRateSync({ m: 1024, n: 1024, k: 1024 });
+    const hgGemm16 = hgBf16 ? native.gemmRateSync({ m: 1024, n: 1024, k: 1024, precision: 'bf16' }).gflops : NaN;
     const tf = (await torch.call({ op: 'matmul', n: 1024, precision: 'f32' })).gflops as number;
     const tb = (await torch.call({ op: 'matmul', n: 1024, precision: 'bf16' })).gflops as number;
-    rows.push(['ceiling: matmul 1024³', '', '', 'GFLOP/s', `${hgGemm.gflops.toFixed(0)} (${hgGemm.impl})`, tf.toFixed(0), tb.toFixed(0), '']);
-    data.push({ ceilings: { headgradGemmF32: hgGemm.gflops, headgradGemm: hgGemm.impl, torchF32: tf, torchBf16: tb }, torch: t.torch as string });
+    rows.push(['ceiling: matmul 1024³', '', '', 'GFLOP/s', `${hgGemm.gflops.toFixed(0)} (${hgGemm.impl})`,
+      hgBf16 ? `${hgGemm16.toFixed(0)} (oneDNN)` : '-', tf.toFixed(0), tb.toFixed(0), '', '']);
+    data.push({ ceilings: { headgradGemmF32: hgGemm.gflops, headgradGemm: hgGemm.impl, headgradGemmBf16: hgGemm16, torchF32: tf, torchBf16: tb },
+      torch: t.torch as string });
   } finally {
     torch.close();
   }

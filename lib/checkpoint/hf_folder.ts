@@ -1,0 +1,313 @@
+// Hugging Face model folders: config.json plus model.safetensors, or the shards that
+// model.safetensors.index.json lists, with F32, F16 or BF16 tensors.
+//
+// Reading is in two steps so that nothing large is read before everything checkable is checked:
+//   planHfFolder:   config.json (an unsupported field fails here, naming it), every shard's
+//                   header (a missing or truncated shard fails here), and the tensor set against
+//                   the one the config implies (missing, unexpected, mis-shaped tensors fail here);
+//   streamHfFolder: the weights, tensor by tensor in chunks of at most `chunk` values, decoded
+//                   to f32 and handed to a sink at their canonical offset. With a model's
+//                   importParameterRange as the sink, a load holds the model plus one chunk.
+// Writing (writeHfFolder) streams the other way, from exportParameterRange, into a folder that
+// transformers loads: config.json, then model.safetensors or model-0000i-of-0000n.safetensors
+// shards with model.safetensors.index.json, F32, header metadata {"format": "pt"}. The folder is
+// written beside the target and swapped in at the end, so a failed save leaves the old one.
+import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { decodeFloats, DTYPE_BYTES } from './dtype.js';
+import { CheckpointError } from './errors.js';
+import { configFromHfJson } from './hf_gpt2.js';
+import { isLlamaFamily, llamaConfigFromHf, llamaConfigToHf } from './hf_llama_config.js';
+import { hfTensorSpecs, isIgnoredHfName, type HfModelType, type HfTensorSpec } from './hf_names.js';
+import { isGpt2Config, parameterCount, pickConfig, validateConfig, type GPTConfig } from './layout.js';
+import { readSafetensorsHeader, type SafetensorsLocation } from './safetensors.js';
+import { transpose2d } from './hf_gpt2.js';
+
+export interface HfFolderPlan {
+  dir: string;
+  modelType: HfModelType;
+  config: GPTConfig;
+  tensors: { spec: HfTensorSpec; loc: SafetensorsLocation }[];
+}
+
+const INDEX = 'model.safetensors.index.json';
+const SINGLE = 'model.safetensors';
+
+/** The model type and GPTConfig of a folder's config.json (a folder without model_type is GPT-2, as before). */
+export async function readHfFolderConfig(dir: string): Promise<{ modelType: HfModelType; config: GPTConfig }> {
+  const file = path.join(dir, 'config.json');
+  const fail = (problem: string): never => {
+    throw new CheckpointError(file, problem);
+  };
+  const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => fail(e.code === 'ENOENT' ? 'no such file: the model folder needs config.json' : e.message));
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    fail(`not valid JSON (${(e as Error).message})`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) fail('expected a JSON object');
+  const type = json.model_type ?? 'gpt2';
+  let config: GPTConfig;
+  if (type === 'gpt2') config = configFromHfJson(json);
+  else if (isLlamaFamily(type)) config = llamaConfigFromHf(json, fail);
+  else return fail(`model_type ${JSON.stringify(type)} is not supported (gpt2, llama, mistral and qwen2 are)`);
+  try {
+    validateConfig(config, 'config.json');
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  return { modelType: type as HfModelType, config: pickConfig(config) };
+}
+
+/** Everything about a folder but its weights; throws (naming the file and field or tensor) on any problem. */
+export async function planHfFolder(dir: string): Promise<HfFolderPlan> {
+  const { modelType, config } = await readHfFolderConfig(dir);
+  const files = await weightFiles(dir);
+  const found = new Map<string, SafetensorsLocation>();
+  for (const [file, names] of files) {
+    const { tensors } = await readSafetensorsHeader(file);
+    for (const [name, loc] of tensors) {
+      if (names && !names.has(name)) continue; // in this shard's header, but the index puts it elsewhere
+      const key = modelType === 'gpt2' && name.startsWith('transformer.') ? name.slice('transformer.'.length) : name;
+      const prev = found.get(key);
+      if (prev) throw new CheckpointError(file, `tensor ${name} is also in ${path.basename(prev.file)}`);
+      found.set(key, loc);
+    }
+    for (const name of names ?? []) {
+      if (!tensors.has(name)) throw new CheckpointError(file, `${INDEX} puts tensor ${name} in this shard, but its header does not have it`);
+    }
+  }
+  const specs = hfTensorSpecs(modelType, config);
+  const expected = new Set(specs.map((s) => s.name));
+  for (const [name, loc] of found) {
+    if (!expected.has(name) && !isIgnoredHfName(modelType, name, config)) {
+      throw new CheckpointError(loc.file, `unexpected tensor ${loc.name} for ${describeConfig(modelType, config)}`);
+    }
+  }
+  const missing = specs.filter((s) => !found.has(s.name)).map((s) => s.name);
+  if (missing.length) {
+    throw new CheckpointError(path.join(dir, files.size > 1 ? INDEX : SINGLE),
+      `missing ${missing.length} tensor(s) for ${describeConfig(modelType, config)}: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
+  }
+  const tensors = specs.map((spec) => {
+    const loc = found.get(spec.name)!;
+    if (!sameShape(loc.shape, spec.shape)) {
+      throw new CheckpointError(loc.file, `tensor ${loc.name} has shape ${JSON.stringify(loc.shape)}, expected ${JSON.stringify(spec.shape)} for ${describeConfig(modelType, config)}`);
+    }
+    return { spec, loc };
+  });
+  return { dir, modelType, config, tensors };
+}
+
+// The weight files and, for shards, the tensor names the index assigns to each.
+async function weightFiles(dir: string): Promise<Map<string, Set<string> | null>> {
+  const index = path.join(dir, INDEX);
+  if (await isFile(index)) {
+    let json: { weight_map?: unknown };
+    try {
+      json = JSON.parse(await readFile(index, 'utf8'));
+    } catch (e) {
+      throw new CheckpointError(index, `not valid JSON (${(e as Error).message})`);
+    }
+    const map = json?.weight_map;
+    if (map === null || typeof map !== 'object' || Array.isArray(map)) throw new CheckpointError(index, 'has no "weight_map" object');
+    const files = new Map<string, Set<string>>();
+    for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
+      if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\') || shard.startsWith('.')) {
+        throw new CheckpointError(index, `weight_map["${name}"] = ${JSON.stringify(shard)} is not a file name in the folder`);
+      }
+      const file = path.join(dir, shard);
+      if (!files.has(file)) files.set(file, new Set());
+      files.get(file)!.add(name);
+    }
+    for (const file of files.keys()) {
+      if (!(await isFile(file))) throw new CheckpointError(index, `lists shard ${path.basename(file)}, which is missing from ${dir}`);
+    }
+    return files;
+  }
+  const single = path.join(dir, SINGLE);
+  if (await isFile(single)) return new Map([[single, null]]);
+  const bin = (await isFile(path.join(dir, 'pytorch_model.bin'))) ? ' (pytorch_model.bin is not read: convert it to safetensors)' : '';
+  throw new CheckpointError(dir, `the model folder has neither ${SINGLE} nor ${INDEX}${bin}`);
+}
+
+/** Reads the weights of a plan into `sink(offset, values)`, in canonical order, `chunk` values at a time at most. */
+export async function streamHfFolder(plan: HfFolderPlan, sink: (offset: number, values: Float32Array) => void, chunk = 1 << 22): Promise<void> {
+  const handles = new Map<string, FileHandle>();
+  try {
+    for (const { spec, loc } of plan.tensors) {
+      let fh = handles.get(loc.file);
+      if (!fh) {
+        fh = await open(loc.file, 'r');
+        handles.set(loc.file, fh);
+      }
+      const width = DTYPE_BYTES[loc.dtype];
+      const count = loc.byteLength / width;
+      // a transposed (GPT-2 Conv1D) tensor is read whole: its rows are not canonical rows
+      const step = spec.transpose ? count : chunk;
+      for (let at = 0; at < count; at += step) {
+        const n = Math.min(step, count - at);
+        const bytes = new Uint8Array(n * width);
+        const { bytesRead } = await fh.read(bytes, 0, bytes.length, loc.start + at * width);
+        if (bytesRead !== bytes.length) throw new CheckpointError(loc.file, `tensor ${loc.name}: the file ended early (truncated while reading?)`);
+        let values = decodeFloats(bytes, loc.dtype);
+        const bad = values.findIndex((x) => !Number.isFinite(x));
+        if (bad >= 0) throw new CheckpointError(loc.file, `tensor ${loc.name} element ${at + bad} is ${values[bad]}: a checkpoint with non-finite values cannot be loaded`);
+        if (spec.transpose) values = transpose2d(values, spec.shape[0]!, spec.shape[1]!);
+        sink(spec.offset + at, values);
+      }
+    }
+  } finally {
+    for (const fh of handles.values()) await fh.close();
+  }
+}
+
+/** All parameters of a folder as one array (for tools that need the whole vector anyway). */
+export async function readHfFolder(dir: string): Promise<{ config: GPTConfig; params: Float32Array; modelType: HfModelType }> {
+  const plan = await planHfFolder(dir);
+  const params = new Float32Array(parameterCount(plan.config));
+  await streamHfFolder(plan, (offset, values) => params.set(values, offset));
+  return { config: plan.config, params, modelType: plan.modelType };
+}
+
+// ---- writing ----
+
+export interface WriteHfFolderOptions {
+  /** Largest shard in bytes before the weights are split (default 5e9, as transformers). */
+  maxShardBytes?: number;
+  /** A folder whose tokenizer and generation files are copied along (the folder the model came from). */
+  companionsFrom?: string;
+}
+
+/** Files beside the weights that make a folder usable on its own: tokenizer and generation settings. */
+const COMPANIONS = [
+  'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'chat_template.jinja',
+  'chat_template.json', 'tokenizer.model', 'vocab.json', 'merges.txt',
+];
+
+/**
+ * Writes a model as a Hugging Face folder. read(offset, length) returns canonical parameters
+ * [offset, offset + length) (a model's exportParameterRange). Non-finite parameters are refused
+ * before the folder is replaced.
+ */
+export async function writeHfFolder(dir: string, config: GPTConfig, read: (offset: number, length: number) => Float32Array, o: WriteHfFolderOptions = {}): Promise<void> {
+  validateConfig(config);
+  const gpt2 = isGpt2Config(config);
+  const specs = gpt2 ? hfTensorSpecs('gpt2', config, { gpt2Prefix: 'transformer.' }) : hfTensorSpecs('llama', config);
+  const hfConfig = gpt2 ? gpt2ConfigToHf(config) : llamaConfigToHf(config);
+  const maxShard = o.maxShardBytes ?? 5e9;
+  const shards: HfTensorSpec[][] = [[]];
+  let size = 0;
+  for (const s of specs) {
+    const bytes = s.shape.reduce((a, b) => a * b, 1) * 4;
+    if (size > 0 && size + bytes > maxShard) {
+      shards.push([]);
+      size = 0;
+    }
+    shards.at(-1)!.push(s);
+    size += bytes;
+  }
+
+  const target = path.resolve(dir);
+  const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await mkdir(tmp);
+  try {
+    const n = shards.length;
+    const names = shards.map((_, i) => (n === 1 ? SINGLE : `model-${String(i + 1).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`));
+    const weightMap: Record<string, string> = {};
+    let total = 0;
+    for (const [i, shard] of shards.entries()) {
+      await writeShard(path.join(tmp, names[i]!), shard, read);
+      for (const s of shard) {
+        weightMap[s.name] = names[i]!;
+        total += s.shape.reduce((a, b) => a * b, 1) * 4;
+      }
+    }
+    if (n > 1) await writeFile(path.join(tmp, INDEX), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2) + '\n');
+    await writeFile(path.join(tmp, 'config.json'), JSON.stringify(hfConfig, null, 2) + '\n');
+    if (o.companionsFrom && path.resolve(o.companionsFrom) !== target) {
+      for (const f of COMPANIONS) {
+        const from = path.join(o.companionsFrom, f);
+        if (await isFile(from)) await copyFile(from, path.join(tmp, f));
+      }
+    } else if (o.companionsFrom) {
+      // saving over the folder the model came from: keep its companions
+      for (const f of COMPANIONS) {
+        const from = path.join(target, f);
+        if (await isFile(from)) await copyFile(from, path.join(tmp, f));
+      }
+    }
+    await swapIn(tmp, target);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+// Replaces `target` (absent, or a folder) with `tmp` by renames; the old folder goes last.
+async function swapIn(tmp: string, target: string): Promise<void> {
+  const old = await stat(target).catch(() => undefined);
+  if (!old) return rename(tmp, target);
+  if (!old.isDirectory()) throw new Error(`${target} exists and is not a folder; a Hugging Face folder cannot replace it`);
+  const aside = `${tmp}.old`;
+  await rename(target, aside);
+  await rename(tmp, target);
+  await rm(aside, { recursive: true, force: true });
+}
+
+async function writeShard(file: string, specs: HfTensorSpec[], read: (offset: number, length: number) => Float32Array): Promise<void> {
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  let offset = 0;
+  for (const s of specs) {
+    const bytes = s.shape.reduce((a, b) => a * b, 1) * 4;
+    header[s.name] = { dtype: 'F32', shape: s.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  // pad so the data starts 8-byte aligned, as the reference writer does
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const head = Buffer.alloc(8 + Buffer.byteLength(json));
+  head.writeBigUInt64LE(BigInt(head.length - 8), 0);
+  head.write(json, 8, 'utf8');
+  const fh = await open(file, 'wx');
+  try {
+    await fh.write(head);
+    for (const s of specs) {
+      const count = s.shape.reduce((a, b) => a * b, 1);
+      const step = s.transpose ? count : 1 << 22;
+      for (let at = 0; at < count; at += step) {
+        let values = read(s.offset + at, Math.min(step, count - at));
+        const bad = values.findIndex((x) => !Number.isFinite(x));
+        if (bad >= 0) throw new RangeError(`parameter ${s.offset + at + bad} (${s.name}) is ${values[bad]}; refusing to write a non-finite checkpoint to ${path.dirname(file)}`);
+        // canonical [out, in] -> HF Conv1D [in, out] = shape
+        if (s.transpose) values = transpose2d(values, s.shape[1]!, s.shape[0]!);
+        await fh.write(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+      }
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function gpt2ConfigToHf(c: GPTConfig): Record<string, unknown> {
+  return {
+    architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: c.vocabSize, n_positions: c.maxSeqLen, n_ctx: c.maxSeqLen,
+    n_layer: c.layers, n_head: c.heads, n_embd: c.dim, n_inner: null, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5,
+    tie_word_embeddings: true, torch_dtype: 'float32',
+  };
+}
+
+function describeConfig(type: HfModelType, c: GPTConfig): string {
+  return `${type} V=${c.vocabSize} L=${c.layers} heads=${c.heads}${c.kvHeads && c.kvHeads !== c.heads ? ` kv=${c.kvHeads}` : ''} C=${c.dim}`;
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+async function isFile(file: string): Promise<boolean> {
+  return stat(file).then((s) => s.isFile(), () => false);
+}

@@ -1,0 +1,163 @@
+// Hugging Face config.json of a Llama-family model (model_type llama, mistral, qwen2) <-> GPTConfig.
+//
+// Read: every field that changes the computation is either mapped or refused, so a model the
+// engine would compute differently fails here, before any weights are read, with an error that
+// names the field:
+//   vocab_size, max_position_embeddings, num_hidden_layers, num_attention_heads, hidden_size
+//                          -> vocabSize, maxSeqLen, layers, heads, dim
+//   num_key_value_heads    -> kvHeads (default num_attention_heads; must divide it)
+//   intermediate_size      -> ffnDim;  rms_norm_eps -> normEps;  rope_theta -> ropeTheta
+//   rope_scaling (or transformers 5's rope_parameters): none/default, linear, llama3
+//   tie_word_embeddings    -> tiedEmbeddings (default false, as in transformers)
+//   attention_bias + mlp_bias (llama) -> qkvBias and linearBias: both false or both true
+//                          (attention_bias also puts a bias on o_proj, which the engine ties to the MLP biases)
+//   qwen2                  -> q/k/v biases, no other linear bias
+// Refused: hidden_act other than silu, head_dim other than hidden_size / num_attention_heads,
+// sliding-window attention in use (mistral sliding_window < max_position_embeddings, qwen2
+// use_sliding_window), other rope types (dynamic, yarn, longrope, ...), mixture-of-experts
+// fields, quantized weights (quantization_config), and any other model_type.
+import { resolveConfig, type GPTConfig } from './layout.js';
+
+export const LLAMA_FAMILY = ['llama', 'mistral', 'qwen2'] as const;
+export type LlamaFamily = (typeof LLAMA_FAMILY)[number];
+
+export function isLlamaFamily(t: unknown): t is LlamaFamily {
+  return LLAMA_FAMILY.includes(t as LlamaFamily);
+}
+
+/** Throws an Error whose message names the config.json field; `fail` adds the file. */
+export function llamaConfigFromHf(json: Record<string, unknown>, fail: (problem: string) => never): GPTConfig {
+  const type = json.model_type;
+  if (!isLlamaFamily(type)) fail(`model_type ${JSON.stringify(type)} is not supported (llama, mistral, qwen2 and gpt2 are)`);
+  const int = (key: string, dflt?: number): number => {
+    const v = json[key] ?? dflt;
+    if (!Number.isInteger(v) || (v as number) <= 0) fail(`${key}: expected a positive integer, got ${JSON.stringify(json[key])}`);
+    return v as number;
+  };
+  const num = (key: string, dflt: number): number => {
+    const v = json[key] ?? dflt;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(`${key}: expected a positive number, got ${JSON.stringify(json[key])}`);
+    return v as number;
+  };
+  const bool = (key: string, dflt: boolean): boolean => {
+    const v = json[key] ?? dflt;
+    if (typeof v !== 'boolean') fail(`${key}: expected true or false, got ${JSON.stringify(json[key])}`);
+    return v as boolean;
+  };
+
+  for (const key of ['quantization_config']) if (json[key] != null) fail(`${key}: quantized weights are not supported`);
+  for (const key of ['num_local_experts', 'num_experts', 'n_routed_experts', 'num_experts_per_tok']) {
+    if (json[key] != null && json[key] !== 0) fail(`${key}: mixture-of-experts models are not supported`);
+  }
+  const act = json.hidden_act ?? json.hidden_activation ?? 'silu';
+  if (act !== 'silu') fail(`hidden_act: ${JSON.stringify(act)} is not supported (silu is)`);
+
+  const heads = int('num_attention_heads');
+  const dim = int('hidden_size');
+  if (dim % heads !== 0) fail(`hidden_size ${dim} is not divisible by num_attention_heads ${heads}`);
+  if (json.head_dim != null && json.head_dim !== dim / heads) {
+    fail(`head_dim: ${JSON.stringify(json.head_dim)} differs from hidden_size / num_attention_heads = ${dim / heads}, which the engine requires`);
+  }
+  const kvHeads = int('num_key_value_heads', heads);
+  if (heads % kvHeads !== 0) fail(`num_key_value_heads ${kvHeads} does not divide num_attention_heads ${heads}`);
+  const maxSeqLen = int('max_position_embeddings');
+
+  // sliding-window attention differs from full attention only past the window
+  const window = json.sliding_window;
+  const windowUsed = type === 'qwen2' ? json.use_sliding_window === true : window != null;
+  if (windowUsed && !(Number.isInteger(window) && (window as number) >= maxSeqLen)) {
+    fail(`sliding_window: ${JSON.stringify(window)} is in use (shorter than max_position_embeddings ${maxSeqLen}); sliding-window attention is not supported`);
+  }
+
+  const { ropeTheta, ropeScaling } = rope(json, fail);
+  let qkvBias: boolean;
+  let linearBias: boolean;
+  if (type === 'qwen2') {
+    qkvBias = true;
+    linearBias = false;
+  } else {
+    const attention = bool('attention_bias', false);
+    const mlp = bool('mlp_bias', false);
+    if (attention !== mlp) fail(`attention_bias ${attention} with mlp_bias ${mlp} is not supported (the engine has o_proj and MLP biases together: both true or both false)`);
+    qkvBias = attention;
+    linearBias = attention;
+  }
+  return {
+    vocabSize: int('vocab_size'), maxSeqLen, layers: int('num_hidden_layers'), heads, dim,
+    kvHeads, ffnDim: int('intermediate_size'), norm: 'rmsnorm', normEps: num('rms_norm_eps', 1e-6),
+    positions: 'rope', ropeTheta, ropeScaling, mlp: 'swiglu', qkvBias, linearBias,
+    tiedEmbeddings: bool('tie_word_embeddings', false),
+  } as GPTConfig;
+}
+
+type RopeScaling = null | { type: 'linear'; factor: number }
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+
+// transformers 4 writes rope_theta at the top and rope_scaling beside it; transformers 5 writes
+// both into rope_parameters ({rope_type, rope_theta, factor, ...}).
+function rope(json: Record<string, unknown>, fail: (p: string) => never): { ropeTheta: number; ropeScaling: RopeScaling } {
+  const params = json.rope_parameters as Record<string, unknown> | undefined;
+  const field = params != null ? 'rope_parameters' : 'rope_scaling';
+  const s = (params ?? json.rope_scaling) as Record<string, unknown> | null | undefined;
+  if (s != null && (typeof s !== 'object' || Array.isArray(s))) fail(`${field}: expected an object or null, got ${JSON.stringify(s)}`);
+  const theta = s?.rope_theta ?? json.rope_theta ?? 10000;
+  if (typeof theta !== 'number' || !(theta > 0)) fail(`rope_theta: expected a positive number, got ${JSON.stringify(theta)}`);
+  const kind = s?.rope_type ?? s?.type ?? 'default';
+  const positive = (key: string) => {
+    const v = s![key];
+    if (typeof v !== 'number' || !(v > 0)) fail(`${field}.${key}: expected a positive number, got ${JSON.stringify(v)}`);
+    return v as number;
+  };
+  let scaling: RopeScaling;
+  if (s == null || kind === 'default') scaling = null;
+  else if (kind === 'linear') scaling = { type: 'linear', factor: positive('factor') };
+  else if (kind === 'llama3') {
+    scaling = {
+      type: 'llama3', factor: positive('factor'), lowFreqFactor: positive('low_freq_factor'), highFreqFactor: positive('high_freq_factor'),
+      originalMaxPositions: positive('original_max_position_embeddings'),
+    };
+  } else {
+    fail(`${field}.rope_type: ${JSON.stringify(kind)} is not supported (none, linear and llama3 are)`);
+  }
+  if (params != null && json.partial_rotary_factor != null && json.partial_rotary_factor !== 1) {
+    fail(`partial_rotary_factor: ${JSON.stringify(json.partial_rotary_factor)} is not supported (rotary on the whole head)`);
+  }
+  return { ropeTheta: theta as number, ropeScaling: scaling! };
+}
+
+/** GPTConfig (Llama family) -> config.json that transformers reads back into the same model. */
+export function llamaConfigToHf(config: GPTConfig): Record<string, unknown> {
+  const c = resolveConfig(config);
+  if (c.norm !== 'rmsnorm' || c.positions !== 'rope' || c.mlp !== 'swiglu') {
+    throw new RangeError(`config: norm ${c.norm}, positions ${c.positions}, mlp ${c.mlp} is neither GPT-2 nor a Llama-family model; Hugging Face has no model type for it`);
+  }
+  const { qkvBias, linearBias } = c;
+  const qwen2 = qkvBias && !linearBias;
+  if (!qwen2 && qkvBias !== linearBias) throw new RangeError('config: linear biases without q/k/v biases have no Hugging Face model type');
+  const s = c.ropeScaling;
+  const ropeScaling = !s ? null : s.type === 'linear'
+    ? { rope_type: 'linear', factor: s.factor }
+    : {
+      rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor,
+      original_max_position_embeddings: s.originalMaxPositions,
+    };
+  return {
+    architectures: [qwen2 ? 'Qwen2ForCausalLM' : 'LlamaForCausalLM'],
+    model_type: qwen2 ? 'qwen2' : 'llama',
+    vocab_size: c.vocabSize,
+    max_position_embeddings: c.maxSeqLen,
+    num_hidden_layers: c.layers,
+    num_attention_heads: c.heads,
+    num_key_value_heads: c.kvHeads,
+    hidden_size: c.dim,
+    head_dim: c.dim / c.heads,
+    intermediate_size: c.ffnDim,
+    hidden_act: 'silu',
+    rms_norm_eps: c.normEps,
+    rope_theta: c.ropeTheta,
+    rope_scaling: ropeScaling,
+    tie_word_embeddings: c.tiedEmbeddings,
+    ...(qwen2 ? { use_sliding_window: false, sliding_window: null } : { attention_bias: qkvBias, mlp_bias: linearBias }),
+    torch_dtype: 'float32',
+  };
+}

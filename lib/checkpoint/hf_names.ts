@@ -1,0 +1,82 @@
+// Hugging Face tensor names <-> slices of the canonical flat layout (layout.ts), for the model
+// types a folder may hold. Each HF tensor is one contiguous slice of the flat array, read or
+// written as is (Llama family: HF Linear weights are [out, in], like the canonical layout) or
+// transposed (GPT-2's Conv1D weights are [in, out]).
+//
+// Llama / Mistral / Qwen2 (names as LlamaForCausalLM / Qwen2ForCausalLM save them), per layer l:
+//   model.layers.l.input_layernorm.weight           ln1w[l]
+//   model.layers.l.self_attn.{q,k,v}_proj.weight    qkvw[l] rows [q: H·hs | k: KV·hs | v: KV·hs]
+//   model.layers.l.self_attn.{q,k,v}_proj.bias      qkvb[l] likewise (qkvBias)
+//   model.layers.l.self_attn.o_proj.weight / .bias  attprojw[l] / attprojb[l] (bias: linearBias)
+//   model.layers.l.post_attention_layernorm.weight  ln2w[l]
+//   model.layers.l.mlp.{gate,up}_proj.weight / .bias  fcw[l] rows [gate: F | up: F] / fcb[l]
+//   model.layers.l.mlp.down_proj.weight / .bias     fcprojw[l] / fcprojb[l]
+// and model.embed_tokens.weight -> wte, model.norm.weight -> lnfw, lm_head.weight -> lmhead
+// (untied only; a tied model's file may still hold a copy, which is ignored).
+import { parameterLayout, resolveConfig, type GPTConfig } from './layout.js';
+import { hfTensors as gpt2Tensors, canonicalOffset as gpt2Offset } from './hf_gpt2.js';
+
+export interface HfTensorSpec {
+  name: string; // as written in the file
+  shape: number[]; // HF shape
+  offset: number; // where the slice starts in the flat canonical array
+  transpose: boolean; // HF [in, out] <-> canonical [out, in] (shape is [in, out])
+}
+
+export type HfModelType = 'gpt2' | 'llama' | 'mistral' | 'qwen2';
+
+/** The tensors of a model of this type and config, in canonical order. */
+export function hfTensorSpecs(type: HfModelType, cfg: GPTConfig, o: { gpt2Prefix?: string } = {}): HfTensorSpec[] {
+  if (type === 'gpt2') {
+    const prefix = o.gpt2Prefix ?? '';
+    return gpt2Tensors(cfg).map((t) => ({ name: prefix + t.name, shape: t.shape, offset: gpt2Offset(cfg, t), transpose: t.transpose }));
+  }
+  const r = resolveConfig(cfg);
+  const { layers: L, dim: C, ffnDim: F, heads: H, kvHeads: KV } = r;
+  const hs = C / H;
+  const at = new Map(parameterLayout(cfg).map((t) => [t.name, t]));
+  // layer l's slice of a per-layer tensor, plus `skip` floats into it
+  const slice = (canonical: string, l: number, skip = 0) => {
+    const t = at.get(canonical)!;
+    return t.offset + l * (t.size / L) + skip;
+  };
+  const out: HfTensorSpec[] = [];
+  const add = (name: string, shape: number[], offset: number) => out.push({ name, shape, offset, transpose: false });
+  add('model.embed_tokens.weight', [r.vocabSize, C], at.get('wte')!.offset);
+  for (let l = 0; l < L; l++) {
+    const p = `model.layers.${l}.`;
+    add(p + 'input_layernorm.weight', [C], slice('ln1w', l));
+    add(p + 'self_attn.q_proj.weight', [H * hs, C], slice('qkvw', l));
+    add(p + 'self_attn.k_proj.weight', [KV * hs, C], slice('qkvw', l, H * hs * C));
+    add(p + 'self_attn.v_proj.weight', [KV * hs, C], slice('qkvw', l, (H + KV) * hs * C));
+    if (r.qkvBias) {
+      add(p + 'self_attn.q_proj.bias', [H * hs], slice('qkvb', l));
+      add(p + 'self_attn.k_proj.bias', [KV * hs], slice('qkvb', l, H * hs));
+      add(p + 'self_attn.v_proj.bias', [KV * hs], slice('qkvb', l, (H + KV) * hs));
+    }
+    add(p + 'self_attn.o_proj.weight', [C, H * hs], slice('attprojw', l));
+    if (r.linearBias) add(p + 'self_attn.o_proj.bias', [C], slice('attprojb', l));
+    add(p + 'post_attention_layernorm.weight', [C], slice('ln2w', l));
+    add(p + 'mlp.gate_proj.weight', [F, C], slice('fcw', l));
+    add(p + 'mlp.up_proj.weight', [F, C], slice('fcw', l, F * C));
+    add(p + 'mlp.down_proj.weight', [C, F], slice('fcprojw', l));
+    if (r.linearBias) {
+      add(p + 'mlp.gate_proj.bias', [F], slice('fcb', l));
+      add(p + 'mlp.up_proj.bias', [F], slice('fcb', l, F));
+      add(p + 'mlp.down_proj.bias', [C], slice('fcprojb', l));
+    }
+  }
+  add('model.norm.weight', [C], at.get('lnfw')!.offset);
+  if (!r.tiedEmbeddings) add('lm_head.weight', [r.vocabSize, C], at.get('lmhead')!.offset);
+  return out;
+}
+
+/**
+ * Names a file may hold that are not parameters, or duplicates of one: GPT-2's attention-mask
+ * buffers and tied lm_head; old Llama checkpoints' rotary inv_freq buffers; a tied Llama's lm_head.
+ */
+export function isIgnoredHfName(type: HfModelType, name: string, cfg: GPTConfig): boolean {
+  if (type === 'gpt2') return name === 'lm_head.weight' || /\.attn\.(bias|masked_bias)$/.test(name);
+  if (/\.rotary_emb\.inv_freq$/.test(name)) return true;
+  return name === 'lm_head.weight' && resolveConfig(cfg).tiedEmbeddings;
+}

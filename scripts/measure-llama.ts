@@ -1,0 +1,63 @@
+// Load time, peak memory and pattern-extraction speed of a Hugging Face model folder (made by
+// scripts/make-random-llama.ts, or a downloaded one):
+//   npx tsx scripts/measure-llama.ts --model /tmp/llama-1b [--samples 16] [--batch 4] [--tokens 128] [--load-only]
+// Peak RSS is the kernel's high-water mark of this process (VmHWM in /proc/self/status, what
+// /usr/bin/time -v reports as "Maximum resident set size"), read after the load and again after
+// the pattern run. Tokens/s counts the tokens the engine ran (batch · padded length, forward +
+// scores-only backward) over the wall time of activationPattern, hashing and tokenizing excluded.
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { GPT, backendInfo, activationPattern, parameterCount } from '../lib/index.js';
+import { tokenizerForModel } from '../lib/model_tokenizer.js';
+import { makeBatch } from '../lib/data/batch.js';
+import { Rng } from '../lib/util/random.js';
+
+const { values: a } = parseArgs({
+  options: {
+    model: { type: 'string' }, samples: { type: 'string', default: '16' }, batch: { type: 'string', default: '4' },
+    tokens: { type: 'string', default: '128' }, 'load-only': { type: 'boolean', default: false },
+  },
+});
+if (!a.model) {
+  console.error('usage: npx tsx scripts/measure-llama.ts --model DIR [--samples N] [--batch B] [--tokens T] [--load-only]');
+  process.exit(1);
+}
+const peakRss = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
+const gb = (b: number) => (b / 1e9).toFixed(2);
+const info = backendInfo();
+console.log(`machine: ${os.cpus()[0]?.model} (${os.cpus().length} cores), ${info.cpu.threads} engine threads, ${info.cpu.simd}, BLAS ${info.cpu.blas}`);
+
+const t0 = performance.now();
+const model = await GPT.load(a.model);
+const loadS = (performance.now() - t0) / 1000;
+const n = parameterCount(model.config);
+const f32 = n * 4;
+const afterLoad = peakRss();
+console.log(`load: ${loadS.toFixed(1)} s, ${n.toLocaleString('en')} parameters (f32 ${gb(f32)} GB); peak RSS ${gb(afterLoad)} GB = ${(afterLoad / f32).toFixed(2)}x the f32 size`);
+if (a['load-only']) process.exit(0);
+
+// prompt/response samples of about --tokens tokens each (words drawn from a fixed list)
+const tokenizer = await tokenizerForModel(a.model, model.config);
+const words = ['the', 'model', 'reads', 'a', 'long', 'sentence', 'about', 'heads', 'and', 'gradients', 'of', 'attention'];
+const rng = new Rng(1);
+const text = (k: number) => Array.from({ length: k }, () => words[rng.int(words.length)]).join(' ');
+const samples = Array.from({ length: Number(a.samples) }, () => {
+  const s = { prompt: text(4), response: text(4) };
+  while (tokenizer.encode(s.prompt).length + tokenizer.encode(s.response).length < Number(a.tokens)) {
+    s.prompt += ' ' + text(2);
+    s.response += ' ' + text(2);
+  }
+  return s;
+});
+const batch = Number(a.batch);
+let ran = 0;
+for (let i = 0; i < samples.length; i += batch) {
+  const b = makeBatch(samples.slice(i, i + batch), tokenizer, { maxSeqLen: model.config.maxSeqLen });
+  ran += b.batch * b.seqLen;
+}
+const t1 = performance.now();
+await activationPattern(model, samples, { tokenizer, batchSize: batch });
+const s = (performance.now() - t1) / 1000;
+console.log(`patterns: ${samples.length} samples, batch ${batch}, ${ran} tokens in ${s.toFixed(1)} s = ${(ran / s).toFixed(1)} tokens/s; peak RSS ${gb(peakRss())} GB`);
+model.dispose();

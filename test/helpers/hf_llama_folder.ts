@@ -1,0 +1,103 @@
+// Hugging Face Llama / Mistral / Qwen2 folders for tests, written independently of
+// lib/checkpoint: the tensor slicing follows the reference model's layout (helpers/
+// reference_model.ts) and the names and config fields are written out here as transformers
+// uses them, so a loader bug cannot hide behind a matching writer bug.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { referenceLayout, resolveReferenceConfig, type ReferenceConfig } from './reference_model.js';
+import { safetensorsBytes, type Dtype, type NamedTensor } from './checkpoint_writers.js';
+
+export type LlamaType = 'llama' | 'mistral' | 'qwen2';
+
+/** LlamaForCausalLM / Qwen2ForCausalLM state-dict tensors of the canonical params. */
+export function hfLlamaTensors(cfg: ReferenceConfig, params: Float32Array): NamedTensor[] {
+  const c = resolveReferenceConfig(cfg);
+  const { layers: L, dim: C, heads: H, kvHeads: KV, ffnDim: F, hs } = c;
+  const t = Object.fromEntries(referenceLayout(cfg).map((x) => [x.name, params.subarray(x.offset, x.offset + x.size)]));
+  const layer = (name: string, l: number) => t[name]!.subarray(l * (t[name]!.length / L), (l + 1) * (t[name]!.length / L));
+  const out: NamedTensor[] = [['model.embed_tokens.weight', [c.vocabSize, C], t.wte!]];
+  for (let l = 0; l < L; l++) {
+    const p = `model.layers.${l}.`;
+    const qkv = layer('qkvw', l);
+    out.push([p + 'input_layernorm.weight', [C], layer('ln1w', l)]);
+    out.push([p + 'self_attn.q_proj.weight', [H * hs, C], qkv.subarray(0, H * hs * C)]);
+    out.push([p + 'self_attn.k_proj.weight', [KV * hs, C], qkv.subarray(H * hs * C, (H + KV) * hs * C)]);
+    out.push([p + 'self_attn.v_proj.weight', [KV * hs, C], qkv.subarray((H + KV) * hs * C)]);
+    if (c.qkvBias) {
+      const b = layer('qkvb', l);
+      out.push([p + 'self_attn.q_proj.bias', [H * hs], b.subarray(0, H * hs)]);
+      out.push([p + 'self_attn.k_proj.bias', [KV * hs], b.subarray(H * hs, (H + KV) * hs)]);
+      out.push([p + 'self_attn.v_proj.bias', [KV * hs], b.subarray((H + KV) * hs)]);
+    }
+    out.push([p + 'self_attn.o_proj.weight', [C, H * hs], layer('attprojw', l)]);
+    if (c.linearBias) out.push([p + 'self_attn.o_proj.bias', [C], layer('attprojb', l)]);
+    out.push([p + 'post_attention_layernorm.weight', [C], layer('ln2w', l)]);
+    const fc = layer('fcw', l);
+    out.push([p + 'mlp.gate_proj.weight', [F, C], fc.subarray(0, F * C)]);
+    out.push([p + 'mlp.up_proj.weight', [F, C], fc.subarray(F * C)]);
+    out.push([p + 'mlp.down_proj.weight', [C, F], layer('fcprojw', l)]);
+    if (c.linearBias) {
+      const b = layer('fcb', l);
+      out.push([p + 'mlp.gate_proj.bias', [F], b.subarray(0, F)]);
+      out.push([p + 'mlp.up_proj.bias', [F], b.subarray(F)]);
+      out.push([p + 'mlp.down_proj.bias', [C], layer('fcprojb', l)]);
+    }
+  }
+  out.push(['model.norm.weight', [C], t.lnfw!]);
+  if (!c.tiedEmbeddings) out.push(['lm_head.weight', [c.vocabSize, C], t.lmhead!]);
+  return out;
+}
+
+/** config.json as transformers writes it for this model type. */
+export function hfLlamaConfig(type: LlamaType, cfg: ReferenceConfig, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const c = resolveReferenceConfig(cfg);
+  const s = c.ropeScaling;
+  const rope = !s ? null : s.type === 'linear' ? { type: 'linear', factor: s.factor } : {
+    rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor,
+    original_max_position_embeddings: s.originalMaxPositions,
+  };
+  const arch = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM' }[type];
+  return {
+    architectures: [arch], model_type: type, vocab_size: c.vocabSize, max_position_embeddings: c.maxSeqLen,
+    num_hidden_layers: c.layers, num_attention_heads: c.heads, num_key_value_heads: c.kvHeads, hidden_size: c.dim,
+    intermediate_size: c.ffnDim, hidden_act: 'silu', rms_norm_eps: c.normEps, rope_theta: c.ropeTheta, rope_scaling: rope,
+    tie_word_embeddings: c.tiedEmbeddings, torch_dtype: 'bfloat16', bos_token_id: 1, eos_token_id: 2,
+    ...(type === 'llama' ? { attention_bias: c.qkvBias, mlp_bias: c.linearBias, pretraining_tp: 1 } : {}),
+    ...(type === 'mistral' ? { sliding_window: null } : {}),
+    ...(type === 'qwen2' ? { use_sliding_window: false, sliding_window: 4096, max_window_layers: c.layers } : {}),
+    ...extra,
+  };
+}
+
+export interface FolderOptions {
+  dtype?: Dtype;
+  /** Split the tensors over this many shards with model.safetensors.index.json (default 1: model.safetensors). */
+  shards?: number;
+  /** Fields added to (or replacing) config.json's. */
+  config?: Record<string, unknown>;
+}
+
+/** Writes config.json and the weights of a Llama-family folder; returns the shard file names. */
+export async function writeHfLlamaFolder(dir: string, type: LlamaType, cfg: ReferenceConfig, params: Float32Array, o: FolderOptions = {}): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'config.json'), JSON.stringify(hfLlamaConfig(type, cfg, o.config)));
+  const tensors = hfLlamaTensors(cfg, params);
+  const n = o.shards ?? 1;
+  const dtype = o.dtype ?? 'F32';
+  if (n === 1) {
+    await writeFile(path.join(dir, 'model.safetensors'), safetensorsBytes(tensors, dtype, { format: 'pt' }));
+    return ['model.safetensors'];
+  }
+  const names: string[] = [];
+  const weightMap: Record<string, string> = {};
+  const per = Math.ceil(tensors.length / n);
+  for (let i = 0; i < n; i++) {
+    const name = `model-${String(i + 1).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`;
+    const part = tensors.slice(i * per, (i + 1) * per);
+    for (const [t] of part) weightMap[t] = name;
+    await writeFile(path.join(dir, name), safetensorsBytes(part, dtype, { format: 'pt' }));
+    names.push(name);
+  }
+  await writeFile(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
+  return names;
+}

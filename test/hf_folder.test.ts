@@ -1,0 +1,233 @@
+// Hugging Face Llama / Llama-3-style (GQA + llama3 rope scaling) / Qwen2 / Mistral folders,
+// written by the tests (helpers/hf_llama_folder.ts): reading (one file, shards, F32/F16/BF16),
+// loading into the engine (loss, head-gate gradients and greedy generation against the float64
+// reference), saving back to a folder (round trip, shards, names, shapes, dtypes), and the bad
+// folders: truncated shard, missing shard, wrong dtype, unsupported config fields.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFile, readdir, truncate, writeFile, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { GPT } from '../lib/model.js';
+import { readCheckpoint, parameterCount, pickConfig, type GPTConfig } from '../lib/checkpoint/index.js';
+import { Rng } from '../lib/util/random.js';
+import { hfLlamaConfig, hfLlamaTensors, writeHfLlamaFolder, type LlamaType } from './helpers/hf_llama_folder.js';
+import { randomReferenceParameters, referenceForward, referenceGateGradients } from './helpers/reference_model.js';
+import { maxRelError } from './helpers/compare.js';
+import { rejects } from './helpers/rejects.js';
+import { suiteTempDir } from './helpers/temp_dir.js';
+import { testSeed } from './helpers/seed.js';
+
+const root = suiteTempDir(test, 'hf-folder');
+const rng = new Rng(testSeed('hf-folder'));
+const f = (...p: string[]) => path.join(root, ...p);
+
+const MODELS: { name: string; type: LlamaType; cfg: GPTConfig }[] = [
+  {
+    name: 'llama', type: 'llama',
+    cfg: { vocabSize: 37, maxSeqLen: 24, layers: 2, heads: 4, dim: 16, kvHeads: 4, ffnDim: 20, norm: 'rmsnorm', normEps: 1e-5,
+      positions: 'rope', ropeTheta: 10000, mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: false },
+  },
+  {
+    name: 'llama3', type: 'llama',
+    cfg: { vocabSize: 41, maxSeqLen: 32, layers: 2, heads: 4, dim: 16, kvHeads: 2, ffnDim: 24, norm: 'rmsnorm', normEps: 1e-5,
+      positions: 'rope', ropeTheta: 500000, ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 16 },
+      mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: true },
+  },
+  {
+    name: 'qwen2', type: 'qwen2',
+    cfg: { vocabSize: 43, maxSeqLen: 20, layers: 2, heads: 6, dim: 24, kvHeads: 2, ffnDim: 28, norm: 'rmsnorm', normEps: 1e-6,
+      positions: 'rope', ropeTheta: 1000000, mlp: 'swiglu', qkvBias: true, linearBias: false, tiedEmbeddings: false },
+  },
+  {
+    name: 'mistral', type: 'mistral',
+    cfg: { vocabSize: 29, maxSeqLen: 16, layers: 1, heads: 4, dim: 16, kvHeads: 1, ffnDim: 12, norm: 'rmsnorm', normEps: 1e-5,
+      positions: 'rope', ropeTheta: 10000, ropeScaling: { type: 'linear', factor: 2 }, mlp: 'swiglu', qkvBias: false, linearBias: false,
+      tiedEmbeddings: false },
+  },
+];
+
+// Parameters exact in f16 and bf16 (k/64, |k| < 256), so every dtype reads back to the same floats.
+function exactParams(cfg: GPTConfig): Float32Array {
+  return randomReferenceParameters(cfg, rng).map((x) => Math.max(-255, Math.min(255, Math.round(x * 64))) / 64);
+}
+
+const params = new Map(MODELS.map((m) => [m.name, exactParams(m.cfg)]));
+
+test('readCheckpoint: each family, one file or shards, F32/F16/BF16, reads the canonical params', async () => {
+  for (const m of MODELS) {
+    const p = params.get(m.name)!;
+    for (const [dtype, shards] of [['F32', 1], ['BF16', 1], ['F16', 3], ['BF16', 4]] as const) {
+      const dir = f(`${m.name}-${dtype}-${shards}`);
+      await writeHfLlamaFolder(dir, m.type, m.cfg, p, { dtype, shards });
+      const ck = await readCheckpoint(dir);
+      assert.is(ck.format, 'hf-llama');
+      assert.equal(ck.config, pickConfig(m.cfg), `${m.name} config`);
+      assert.equal(Array.from(ck.params), Array.from(p), `${m.name} ${dtype} ${shards} shard(s)`);
+    }
+  }
+});
+
+test('GPT.load of each folder: loss and head-gate gradients = float64 reference; greedy generation too', async () => {
+  for (const m of MODELS) {
+    const dir = f(`${m.name}-BF16-4`);
+    using model = await GPT.load(dir);
+    const p = params.get(m.name)!;
+    assert.equal(Array.from(model.exportParameters()), Array.from(p), `${m.name} parameters`);
+    const B = 2;
+    const T = Math.min(9, m.cfg.maxSeqLen);
+    const tokens = Int32Array.from({ length: B * T }, () => rng.int(m.cfg.vocabSize));
+    const targets = Int32Array.from({ length: B * T }, (_, i) => (i % 5 === 4 ? -1 : rng.int(m.cfg.vocabSize)));
+    const { loss } = await model.forward(tokens, { batch: B, seqLen: T, targets });
+    const { headScores } = await model.backward();
+    const ref = referenceForward(m.cfg, p, tokens, B, T, { targets });
+    assert.ok(Math.abs(loss - ref.loss) <= 1e-5 * Math.abs(ref.loss), `${m.name}: loss ${loss} vs float64 ${ref.loss}`);
+    const grads = referenceGateGradients(m.cfg, p, tokens, B, T, { targets });
+    assert.ok(maxRelError(headScores, grads, 1e-3) < 1e-3, `${m.name}: head scores vs float64 (${maxRelError(headScores, grads, 1e-3)})`);
+    // greedy: argmax of the reference's last-position logits, token by token
+    const prompt = tokens.subarray(0, 3);
+    const out = await model.generate(prompt, { maxNewTokens: 4 });
+    const seq = Array.from(prompt);
+    for (let k = 0; k < 4; k++) {
+      const { logits } = referenceForward(m.cfg, p, seq, 1, seq.length);
+      const last = logits.subarray((seq.length - 1) * m.cfg.vocabSize);
+      let best = 0;
+      for (let v = 1; v < m.cfg.vocabSize; v++) if (last[v]! > last[best]!) best = v;
+      seq.push(best);
+    }
+    assert.equal(Array.from(out), seq.slice(3), `${m.name} greedy generation`);
+  }
+});
+
+/** The header of a safetensors file: { name: { dtype, shape } } and its metadata. */
+async function header(file: string): Promise<Record<string, { dtype: string; shape: number[] }> & { __metadata__?: Record<string, string> }> {
+  const buf = await readFile(file);
+  const n = Number(buf.readBigUInt64LE(0));
+  return JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+}
+
+test('save to a folder: transformers names, shapes, F32, config; round trip; shards with an index', async () => {
+  for (const m of MODELS) {
+    using model = await GPT.load(f(`${m.name}-F32-1`));
+    const out = f(`${m.name}-saved`);
+    await model.save(out);
+    const files = (await readdir(out)).sort();
+    assert.equal(files, ['config.json', 'model.safetensors']);
+    const h = await header(path.join(out, 'model.safetensors'));
+    assert.equal(h.__metadata__, { format: 'pt' });
+    const expected = hfLlamaTensors(m.cfg, params.get(m.name)!);
+    assert.equal(Object.keys(h).filter((k) => k !== '__metadata__').sort(), expected.map(([n]) => n).sort(), `${m.name} tensor names`);
+    for (const [name, shape] of expected) {
+      assert.equal(h[name]!.shape, shape, `${m.name} ${name} shape`);
+      assert.is(h[name]!.dtype, 'F32');
+    }
+    const cfgJson = JSON.parse(await readFile(path.join(out, 'config.json'), 'utf8'));
+    const want = hfLlamaConfig(m.type, m.cfg);
+    for (const k of ['vocab_size', 'max_position_embeddings', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads',
+      'hidden_size', 'intermediate_size', 'rms_norm_eps', 'rope_theta', 'tie_word_embeddings', 'hidden_act']) {
+      assert.equal(cfgJson[k], want[k], `${m.name} config.json ${k}`);
+    }
+    assert.is(cfgJson.model_type, m.type === 'qwen2' ? 'qwen2' : 'llama');
+    const back = await readCheckpoint(out);
+    assert.equal(back.config, pickConfig(m.cfg));
+    assert.equal(Array.from(back.params), Array.from(params.get(m.name)!));
+  }
+  // sharded: small shards, an index naming every tensor, the same parameters back
+  using model = await GPT.load(f('qwen2-F32-1'));
+  const out = f('qwen2-sharded');
+  await model.save(out, { maxShardBytes: 4096 });
+  const index = JSON.parse(await readFile(path.join(out, 'model.safetensors.index.json'), 'utf8'));
+  const shards = new Set(Object.values(index.weight_map as Record<string, string>));
+  assert.ok(shards.size > 2, `${shards.size} shards`);
+  for (const s of shards) assert.match(s, /^model-\d{5}-of-\d{5}\.safetensors$/);
+  assert.is(index.metadata.total_size, parameterCount(MODELS[2]!.cfg) * 4);
+  assert.equal(Array.from((await readCheckpoint(out)).params), Array.from(params.get('qwen2')!));
+  // saving again over it replaces the folder whole (no stale shards)
+  await model.save(out);
+  assert.equal((await readdir(out)).sort(), ['config.json', 'model.safetensors']);
+  // the own single-file format keeps working for these configs
+  await model.save(f('qwen2.safetensors'));
+  const own = await readCheckpoint(f('qwen2.safetensors'));
+  assert.is(own.format, 'headgrad');
+  assert.equal(own.config, pickConfig(MODELS[2]!.cfg));
+  assert.equal(Array.from(own.params), Array.from(params.get('qwen2')!));
+});
+
+test('bad folders: truncated shard, missing shard, wrong dtype, mis-shaped and missing tensors', async () => {
+  const m = MODELS[1]!;
+  const p = params.get(m.name)!;
+  const dir = f('bad-trunc');
+  const names = await writeHfLlamaFolder(dir, m.type, m.cfg, p, { shards: 3 });
+  const shard = path.join(dir, names[1]!);
+  await truncate(shard, (await stat(shard)).size - 7);
+  await rejects(GPT.load(dir), new RegExp(`${names[1]}: tensor .* lie outside the data section .*truncated file`));
+
+  const dir2 = f('bad-missing');
+  const names2 = await writeHfLlamaFolder(dir2, m.type, m.cfg, p, { shards: 3 });
+  await rm(path.join(dir2, names2[2]!));
+  await rejects(GPT.load(dir2), new RegExp(`model\\.safetensors\\.index\\.json: lists shard ${names2[2]}, which is missing`));
+
+  const dir3 = f('bad-dtype');
+  await writeHfLlamaFolder(dir3, m.type, m.cfg, p);
+  const file = path.join(dir3, 'model.safetensors');
+  const buf = await readFile(file);
+  const n = Number(buf.readBigUInt64LE(0));
+  const h = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+  h['model.norm.weight'].dtype = 'I32';
+  const json = Buffer.from(JSON.stringify(h).padEnd(n, ' '));
+  assert.is(json.length, n);
+  await writeFile(file, Buffer.concat([buf.subarray(0, 8), json, buf.subarray(8 + n)]));
+  await rejects(GPT.load(dir3), /model\.safetensors: tensor model\.norm\.weight: dtype "I32" is not supported \(F32, F16, BF16\)/);
+
+  const dir4 = f('bad-shape');
+  await writeHfLlamaFolder(dir4, m.type, { ...m.cfg, kvHeads: 4 }, randomReferenceParameters({ ...m.cfg, kvHeads: 4 }, rng), { config: { num_key_value_heads: 2 } });
+  await rejects(GPT.load(dir4), /tensor model\.layers\.0\.self_attn\.k_proj\.weight has shape \[16,16\], expected \[8,16\]/);
+
+  const dir5 = f('bad-untied');
+  await writeHfLlamaFolder(dir5, m.type, m.cfg, p, { config: { tie_word_embeddings: false } });
+  await rejects(GPT.load(dir5), /missing 1 tensor\(s\) for llama .*: lm_head\.weight/);
+
+  await rejects(GPT.load(f('nothing-here')), /no such file|ENOENT/);
+  const dir6 = f('bad-noweights');
+  await writeHfLlamaFolder(dir6, m.type, m.cfg, p);
+  await rm(path.join(dir6, 'model.safetensors'));
+  await rejects(GPT.load(dir6), /the model folder has neither model\.safetensors nor model\.safetensors\.index\.json/);
+});
+
+test('unsupported config.json fields fail before any weight is read, naming the field', async () => {
+  const m = MODELS[0]!;
+  const cases: [Record<string, unknown>, RegExp, LlamaType?][] = [
+    [{ model_type: 'mixtral' }, /model_type "mixtral" is not supported/],
+    [{ model_type: 'gemma' }, /model_type "gemma" is not supported/],
+    [{ sliding_window: 8 }, /sliding_window: 8 is in use/, 'mistral'],
+    [{ use_sliding_window: true, sliding_window: 8 }, /sliding_window: 8 is in use/, 'qwen2'],
+    [{ rope_scaling: { rope_type: 'yarn', factor: 4 } }, /rope_scaling\.rope_type: "yarn" is not supported/],
+    [{ rope_scaling: { type: 'dynamic', factor: 2 } }, /rope_scaling\.rope_type: "dynamic" is not supported/],
+    [{ rope_scaling: { rope_type: 'llama3', factor: 8 } }, /rope_scaling\.low_freq_factor: expected a positive number/],
+    [{ num_local_experts: 8 }, /num_local_experts: mixture-of-experts models are not supported/],
+    [{ head_dim: 8 }, /head_dim: 8 differs from hidden_size \/ num_attention_heads = 4/],
+    [{ hidden_act: 'gelu' }, /hidden_act: "gelu" is not supported/],
+    [{ attention_bias: true }, /attention_bias true with mlp_bias false is not supported/],
+    [{ quantization_config: { bits: 4 } }, /quantization_config: quantized weights are not supported/],
+    [{ num_key_value_heads: 3 }, /num_key_value_heads 3 does not divide num_attention_heads 4/],
+    [{ intermediate_size: 0 }, /intermediate_size: expected a positive integer, got 0/],
+  ];
+  for (const [i, [extra, pattern, type]] of cases.entries()) {
+    const dir = f(`cfg-${i}`);
+    await writeHfLlamaFolder(dir, type ?? 'llama', m.cfg, params.get('llama')!, { config: extra });
+    // garbage weights: the config error must come first
+    await writeFile(path.join(dir, 'model.safetensors'), 'not a safetensors file');
+    await rejects(GPT.load(dir), new RegExp(`config\\.json: ${pattern.source}`));
+  }
+  // supported variants: transformers 5's rope_parameters, sliding_window not in use
+  const ok: [Record<string, unknown>, LlamaType][] = [
+    [{ rope_scaling: undefined, rope_theta: undefined, rope_parameters: { rope_type: 'default', rope_theta: 10000 } }, 'llama'],
+    [{ sliding_window: 4096 }, 'mistral'],
+  ];
+  for (const [i, [extra, type]] of ok.entries()) {
+    const dir = f(`cfg-ok-${i}`);
+    await writeHfLlamaFolder(dir, type, m.cfg, params.get('llama')!, { config: extra });
+    assert.equal((await readCheckpoint(dir)).config, pickConfig(m.cfg));
+  }
+});
+
+test.run();
