@@ -106,9 +106,9 @@ test('a malformed config.json is an error naming config.json and the problem', a
   const good = JSON.parse(hfConfigJson(cfg));
   const cases: [string, RegExp][] = [
     ['{"vocab_size": 11,', /config\.json: not valid JSON/],
-    ['null', /config\.json: expected a JSON object/],
-    ['[1, 2]', /config\.json: expected a JSON object/],
-    ['"gpt2"', /config\.json: expected a JSON object/],
+    ['null', /config\.json: expected a JSON object, got null/],
+    ['[1, 2]', /config\.json: expected a JSON object, got an array/],
+    ['"gpt2"', /config\.json: expected a JSON object, got gpt2/],
     [JSON.stringify({ ...good, n_embd: undefined }), /config\.json\.dim: expected a positive integer, got undefined/],
     [JSON.stringify({ ...good, vocab_size: '11' }), /config\.json\.vocabSize: expected a positive integer, got "11"/],
     [JSON.stringify({ ...good, n_layer: 0 }), /config\.json\.layers: expected a positive integer, got 0/],
@@ -129,7 +129,7 @@ test('a config.json that disagrees with the tensors names the tensor and both sh
     [{ n_embd: 12 }, /tensor transformer\.wte\.weight has shape \[11,6\], expected \[11,12\]/],
     [{ vocab_size: 12 }, /tensor transformer\.wte\.weight has shape \[11,6\], expected \[12,6\]/],
     [{ n_positions: 7 }, /tensor transformer\.wpe\.weight has shape \[5,6\], expected \[7,6\]/],
-    [{ n_layer: 3 }, /missing 12 tensor\(s\)[^:]*: h\.2\./],
+    [{ n_layer: 3 }, /missing 12 tensor\(s\) for [^:]*: (transformer\.)?h\.2\./],
     [{ n_layer: 1 }, /unexpected tensor transformer\.h\.1\./],
   ];
   for (const [change, pattern] of cases) {

@@ -47,7 +47,7 @@ export async function readHfFolderConfig(dir: string): Promise<{ modelType: HfMo
   } catch (e) {
     fail(`not valid JSON (${(e as Error).message})`);
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) fail('expected a JSON object');
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) fail(`expected a JSON object, got ${Array.isArray(json) ? 'an array' : String(json)}`);
   const type = json.model_type ?? 'gpt2';
   let config: GPTConfig;
   if (type === 'gpt2') config = configFromHfJson(json);
