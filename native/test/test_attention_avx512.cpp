@@ -9,6 +9,7 @@
 // Skipped (77) in a build without AVX-512.
 #include <cmath>
 
+#include "cpu/attention.h"
 #include "cpu/attention_avx512.h"
 #include "test_util.h"
 
