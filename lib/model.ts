@@ -83,6 +83,9 @@ export class GPT {
   readonly config: GPTConfig;
   readonly device: 'cpu' | 'cuda';
   readonly precision: Precision;
+  /** The precision the attention kernels run at: 'bf16' only on CUDA for head sizes listed in
+   *  backendInfo().cuda.bf16AttentionHeadDims; every other case (the CPU included) runs f32 attention. */
+  readonly attentionPrecision: Precision;
   readonly parameterCount: number;
   #native: NativeGPTModel;
   #queue: Promise<unknown> = Promise.resolve();
@@ -96,6 +99,9 @@ export class GPT {
     this.config = Object.freeze({ ...config });
     this.device = device;
     this.precision = precision;
+    const headDim = config.dim / config.heads;
+    this.attentionPrecision = precision === 'bf16' && device === 'cuda' &&
+      native.backendInfo().cuda.bf16AttentionHeadDims.includes(headDim) ? 'bf16' : 'f32';
     this.parameterCount = parameterCount(config);
     this.#gates = new Float32Array(config.layers * config.heads).fill(1);
   }

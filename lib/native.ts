@@ -23,7 +23,9 @@ export interface BackendInfo {
   /** device: the index of the GPU every CUDA call runs on (HEADGRAD_CUDA_DEVICE, else the first usable one). */
   cuda: { compiled: boolean; available: boolean; devices: CudaDevice[]; device?: number; reason?: string;
     /** Device memory the engine's ops keep between calls (freed for idle threads when a model is disposed). */
-    scratchBytes: number };
+    scratchBytes: number;
+    /** Head sizes with a bf16 tensor-core attention kernel; precision 'bf16' runs f32 attention for the others. */
+    bf16AttentionHeadDims: number[] };
 }
 
 /** Shape and options exactly as native/addon/attention_binding.cpp reads them. */
@@ -35,8 +37,9 @@ export interface NativeAttentionOptions {
   precision: 'f32' | 'bf16';
   captureScore?: boolean;
 }
-export interface NativeForwardResult { out: Float32Array; lse: Float32Array }
-export interface NativeBackwardResult { dq: Float32Array; dk: Float32Array; dv: Float32Array; headScore: Float32Array }
+/** precision: what the kernels ran at ('f32' where bf16 was asked for a head size without a bf16 kernel). */
+export interface NativeForwardResult { out: Float32Array; lse: Float32Array; precision: 'f32' | 'bf16' }
+export interface NativeBackwardResult { dq: Float32Array; dk: Float32Array; dv: Float32Array; headScore: Float32Array; precision: 'f32' | 'bf16' }
 
 export interface NativeStepOptions {
   lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; gradClip?: number;

@@ -155,4 +155,23 @@ gpuTest('defaults (causal, scale 1/sqrt(headDim)) and a custom scale', async () 
   assert.ok(maxRelError(g.dq, ref.dq) <= 1e-5 && maxRelError(g.dk, ref.dk) <= 1e-5, 'custom scale backward');
 });
 
+// bf16 is never served silently by the f32 kernels: each result says what ran, and the sizes
+// that run in bf16 are exactly backendInfo's list (a head size outside it reports 'f32').
+gpuTest('bf16 results report the precision that ran, per head size', async () => {
+  const rng = new Rng(testSeed('attention-cuda precision'));
+  assert.ok(cuda.bf16AttentionHeadDims.length > 0, 'a CUDA build lists its bf16 head sizes');
+  for (const headDim of [32, 64, 96, 128]) {
+    const s = { batch: 1, heads: 2, seqLen: 17, headDim };
+    const n = s.batch * s.heads * s.seqLen * headDim;
+    const [q, k, v, dout] = [randn(rng, n), randn(rng, n), randn(rng, n), randn(rng, n)];
+    const want = cuda.bf16AttentionHeadDims.includes(headDim) ? 'bf16' : 'f32';
+    const f = await headgrad.attentionForward(q, k, v, s, { device: 'cuda', precision: 'bf16' });
+    assert.is(f.precision, want, `forward, headDim ${headDim}`);
+    const b = await headgrad.attentionBackward(dout, q, k, v, f.out, f.lse, s, { device: 'cuda', precision: 'bf16' });
+    assert.is(b.precision, want, `backward, headDim ${headDim}`);
+    const f32 = await headgrad.attentionForward(q, k, v, s, { device: 'cuda', precision: 'f32' });
+    assert.is(f32.precision, 'f32');
+  }
+});
+
 test.run();

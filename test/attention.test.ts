@@ -216,4 +216,15 @@ test('the Promise API rejects (not throws) on bad input, and a correct call afte
   assert.ok(maxRelError(g.dq, ref.dq) < 1e-4);
 });
 
+test('results say what precision ran: f32 on the CPU; backendInfo lists the bf16 CUDA head sizes', async () => {
+  const f = attentionForwardSync(ok(), ok(), ok(), good, { device: 'cpu' });
+  assert.is(f.precision, 'f32');
+  const b = await attentionBackward(ok(), ok(), ok(), ok(), f.out, f.lse, good, { device: 'cpu' });
+  assert.is(b.precision, 'f32');
+  const dims = backendInfo().cuda.bf16AttentionHeadDims;
+  assert.ok(Array.isArray(dims) && dims.every((d) => Number.isInteger(d) && d >= 1 && d <= 256), JSON.stringify(dims));
+  // the CUDA build has tensor-core kernels for 64 and 128; a CPU-only build lists none
+  assert.equal(dims, backendInfo().cuda.compiled ? [64, 128] : []);
+});
+
 test.run();

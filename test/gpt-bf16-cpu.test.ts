@@ -1,7 +1,9 @@
 // precision 'bf16' on the CPU: the linear layers' GEMMs in bf16 through oneDNN (f32
-// accumulation), everything else f32. Error bounds against f32 on the same weights (measured on
-// this suite's inputs, then given about a 4-5x margin): the loss within 0.3% relative, every head
-// score within 3% of the largest |score|, an activation pattern within 2% of its largest value;
+// accumulation), everything else f32. Error bounds against f32 on the same weights, about 2x the
+// worst seen over random seeds (400 seeds for one token, 40 for the larger shapes): a one-token
+// loss within 1% relative (worst seen 0.49%) and a loss averaged over ~100+ tokens within 0.3%
+// (0.11%); every head score within 6% of the largest |score| (2.8%); an activation pattern within
+// 2% of its largest value;
 // training follows the f32 loss curve within 5% + 0.05 nats. Where bf16 cannot run, f32 runs and
 // backendInfo says why (checked in a child process with HEADGRAD_CPU_BF16=off).
 import { test } from 'uvu';
@@ -40,8 +42,10 @@ if (!bf16.available) {
       const sb = (await b16.backward()).headScores;
       const lossRel = Math.abs(a.loss - b.loss) / a.loss;
       const scoreRel = maxDiff(sa, sb) / maxAbs(sa);
-      assert.ok(lossRel <= 3e-3, `${B}x${T}: loss ${b.loss} vs f32 ${a.loss} (rel ${lossRel})`);
-      assert.ok(scoreRel <= 0.03, `${B}x${T}: head scores differ by ${scoreRel} of the largest`);
+      // one token's loss is a single cross-entropy: nothing averages its rounding out
+      const lossBound = n === 1 ? 1e-2 : 3e-3;
+      assert.ok(lossRel <= lossBound, `${B}x${T}: loss ${b.loss} vs f32 ${a.loss} (rel ${lossRel})`);
+      assert.ok(scoreRel <= 0.06, `${B}x${T}: head scores differ by ${scoreRel} of the largest`);
       assert.ok(lossRel > 0 || scoreRel > 0, 'bf16 really ran (some difference from f32 is expected)');
     }
     f32.dispose();

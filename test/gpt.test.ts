@@ -439,4 +439,16 @@ test('GPT.create refuses device cuda with a clear error where no GPU is usable',
   await rejects(GPT.create({ ...tiny, device: 'cuda' }), /cuda/i);
 });
 
+test('attentionPrecision: f32 attention on the CPU, also for a bf16 model', async () => {
+  const m32 = await GPT.create({ vocabSize: 11, maxSeqLen: 8, layers: 1, heads: 2, dim: 8 });
+  const m16 = await GPT.create({ vocabSize: 11, maxSeqLen: 8, layers: 1, heads: 2, dim: 8, precision: 'bf16' });
+  try {
+    assert.is(m32.attentionPrecision, 'f32');
+    assert.is(m16.attentionPrecision, 'f32');
+  } finally {
+    m32.dispose();
+    m16.dispose();
+  }
+});
+
 test.run();

@@ -108,6 +108,23 @@ test('early shift: the AP-minus-weights lead must be above 0 over seeds', () => 
   assert.is(judge.judgeEarlyShift(f3([[0.5], [0.5]])).verdict, 'inconclusive');
 });
 
+test('boundaries: p = 0.05 and a zero gap do not agree; constituents on top for 2 of 3 is partly; evidence counts', () => {
+  assert.is(judge.judgeTaskSpecific(finding1([], 0.1, 0.05)).verdict, 'disagrees'); // p < 0.05 is strict
+  assert.is(judge.judgeTaskSpecific(finding1([], 0, 0.001)).verdict, 'disagrees'); // the gap must be positive
+  assert.match(judge.judgeTaskSpecific(finding1([], 0.1, 0.01)).evidence, /gap 0\.1, p = 0\.01/);
+  const c = (onTop: boolean) => ({ ...composition([0.01]), constituentsOnTop: onTop }) as Composition;
+  const three = judge.judgeConstituents([c(true), c(false), c(true)]);
+  assert.is(three.verdict, 'partly agrees');
+  assert.match(three.evidence, /constituents on top for 2 of 3/);
+  const f3 = (leads: number[][]): Finding3 => ({
+    trajectories: [], budgets: [], medianApProgress: 0.9, medianWeightFraction: 0.5, medianFinalWeightChange: 0.1,
+    perTask: leads.map((l, i) => ({ task: `t${i}`, lead: iv(l), apProgress: iv(l), weightFraction: iv(l) })),
+  }) as unknown as Finding3;
+  // one task with a single seed makes the whole rule inconclusive, however clear the others are
+  assert.is(judge.judgeEarlyShift(f3([UP, UP, [0.5]])).verdict, 'inconclusive');
+  assert.match(judge.judgeEarlyShift(f3([UP, DOWN])).evidence, /ahead on 1 of 2 tasks/);
+});
+
 function app(accs: Record<string, number[]>): TaskApplication {
   const arms = Object.entries(accs).map(([arm, a]) => ({ arm, accuracies: a, mean: a.reduce((x, y) => x + y, 0) / a.length, std: 0 }));
   const tests = Object.fromEntries(Object.keys(accs).filter((k) => k !== 'pattern-mix').map((k) => [k, pairedTTest(accs['pattern-mix']!, accs[k]!)]));

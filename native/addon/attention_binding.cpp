@@ -103,6 +103,8 @@ struct Job {
   Napi::Object to_js(Napi::Env env) {
     Napi::Object result = Napi::Object::New(env);
     for (auto& [name, array] : out) result.Set(name, hand_over(env, array));
+    // What ran: 'bf16' only where a tensor-core kernel exists for this head size.
+    result.Set("precision", attention_precision(c.backend, c.shape.D) == cuda::Precision::BF16 ? "bf16" : "f32");
     return result;
   }
 };

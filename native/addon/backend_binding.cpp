@@ -53,6 +53,11 @@ static Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   // The GPU every CUDA call runs on (HEADGRAD_CUDA_DEVICE, else the first usable one).
   if (s.available) cu.Set("device", s.device);
   else cu.Set("reason", s.reason);
+  // precision 'bf16' runs tensor-core attention for these head sizes and f32 attention for others.
+  const std::vector<int64_t> dims = bf16_attention_head_dims();
+  Napi::Array bf16_dims = Napi::Array::New(env, dims.size());
+  for (size_t i = 0; i < dims.size(); ++i) bf16_dims.Set(static_cast<uint32_t>(i), static_cast<double>(dims[i]));
+  cu.Set("bf16AttentionHeadDims", bf16_dims);
   out.Set("cuda", cu);
   return out;
 }

@@ -52,6 +52,10 @@ void release_idle_scratch();
 // and frees everything (also on error). Throws hg::Error naming the size when an allocation
 // fails, and naming the CUDA error otherwise. F32 is the exact path; BF16 converts on the device
 // and uses tensor cores (headDim 64/128; other sizes fall back to F32).
+// Whether BF16 attention runs on tensor cores for this head size (64 and 128 today); other
+// sizes run the F32 kernels, and core/dispatch.h reports that as the precision that ran.
+bool attention_bf16_head_dim(int64_t head_dim);
+
 void attention_forward_host(const float* q, const float* k, const float* v, float* out, float* lse,
                             const AttnShape& s, const AttnParams& p, Precision prec);
 void attention_backward_host(const float* dout, const float* q, const float* k, const float* v,

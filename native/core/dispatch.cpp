@@ -161,6 +161,24 @@ const Ops& engine_ops(const Backend& b, const std::string& what) {
 #endif
 }
 
+cuda::Precision attention_precision(const Backend& b, int64_t head_dim) {
+  if (b.device != Device::Cuda || b.precision != cuda::Precision::BF16) return cuda::Precision::F32;
+#ifdef HEADGRAD_WITH_CUDA
+  if (cuda::attention_bf16_head_dim(head_dim)) return cuda::Precision::BF16;
+#endif
+  (void)head_dim;
+  return cuda::Precision::F32;
+}
+
+std::vector<int64_t> bf16_attention_head_dims() {
+  std::vector<int64_t> dims;
+#ifdef HEADGRAD_WITH_CUDA
+  for (int64_t d = 1; d <= kMaxHeadDim; ++d)
+    if (cuda::attention_bf16_head_dim(d)) dims.push_back(d);
+#endif
+  return dims;
+}
+
 void attention_forward(const Backend& b, const float* q, const float* k, const float* v, float* out,
                        float* lse, const AttnShape& s, const AttnParams& p) {
   check_backend(b, "opts", "attention");

@@ -47,6 +47,13 @@ const Ops& engine_ops(const Backend& b, const std::string& what);
 
 // The attention contract (core/attention.h) on host buffers, run on `b`. Each checks the
 // backend itself, so the error is raised where the work runs (in a worker, it rejects there).
+// The precision the attention kernels run at on `b` for this head size: BF16 only on CUDA and
+// only for head sizes with a tensor-core kernel; every other case runs F32. Results and models
+// report it, so that a bf16 request is never silently served by the f32 kernels.
+cuda::Precision attention_precision(const Backend& b, int64_t head_dim);
+// The head sizes with a bf16 tensor-core attention kernel (empty without CUDA).
+std::vector<int64_t> bf16_attention_head_dims();
+
 void attention_forward(const Backend& b, const float* q, const float* k, const float* v, float* out,
                        float* lse, const AttnShape& s, const AttnParams& p);
 void attention_backward(const Backend& b, const float* dout, const float* q, const float* k,

@@ -77,7 +77,7 @@ void check_shape(const AttnShape& s, const AttnParams& p) {
 }
 
 bool uses_tensor_cores(const AttnShape& s, Precision prec) {
-  return prec == Precision::BF16 && (s.D == 64 || s.D == 128);
+  return prec == Precision::BF16 && attention_bf16_head_dim(s.D);
 }
 
 size_t forward_workspace_bytes(const AttnShape& s, Precision prec) {
@@ -128,5 +128,8 @@ void backward(const float* dout, const float* q, const float* k, const float* v,
 }
 
 }  // namespace attention
+
+bool attention_bf16_head_dim(int64_t head_dim) { return head_dim == 64 || head_dim == 128; }
+
 }  // namespace cuda
 }  // namespace hg

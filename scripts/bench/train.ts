@@ -10,16 +10,22 @@ import type { BenchSection, Json } from './types.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-interface Shape { name: string; vocab: number; maxSeqLen: number; layers: number; heads: number; dim: number; batch: number; seqLen: number; steps: number }
+interface Shape {
+  name: string; vocab: number; maxSeqLen: number; layers: number; heads: number; dim: number; batch: number; seqLen: number; steps: number;
+  switches?: object; // optional config fields (the Llama-family switches)
+}
 const shapes: Shape[] = [
   { name: 'L4 H8 C256', vocab: 256, maxSeqLen: 128, layers: 4, heads: 8, dim: 256, batch: 8, seqLen: 128, steps: 5 },
+  // the same size as a Llama: GQA 8/2, RMSNorm, RoPE, SwiGLU (F 688 keeps the MLP's parameter count), no biases, untied head
+  { name: 'Llama L4 H8 KV2 C256', vocab: 256, maxSeqLen: 128, layers: 4, heads: 8, dim: 256, batch: 8, seqLen: 128, steps: 5,
+    switches: { kvHeads: 2, ffnDim: 688, norm: 'rmsnorm', positions: 'rope', mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: false } },
   { name: 'GPT-2 small', vocab: 50257, maxSeqLen: 1024, layers: 12, heads: 12, dim: 768, batch: 4, seqLen: 64, steps: 3 },
 ];
 
 interface ChildResult { msPerStep: number; meanMsPerStep: number; tokensPerSec: number; profileMs: Record<string, number>; gemmGflops: number; maxRssBytes: number }
 
 function runChild(s: Shape, gemm: string): ChildResult {
-  const args = [s.vocab, s.maxSeqLen, s.layers, s.heads, s.dim, s.batch, s.seqLen, s.steps].map(String);
+  const args = [...[s.vocab, s.maxSeqLen, s.layers, s.heads, s.dim, s.batch, s.seqLen, s.steps].map(String), JSON.stringify(s.switches ?? {})];
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'child', 'train-step.ts'), ...args], {
     encoding: 'utf8', env: { ...process.env, HEADGRAD_GEMM: gemm, HEADGRAD_PROFILE: '1' },
   });

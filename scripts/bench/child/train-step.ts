@@ -3,11 +3,13 @@
 // set before the addon loads. Prints one JSON line:
 //   {msPerStep (median), meanMsPerStep, tokensPerSec (from the median), profileMs: {op: mean ms per step},
 //    gemmGflops, maxRssBytes}
-// Usage: tsx scripts/bench/child/train-step.ts <vocab> <maxSeqLen> <layers> <heads> <dim> <batch> <seqLen> <steps>
+// Usage: tsx scripts/bench/child/train-step.ts <vocab> <maxSeqLen> <layers> <heads> <dim> <batch> <seqLen> <steps> [switches]
+//   switches: JSON of optional config fields (kvHeads, norm, positions, mlp, ...), default {}
 import { GPT } from '../../../lib/index.js';
 
-const [vocabSize, maxSeqLen, layers, heads, dim, batch, seqLen, steps] = process.argv.slice(2).map(Number);
-const model = await GPT.create({ vocabSize, maxSeqLen, layers, heads, dim, seed: 1, device: 'cpu' });
+const [vocabSize, maxSeqLen, layers, heads, dim, batch, seqLen, steps] = process.argv.slice(2, 10).map(Number);
+const switches = JSON.parse(process.argv[10] ?? '{}') as object;
+const model = await GPT.create({ ...switches, vocabSize, maxSeqLen, layers, heads, dim, seed: 1, device: 'cpu' });
 const n = batch * seqLen;
 const tokens = Int32Array.from({ length: n }, (_, i) => (i * 7919) % vocabSize);
 const targets = Int32Array.from({ length: n }, (_, i) => (i * 104729 + 1) % vocabSize);
