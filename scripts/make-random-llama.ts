@@ -56,7 +56,7 @@ for (let l = 0; l < L; l++) {
   );
 }
 tensors.push(['model.norm.weight', [C], true]);
-const count = (s: number[]) => s.reduce((a, b) => a + b, 1);
+const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
 const total = tensors.reduce((n, [, s]) => n + count(s), 0);
 
 // xorshift32 -> bf16 bits: random sign and 7-bit mantissa, exponent 119..122 (2^-8 .. 2^-5)

@@ -3,8 +3,9 @@
 //   npx tsx scripts/measure-llama.ts --model /tmp/llama-1b [--samples 16] [--batch 4] [--tokens 128] [--load-only]
 // Peak RSS is the kernel's high-water mark of this process (VmHWM in /proc/self/status, what
 // /usr/bin/time -v reports as "Maximum resident set size"), read after the load and again after
-// the pattern run. Tokens/s counts the tokens the engine ran (batch · padded length, forward +
-// scores-only backward) over the wall time of activationPattern, hashing and tokenizing excluded.
+// the pattern run. Tokens/s counts the samples' own input tokens (padding excluded; the samples
+// have nearly equal lengths) over the wall time of activationPattern (forward + scores-only
+// backward, batching and tokenizing included; no hashing).
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -52,10 +53,7 @@ const samples = Array.from({ length: Number(a.samples) }, () => {
 });
 const batch = Number(a.batch);
 let ran = 0;
-for (let i = 0; i < samples.length; i += batch) {
-  const b = makeBatch(samples.slice(i, i + batch), tokenizer, { maxSeqLen: model.config.maxSeqLen });
-  ran += b.batch * b.seqLen;
-}
+for (const x of samples) ran += makeBatch([x], tokenizer, { maxSeqLen: model.config.maxSeqLen }).seqLen;
 const t1 = performance.now();
 await activationPattern(model, samples, { tokenizer, batchSize: batch });
 const s = (performance.now() - t1) / 1000;

@@ -129,7 +129,7 @@ test('a config.json that disagrees with the tensors names the tensor and both sh
     [{ n_embd: 12 }, /tensor transformer\.wte\.weight has shape \[11,6\], expected \[11,12\]/],
     [{ vocab_size: 12 }, /tensor transformer\.wte\.weight has shape \[11,6\], expected \[12,6\]/],
     [{ n_positions: 7 }, /tensor transformer\.wpe\.weight has shape \[5,6\], expected \[7,6\]/],
-    [{ n_layer: 3 }, /missing 12 tensor\(s\) for [^:]*: (transformer\.)?h\.2\./],
+    [{ n_layer: 3 }, /missing 12 tensor\(s\): (transformer\.)?h\.2\./],
     [{ n_layer: 1 }, /unexpected tensor transformer\.h\.1\./],
   ];
   for (const [change, pattern] of cases) {

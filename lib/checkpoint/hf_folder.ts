@@ -89,7 +89,7 @@ export async function planHfFolder(dir: string): Promise<HfFolderPlan> {
   const missing = specs.filter((s) => !found.has(s.name)).map((s) => s.name);
   if (missing.length) {
     throw new CheckpointError(path.join(dir, files.size > 1 ? INDEX : SINGLE),
-      `missing ${missing.length} tensor(s) for ${describeConfig(modelType, config)}: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
+      `missing ${missing.length} tensor(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''} (for ${describeConfig(modelType, config)})`);
   }
   const tensors = specs.map((spec) => {
     const loc = found.get(spec.name)!;
