@@ -8,7 +8,7 @@ import { resolveDevice, type Device } from './backend.js';
 import { readCheckpoint, writeCheckpoint, validateConfig, parameterCount, type GPTConfig } from './checkpoint/index.js';
 import { pickConfig } from './checkpoint/layout.js';
 import { planHfFolder, streamHfFolder, writeHfFolder } from './checkpoint/hf_folder.js';
-import { native, type NativeGPTModel } from './native.js';
+import { native, type NativeGPTModel, type OptimizerState } from './native.js';
 import { STEP_BOUNDS, checkBoolean, checkFloats, checkInt, checkNumberIn, checkObject, checkPositiveInt, checkTokens, describe } from './validate.js';
 import { stat } from 'node:fs/promises';
 
@@ -289,6 +289,25 @@ export class GPT {
   exportGradients(): Float32Array {
     this.#sync('exportGradients');
     return this.#native.exportGradients();
+  }
+
+  /** A copy of AdamW's state: moments m, v [parameterCount] (zero before the first step) and the step count. */
+  exportOptimizerState(): OptimizerState {
+    this.#sync('exportOptimizerState');
+    return this.#native.exportOptimizerState();
+  }
+
+  /**
+   * Restores AdamW's state (from exportOptimizerState or a training checkpoint), so the next
+   * step() continues the same trajectory. importParameters() resets this state: import it after.
+   */
+  importOptimizerState(s: OptimizerState): void {
+    this.#sync('importOptimizerState');
+    checkObject(s, 'optimizer state');
+    checkFloats(s.m, 'optimizer state.m', this.parameterCount);
+    checkFloats(s.v, 'optimizer state.v', this.parameterCount, 0);
+    checkInt(s.step, 'optimizer state.step', 0, 2 ** 53 - 1);
+    this.#native.importOptimizerState({ m: s.m, v: s.v, step: s.step });
   }
 
   /** Per-op-category milliseconds since creation or the last reset; null unless HEADGRAD_PROFILE=1 at create. */

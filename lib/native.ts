@@ -41,6 +41,9 @@ export interface NativeAttentionOptions {
 export interface NativeForwardResult { out: Float32Array; lse: Float32Array; precision: 'f32' | 'bf16' }
 export interface NativeBackwardResult { dq: Float32Array; dk: Float32Array; dv: Float32Array; headScore: Float32Array; precision: 'f32' | 'bf16' }
 
+/** AdamW's moments [numParams] (canonical layout) and its step count (the bias corrections use it). */
+export interface OptimizerState { m: Float32Array; v: Float32Array; step: number }
+
 export interface NativeStepOptions {
   lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; gradClip?: number;
   trainableHeads?: Uint8Array; trainMlp?: boolean; trainLayerNorm?: boolean; trainEmbeddings?: boolean;
@@ -59,6 +62,8 @@ export interface NativeGPTModel {
   exportParameterRange(offset: number, length: number): Float32Array;
   importParameterRange(offset: number, data: Float32Array): void;
   exportGradients(): Float32Array;
+  exportOptimizerState(): OptimizerState;
+  importOptimizerState(s: OptimizerState): void;
   profile(reset?: boolean): { ms: Record<string, number>; gemmFlops: number } | null;
   dispose(): void;
 }

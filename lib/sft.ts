@@ -10,6 +10,11 @@ import { isChatSample, type TrainingSample } from './data/sample.js';
 import { Rng } from './util/random.js';
 import { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
 import { activationPattern, type ActivationPattern } from './patterns/activation.js';
+import { pickConfig } from './checkpoint/layout.js';
+import { readTrainingCheckpoint, writeTrainingCheckpoint } from './checkpoint/training.js';
+import { SftDivergedError, checkRunState, runFingerprint, toRunState } from './sft_state.js';
+
+export { SftDivergedError } from './sft_state.js';
 
 export type SftMode = 'full' | 'heads' | 'heads+mlp';
 
@@ -72,8 +77,22 @@ export interface SftOptions extends ScheduleOptions {
   eps?: number;
   eval?: SftEvalOptions;
   snapshots?: SftSnapshotOptions;
-  /** Save the model to `path` at the end, and also every `every` steps (same path, atomic write). */
+  /**
+   * Save the model to `path` at the end, and also every `every` steps (same path, atomic write).
+   * With `every` and a single-file path (.safetensors), each save is a training checkpoint
+   * (lib/checkpoint/training.ts): the weights plus AdamW's moments and step count, the run's
+   * step, data order and history, so that `resume` can continue it bit for bit. It still loads
+   * anywhere a plain checkpoint does.
+   */
   checkpoint?: { path: string; every?: number };
+  /**
+   * A training checkpoint of an earlier run with the same options and data: the run continues
+   * from its step (weights, optimizer state, data order and history restored) as if it had never
+   * stopped. `model` must have the checkpoint's config; θ_0 of the snapshots is the model as given.
+   */
+  resume?: string;
+  /** Called after each periodic checkpoint is written. */
+  onCheckpoint?: (c: { step: number; path: string }) => void;
   onStep?: (s: StepRecord) => void;
   onEval?: (e: EvalRecord) => void;
   /** Progress bar on stderr (default: when stderr is a terminal). Never written to stdout. */
@@ -101,7 +120,11 @@ export interface SftHistory {
   tokensPerSecond: number;
 }
 
-/** Fine-tunes `model` in place on `data` and returns what happened along the way. */
+/**
+ * Fine-tunes `model` in place on `data` and returns what happened along the way. Stops with an
+ * SftDivergedError at the first step whose loss or gradient norm is not finite, before that step
+ * changes the model, leaving the last checkpoint written as it was.
+ */
 export async function sft(model: GPT, data: readonly TrainingSample[], opts: SftOptions): Promise<SftHistory> {
   validateSftOptions(model, data, opts);
   const batchSize = opts.batchSize ?? 8;
@@ -109,9 +132,42 @@ export async function sft(model: GPT, data: readonly TrainingSample[], opts: Sft
   const order = batchOrder(data, batchSize, opts.seed ?? 0);
   const theta0 = opts.snapshots ? model.exportParameters() : undefined;
   const history: SftHistory = { steps: [], evals: [], snapshots: [], wallSeconds: 0, tokens: 0, tokensPerSecond: 0 };
-  const bar = progressBar(opts);
   const started = performance.now();
   let trainMs = 0;
+
+  // Training checkpoints: periodic saves to a single file carry everything a resume needs.
+  const ckpt = opts.checkpoint;
+  const resumable = ckpt?.every !== undefined && ckpt.path.endsWith('.safetensors');
+  const run = resumable || opts.resume !== undefined ? runFingerprint(opts, data) : {};
+  let lastCheckpoint: { path: string; step: number } | undefined;
+  const save = async (stepDone: number) => {
+    if (!resumable) return model.save(ckpt!.path);
+    const state = toRunState(stepDone, run, history);
+    await writeTrainingCheckpoint(ckpt!.path, model.config, model.exportParameters(), model.exportOptimizerState(), state);
+  };
+
+  let start = 0;
+  if (opts.resume !== undefined) {
+    const ck = await readTrainingCheckpoint(opts.resume);
+    if (JSON.stringify(pickConfig(ck.config)) !== JSON.stringify(pickConfig(model.config))) {
+      throw new Error(`sft: resume ${opts.resume}: its model config ${JSON.stringify(pickConfig(ck.config))} is not this model's ${JSON.stringify(pickConfig(model.config))}`);
+    }
+    const st = checkRunState(opts.resume, ck.state, run);
+    model.importParameters(ck.params); // resets the optimizer state, so it is imported after
+    model.importOptimizerState(ck.optimizer);
+    start = st.step;
+    for (let i = 0; i < st.batchesDrawn; i++) order.next();
+    history.steps.push(...st.history.steps);
+    history.evals.push(...st.history.evals);
+    history.snapshots.push(...st.snapshotRecords);
+    history.tokens = st.history.tokens;
+    lastCheckpoint = { path: opts.resume, step: start };
+  }
+  const bar = progressBar(opts, start);
+  const diverged = (step: number, what: string) => new SftDivergedError(
+    `sft: step ${step}: ${what}; stopped before that step changed the model. ` +
+      (lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint.path} (step ${lastCheckpoint.step}), left as it was.` : 'No checkpoint had been written.'),
+    step, lastCheckpoint);
 
   // Evaluations and snapshots happen at step 0 (the base model), every k steps, and at the end.
   const due = (every: number | undefined, step: number) => every !== undefined && (step % every === 0 || step === opts.steps);
@@ -128,14 +184,22 @@ export async function sft(model: GPT, data: readonly TrainingSample[], opts: Sft
   };
 
   try {
-    await observe(0);
-    for (let step = 0; step < opts.steps; step++) {
+    if (start === 0) await observe(0);
+    for (let step = start; step < opts.steps; step++) {
       const b = makeBatch(order.next(), opts.tokenizer, { maxSeqLen: model.config.maxSeqLen });
       const t0 = performance.now();
       const { loss } = await model.forward(b.tokens, { batch: b.batch, seqLen: b.seqLen, targets: b.targets, lossWeights: b.lossWeights });
+      if (!Number.isFinite(loss)) throw diverged(step + 1, `the loss is ${loss}`);
       await model.backward();
       const lr = learningRate(step, opts);
-      await model.step({ ...stepOptions, lr });
+      try {
+        await model.step({ ...stepOptions, lr });
+      } catch (e) {
+        // The engine refuses a step whose gradient norm is not finite and changes nothing.
+        const m = /gradients are not finite \(global norm ([^)]*)\)/.exec((e as Error).message);
+        if (m) throw diverged(step + 1, `the gradient norm is ${m[1]}`);
+        throw e;
+      }
       trainMs += performance.now() - t0;
       history.tokens += b.batch * b.seqLen;
 
@@ -144,10 +208,14 @@ export async function sft(model: GPT, data: readonly TrainingSample[], opts: Sft
       opts.onStep?.(rec);
       bar?.update(step + 1, { loss: loss.toFixed(4) });
       await observe(step + 1);
-      const every = opts.checkpoint?.every;
-      if (every && (step + 1) % every === 0 && step + 1 < opts.steps) await model.save(opts.checkpoint!.path);
+      const every = ckpt?.every;
+      if (every && (step + 1) % every === 0 && step + 1 < opts.steps) {
+        await save(step + 1);
+        lastCheckpoint = { path: ckpt!.path, step: step + 1 };
+        opts.onCheckpoint?.({ ...lastCheckpoint });
+      }
     }
-    if (opts.checkpoint) await model.save(opts.checkpoint.path);
+    if (ckpt) await save(opts.steps);
   } finally {
     bar?.stop();
   }
@@ -191,7 +259,13 @@ function validateSftOptions(model: GPT, data: readonly TrainingSample[], o: SftO
     posInt(o.snapshots.every, 'snapshots.every');
     if (o.snapshots.probe.length === 0) throw new RangeError('sft: snapshots.probe must not be empty');
   }
+  if (o.checkpoint !== undefined && (typeof o.checkpoint.path !== 'string' || o.checkpoint.path === '')) {
+    throw new TypeError(`sft: checkpoint.path must be a file name, got ${JSON.stringify(o.checkpoint.path)}`);
+  }
   if (o.checkpoint?.every !== undefined) posInt(o.checkpoint.every, 'checkpoint.every');
+  if (o.resume !== undefined && (typeof o.resume !== 'string' || o.resume === '')) {
+    throw new TypeError(`sft: resume must be the file name of a training checkpoint, got ${JSON.stringify(o.resume)}`);
+  }
   const fit = (samples: readonly TrainingSample[], name: string) => checkFits(samples, name, o.tokenizer, model.config.maxSeqLen);
   fit(data, 'data');
   if (o.eval) fit(o.eval.data, 'eval.data');
@@ -270,12 +344,12 @@ export function relativeChange(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(num / den);
 }
 
-function progressBar(o: SftOptions) {
+function progressBar(o: SftOptions, start = 0) {
   if (!(o.progress ?? process.stderr.isTTY === true)) return undefined;
   const bar = new cliProgress.SingleBar(
     { stream: process.stderr, noTTYOutput: true, format: 'sft [{bar}] {value}/{total} steps | loss {loss} | {eta_formatted} left' },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(o.steps, 0, { loss: '-' });
+  bar.start(o.steps, start, { loss: '-' });
   return bar;
 }

@@ -229,8 +229,10 @@ torchTest(`reference = an independent PyTorch implementation with autograd gate 
     const grads = referenceGateGradients(c.cfg, c.params, c.tokens, B, T, c);
     assert.ok(maxRelError(want.logits, torch.logits) < 1e-12, `${c.name}: logits ${maxRelError(want.logits, torch.logits)}`);
     assert.ok(Math.abs(want.loss - torch.loss) < 1e-12 * Math.abs(torch.loss), `${c.name}: loss ${want.loss} vs ${torch.loss}`);
+    // the reference's gate gradients are five-point differences in float64: their truncation and
+    // rounding error reached 2.4e-8 on some seeds, so 1e-8 failed at random; a wrong gradient is O(1)
     const e = maxRelError(grads, torch.gateGrads, 1e-3);
-    assert.ok(e < 1e-8, `${c.name}: gate gradients ${e}\n ${Array.from(grads)}\n ${torch.gateGrads}`);
+    assert.ok(e < 1e-6, `${c.name}: gate gradients ${e}\n ${Array.from(grads)}\n ${torch.gateGrads}`);
   });
 });
 

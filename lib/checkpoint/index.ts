@@ -43,6 +43,8 @@ export async function readCheckpoint(file: string): Promise<Checkpoint> {
   if (path.extname(file) === '.bin' || hasLlmcMagic(await readHead(file, 4))) return { ...(await readLlmc(file)), format: 'llmc' };
   const st = await readSafetensors(file);
   if (st.metadata.format === 'headgrad') {
+    // A training checkpoint (training.ts) is a model checkpoint plus these: a plain read skips them.
+    for (const name of TRAINING_TENSORS) st.tensors.delete(name);
     const config = configFromMetadata(st);
     return { config, params: isGpt2Config(config) ? paramsFromHf(st, config) : paramsFromCanonical(st, config), format: 'headgrad' };
   }
@@ -54,18 +56,27 @@ export async function readCheckpoint(file: string): Promise<Checkpoint> {
   return { config, params: paramsFromHf(st, config), format: 'hf-gpt2' };
 }
 
-export async function writeCheckpoint(file: string, config: GPTConfig, params: Float32Array): Promise<void> {
+/** The optimizer tensors of a training checkpoint (training.ts), flat [parameterCount] each. */
+export const TRAINING_TENSORS = ['optimizer.m', 'optimizer.v'] as const;
+
+/** Extra tensors and __metadata__ entries written beside the model (training.ts uses it). */
+export interface CheckpointExtras {
+  tensors: { name: string; shape: number[]; data: Float32Array }[];
+  metadata: Record<string, string>;
+}
+
+export async function writeCheckpoint(file: string, config: GPTConfig, params: Float32Array, extras?: CheckpointExtras): Promise<void> {
   validateConfig(config);
   const n = parameterCount(config);
   if (!(params instanceof Float32Array)) throw new TypeError(`params: expected a Float32Array, got ${describe(params)}`);
   if (params.length !== n) throw new RangeError(`params: expected ${n} floats for ${JSON.stringify(pickConfig(config))}, got ${params.length}`);
   const bad = params.findIndex((x) => !Number.isFinite(x));
   if (bad >= 0) throw new RangeError(`params: element ${bad} is ${params[bad]}; refusing to write a non-finite checkpoint to ${file}`);
-  const metadata = { format: 'headgrad', config: JSON.stringify(pickConfig(config)) };
+  const metadata = { ...extras?.metadata, format: 'headgrad', config: JSON.stringify(pickConfig(config)) };
   const tensors = isGpt2Config(config)
     ? toHfTensors(config, params)
     : parameterLayout(config).filter((t) => t.size > 0).map((t) => ({ name: t.name, shape: t.shape, data: params.subarray(t.offset, t.offset + t.size) }));
-  await writeSafetensors(file, tensors, metadata);
+  await writeSafetensors(file, [...tensors, ...(extras?.tensors ?? [])], metadata);
 }
 
 // The own format of a non-GPT-2 config: exactly the non-empty canonical tensors, by name.

@@ -26,6 +26,8 @@ interface SftCommandOptions {
   evalEvery?: number;
   snapshotEvery?: number;
   history?: string;
+  checkpointEvery?: number;
+  resume?: string;
   seed: number;
   json: boolean;
   progress?: boolean;
@@ -52,6 +54,8 @@ export function register(program: Command): void {
     .option('--eval-every <n>', 'evaluate every n steps (default: 4 times per run)', positiveInt)
     .option('--snapshot-every <n>', 'record the activation pattern on held-out samples every n steps', positiveInt)
     .option('--history <file>', 'write the full history (losses, evals, pattern snapshots) as JSON')
+    .option('--checkpoint-every <n>', 'every n steps, write --out (a .safetensors file) atomically with the optimizer state, step and data order, so --resume can continue the run', positiveInt)
+    .option('--resume <file>', 'continue the run that wrote this checkpoint (same options and data) from its step')
     .option('--seed <n>', 'seeds the data and the batch order', nonNegativeInt, 0)
     .option('--json', 'print the result as JSON', false)
     .option('--progress', 'show a progress bar on stderr even when it is not a terminal')
@@ -68,7 +72,8 @@ export function register(program: Command): void {
         mode: o.mode, trainableHeads,
         eval: { data: held, every: o.evalEvery ?? Math.max(1, Math.floor(o.steps / 4)), check },
         snapshots: o.snapshotEvery ? { probe: held, every: o.snapshotEvery } : undefined,
-        checkpoint: { path: o.out }, progress: o.progress,
+        checkpoint: { path: o.out, every: o.checkpointEvery }, resume: o.resume, progress: o.progress,
+        onCheckpoint: (c) => process.stderr.write(`sft: checkpoint at step ${c.step} written to ${c.path}\n`),
       });
       const json = historyJson(history);
       if (o.history) {
@@ -90,6 +95,10 @@ async function checkOptions(o: SftCommandOptions): Promise<void> {
   await requireModel(o.model);
   await requireOutputDir(o.out, '--out');
   if (o.history) await requireOutputDir(o.history, '--history');
+  if (o.checkpointEvery !== undefined && !o.out.endsWith('.safetensors')) {
+    throw new Error(`--checkpoint-every: --out must be a .safetensors file (a training checkpoint is one file), got "${o.out}"`);
+  }
+  if (o.resume !== undefined) await requireFile(o.resume, '--resume');
   await checkDataSource(o);
   if (!MODES.includes(o.mode)) throw new Error(`--mode: expected one of ${MODES.join(', ')}, got "${o.mode}"`);
   if (o.mode === 'full') {

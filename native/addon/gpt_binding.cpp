@@ -154,6 +154,8 @@ class GPTModel : public Napi::ObjectWrap<GPTModel> {
   Napi::Value ExportParameterRange(const Napi::CallbackInfo& info);
   Napi::Value ImportParameterRange(const Napi::CallbackInfo& info);
   Napi::Value ExportGradients(const Napi::CallbackInfo& info);
+  Napi::Value ExportOptimizerState(const Napi::CallbackInfo& info);
+  Napi::Value ImportOptimizerState(const Napi::CallbackInfo& info);
   Napi::Value Profile(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 };
@@ -507,6 +509,40 @@ Napi::Value GPTModel::ExportGradients(const Napi::CallbackInfo& info) {
   return a;
 }
 
+// exportOptimizerState(): { m, v: Float32Array [numParams], step }: AdamW's moments (zero before
+// the first step) and its step count.
+Napi::Value GPTModel::ExportOptimizerState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GPT& g = ready(env);
+  const size_t n = static_cast<size_t>(g.num_params());
+  auto m = Napi::Float32Array::New(env, n), v = Napi::Float32Array::New(env, n);
+  g.export_optimizer_state(m.Data(), v.Data());
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("m", m);
+  r.Set("v", v);
+  r.Set("step", static_cast<double>(g.optimizer_steps()));
+  return r;
+}
+
+// importOptimizerState({ m, v, step }): m finite, v finite and >= 0 (a second moment), step an
+// integer in [0, 2^53). Call after importParameters(), which resets the optimizer state.
+Napi::Value GPTModel::ImportOptimizerState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GPT& g = ready(env);
+  const char* ctx = "optimizer state";
+  Napi::Object o = require_object(info[0], ctx);
+  const size_t n = static_cast<size_t>(g.num_params());
+  Napi::Float32Array m = require_f32(o.Get("m"), "optimizer state.m", n);
+  Napi::Float32Array v = require_f32(o.Get("v"), "optimizer state.v", n);
+  const int64_t step = int_field(o, "step", ctx, 0, (int64_t{1} << 53) - 1);
+  require_finite(env, m.Data(), n, "optimizer state.m");
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(v[i]) || v[i] < 0.f)
+      range_error(env, "optimizer state.v[" + std::to_string(i) + "]: expected a finite number >= 0, got " + js_number(env, v[i]));
+  g.import_optimizer_state(m.Data(), v.Data(), step);
+  return env.Undefined();
+}
+
 // null when profiling is off (HEADGRAD_PROFILE=1 at create), else { ms: {op: ms}, gemmFlops }.
 // profile(true) also resets the counters.
 Napi::Value GPTModel::Profile(const Napi::CallbackInfo& info) {
@@ -544,6 +580,8 @@ Napi::Function GPTModel::Define(Napi::Env env) {
                       InstanceMethod<&GPTModel::ExportParameterRange>("exportParameterRange"),
                       InstanceMethod<&GPTModel::ImportParameterRange>("importParameterRange"),
                       InstanceMethod<&GPTModel::ExportGradients>("exportGradients"),
+                      InstanceMethod<&GPTModel::ExportOptimizerState>("exportOptimizerState"),
+                      InstanceMethod<&GPTModel::ImportOptimizerState>("importOptimizerState"),
                       InstanceMethod<&GPTModel::Profile>("profile"),
                       InstanceMethod<&GPTModel::Dispose>("dispose")});
 }

@@ -65,7 +65,14 @@ class GPT {
   // and export_gradients() then refuse); the head scores equal the full backward's.
   void backward(float* head_scores, bool scores_only = false);
   // Needs a backward since the last step.
+  // Refuses (RangeError, nothing changed) when the gradients it would apply are not finite.
   void step(const StepOptions& o);
+  // AdamW state, for resumable training: moments m, v (host [num_params], zero before the first
+  // step) and the step count of the bias corrections. import_parameters() resets them, so a
+  // resume imports the parameters first, then this.
+  int64_t optimizer_steps() const;
+  void export_optimizer_state(float* m, float* v) const;
+  void import_optimizer_state(const float* m, const float* v, int64_t steps);
   // Greedy decoding with a KV cache; returns the new tokens only (stop_token, when met, ends
   // the output and is not included; -1: none). prompt.size() + max_new must be <= P.
   std::vector<int32_t> generate(const std::vector<int32_t>& prompt, int64_t max_new,

@@ -12,6 +12,7 @@
 //
 // The bias corrections use the model's step count; a parameter that was frozen during earlier
 // steps starts its moments at zero with that later count (a documented approximation).
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -95,17 +96,44 @@ void GPT::step(const StepOptions& o) {
     v_ = std::make_unique<DeviceBuffer>(ops_, num_params_ * 4);
   }
   const std::vector<ParamSpan> spans = trainable_spans(o);
+  // The global norm of the gradients this step applies, always: a NaN or Inf among them would
+  // poison every parameter it touches and the moments with it, so such a step is refused and
+  // leaves the parameters, the moments and the step count as they were.
+  const double norm = std::sqrt(ops_.sum_squares(grads_->f32(), spans.data(), static_cast<int64_t>(spans.size())));
+  if (!std::isfinite(norm))
+    throw_range(std::string("step: the gradients are not finite (global norm ") + (std::isnan(norm) ? "NaN" : "Infinity") +
+                "); the parameters and the optimizer state were left unchanged");
   float grad_scale = 1.f;
-  if (o.grad_clip > 0.f) {
-    // As torch.nn.utils.clip_grad_norm_, over the gradients this step applies.
-    const double norm = std::sqrt(ops_.sum_squares(grads_->f32(), spans.data(), static_cast<int64_t>(spans.size())));
-    if (norm > o.grad_clip) grad_scale = static_cast<float>(o.grad_clip / (norm + 1e-6));
-  }
+  // As torch.nn.utils.clip_grad_norm_, over the gradients this step applies.
+  if (o.grad_clip > 0.f && norm > o.grad_clip) grad_scale = static_cast<float>(o.grad_clip / (norm + 1e-6));
   ++steps_;
   const AdamWParams hp{o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, grad_scale, steps_};
   ops_.adamw(params_->f32(), grads_->f32(), m_->f32(), v_->f32(), spans.data(),
              static_cast<int64_t>(spans.size()), hp);
   ready_for_step_ = false;
+}
+
+int64_t GPT::optimizer_steps() const { return steps_; }
+
+void GPT::export_optimizer_state(float* m, float* v) const {
+  if (!m_) {  // no step yet: the moments are zero
+    std::fill(m, m + num_params_, 0.f);
+    std::fill(v, v + num_params_, 0.f);
+    return;
+  }
+  ops_.download(m, m_->f32(), num_params_ * 4);
+  ops_.download(v, v_->f32(), num_params_ * 4);
+}
+
+void GPT::import_optimizer_state(const float* m, const float* v, int64_t steps) {
+  HG_CHECK(steps >= 0, "importOptimizerState: step must be >= 0, got " + std::to_string(steps));
+  if (!m_) {
+    m_ = std::make_unique<DeviceBuffer>(ops_, num_params_ * 4);
+    v_ = std::make_unique<DeviceBuffer>(ops_, num_params_ * 4);
+  }
+  ops_.upload(m_->f32(), m, num_params_ * 4);
+  ops_.upload(v_->f32(), v, num_params_ * 4);
+  steps_ = steps;
 }
 
 }  // namespace hg

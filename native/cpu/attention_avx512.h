@@ -1,9 +1,9 @@
 // The AVX-512 register-blocked attention kernels (cpu/attention_forward_avx512.cpp,
 // cpu/attention_backward_avx512.cpp): the same contract as cpu::attention_forward/backward
-// (core/attention.h), which use them when attention_avx512_enabled (an AVX-512 build, D a
+// (cpu/attention.h), which use them when attention_avx512_enabled (an AVX-512 build, D a
 // multiple of 16, and HEADGRAD_ATTENTION is not "portable").
 #pragma once
-#include "core/attention.h"
+#include "cpu/attention.h"
 #include "core/errors.h"
 
 namespace hg {
