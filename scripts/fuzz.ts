@@ -60,7 +60,7 @@ class Gen {
     const len = this.chance(0.1) ? this.pick([0, 1, Math.max(0, n - 1), n + 1]) : n;
     const a = new Int32Array(Math.min(len, 1 << 16));
     for (let i = 0; i < a.length; i++) a[i] = this.rng.int(vocab);
-    if (a.length && this.chance(0.1)) a[this.rng.int(a.length)] = this.pick([-1, -2 ** 31, vocab, vocab + 7, 2 ** 31 - 1]);
+    if (a.length && this.chance(0.1)) a[this.rng.int(a.length)] = this.pick([-1, -2147483648, vocab, vocab + 7, 2147483647]);
     return a;
   }
   maybe<T>(v: T, p = 0.5): T | undefined {

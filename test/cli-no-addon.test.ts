@@ -18,7 +18,7 @@ cpSync(path.join(root, 'package.json'), path.join(pkg, 'package.json'));
 symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'), 'dir');
 
 function cli(...args: string[]) {
-  const env = { ...process.env, HEADGRAD_DEBUG: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, HEADGRAD_DEBUG: '' };
   delete env.HEADGRAD_ADDON;
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(pkg, 'lib', 'cli.ts'), ...args], { cwd: pkg, encoding: 'utf8', env });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };

@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 const script = fileURLToPath(new URL('./helpers/model_digest.ts', import.meta.url));
 
 function digests(threads: string, gemm?: string): Record<string, string> {
-  const env = { ...process.env, HEADGRAD_THREADS: threads };
+  const env: NodeJS.ProcessEnv = { ...process.env, HEADGRAD_THREADS: threads };
   delete env.OPENBLAS_NUM_THREADS; // left to HEADGRAD_THREADS, as for a user who sets only it
   delete env.OMP_NUM_THREADS;
   if (gemm) env.HEADGRAD_GEMM = gemm;

@@ -72,11 +72,21 @@ HostArray<T> new_output(const char* name, size_t len) {
 
 // Hands `h` to JS as a typed array over an external ArrayBuffer (no copy); its finalizer frees
 // the memory. `h` is emptied only once JS owns the memory.
+// The size is reported to V8 as external memory (and taken back by the finalizer), so that the
+// garbage collector runs as often as these buffers, not only the small JS objects, require.
 template <class T>
 Napi::TypedArrayOf<T> hand_over(Napi::Env env, HostArray<T>& h) {
-  auto buffer = Napi::ArrayBuffer::New(env, h.data.get(), h.len * sizeof(T),
-                                       [](Napi::Env, void* p) { delete[] static_cast<T*>(p); });
+  const size_t bytes = h.len * sizeof(T);
+  auto buffer = Napi::ArrayBuffer::New(
+      env, h.data.get(), bytes,
+      [](Napi::Env e, void* p, size_t* size) {
+        delete[] static_cast<T*>(p);
+        Napi::MemoryManagement::AdjustExternalMemory(e, -static_cast<int64_t>(*size));
+        delete size;
+      },
+      new size_t(bytes));
   h.data.release();
+  Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(bytes));
   return Napi::TypedArrayOf<T>::New(env, h.len, buffer, 0);
 }
 
