@@ -1,6 +1,6 @@
 // Writes a Hugging Face Llama folder with random bf16 weights, for measuring loads and pattern
 // extraction at a real model's size without downloading one:
-//   npx tsx scripts/make-random-llama.ts --out /tmp/llama-1b [--shape 1b|tiny] [--shards N] [--seed S]
+//   node --import tsx scripts/make-random-llama.ts --out /tmp/llama-1b [--shape 1b|tiny] [--shards N] [--seed S]
 // --shape 1b (default) is Llama-3.2-1B's: vocabulary 128256, 16 layers, 32 query heads and 8
 // key/value heads of size 64, hidden 2048, MLP 8192, llama3 rope scaling, tied embeddings:
 // 1,235,814,400 parameters, 2.47 GB of bf16 (4.94 GB as f32). Weights are drawn uniformly with
@@ -16,7 +16,7 @@ const { values: args } = parseArgs({
   options: { out: { type: 'string' }, shape: { type: 'string', default: '1b' }, shards: { type: 'string', default: '1' }, seed: { type: 'string', default: '1' } },
 });
 if (!args.out) {
-  console.error('usage: npx tsx scripts/make-random-llama.ts --out DIR [--shape 1b|tiny] [--shards N] [--seed S]');
+  console.error('usage: node --import tsx scripts/make-random-llama.ts --out DIR [--shape 1b|tiny] [--shards N] [--seed S]');
   process.exit(1);
 }
 

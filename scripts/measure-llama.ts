@@ -1,6 +1,6 @@
 // Load time, peak memory and pattern-extraction speed of a Hugging Face model folder (made by
 // scripts/make-random-llama.ts, or a downloaded one):
-//   npx tsx scripts/measure-llama.ts --model /tmp/llama-1b [--samples 16] [--batch 4] [--tokens 128] [--load-only]
+//   node --import tsx scripts/measure-llama.ts --model /tmp/llama-1b [--samples 16] [--batch 4] [--tokens 128] [--load-only]
 // Peak RSS is the kernel's high-water mark of this process (VmHWM in /proc/self/status, what
 // /usr/bin/time -v reports as "Maximum resident set size"), read after the load and again after
 // the pattern run. Tokens/s counts the samples' own input tokens (padding excluded; the samples
@@ -21,7 +21,7 @@ const { values: a } = parseArgs({
   },
 });
 if (!a.model) {
-  console.error('usage: npx tsx scripts/measure-llama.ts --model DIR [--samples N] [--batch B] [--tokens T] [--load-only]');
+  console.error('usage: node --import tsx scripts/measure-llama.ts --model DIR [--samples N] [--batch B] [--tokens T] [--load-only]');
   process.exit(1);
 }
 const peakRss = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;

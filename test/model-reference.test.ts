@@ -57,10 +57,12 @@ for (const { cfg, B, T } of cases) {
       // scores scale with the loss; a floor of 1e-3 of it keeps near-zero scores meaningful
       const eScores = maxRelError(headScores, wantScores, 1e-3 * Math.abs(want.loss));
       assert.ok(eScores < 2e-5, `head scores: max error ${eScores} relative to their scale\n engine ${Array.from(headScores)}\n reference ${Array.from(wantScores)}`);
-      // not vacuous: the scores of open heads are far from zero and differ from each other
+      // not vacuous: with the 1e-3·loss floor above, the scores are held to 2e-8·loss absolute; a
+      // largest score above 1e-5·loss keeps that within 0.2% of it. (One head of one layer can
+      // land near 1e-3·loss on some seeds: 2.6e-3 of the loss was seen, so 1e-3 failed at random.)
       let largest = 0;
       for (const s of wantScores) largest = Math.max(largest, Math.abs(s));
-      assert.ok(largest > 1e-3 * Math.abs(want.loss), `reference scores ~0 (${largest}); the check would be vacuous`);
+      assert.ok(largest > 1e-5 * Math.abs(want.loss), `reference scores ~0 (${largest}); the check would be vacuous`);
       model.dispose();
     });
   }
