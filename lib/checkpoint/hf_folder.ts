@@ -21,7 +21,7 @@ import { configFromHfJson } from './hf_gpt2.js';
 import { isLlamaFamily, llamaConfigFromHf, llamaConfigToHf } from './hf_llama_config.js';
 import { hfTensorSpecs, isIgnoredHfName, type HfModelType, type HfTensorSpec } from './hf_names.js';
 import { isGpt2Config, parameterCount, pickConfig, validateConfig, type GPTConfig } from './layout.js';
-import { readSafetensorsHeader, type SafetensorsLocation } from './safetensors.js';
+import { f32SafetensorsHeader, readSafetensorsHeader, type SafetensorsLocation } from './safetensors.js';
 import { transpose2d } from './hf_gpt2.js';
 
 export interface HfFolderPlan {
@@ -258,19 +258,7 @@ async function swapIn(tmp: string, target: string): Promise<void> {
 }
 
 async function writeShard(file: string, specs: HfTensorSpec[], read: (offset: number, length: number) => Float32Array): Promise<void> {
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  let offset = 0;
-  for (const s of specs) {
-    const bytes = s.shape.reduce((a, b) => a * b, 1) * 4;
-    header[s.name] = { dtype: 'F32', shape: s.shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  // pad so the data starts 8-byte aligned, as the reference writer does
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
-  const head = Buffer.alloc(8 + Buffer.byteLength(json));
-  head.writeBigUInt64LE(BigInt(head.length - 8), 0);
-  head.write(json, 8, 'utf8');
+  const head = f32SafetensorsHeader(specs, { format: 'pt' });
   const fh = await open(file, 'wx');
   try {
     await fh.write(head);

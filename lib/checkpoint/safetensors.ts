@@ -166,24 +166,35 @@ export function tensorFloats(entry: SafetensorsEntry): Float32Array {
 }
 
 /** Writes F32 tensors, in the given order, atomically. */
-export async function writeSafetensors(
-  file: string,
-  tensors: { name: string; shape: number[]; data: Float32Array }[],
-  metadata: Record<string, string>,
-): Promise<void> {
+/** The 8-byte length and JSON header of a safetensors file whose tensors are F32, laid out in
+ *  the given order; the JSON is padded with spaces so the data starts 8-byte aligned, as the
+ *  reference writer does. */
+export function f32SafetensorsHeader(tensors: { name: string; shape: number[] }[], metadata: Record<string, string>): Buffer {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
-    const bytes = t.data.length * 4;
+    const bytes = t.shape.reduce((a, b) => a * b, 1) * 4;
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
-  // pad the JSON with spaces so the data starts 8-byte aligned, as the reference writer does
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
   const head = Buffer.alloc(8 + Buffer.byteLength(json));
   head.writeBigUInt64LE(BigInt(head.length - 8), 0);
   head.write(json, 8, 'utf8');
+  return head;
+}
+
+export async function writeSafetensors(
+  file: string,
+  tensors: { name: string; shape: number[]; data: Float32Array }[],
+  metadata: Record<string, string>,
+): Promise<void> {
+  for (const t of tensors) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (n !== t.data.length) throw new RangeError(`${file}: tensor ${t.name} has shape [${t.shape}] (${n} values) but ${t.data.length} values`);
+  }
+  const head = f32SafetensorsHeader(tensors, metadata);
   function* chunks(): Generator<Uint8Array> {
     yield head;
     for (const t of tensors) yield new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
