@@ -5,65 +5,12 @@
 #include "cpu/attention.h"
 #include "core/errors.h"
 #include "core/thread_pool.h"
+#include "attention_reference.h"
 #include "test_util.h"
 
 using namespace hgtest;
 
 namespace {
-
-using Vec = std::vector<double>;
-
-struct Reference {
-  Vec out, lse, dq, dk, dv, head_score;
-};
-
-// The textbook formulas of core/attention.h, one (b,h) at a time, materialising P in float64.
-Reference reference(const Vec& q, const Vec& k, const Vec& v, const Vec& dout,
-                    const hg::AttnShape& s, bool causal, double scale) {
-  const int64_t T = s.T, D = s.D;
-  Reference r{Vec(s.numel()), Vec(s.rows()), Vec(s.numel()), Vec(s.numel()), Vec(s.numel()),
-              Vec(s.B * s.H)};
-  for (int64_t bh = 0; bh < s.B * s.H; ++bh) {
-    const int64_t o = bh * T * D;
-    Vec P(T * T, 0.0);
-    for (int64_t i = 0; i < T; ++i) {
-      const int64_t jend = causal ? i + 1 : T;
-      double mx = -INFINITY;
-      for (int64_t j = 0; j < jend; ++j) {
-        double acc = 0;
-        for (int64_t d = 0; d < D; ++d) acc += q[o + i * D + d] * k[o + j * D + d];
-        P[i * T + j] = scale * acc;
-        mx = std::max(mx, P[i * T + j]);
-      }
-      double sum = 0;
-      for (int64_t j = 0; j < jend; ++j) sum += std::exp(P[i * T + j] - mx);
-      r.lse[bh * T + i] = mx + std::log(sum);
-      for (int64_t j = 0; j < jend; ++j) P[i * T + j] = std::exp(P[i * T + j] - r.lse[bh * T + i]);
-      for (int64_t d = 0; d < D; ++d) {
-        double acc = 0;
-        for (int64_t j = 0; j < jend; ++j) acc += P[i * T + j] * v[o + j * D + d];
-        r.out[o + i * D + d] = acc;
-      }
-    }
-    for (int64_t i = 0; i < T; ++i) {
-      double Di = 0;
-      for (int64_t d = 0; d < D; ++d) Di += dout[o + i * D + d] * r.out[o + i * D + d];
-      r.head_score[bh] += Di;
-      for (int64_t j = 0; j < T; ++j) {
-        if (P[i * T + j] == 0.0) continue;
-        double dp = 0;
-        for (int64_t d = 0; d < D; ++d) dp += dout[o + i * D + d] * v[o + j * D + d];
-        const double ds = P[i * T + j] * (dp - Di);
-        for (int64_t d = 0; d < D; ++d) {
-          r.dv[o + j * D + d] += P[i * T + j] * dout[o + i * D + d];
-          r.dq[o + i * D + d] += scale * ds * k[o + j * D + d];
-          r.dk[o + j * D + d] += scale * ds * q[o + i * D + d];
-        }
-      }
-    }
-  }
-  return r;
-}
 
 void check_case(std::mt19937_64& rng, hg::AttnShape s, bool causal, float scale) {
   const std::string name = "B" + std::to_string(s.B) + " H" + std::to_string(s.H) + " T" +
@@ -73,7 +20,8 @@ void check_case(std::mt19937_64& rng, hg::AttnShape s, bool causal, float scale)
              df = randn(rng, s.numel());
   const hg::AttnParams p{causal, scale};
   const Reference ref =
-      reference(to_double(qf), to_double(kf), to_double(vf), to_double(df), s, causal, hg::effective_scale(s, p));
+      reference(to_double(qf), to_double(kf), to_double(vf), to_double(df), Vec(s.H, 1.0), s, causal,
+                hg::effective_scale(s, p));
 
   std::vector<float> out(s.numel()), lse(s.rows());
   hg::cpu::attention_forward(qf.data(), kf.data(), vf.data(), out.data(), lse.data(), s, p);

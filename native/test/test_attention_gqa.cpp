@@ -5,65 +5,12 @@
 // bitwise identical (the fixed summation order over a group).
 #include "cpu/attention.h"
 #include "core/errors.h"
+#include "attention_reference.h"
 #include "test_util.h"
 
 using namespace hgtest;
 
 namespace {
-
-using Vec = std::vector<double>;
-
-struct Reference {
-  Vec out, lse, dq, dk, dv, head_score;
-};
-
-Reference reference(const Vec& q, const Vec& k, const Vec& v, const Vec& dout, const Vec& gains,
-                    const hg::AttnShape& s, bool causal, double scale) {
-  const int64_t T = s.T, D = s.D, H = s.H, KV = s.kv(), group = H / KV;
-  Reference r{Vec(s.numel()), Vec(s.rows()), Vec(s.numel()), Vec(s.kv_numel()), Vec(s.kv_numel()), Vec(s.B * H)};
-  for (int64_t b = 0; b < s.B; ++b)
-    for (int64_t h = 0; h < H; ++h) {
-      const int64_t bh = b * H + h, o = bh * T * D, ko = (b * KV + h / group) * T * D;
-      const double g = gains[h];
-      Vec P(T * T, 0.0);
-      for (int64_t i = 0; i < T; ++i) {
-        const int64_t jend = causal ? i + 1 : T;
-        double mx = -INFINITY;
-        for (int64_t j = 0; j < jend; ++j) {
-          double acc = 0;
-          for (int64_t d = 0; d < D; ++d) acc += q[o + i * D + d] * k[ko + j * D + d];
-          P[i * T + j] = scale * acc;
-          mx = std::max(mx, P[i * T + j]);
-        }
-        double sum = 0;
-        for (int64_t j = 0; j < jend; ++j) sum += std::exp(P[i * T + j] - mx);
-        r.lse[bh * T + i] = mx + std::log(sum);
-        for (int64_t j = 0; j < jend; ++j) P[i * T + j] = std::exp(P[i * T + j] - r.lse[bh * T + i]);
-        for (int64_t d = 0; d < D; ++d) {
-          double acc = 0;
-          for (int64_t j = 0; j < jend; ++j) acc += P[i * T + j] * v[ko + j * D + d];
-          r.out[o + i * D + d] = acc;
-        }
-      }
-      for (int64_t i = 0; i < T; ++i) {
-        double Di = 0;
-        for (int64_t d = 0; d < D; ++d) Di += dout[o + i * D + d] * r.out[o + i * D + d];
-        r.head_score[bh] += Di;
-        for (int64_t j = 0; j < T; ++j) {
-          if (P[i * T + j] == 0.0) continue;
-          double dp = 0;
-          for (int64_t d = 0; d < D; ++d) dp += dout[o + i * D + d] * v[ko + j * D + d];
-          const double ds = g * P[i * T + j] * (dp - Di);
-          for (int64_t d = 0; d < D; ++d) {
-            r.dv[ko + j * D + d] += g * P[i * T + j] * dout[o + i * D + d];
-            r.dq[o + i * D + d] += scale * ds * k[ko + j * D + d];
-            r.dk[ko + j * D + d] += scale * ds * q[o + i * D + d];
-          }
-        }
-      }
-    }
-  return r;
-}
 
 void check_case(std::mt19937_64& rng, hg::AttnShape s, bool causal, bool with_gains) {
   const std::string name = "B" + std::to_string(s.B) + " H" + std::to_string(s.H) + " KV" + std::to_string(s.kv()) +
