@@ -10,6 +10,7 @@ import { native, type NativeAttentionOptions, type NativeBackwardResult, type Na
 import {
   MAX_ATTENTION_ELEMENTS, MAX_HEAD_DIM, MAX_SCALE, checkBoolean, checkChoice, checkFloat32Length, checkPositiveInt, describe,
 } from './validate.js';
+import { HeadgradRangeError, HeadgradTypeError } from './errors.js';
 
 export interface AttentionShape { batch: number; heads: number; seqLen: number; headDim: number }
 export interface AttentionOptions {
@@ -31,7 +32,7 @@ export { MAX_HEAD_DIM } from './validate.js';
 
 function checkShape(fn: string, shape: unknown): AttentionShape {
   if (typeof shape !== 'object' || shape === null || Array.isArray(shape)) {
-    throw new TypeError(`${fn}: shape: expected an object {batch, heads, seqLen, headDim}, got ${describe(shape)}`);
+    throw new HeadgradTypeError(`${fn}: shape: expected an object {batch, heads, seqLen, headDim}, got ${describe(shape)}`);
   }
   const s = shape as Record<string, unknown>;
   const prefixed = (e: unknown) => {
@@ -44,11 +45,11 @@ function checkShape(fn: string, shape: unknown): AttentionShape {
     throw prefixed(e);
   }
   if ((s.headDim as number) > MAX_HEAD_DIM) {
-    throw new RangeError(`${fn}: shape.headDim: expected at most ${MAX_HEAD_DIM}, got ${s.headDim}`);
+    throw new HeadgradRangeError(`${fn}: shape.headDim: expected at most ${MAX_HEAD_DIM}, got ${s.headDim}`);
   }
   const elements = (s.batch as number) * (s.heads as number) * (s.seqLen as number) * (s.headDim as number);
   if (elements > MAX_ATTENTION_ELEMENTS) {
-    throw new RangeError(`${fn}: shape: batch·heads·seqLen·headDim must stay below ${MAX_ATTENTION_ELEMENTS} elements`);
+    throw new HeadgradRangeError(`${fn}: shape: batch·heads·seqLen·headDim must stay below ${MAX_ATTENTION_ELEMENTS} elements`);
   }
   return shape as AttentionShape;
 }
@@ -59,23 +60,23 @@ function checkArray(fn: string, name: string, a: unknown, len: number, dims: str
 
 function nativeOptions(fn: string, shape: AttentionShape, opts: AttentionOptions | undefined): NativeAttentionOptions {
   if (opts !== undefined && (typeof opts !== 'object' || opts === null || Array.isArray(opts))) {
-    throw new TypeError(`${fn}: opts: expected an object, got ${describe(opts)}`);
+    throw new HeadgradTypeError(`${fn}: opts: expected an object, got ${describe(opts)}`);
   }
   const o = opts ?? {};
   if (o.causal !== undefined) checkBoolean(o.causal, `${fn}: opts.causal`);
   if (o.captureScore !== undefined) checkBoolean(o.captureScore, `${fn}: opts.captureScore`);
   if (o.scale !== undefined) {
     if (typeof o.scale !== 'number' || !Number.isFinite(o.scale)) {
-      throw new TypeError(`${fn}: opts.scale: expected a finite number, got ${describe(o.scale)}`);
+      throw new HeadgradTypeError(`${fn}: opts.scale: expected a finite number, got ${describe(o.scale)}`);
     }
     if (o.scale < 0 || o.scale > MAX_SCALE) {
-      throw new RangeError(`${fn}: opts.scale: expected a finite positive number, got ${describe(o.scale)}`);
+      throw new HeadgradRangeError(`${fn}: opts.scale: expected a finite positive number, got ${describe(o.scale)}`);
     }
   }
   const precision = o.precision === undefined ? 'f32' : checkChoice(o.precision, `${fn}: opts.precision`, ['f32', 'bf16'] as const);
   const device = resolveDevice(o.device, fn);
   if (precision === 'bf16' && device !== 'cuda') {
-    throw new RangeError(`${fn}: opts.precision: 'bf16' runs on the CUDA backend only, got device 'cpu'`);
+    throw new HeadgradRangeError(`${fn}: opts.precision: 'bf16' runs on the CUDA backend only, got device 'cpu'`);
   }
   return {
     causal: o.causal ?? true,

@@ -6,6 +6,7 @@
 // "today" date (Llama 3.1+) then fall back to their fixed date, so the same data renders to the
 // same tokens on every day and the data hash in a pattern's provenance stays meaningful.
 import { Template } from '@huggingface/jinja';
+import { HeadgradError, HeadgradTypeError } from './errors.js';
 
 export interface ChatMessage {
   role: string;
@@ -19,11 +20,11 @@ export class ChatTemplate {
 
   /** specials: the special-token strings the template may use, e.g. { bos_token: '<s>' }. */
   constructor(source: string, specials: Record<string, string>, where = 'chat_template') {
-    if (typeof source !== 'string' || source.length === 0) throw new TypeError(`${where}: expected a non-empty template string`);
+    if (typeof source !== 'string' || source.length === 0) throw new HeadgradTypeError(`${where}: expected a non-empty template string`);
     try {
       this.#template = new Template(source);
     } catch (e) {
-      throw new SyntaxError(`${where}: the chat template does not parse: ${(e as Error).message}`);
+      throw new HeadgradError('ERR_HEADGRAD_TOKENIZER', `${where}: the chat template does not parse: ${(e as Error).message}`);
     }
     this.source = source;
     this.#specials = { ...specials };

@@ -14,6 +14,7 @@ import * as sft from './commands/sft.js';
 import * as patterns from './commands/patterns.js';
 import * as ablate from './commands/ablate.js';
 import * as reproduce from './commands/reproduce.js';
+import * as bench from './commands/bench.js';
 
 /** The commands, one module each (lib/commands/NAME.ts exporting register(program)). Add yours here. */
 const COMMANDS: { register(program: Command): void }[] = [
@@ -25,6 +26,7 @@ const COMMANDS: { register(program: Command): void }[] = [
   patterns,
   ablate,
   reproduce,
+  bench,
 ];
 
 export function buildProgram(): Command {

@@ -5,6 +5,7 @@ import type { Tokenizer } from './tokenizer.js';
 import { makeBatch, promptTokens } from './data/batch.js';
 import { chatPromptTokens } from './data/chat.js';
 import { isChatSample, lastAssistant, questionAndAnswer, type TrainingSample } from './data/sample.js';
+import { HeadgradRangeError } from './errors.js';
 
 /**
  * Decides whether `output` is a correct answer to `prompt` (a task's exact-match checker). For a
@@ -24,7 +25,7 @@ export interface EvalOptions {
  * combined weighted by their size.
  */
 export async function heldOutLoss(model: GPT, samples: readonly TrainingSample[], opts: EvalOptions): Promise<number> {
-  if (samples.length === 0) throw new RangeError('heldOutLoss: samples must not be empty');
+  if (samples.length === 0) throw new HeadgradRangeError('heldOutLoss: samples must not be empty');
   const batchSize = opts.batchSize ?? 16;
   let total = 0;
   for (let i = 0; i < samples.length; i += batchSize) {
@@ -51,7 +52,7 @@ export interface AccuracyOptions {
  * before it with the generation prompt.
  */
 export async function exactMatchAccuracy(model: GPT, samples: readonly TrainingSample[], opts: AccuracyOptions): Promise<number> {
-  if (samples.length === 0) throw new RangeError('exactMatchAccuracy: samples must not be empty');
+  if (samples.length === 0) throw new HeadgradRangeError('exactMatchAccuracy: samples must not be empty');
   const { tokenizer } = opts;
   let correct = 0;
   for (const s of samples) {

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { Tokenizer as HfTokenizerImpl } from '@huggingface/tokenizers';
 import type { Tokenizer } from './tokenizer.js';
 import { ChatTemplate } from './chat_template.js';
+import { HeadgradError, HeadgradRangeError } from './errors.js';
 
 export class HfTokenizer implements Tokenizer {
   readonly name = 'hf';
@@ -36,7 +37,7 @@ export class HfTokenizer implements Tokenizer {
     try {
       this.#tok = new HfTokenizerImpl(tokenizerJson as object, tokenizerConfig);
     } catch (e) {
-      throw new Error(`${where}/tokenizer.json: not a tokenizer this library reads: ${(e as Error).message}`);
+      throw new HeadgradError('ERR_HEADGRAD_TOKENIZER', `${where}/tokenizer.json: not a tokenizer this library reads: ${(e as Error).message}`);
     }
     let maxId = -1;
     for (const id of this.#tok.get_vocab(true).values()) maxId = Math.max(maxId, id);
@@ -50,12 +51,12 @@ export class HfTokenizer implements Tokenizer {
       const text = tokenText(tokenizerConfig[field]);
       if (text === undefined) return undefined;
       const id = this.#tok.token_to_id(text);
-      if (id === undefined) throw new Error(`${where}/tokenizer_config.json: ${field} ${JSON.stringify(text)} is not a token of tokenizer.json`);
+      if (id === undefined) throw new HeadgradError('ERR_HEADGRAD_TOKENIZER', `${where}/tokenizer_config.json: ${field} ${JSON.stringify(text)} is not a token of tokenizer.json`);
       return id;
     };
     const eos = tokenId('eos_token') ?? o.eosFallback;
     if (eos === undefined) {
-      throw new Error(`${where}: no end-of-sequence token: tokenizer_config.json has no eos_token and config.json no eos_token_id`);
+      throw new HeadgradError('ERR_HEADGRAD_TOKENIZER', `${where}: no end-of-sequence token: tokenizer_config.json has no eos_token and config.json no eos_token_id`);
     }
     this.eos = eos;
     this.pad = tokenId('pad_token') ?? eos;
@@ -83,7 +84,7 @@ export class HfTokenizer implements Tokenizer {
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-        throw new RangeError(`HfTokenizer.decode: ids[${i}] = ${id} is not a token id (0..${this.vocabSize - 1})`);
+        throw new HeadgradRangeError(`HfTokenizer.decode: ids[${i}] = ${id} is not a token id (0..${this.vocabSize - 1})`);
       }
     }
     if (ids.length === 0) return '';
@@ -117,12 +118,12 @@ function tokenText(v: unknown): string | undefined {
 export async function readHfTokenizer(dir: string, o: { eosFallback?: number } = {}): Promise<HfTokenizer> {
   const tokFile = path.join(dir, 'tokenizer.json');
   if (!(await isFile(tokFile))) {
-    throw new Error(`${dir}: the model folder has no tokenizer.json (headgrad reads the Hugging Face fast-tokenizer file; a folder with only tokenizer.model or vocab.json/merges.txt needs tokenizer.json saved beside them)`);
+    throw new HeadgradError('ERR_HEADGRAD_TOKENIZER', `${dir}: the model folder has no tokenizer.json (headgrad reads the Hugging Face fast-tokenizer file; a folder with only tokenizer.model or vocab.json/merges.txt needs tokenizer.json saved beside them)`);
   }
   const tokenizerJson = await readJson(tokFile);
   const cfgFile = path.join(dir, 'tokenizer_config.json');
   const config = (await isFile(cfgFile)) ? await readJson(cfgFile) : {};
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new Error(`${cfgFile}: expected a JSON object`);
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new HeadgradError('ERR_HEADGRAD_TOKENIZER', `${cfgFile}: expected a JSON object`);
   const chatTemplate = await findChatTemplate(dir, config as Record<string, unknown>);
   return new HfTokenizer(tokenizerJson, config as Record<string, unknown>, { where: dir, eosFallback: o.eosFallback, chatTemplate });
 }
@@ -133,7 +134,7 @@ async function findChatTemplate(dir: string, config: Record<string, unknown>): P
   if (Array.isArray(t)) {
     const named = t.find((x) => x?.name === 'default') ?? t[0];
     if (typeof named?.template === 'string') return named.template;
-    throw new Error(`${dir}/tokenizer_config.json: chat_template is a list without a {name, template} entry`);
+    throw new HeadgradError('ERR_HEADGRAD_TOKENIZER', `${dir}/tokenizer_config.json: chat_template is a list without a {name, template} entry`);
   }
   const jinja = path.join(dir, 'chat_template.jinja');
   if (await isFile(jinja)) return readFile(jinja, 'utf8');
@@ -141,7 +142,7 @@ async function findChatTemplate(dir: string, config: Record<string, unknown>): P
   if (await isFile(json)) {
     const v = (await readJson(json)) as { chat_template?: unknown };
     if (typeof v?.chat_template === 'string') return v.chat_template;
-    throw new Error(`${json}: expected {"chat_template": "..."}`);
+    throw new HeadgradError('ERR_HEADGRAD_TOKENIZER', `${json}: expected {"chat_template": "..."}`);
   }
   return undefined;
 }
@@ -151,7 +152,7 @@ async function readJson(file: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: not valid JSON: ${(e as Error).message}`);
+    throw new HeadgradError('ERR_HEADGRAD_TOKENIZER', `${file}: not valid JSON: ${(e as Error).message}`);
   }
 }
 

@@ -1,16 +1,18 @@
-export { backendInfo, type Device } from './backend.js';
-export type { BackendInfo, CudaDevice } from './native.js';
-export { cosine, cv, gini, pearson, ranks, spearman, topK, topKJaccard } from './patterns/metrics.js';
+// The package entry ('headgrad'): the product's API. Building blocks that are not (SVG charts,
+// number formatting, batching, NNLS) are at 'headgrad/utils' (lib/utils.ts).
+export { backendInfo, resolveDevice, type Device, type Precision } from './backend.js';
+export {
+  HeadgradError, HeadgradTypeError, HeadgradRangeError, isHeadgradError, ERROR_CODES,
+  type HeadgradErrorCode, type AnyHeadgradError,
+} from './errors.js';
+export type { BackendInfo, CudaDevice, OptimizerState } from './native.js';
+export { cosine, cv, gini, pearson, spearman, topK, topKJaccard } from './patterns/metrics.js';
 export { decompose, type Decomposition, type DecomposeMethod, type DecomposeOptions } from './patterns/decompose.js';
-export { nnls } from './patterns/nnls.js';
 export {
   deltaPattern, patternFromArray, readPattern, writePattern,
-  type LoadedPattern, type Pattern, type PatternFile, type Provenance,
+  type LoadedPattern, type Pattern, type PatternFile, type Provenance, type WritePatternOptions,
 } from './patterns/pattern.js';
-export { barChart, linePlot, type Bar, type Series } from './report/charts.js';
-export { escapeXml, formatNumber } from './report/format.js';
-export { correlationMatrix, heatmap, type HeatmapOptions } from './report/heatmap.js';
-export { readReport, renderFigure, renderReport, writeReport } from './report/html.js';
+export { readReport, renderReport, writeReport } from './report/html.js';
 export { parseReportSpec, type FigureSpec, type ReportBlock, type ReportFile, type ReportSection, type ReportSpec } from './report/spec.js';
 export { decompositionReport, fittedPattern } from './report/decomposition.js';
 export {
@@ -26,13 +28,14 @@ export { HfTokenizer, readHfTokenizer } from './hf_tokenizer.js';
 export { ChatTemplate, type ChatMessage } from './chat_template.js';
 export { tokenizerForModel } from './model_tokenizer.js';
 export { isChatSample, type Sample, type ChatSample, type TrainingSample } from './data/sample.js';
-export { encodeChat, type EncodedSample } from './data/chat.js';
 export { readJsonl, readSamples, readPromptSamples, writeJsonl } from './data/jsonl.js';
-export { shuffled, trainTestSplit } from './data/split.js';
-export { makeBatch, batches, promptTokens, encodeSample, type Batch, type BatchOptions, type Weighting } from './data/batch.js';
+export { trainTestSplit } from './data/split.js';
 export { TASKS, getTask, pretrainCorpus, type Task, type TaskKind } from './data/tasks.js';
-export { sft, learningRate, type SftOptions, type SftHistory, type SftMode, type StepRecord, type EvalRecord, type SnapshotRecord } from './sft.js';
+export {
+  sft, learningRate, SftDivergedError,
+  type SftOptions, type SftEvalOptions, type SftSnapshotOptions, type ScheduleOptions, type SftHistory, type SftMode, type StepRecord, type EvalRecord, type SnapshotRecord,
+} from './sft.js';
 export { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
-export { activationPattern, patternProvenance, modelHash, dataHash, type ActivationPattern, type ActivationOptions } from './patterns/activation.js';
+export { activationPattern, patternProvenance, modelHash, dataHash, type ActivationPattern, type ActivationOptions, type ShardSpec } from './patterns/activation.js';
 export { ablateHeads, type AblationOptions, type AblationResult, type AblatedRun } from './patterns/ablation.js';
-export { GPT, type GPTCreateOptions, type Precision, type ForwardOptions, type BackwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';
+export { GPT, type GPTCreateOptions, type LoadOptions, type SaveOptions, type ForwardOptions, type BackwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';

@@ -4,23 +4,44 @@
 // at a time: async calls queue behind each other, so user code may fire several without
 // awaiting. Every async call copies its array arguments when it is made and validates the copy,
 // so a caller may refill its buffers at once (a data loader does) without changing the result.
-import { resolveDevice, type Device } from './backend.js';
+import { resolveDevice, type Device, type Precision } from './backend.js';
 import { readCheckpoint, writeCheckpoint, validateConfig, parameterCount, type GPTConfig } from './checkpoint/index.js';
 import { pickConfig } from './checkpoint/layout.js';
 import { planHfFolder, streamHfFolder, writeHfFolder } from './checkpoint/hf_folder.js';
 import { native, type NativeGPTModel, type OptimizerState } from './native.js';
 import { STEP_BOUNDS, checkBoolean, checkFloats, checkInt, checkNumberIn, checkObject, checkPositiveInt, checkTokens, describe } from './validate.js';
 import { stat } from 'node:fs/promises';
+import { HeadgradError, HeadgradRangeError, HeadgradTypeError } from './errors.js';
 
 export interface GPTCreateOptions extends GPTConfig {
   /** Seed of the deterministic GPT-2 initialisation (integer in [0, 2^53)); default 0. */
   seed?: number;
+  /** Default 'auto' (resolveDevice in lib/backend.ts). */
   device?: Device;
-  /** 'bf16' (CUDA only): GEMMs and attention on tensor cores, parameters and optimizer state stay f32. Default 'f32'. */
+  /**
+   * Default 'f32'. 'bf16': the GEMMs (on CUDA also the attention, for the head sizes in
+   * backendInfo().cuda.bf16AttentionHeadDims) take bf16 operands with f32 accumulation; on the
+   * CPU this needs oneDNN and bf16 instructions, else f32 runs (`precision` says which ran).
+   * Parameters, gradients and optimizer state stay f32.
+   */
   precision?: Precision;
 }
 
-export type Precision = 'f32' | 'bf16';
+export type { Precision } from './backend.js';
+
+/** GPT.load options. */
+export interface LoadOptions {
+  /** Default 'auto' (resolveDevice in lib/backend.ts). */
+  device?: Device;
+  /** Default 'f32'; see GPTCreateOptions.precision. */
+  precision?: Precision;
+}
+
+/** model.save options. */
+export interface SaveOptions {
+  /** Hugging Face folders: the largest shard in bytes before the weights are split (default 5e9). */
+  maxShardBytes?: number;
+}
 
 export interface ForwardOptions {
   batch: number;
@@ -51,7 +72,7 @@ export interface StepOptions {
   beta1?: number; // default 0.9
   beta2?: number; // default 0.999
   eps?: number; // default 1e-8
-  /** Decoupled decay p -= lr·wd·p on the 2-D weights (wte, wpe, qkvw, attprojw, fcw, fcprojw); default 0. */
+  /** Decoupled decay p -= lr·wd·p on the 2-D weights (wte, wpe, qkvw, attprojw, fcw, fcprojw, lmhead); default 0. */
   weightDecay?: number;
   /** Scale the gradients being applied so that their global L2 norm is at most this; default off. */
   gradClip?: number;
@@ -107,16 +128,16 @@ export class GPT {
   }
 
   static async create(opts: GPTCreateOptions): Promise<GPT> {
-    if (opts === null || typeof opts !== 'object') throw new TypeError(`GPT.create: expected an options object, got ${String(opts)}`);
+    if (opts === null || typeof opts !== 'object') throw new HeadgradTypeError(`GPT.create: expected an options object, got ${String(opts)}`);
     validateConfig(opts, 'GPT.create config');
     const config = pickConfig(opts);
     const seed = opts.seed ?? 0;
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`GPT.create seed: expected an integer in [0, 2^53), got ${seed}`);
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new HeadgradRangeError(`GPT.create seed: expected an integer in [0, 2^53), got ${seed}`);
     const device = resolveDevice(opts.device, 'GPT.create');
     const precision = opts.precision ?? 'f32';
     if (precision !== 'f32' && precision !== 'bf16') {
       const got = typeof precision === 'string' ? `'${precision}'` : describe(precision);
-      throw new TypeError(`GPT.create precision: expected 'f32' or 'bf16', got ${got}`);
+      throw new HeadgradTypeError(`GPT.create precision: expected 'f32' or 'bf16', got ${got}`);
     }
     // bf16 on a CPU without bf16 instructions (or a build without oneDNN) runs f32, as
     // backendInfo().cpu.bf16.reason says; `precision` then reports 'f32'.
@@ -131,7 +152,7 @@ export class GPT {
    * shapes) before any weight is read, then streamed into the model tensor by tensor, so the
    * load needs little memory beyond the model itself.
    */
-  static async load(file: string, opts: { device?: Device; precision?: Precision } = {}): Promise<GPT> {
+  static async load(file: string, opts: LoadOptions = {}): Promise<GPT> {
     if (await isDirectory(file)) {
       const plan = await planHfFolder(file);
       const model = await GPT.create({ ...plan.config, device: opts.device, precision: opts.precision });
@@ -146,7 +167,7 @@ export class GPT {
     }
     const { config, params } = await readCheckpoint(file);
     const model = await GPT.create({ ...config, device: opts.device, precision: opts.precision });
-    model.importParameters(params);
+    await model.importParameters(params);
     return model;
   }
 
@@ -157,7 +178,7 @@ export class GPT {
    * default 5e9), with the tokenizer files of the folder this model was loaded from; the folder
    * is written beside the target and swapped in whole.
    */
-  async save(file: string, o: { maxShardBytes?: number } = {}): Promise<void> {
+  async save(file: string, o: SaveOptions = {}): Promise<void> {
     if (file.endsWith('.safetensors')) {
       const params = await this.#enqueue(async () => this.#native.exportParameters());
       await writeCheckpoint(file, this.config, params);
@@ -179,13 +200,13 @@ export class GPT {
         : checkTokens(copy(o.targets, Int32Array), 'forward options.targets', n, -1, this.config.vocabSize);
       let lossWeights: Float32Array | undefined;
       if (o.lossWeights !== undefined) {
-        if (targets === undefined) throw new TypeError('forward options.lossWeights: needs targets as well');
+        if (targets === undefined) throw new HeadgradTypeError('forward options.lossWeights: needs targets as well');
         lossWeights = checkFloats(copy(o.lossWeights, Float32Array), 'forward options.lossWeights', n, 0);
       }
       const returnLogits = o.returnLogits === undefined ? undefined : checkBoolean(o.returnLogits, 'forward options.returnLogits');
       const scoresOnly = o.scoresOnly === undefined ? undefined : checkBoolean(o.scoresOnly, 'forward options.scoresOnly');
       if (scoresOnly && (targets === undefined || returnLogits)) {
-        throw new TypeError('forward options.scoresOnly: needs targets and cannot return logits (the LM head runs only at target positions)');
+        throw new HeadgradTypeError('forward options.scoresOnly: needs targets and cannot return logits (the LM head runs only at target positions)');
       }
       return () => this.#native.forward(ids, { batch, seqLen, targets, lossWeights, returnLogits, scoresOnly });
     });
@@ -208,8 +229,8 @@ export class GPT {
       for (const k of ['beta1', 'beta2', 'eps', 'weightDecay', 'gradClip'] as const) if (o[k] !== undefined) opts[k] = bounded(k);
       if (o.trainableHeads !== undefined) {
         const n = this.config.layers * this.config.heads;
-        if (!(o.trainableHeads instanceof Uint8Array)) throw new TypeError(`step options.trainableHeads: expected a Uint8Array [layers*heads], got ${describe(o.trainableHeads)}`);
-        if (o.trainableHeads.length !== n) throw new RangeError(`step options.trainableHeads: expected length layers*heads = ${n}, got ${o.trainableHeads.length}`);
+        if (!(o.trainableHeads instanceof Uint8Array)) throw new HeadgradTypeError(`step options.trainableHeads: expected a Uint8Array [layers*heads], got ${describe(o.trainableHeads)}`);
+        if (o.trainableHeads.length !== n) throw new HeadgradRangeError(`step options.trainableHeads: expected length layers*heads = ${n}, got ${o.trainableHeads.length}`);
         opts.trainableHeads = o.trainableHeads.slice();
       }
       for (const k of ['trainMlp', 'trainLayerNorm', 'trainEmbeddings'] as const) {
@@ -224,7 +245,7 @@ export class GPT {
     return this.#call(() => {
       const ids = checkTokens(copy(prompt, Int32Array), 'prompt', undefined, 0, this.config.vocabSize);
       if (ids.length < 1 || ids.length > this.config.maxSeqLen) {
-        throw new RangeError(`prompt: expected 1 to maxSeqLen = ${this.config.maxSeqLen} tokens, got ${ids.length}`);
+        throw new HeadgradRangeError(`prompt: expected 1 to maxSeqLen = ${this.config.maxSeqLen} tokens, got ${ids.length}`);
       }
       checkObject(o, 'generate options');
       const opts = {
@@ -249,15 +270,48 @@ export class GPT {
     return this.#gates.slice();
   }
 
-  /** A copy of all parameters in the canonical layout (lib/checkpoint/layout.ts). */
-  exportParameters(): Float32Array {
-    this.#sync('exportParameters');
+  /**
+   * A copy of all parameters in the canonical layout (lib/checkpoint/layout.ts). It runs after the
+   * calls queued before it and copies in chunks, yielding to the event loop between them, so a
+   * large model (about 5 GB at 1B parameters) does not hold the main thread for the whole copy.
+   */
+  exportParameters(): Promise<Float32Array> {
+    return this.#call(() => async () => {
+      const out = new Float32Array(this.parameterCount);
+      for (let offset = 0; offset < out.length; offset += TRANSFER_CHUNK) {
+        out.set(this.#native.exportParameterRange(offset, Math.min(TRANSFER_CHUNK, out.length - offset)), offset);
+        await yieldToEventLoop();
+      }
+      return out;
+    });
+  }
+
+  /** exportParameters on the calling thread in one piece: for small models (it blocks for the whole copy). */
+  exportParametersSync(): Float32Array {
+    this.#sync('exportParametersSync');
     return this.#native.exportParameters();
   }
 
-  /** Replaces all parameters (canonical layout). Also resets AdamW: moments and step count start over. */
-  importParameters(p: Float32Array): void {
-    this.#sync('importParameters');
+  /**
+   * Replaces all parameters (canonical layout); resets AdamW: moments and step count start over.
+   * Checks `p` and takes a copy when called, then writes in chunks after the calls queued before
+   * it, yielding to the event loop between them.
+   */
+  importParameters(p: Float32Array): Promise<void> {
+    return this.#call(() => {
+      const params = checkFloats(copy(p, Float32Array), 'parameters', this.parameterCount);
+      return async () => {
+        for (let offset = 0; offset < params.length; offset += TRANSFER_CHUNK) {
+          this.#native.importParameterRange(offset, params.subarray(offset, Math.min(params.length, offset + TRANSFER_CHUNK)));
+          await yieldToEventLoop();
+        }
+      };
+    });
+  }
+
+  /** importParameters on the calling thread in one piece: for small models (it blocks for the whole copy). */
+  importParametersSync(p: Float32Array): void {
+    this.#sync('importParametersSync');
     checkFloats(p, 'parameters', this.parameterCount);
     this.#native.importParameters(p);
   }
@@ -277,9 +331,9 @@ export class GPT {
   importParameterRange(offset: number, data: Float32Array): void {
     this.#sync('importParameterRange');
     checkInt(offset, 'offset', 0, this.parameterCount);
-    if (!(data instanceof Float32Array)) throw new TypeError(`data: expected a Float32Array, got ${describe(data)}`);
+    if (!(data instanceof Float32Array)) throw new HeadgradTypeError(`data: expected a Float32Array, got ${describe(data)}`);
     if (offset + data.length > this.parameterCount) {
-      throw new RangeError(`data: offset ${offset} + length ${data.length} exceeds the ${this.parameterCount} parameters`);
+      throw new HeadgradRangeError(`data: offset ${offset} + length ${data.length} exceeds the ${this.parameterCount} parameters`);
     }
     checkFloats(data, 'data', data.length);
     this.#native.importParameterRange(offset, data);
@@ -345,15 +399,20 @@ export class GPT {
   }
 
   #alive(): void {
-    if (this.#disposed) throw new Error('GPT: this model has been disposed');
+    if (this.#disposed) throw new HeadgradError('ERR_HEADGRAD_MODEL_STATE', 'GPT: this model has been disposed');
   }
 
   // Sync calls cannot wait in the queue; they refuse while async calls are pending.
   #sync(what: string): void {
     this.#alive();
-    if (this.#pending > 0) throw new Error(`GPT.${what}: ${this.#pending} call(s) on this model are still pending; await them first`);
+    if (this.#pending > 0) throw new HeadgradError('ERR_HEADGRAD_MODEL_STATE', `GPT.${what}: ${this.#pending} call(s) on this model are still pending; await them first`);
   }
 }
+
+/** Floats per piece of an async parameter transfer (64 MiB): long enough to be fast, short enough to keep the event loop moving. */
+const TRANSFER_CHUNK = 16 * 1024 * 1024;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function isDirectory(p: string): Promise<boolean> {
   return stat(p).then((s) => s.isDirectory(), () => false);

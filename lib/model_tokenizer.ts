@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { GPTConfig } from './checkpoint/layout.js';
 import { tokenizerFor, type Tokenizer } from './tokenizer.js';
 import { readHfTokenizer } from './hf_tokenizer.js';
+import { HeadgradError, HeadgradTypeError } from './errors.js';
 
 /**
  * config: the loaded model's (needed for a single file; for a folder, config.json's vocab_size is
@@ -17,7 +18,7 @@ import { readHfTokenizer } from './hf_tokenizer.js';
  */
 export async function tokenizerForModel(modelPath: string, config?: Pick<GPTConfig, 'vocabSize'>): Promise<Tokenizer> {
   if (!(await stat(modelPath)).isDirectory()) {
-    if (!config) throw new TypeError(`tokenizerForModel(${modelPath}): a checkpoint file needs the model's config`);
+    if (!config) throw new HeadgradTypeError(`tokenizerForModel(${modelPath}): a checkpoint file needs the model's config`);
     return tokenizerFor(config);
   }
   const hfConfig = await readConfigJson(modelPath);
@@ -28,7 +29,7 @@ export async function tokenizerForModel(modelPath: string, config?: Pick<GPTConf
   const eos = Array.isArray(hfConfig.eos_token_id) ? hfConfig.eos_token_id[0] : hfConfig.eos_token_id;
   const tok = await readHfTokenizer(modelPath, { eosFallback: Number.isInteger(eos) ? (eos as number) : undefined });
   if (Number.isInteger(vocabSize) && tok.vocabSize > vocabSize) {
-    throw new Error(`${modelPath}: tokenizer.json has ${tok.vocabSize} token ids but the model's vocabulary (config.json vocab_size) is ${vocabSize}`);
+    throw new HeadgradError('ERR_HEADGRAD_TOKENIZER', `${modelPath}: tokenizer.json has ${tok.vocabSize} token ids but the model's vocabulary (config.json vocab_size) is ${vocabSize}`);
   }
   return tok;
 }
@@ -36,7 +37,7 @@ export async function tokenizerForModel(modelPath: string, config?: Pick<GPTConf
 async function readConfigJson(dir: string): Promise<Record<string, unknown>> {
   const file = path.join(dir, 'config.json');
   const text = await readFile(file, 'utf8').catch(() => {
-    throw new Error(`${dir}: the model folder has no config.json`);
+    throw new HeadgradError('ERR_HEADGRAD_TOKENIZER', `${dir}: the model folder has no config.json`);
   });
   try {
     const v = JSON.parse(text);
@@ -44,5 +45,5 @@ async function readConfigJson(dir: string): Promise<Record<string, unknown>> {
   } catch {
     // reported below
   }
-  throw new Error(`${file}: not a JSON object`);
+  throw new HeadgradError('ERR_HEADGRAD_TOKENIZER', `${file}: not a JSON object`);
 }

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { GPTConfig } from './checkpoint/layout.js';
 import { fileURLToPath } from 'node:url';
+import { fromNative, HeadgradError } from './errors.js';
 
 export interface CudaDevice { index: number; name: string; memoryBytes: number; computeCapability: string }
 export interface BackendInfo {
@@ -109,7 +110,7 @@ function load(): Binding {
   const override = process.env.HEADGRAD_ADDON;
   if (override) {
     if (existsSync(override)) return require(path.resolve(override)) as Binding;
-    throw new Error(`headgrad: HEADGRAD_ADDON=${override}: no such file (unset it to use the built addon)`);
+    throw new HeadgradError('ERR_HEADGRAD_PLATFORM', `headgrad: HEADGRAD_ADDON=${override}: no such file (unset it to use the built addon)`);
   }
   try {
     const bindings = require('bindings') as (o: { bindings: string; module_root: string }) => Binding;
@@ -119,7 +120,7 @@ function load(): Binding {
     const fromBindings = msg.split('\n').filter((l) => l.includes('→') || l.includes('->'));
     tried.push(...fromBindings.map((l) => l.replace(/^\s*(→|->)\s*/, '')));
     const detail = fromBindings.length ? '' : `\n  cause: ${msg.split('\n')[0]}`;
-    throw new Error(
+    throw new HeadgradError('ERR_HEADGRAD_PLATFORM', 
       `headgrad: could not load the native addon (headgrad.node).\n  tried:\n    ${tried.join('\n    ')}${detail}\n` +
         `  fix: run \`npm run build:native\` in ${packageRoot} (needs cmake or node-gyp, and a C++17 compiler).`,
     );
@@ -134,8 +135,50 @@ export function binding(): Binding {
   return loaded;
 }
 
-/** `native.x` is `binding().x`: the addon loads on the first property read, not at import. */
+/**
+ * `native.x` is `binding().x`: the addon loads on the first property read, not at import. Every
+ * function, static and method reached through it throws (or rejects with) headgrad's errors,
+ * with codes (errors.ts fromNative); engine objects it returns are wrapped the same way.
+ */
 export const native: Binding = new Proxy({} as Binding, {
-  get: (_target, key) => Reflect.get(binding(), key),
+  get: (_target, key) => coded(Reflect.get(binding(), key)),
   has: (_target, key) => Reflect.has(binding(), key),
 });
+
+const wrapped = new WeakMap<object, unknown>();
+
+function coded<T>(value: T): T {
+  // Only functions and class instances of the addon: results (typed arrays, plain objects) pass as they are.
+  if (typeof value !== 'function' && !(typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) &&
+    Object.getPrototypeOf(value) !== Object.prototype && !Array.isArray(value) && !(value instanceof Promise))) return value;
+  const target = value as unknown as object;
+  let proxy = wrapped.get(target);
+  if (proxy === undefined) {
+    // The proxy stands on an empty shell, not on the target: the addon's statics are
+    // non-configurable, and a proxy on the target itself would have to return them unwrapped.
+    const shell = typeof target === 'function' ? function shell() {} : {};
+    proxy = new Proxy(shell as object, {
+      // Methods run on the real object (the addon unwraps `this`), never on the proxy.
+      get: (_shell, key) => {
+        const v = Reflect.get(target, key);
+        return typeof v === 'function' && typeof target !== 'function' ? coded(v.bind(target)) : coded(v);
+      },
+      has: (_shell, key) => Reflect.has(target, key),
+      apply: (_shell, self, args) => settle(() => Reflect.apply(target as (...a: unknown[]) => unknown, self, args)),
+      construct: (_shell, args) => settle(() => Reflect.construct(target as new (...a: unknown[]) => object, args)) as object,
+    });
+    wrapped.set(target, proxy);
+  }
+  return proxy as T;
+}
+
+function settle(call: () => unknown): unknown {
+  let r: unknown;
+  try {
+    r = call();
+  } catch (e) {
+    throw fromNative(e);
+  }
+  if (r instanceof Promise) return r.then(coded, (e) => Promise.reject(fromNative(e)));
+  return coded(r);
+}

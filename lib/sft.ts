@@ -13,6 +13,7 @@ import { activationPattern, type ActivationPattern } from './patterns/activation
 import { pickConfig } from './checkpoint/layout.js';
 import { readTrainingCheckpoint, writeTrainingCheckpoint } from './checkpoint/training.js';
 import { SftDivergedError, checkRunState, runFingerprint, toRunState } from './sft_state.js';
+import { HeadgradError, HeadgradRangeError, HeadgradTypeError } from './errors.js';
 
 export { SftDivergedError } from './sft_state.js';
 
@@ -130,7 +131,7 @@ export async function sft(model: GPT, data: readonly TrainingSample[], opts: Sft
   const batchSize = opts.batchSize ?? 8;
   const stepOptions = optimizerOptions(opts);
   const order = batchOrder(data, batchSize, opts.seed ?? 0);
-  const theta0 = opts.snapshots ? model.exportParameters() : undefined;
+  const theta0 = opts.snapshots ? await model.exportParameters() : undefined;
   const history: SftHistory = { steps: [], evals: [], snapshots: [], wallSeconds: 0, tokens: 0, tokensPerSecond: 0 };
   const started = performance.now();
   let trainMs = 0;
@@ -143,17 +144,17 @@ export async function sft(model: GPT, data: readonly TrainingSample[], opts: Sft
   const save = async (stepDone: number) => {
     if (!resumable) return model.save(ckpt!.path);
     const state = toRunState(stepDone, run, history);
-    await writeTrainingCheckpoint(ckpt!.path, model.config, model.exportParameters(), model.exportOptimizerState(), state);
+    await writeTrainingCheckpoint(ckpt!.path, model.config, await model.exportParameters(), model.exportOptimizerState(), state);
   };
 
   let start = 0;
   if (opts.resume !== undefined) {
     const ck = await readTrainingCheckpoint(opts.resume);
     if (JSON.stringify(pickConfig(ck.config)) !== JSON.stringify(pickConfig(model.config))) {
-      throw new Error(`sft: resume ${opts.resume}: its model config ${JSON.stringify(pickConfig(ck.config))} is not this model's ${JSON.stringify(pickConfig(model.config))}`);
+      throw new HeadgradError('ERR_HEADGRAD_SFT_RESUME', `sft: resume ${opts.resume}: its model config ${JSON.stringify(pickConfig(ck.config))} is not this model's ${JSON.stringify(pickConfig(model.config))}`);
     }
     const st = checkRunState(opts.resume, ck.state, run);
-    model.importParameters(ck.params); // resets the optimizer state, so it is imported after
+    await model.importParameters(ck.params); // resets the optimizer state, so it is imported after
     model.importOptimizerState(ck.optimizer);
     start = st.step;
     for (let i = 0; i < st.batchesDrawn; i++) order.next();
@@ -179,7 +180,7 @@ export async function sft(model: GPT, data: readonly TrainingSample[], opts: Sft
     }
     if (opts.snapshots && due(opts.snapshots.every, step)) {
       const pattern = await activationPattern(model, opts.snapshots.probe, { tokenizer: opts.tokenizer });
-      history.snapshots.push({ step, pattern, weightChange: relativeChange(model.exportParameters(), theta0!) });
+      history.snapshots.push({ step, pattern, weightChange: relativeChange(await model.exportParameters(), theta0!) });
     }
   };
 
@@ -226,45 +227,45 @@ export async function sft(model: GPT, data: readonly TrainingSample[], opts: Sft
 
 function validateSftOptions(model: GPT, data: readonly TrainingSample[], o: SftOptions): void {
   const posInt = (v: unknown, name: string) => {
-    if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`sft: ${name} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || (v as number) < 1) throw new HeadgradRangeError(`sft: ${name} must be a positive integer, got ${v}`);
   };
   const posNum = (v: unknown, name: string) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RangeError(`sft: ${name} must be a finite number > 0, got ${v}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new HeadgradRangeError(`sft: ${name} must be a finite number > 0, got ${v}`);
   };
-  if (data.length === 0) throw new RangeError('sft: data must contain at least one sample');
+  if (data.length === 0) throw new HeadgradRangeError('sft: data must contain at least one sample');
   posInt(o.steps, 'steps');
   posNum(o.lr, 'lr');
   if (o.batchSize !== undefined) posInt(o.batchSize, 'batchSize');
-  if (o.minLr !== undefined && !(o.minLr >= 0 && o.minLr <= o.lr)) throw new RangeError(`sft: minLr must be in [0, lr], got ${o.minLr}`);
+  if (o.minLr !== undefined && !(o.minLr >= 0 && o.minLr <= o.lr)) throw new HeadgradRangeError(`sft: minLr must be in [0, lr], got ${o.minLr}`);
   if (o.warmupSteps !== undefined && !(Number.isInteger(o.warmupSteps) && o.warmupSteps >= 0 && o.warmupSteps <= o.steps)) {
-    throw new RangeError(`sft: warmupSteps must be an integer in [0, steps], got ${o.warmupSteps}`);
+    throw new HeadgradRangeError(`sft: warmupSteps must be an integer in [0, steps], got ${o.warmupSteps}`);
   }
   const mode = o.mode ?? 'full';
   if (mode !== 'full' && mode !== 'heads' && mode !== 'heads+mlp') {
-    throw new RangeError(`sft: mode must be 'full', 'heads' or 'heads+mlp', got ${JSON.stringify(o.mode)}`);
+    throw new HeadgradRangeError(`sft: mode must be 'full', 'heads' or 'heads+mlp', got ${JSON.stringify(o.mode)}`);
   }
   const nHeads = model.config.layers * model.config.heads;
-  if (mode === 'full' && o.trainableHeads) throw new TypeError("sft: trainableHeads is only used with mode 'heads' or 'heads+mlp'");
+  if (mode === 'full' && o.trainableHeads) throw new HeadgradTypeError("sft: trainableHeads is only used with mode 'heads' or 'heads+mlp'");
   if (mode !== 'full') {
     if (!(o.trainableHeads instanceof Uint8Array) || o.trainableHeads.length !== nHeads) {
-      throw new TypeError(`sft: mode '${mode}' needs trainableHeads, a Uint8Array of layers*heads = ${nHeads}`);
+      throw new HeadgradTypeError(`sft: mode '${mode}' needs trainableHeads, a Uint8Array of layers*heads = ${nHeads}`);
     }
-    if (!o.trainableHeads.some((x) => x !== 0)) throw new RangeError('sft: trainableHeads selects no head');
+    if (!o.trainableHeads.some((x) => x !== 0)) throw new HeadgradRangeError('sft: trainableHeads selects no head');
   }
   if (o.eval) {
     posInt(o.eval.every, 'eval.every');
-    if (o.eval.data.length === 0) throw new RangeError('sft: eval.data must not be empty');
+    if (o.eval.data.length === 0) throw new HeadgradRangeError('sft: eval.data must not be empty');
   }
   if (o.snapshots) {
     posInt(o.snapshots.every, 'snapshots.every');
-    if (o.snapshots.probe.length === 0) throw new RangeError('sft: snapshots.probe must not be empty');
+    if (o.snapshots.probe.length === 0) throw new HeadgradRangeError('sft: snapshots.probe must not be empty');
   }
   if (o.checkpoint !== undefined && (typeof o.checkpoint.path !== 'string' || o.checkpoint.path === '')) {
-    throw new TypeError(`sft: checkpoint.path must be a file name, got ${JSON.stringify(o.checkpoint.path)}`);
+    throw new HeadgradTypeError(`sft: checkpoint.path must be a file name, got ${JSON.stringify(o.checkpoint.path)}`);
   }
   if (o.checkpoint?.every !== undefined) posInt(o.checkpoint.every, 'checkpoint.every');
   if (o.resume !== undefined && (typeof o.resume !== 'string' || o.resume === '')) {
-    throw new TypeError(`sft: resume must be the file name of a training checkpoint, got ${JSON.stringify(o.resume)}`);
+    throw new HeadgradTypeError(`sft: resume must be the file name of a training checkpoint, got ${JSON.stringify(o.resume)}`);
   }
   const fit = (samples: readonly TrainingSample[], name: string) => checkFits(samples, name, o.tokenizer, model.config.maxSeqLen);
   fit(data, 'data');
@@ -282,12 +283,12 @@ function checkFits(samples: readonly TrainingSample[], name: string, tokenizer: 
     if (isChatSample(s)) {
       const e = encodeSample(s, i, tokenizer);
       const need = e.seq.length - 1 - (e.cutLimit - e.keep);
-      if (need > maxSeqLen) throw new RangeError(`sft: ${name}[${i}]: ${e.what} need ${need} tokens, more than the model's maxSeqLen ${maxSeqLen}`);
+      if (need > maxSeqLen) throw new HeadgradRangeError(`sft: ${name}[${i}]: ${e.what} need ${need} tokens, more than the model's maxSeqLen ${maxSeqLen}`);
       return;
     }
     const need = tokenizer.separator.length + tokenizer.encode(s.response).length;
     if (need > maxSeqLen) {
-      throw new RangeError(`sft: ${name}[${i}]: separator + response need ${need} tokens, more than the model's maxSeqLen ${maxSeqLen}`);
+      throw new HeadgradRangeError(`sft: ${name}[${i}]: separator + response need ${need} tokens, more than the model's maxSeqLen ${maxSeqLen}`);
     }
   });
 }

@@ -5,6 +5,7 @@
 import { dataHash } from './patterns/activation.js';
 import type { TrainingSample } from './data/sample.js';
 import type { EvalRecord, SftHistory, SftOptions, SnapshotRecord, StepRecord } from './sft.js';
+import { HeadgradError } from './errors.js';
 
 export interface SftRunState {
   /** Optimizer steps of this run completed. */
@@ -21,8 +22,8 @@ export interface SftRunState {
   };
 }
 
-/** Raised when a step's loss or gradient norm is not finite; the model was not updated by that step. */
-export class SftDivergedError extends Error {
+/** Raised when a step's loss or gradient norm is not finite; the model was not updated by that step (code ERR_HEADGRAD_SFT_DIVERGED). */
+export class SftDivergedError extends HeadgradError {
   constructor(
     message: string,
     /** The step (1-based) whose loss or gradients were not finite. */
@@ -30,7 +31,7 @@ export class SftDivergedError extends Error {
     /** The last checkpoint written by this run, if any (it is left as it was). */
     readonly lastCheckpoint: { path: string; step: number } | undefined,
   ) {
-    super(message);
+    super('ERR_HEADGRAD_SFT_DIVERGED', message);
     this.name = 'SftDivergedError';
   }
 }
@@ -67,7 +68,7 @@ export function toRunState(step: number, run: Record<string, unknown>, h: SftHis
  */
 export function checkRunState(file: string, state: unknown, run: Record<string, unknown>): SftRunState & { snapshotRecords: SnapshotRecord[] } {
   const fail = (problem: string): never => {
-    throw new Error(`sft: resume ${file}: ${problem}`);
+    throw new HeadgradError('ERR_HEADGRAD_SFT_RESUME', `sft: resume ${file}: ${problem}`);
   };
   const s = state as Partial<SftRunState> | null;
   if (s === null || typeof s !== 'object' || typeof s.step !== 'number' || typeof s.batchesDrawn !== 'number' ||

@@ -16,6 +16,7 @@
 import * as r50k from 'gpt-tokenizer/encoding/r50k_base';
 import type { GPTConfig } from './checkpoint/layout.js';
 import type { ChatTemplate } from './chat_template.js';
+import { HeadgradRangeError } from './errors.js';
 
 export interface Tokenizer {
   readonly name: 'byte' | 'gpt2' | 'hf';
@@ -68,7 +69,7 @@ export class ByteTokenizer implements Tokenizer {
         continue;
       }
       const name = this.names.get(id);
-      if (name === undefined) throw new RangeError(`ByteTokenizer.decode: ids[${i}] = ${id} is not a token id (0..${this.vocabSize - 1})`);
+      if (name === undefined) throw new HeadgradRangeError(`ByteTokenizer.decode: ids[${i}] = ${id} is not a token id (0..${this.vocabSize - 1})`);
       flush();
       out += name;
     }
@@ -94,7 +95,7 @@ export class Gpt2Tokenizer implements Tokenizer {
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-        throw new RangeError(`Gpt2Tokenizer.decode: ids[${i}] = ${id} is not a token id (0..${this.vocabSize - 1})`);
+        throw new HeadgradRangeError(`Gpt2Tokenizer.decode: ids[${i}] = ${id} is not a token id (0..${this.vocabSize - 1})`);
       }
     }
     return r50k.decode(Array.from(ids));
@@ -107,8 +108,8 @@ export class Gpt2Tokenizer implements Tokenizer {
  */
 export function tokenizerFor(cfg: Pick<GPTConfig, 'vocabSize'> | number): Tokenizer {
   const v = typeof cfg === 'number' ? cfg : cfg?.vocabSize;
-  if (!Number.isInteger(v) || v! <= 0) throw new RangeError(`tokenizerFor: expected a vocabulary size (positive integer), got ${v}`);
+  if (!Number.isInteger(v) || v! <= 0) throw new HeadgradRangeError(`tokenizerFor: expected a vocabulary size (positive integer), got ${v}`);
   if (v === 50257) return new Gpt2Tokenizer();
   if (v! >= 260) return new ByteTokenizer();
-  throw new RangeError(`tokenizerFor: vocabulary size ${v} is too small for the byte tokenizer (needs 260) and is not GPT-2's 50257`);
+  throw new HeadgradRangeError(`tokenizerFor: vocabulary size ${v} is too small for the byte tokenizer (needs 260) and is not GPT-2's 50257`);
 }

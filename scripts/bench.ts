@@ -6,19 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { backendInfo } from '../lib/index.js';
+import { formatTable } from '../lib/bench/table.js';
 import type { BenchModule, BenchSection } from './bench/types.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = path.join(root, 'scripts', 'bench');
 
 function printTable(s: BenchSection): void {
-  const cells = [s.columns, ...s.rows.map((r) => r.map(String))];
-  const widths = s.columns.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) => r.map((x, c) => x.padStart(widths[c])).join('  ');
-  console.log(`\n## ${s.title}\n`);
-  console.log(line(cells[0]));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of cells.slice(1)) console.log(line(r));
+  console.log(`\n${formatTable(s)}`);
 }
 
 const filter = new RegExp(process.env.HEADGRAD_BENCH ?? '.');

@@ -151,7 +151,7 @@ async function fuzzGPT(g: Gen): Promise<void> {
       trainableHeads: g.maybe(g.pick([new Uint8Array(c.layers * c.heads).fill(1), new Uint8Array(1), [1]]), 0.1) }))); break;
     case 6: await call('generate', () => m.generate(any(g.tokens(1 + g.rng.int(3), c.vocabSize)), any({ maxNewTokens: g.chance(0.9) ? g.rng.int(3) : g.dim(99), stopToken: g.maybe(g.dim(c.vocabSize), 0.2) }))); break;
     case 7: await call('setHeadGates', () => m.setHeadGates(any(g.floats(c.layers * c.heads)))); break;
-    case 8: await call('importParameters', () => m.importParameters(any(g.chance(0.8) ? m.exportParameters() : g.floats(nParams)))); break;
+    case 8: await call('importParameters', () => m.importParametersSync(any(g.chance(0.8) ? m.exportParametersSync() : g.floats(nParams)))); break;
     case 9: await call('parameter range', () => (g.chance(0.5) ? m.exportParameterRange(any(g.dim(nParams)), any(g.dim(50)))
       : m.importParameterRange(any(g.dim(nParams)), any(g.floats(1 + g.rng.int(20)))))); break;
     case 10: await call('optimizer state', () => {
@@ -217,9 +217,9 @@ async function child(seed: number, maxCalls: number, seconds: number): Promise<v
     // Valid files to damage: a plain checkpoint and a training checkpoint (lib/checkpoint/training.ts).
     const cfg = { vocabSize: 13, maxSeqLen: 6, layers: 1, heads: 2, dim: 4 };
     const m = await GPT.create({ ...cfg, seed });
-    await writeCheckpoint(path.join(dir, 'valid.safetensors'), cfg, m.exportParameters());
+    await writeCheckpoint(path.join(dir, 'valid.safetensors'), cfg, m.exportParametersSync());
     const { writeTrainingCheckpoint } = await import('../lib/checkpoint/training.js');
-    await writeTrainingCheckpoint(path.join(dir, 'train.safetensors'), cfg, m.exportParameters(), m.exportOptimizerState(), { step: 0 });
+    await writeTrainingCheckpoint(path.join(dir, 'train.safetensors'), cfg, m.exportParametersSync(), m.exportOptimizerState(), { step: 0 });
     m.dispose();
     const valid = [readFileSync(path.join(dir, 'valid.safetensors')), readFileSync(path.join(dir, 'train.safetensors'))];
     const deadline = Date.now() + seconds * 1000;

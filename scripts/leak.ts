@@ -27,7 +27,7 @@ async function one(k: number): Promise<void> {
     case 2: await model.generate(tokens.subarray(0, 4), { maxNewTokens: 4 }); calls++; break;
     case 3: await attentionForward(q, q, new Float32Array(3), shape, cpu).catch(() => undefined); calls++; break; // refused
     case 4: await model.forward(new Int32Array(32).fill(99), { batch: 2, seqLen: 16 }).catch(() => undefined); calls++; break; // refused
-    default: model.exportOptimizerState(); model.exportParameters(); calls += 2;
+    default: model.exportOptimizerState(); model.exportParametersSync(); calls += 2;
   }
 }
 

@@ -32,8 +32,8 @@ test('the AP equals the mean |∂L(x)/∂ξ| of an independent float64 model, at
   using model = await tinyModel(21, { layers: 3, heads: 2, dim: 16 });
   const rng = new Rng(21);
   // parameters far from the 0.02 init, so the scores are large and differ between heads
-  model.importParameters(randomReferenceParameters(model.config, rng));
-  const params = model.exportParameters();
+  model.importParametersSync(randomReferenceParameters(model.config, rng));
+  const params = model.exportParametersSync();
   const samples = variedSamples(9);
   const want = new Float64Array(6), wantSigned = new Float64Array(6);
   for (const s of samples) {
@@ -72,7 +72,7 @@ test('batch size does not change the pattern (1 vs 7 vs all)', async () => {
 
 test('the per-sample score equals a central finite difference of L(x) in the head gate', async () => {
   using model = await tinyModel(23, { layers: 2, heads: 3, dim: 24 });
-  model.importParameters(randomReferenceParameters(model.config, new Rng(23))); // scores ~1e-2 and up, not ~1e-4 as at init
+  model.importParametersSync(randomReferenceParameters(model.config, new Rng(23))); // scores ~1e-2 and up, not ~1e-4 as at init
   const { layers, heads } = model.config;
   const eps = 3e-2; // large enough that f32 rounding of the loss (~1e-7 · L) stays far below the scores
   for (const s of variedSamples(3)) {
@@ -96,11 +96,11 @@ test('the per-sample score equals a central finite difference of L(x) in the hea
 
 test('extraction never updates the model', async () => {
   using model = await tinyModel(24);
-  const before = model.exportParameters();
+  const before = model.exportParametersSync();
   const samples = variedSamples(5);
   const a = await activationPattern(model, samples, { tokenizer, batchSize: 2 });
   const b = await activationPattern(model, samples, { tokenizer, batchSize: 2 });
-  assert.equal(model.exportParameters(), before);
+  assert.equal(model.exportParametersSync(), before);
   assert.equal(a.values, b.values);
 });
 

@@ -3,7 +3,8 @@
 // (docs/method.md), whatever the padding.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GPT, ByteTokenizer, getTask, makeBatch, parameterCount, type Sample } from '../lib/index.js';
+import { GPT, ByteTokenizer, getTask, parameterCount, type Sample } from '../lib/index.js';
+import { makeBatch } from '../lib/utils.js';
 import { Rng } from '../lib/util/random.js';
 
 const tok = new ByteTokenizer();
@@ -28,7 +29,7 @@ test('weighted batch loss = float64 reference = mean of per-sample losses', asyn
   try {
     // weights far from the 0.02 init, so per-token losses differ and a wrong weighting shows
     const rng = new Rng(5);
-    model.importParameters(Float32Array.from({ length: parameterCount(cfg) }, () => 0.3 * rng.normal()));
+    model.importParametersSync(Float32Array.from({ length: parameterCount(cfg) }, () => 0.3 * rng.normal()));
     // different lengths, so rows are padded differently
     const samples: Sample[] = [...getTask('reverse').generate(2, 1), ...getTask('add').generate(2, 1), ...getTask('lookup').generate(1, 1)];
     const b = makeBatch(samples, tok, { maxSeqLen: cfg.maxSeqLen });

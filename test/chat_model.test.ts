@@ -32,7 +32,7 @@ const chats: ChatSample[] = Array.from({ length: 12 }, (_, i) => ({
 test.before(async () => {
   await mkdir(modelDir, { recursive: true });
   const model = await GPT.create({ ...cfg, seed: 3 });
-  const params = model.exportParameters();
+  const params = model.exportParametersSync();
   model.dispose();
   await writeFile(path.join(modelDir, 'config.json'), JSON.stringify({
     model_type: 'gpt2', vocab_size: cfg.vocabSize, n_positions: cfg.maxSeqLen, n_layer: cfg.layers, n_head: cfg.heads, n_embd: cfg.dim,

@@ -16,7 +16,7 @@ test('llm.c .bin and HF GPT-2 folder of the same weights load with identical par
   const rng = new Rng(21);
   const params = Float32Array.from({ length: parameterCount(cfg) }, () => 0.3 * rng.normal());
   const original = await GPT.create({ ...cfg, device: 'cpu', seed: 1 });
-  original.importParameters(params);
+  original.importParametersSync(params);
   const models: GPT[] = [];
   try {
     await withTempDir('ckgpt', async (dir) => {
@@ -37,7 +37,7 @@ test('llm.c .bin and HF GPT-2 folder of the same weights load with identical par
         const m = await GPT.load(file, { device: 'cpu' });
         models.push(m);
         assert.equal(m.config, cfg);
-        assert.ok(Buffer.from(m.exportParameters().buffer).equals(Buffer.from(params.buffer)), file);
+        assert.ok(Buffer.from(m.exportParametersSync().buffer).equals(Buffer.from(params.buffer)), file);
         assert.is((await m.forward(tokens, o)).loss, expected, file);
       }
     });

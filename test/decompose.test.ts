@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Matrix } from 'ml-matrix';
-import { decompose, nnls, type Pattern } from '../lib/index.js';
+import { decompose, type Pattern } from '../lib/index.js';
+import { nnls } from '../lib/utils.js';
 import { Rng } from '../lib/util/random.js';
 
 const close = (a: number, b: number, tol: number, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);

@@ -81,7 +81,7 @@ if (!bf16.available) {
         await m.backward();
         await m.step({ lr: 3e-3 });
       }
-      params[precision] = m.exportParameters();
+      params[precision] = m.exportParametersSync();
       m.dispose();
     }
     for (let s = 0; s < 12; s++) {

@@ -83,7 +83,7 @@ for (const cfg of [small, wide, llama, qwen]) {
     }
     // Adam turns a gradient near its rounding noise into a full ±lr step, so a few parameters
     // may differ by a fraction of lr; 1e-3 (of the largest parameter, ~1) is a third of lr.
-    const e = maxRelError(gpu.exportParameters(), cpu.exportParameters(), 1e-30);
+    const e = maxRelError(gpu.exportParametersSync(), cpu.exportParametersSync(), 1e-30);
     assert.ok(e <= 1e-3, `parameters after training differ by ${e} (relative)`);
     cpu.dispose();
     gpu.dispose();
@@ -122,13 +122,13 @@ gpuTest('a checkpoint saved on the GPU loads on the CPU: same parameters, same l
     const file = path.join(dir, 'm.safetensors');
     await gpu.save(file);
     const cpu = await GPT.load(file, { device: 'cpu' });
-    assert.ok(sameBits(cpu.exportParameters(), gpu.exportParameters()), 'parameters changed on the way');
+    assert.ok(sameBits(cpu.exportParametersSync(), gpu.exportParametersSync()), 'parameters changed on the way');
     const o = { batch: B, seqLen: T, targets: batches[0].y };
     const lc = (await cpu.forward(batches[0].x, o)).loss;
     const lg = (await gpu.forward(batches[0].x, o)).loss;
     assert.ok(Math.abs(lc - lg) <= 1e-4 * lc, `loss cpu ${lc} cuda ${lg}`);
     const back = await GPT.load(file, { device: 'cuda', precision: 'bf16' });
-    assert.ok(sameBits(back.exportParameters(), gpu.exportParameters()), 'bf16 mode keeps f32 parameters');
+    assert.ok(sameBits(back.exportParametersSync(), gpu.exportParametersSync()), 'bf16 mode keeps f32 parameters');
     for (const m of [gpu, cpu, back]) m.dispose();
   });
 });
@@ -184,13 +184,13 @@ for (const precision of ['f32', 'bf16'] as const) {
     const trainable = new Uint8Array(small.layers * small.heads);
     trainable[1 * small.heads + 2] = 1; // layer 1, head 2
     const own = headSlices(small, 1, 2);
-    const before = model.exportParameters();
+    const before = model.exportParametersSync();
     for (const { x, y } of batchesFor(rng, small, 3, B, T)) {
       await model.forward(x, { batch: B, seqLen: T, targets: y });
       await model.backward();
       await model.step({ lr: 1e-2, weightDecay: 0.1, gradClip: 1, trainableHeads: trainable });
     }
-    const after = model.exportParameters();
+    const after = model.exportParametersSync();
     let changed = 0;
     for (let i = 0; i < before.length; i++) {
       if (own.has(i)) changed += before[i] !== after[i] ? 1 : 0;
@@ -224,7 +224,7 @@ gpuTest('bf16 greedy generation equals the argmax of its own full forward, and m
   assert.ok(compared >= 5, `only ${compared} positions without a near-tie`);
   // the same weights in f32 generate (nearly) the same continuation
   const f32 = await GPT.create({ ...small, device: 'cuda' });
-  f32.importParameters(bf16.exportParameters());
+  f32.importParametersSync(bf16.exportParametersSync());
   const ref = await f32.generate(prompt, { maxNewTokens: 20 });
   let same = 0;
   while (same < 20 && ref[same] === out[same]) same++;

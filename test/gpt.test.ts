@@ -35,7 +35,7 @@ function randomParameters(cfg: GPTConfig, rng: Rng, std = 0.3): Float32Array {
 async function tinyModel(seed: number): Promise<{ model: GPT; rng: Rng }> {
   const model = await GPT.create({ ...tiny, device: 'cpu', seed });
   const rng = new Rng(seed);
-  model.importParameters(randomParameters(tiny, rng));
+  model.importParametersSync(randomParameters(tiny, rng));
   return { model, rng };
 }
 
@@ -43,7 +43,7 @@ async function tinyModel(seed: number): Promise<{ model: GPT; rng: Rng }> {
 async function lossAt(model: GPT, params: Float32Array, i: number, value: number, run: () => Promise<number>): Promise<number> {
   const saved = params[i];
   params[i] = value;
-  model.importParameters(params);
+  model.importParametersSync(params);
   const loss = await run();
   params[i] = saved;
   return loss;
@@ -57,7 +57,7 @@ for (const weighted of [false, true]) {
     targets[3] = -1;
     const lossWeights = weighted ? Float32Array.from({ length: B * T }, () => 0.05 + rng.next() * 0.2) : undefined;
     const run = async () => (await model.forward(tokens, { batch: B, seqLen: T, targets, lossWeights })).loss;
-    const params = model.exportParameters();
+    const params = model.exportParametersSync();
     await run();
     await model.backward();
     const grads = model.exportGradients();
@@ -138,13 +138,13 @@ test('gate 0 ablates a head: the loss does not depend on its weights (bitwise)',
   const targets = randomTokens(rng, B * T, tiny.vocabSize);
   model.setHeadGates(Float32Array.from([1, 1, 0, 1])); // layer 1, head 0 off
   const base = (await model.forward(tokens, { batch: B, seqLen: T, targets })).loss;
-  const p = model.exportParameters();
+  const p = model.exportParametersSync();
   for (const i of headSlices(tiny, 1, 0)) p[i] += 0.5 * rng.normal();
-  model.importParameters(p);
+  model.importParametersSync(p);
   assert.is((await model.forward(tokens, { batch: B, seqLen: T, targets })).loss, base);
   // ... while another head's weights do matter
   for (const i of headSlices(tiny, 1, 1)) p[i] += 0.5 * rng.normal();
-  model.importParameters(p);
+  model.importParametersSync(p);
   assert.is.not((await model.forward(tokens, { batch: B, seqLen: T, targets })).loss, base);
   model.dispose();
 });
@@ -154,12 +154,12 @@ for (const trainMlp of [false, true]) {
     const { model, rng } = await tinyModel(41);
     const tokens = randomTokens(rng, B * T, tiny.vocabSize);
     const targets = randomTokens(rng, B * T, tiny.vocabSize);
-    const before = model.exportParameters();
+    const before = model.exportParametersSync();
     await model.forward(tokens, { batch: B, seqLen: T, targets });
     await model.backward();
     const trainableHeads = Uint8Array.from([0, 1, 1, 0]);
     await model.step({ lr: 1e-2, weightDecay: 0.1, gradClip: 1, trainableHeads, trainMlp });
-    const after = model.exportParameters();
+    const after = model.exportParametersSync();
     const selected = new Set([...headSlices(tiny, 0, 1), ...headSlices(tiny, 1, 0)]);
     if (trainMlp) {
       for (const name of ['fcw', 'fcb', 'fcprojw', 'fcprojb']) {
@@ -180,12 +180,12 @@ for (const trainMlp of [false, true]) {
 test('weight decay applies to the 2-D weights only (zero gradients: the step is pure decay)', async () => {
   const { model, rng } = await tinyModel(45);
   const tokens = randomTokens(rng, B * T, tiny.vocabSize);
-  const before = model.exportParameters();
+  const before = model.exportParametersSync();
   await model.forward(tokens, { batch: B, seqLen: T, targets: tokens, lossWeights: new Float32Array(B * T) });
   await model.backward();
   assert.ok(model.exportGradients().every((g) => g === 0));
   await model.step({ lr: 0.1, weightDecay: 0.5 });
-  const after = model.exportParameters();
+  const after = model.exportParametersSync();
   const decayed = new Set(['wte', 'wpe', 'qkvw', 'attprojw', 'fcw', 'fcprojw']);
   for (const t of parameterLayout(tiny)) {
     for (let i = t.offset; i < t.offset + t.size; i++) {
@@ -199,7 +199,7 @@ test('weight decay applies to the 2-D weights only (zero gradients: the step is 
 test('gradClip scales the gradients to the clip norm before AdamW (first step, checked in float64)', async () => {
   const { model, rng } = await tinyModel(47);
   const tokens = randomTokens(rng, B * T, tiny.vocabSize);
-  const before = model.exportParameters();
+  const before = model.exportParametersSync();
   await model.forward(tokens, { batch: B, seqLen: T, targets: randomTokens(rng, B * T, tiny.vocabSize) });
   await model.backward();
   const g = model.exportGradients();
@@ -208,7 +208,7 @@ test('gradClip scales the gradients to the clip norm before AdamW (first step, c
   // eps = 1 keeps the update sensitive to the gradient scale (Adam alone is scale-invariant)
   const lr = 0.01, eps = 1;
   await model.step({ lr, eps, gradClip: clip });
-  const after = model.exportParameters();
+  const after = model.exportParametersSync();
   const s = clip / (norm + 1e-6);
   for (let i = 0; i < g.length; i++) {
     // t = 1: mhat = s·g, vhat = (s·g)², so the update is lr·s·g / (|s·g| + eps)
@@ -220,9 +220,9 @@ test('gradClip scales the gradients to the clip norm before AdamW (first step, c
 
 test('init is GPT-2 style and deterministic in the seed', async () => {
   const cfg: GPTConfig = { vocabSize: 64, maxSeqLen: 32, layers: 3, heads: 4, dim: 64 };
-  const a = (await GPT.create({ ...cfg, device: 'cpu', seed: 5 })).exportParameters();
-  const b = (await GPT.create({ ...cfg, device: 'cpu', seed: 5 })).exportParameters();
-  const c = (await GPT.create({ ...cfg, device: 'cpu', seed: 6 })).exportParameters();
+  const a = (await GPT.create({ ...cfg, device: 'cpu', seed: 5 })).exportParametersSync();
+  const b = (await GPT.create({ ...cfg, device: 'cpu', seed: 5 })).exportParametersSync();
+  const c = (await GPT.create({ ...cfg, device: 'cpu', seed: 6 })).exportParametersSync();
   assert.equal(Buffer.from(a.buffer), Buffer.from(b.buffer));
   assert.not.equal(Buffer.from(a.buffer), Buffer.from(c.buffer));
   const std = (t: ParameterTensor) => {
@@ -251,7 +251,7 @@ test('training is deterministic: same seed and data give bitwise-identical losse
       await model.backward();
       await model.step({ lr: 1e-2, weightDecay: 0.01 });
     }
-    const p = model.exportParameters();
+    const p = model.exportParametersSync();
     model.dispose();
     return { losses, p };
   };
@@ -266,11 +266,11 @@ test('importParameters starts a fresh optimizer: a trained model given new weigh
   const tokens = randomTokens(rng, B * T, tiny.vocabSize);
   const batch = { batch: B, seqLen: T, targets: tokens.map((x) => (x + 1) % 11) };
   const oneStep = async (model: GPT) => {
-    model.importParameters(start);
+    model.importParametersSync(start);
     await model.forward(tokens, batch);
     await model.backward();
     await model.step({ lr: 1e-2 });
-    return model.exportParameters();
+    return model.exportParametersSync();
   };
   const used = await GPT.create({ ...tiny, device: 'cpu', seed: 1 });
   for (let s = 0; s < 3; s++) {  // leave AdamW moments and a step count behind
@@ -366,7 +366,7 @@ test('save then load gives back the same parameters and loss', async () => {
       await model.save(file);
       const loaded = await GPT.load(file, { device: 'cpu' });
       assert.equal(loaded.config, model.config);
-      assert.equal(Buffer.from(loaded.exportParameters().buffer), Buffer.from(model.exportParameters().buffer));
+      assert.equal(Buffer.from(loaded.exportParametersSync().buffer), Buffer.from(model.exportParametersSync().buffer));
       const tokens = randomTokens(rng, B * T, tiny.vocabSize);
       const o = { batch: B, seqLen: T, targets: tokens };
       assert.is((await loaded.forward(tokens, o)).loss, (await model.forward(tokens, o)).loss);
@@ -392,11 +392,11 @@ test('bad input gives clear errors', async () => {
   await rejects(model.step({ lr: 1e-3, trainableHeads: new Uint8Array(3) }), /trainableHeads.*length layers\*heads = 4, got 3/);
   await rejects(model.generate(Int32Array.from([1, 2]), { maxNewTokens: 7 }), /maxNewTokens.*\[0, 6\].*got 7/);
   assert.throws(() => model.setHeadGates(new Float32Array(3)), /gates.*length 4, got 3/);
-  assert.throws(() => model.importParameters(new Float32Array(model.parameterCount).fill(Infinity)), /parameters\[0\].*finite/);
+  assert.throws(() => model.importParametersSync(new Float32Array(model.parameterCount).fill(Infinity)), /parameters\[0\].*finite/);
   await rejects(GPT.create({ ...tiny, dim: 9 }), /dim.*divisible by heads/);
   model.dispose();
   await rejects(model.forward(ok, { batch: B, seqLen: T }), /disposed/);
-  assert.throws(() => model.exportParameters(), /disposed/);
+  assert.throws(() => model.exportParametersSync(), /disposed/);
 });
 
 test('the addon checks again: bad input and a second call while one is running are refused', async () => {

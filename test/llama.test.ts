@@ -64,7 +64,7 @@ for (const [name, cfg] of models) {
   for (const [B, T] of [[2, 5], [1, 1], [1, cfg.maxSeqLen]] as const) {
     test(`${name}: logits, loss and head gate gradients = float64 reference (B${B} T${T})`, async () => {
       const { model, params } = await build(cfg);
-      assert.equal(Array.from(model.exportParameters()), Array.from(params));
+      assert.equal(Array.from(model.exportParametersSync()), Array.from(params));
       const tokens = ints(B * T, cfg.vocabSize), targets = ints(B * T, cfg.vocabSize);
       if (B * T > 2) targets[1] = -1;
       const lossWeights = T > 1 ? Float32Array.from({ length: B * T }, () => 0.05 + rng.next() * 0.3) : undefined;
@@ -190,7 +190,7 @@ test('trainableHeads under GQA: a query head trains its Q rows and O columns, it
   const trainable = new Uint8Array(L * H);
   trainable[1] = 1; // layer 0, query head 1 (group 0)
   await model.step({ lr: 1e-2, trainableHeads: trainable });
-  const after = model.exportParameters();
+  const after = model.exportParametersSync();
   const t = Object.fromEntries(parameterLayout(cfg).map((x) => [x.name, x]));
   const changedRow = (l: number, row: number) => {
     const off = t.qkvw!.offset + (l * QKV + row) * C;
@@ -252,13 +252,13 @@ test('importParameterRange / exportParameterRange: round trip, bounds, errors na
   const model = await GPT.create({ ...cfg, device: 'cpu' });
   const n = parameterCount(cfg);
   assert.is(model.parameterCount, n);
-  const all = model.exportParameters();
+  const all = model.exportParametersSync();
   assert.equal(Array.from(model.exportParameterRange(5, 7)), Array.from(all.subarray(5, 12)));
   assert.is(model.exportParameterRange(n, 0).length, 0);
   const data = Float32Array.from({ length: 9 }, (_, i) => i + 0.5);
   model.importParameterRange(n - 9, data);
   assert.equal(Array.from(model.exportParameterRange(n - 9, 9)), Array.from(data));
-  assert.equal(Array.from(model.exportParameters().subarray(0, n - 9)), Array.from(all.subarray(0, n - 9)));
+  assert.equal(Array.from(model.exportParametersSync().subarray(0, n - 9)), Array.from(all.subarray(0, n - 9)));
   assert.throws(() => model.importParameterRange(n - 8, data), /data: offset .* \+ length 9 exceeds/);
   assert.throws(() => model.importParameterRange(-1, data), /offset: expected an integer in \[0, /);
   assert.throws(() => model.importParameterRange(0, new Float32Array([1, NaN])), /data\[1\]: expected a finite number/);

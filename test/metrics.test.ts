@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cosine, cv, gini, pearson, ranks, spearman, topK, topKJaccard } from '../lib/index.js';
+import { cosine, cv, gini, pearson, spearman, topK, topKJaccard } from '../lib/index.js';
+import { ranks } from '../lib/utils.js';
 import { Rng } from '../lib/util/random.js';
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);

@@ -36,7 +36,7 @@ for (const { cfg, B, T } of cases) {
     test(`engine = float64 reference: logits, loss, head scores (${name})`, async () => {
       const model = await GPT.create({ ...cfg, device: 'cpu', seed: rng.int(1000) });
       const params = randomReferenceParameters(cfg, rng);
-      model.importParameters(params);
+      model.importParametersSync(params);
       const tokens = ints(B * T, cfg.vocabSize);
       const targets = ints(B * T, cfg.vocabSize);
       if (B * T > 1) targets[rng.int(B * T)] = -1;
@@ -72,7 +72,7 @@ test('engine = reference without targets: logits only, loss NaN', async () => {
   const cfg: GPTConfig = { vocabSize: 9, maxSeqLen: 6, layers: 2, heads: 2, dim: 10 };
   const model = await GPT.create({ ...cfg, device: 'cpu' });
   const params = randomReferenceParameters(cfg, rng);
-  model.importParameters(params);
+  model.importParametersSync(params);
   const tokens = ints(2 * 6, cfg.vocabSize);
   const got = await model.forward(tokens, { batch: 2, seqLen: 6, returnLogits: true });
   const want = referenceForward(cfg, params, tokens, 2, 6);

@@ -74,7 +74,7 @@ test('GPT forward/generate/step: later writes to tokens, targets, weights, promp
     await stp;
     assert.is(got.loss, ref.loss);
     sameBits(got.logits!, ref.logits!, 'logits');
-    sameBits(b.exportParameters(), a.exportParameters(), 'parameters after step');
+    sameBits(b.exportParametersSync(), a.exportParametersSync(), 'parameters after step');
   }
   const prompt = Int32Array.from([1, 2, 3]);
   const want = await a.generate(prompt.slice(), { maxNewTokens: 4 });
@@ -130,9 +130,9 @@ test('a failed output allocation rejects the Promise with a clear error; the pro
   });
   assert.is(r.status, 0, r.stderr);
   const got = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
-  assert.match(got.forward, /^Error: out of memory allocating the output out \(32 elements, 128 bytes\)$/);
-  assert.match(got.backward, /^Error: out of memory allocating the output dq \(32 elements, 128 bytes\)$/);
-  assert.match(got.logits, /^Error: out of memory allocating the output logits \(88 elements, 352 bytes\)$/);
+  assert.match(got.forward, /^HeadgradError: out of memory allocating the output out \(32 elements, 128 bytes\)$/);
+  assert.match(got.backward, /^HeadgradError: out of memory allocating the output dq \(32 elements, 128 bytes\)$/);
+  assert.match(got.logits, /^HeadgradError: out of memory allocating the output logits \(88 elements, 352 bytes\)$/);
   assert.ok(Number.isFinite(got.loss), 'the model took the next call');
   assert.match(got.scores, /out of memory allocating the output headScores/);
   assert.match(got.generate, /out of memory allocating the output tokens/);

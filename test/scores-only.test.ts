@@ -27,7 +27,7 @@ function randomParameters(cfg: GPTConfig, rng: Rng): Float32Array {
 async function setup(c: Case, seed: number) {
   const rng = new Rng(seed);
   const model = await GPT.create({ ...c.cfg, device: 'cpu', seed });
-  model.importParameters(randomParameters(c.cfg, rng));
+  model.importParametersSync(randomParameters(c.cfg, rng));
   const n = c.batch * c.seqLen;
   const tokens = Int32Array.from({ length: n }, () => rng.int(c.cfg.vocabSize));
   // Sample rows: the first `prompt` positions have no target (as SFT masks the prompt), and a
@@ -76,12 +76,12 @@ test('after a scores-only backward, step() and exportGradients() refuse; a full 
   await model.backward({ scoresOnly: true });
   await rejects(model.step({ lr: 1e-3 }), /scoresOnly/);
   assert.throws(() => model.exportGradients(), /scoresOnly/);
-  const before = model.exportParameters();
-  assert.equal(model.exportParameters(), before, 'the refused step changed nothing');
+  const before = model.exportParametersSync();
+  assert.equal(model.exportParametersSync(), before, 'the refused step changed nothing');
   await model.forward(tokens, o);
   await model.backward();
   await model.step({ lr: 1e-3 });
-  assert.not.equal(model.exportParameters(), before);
+  assert.not.equal(model.exportParametersSync(), before);
   model.dispose();
 });
 

@@ -43,12 +43,12 @@ test('exportOptimizerState/importOptimizerState: a model restored from them cont
   assert.ok(state.v.some((x) => x > 0));
 
   const b = await tinyModel(99);
-  b.importParameters(a.exportParameters());
+  b.importParametersSync(a.exportParametersSync());
   b.importOptimizerState(state);
   sameBits(b.exportOptimizerState().m, state.m, 'm round trip');
   const [la, lb] = [await trainStep(a), await trainStep(b)];
   assert.is(la, lb);
-  sameBits(b.exportParameters(), a.exportParameters(), 'parameters after the next step');
+  sameBits(b.exportParametersSync(), a.exportParametersSync(), 'parameters after the next step');
 
   const c = await tinyModel(99);
   assert.throws(() => c.importOptimizerState({ ...state, step: -1 }), /optimizer state.step: expected an integer in \[0, /);
@@ -60,7 +60,7 @@ test('exportOptimizerState/importOptimizerState: a model restored from them cont
 test('step() refuses gradients that are not finite and changes nothing', async () => {
   const m = await tinyModel(5);
   await trainStep(m);
-  const before = m.exportParameters();
+  const before = m.exportParametersSync();
   const opt = m.exportOptimizerState();
   const tokens = Int32Array.from({ length: 16 }, (_, i) => i % 260);
   // Loss weights at the float32 maximum overflow the backward.
@@ -70,7 +70,7 @@ test('step() refuses gradients that are not finite and changes nothing', async (
   await m.step({ lr: 1e-2 }).catch((e: Error) => (err = e));
   assert.ok(err instanceof RangeError, `rejected: ${err?.message}`);
   assert.match(err!.message, /step: the gradients are not finite \(global norm (Infinity|NaN)\); the parameters and the optimizer state were left unchanged/);
-  sameBits(m.exportParameters(), before, 'parameters');
+  sameBits(m.exportParametersSync(), before, 'parameters');
   assert.is(m.exportOptimizerState().step, opt.step);
   sameBits(m.exportOptimizerState().v, opt.v, 'v');
   m.dispose();
@@ -115,12 +115,12 @@ for (const kind of ['nan-loss', 'inf-gradients'] as const) {
     assert.is((ck.state as { step: number }).step, 4);
     assert.is(ck.optimizer.step, 4);
     // The in-memory model is the step-4 model: the failed step changed nothing.
-    sameBits(model.exportParameters(), ck.params, 'model = last checkpoint');
+    sameBits(model.exportParametersSync(), ck.params, 'model = last checkpoint');
     // A training checkpoint loads anywhere a plain one does.
     const plain = await readCheckpoint(file);
     sameBits(plain.params, ck.params, 'plain read');
     const loaded = await GPT.load(file);
-    sameBits(loaded.exportParameters(), ck.params, 'GPT.load');
+    sameBits(loaded.exportParametersSync(), ck.params, 'GPT.load');
     loaded.dispose();
     model.dispose();
   });
@@ -148,7 +148,7 @@ test('sft(model, data, { resume }) continues a library run bit for bit and refus
   const hist = await sft(resumed, data, { ...base, checkpoint: { path: f('lib-part.safetensors'), every: 2 }, resume: f('lib-part.safetensors') });
   assert.equal(hist.steps, fullHist.steps);
   assert.equal(hist.evals, fullHist.evals);
-  sameBits(resumed.exportParameters(), full.exportParameters(), 'parameters');
+  sameBits(resumed.exportParametersSync(), full.exportParametersSync(), 'parameters');
   assert.ok(readFileSync(f('lib-part.safetensors')).equals(readFileSync(f('lib-full.safetensors'))), 'byte-identical final files');
 
   const other = await tinyModel(8);

@@ -102,9 +102,9 @@ for (const mode of ['heads', 'heads+mlp'] as const) {
   test(`sft mode '${mode}' changes only the chosen heads' slices${mode === 'heads+mlp' ? ' and the MLPs' : ''}`, async () => {
     using model = await tinyModel(5, { layers: 2, heads: 3, dim: 24 });
     const mask = Uint8Array.from([0, 1, 0, 1, 0, 0]); // layer 0 head 1, layer 1 head 0
-    const before = model.exportParameters();
+    const before = model.exportParametersSync();
     await sft(model, easyTask(), { tokenizer, steps: 3, batchSize: 4, lr: 1e-2, mode, trainableHeads: mask, progress: false });
-    const after = model.exportParameters();
+    const after = model.exportParametersSync();
     const allowed = trainableIndices(model.config, mask, mode === 'heads+mlp');
     let changedAllowed = 0;
     for (let i = 0; i < before.length; i++) {
@@ -157,7 +157,7 @@ test('history: steps, lr schedule, evals, pattern snapshots, weight change, chec
 
     assert.equal(savedBefore, [false, false, false, false, true, true, true, true, true, true], 'first save after step 4');
     using saved = await GPT.load(ckpt);
-    assert.equal(saved.exportParameters(), model.exportParameters());
+    assert.equal(saved.exportParametersSync(), model.exportParametersSync());
   });
 });
 
@@ -191,7 +191,7 @@ test('the progress bar goes to stderr, never to stdout', async () => {
 
 test('bad options are rejected before training, naming the option', async () => {
   using model = await tinyModel(17);
-  const before = model.exportParameters();
+  const before = model.exportParametersSync();
   const base = { tokenizer, steps: 2, lr: 1e-3, progress: false };
   const cases: [object, RegExp][] = [
     [{ steps: 0 }, /steps must be a positive integer, got 0/],
@@ -220,7 +220,7 @@ test('bad options are rejected before training, naming the option', async () => 
   await sft(model, long, base).then(() => assert.unreachable('accepted a response longer than the context'),
     (e) => assert.match(e.message, /data\[18\]: separator \+ response need 17 tokens, more than the model's maxSeqLen 16/));
   await sft(model, [], base).then(() => assert.unreachable('accepted empty data'), (e) => assert.match(e.message, /at least one sample/));
-  assert.equal(model.exportParameters(), before);
+  assert.equal(model.exportParametersSync(), before);
 });
 
 test.run();

@@ -2,11 +2,12 @@
 // (Node 20 has no Float16Array.) The input is copied first: a Buffer from readFile may be an
 // unaligned view into a shared pool.
 import { endianness } from 'node:os';
+import { HeadgradError } from '../errors.js';
 
 export type DType = 'F32' | 'F16' | 'BF16';
 export const DTYPE_BYTES: Record<DType, number> = { F32: 4, F16: 2, BF16: 2 };
 
-if (endianness() !== 'LE') throw new Error('headgrad checkpoints: big-endian hosts are not supported');
+if (endianness() !== 'LE') throw new HeadgradError('ERR_HEADGRAD_PLATFORM', 'headgrad checkpoints: big-endian hosts are not supported');
 
 export function isDType(s: unknown): s is DType {
   return s === 'F32' || s === 'F16' || s === 'BF16';

@@ -23,6 +23,7 @@ import { hfTensorSpecs, isIgnoredHfName, type HfModelType, type HfTensorSpec } f
 import { isGpt2Config, parameterCount, pickConfig, validateConfig, type GPTConfig } from './layout.js';
 import { f32SafetensorsHeader, readSafetensorsHeader, type SafetensorsLocation } from './safetensors.js';
 import { transpose2d } from './hf_gpt2.js';
+import { HeadgradError, HeadgradRangeError } from '../errors.js';
 
 export interface HfFolderPlan {
   dir: string;
@@ -250,7 +251,7 @@ export async function writeHfFolder(dir: string, config: GPTConfig, read: (offse
 async function swapIn(tmp: string, target: string): Promise<void> {
   const old = await stat(target).catch(() => undefined);
   if (!old) return rename(tmp, target);
-  if (!old.isDirectory()) throw new Error(`${target} exists and is not a folder; a Hugging Face folder cannot replace it`);
+  if (!old.isDirectory()) throw new HeadgradError('ERR_HEADGRAD_CHECKPOINT', `${target} exists and is not a folder; a Hugging Face folder cannot replace it`);
   const aside = `${tmp}.old`;
   await rename(target, aside);
   await rename(tmp, target);
@@ -268,7 +269,7 @@ async function writeShard(file: string, specs: HfTensorSpec[], read: (offset: nu
       for (let at = 0; at < count; at += step) {
         let values = read(s.offset + at, Math.min(step, count - at));
         const bad = values.findIndex((x) => !Number.isFinite(x));
-        if (bad >= 0) throw new RangeError(`parameter ${s.offset + at + bad} (${s.name}) is ${values[bad]}; refusing to write a non-finite checkpoint to ${path.dirname(file)}`);
+        if (bad >= 0) throw new HeadgradRangeError(`parameter ${s.offset + at + bad} (${s.name}) is ${values[bad]}; refusing to write a non-finite checkpoint to ${path.dirname(file)}`);
         // canonical [out, in] -> HF Conv1D [in, out] = shape
         if (s.transpose) values = transpose2d(values, s.shape[1]!, s.shape[0]!);
         await fh.write(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));

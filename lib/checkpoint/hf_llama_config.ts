@@ -17,6 +17,7 @@
 // use_sliding_window), other rope types (dynamic, yarn, longrope, ...), mixture-of-experts
 // fields, quantized weights (quantization_config), and any other model_type.
 import { resolveConfig, type GPTConfig } from './layout.js';
+import { HeadgradRangeError } from '../errors.js';
 
 export const LLAMA_FAMILY = ['llama', 'mistral', 'qwen2'] as const;
 export type LlamaFamily = (typeof LLAMA_FAMILY)[number];
@@ -129,11 +130,11 @@ function rope(json: Record<string, unknown>, fail: (p: string) => never): { rope
 export function llamaConfigToHf(config: GPTConfig): Record<string, unknown> {
   const c = resolveConfig(config);
   if (c.norm !== 'rmsnorm' || c.positions !== 'rope' || c.mlp !== 'swiglu') {
-    throw new RangeError(`config: norm ${c.norm}, positions ${c.positions}, mlp ${c.mlp} is neither GPT-2 nor a Llama-family model; Hugging Face has no model type for it`);
+    throw new HeadgradRangeError(`config: norm ${c.norm}, positions ${c.positions}, mlp ${c.mlp} is neither GPT-2 nor a Llama-family model; Hugging Face has no model type for it`);
   }
   const { qkvBias, linearBias } = c;
   const qwen2 = qkvBias && !linearBias;
-  if (!qwen2 && qkvBias !== linearBias) throw new RangeError('config: linear biases without q/k/v biases have no Hugging Face model type');
+  if (!qwen2 && qkvBias !== linearBias) throw new HeadgradRangeError('config: linear biases without q/k/v biases have no Hugging Face model type');
   const s = c.ropeScaling;
   const ropeScaling = !s ? null : s.type === 'linear'
     ? { rope_type: 'linear', factor: s.factor }

@@ -19,6 +19,7 @@ import { hasLlmcMagic, readLlmc } from './llmc.js';
 import { CheckpointError } from './errors.js';
 import { readSafetensors, tensorFloats, writeSafetensors, type SafetensorsFile } from './safetensors.js';
 import { describe } from '../validate.js';
+import { HeadgradError, HeadgradRangeError, HeadgradTypeError } from '../errors.js';
 
 export {
   parameterLayout, parameterCount, validateConfig, resolveConfig, pickConfig, isGpt2Config,
@@ -68,10 +69,10 @@ export interface CheckpointExtras {
 export async function writeCheckpoint(file: string, config: GPTConfig, params: Float32Array, extras?: CheckpointExtras): Promise<void> {
   validateConfig(config);
   const n = parameterCount(config);
-  if (!(params instanceof Float32Array)) throw new TypeError(`params: expected a Float32Array, got ${describe(params)}`);
-  if (params.length !== n) throw new RangeError(`params: expected ${n} floats for ${JSON.stringify(pickConfig(config))}, got ${params.length}`);
+  if (!(params instanceof Float32Array)) throw new HeadgradTypeError(`params: expected a Float32Array, got ${describe(params)}`);
+  if (params.length !== n) throw new HeadgradRangeError(`params: expected ${n} floats for ${JSON.stringify(pickConfig(config))}, got ${params.length}`);
   const bad = params.findIndex((x) => !Number.isFinite(x));
-  if (bad >= 0) throw new RangeError(`params: element ${bad} is ${params[bad]}; refusing to write a non-finite checkpoint to ${file}`);
+  if (bad >= 0) throw new HeadgradRangeError(`params: element ${bad} is ${params[bad]}; refusing to write a non-finite checkpoint to ${file}`);
   const metadata = { ...extras?.metadata, format: 'headgrad', config: JSON.stringify(pickConfig(config)) };
   const tensors = isGpt2Config(config)
     ? toHfTensors(config, params)
@@ -146,9 +147,9 @@ async function readHfConfig(file: string): Promise<GPTConfig> {
     try {
       json = JSON.parse(text);
     } catch (err) {
-      throw new Error(`not valid JSON (${(err as Error).message})`);
+      throw new HeadgradError('ERR_HEADGRAD_CHECKPOINT', `not valid JSON (${(err as Error).message})`);
     }
-    if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error(`expected a JSON object, got ${Array.isArray(json) ? 'an array' : String(json)}`);
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new HeadgradError('ERR_HEADGRAD_CHECKPOINT', `expected a JSON object, got ${Array.isArray(json) ? 'an array' : String(json)}`);
     config = configFromHfJson(json as Record<string, unknown>);
     validateConfig(config, 'config.json');
   } catch (err) {

@@ -5,6 +5,7 @@
 // One engine covers GPT-2 and the Llama family through a few switches (GPTConfig below). Every
 // new field is optional and its default gives exactly GPT-2, so a GPT-2 config, its layout and
 // its checkpoints are what they always were. Native mirror: native/core/gpt_params.h.
+import { HeadgradRangeError, HeadgradTypeError } from '../errors.js';
 
 export type RopeScaling =
   | { type: 'linear'; factor: number }
@@ -85,15 +86,15 @@ export function isGpt2Config(cfg: GPTConfig): boolean {
 
 /** Throws a RangeError/TypeError naming the field unless cfg is a usable model configuration. */
 export function validateConfig(cfg: GPTConfig, where = 'config'): void {
-  if (cfg === null || typeof cfg !== 'object') throw new TypeError(`${where}: expected an object, got ${cfg}`);
+  if (cfg === null || typeof cfg !== 'object') throw new HeadgradTypeError(`${where}: expected an object, got ${cfg}`);
   for (const key of SIZE_FIELDS) checkPositiveInt(cfg[key], `${where}.${key}`);
   if (cfg.dim % cfg.heads !== 0) {
-    throw new RangeError(`${where}: dim (${cfg.dim}) must be divisible by heads (${cfg.heads})`);
+    throw new HeadgradRangeError(`${where}: dim (${cfg.dim}) must be divisible by heads (${cfg.heads})`);
   }
   if (cfg.kvHeads !== undefined) {
     checkPositiveInt(cfg.kvHeads, `${where}.kvHeads`);
     if (cfg.heads % cfg.kvHeads !== 0) {
-      throw new RangeError(`${where}.kvHeads: must divide heads (${cfg.heads}), got ${cfg.kvHeads}`);
+      throw new HeadgradRangeError(`${where}.kvHeads: must divide heads (${cfg.heads}), got ${cfg.kvHeads}`);
     }
   }
   if (cfg.ffnDim !== undefined) checkPositiveInt(cfg.ffnDim, `${where}.ffnDim`);
@@ -104,28 +105,28 @@ export function validateConfig(cfg: GPTConfig, where = 'config'): void {
   checkChoice(cfg.mlp, `${where}.mlp`, ['gelu', 'swiglu']);
   for (const key of ['qkvBias', 'linearBias', 'tiedEmbeddings'] as const) {
     if (cfg[key] !== undefined && typeof cfg[key] !== 'boolean') {
-      throw new TypeError(`${where}.${key}: expected a boolean, got ${JSON.stringify(cfg[key])}`);
+      throw new HeadgradTypeError(`${where}.${key}: expected a boolean, got ${JSON.stringify(cfg[key])}`);
     }
   }
   const r = resolveConfig(cfg);
   if (r.positions === 'rope' && (r.dim / r.heads) % 2 !== 0) {
-    throw new RangeError(`${where}.positions: 'rope' needs an even head size, got dim/heads = ${r.dim / r.heads}`);
+    throw new HeadgradRangeError(`${where}.positions: 'rope' needs an even head size, got dim/heads = ${r.dim / r.heads}`);
   }
   if (r.norm === 'layernorm' && r.normEps !== 1e-5) {
-    throw new RangeError(`${where}.normEps: 'layernorm' supports only 1e-5 (GPT-2's epsilon), got ${r.normEps}`);
+    throw new HeadgradRangeError(`${where}.normEps: 'layernorm' supports only 1e-5 (GPT-2's epsilon), got ${r.normEps}`);
   }
   validateRopeScaling(cfg.ropeScaling, `${where}.ropeScaling`);
   if (r.ropeScaling && r.positions !== 'rope') {
-    throw new RangeError(`${where}.ropeScaling: needs positions 'rope', got positions '${r.positions}'`);
+    throw new HeadgradRangeError(`${where}.ropeScaling: needs positions 'rope', got positions '${r.positions}'`);
   }
 }
 
 function validateRopeScaling(s: unknown, where: string): void {
   if (s === undefined || s === null) return;
-  if (typeof s !== 'object' || Array.isArray(s)) throw new TypeError(`${where}: expected null or an object, got ${JSON.stringify(s)}`);
+  if (typeof s !== 'object' || Array.isArray(s)) throw new HeadgradTypeError(`${where}: expected null or an object, got ${JSON.stringify(s)}`);
   const o = s as Record<string, unknown>;
   if (o.type !== 'linear' && o.type !== 'llama3') {
-    throw new RangeError(`${where}.type: expected 'linear' or 'llama3', got ${JSON.stringify(o.type)}`);
+    throw new HeadgradRangeError(`${where}.type: expected 'linear' or 'llama3', got ${JSON.stringify(o.type)}`);
   }
   checkPositive(o.factor, `${where}.factor`, 1e6);
   if (o.type === 'llama3') {
@@ -133,26 +134,26 @@ function validateRopeScaling(s: unknown, where: string): void {
     checkPositive(o.highFreqFactor, `${where}.highFreqFactor`, 1e6);
     checkPositiveInt(o.originalMaxPositions, `${where}.originalMaxPositions`);
     if ((o.highFreqFactor as number) <= (o.lowFreqFactor as number)) {
-      throw new RangeError(`${where}: highFreqFactor (${o.highFreqFactor}) must be greater than lowFreqFactor (${o.lowFreqFactor})`);
+      throw new HeadgradRangeError(`${where}: highFreqFactor (${o.highFreqFactor}) must be greater than lowFreqFactor (${o.lowFreqFactor})`);
     }
   }
 }
 
 function checkPositiveInt(v: unknown, name: string): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new RangeError(`${name}: expected a positive integer, got ${JSON.stringify(v)}`);
+    throw new HeadgradRangeError(`${name}: expected a positive integer, got ${JSON.stringify(v)}`);
   }
 }
 
 function checkPositive(v: unknown, name: string, max: number): void {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max) {
-    throw new RangeError(`${name}: expected a finite number in (0, ${max}], got ${JSON.stringify(v)}`);
+    throw new HeadgradRangeError(`${name}: expected a finite number in (0, ${max}], got ${JSON.stringify(v)}`);
   }
 }
 
 function checkChoice(v: unknown, name: string, choices: string[]): void {
   if (v !== undefined && !choices.includes(v as string)) {
-    throw new RangeError(`${name}: expected ${choices.map((c) => `'${c}'`).join(' or ')}, got ${JSON.stringify(v)}`);
+    throw new HeadgradRangeError(`${name}: expected ${choices.map((c) => `'${c}'`).join(' or ')}, got ${JSON.stringify(v)}`);
   }
 }
 

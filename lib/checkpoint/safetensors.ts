@@ -7,6 +7,7 @@ import { open, readFile } from 'node:fs/promises';
 import { DTYPE_BYTES, decodeFloats, isDType, type DType } from './dtype.js';
 import { writeFileAtomic } from '../util/atomic_file.js';
 import { CheckpointError } from './errors.js';
+import { HeadgradRangeError } from '../errors.js';
 
 export interface SafetensorsEntry {
   dtype: DType;
@@ -192,7 +193,7 @@ export async function writeSafetensors(
 ): Promise<void> {
   for (const t of tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) throw new RangeError(`${file}: tensor ${t.name} has shape [${t.shape}] (${n} values) but ${t.data.length} values`);
+    if (n !== t.data.length) throw new HeadgradRangeError(`${file}: tensor ${t.name} has shape [${t.shape}] (${n} values) but ${t.data.length} values`);
   }
   const head = f32SafetensorsHeader(tensors, metadata);
   function* chunks(): Generator<Uint8Array> {

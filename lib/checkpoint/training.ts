@@ -7,6 +7,7 @@
 import { readCheckpoint, writeCheckpoint, parameterCount, pickConfig, CheckpointError, TRAINING_TENSORS, type GPTConfig } from './index.js';
 import { readSafetensors, tensorFloats } from './safetensors.js';
 import type { OptimizerState } from '../native.js';
+import { HeadgradRangeError } from '../errors.js';
 
 export interface TrainingCheckpoint {
   config: GPTConfig;
@@ -23,9 +24,9 @@ export async function writeTrainingCheckpoint(file: string, config: GPTConfig, p
   const n = parameterCount(config);
   for (const key of ['m', 'v'] as const) {
     const a = optimizer[key];
-    if (!(a instanceof Float32Array) || a.length !== n) throw new RangeError(`optimizer.${key}: expected a Float32Array of ${n}, got ${a?.length}`);
+    if (!(a instanceof Float32Array) || a.length !== n) throw new HeadgradRangeError(`optimizer.${key}: expected a Float32Array of ${n}, got ${a?.length}`);
     const bad = a.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) throw new RangeError(`optimizer.${key}: element ${bad} is ${a[bad]}; refusing to write a non-finite checkpoint to ${file}`);
+    if (bad >= 0) throw new HeadgradRangeError(`optimizer.${key}: element ${bad} is ${a[bad]}; refusing to write a non-finite checkpoint to ${file}`);
   }
   const [mName, vName] = TRAINING_TENSORS;
   await writeCheckpoint(file, config, params, {

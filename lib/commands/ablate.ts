@@ -4,8 +4,12 @@ import type { Command } from 'commander';
 import { readPattern } from '../patterns/pattern.js';
 import { ablateHeads } from '../patterns/ablation.js';
 import { positiveInt, nonNegativeInt, requireFile, requireModel, requireTask, loadData, printResult, loadModel } from './inputs.js';
+import { HeadgradError } from '../errors.js';
+import { deviceOption, precisionOption, type EngineOptions } from './engine_options.js';
 
 interface AblateOptions {
+  device: EngineOptions['device'];
+  precision: EngineOptions['precision'];
   model: string;
   task: string;
   pattern: string;
@@ -27,18 +31,20 @@ export function register(program: Command): void {
     .option('--draws <n>', 'random k-head draws', positiveInt, 5)
     .option('--samples <n>', 'task samples scored', positiveInt, 64)
     .option('--seed <n>', 'seeds the task samples and the random draws (use another seed than sft did to score unseen samples)', nonNegativeInt, 0)
+    .addOption(deviceOption())
+    .addOption(precisionOption())
     .option('--json', 'print the result as JSON', false)
     .action(async (o: AblateOptions) => {
       await requireModel(o.model);
       await requireFile(o.pattern, '--pattern');
       requireTask(o.task);
       const pattern = await readPattern(o.pattern);
-      using loaded = await loadModel(o.model);
+      using loaded = await loadModel(o.model, o);
       const { model, tokenizer } = loaded;
       if (pattern.layers !== model.config.layers || pattern.heads !== model.config.heads) {
-        throw new Error(`--pattern ${o.pattern} is ${pattern.layers} × ${pattern.heads} (layers × heads) but the model is ${model.config.layers} × ${model.config.heads}`);
+        throw new HeadgradError('ERR_HEADGRAD_USAGE', `--pattern ${o.pattern} is ${pattern.layers} × ${pattern.heads} (layers × heads) but the model is ${model.config.layers} × ${model.config.heads}`);
       }
-      if (o.k > pattern.values.length) throw new Error(`--k ${o.k} exceeds the model's ${pattern.values.length} heads`);
+      if (o.k > pattern.values.length) throw new HeadgradError('ERR_HEADGRAD_USAGE', `--k ${o.k} exceeds the model's ${pattern.values.length} heads`);
       const { samples, check } = await loadData({ task: o.task }, o.samples, o.seed);
       const r = await ablateHeads(model, samples, pattern, { tokenizer, check, k: o.k, draws: o.draws, seed: o.seed });
 

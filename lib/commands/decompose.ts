@@ -11,6 +11,7 @@ import { decompositionReport } from '../report/decomposition.js';
 import { formatNumber } from '../report/format.js';
 import { writeReport } from '../report/html.js';
 import { integerAtLeast, nonNegativeInt, printResult } from './inputs.js';
+import { HeadgradError } from '../errors.js';
 
 const EXAMPLES = `
 Examples:
@@ -71,14 +72,14 @@ export function register(program: Command): void {
 async function loadPatterns(opts: Options): Promise<{ target: Pattern; bases: Record<string, Pattern>; delta: boolean }> {
   const baseFiles = opts.base ?? [];
   const beforeFiles = opts.baseBefore ?? [];
-  if (baseFiles.length === 0) throw new Error('decompose: give at least one --base NAME=FILE');
+  if (baseFiles.length === 0) throw new HeadgradError('ERR_HEADGRAD_USAGE', 'decompose: give at least one --base NAME=FILE');
   const before = new Map(beforeFiles);
   const delta = opts.targetBefore !== undefined;
   for (const [name] of beforeFiles) {
-    if (!baseFiles.some(([n]) => n === name)) throw new Error(`decompose: --base-before ${name}=… has no matching --base ${name}=…`);
+    if (!baseFiles.some(([n]) => n === name)) throw new HeadgradError('ERR_HEADGRAD_USAGE', `decompose: --base-before ${name}=… has no matching --base ${name}=…`);
   }
   if (delta ? before.size !== baseFiles.length : before.size > 0) {
-    throw new Error('decompose: for ΔAP give --target-before and a --base-before for every base (or none of them, to fit the patterns as they are)');
+    throw new HeadgradError('ERR_HEADGRAD_USAGE', 'decompose: for ΔAP give --target-before and a --base-before for every base (or none of them, to fit the patterns as they are)');
   }
   const load = async (after: string, beforeFile: string | undefined) => {
     const a = await readPattern(after);

@@ -10,6 +10,8 @@ import { isChatSample, questionAndAnswer, type TrainingSample } from '../data/sa
 import type { Checker } from '../evaluate.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { tokenizerForModel } from '../model_tokenizer.js';
+import { HeadgradError } from '../errors.js';
+import type { EngineOptions } from './engine_options.js';
 
 /**
  * A parser of whole numbers ≥ `min` written in decimal digits, so that "", " 7", "1e3", "0x10"
@@ -35,19 +37,19 @@ export function positiveNumber(v: string): number {
 /** Throws unless `file` is an existing regular file; `option` names the flag in the message. */
 export async function requireFile(file: string, option: string): Promise<void> {
   const s = await stat(file).catch(() => undefined);
-  if (!s) throw new Error(`${option}: no such file: ${file}`);
-  if (!s.isFile()) throw new Error(`${option}: not a file: ${file}`);
+  if (!s) throw new HeadgradError('ERR_HEADGRAD_USAGE', `${option}: no such file: ${file}`);
+  if (!s.isFile()) throw new HeadgradError('ERR_HEADGRAD_USAGE', `${option}: not a file: ${file}`);
 }
 
 /** Throws unless `p` is a checkpoint file or a model folder (config.json inside). */
 export async function requireModel(p: string, option = '--model'): Promise<void> {
   const s = await stat(p).catch(() => undefined);
-  if (!s) throw new Error(`${option}: no such file or folder: ${p}`);
+  if (!s) throw new HeadgradError('ERR_HEADGRAD_USAGE', `${option}: no such file or folder: ${p}`);
   if (s.isDirectory()) {
     const cfg = await stat(path.join(p, 'config.json')).catch(() => undefined);
-    if (!cfg?.isFile()) throw new Error(`${option}: the folder ${p} has no config.json, so it is not a model folder`);
+    if (!cfg?.isFile()) throw new HeadgradError('ERR_HEADGRAD_USAGE', `${option}: the folder ${p} has no config.json, so it is not a model folder`);
   } else if (!s.isFile()) {
-    throw new Error(`${option}: not a file or folder: ${p}`);
+    throw new HeadgradError('ERR_HEADGRAD_USAGE', `${option}: not a file or folder: ${p}`);
   }
 }
 
@@ -55,13 +57,13 @@ export async function requireModel(p: string, option = '--model'): Promise<void>
 export async function requireOutputDir(file: string, option: string): Promise<void> {
   const dir = path.dirname(path.resolve(file));
   const s = await stat(dir).catch(() => undefined);
-  if (!s?.isDirectory()) throw new Error(`${option}: the folder ${dir} does not exist (for ${file})`);
+  if (!s?.isDirectory()) throw new HeadgradError('ERR_HEADGRAD_USAGE', `${option}: the folder ${dir} does not exist (for ${file})`);
 }
 
 /** Checks the value of --task against the suite. */
 export function requireTask(name: string, option = '--task'): void {
   const names = TASKS.map((t) => t.name);
-  if (!names.includes(name)) throw new Error(`${option}: unknown task "${name}"; the suite has ${names.join(', ')}`);
+  if (!names.includes(name)) throw new HeadgradError('ERR_HEADGRAD_USAGE', `${option}: unknown task "${name}"; the suite has ${names.join(', ')}`);
 }
 
 /**
@@ -77,14 +79,17 @@ export async function loadGPT(): Promise<typeof import('../model.js').GPT> {
  * folder's tokenizer is read first, so a missing tokenizer.json fails before the weights load.
  * Disposing the result disposes the model.
  */
-export async function loadModel(p: string): Promise<{ model: import('../model.js').GPT; tokenizer: Tokenizer } & Disposable> {
+export async function loadModel(p: string, engine: EngineOptions): Promise<{ model: import('../model.js').GPT; tokenizer: Tokenizer } & Disposable> {
   const folder = (await stat(p)).isDirectory();
   const early = folder ? await tokenizerForModel(p) : undefined;
-  const model = await (await loadGPT()).load(p);
+  const model = await (await loadGPT()).load(p, { device: engine.device, precision: engine.precision });
+  if (engine.precision === 'bf16' && model.precision !== 'bf16') {
+    process.stderr.write(`headgrad: precision bf16 is not available here, running f32 (headgrad info says why)\n`);
+  }
   try {
     const tokenizer = early ?? (await tokenizerForModel(p, model.config));
     if (tokenizer.vocabSize > model.config.vocabSize) {
-      throw new Error(`${p}: the tokenizer has ${tokenizer.vocabSize} token ids but the model's vocabulary is ${model.config.vocabSize}`);
+      throw new HeadgradError('ERR_HEADGRAD_USAGE', `${p}: the tokenizer has ${tokenizer.vocabSize} token ids but the model's vocabulary is ${model.config.vocabSize}`);
     }
     return { model, tokenizer, [Symbol.dispose]: () => model.dispose() };
   } catch (e) {
@@ -100,7 +105,7 @@ export interface DataSource {
 
 /** Checks that exactly one of --data / --task is given and that it exists. */
 export async function checkDataSource(o: DataSource): Promise<void> {
-  if ((o.data === undefined) === (o.task === undefined)) throw new Error('give exactly one of --data FILE.jsonl or --task NAME');
+  if ((o.data === undefined) === (o.task === undefined)) throw new HeadgradError('ERR_HEADGRAD_USAGE', 'give exactly one of --data FILE.jsonl or --task NAME');
   if (o.data !== undefined) await requireFile(o.data, '--data');
   if (o.task !== undefined) requireTask(o.task);
 }
@@ -120,7 +125,7 @@ export async function loadData(o: DataSource, count: number | undefined, seed: n
     return { samples: task.generate(count ?? 256, seed), check: task.check, name: task.name };
   }
   const all = await readSamples(o.data!);
-  if (all.length === 0) throw new Error(`--data: ${o.data} holds no samples`);
+  if (all.length === 0) throw new HeadgradError('ERR_HEADGRAD_USAGE', `--data: ${o.data} holds no samples`);
   const samples = count === undefined ? all : all.slice(0, count);
   const answers = new Map(samples.map((s) => {
     const { question, answer } = questionAndAnswer(s);

@@ -8,8 +8,12 @@ import { gini, cv, topK } from '../patterns/metrics.js';
 import { activationPattern, activationSums, patternProvenance, type ShardSpec } from '../patterns/activation.js';
 import { mergePartials, readPartial, writePartial } from '../patterns/partial.js';
 import { positiveInt, nonNegativeInt, requireModel, requireOutputDir, checkDataSource, loadData, printResult, loadModel } from './inputs.js';
+import { HeadgradError } from '../errors.js';
+import { deviceOption, precisionOption, type EngineOptions } from './engine_options.js';
 
 interface PatternsOptions {
+  device: EngineOptions['device'];
+  precision: EngineOptions['precision'];
   model: string;
   data?: string;
   task?: string;
@@ -45,14 +49,16 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seeds the generated task samples', nonNegativeInt, 0)
     .option('--out <file>', 'write a pattern file (JSON with provenance)')
     .option('--shard <K/N>', 'score only shard K of N (every N-th batch) and write a partial pattern to --out; combine with `patterns merge`', shardSpec)
+    .addOption(deviceOption())
+    .addOption(precisionOption())
     .option('--json', 'print the pattern as JSON', false)
     .action(async (o: PatternsOptions) => {
-      if (o.model === undefined) throw new Error("required option '--model <path>' not specified");
+      if (o.model === undefined) throw new HeadgradError('ERR_HEADGRAD_USAGE', "required option '--model <path>' not specified");
       await requireModel(o.model);
       await checkDataSource(o);
-      if (o.shard && !o.out) throw new Error('--shard needs --out FILE for the partial pattern');
+      if (o.shard && !o.out) throw new HeadgradError('ERR_HEADGRAD_USAGE', '--shard needs --out FILE for the partial pattern');
       if (o.out) await requireOutputDir(o.out, '--out');
-      using loaded = await loadModel(o.model);
+      using loaded = await loadModel(o.model, o);
       const { model, tokenizer } = loaded;
       const { samples, name } = await loadData(o, o.samples, o.seed);
       const provenance = patternProvenance(model, samples, { seed: o.seed, task: name });

@@ -10,8 +10,12 @@ import { pretrainCorpus } from '../data/tasks.js';
 import type { Sample } from '../data/sample.js';
 import { sft } from '../sft.js';
 import { positiveInt, positiveNumber, nonNegativeInt, requireFile, requireOutputDir, printResult, loadGPT } from './inputs.js';
+import { HeadgradError } from '../errors.js';
+import { deviceOption, precisionOption, type EngineOptions } from './engine_options.js';
 
 interface PretrainOptions {
+  device: EngineOptions['device'];
+  precision: EngineOptions['precision'];
   out: string;
   corpus?: string;
   documents: number;
@@ -42,19 +46,21 @@ export function register(program: Command): void {
     .option('--batch <n>', 'documents per step', positiveInt, 16)
     .option('--lr <x>', 'peak learning rate (warmup, then cosine to lr/10)', positiveNumber, 1e-3)
     .option('--seed <n>', 'seeds the weights, the corpus and the batch order', nonNegativeInt, 0)
+    .addOption(deviceOption())
+    .addOption(precisionOption())
     .option('--json', 'print the result as JSON', false)
     .option('--progress', 'show a progress bar on stderr even when it is not a terminal')
     .action(async (o: PretrainOptions) => {
-      if (o.seqLen < 2) throw new Error(`--seq-len must be at least 2 (a separator and one token), got ${o.seqLen}`);
-      if (o.dim % o.heads !== 0) throw new Error(`--dim (${o.dim}) must be divisible by --heads (${o.heads})`);
+      if (o.seqLen < 2) throw new HeadgradError('ERR_HEADGRAD_USAGE', `--seq-len must be at least 2 (a separator and one token), got ${o.seqLen}`);
+      if (o.dim % o.heads !== 0) throw new HeadgradError('ERR_HEADGRAD_USAGE', `--dim (${o.dim}) must be divisible by --heads (${o.heads})`);
       if (o.corpus !== undefined) await requireFile(o.corpus, '--corpus');
       await requireOutputDir(o.out, '--out');
       const tokenizer = new ByteTokenizer();
       const docs = o.corpus ? await readCorpus(o.corpus, tokenizer, o.seqLen) : pretrainCorpus(o.documents, o.seed).map(asDocument);
-      if (docs.length === 0) throw new Error(`--corpus: ${o.corpus} holds no documents`);
+      if (docs.length === 0) throw new HeadgradError('ERR_HEADGRAD_USAGE', `--corpus: ${o.corpus} holds no documents`);
 
       const config = { vocabSize: tokenizer.vocabSize, maxSeqLen: o.seqLen, layers: o.layers, heads: o.heads, dim: o.dim };
-      using model = await (await loadGPT()).create({ ...config, seed: o.seed });
+      using model = await (await loadGPT()).create({ ...config, seed: o.seed, device: o.device, precision: o.precision });
       const history = await sft(model, docs, {
         tokenizer, steps: o.steps, batchSize: o.batch, lr: o.lr, warmupSteps: Math.min(100, Math.floor(o.steps / 10)),
         weightDecay: 0.1, seed: o.seed, checkpoint: { path: o.out }, progress: o.progress,

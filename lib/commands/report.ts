@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { readReport, renderReport } from '../report/html.js';
 import { writeTextAtomic } from '../util/atomic_file.js';
+import { HeadgradError } from '../errors.js';
 
 export function register(program: Command): void {
   program
@@ -17,7 +18,7 @@ export function register(program: Command): void {
       try {
         await writeTextAtomic(out, renderReport(file.spec));
       } catch (e) {
-        throw new Error(`cannot write ${out}: ${(e as Error).message}`);
+        throw new HeadgradError('ERR_HEADGRAD_USAGE', `cannot write ${out}: ${(e as Error).message}`);
       }
       process.stdout.write(out + '\n');
     });

@@ -6,6 +6,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { nonNegativeInt, positiveInt, positiveNumber, printResult } from './inputs.js';
 import { judgeAll } from '../reproduce/verdicts.js';
+import { HeadgradError } from '../errors.js';
+import { deviceOption, precisionOption, type EngineOptions } from './engine_options.js';
 
 interface ReproduceCliOptions {
   model?: string;
@@ -19,7 +21,8 @@ interface ReproduceCliOptions {
   steps?: number;
   batch?: number;
   seeds?: number;
-  device: 'cpu' | 'cuda';
+  device: EngineOptions['device'];
+  precision: EngineOptions['precision'];
   apNorm?: 'mean' | 'sample';
   maxNewTokens?: number;
   format: boolean;
@@ -37,7 +40,7 @@ export function register(program: Command): void {
     .command('reproduce')
     .description("reproduce the paper's findings and application on the shipped model; writes report.html and report.json")
     .option('--model <path>', 'any checkpoint the engine loads, file or folder (default: the shipped models/base.safetensors)')
-    .option('--tasks <dir>', 'your own tasks: DIR/basic/*.jsonl, DIR/complex/*.jsonl, DIR/control/*.jsonl, DIR/format/*.jsonl, DIR/manifest.json (see README)')
+    .option('--tasks <dir>', 'your own tasks: DIR/basic/*.jsonl, DIR/complex/*.jsonl, DIR/control/*.jsonl, DIR/format/*.jsonl, DIR/manifest.json (see docs/reproduce.md)')
     .option('--out <dir>', 'report folder', 'reproduce-report')
     .option('--quick', 'smoke test, under a minute (too small for the numbers to mean much)')
     .option('--full', 'more seeds and larger sets than the default')
@@ -46,18 +49,19 @@ export function register(program: Command): void {
     .option('--steps <n>', 'SFT steps of finding 1 (default: 2 epochs of its samples)', positiveInt)
     .option('--batch <n>', 'SFT batch size (default: the preset\'s)', positiveInt)
     .option('--seeds <n>', 'SFT seeds for findings 1-3 and the application (default: the preset\'s)', positiveInt)
-    .option('--device <d>', 'cpu or cuda', oneOf(['cpu', 'cuda'] as const), 'cpu')
+    .addOption(deviceOption())
+    .addOption(precisionOption())
     .option('--ap-norm <how>', "AP the findings use: 'mean' (the paper's mean |score|) or 'sample' (each sample's scores normalised to sum 1)", oneOf(['mean', 'sample'] as const))
     .option('--max-new-tokens <n>', 'tokens generated per test answer (default: the reference length + 1; longer for reasoning answers)', positiveInt)
     .option('--no-format', 'skip the format stage (a pretrained instruction-aware model needs none)')
     .option('--json', 'print the verdicts as JSON', false)
     .action(async (o: ReproduceCliOptions) => {
-      if (o.quick && o.full) throw new Error('give at most one of --quick and --full');
+      if (o.quick && o.full) throw new HeadgradError('ERR_HEADGRAD_USAGE', 'give at most one of --quick and --full');
       const preset = o.quick ? 'quick' : o.full ? 'full' : 'default';
       // loaded here, not at the top, so that the CLI's other commands work without the native addon
       const { reproduce } = await import('../reproduce/run.js');
       const { result, html, json } = await reproduce({
-        model: o.model, tasks: o.tasks, out: o.out, preset, seed: o.seed, device: o.device,
+        model: o.model, tasks: o.tasks, out: o.out, preset, seed: o.seed, device: o.device, precision: o.precision,
         overrides: { lr: o.lr, steps: o.steps, batch: o.batch, seeds: o.seeds, apNorm: o.apNorm, maxNewTokens: o.maxNewTokens, noFormat: !o.format },
       });
       const verdicts = judgeAll(result);

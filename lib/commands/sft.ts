@@ -9,8 +9,12 @@ import { sft, type SftHistory, type SftMode } from '../sft.js';
 import {
   positiveInt, nonNegativeInt, positiveNumber, requireFile, requireModel, requireOutputDir, checkDataSource, loadData, printResult, loadModel,
 } from './inputs.js';
+import { HeadgradError } from '../errors.js';
+import { deviceOption, precisionOption, type EngineOptions } from './engine_options.js';
 
 interface SftCommandOptions {
+  device: EngineOptions['device'];
+  precision: EngineOptions['precision'];
   model: string;
   data?: string;
   task?: string;
@@ -57,11 +61,13 @@ export function register(program: Command): void {
     .option('--checkpoint-every <n>', 'every n steps, write --out (a .safetensors file) atomically with the optimizer state, step and data order, so --resume can continue the run', positiveInt)
     .option('--resume <file>', 'continue the run that wrote this checkpoint (same options and data) from its step')
     .option('--seed <n>', 'seeds the data and the batch order', nonNegativeInt, 0)
+    .addOption(deviceOption())
+    .addOption(precisionOption())
     .option('--json', 'print the result as JSON', false)
     .option('--progress', 'show a progress bar on stderr even when it is not a terminal')
     .action(async (o: SftCommandOptions) => {
       await checkOptions(o);
-      using loaded = await loadModel(o.model);
+      using loaded = await loadModel(o.model, o);
       const { model, tokenizer } = loaded;
       const trainableHeads = o.mode === 'full' ? undefined : await headMask(o.headsFrom!, o.topK!, model.config);
       const { samples, check, name } = await loadData(o, o.task !== undefined ? (o.samples ?? 256) + o.evalSamples : undefined, o.seed);
@@ -96,15 +102,15 @@ async function checkOptions(o: SftCommandOptions): Promise<void> {
   await requireOutputDir(o.out, '--out');
   if (o.history) await requireOutputDir(o.history, '--history');
   if (o.checkpointEvery !== undefined && !o.out.endsWith('.safetensors')) {
-    throw new Error(`--checkpoint-every: --out must be a .safetensors file (a training checkpoint is one file), got "${o.out}"`);
+    throw new HeadgradError('ERR_HEADGRAD_USAGE', `--checkpoint-every: --out must be a .safetensors file (a training checkpoint is one file), got "${o.out}"`);
   }
   if (o.resume !== undefined) await requireFile(o.resume, '--resume');
   await checkDataSource(o);
-  if (!MODES.includes(o.mode)) throw new Error(`--mode: expected one of ${MODES.join(', ')}, got "${o.mode}"`);
+  if (!MODES.includes(o.mode)) throw new HeadgradError('ERR_HEADGRAD_USAGE', `--mode: expected one of ${MODES.join(', ')}, got "${o.mode}"`);
   if (o.mode === 'full') {
-    if (o.topK !== undefined || o.headsFrom !== undefined) throw new Error('--top-k and --heads-from only apply to --mode heads or heads+mlp');
+    if (o.topK !== undefined || o.headsFrom !== undefined) throw new HeadgradError('ERR_HEADGRAD_USAGE', '--top-k and --heads-from only apply to --mode heads or heads+mlp');
   } else {
-    if (o.topK === undefined || o.headsFrom === undefined) throw new Error(`--mode ${o.mode} needs --top-k K and --heads-from PATTERN.json`);
+    if (o.topK === undefined || o.headsFrom === undefined) throw new HeadgradError('ERR_HEADGRAD_USAGE', `--mode ${o.mode} needs --top-k K and --heads-from PATTERN.json`);
     await requireFile(o.headsFrom, '--heads-from');
   }
 }
@@ -114,7 +120,7 @@ async function headMask(file: string, k: number, cfg: { layers: number; heads: n
   const pattern = await readPattern(file);
   assertSameShape({ ...cfg, values: new Float64Array(0) }, pattern, 'the model', `--heads-from ${file}`);
   const n = cfg.layers * cfg.heads;
-  if (k > n) throw new Error(`--top-k ${k} exceeds the model's ${n} heads`);
+  if (k > n) throw new HeadgradError('ERR_HEADGRAD_USAGE', `--top-k ${k} exceeds the model's ${n} heads`);
   const mask = new Uint8Array(n);
   for (const j of topK(pattern.values, k)) mask[j] = 1;
   return mask;
@@ -127,7 +133,7 @@ async function headMask(file: string, k: number, cfg: { layers: number; heads: n
 function holdOut<T>(samples: T[], held: number, seed: number, cap: number | undefined) {
   const shuffled = new Rng(seed).shuffle([...samples]);
   if (shuffled.length <= held) {
-    throw new Error(`--eval-samples ${held} leaves no training samples out of ${shuffled.length}; lower --eval-samples`);
+    throw new HeadgradError('ERR_HEADGRAD_USAGE', `--eval-samples ${held} leaves no training samples out of ${shuffled.length}; lower --eval-samples`);
   }
   const train = shuffled.slice(held);
   return { held: shuffled.slice(0, held), train: cap === undefined ? train : train.slice(0, cap) };

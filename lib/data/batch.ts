@@ -19,6 +19,7 @@
 import type { Tokenizer } from '../tokenizer.js';
 import { isChatSample, type TrainingSample } from './sample.js';
 import { concat, encodeChat, type EncodedSample } from './chat.js';
+import { HeadgradRangeError, HeadgradTypeError } from '../errors.js';
 
 export type Weighting = 'batch' | 'sample';
 
@@ -45,9 +46,9 @@ export function promptTokens(tok: Tokenizer, prompt: string): Int32Array {
 export function makeBatch(samples: readonly TrainingSample[], tok: Tokenizer, o: BatchOptions): Batch {
   const { maxSeqLen } = o;
   const weighting = o.weighting ?? 'batch';
-  if (!Number.isInteger(maxSeqLen) || maxSeqLen < 1) throw new RangeError(`maxSeqLen: expected a positive integer, got ${maxSeqLen}`);
-  if (weighting !== 'batch' && weighting !== 'sample') throw new RangeError(`weighting: expected 'batch' or 'sample', got ${weighting}`);
-  if (samples.length === 0) throw new RangeError('samples: expected at least one sample, got none');
+  if (!Number.isInteger(maxSeqLen) || maxSeqLen < 1) throw new HeadgradRangeError(`maxSeqLen: expected a positive integer, got ${maxSeqLen}`);
+  if (weighting !== 'batch' && weighting !== 'sample') throw new HeadgradRangeError(`weighting: expected 'batch' or 'sample', got ${weighting}`);
+  if (samples.length === 0) throw new HeadgradRangeError('samples: expected at least one sample, got none');
 
   const rows = samples.map((s, i) => fitSample(s, i, tok, maxSeqLen));
   const batch = rows.length;
@@ -74,7 +75,7 @@ export function makeBatch(samples: readonly TrainingSample[], tok: Tokenizer, o:
 
 /** Consecutive batches of batchSize samples (the last may be smaller), in the given order. */
 export function* batches(samples: readonly TrainingSample[], batchSize: number, tok: Tokenizer, o: BatchOptions): Generator<Batch> {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize: expected a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new HeadgradRangeError(`batchSize: expected a positive integer, got ${batchSize}`);
   for (let i = 0; i < samples.length; i += batchSize) yield makeBatch(samples.slice(i, i + batchSize), tok, o);
 }
 
@@ -82,7 +83,7 @@ export function* batches(samples: readonly TrainingSample[], batchSize: number, 
 export function encodeSample(s: TrainingSample, index: number, tok: Tokenizer): EncodedSample {
   if (isChatSample(s)) return encodeChat(tok, s, `samples[${index}]`);
   if (typeof s?.prompt !== 'string' || typeof s?.response !== 'string') {
-    throw new TypeError(`samples[${index}]: expected { prompt: string, response: string } or { messages: [...] }`);
+    throw new HeadgradTypeError(`samples[${index}]: expected { prompt: string, response: string } or { messages: [...] }`);
   }
   const prefix = tok.prefix ?? new Int32Array(0);
   const prompt = tok.encode(s.prompt);
@@ -98,7 +99,7 @@ function fitSample(s: TrainingSample, index: number, tok: Tokenizer, maxSeqLen: 
   const e = encodeSample(s, index, tok);
   const excess = e.seq.length - 1 - maxSeqLen;
   if (excess > e.cutLimit - e.keep) {
-    throw new RangeError(`samples[${index}]: ${e.what} need ${e.seq.length - 1 - (e.cutLimit - e.keep)} input tokens, more than maxSeqLen ${maxSeqLen}`);
+    throw new HeadgradRangeError(`samples[${index}]: ${e.what} need ${e.seq.length - 1 - (e.cutLimit - e.keep)} input tokens, more than maxSeqLen ${maxSeqLen}`);
   }
   if (excess <= 0) return { seq: e.seq, weighted: e.weighted, truncated: false };
   const cut = <T extends Int32Array | Uint8Array>(a: T): T => {

@@ -17,6 +17,7 @@
 import type { Tokenizer } from '../tokenizer.js';
 import type { ChatMessage } from '../chat_template.js';
 import type { ChatSample } from './sample.js';
+import { HeadgradError } from '../errors.js';
 
 export interface EncodedSample {
   seq: Int32Array; // the whole token sequence
@@ -28,17 +29,17 @@ export interface EncodedSample {
 
 /** Checks the message list of a conversation; `where` starts the error. */
 export function checkMessages(messages: unknown, where: string): asserts messages is ChatMessage[] {
-  if (!Array.isArray(messages) || messages.length === 0) throw new TypeError(`${where}: "messages" must be a non-empty array of {role, content}`);
+  if (!Array.isArray(messages) || messages.length === 0) throw new HeadgradError('ERR_HEADGRAD_DATA', `${where}: "messages" must be a non-empty array of {role, content}`);
   messages.forEach((m, i) => {
-    if (m === null || typeof m !== 'object') throw new TypeError(`${where}: messages[${i}] must be an object {role, content}`);
+    if (m === null || typeof m !== 'object') throw new HeadgradError('ERR_HEADGRAD_DATA', `${where}: messages[${i}] must be an object {role, content}`);
     const { role, content } = m as Record<string, unknown>;
-    if (typeof role !== 'string' || role === '') throw new TypeError(`${where}: messages[${i}].role must be a non-empty string, got ${JSON.stringify(role)}`);
+    if (typeof role !== 'string' || role === '') throw new HeadgradError('ERR_HEADGRAD_DATA', `${where}: messages[${i}].role must be a non-empty string, got ${JSON.stringify(role)}`);
     if (typeof content !== 'string') {
-      throw new TypeError(`${where}: messages[${i}].content must be a string, got ${Array.isArray(content) ? 'a list (multimodal content is not supported)' : JSON.stringify(content)}`);
+      throw new HeadgradError('ERR_HEADGRAD_DATA', `${where}: messages[${i}].content must be a string, got ${Array.isArray(content) ? 'a list (multimodal content is not supported)' : JSON.stringify(content)}`);
     }
   });
   if (!messages.some((m) => (m as ChatMessage).role === 'assistant')) {
-    throw new TypeError(`${where}: no message has role "assistant": there is nothing to train on`);
+    throw new HeadgradError('ERR_HEADGRAD_DATA', `${where}: no message has role "assistant": there is nothing to train on`);
   }
 }
 
@@ -68,7 +69,7 @@ export function assistantSpans(tok: Tokenizer, messages: readonly ChatMessage[],
     const content = m.content.trim();
     const at = content === '' ? -1 : text.indexOf(content, from);
     if (at < 0) {
-      throw new Error(`messages[${i}]: the chat template's rendering does not contain this assistant turn where expected, so its loss mask cannot be placed`);
+      throw new HeadgradError('ERR_HEADGRAD_DATA', `messages[${i}]: the chat template's rendering does not contain this assistant turn where expected, so its loss mask cannot be placed`);
     }
     let end = at + content.length;
     const gap = /^\s*/.exec(text.slice(end))![0].length;
@@ -83,7 +84,7 @@ export function assistantSpans(tok: Tokenizer, messages: readonly ChatMessage[],
 export function encodeChat(tok: Tokenizer, s: ChatSample, where: string): EncodedSample {
   checkMessages(s.messages, where);
   if (!tok.chatTemplate) {
-    throw new Error(`${where}: a {"messages": [...]} sample needs a chat template, and this tokenizer has none (tokenizer_config.json "chat_template", or chat_template.jinja)`);
+    throw new HeadgradError('ERR_HEADGRAD_DATA', `${where}: a {"messages": [...]} sample needs a chat template, and this tokenizer has none (tokenizer_config.json "chat_template", or chat_template.jinja)`);
   }
   let text: string;
   let spans: [number, number][];
@@ -91,7 +92,7 @@ export function encodeChat(tok: Tokenizer, s: ChatSample, where: string): Encode
     text = tok.chatTemplate.render(s.messages, false);
     spans = assistantSpans(tok, s.messages, text);
   } catch (e) {
-    throw new Error(`${where}: ${(e as Error).message}`);
+    throw new HeadgradError('ERR_HEADGRAD_DATA', `${where}: ${(e as Error).message}`);
   }
   const parts: Int32Array[] = [];
   const flags: number[] = [];
@@ -111,8 +112,8 @@ export function encodeChat(tok: Tokenizer, s: ChatSample, where: string): Encode
   const seq = concat(...parts);
   const weighted = Uint8Array.from(flags);
   const first = weighted.indexOf(1);
-  if (first < 0) throw new Error(`${where}: the assistant turns encode to no tokens: there is nothing to train on`);
-  if (first === 0) throw new Error(`${where}: the conversation starts with an assistant token, which no position predicts; add a system or user turn before it`);
+  if (first < 0) throw new HeadgradError('ERR_HEADGRAD_DATA', `${where}: the assistant turns encode to no tokens: there is nothing to train on`);
+  if (first === 0) throw new HeadgradError('ERR_HEADGRAD_DATA', `${where}: the conversation starts with an assistant token, which no position predicts; add a system or user turn before it`);
   const prefix = tok.prefix ?? new Int32Array(0);
   const keep = prefix.length < first && prefix.every((id, k) => seq[k] === id) ? prefix.length : 0;
   return { seq, weighted, keep, cutLimit: first - 1, what: 'the tokens from the first assistant turn on' };
@@ -120,7 +121,7 @@ export function encodeChat(tok: Tokenizer, s: ChatSample, where: string): Encode
 
 /** The tokens that ask the model for the next assistant turn after `messages`. */
 export function chatPromptTokens(tok: Tokenizer, messages: readonly ChatMessage[]): Int32Array {
-  if (!tok.chatTemplate) throw new Error('a {"messages": [...]} sample needs a chat template, and this tokenizer has none');
+  if (!tok.chatTemplate) throw new HeadgradError('ERR_HEADGRAD_DATA', 'a {"messages": [...]} sample needs a chat template, and this tokenizer has none');
   return tok.encode(tok.chatTemplate.render(messages, true));
 }
 

@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { writeFileAtomic } from '../util/atomic_file.js';
 import { isChatSample, type Sample, type TrainingSample } from './sample.js';
 import { checkMessages } from './chat.js';
+import { HeadgradError } from '../errors.js';
 
 /** Streams the samples of a JSONL file. */
 export async function* readJsonl(file: string): AsyncGenerator<TrainingSample> {
@@ -33,7 +34,7 @@ export async function readSamples(file: string): Promise<TrainingSample[]> {
 export async function readPromptSamples(file: string): Promise<Sample[]> {
   const all = await readSamples(file);
   const chat = all.findIndex(isChatSample);
-  if (chat >= 0) throw new TypeError(`${file}: sample ${chat + 1} is a {"messages"} conversation; only {"prompt","response"} samples are read here`);
+  if (chat >= 0) throw new HeadgradError('ERR_HEADGRAD_DATA', `${file}: sample ${chat + 1} is a {"messages"} conversation; only {"prompt","response"} samples are read here`);
   return all as Sample[];
 }
 
@@ -54,17 +55,17 @@ export function parseSampleLine(line: string, where: string): TrainingSample {
   try {
     value = JSON.parse(line);
   } catch (err) {
-    throw new SyntaxError(`${where}: invalid JSON (${(err as Error).message})`);
+    throw new HeadgradError('ERR_HEADGRAD_DATA', `${where}: invalid JSON (${(err as Error).message})`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new TypeError(`${where}: expected a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
+    throw new HeadgradError('ERR_HEADGRAD_DATA', `${where}: expected a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
   }
   const o = value as Record<string, unknown>;
   const str = (key: string, optional = false): string => {
     const v = o[key];
     if (v === undefined && optional) return '';
-    if (v === undefined) throw new TypeError(`${where}: missing field "${key}"`);
-    if (typeof v !== 'string') throw new TypeError(`${where}: field "${key}" must be a string, got ${typeof v === 'object' ? JSON.stringify(v) : typeof v}`);
+    if (v === undefined) throw new HeadgradError('ERR_HEADGRAD_DATA', `${where}: missing field "${key}"`);
+    if (typeof v !== 'string') throw new HeadgradError('ERR_HEADGRAD_DATA', `${where}: field "${key}" must be a string, got ${typeof v === 'object' ? JSON.stringify(v) : typeof v}`);
     return v;
   };
   if ('messages' in o) {
@@ -76,5 +77,5 @@ export function parseSampleLine(line: string, where: string): TrainingSample {
     const input = str('input', true);
     return { prompt: str('instruction') + (input ? '\n' + input : ''), response: str('output') };
   }
-  throw new TypeError(`${where}: expected {"prompt","response"}, {"instruction","input","output"} or {"messages"}, got keys [${Object.keys(o).join(', ')}]`);
+  throw new HeadgradError('ERR_HEADGRAD_DATA', `${where}: expected {"prompt","response"}, {"instruction","input","output"} or {"messages"}, got keys [${Object.keys(o).join(', ')}]`);
 }

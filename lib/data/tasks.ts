@@ -14,6 +14,7 @@
 // but has never seen the SFT prompt format, as the paper assumes of a pretrained model.
 import { Rng } from '../util/random.js';
 import type { Sample } from './sample.js';
+import { HeadgradRangeError } from '../errors.js';
 
 export type TaskKind = 'basic' | 'complex' | 'control';
 
@@ -50,14 +51,14 @@ const sort = (s: string) => [...s].sort().join('');
 
 function parseAdd(input: string): [number, number] {
   const m = /^(\d+)\+(\d+)$/.exec(input);
-  if (!m) throw new RangeError(`add: input "${input}" is not "<a>+<b>"`);
+  if (!m) throw new HeadgradRangeError(`add: input "${input}" is not "<a>+<b>"`);
   return [Number(m[1]), Number(m[2])];
 }
 
 function parseLookup(input: string): { key: string; table: Map<string, string> } {
   const [key, ...pairs] = input.split(' ');
   const table = new Map(pairs.map((p) => p.split('=') as [string, string]));
-  if (!key || !table.has(key)) throw new RangeError(`lookup: input "${input}" is not "<key> k=v ..." with the key in the table`);
+  if (!key || !table.has(key)) throw new HeadgradRangeError(`lookup: input "${input}" is not "<key> k=v ..." with the key in the table`);
   return { key, table };
 }
 
@@ -103,7 +104,7 @@ const parity = (s: string) => ([...s].filter((c) => c === '1').length % 2 === 0 
 function makeTask(name: string, kind: TaskKind, constituents: string[], skill: Skill): Task {
   const prefix = `${name}: `;
   const inputOf = (prompt: string): string => {
-    if (!prompt.startsWith(prefix)) throw new RangeError(`task ${name}: prompt ${JSON.stringify(prompt)} does not start with "${prefix}"`);
+    if (!prompt.startsWith(prefix)) throw new HeadgradRangeError(`task ${name}: prompt ${JSON.stringify(prompt)} does not start with "${prefix}"`);
     return prompt.slice(prefix.length);
   };
   return {
@@ -113,7 +114,7 @@ function makeTask(name: string, kind: TaskKind, constituents: string[], skill: S
     solve: skill.solve,
     prompt: (input) => prefix + input,
     generate(n, seed) {
-      if (!Number.isInteger(n) || n < 0) throw new RangeError(`${name}.generate: n must be a non-negative integer, got ${n}`);
+      if (!Number.isInteger(n) || n < 0) throw new HeadgradRangeError(`${name}.generate: n must be a non-negative integer, got ${n}`);
       // the task name is mixed into the seed so tasks drawn with one seed are independent
       const r = new Rng(seed ^ hashName(name));
       return Array.from({ length: n }, () => {
@@ -142,7 +143,7 @@ export const TASKS: readonly Task[] = [
 
 export function getTask(name: string): Task {
   const t = TASKS.find((x) => x.name === name);
-  if (!t) throw new RangeError(`unknown task "${name}"; tasks: ${TASKS.map((x) => x.name).join(', ')}`);
+  if (!t) throw new HeadgradRangeError(`unknown task "${name}"; tasks: ${TASKS.map((x) => x.name).join(', ')}`);
   return t;
 }
 
@@ -174,7 +175,7 @@ function fillerSentence(r: Rng): string {
 
 /** n short documents: basic-skill statements (3 in 4) and filler sentences (1 in 4). */
 export function pretrainCorpus(n: number, seed: number): string[] {
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`pretrainCorpus: n must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 0) throw new HeadgradRangeError(`pretrainCorpus: n must be a non-negative integer, got ${n}`);
   const r = new Rng(seed);
   const skills = Object.keys(PRETRAIN_FORMS);
   return Array.from({ length: n }, () => {

@@ -9,6 +9,7 @@ import { Rng } from '../util/random.js';
 import { exactMatchAccuracy, type Checker } from '../evaluate.js';
 import { topK } from './metrics.js';
 import type { Pattern } from './pattern.js';
+import { HeadgradRangeError } from '../errors.js';
 
 export interface AblationOptions {
   tokenizer: Tokenizer;
@@ -59,12 +60,12 @@ export async function ablateHeads(model: GPT, samples: readonly TrainingSample[]
   const { layers, heads } = model.config;
   const n = layers * heads;
   if (pattern.layers !== layers || pattern.heads !== heads) {
-    throw new RangeError(`ablateHeads: pattern is ${pattern.layers}x${pattern.heads} (layers x heads), the model ${layers}x${heads}`);
+    throw new HeadgradRangeError(`ablateHeads: pattern is ${pattern.layers}x${pattern.heads} (layers x heads), the model ${layers}x${heads}`);
   }
-  if (!Number.isInteger(opts.k) || opts.k < 1 || opts.k > n) throw new RangeError(`ablateHeads: k must be an integer in [1, ${n}], got ${opts.k}`);
+  if (!Number.isInteger(opts.k) || opts.k < 1 || opts.k > n) throw new HeadgradRangeError(`ablateHeads: k must be an integer in [1, ${n}], got ${opts.k}`);
   const draws = opts.draws ?? 5;
-  if (!Number.isInteger(draws) || draws < 1) throw new RangeError(`ablateHeads: draws must be a positive integer, got ${opts.draws}`);
-  if (samples.length === 0) throw new RangeError('ablateHeads: samples must not be empty');
+  if (!Number.isInteger(draws) || draws < 1) throw new HeadgradRangeError(`ablateHeads: draws must be a positive integer, got ${opts.draws}`);
+  if (samples.length === 0) throw new HeadgradRangeError('ablateHeads: samples must not be empty');
 
   const accuracyWithout = (off: number[]): Promise<AblatedRun> =>
     withHeadsOff(model, off, async () => ({ heads: off, accuracy: await exactMatchAccuracy(model, samples, opts) }));

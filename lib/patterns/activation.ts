@@ -14,6 +14,7 @@ import { isChatSample, type TrainingSample } from '../data/sample.js';
 import { VERSION } from '../version.js';
 import type { Pattern, Provenance } from './pattern.js';
 import { ExactSums } from './exact_sum.js';
+import { HeadgradRangeError } from '../errors.js';
 
 export interface ActivationPattern extends Pattern {
   /** Mean of the signed scores ∂L(x_i)/∂ξ_{l,h}, row-major [layers, heads]. */
@@ -45,7 +46,7 @@ export interface ActivationSums {
 
 /** The activation pattern of `model` on `samples`. Runs forward + backward only; never updates weights. */
 export async function activationPattern(model: GPT, samples: readonly TrainingSample[], opts: ActivationOptions): Promise<ActivationPattern> {
-  if (samples.length === 0) throw new RangeError('activationPattern: samples must not be empty');
+  if (samples.length === 0) throw new HeadgradRangeError('activationPattern: samples must not be empty');
   return patternFromSums(await activationSums(model, samples, opts));
 }
 
@@ -59,11 +60,11 @@ export async function activationPattern(model: GPT, samples: readonly TrainingSa
 export async function activationSums(model: GPT, samples: readonly TrainingSample[], opts: ActivationOptions & { shard?: ShardSpec }): Promise<ActivationSums> {
   const batchSize = opts.batchSize ?? 16;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new RangeError(`activationPattern: batchSize must be a positive integer, got ${opts.batchSize}`);
+    throw new HeadgradRangeError(`activationPattern: batchSize must be a positive integer, got ${opts.batchSize}`);
   }
   const shard = opts.shard ?? { index: 1, of: 1 };
   if (!Number.isInteger(shard.of) || shard.of < 1 || !Number.isInteger(shard.index) || shard.index < 1 || shard.index > shard.of) {
-    throw new RangeError(`activationPattern: shard must be K/N with 1 <= K <= N, got ${shard.index}/${shard.of}`);
+    throw new HeadgradRangeError(`activationPattern: shard must be K/N with 1 <= K <= N, got ${shard.index}/${shard.of}`);
   }
   const { layers, heads } = model.config;
   const abs = new ExactSums(layers * heads);
@@ -91,7 +92,7 @@ export async function activationSums(model: GPT, samples: readonly TrainingSampl
 
 /** AP = (exact sum of |score|) / count, and the signed mean likewise; each rounded once per step. */
 export function patternFromSums(s: ActivationSums): ActivationPattern {
-  if (s.count < 1) throw new RangeError('activation pattern: no samples were scored');
+  if (s.count < 1) throw new HeadgradRangeError('activation pattern: no samples were scored');
   const values = s.abs.values().map((v) => v / s.count);
   const signed = s.signed.values().map((v) => v / s.count);
   return { layers: s.layers, heads: s.heads, values, signed, samples: s.count };

@@ -17,6 +17,7 @@ import { Rng } from '../util/random.js';
 import { fromColumns, pinv, rank } from './least-squares.js';
 import { nnls } from './nnls.js';
 import { assertSameShape, patternFromArray, type Pattern } from './pattern.js';
+import { HeadgradRangeError, HeadgradTypeError } from '../errors.js';
 
 export type DecomposeMethod = 'ols' | 'nnls';
 
@@ -53,10 +54,10 @@ export function decompose(target: Pattern, bases: Record<string, Pattern>, opts:
   const { method, intercept, permutations, seed } = checkOptions(opts);
   const t = patternFromArray(target?.layers, target?.heads, target?.values, 'decompose: target');
   const names = Object.keys(bases ?? {});
-  if (names.length === 0) throw new RangeError('decompose: bases must name at least one pattern');
+  if (names.length === 0) throw new HeadgradRangeError('decompose: bases must name at least one pattern');
   const columns = names.map((name) => {
     const given = bases[name];
-    if (given == null) throw new TypeError(`decompose: base "${name}" must be a pattern { layers, heads, values }, got ${given}`);
+    if (given == null) throw new HeadgradTypeError(`decompose: base "${name}" must be a pattern { layers, heads, values }, got ${given}`);
     const b = patternFromArray(given.layers, given.heads, given.values, `decompose: base "${name}"`);
     assertSameShape(t, b, 'the target', `decompose: base "${name}"`);
     return b.values;
@@ -64,7 +65,7 @@ export function decompose(target: Pattern, bases: Record<string, Pattern>, opts:
   const n = t.values.length;
   const k = names.length + (intercept ? 1 : 0);
   if (n <= k) {
-    throw new RangeError(
+    throw new HeadgradRangeError(
       `decompose: ${n} heads cannot determine ${k} coefficients (${names.length} bases${intercept ? ' + intercept' : ''}); need more heads than coefficients`,
     );
   }
@@ -116,17 +117,17 @@ export function decompose(target: Pattern, bases: Record<string, Pattern>, opts:
 }
 
 function checkOptions(opts: DecomposeOptions): Required<DecomposeOptions> {
-  if (opts == null || typeof opts !== 'object') throw new TypeError('decompose: options must be an object { method, intercept }');
+  if (opts == null || typeof opts !== 'object') throw new HeadgradTypeError('decompose: options must be an object { method, intercept }');
   if (opts.method !== 'ols' && opts.method !== 'nnls') {
-    throw new TypeError(`decompose: method must be 'ols' or 'nnls', got ${JSON.stringify(opts.method)}`);
+    throw new HeadgradTypeError(`decompose: method must be 'ols' or 'nnls', got ${JSON.stringify(opts.method)}`);
   }
-  if (typeof opts.intercept !== 'boolean') throw new TypeError(`decompose: intercept must be true or false, got ${JSON.stringify(opts.intercept)}`);
+  if (typeof opts.intercept !== 'boolean') throw new HeadgradTypeError(`decompose: intercept must be true or false, got ${JSON.stringify(opts.intercept)}`);
   const permutations = opts.permutations ?? 1000;
   if (!Number.isInteger(permutations) || permutations < 1) {
-    throw new RangeError(`decompose: permutations must be a positive integer, got ${JSON.stringify(opts.permutations)}`);
+    throw new HeadgradRangeError(`decompose: permutations must be a positive integer, got ${JSON.stringify(opts.permutations)}`);
   }
   const seed = opts.seed ?? 0;
-  if (!Number.isFinite(seed)) throw new RangeError(`decompose: seed must be a finite number, got ${JSON.stringify(opts.seed)}`);
+  if (!Number.isFinite(seed)) throw new HeadgradRangeError(`decompose: seed must be a finite number, got ${JSON.stringify(opts.seed)}`);
   return { method: opts.method, intercept: opts.intercept, permutations, seed };
 }
 

@@ -5,6 +5,7 @@
 // a BigInt. Adding those integers is exact, so a sum is the same whichever order or grouping
 // the values arrive in: one process, or shards added up later. Reading a sum rounds once, to
 // the nearest double. This is what lets `patterns merge` reproduce a single run bit for bit.
+import { HeadgradRangeError } from '../errors.js';
 
 const SCALE = 2 ** 149;
 const UNSCALE = 2 ** -149;
@@ -22,12 +23,12 @@ export class ExactSums {
 
   /** Adds x, which must be an f32 value (e.g. read from a Float32Array). */
   add(j: number, x: number): void {
-    if (!Number.isFinite(x) || Math.fround(x) !== x) throw new RangeError(`ExactSums.add: ${x} is not a finite float32 value`);
+    if (!Number.isFinite(x) || Math.fround(x) !== x) throw new HeadgradRangeError(`ExactSums.add: ${x} is not a finite float32 value`);
     this.#acc[j]! += BigInt(x * SCALE);
   }
 
   addAll(other: ExactSums): void {
-    if (other.length !== this.length) throw new RangeError(`ExactSums.addAll: lengths ${other.length} and ${this.length} differ`);
+    if (other.length !== this.length) throw new HeadgradRangeError(`ExactSums.addAll: lengths ${other.length} and ${this.length} differ`);
     for (let j = 0; j < this.#acc.length; j++) this.#acc[j]! += other.#acc[j]!;
   }
 
@@ -44,10 +45,10 @@ export class ExactSums {
   }
 
   static fromJSON(a: unknown, n: number, what: string): ExactSums {
-    if (!Array.isArray(a) || a.length !== n) throw new RangeError(`${what}: expected ${n} exact sums, got ${Array.isArray(a) ? a.length : typeof a}`);
+    if (!Array.isArray(a) || a.length !== n) throw new HeadgradRangeError(`${what}: expected ${n} exact sums, got ${Array.isArray(a) ? a.length : typeof a}`);
     const out = new ExactSums(n);
     a.forEach((s, j) => {
-      if (typeof s !== 'string' || !/^-?0x[0-9a-f]+$/.test(s)) throw new RangeError(`${what}[${j}]: expected a hexadecimal integer like "0x1f" or "-0x1f", got ${JSON.stringify(s)}`);
+      if (typeof s !== 'string' || !/^-?0x[0-9a-f]+$/.test(s)) throw new HeadgradRangeError(`${what}[${j}]: expected a hexadecimal integer like "0x1f" or "-0x1f", got ${JSON.stringify(s)}`);
       out.#acc[j] = s.startsWith('-') ? -BigInt(s.slice(1)) : BigInt(s);
     });
     return out;

@@ -5,21 +5,22 @@
 // whose mean is 0, pearson/spearman when one side has zero variance, cosine when one side is the
 // zero vector. A constant pattern is a legitimate (if dull) measurement, so a report shows "n/a"
 // for it rather than failing as a whole. (JSON.stringify writes NaN as null.)
+import { HeadgradRangeError, HeadgradTypeError } from '../errors.js';
 
 type Values = ArrayLike<number>;
 
 function check(a: Values, what: string): void {
-  if (a == null || typeof a.length !== 'number') throw new TypeError(`${what}: expected an array of numbers, got ${typeof a}`);
-  if (a.length === 0) throw new RangeError(`${what}: expected at least one value, got an empty array`);
+  if (a == null || typeof a.length !== 'number') throw new HeadgradTypeError(`${what}: expected an array of numbers, got ${typeof a}`);
+  if (a.length === 0) throw new HeadgradRangeError(`${what}: expected at least one value, got an empty array`);
   for (let i = 0; i < a.length; i++) {
-    if (!Number.isFinite(a[i])) throw new RangeError(`${what}: value [${i}] must be a finite number, got ${a[i]}`);
+    if (!Number.isFinite(a[i])) throw new HeadgradRangeError(`${what}: value [${i}] must be a finite number, got ${a[i]}`);
   }
 }
 
 function checkPair(a: Values, b: Values, what: string): void {
   check(a, `${what}: a`);
   check(b, `${what}: b`);
-  if (a.length !== b.length) throw new RangeError(`${what}: a has ${a.length} values but b has ${b.length}`);
+  if (a.length !== b.length) throw new HeadgradRangeError(`${what}: a has ${a.length} values but b has ${b.length}`);
 }
 
 function mean(a: Values): number {
@@ -36,7 +37,7 @@ function mean(a: Values): number {
 export function gini(a: Values): number {
   check(a, 'gini');
   const x = Float64Array.from(a).sort();
-  if (x[0]! < 0) throw new RangeError(`gini: values must be non-negative (an AP is), got ${x[0]}`);
+  if (x[0]! < 0) throw new HeadgradRangeError(`gini: values must be non-negative (an AP is), got ${x[0]}`);
   const n = x.length;
   let weighted = 0;
   let total = 0;
@@ -117,7 +118,7 @@ export function cosine(a: Values, b: Values): number {
 export function topK(values: Values, k: number): number[] {
   check(values, 'topK');
   if (!Number.isInteger(k) || k < 1 || k > values.length) {
-    throw new RangeError(`topK: k must be an integer in [1, ${values.length}], got ${k}`);
+    throw new HeadgradRangeError(`topK: k must be an integer in [1, ${values.length}], got ${k}`);
   }
   const idx = Array.from({ length: values.length }, (_, i) => i);
   idx.sort((i, j) => values[j]! - values[i]! || i - j);

@@ -7,6 +7,7 @@
 // subproblem is solved through the SVD (least-norm when singular), and non-convergence throws.
 import { Matrix } from 'ml-matrix';
 import { pinv } from './least-squares.js';
+import { HeadgradError, HeadgradRangeError } from '../errors.js';
 
 export interface NnlsResult {
   x: Float64Array; // [p], every entry ≥ 0
@@ -17,16 +18,17 @@ export interface NnlsResult {
  * A: [n × p], b: [n]. Invariant: x > 0 on the passive set P, x = 0 elsewhere; the loop ends when
  * no zero coefficient has a positive gradient w = Aᵀ(b − Ax) (the KKT conditions of the problem).
  */
-export function nnls(A: Matrix, b: ArrayLike<number>): NnlsResult {
+export function nnls(A: Matrix, b: ArrayLike<number>, o: { maxIterations?: number } = {}): NnlsResult {
   const n = A.rows;
   const p = A.columns;
-  if (b.length !== n) throw new RangeError(`nnls: b has ${b.length} values but A has ${n} rows`);
+  if (b.length !== n) throw new HeadgradRangeError(`nnls: b has ${b.length} values but A has ${n} rows`);
   const bv = Matrix.columnVector(Array.from(b));
   const x = new Float64Array(p);
   const passive = new Array<boolean>(p).fill(false);
   // w is Aᵀr, so its round-off scales with ‖A‖·‖b‖
   const wTol = 10 * Number.EPSILON * Math.max(n, p) * A.norm('frobenius') * bv.norm('frobenius');
-  const maxIterations = 30 * Math.max(p, 1);
+  // A guard: Lawson–Hanson ends in finitely many steps; this many means round-off is cycling it.
+  const maxIterations = o.maxIterations ?? 30 * Math.max(p, 1);
   // Columns that failed to enter P since x last changed (numerically dependent on P: L&H step 6).
   const blocked = new Array<boolean>(p).fill(false);
   let iterations = 0;
@@ -50,7 +52,7 @@ export function nnls(A: Matrix, b: ArrayLike<number>): NnlsResult {
     // Inner loop: if a coefficient of the solution on P went non-positive, step from x toward z
     // until the first one hits zero, drop it from P, and solve again.
     for (;;) {
-      if (++iterations > maxIterations) throw new Error(`nnls: no convergence after ${maxIterations} iterations`);
+      if (++iterations > maxIterations) throw new HeadgradError('ERR_HEADGRAD_NO_CONVERGENCE', `nnls: no convergence after ${maxIterations} iterations`);
       let alpha = 1;
       let hit = -1; // the coefficient that reaches zero first
       for (let i = 0; i < p; i++) {

@@ -15,6 +15,7 @@ import { VERSION } from '../version.js';
 import { ExactSums } from './exact_sum.js';
 import { patternFromSums, type ActivationPattern, type ActivationSums, type ShardSpec } from './activation.js';
 import type { Provenance } from './pattern.js';
+import { HeadgradError } from '../errors.js';
 
 export interface PartialPattern {
   sums: ActivationSums;
@@ -53,25 +54,25 @@ export async function readPartial(file: string): Promise<PartialPattern> {
     json = JSON.parse(await readFile(file, 'utf8'));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`${what}: ${code === 'ENOENT' ? 'no such file' : `not readable JSON (${(e as Error).message})`}`);
+    throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `${what}: ${code === 'ENOENT' ? 'no such file' : `not readable JSON (${(e as Error).message})`}`);
   }
   const f = json as Partial<PartialFile>;
-  if (f?.format !== FORMAT) throw new Error(`${what}: "format" must be "${FORMAT}", got ${JSON.stringify(f?.format)} (merge takes the files of patterns --shard)`);
-  if (f.version !== 1) throw new Error(`${what}: unsupported version ${JSON.stringify(f.version)}`);
+  if (f?.format !== FORMAT) throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `${what}: "format" must be "${FORMAT}", got ${JSON.stringify(f?.format)} (merge takes the files of patterns --shard)`);
+  if (f.version !== 1) throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `${what}: unsupported version ${JSON.stringify(f.version)}`);
   const posInt = (v: unknown, name: string, min = 1) => {
-    if (!Number.isInteger(v) || (v as number) < min) throw new Error(`${what}: ${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(v) || (v as number) < min) throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `${what}: ${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
     return v as number;
   };
   const layers = posInt(f.layers, 'layers');
   const heads = posInt(f.heads, 'heads');
   const count = posInt(f.count, 'count', 0);
   const shard = { index: posInt(f.shard?.index, 'shard.index'), of: posInt(f.shard?.of, 'shard.of'), batchSize: posInt(f.shard?.batchSize, 'shard.batchSize') };
-  if (shard.index > shard.of) throw new Error(`${what}: shard ${shard.index}/${shard.of} is out of range`);
+  if (shard.index > shard.of) throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `${what}: shard ${shard.index}/${shard.of} is out of range`);
   const abs = ExactSums.fromJSON(f.sums?.abs, layers * heads, `${what}: sums.abs`);
   const signed = ExactSums.fromJSON(f.sums?.signed, layers * heads, `${what}: sums.signed`);
   const p = f.provenance as Provenance | undefined;
   if (!p || typeof p.modelHash !== 'string' || typeof p.dataHash !== 'string' || !Number.isInteger(p.samples)) {
-    throw new Error(`${what}: provenance must have modelHash, dataHash and samples`);
+    throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `${what}: provenance must have modelHash, dataHash and samples`);
   }
   return { sums: { layers, heads, abs, signed, count }, shard, provenance: p };
 }
@@ -82,11 +83,11 @@ export async function readPartial(file: string): Promise<PartialPattern> {
  * missing or repeated.
  */
 export function mergePartials(parts: { file: string; partial: PartialPattern }[]): { pattern: ActivationPattern; provenance: Provenance } {
-  if (parts.length === 0) throw new Error('patterns merge: no partial files given');
+  if (parts.length === 0) throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', 'patterns merge: no partial files given');
   const [first, ...rest] = parts;
   const ref = first!.partial;
   const same = (file: string, what: string, a: unknown, b: unknown) => {
-    if (a !== b) throw new Error(`patterns merge: ${file} has ${what} ${JSON.stringify(a)} but ${first!.file} has ${JSON.stringify(b)}: not shards of one run`);
+    if (a !== b) throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `patterns merge: ${file} has ${what} ${JSON.stringify(a)} but ${first!.file} has ${JSON.stringify(b)}: not shards of one run`);
   };
   for (const { file, partial: p } of rest) {
     same(file, 'layers', p.sums.layers, ref.sums.layers);
@@ -100,11 +101,11 @@ export function mergePartials(parts: { file: string; partial: PartialPattern }[]
   const seen = new Map<number, string>();
   for (const { file, partial: p } of parts) {
     const prev = seen.get(p.shard.index);
-    if (prev) throw new Error(`patterns merge: shard ${p.shard.index}/${p.shard.of} is given twice (${prev} and ${file})`);
+    if (prev) throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `patterns merge: shard ${p.shard.index}/${p.shard.of} is given twice (${prev} and ${file})`);
     seen.set(p.shard.index, file);
   }
   const missing = Array.from({ length: ref.shard.of }, (_, i) => i + 1).filter((k) => !seen.has(k));
-  if (missing.length) throw new Error(`patterns merge: missing shard(s) ${missing.map((k) => `${k}/${ref.shard.of}`).join(', ')}`);
+  if (missing.length) throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `patterns merge: missing shard(s) ${missing.map((k) => `${k}/${ref.shard.of}`).join(', ')}`);
   const abs = new ExactSums(ref.sums.abs.length);
   const signed = new ExactSums(ref.sums.signed.length);
   let count = 0;
@@ -114,7 +115,7 @@ export function mergePartials(parts: { file: string; partial: PartialPattern }[]
     count += p.sums.count;
   }
   if (count !== ref.provenance.samples) {
-    throw new Error(`patterns merge: the shards hold ${count} samples but the run has ${ref.provenance.samples}`);
+    throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `patterns merge: the shards hold ${count} samples but the run has ${ref.provenance.samples}`);
   }
   const pattern = patternFromSums({ layers: ref.sums.layers, heads: ref.sums.heads, abs, signed, count });
   const { createdAt: _c, toolVersion: _t, ...whole } = ref.provenance;

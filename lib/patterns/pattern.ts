@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { writeTextAtomic } from '../util/atomic_file.js';
 import { VERSION } from '../version.js';
+import { HeadgradError, HeadgradRangeError, HeadgradTypeError } from '../errors.js';
 
 export interface Pattern {
   layers: number;
@@ -50,24 +51,24 @@ function isPosInt(x: unknown): x is number {
 
 /** Builds a Pattern from plain numbers, checking the shape and that every value is finite. */
 export function patternFromArray(layers: number, heads: number, values: ArrayLike<number>, what = 'pattern'): Pattern {
-  if (!isPosInt(layers)) throw new RangeError(`${what}: layers must be a positive integer, got ${JSON.stringify(layers)}`);
-  if (!isPosInt(heads)) throw new RangeError(`${what}: heads must be a positive integer, got ${JSON.stringify(heads)}`);
+  if (!isPosInt(layers)) throw new HeadgradRangeError(`${what}: layers must be a positive integer, got ${JSON.stringify(layers)}`);
+  if (!isPosInt(heads)) throw new HeadgradRangeError(`${what}: heads must be a positive integer, got ${JSON.stringify(heads)}`);
   if (values == null || typeof values.length !== 'number') {
-    throw new TypeError(`${what}: values must be an array of numbers, got ${typeof values}`);
+    throw new HeadgradTypeError(`${what}: values must be an array of numbers, got ${typeof values}`);
   }
   if (values.length !== layers * heads) {
-    throw new RangeError(`${what}: values has ${values.length} numbers, expected layers × heads = ${layers} × ${heads} = ${layers * heads}`);
+    throw new HeadgradRangeError(`${what}: values has ${values.length} numbers, expected layers × heads = ${layers} × ${heads} = ${layers * heads}`);
   }
   const out = Float64Array.from(values);
   const bad = out.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw new RangeError(`${what}: values[${bad}] must be a finite number, got ${values[bad]}`);
+  if (bad >= 0) throw new HeadgradRangeError(`${what}: values[${bad}] must be a finite number, got ${values[bad]}`);
   return { layers, heads, values: out };
 }
 
 /** Throws unless the two patterns have the same layers × heads shape. */
 export function assertSameShape(a: Pattern, b: Pattern, aName: string, bName: string): void {
   if (a.layers !== b.layers || a.heads !== b.heads) {
-    throw new RangeError(`${bName} is ${b.layers} × ${b.heads} (layers × heads) but ${aName} is ${a.layers} × ${a.heads}`);
+    throw new HeadgradRangeError(`${bName} is ${b.layers} × ${b.heads} (layers × heads) but ${aName} is ${a.layers} × ${a.heads}`);
   }
 }
 
@@ -109,42 +110,42 @@ export async function readPattern(path: string): Promise<LoadedPattern> {
     text = await readFile(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`pattern file ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `pattern file ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`pattern file ${path}: not valid JSON (truncated or corrupt?): ${(e as Error).message}`);
+    throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `pattern file ${path}: not valid JSON (truncated or corrupt?): ${(e as Error).message}`);
   }
   return parsePatternFile(json, `pattern file ${path}`);
 }
 
 function parsePatternFile(json: unknown, what: string): LoadedPattern {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${what}: expected a JSON object`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `${what}: expected a JSON object`);
   const f = json as Record<string, unknown>;
-  if (f.format !== FORMAT) throw new Error(`${what}: "format" must be "${FORMAT}", got ${JSON.stringify(f.format)}`);
-  if (f.version !== 1) throw new Error(`${what}: unsupported version ${JSON.stringify(f.version)} (this tool reads version 1)`);
-  if (f.kind !== 'ap' && f.kind !== 'delta') throw new Error(`${what}: "kind" must be "ap" or "delta", got ${JSON.stringify(f.kind)}`);
-  if (!Array.isArray(f.values)) throw new Error(`${what}: "values" must be an array of numbers`);
-  if (f.signed !== undefined && !Array.isArray(f.signed)) throw new Error(`${what}: "signed" must be an array of numbers`);
+  if (f.format !== FORMAT) throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `${what}: "format" must be "${FORMAT}", got ${JSON.stringify(f.format)}`);
+  if (f.version !== 1) throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `${what}: unsupported version ${JSON.stringify(f.version)} (this tool reads version 1)`);
+  if (f.kind !== 'ap' && f.kind !== 'delta') throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `${what}: "kind" must be "ap" or "delta", got ${JSON.stringify(f.kind)}`);
+  if (!Array.isArray(f.values)) throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `${what}: "values" must be an array of numbers`);
+  if (f.signed !== undefined && !Array.isArray(f.signed)) throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `${what}: "signed" must be an array of numbers`);
   const pattern = patternFromArray(f.layers as number, f.heads as number, f.values as number[], what);
   const signed = f.signed && patternFromArray(pattern.layers, pattern.heads, f.signed as number[], `${what}: signed`).values;
   return { ...pattern, kind: f.kind, ...(signed ? { signed } : {}), provenance: parseProvenance(f.provenance, what) };
 }
 
 function parseProvenance(p: unknown, what: string): Provenance {
-  if (typeof p !== 'object' || p === null) throw new Error(`${what}: "provenance" must be an object`);
+  if (typeof p !== 'object' || p === null) throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `${what}: "provenance" must be an object`);
   const r = p as Record<string, unknown>;
   for (const key of ['modelHash', 'dataHash', 'createdAt', 'toolVersion'] as const) {
-    if (typeof r[key] !== 'string') throw new Error(`${what}: provenance.${key} must be a string, got ${JSON.stringify(r[key])}`);
+    if (typeof r[key] !== 'string') throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `${what}: provenance.${key} must be a string, got ${JSON.stringify(r[key])}`);
   }
   for (const key of ['samples', 'seed'] as const) {
     if (typeof r[key] !== 'number' || !Number.isFinite(r[key])) {
-      throw new Error(`${what}: provenance.${key} must be a number, got ${JSON.stringify(r[key])}`);
+      throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `${what}: provenance.${key} must be a number, got ${JSON.stringify(r[key])}`);
     }
   }
-  if (r.task !== undefined && typeof r.task !== 'string') throw new Error(`${what}: provenance.task must be a string`);
+  if (r.task !== undefined && typeof r.task !== 'string') throw new HeadgradError('ERR_HEADGRAD_PATTERN_FILE', `${what}: provenance.task must be a string`);
   const before = r.before === undefined ? undefined : parseProvenance(r.before, `${what}: provenance.before`);
   return { ...(r as unknown as Provenance), ...(before ? { before } : {}) };
 }

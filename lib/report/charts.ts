@@ -1,6 +1,7 @@
 // Line plots (metrics over SFT steps) and bar charts (decomposition coefficients).
 import { formatNumber } from './format.js';
 import { PALETTE, niceTicks, r, svgDocument, text, tickLabel } from './svg.js';
+import { HeadgradRangeError } from '../errors.js';
 
 export interface Series {
   name: string;
@@ -58,9 +59,9 @@ function extent(values: number[]): [number, number] {
 
 /** One polyline per series (non-finite points break the line), with a legend. */
 export function linePlot(series: Series[], opts: { title: string; xLabel: string; yLabel: string }): string {
-  if (series.length === 0) throw new RangeError('linePlot: expected at least one series');
+  if (series.length === 0) throw new HeadgradRangeError('linePlot: expected at least one series');
   for (const s of series) {
-    if (s.x.length !== s.y.length) throw new RangeError(`linePlot: series "${s.name}" has ${s.x.length} x values but ${s.y.length} y values`);
+    if (s.x.length !== s.y.length) throw new HeadgradRangeError(`linePlot: series "${s.name}" has ${s.x.length} x values but ${s.y.length} y values`);
   }
   const a = axes(opts.title, extent(series.flatMap((s) => s.y)), extent(series.flatMap((s) => s.x)), opts.xLabel, opts.yLabel);
   let body = a.svg;
@@ -87,7 +88,7 @@ export function linePlot(series: Series[], opts: { title: string; xLabel: string
 
 /** Vertical bars from a zero baseline (negative values point down), each labelled with its value. */
 export function barChart(bars: Bar[], opts: { title: string; yLabel: string; xLabel?: string }): string {
-  if (bars.length === 0) throw new RangeError('barChart: expected at least one bar');
+  if (bars.length === 0) throw new HeadgradRangeError('barChart: expected at least one bar');
   const [lo, hi] = extent(bars.map((b) => b.value));
   const pad = 0.12 * (Math.max(0, hi) - Math.min(0, lo) || 1); // room for the value labels at the bar ends
   const a = axes(opts.title, [Math.min(0, lo) - (lo < 0 ? pad : 0), Math.max(0, hi) + (hi > 0 ? pad : 0)], null, opts.xLabel ?? '', opts.yLabel);

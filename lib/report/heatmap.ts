@@ -2,6 +2,7 @@
 import { escapeXml, formatNumber } from './format.js';
 import { colourBar, divergingScale, r, sequentialScale, svgDocument, text, type ColourScale } from './svg.js';
 import type { Pattern } from '../patterns/pattern.js';
+import { HeadgradRangeError } from '../errors.js';
 
 export interface HeatmapOptions {
   title: string;
@@ -28,7 +29,7 @@ interface Grid {
 /** A layers × heads pattern: heads along x, layer 0 at the top, a colour bar on the right. */
 export function heatmap(pattern: Pattern, opts: HeatmapOptions): string {
   const { layers, heads, values } = pattern;
-  if (values.length !== layers * heads) throw new RangeError(`heatmap: values has ${values.length} numbers, expected ${layers} × ${heads}`);
+  if (values.length !== layers * heads) throw new HeadgradRangeError(`heatmap: values has ${values.length} numbers, expected ${layers} × ${heads}`);
   let min = Infinity;
   let max = -Infinity;
   for (const v of values) {
@@ -57,7 +58,7 @@ export function heatmap(pattern: Pattern, opts: HeatmapOptions): string {
 export function correlationMatrix(matrix: number[][], labels: string[], opts: { title: string }): string {
   const n = labels.length;
   if (matrix.length !== n || matrix.some((row) => row.length !== n)) {
-    throw new RangeError(`correlationMatrix: expected a ${n} × ${n} matrix to match ${n} labels`);
+    throw new HeadgradRangeError(`correlationMatrix: expected a ${n} × ${n} matrix to match ${n} labels`);
   }
   return grid({
     rows: n,

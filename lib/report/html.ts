@@ -8,6 +8,7 @@ import { barChart, linePlot } from './charts.js';
 import { escapeXml, formatNumber } from './format.js';
 import { correlationMatrix, heatmap } from './heatmap.js';
 import { parseReportSpec, type Cell, type FigureSpec, type ReportBlock, type ReportFile, type ReportSpec } from './spec.js';
+import { HeadgradError } from '../errors.js';
 
 const CSS = `
 body { font: 15px/1.5 system-ui, sans-serif; color: #222; max-width: 980px; margin: 2rem auto; padding: 0 1rem; }
@@ -106,14 +107,14 @@ export async function readReport(file: string): Promise<ReportFile> {
     json = JSON.parse(await readFile(file, 'utf8'));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new Error(`report file ${file}: ${err.code === 'ENOENT' ? 'no such file' : err instanceof SyntaxError ? `not valid JSON: ${err.message}` : err.message}`);
+    throw new HeadgradError('ERR_HEADGRAD_REPORT', `report file ${file}: ${err.code === 'ENOENT' ? 'no such file' : err instanceof SyntaxError ? `not valid JSON: ${err.message}` : err.message}`);
   }
   const f = json as Partial<ReportFile> | null;
-  if (f?.format !== 'headgrad-report') throw new Error(`report file ${file}: "format" must be "headgrad-report", got ${JSON.stringify(f?.format)}`);
-  if (f.version !== 1) throw new Error(`report file ${file}: unsupported version ${JSON.stringify(f.version)} (this tool reads version 1)`);
+  if (f?.format !== 'headgrad-report') throw new HeadgradError('ERR_HEADGRAD_REPORT', `report file ${file}: "format" must be "headgrad-report", got ${JSON.stringify(f?.format)}`);
+  if (f.version !== 1) throw new HeadgradError('ERR_HEADGRAD_REPORT', `report file ${file}: unsupported version ${JSON.stringify(f.version)} (this tool reads version 1)`);
   try {
     return { format: 'headgrad-report', version: 1, spec: parseReportSpec(f.spec), data: f.data };
   } catch (e) {
-    throw new Error(`report file ${file}: ${(e as Error).message}`);
+    throw new HeadgradError('ERR_HEADGRAD_REPORT', `report file ${file}: ${(e as Error).message}`);
   }
 }

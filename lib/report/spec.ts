@@ -2,6 +2,7 @@
 // renders report.html from it; `headgrad report` re-renders any saved report.json. Figures are
 // stored as their data (not as SVG), so report.json holds every number the page shows.
 import type { Bar, Series } from './charts.js';
+import { HeadgradError } from '../errors.js';
 
 export type Cell = string | number | null;
 
@@ -44,7 +45,7 @@ type Obj = Record<string, unknown>;
 
 function fail(path: string, expected: string, got: unknown): never {
   const shown = got === undefined ? 'nothing' : JSON.stringify(got)?.slice(0, 60);
-  throw new Error(`${path} must be ${expected}, got ${shown}`);
+  throw new HeadgradError('ERR_HEADGRAD_REPORT', `${path} must be ${expected}, got ${shown}`);
 }
 
 function obj(x: unknown, path: string): Obj {

@@ -4,6 +4,7 @@
 // base weights, so no optimizer state (AdamW moments, step count) leaks from one run to another.
 // Models run on the CPU engine by default: its results are bitwise repeatable for one thread
 // count; --device cuda runs them on a GPU.
+import type { Precision } from '../backend.js';
 import { GPT } from '../model.js';
 import type { GPTConfig } from '../checkpoint/index.js';
 import type { Tokenizer } from '../tokenizer.js';
@@ -19,6 +20,7 @@ export interface Context {
   /** The given model's own weights (before the format stage). */
   given: Float32Array;
   device: 'cpu' | 'cuda';
+  precision: Precision;
   tokenizer: Tokenizer;
   suite: Suite;
   plan: Plan;
@@ -27,9 +29,9 @@ export interface Context {
 
 /** A fresh model holding `params` (the base weights by default); disposed when `use` settles. */
 export async function withModel<T>(ctx: Context, use: (model: GPT) => Promise<T>, params = ctx.base): Promise<T> {
-  const model = await GPT.create({ ...ctx.config, device: ctx.device });
+  const model = await GPT.create({ ...ctx.config, device: ctx.device, precision: ctx.precision });
   try {
-    model.importParameters(params);
+    await model.importParameters(params);
     return await use(model);
   } finally {
     model.dispose();

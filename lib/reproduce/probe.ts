@@ -10,6 +10,7 @@ import { makeBatch } from '../data/batch.js';
 import type { Sample } from '../data/sample.js';
 import { cv, gini } from '../patterns/metrics.js';
 import { bootstrapCI } from './stats.js';
+import { HeadgradRangeError } from '../errors.js';
 
 export interface Probe {
   /** |∂L(x_i)/∂ξ_h| per sample, [samples][layers*heads], in the probe's order. */
@@ -20,7 +21,7 @@ export interface Probe {
 
 /** Forward + backward on `samples` (batches of 16, no weight update); one row of |scores| per sample. */
 export async function probe(model: GPT, samples: readonly Sample[], tokenizer: Tokenizer): Promise<Probe> {
-  if (samples.length === 0) throw new RangeError('probe: samples must not be empty');
+  if (samples.length === 0) throw new HeadgradRangeError('probe: samples must not be empty');
   const { layers, heads } = model.config;
   const rows: Float64Array[] = [];
   let loss = 0;

@@ -8,6 +8,7 @@
 import { Matrix } from 'ml-matrix';
 import { fromColumns, pinv } from '../patterns/least-squares.js';
 import { Rng } from '../util/random.js';
+import { HeadgradRangeError } from '../errors.js';
 
 export interface Design {
   n: number;
@@ -18,7 +19,7 @@ export interface Design {
 }
 
 export function design(columns: readonly (readonly number[])[], n: number): Design {
-  for (const c of columns) if (c.length !== n) throw new RangeError(`regression: a predictor has ${c.length} values, the target ${n}`);
+  for (const c of columns) if (c.length !== n) throw new HeadgradRangeError(`regression: a predictor has ${c.length} values, the target ${n}`);
   const X = fromColumns([new Array<number>(n).fill(1), ...columns], n);
   return { n, X, P: pinv(X) };
 }

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { backendInfo } from '../backend.js';
+import { backendInfo, resolveDevice, type Device, type Precision } from '../backend.js';
 import { readCheckpoint } from '../checkpoint/index.js';
 import { tokenizerForModel } from '../model_tokenizer.js';
 import { VERSION } from '../version.js';
@@ -20,6 +20,7 @@ import { finding2, type Composition } from './finding2.js';
 import { finding3, type Finding3 } from './finding3.js';
 import { application, type TaskApplication } from './application.js';
 import { buildReport } from './report.js';
+import { HeadgradError } from '../errors.js';
 
 /** The model that ships with the package (scripts/make-model.ts). */
 export const SHIPPED_MODEL = fileURLToPath(new URL('../../models/base.safetensors', import.meta.url));
@@ -32,7 +33,10 @@ export interface ReproduceOptions {
   seed?: number;
   /** Plan overrides: learning rate, steps, batch size, seeds, AP normalisation, generation length, no format stage. */
   overrides?: PlanOverrides;
-  device?: 'cpu' | 'cuda';
+  /** Default 'auto' (resolveDevice). */
+  device?: Device;
+  /** Default 'f32'. */
+  precision?: Precision;
   log?: (m: string) => void;
 }
 
@@ -43,6 +47,8 @@ export interface Setup {
   plan: Plan;
   threads: number;
   device: 'cpu' | 'cuda';
+  /** The precision asked for (GPT.precision of each run says what ran: f32 where bf16 is not available). */
+  precision: Precision;
   baseSkills: SkillProbe[] | null;
   /** The format stage: samples and steps run (null: skipped), and its last training loss. */
   format: { samples: number; steps: number; finalLoss: number } | null;
@@ -99,10 +105,11 @@ async function prepare(o: ReproduceOptions, plan: Plan, log: (m: string) => void
   const modelPath = o.model ?? SHIPPED_MODEL;
   const found = await stat(modelPath).catch(() => undefined);
   if (!found) {
-    throw new Error(o.model ? `--model: no such file or folder: ${modelPath}` : `the shipped model ${modelPath} is missing; rebuild it with: npx tsx scripts/make-model.ts`);
+    throw new HeadgradError('ERR_HEADGRAD_USAGE', o.model ? `--model: no such file or folder: ${modelPath}` : `the shipped model ${modelPath} is missing; rebuild it with: npx tsx scripts/make-model.ts`);
   }
   const { config, params, format } = await readCheckpoint(modelPath);
-  const device = o.device ?? 'cpu';
+  const device = resolveDevice(o.device, 'reproduce');
+  const precision = o.precision ?? 'f32';
   const tokenizer = await tokenizerForModel(modelPath, config);
   const suite = o.tasks ? await fileSuite(o.tasks, plan) : syntheticSuite(plan);
   checkFits(suite, tokenizer, config);
@@ -117,10 +124,11 @@ async function prepare(o: ReproduceOptions, plan: Plan, log: (m: string) => void
     plan,
     threads: backendInfo().cpu.threads,
     device,
+    precision,
     baseSkills: null,
     format: null,
   };
-  return { ctx: { config, base: params, given: params, device, tokenizer, suite, plan, log }, setup };
+  return { ctx: { config, base: params, given: params, device, precision, tokenizer, suite, plan, log }, setup };
 }
 
 // The format stage: the given model fine-tuned on the format samples; its weights become the
@@ -131,7 +139,7 @@ async function formatStage(ctx: Context): Promise<Setup['format']> {
   ctx.log(`format stage: ${f.steps} steps on ${ctx.suite.format.length} format samples`);
   const { weights, finalLoss } = await withModel(ctx, async (m) => {
     const h = await fineTune(ctx, m, ctx.suite.format, { seed: ctx.plan.seed + 31, steps: f.steps, batchSize: f.batchSize, lr: f.lr, warmupSteps: Math.min(10, f.steps) });
-    return { weights: m.exportParameters(), finalLoss: h.steps[h.steps.length - 1]!.loss };
+    return { weights: await m.exportParameters(), finalLoss: h.steps[h.steps.length - 1]!.loss };
   });
   ctx.base = weights;
   return { samples: ctx.suite.format.length, steps: f.steps, finalLoss };

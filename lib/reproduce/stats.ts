@@ -2,6 +2,7 @@
 // verdicts rest on: Student-t confidence intervals over seeds, one-sided paired t-tests between
 // application arms, percentile bootstrap intervals over probe samples. Plain float64 throughout.
 import { Rng } from '../util/random.js';
+import { HeadgradRangeError } from '../errors.js';
 
 export function mean(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -71,7 +72,7 @@ export function tCdf(t: number, df: number): number {
 
 /** The p-quantile of Student's t with `df` degrees of freedom (bisection on tCdf). */
 export function tQuantile(p: number, df: number): number {
-  if (!(p > 0 && p < 1)) throw new RangeError(`tQuantile: p must be in (0, 1), got ${p}`);
+  if (!(p > 0 && p < 1)) throw new HeadgradRangeError(`tQuantile: p must be in (0, 1), got ${p}`);
   let lo = -1e6;
   let hi = 1e6;
   for (let i = 0; i < 200; i++) {
@@ -105,7 +106,7 @@ export function meanCI(values: readonly number[], level = 0.95): Interval {
  * they are positive, 1 otherwise.
  */
 export function pairedTTest(a: readonly number[], b: readonly number[]): { meanDiff: number; t: number; pValue: number; n: number } {
-  if (a.length !== b.length) throw new RangeError(`pairedTTest: ${a.length} values against ${b.length}`);
+  if (a.length !== b.length) throw new HeadgradRangeError(`pairedTTest: ${a.length} values against ${b.length}`);
   const d = a.map((x, i) => x - b[i]!);
   const n = d.length;
   const m = n ? mean(d) : NaN;

@@ -30,6 +30,7 @@ import type { Sample } from '../data/sample.js';
 import type { Checker } from '../evaluate.js';
 import type { Plan } from './plan.js';
 import { formatSamples } from './format-tasks.js';
+import { HeadgradError } from '../errors.js';
 
 export interface TaskData {
   name: string;
@@ -84,7 +85,7 @@ export function syntheticSuite(plan: Plan): Suite {
 
 export async function fileSuite(dir: string, plan: Plan): Promise<Suite> {
   const s = await stat(dir).catch(() => undefined);
-  if (!s?.isDirectory()) throw new Error(`--tasks: not a folder: ${dir}`);
+  if (!s?.isDirectory()) throw new HeadgradError('ERR_HEADGRAD_TASKS', `--tasks: not a folder: ${dir}`);
   const manifest = await readManifest(dir);
   const { constituents } = manifest;
   const tasks: TaskData[] = [];
@@ -94,7 +95,7 @@ export async function fileSuite(dir: string, plan: Plan): Promise<Suite> {
       const all = await readPromptSamples(file);
       const heldOut = plan.testSamples + plan.probeSamples;
       if (all.length < heldOut + 8) {
-        throw new Error(`--tasks: ${file} has ${all.length} samples; this plan needs at least ${heldOut + 8} (${plan.testSamples} test + ${plan.probeSamples} probe + 8 to train on)`);
+        throw new HeadgradError('ERR_HEADGRAD_TASKS', `--tasks: ${file} has ${all.length} samples; this plan needs at least ${heldOut + 8} (${plan.testSamples} test + ${plan.probeSamples} probe + 8 to train on)`);
       }
       const order = shuffled(all, plan.seed);
       const answers = new Map(all.map((x) => [x.prompt, x.response]));
@@ -141,30 +142,30 @@ async function readManifest(dir: string): Promise<Manifest> {
   try {
     m = JSON.parse(text);
   } catch (e) {
-    throw new Error(`--tasks: ${file} is not valid JSON: ${(e as Error).message}`);
+    throw new HeadgradError('ERR_HEADGRAD_TASKS', `--tasks: ${file} is not valid JSON: ${(e as Error).message}`);
   }
-  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new Error(`--tasks: ${file} must be a JSON object`);
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new HeadgradError('ERR_HEADGRAD_TASKS', `--tasks: ${file} must be a JSON object`);
   const c = m.constituents ?? {};
   const ok = c !== null && typeof c === 'object' && !Array.isArray(c) &&
     Object.values(c).every((v) => Array.isArray(v) && v.every((x) => typeof x === 'string'));
-  if (!ok) throw new Error(`--tasks: ${file} must be { "constituents": { "COMPLEX": ["BASIC", ...] } }`);
+  if (!ok) throw new HeadgradError('ERR_HEADGRAD_TASKS', `--tasks: ${file} must be { "constituents": { "COMPLEX": ["BASIC", ...] } }`);
   const checkOf = (v: unknown, where: string): string => {
-    if (typeof v !== 'string' || !CHECKS.test(v)) throw new Error(`--tasks: ${file}: ${where} must be "exact", "last-number" or "regex:PATTERN", got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string' || !CHECKS.test(v)) throw new HeadgradError('ERR_HEADGRAD_TASKS', `--tasks: ${file}: ${where} must be "exact", "last-number" or "regex:PATTERN", got ${JSON.stringify(v)}`);
     if (v.startsWith('regex:')) {
       try {
         new RegExp(v.slice(6));
       } catch (e) {
-        throw new Error(`--tasks: ${file}: ${where}: ${(e as Error).message}`);
+        throw new HeadgradError('ERR_HEADGRAD_TASKS', `--tasks: ${file}: ${where}: ${(e as Error).message}`);
       }
     }
     return v;
   };
   const check = m.check === undefined ? 'exact' : checkOf(m.check, '"check"');
   const given = m.checks ?? {};
-  if (given === null || typeof given !== 'object' || Array.isArray(given)) throw new Error(`--tasks: ${file}: "checks" must be { "TASK": CHECK }`);
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) throw new HeadgradError('ERR_HEADGRAD_TASKS', `--tasks: ${file}: "checks" must be { "TASK": CHECK }`);
   const checks = Object.fromEntries(Object.entries(given).map(([k, v]) => [k, checkOf(v, `"checks"."${k}"`)]));
   const mnt = m.maxNewTokens;
-  if (mnt !== undefined && !(Number.isInteger(mnt) && (mnt as number) > 0)) throw new Error(`--tasks: ${file}: "maxNewTokens" must be a positive integer, got ${JSON.stringify(mnt)}`);
+  if (mnt !== undefined && !(Number.isInteger(mnt) && (mnt as number) > 0)) throw new HeadgradError('ERR_HEADGRAD_TASKS', `--tasks: ${file}: "maxNewTokens" must be a positive integer, got ${JSON.stringify(mnt)}`);
   return { constituents: c as Record<string, string[]>, check, checks, ...(mnt !== undefined ? { maxNewTokens: mnt as number } : {}) };
 }
 
@@ -178,7 +179,7 @@ export function lastNumber(text: string): number | undefined {
 export function makeChecker(name: string, answers: Map<string, string>, file: string): Checker {
   const reference = (prompt: string) => {
     const r = answers.get(prompt);
-    if (r === undefined) throw new Error(`${file}: no reference answer for prompt ${JSON.stringify(prompt.slice(0, 40))}`);
+    if (r === undefined) throw new HeadgradError('ERR_HEADGRAD_TASKS', `${file}: no reference answer for prompt ${JSON.stringify(prompt.slice(0, 40))}`);
     return r;
   };
   if (name === 'exact') return (prompt, output) => reference(prompt) === output;
@@ -204,19 +205,19 @@ function checkSuite(tasks: TaskData[], manifest: Manifest, dir: string): void {
   const { constituents } = manifest;
   const names = (kind: TaskKind) => tasks.filter((t) => t.kind === kind).map((t) => t.name);
   const basic = names('basic');
-  if (basic.length < 2) throw new Error(`--tasks: ${dir}/basic/ needs at least two NAME.jsonl files, found ${basic.length}`);
-  if (names('complex').length < 1) throw new Error(`--tasks: ${dir}/complex/ needs at least one NAME.jsonl file, found none`);
+  if (basic.length < 2) throw new HeadgradError('ERR_HEADGRAD_TASKS', `--tasks: ${dir}/basic/ needs at least two NAME.jsonl files, found ${basic.length}`);
+  if (names('complex').length < 1) throw new HeadgradError('ERR_HEADGRAD_TASKS', `--tasks: ${dir}/complex/ needs at least one NAME.jsonl file, found none`);
   const seen = new Set<string>();
   for (const t of tasks) {
-    if (seen.has(t.name)) throw new Error(`--tasks: two tasks are named "${t.name}"; names must be unique across basic/, complex/ and control/`);
+    if (seen.has(t.name)) throw new HeadgradError('ERR_HEADGRAD_TASKS', `--tasks: two tasks are named "${t.name}"; names must be unique across basic/, complex/ and control/`);
     seen.add(t.name);
   }
   for (const [complex, parts] of Object.entries(constituents)) {
-    if (!names('complex').includes(complex)) throw new Error(`--tasks: manifest.json names "${complex}", which is not a file in ${dir}/complex/`);
-    for (const p of parts) if (!basic.includes(p)) throw new Error(`--tasks: manifest.json: constituent "${p}" of "${complex}" is not a file in ${dir}/basic/ (basic tasks: ${basic.join(', ')})`);
+    if (!names('complex').includes(complex)) throw new HeadgradError('ERR_HEADGRAD_TASKS', `--tasks: manifest.json names "${complex}", which is not a file in ${dir}/complex/`);
+    for (const p of parts) if (!basic.includes(p)) throw new HeadgradError('ERR_HEADGRAD_TASKS', `--tasks: manifest.json: constituent "${p}" of "${complex}" is not a file in ${dir}/basic/ (basic tasks: ${basic.join(', ')})`);
   }
   for (const name of Object.keys(manifest.checks)) {
-    if (!seen.has(name)) throw new Error(`--tasks: manifest.json: "checks" names "${name}", which is not a task file in ${dir}`);
+    if (!seen.has(name)) throw new HeadgradError('ERR_HEADGRAD_TASKS', `--tasks: manifest.json: "checks" names "${name}", which is not a task file in ${dir}`);
   }
 }
 
@@ -229,7 +230,7 @@ export function checkFits(suite: Suite, tokenizer: Tokenizer, cfg: { maxSeqLen: 
   const fits = (what: string, samples: readonly Sample[]) => samples.forEach((s, i) => {
     const n = tokenizer.encode(s.prompt).length + tokenizer.separator.length + tokenizer.encode(s.response).length;
     if (n > cfg.maxSeqLen) {
-      throw new Error(`${what} sample ${i} (${JSON.stringify(s.prompt.slice(0, 40))}…) needs ${n} input tokens, the model's maxSeqLen is ${cfg.maxSeqLen}`);
+      throw new HeadgradError('ERR_HEADGRAD_TASKS', `${what} sample ${i} (${JSON.stringify(s.prompt.slice(0, 40))}…) needs ${n} input tokens, the model's maxSeqLen is ${cfg.maxSeqLen}`);
     }
   });
   for (const t of suite.tasks) {
@@ -238,6 +239,6 @@ export function checkFits(suite: Suite, tokenizer: Tokenizer, cfg: { maxSeqLen: 
   fits('format stage:', suite.format);
   const basics = suite.tasks.filter((t) => t.kind === 'basic').length;
   if (cfg.layers * cfg.heads <= basics + 2) {
-    throw new Error(`the model has ${cfg.layers * cfg.heads} heads; decomposing on ${basics} basic tasks (+ intercept + the target's own AP_base) needs more heads than that`);
+    throw new HeadgradError('ERR_HEADGRAD_TASKS', `the model has ${cfg.layers * cfg.heads} heads; decomposing on ${basics} basic tasks (+ intercept + the target's own AP_base) needs more heads than that`);
   }
 }

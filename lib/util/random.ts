@@ -2,12 +2,13 @@
 // (data shuffles, task generation, permutation tests, random head draws).
 // splitmix32 for seeding + mulberry32 for the stream: fast, 32-bit state, good enough for
 // shuffling and sampling (not for cryptography).
+import { HeadgradRangeError, HeadgradTypeError } from '../errors.js';
 
 export class Rng {
   private state: number;
 
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new TypeError(`Rng: seed must be a finite number, got ${seed}`);
+    if (!Number.isFinite(seed)) throw new HeadgradTypeError(`Rng: seed must be a finite number, got ${seed}`);
     // splitmix32 of the seed so that nearby seeds give unrelated streams
     let z = (Math.trunc(seed) + 0x9e3779b9) | 0;
     z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
@@ -48,7 +49,7 @@ export class Rng {
 
   /** k distinct indices from [0, n), in draw order. */
   sample(n: number, k: number): number[] {
-    if (k > n) throw new RangeError(`Rng.sample: cannot draw ${k} distinct items from ${n}`);
+    if (k > n) throw new HeadgradRangeError(`Rng.sample: cannot draw ${k} distinct items from ${n}`);
     const idx = Array.from({ length: n }, (_, i) => i);
     for (let i = 0; i < k; i++) {
       const j = i + this.int(n - i);

@@ -35,7 +35,7 @@ const out: Record<string, string> = {};
     training.push(model.exportGradients());
     await model.step({ lr: 1e-2, weightDecay: 0.1, gradClip: 1 });
   }
-  training.push(model.exportParameters());
+  training.push(model.exportParametersSync());
   out.forward = digest(...forward); // logits, loss and head scores before any step
   out.training = digest(...training); // gradients, later steps, parameters
   model.dispose();
@@ -46,7 +46,7 @@ const out: Record<string, string> = {};
   const model = await GPT.create({ ...cfg, seed: 4, device: 'cpu' });
   const data = easyTask('abcdefghijklmnop'); // 48 samples: batches of 48 rows
   const h = await sft(model, data, { tokenizer, steps: 4, batchSize: 48, lr: 1e-2, warmupSteps: 2, seed: 1, progress: false });
-  out.sft = digest(model.exportParameters(), Float64Array.from(h.steps.map((s) => s.loss)));
+  out.sft = digest(model.exportParametersSync(), Float64Array.from(h.steps.map((s) => s.loss)));
   model.dispose();
 }
 

@@ -7,7 +7,7 @@ import type { Sample } from '../../lib/data/sample.js';
 export const tokenizer = new ByteTokenizer();
 
 export function tinyModel(seed = 1, o: { layers?: number; heads?: number; dim?: number; maxSeqLen?: number } = {}): Promise<GPT> {
-  return GPT.create({ vocabSize: tokenizer.vocabSize, maxSeqLen: o.maxSeqLen ?? 16, layers: o.layers ?? 2, heads: o.heads ?? 2, dim: o.dim ?? 32, seed });
+  return GPT.create({ vocabSize: tokenizer.vocabSize, maxSeqLen: o.maxSeqLen ?? 16, layers: o.layers ?? 2, heads: o.heads ?? 2, dim: o.dim ?? 32, seed, device: 'cpu' });
 }
 
 /** "ab" -> "BA": short enough for a tiny model, and not solvable without attending to the prompt. */
