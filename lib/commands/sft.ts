@@ -6,6 +6,7 @@ import { readPattern, assertSameShape } from '../patterns/pattern.js';
 import { writeTextAtomic } from '../util/atomic_file.js';
 import { topK } from '../patterns/metrics.js';
 import { sft, type SftHistory, type SftMode } from '../sft.js';
+import { telemetryJson } from '../telemetry/record.js';
 import {
   positiveInt, nonNegativeInt, positiveNumber, requireFile, requireModel, requireOutputDir, checkDataSource, loadData, printResult, loadModel,
 } from './inputs.js';
@@ -141,6 +142,7 @@ function historyJson(h: SftHistory) {
       step: s.step, weightChange: s.weightChange,
       pattern: { layers: s.pattern.layers, heads: s.pattern.heads, samples: s.pattern.samples, values: [...s.pattern.values], signed: [...s.pattern.signed] },
     })),
+    telemetry: h.telemetry.map(telemetryJson),
   };
 }
 
