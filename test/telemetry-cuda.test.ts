@@ -2,8 +2,8 @@
 // (each training sample's telemetry score against activationPattern of that sample at θ_t,
 // on the GPU, same precision). Without a GPU the tests are registered as skipped;
 // HEADGRAD_DEVICE=cuda (scripts/gpu-check.sh) makes a missing GPU fail them instead.
-// The bounds are the CPU's: f32 rounding (1e-5 of the scale) in f32 and in bf16 at a
-// power-of-two batch, bf16 rounding (3e-2) otherwise (see test/telemetry.test.ts).
+// The bounds are the CPU's: f32 rounding (1e-5 of the scale) in f32; bf16 rounding in bf16
+// (1e-3 at a power-of-two batch, 3e-2 otherwise; see test/telemetry.test.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { backendInfo } from '../lib/index.js';
@@ -17,7 +17,7 @@ const gpuTest = cuda.available || forced ? test : test.skip;
 if (!cuda.available && !forced) console.log(`  telemetry on CUDA: skipped, no GPU (${cuda.reason ?? 'no CUDA device'})`);
 const rng = new Rng(testSeed('telemetry-cuda'));
 
-const cases = [['f32', 5, 1e-5], ['bf16', 4, 1e-5], ['bf16', 5, 3e-2]] as const;
+const cases = [['f32', 5, 1e-5], ['bf16', 4, 1e-3], ['bf16', 5, 3e-2]] as const;
 for (const [name, cfg] of [['GPT-2', GPT2_CONFIG], ['Llama (GQA 4/2, RoPE, RMSNorm, SwiGLU)', LLAMA_CONFIG]] as const) {
   for (const [precision, batchSize, bound] of cases) {
     gpuTest(`${name} ${precision} on CUDA, batch ${batchSize}: each sample's telemetry score = activationPattern at θ_t (≤ ${bound} of the scale)`, async () => {

@@ -21,14 +21,17 @@ const f = (name: string) => path.join(dir, name);
 const bf16 = backendInfo().cpu.bf16;
 
 // The bound: f32 rounding, relative to the step's largest |score| (worst seen over 10 seeds:
-// 2.4e-6). In bf16 the same holds when the batch size is a power of two; otherwise the training
-// backward's gradients carry the factor 1/batch into the bf16 GEMM inputs, which round them
-// differently from the per-sample pass, so the two agree to bf16 rounding only (worst seen
-// 1.1e-2 over 10 seeds at batch 3 and 5; bound 3e-2).
+// 2.4e-6). bf16 rounds activations and gradients to 8 bits, so its bound is bf16 rounding: at a
+// power-of-two batch the training weights are the per-sample ones times an exact power of two,
+// and most runs agree to ~1e-7, but now and then a last-bit f32 difference (the GEMM shapes
+// follow the batch) flips one bf16 rounding (worst seen 2.7e-4 over 50 runs; bound 1e-3); at
+// other batch sizes the factor 1/batch itself reaches the bf16 GEMM inputs and rounds
+// differently (worst seen 1.1e-2 over 10 seeds at batch 3 and 5; bound 3e-2).
 const BOUND = 1e-5;
+const BF16_POW2 = 1e-3;
 const BF16_ROUNDING = 3e-2;
 
-const cases = [['f32', 5, BOUND], ['bf16', 4, BOUND], ['bf16', 5, BF16_ROUNDING]] as const;
+const cases = [['f32', 5, BOUND], ['bf16', 4, BF16_POW2], ['bf16', 5, BF16_ROUNDING]] as const;
 for (const [name, cfg] of [['GPT-2', GPT2_CONFIG], ['Llama (GQA 4/2, RoPE, RMSNorm, SwiGLU)', LLAMA_CONFIG]] as const) {
   for (const [precision, batchSize, bound] of cases) {
     const run = precision === 'f32' || bf16.available ? test : test.skip;
