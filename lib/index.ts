@@ -35,6 +35,7 @@ export {
   sft, learningRate, SftDivergedError,
   type SftOptions, type SftEvalOptions, type SftSnapshotOptions, type ScheduleOptions, type SftHistory, type SftMode, type StepRecord, type EvalRecord, type SnapshotRecord,
 } from './sft.js';
+export { telemetryRecord, telemetryJson, telemetryFromJson, type TelemetryOptions, type TelemetryRecord, type TelemetryJson } from './telemetry/record.js';
 export { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
 export { activationPattern, patternProvenance, modelHash, dataHash, type ActivationPattern, type ActivationOptions, type ShardSpec } from './patterns/activation.js';
 export { ablateHeads, type AblationOptions, type AblationResult, type AblatedRun } from './patterns/ablation.js';

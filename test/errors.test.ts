@@ -15,6 +15,7 @@ import { requireTask } from '../lib/commands/inputs.js';
 import { fileSuite } from '../lib/reproduce/suite.js';
 import { makePlan } from '../lib/reproduce/plan.js';
 import { Torch } from '../lib/bench/peers.js';
+import { readTrace } from '../lib/telemetry/trace_file.js';
 import { Matrix } from 'ml-matrix';
 import { tokenizer, tinyModel, easyTask } from './helpers/tiny.js';
 import { suiteTempDir } from './helpers/temp_dir.js';
@@ -112,6 +113,10 @@ const cases: Record<HeadgradErrorCode, () => Promise<void>> = {
   ERR_HEADGRAD_PATTERN_FILE: async () => {
     writeFileSync(f('pattern.json'), JSON.stringify({ layers: 2 }));
     expectCode(await caught(() => readPattern(f('pattern.json'))), 'ERR_HEADGRAD_PATTERN_FILE', HeadgradError);
+  },
+  ERR_HEADGRAD_TRACE_FILE: async () => {
+    writeFileSync(f('trace.jsonl'), '{"step": 1}\n');
+    expectCode(await caught(() => readTrace(f('trace.jsonl'))), 'ERR_HEADGRAD_TRACE_FILE', HeadgradError);
   },
   ERR_HEADGRAD_REPORT: async () => {
     expectCode(await caught(() => readReport(f('no-report.json'))), 'ERR_HEADGRAD_REPORT', HeadgradError);
