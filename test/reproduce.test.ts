@@ -192,7 +192,7 @@ test('inputs that do not fit fail at once, naming the problem', async () => {
     [['--tasks', f('nothing-here')], /--tasks: not a folder/],
     [['--quick', '--full'], /at most one of --quick and --full/],
     [['--lr', 'fast'], /--lr.*expected a number > 0/],
-    [['--device', 'tpu'], /--device.*expected one of cpu, cuda/],
+    [['--device', 'tpu'], /--device.*expected one of auto, cpu, cuda/],
     [['--tasks', f('badcheck')], /"check" must be "exact", "last-number" or "regex:PATTERN"/],
   ];
   for (const [args, message] of cases) {

@@ -97,11 +97,12 @@ test('forward/generate and attention: the same refusals in both layers', async (
 test('the addon loads lazily: import, decompose, statistics and reports work without it', () => {
   const script = `
     import * as hg from './lib/index.js';
+    import { heatmap } from './lib/utils.js';
     const p = (v) => ({ layers: 2, heads: 3, values: Float64Array.from(v) });
     const d = hg.decompose(p([1, 2, 3, 4, 2, 7]), { a: p([1, 0, 1, 2, 0, 3]), b: p([0, 1, 1, 0, 1, 2]) },
       { method: 'nnls', intercept: false, permutations: 20 });
     const rho = hg.spearman([1, 2, 3], [1, 3, 2]);
-    const svg = hg.heatmap(p([1, 2, 3, 4, 5, 6]), { title: 't' });
+    const svg = heatmap(p([1, 2, 3, 4, 5, 6]), { title: 't' });
     let err = '';
     try { hg.backendInfo(); } catch (e) { err = e.message; }
     console.log(JSON.stringify({ r2: d.r2, rho, svg: svg.startsWith('<svg'), err }));
