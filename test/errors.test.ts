@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  ERROR_CODES, GPT, HeadgradError, HeadgradRangeError, HeadgradTypeError, CheckpointError, SftDivergedError, backendInfo,
+  ERROR_CODES, GPT, HeadgradError, MemoryError, HeadgradRangeError, HeadgradTypeError, CheckpointError, SftDivergedError, backendInfo,
   isHeadgradError, readCheckpoint, readPattern, readReport, readSamples, sft, tokenizerForModel, ChatTemplate, type HeadgradErrorCode,
 } from '../lib/index.js';
 import { nnls } from '../lib/utils.js';
@@ -71,6 +71,19 @@ const cases: Record<HeadgradErrorCode, () => Promise<void>> = {
     await pending;
     m.dispose();
     expectCode(await caught(() => m.backward()), 'ERR_HEADGRAD_MODEL_STATE', HeadgradError);
+  },
+  ERR_HEADGRAD_MEMORY: async () => {
+    const saved = { ...process.env };
+    process.env.HEADGRAD_MEMORY_AVAILABLE = '1000000';
+    delete process.env.HEADGRAD_MEMORY_CHECK;
+    try {
+      const e = await caught(() => GPT.create({ vocabSize: 50000, maxSeqLen: 64, layers: 2, heads: 4, dim: 256, device: 'cpu' }));
+      expectCode(e, 'ERR_HEADGRAD_MEMORY', MemoryError);
+    } finally {
+      process.env.HEADGRAD_MEMORY_AVAILABLE = saved.HEADGRAD_MEMORY_AVAILABLE;
+      if (saved.HEADGRAD_MEMORY_AVAILABLE === undefined) delete process.env.HEADGRAD_MEMORY_AVAILABLE;
+      if (saved.HEADGRAD_MEMORY_CHECK !== undefined) process.env.HEADGRAD_MEMORY_CHECK = saved.HEADGRAD_MEMORY_CHECK;
+    }
   },
   ERR_HEADGRAD_ENGINE: async () => {
     // HEADGRAD_TEST_FAIL_OUTPUT_ALLOC=1 (native/addon/async_job.h) fails every output allocation.
