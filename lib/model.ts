@@ -9,7 +9,7 @@ import { planOwnCheckpoint, readCheckpoint, writeCheckpoint, validateConfig, par
 import { pickConfig } from './checkpoint/layout.js';
 import { planHfFolder, streamHfFolder, writeHfFolder } from './checkpoint/hf_folder.js';
 import { native, type NativeGPTModel, type OptimizerState } from './native.js';
-import { checkMemory, type Workload } from './memory_plan.js';
+import { checkActivations, checkMemory, type Workload } from './memory_plan.js';
 import { STEP_BOUNDS, checkBoolean, checkFloats, checkInt, checkNumberIn, checkObject, checkPositiveInt, checkTokens, describe } from './validate.js';
 import { stat } from 'node:fs/promises';
 
@@ -108,6 +108,7 @@ export class GPT {
   #disposed = false;
   #gates: Float32Array; // a host copy of the gates last set (all ones at creation)
   #source: string | undefined; // the folder the model was loaded from (its tokenizer goes along on save)
+  #plannedRows = 0; // the largest batch·seqLen so far: the engine's activation arena holds that many rows
 
   private constructor(handle: NativeGPTModel, config: GPTConfig, device: 'cpu' | 'cuda', precision: Precision) {
     this.#native = handle;
@@ -217,6 +218,10 @@ export class GPT {
       if (o.lossWeights !== undefined) {
         if (targets === undefined) throw new TypeError('forward options.lossWeights: needs targets as well');
         lossWeights = checkFloats(copy(o.lossWeights, Float32Array), 'forward options.lossWeights', n, 0);
+      }
+      if (this.device === 'cpu' && n > this.#plannedRows) {
+        checkActivations('GPT.forward', this.config, this.precision, batch, seqLen, this.#plannedRows);
+        this.#plannedRows = n;
       }
       const returnLogits = o.returnLogits === undefined ? undefined : checkBoolean(o.returnLogits, 'forward options.returnLogits');
       const scoresOnly = o.scoresOnly === undefined ? undefined : checkBoolean(o.scoresOnly, 'forward options.scoresOnly');
