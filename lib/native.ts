@@ -18,7 +18,9 @@ export interface BackendInfo {
     /** openblas_get_corename(), null without OpenBLAS */
     blasCore: string | null;
     /** precision 'bf16' on the CPU: the linear layers' gemms through oneDNN, or why f32 runs instead */
-    bf16: { available: boolean; isa: string | null; reason: string };
+    bf16: { available: boolean; isa: string | null; reason: string;
+      /** the kernel behind a bf16 model's linear layers (weights held as bf16), and why it was chosen */
+      linear: string; linearReason: string };
   };
   /** device: the index of the GPU every CUDA call runs on (HEADGRAD_CUDA_DEVICE, else the first usable one). */
   cuda: { compiled: boolean; available: boolean; devices: CudaDevice[]; device?: number; reason?: string;
