@@ -43,8 +43,20 @@ export interface NativeAttentionOptions {
 export interface NativeForwardResult { out: Float32Array; lse: Float32Array; precision: 'f32' | 'bf16' }
 export interface NativeBackwardResult { dq: Float32Array; dk: Float32Array; dv: Float32Array; headScore: Float32Array; precision: 'f32' | 'bf16' }
 
-/** AdamW's moments [numParams] (canonical layout) and its step count (the bias corrections use it). */
-export interface OptimizerState { m: Float32Array; v: Float32Array; step: number }
+/**
+ * AdamW's state. An f32 model: m, v over every parameter (canonical layout). A bf16 model: m, v
+ * and `master` (the f32 master values) over its trainable set only, in the engine's block order.
+ */
+export interface OptimizerState { m: Float32Array; v: Float32Array; step: number; master?: Float32Array }
+
+/** What later steps train (GPT.setTrainable); no field: everything. */
+export interface TrainableSet { trainableHeads?: Uint8Array; trainMlp?: boolean; trainLayerNorm?: boolean; trainEmbeddings?: boolean }
+
+/** The engine's memory by kind, in bytes (GPT.residentBytes). */
+export interface ResidentBytes {
+  weightsF32: number; weightsBf16: number; vectorsF32: number; master: number; grads: number; moments: number;
+  activations: number; decode: number; other: number;
+}
 
 export interface NativeStepOptions {
   lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; gradClip?: number;
@@ -63,6 +75,9 @@ export interface NativeGPTModel {
   importParameters(p: Float32Array): void;
   exportParameterRange(offset: number, length: number): Float32Array;
   importParameterRange(offset: number, data: Float32Array): void;
+  importParameterRangeBf16(offset: number, data: Uint16Array): void;
+  setTrainable(t: TrainableSet): void;
+  residentBytes(): ResidentBytes;
   exportGradients(): Float32Array;
   exportOptimizerState(): OptimizerState;
   importOptimizerState(s: OptimizerState): void;

@@ -19,8 +19,13 @@ void GPT::decode(const int32_t* tokens, int64_t n, int64_t pos, float* last_logi
   const int64_t QKV = cfg_.qkv_rows(), F = cfg_.ffn(), FC = cfg_.fc_rows();
   const bool rope = cfg_.positions == PosKind::Rope;
   ops_.upload(d.tokens, tokens, n * 4);
-  const float* wpe = param(kWpe);
-  ops_.encoder_forward(d.x, d.tokens, param(kWte), wpe ? wpe + pos * C : nullptr, 1, n, C);  // x [n,C]
+  if (bf16_) {  // x [n,C]
+    const uint16_t* wpe = w16(kWpe);
+    ops_.bf16w->encoder_forward(d.x, d.tokens, w16(kWte), wpe ? wpe + pos * C : nullptr, 1, n, C);
+  } else {
+    const float* wpe = param(kWpe);
+    ops_.encoder_forward(d.x, d.tokens, param(kWte), wpe ? wpe + pos * C : nullptr, 1, n, C);
+  }
   auto norm = [&](const float* inp, ParamIndex w, ParamIndex b, int64_t l, int64_t rows) {
     if (cfg_.norm == NormKind::LayerNorm)
       ops_.layernorm_forward(d.ln, d.mean, d.rstd, inp, param(w, l), param(b, l), rows, C);
@@ -31,22 +36,22 @@ void GPT::decode(const int32_t* tokens, int64_t n, int64_t pos, float* last_logi
     float* kcache = d.kcache + l * KV * P * hs;
     float* vcache = d.vcache + l * KV * P * hs;
     norm(d.x, kLn1w, kLn1b, l, n);
-    ops_.matmul_forward(d.qkv, d.ln, param(kQkvw, l), param(kQkvb, l), n, C, QKV);
+    matmul_forward(d.qkv, d.ln, kQkvw, kQkvb, l, n, C, QKV);
     // rows are positions pos..pos+n-1: T = n makes row i's position pos + i
     if (rope) ops_.rope_forward(d.qkv, rope_cos_->f32(), rope_sin_->f32(), n, n, pos, H + KV, QKV, hs);
     ops_.attention_decode(d.atty, d.qkv, kcache, vcache, gates_->f32() + l * H, n, pos, H, KV, P, hs);
-    ops_.matmul_forward(d.proj, d.atty, param(kAttprojw, l), param(kAttprojb, l), n, C, C);
+    matmul_forward(d.proj, d.atty, kAttprojw, kAttprojb, l, n, C, C);
     ops_.residual_forward(d.x, d.x, d.proj, n * C);
     norm(d.x, kLn2w, kLn2b, l, n);
-    ops_.matmul_forward(d.fch, d.ln, param(kFcw, l), param(kFcb, l), n, C, FC);
+    matmul_forward(d.fch, d.ln, kFcw, kFcb, l, n, C, FC);
     if (cfg_.mlp == MlpKind::SwiGLU) ops_.swiglu_forward(d.fch_gelu, d.fch, n, F);
     else ops_.gelu_forward(d.fch_gelu, d.fch, n * F);
-    ops_.matmul_forward(d.proj, d.fch_gelu, param(kFcprojw, l), param(kFcprojb, l), n, F, C);
+    matmul_forward(d.proj, d.fch_gelu, kFcprojw, kFcprojb, l, n, F, C);
     ops_.residual_forward(d.x, d.x, d.proj, n * C);
   }
   const float* last = d.x + (n - 1) * C;  // only the last position needs logits
   norm(last, kLnfw, kLnfb, 0, 1);
-  ops_.matmul_forward(d.logits, d.ln, lm_head(), nullptr, 1, C, V);
+  matmul_forward(d.logits, d.ln, lm_index(), kNoParam, 0, 1, C, V);
   ops_.download(last_logits, d.logits, V * 4);
 }
 
