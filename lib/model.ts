@@ -157,9 +157,15 @@ export class GPT {
     return model;
   }
 
+  /** True when the weights live as bf16 (precision 'bf16' on the CPU): save() then writes BF16 tensors where exact. */
+  get bf16Weights(): boolean {
+    return this.precision === 'bf16' && this.device === 'cpu';
+  }
+
   /**
    * Saves the parameters. A path ending in .safetensors gets headgrad's own single file (config
-   * in __metadata__), written atomically. Any other path becomes a Hugging Face folder that
+   * in __metadata__), written atomically; a bf16 model writes the tensors it holds as bf16 as
+   * BF16 and the f32 masters of trained tensors as F32 (__metadata__.dtypes says which). Any other path becomes a Hugging Face folder that
    * transformers loads (config.json and F32 model.safetensors, sharded past maxShardBytes,
    * default 5e9), with the tokenizer files of the folder this model was loaded from; the folder
    * is written beside the target and swapped in whole.
@@ -167,7 +173,7 @@ export class GPT {
   async save(file: string, o: { maxShardBytes?: number } = {}): Promise<void> {
     if (file.endsWith('.safetensors')) {
       const params = await this.#enqueue(async () => this.#native.exportParameters());
-      await writeCheckpoint(file, this.config, params);
+      await writeCheckpoint(file, this.config, params, undefined, this.bf16Weights ? { bf16Where: 'exact' } : {});
       return;
     }
     await this.#enqueue(() => writeHfFolder(file, this.config, (offset, length) => this.#native.exportParameterRange(offset, length),
@@ -361,8 +367,7 @@ export class GPT {
     this.#sync('importOptimizerState');
     checkObject(s, 'optimizer state');
     // a bf16 CPU model's state covers its trainable set: the addon checks that length exactly
-    const bf16Weights = this.precision === 'bf16' && this.device === 'cpu';
-    const n = bf16Weights && s.m instanceof Float32Array ? s.m.length : this.parameterCount;
+    const n = this.bf16Weights && s.m instanceof Float32Array ? s.m.length : this.parameterCount;
     checkFloats(s.m, 'optimizer state.m', n);
     checkFloats(s.v, 'optimizer state.v', n, 0);
     if (s.master !== undefined) checkFloats(s.master, 'optimizer state.master', n);

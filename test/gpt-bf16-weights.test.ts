@@ -8,6 +8,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { backendInfo, GPT, parameterLayout, type GPTConfig } from '../lib/index.js';
 import { Rng } from '../lib/util/random.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readSafetensors } from '../lib/checkpoint/safetensors.js';
 import { sameBits } from './helpers/compare.js';
 import { randomReferenceParameters, referenceForward, referenceGateGradients } from './helpers/reference_model.js';
 import { testSeed } from './helpers/seed.js';
@@ -280,6 +284,33 @@ if (!bf16Runs) {
       a.dispose();
       b.dispose();
     }
+  });
+
+  test('save(): the masters of trained tensors as F32, the bf16 weights as BF16 (dtypes in the metadata); loading gives them back exactly', async () => {
+    const cfg = llama;
+    const m = await GPT.create({ ...cfg, device: 'cpu', precision: 'bf16', seed: 6 });
+    const heads = new Uint8Array(cfg.layers * cfg.heads);
+    heads[3] = 1;
+    m.setTrainable({ trainableHeads: heads });
+    const B = 2, T = 8;
+    const tokens = ints(B * T, cfg.vocabSize);
+    await m.forward(tokens, { batch: B, seqLen: T, targets: tokens });
+    await m.backward();
+    await m.step({ lr: 1e-2 });
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'hg-bf16-save-')), 'm.safetensors');
+    await m.save(file);
+    const st = await readSafetensors(file);
+    const dtypes = JSON.parse(st.metadata.dtypes!) as Record<string, string>;
+    for (const name of ['qkvw', 'attprojw']) assert.is(st.tensors.get(name)!.dtype, 'F32', `${name} holds trained slices: F32 masters`);
+    for (const name of ['wte', 'fcw', 'fcprojw', 'lmhead']) assert.is(st.tensors.get(name)!.dtype, 'BF16', `${name} is frozen: BF16`);
+    for (const [name, entry] of st.tensors) assert.is(dtypes[name], entry.dtype, `metadata dtype of ${name}`);
+    const back = await GPT.load(file);
+    assert.ok(sameBits(back.exportParameters(), m.exportParameters()), 'an f32 load of the file = the saved values');
+    const back16 = await GPT.load(file, { precision: 'bf16' });
+    const a = back16.exportParameters(), want = m.exportParameters();
+    for (let i = 0; i < a.length; i++) if (a[i] !== widen(bf16Bits(want[i]!))) assert.unreachable(`bf16 load: parameter ${i}`);
+    for (const x of [m, back, back16]) x.dispose();
+    rmSync(path.dirname(file), { recursive: true, force: true });
   });
 
   test('bf16 generate runs on the bf16 weights and matches f32 greedy decoding on a confident model', async () => {
