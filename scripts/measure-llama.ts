@@ -9,11 +9,12 @@
 // /usr/bin/time -v reports as "Maximum resident set size"), read after the load and again after
 // the pattern run. Tokens/s counts the samples' own input tokens (padding excluded; the samples
 // have nearly equal lengths) over the wall time of activationPattern (forward + scores-only
-// backward, batching and tokenizing included; no hashing).
+// backward, batching and tokenizing included; no hashing). Each peak is printed beside the
+// memory planner's estimate for the same work (lib/memory_plan.ts, what `headgrad info` prints).
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { GPT, backendInfo, activationPattern, parameterCount, sft } from '../lib/index.js';
+import { GPT, backendInfo, activationPattern, estimateMemory, parameterCount, sft } from '../lib/index.js';
 import { tokenizerForModel } from '../lib/model_tokenizer.js';
 import { makeBatch } from '../lib/data/batch.js';
 import { Rng } from '../lib/util/random.js';
@@ -37,13 +38,16 @@ const info = backendInfo();
 console.log(`machine: ${os.cpus()[0]?.model} (${os.cpus().length} cores), ${info.cpu.threads} engine threads, ${info.cpu.simd}, BLAS ${info.cpu.blas}`);
 
 const t0 = performance.now();
-const model = await GPT.load(a.model, { precision: a.precision as 'f32' | 'bf16' });
+const precision = a.precision as 'f32' | 'bf16';
+const model = await GPT.load(a.model, { precision, device: 'cpu' });
 const resident = () => Object.entries(model.residentBytes()).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${gb(v)}`).join(', ');
 const loadS = (performance.now() - t0) / 1000;
 const n = parameterCount(model.config);
 const f32 = n * 4;
 const afterLoad = peakRss();
-console.log(`load (${model.precision}): ${loadS.toFixed(1)} s, ${n.toLocaleString('en')} parameters (f32 ${gb(f32)} GB); peak RSS ${gb(afterLoad)} GB = ${(afterLoad / f32).toFixed(2)}x the f32 size; engine GB: ${resident()}`);
+console.log(`load (${precision}): ${loadS.toFixed(1)} s to a ready model, ${n.toLocaleString('en')} parameters (f32 ${gb(f32)} GB); ` +
+  `peak RSS ${gb(afterLoad)} GB = ${(afterLoad / f32).toFixed(2)}x the f32 size; estimate ${gb(estimateMemory(model.config, precision).total)} GB; ` +
+  `engine GB: ${resident()}`);
 if (a['load-only']) process.exit(0);
 
 // prompt/response samples of about --tokens tokens each (words drawn from a fixed list)
@@ -62,12 +66,14 @@ const samples = Array.from({ length: Number(a.samples) }, () => {
 const batch = Number(a.batch);
 let ran = 0;
 for (const x of samples) ran += makeBatch([x], tokenizer, { maxSeqLen: model.config.maxSeqLen }).seqLen;
+const longest = Math.max(...samples.map((x) => makeBatch([x], tokenizer, { maxSeqLen: model.config.maxSeqLen }).seqLen));
 if (a.run === 'patterns') {
   const t1 = performance.now();
   await activationPattern(model, samples, { tokenizer, batchSize: batch });
   const s = (performance.now() - t1) / 1000;
+  const estimate = estimateMemory(model.config, precision, { batch, seqLen: longest });
   console.log(`patterns: ${samples.length} samples, batch ${batch}, ${ran} tokens in ${s.toFixed(1)} s = ${(ran / s).toFixed(1)} tokens/s; ` +
-    `peak RSS ${gb(peakRss())} GB; engine GB: ${resident()}`);
+    `peak RSS ${gb(peakRss())} GB; estimate ${gb(estimate.total)} GB; engine GB: ${resident()}`);
 } else {
   // --heads heads spread evenly over layers and heads (a stand-in for a top-k selection)
   const { layers: L, heads: H } = model.config;
@@ -75,7 +81,8 @@ if (a.run === 'patterns') {
   const trainableHeads = new Uint8Array(L * H);
   for (let i = 0; i < k; i++) trainableHeads[Math.floor((i * L * H) / k) + (i % H)] = 1;
   const h = await sft(model, samples, { tokenizer, mode: 'heads', trainableHeads, steps: Number(a.steps), batchSize: batch, lr: 1e-4, progress: false });
+  const estimate = estimateMemory(model.config, precision, { batch, seqLen: longest, mode: 'heads', trainedHeads: k });
   console.log(`sft --mode heads: ${trainableHeads.reduce((x, y) => x + y, 0)} heads, ${h.steps.length} steps of batch ${batch}, ` +
-    `${h.tokens} tokens at ${h.tokensPerSecond.toFixed(1)} tokens/s; peak RSS ${gb(peakRss())} GB; engine GB: ${resident()}`);
+    `${h.tokens} tokens at ${h.tokensPerSecond.toFixed(1)} tokens/s; peak RSS ${gb(peakRss())} GB; estimate ${gb(estimate.total)} GB; engine GB: ${resident()}`);
 }
 model.dispose();
