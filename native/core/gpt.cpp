@@ -35,7 +35,7 @@ void check_backend(const GPTConfig& c, const Ops& ops) {
 }
 }  // namespace
 
-GPT::GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed)
+GPT::GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed, bool random_init)
     : cfg_(validated(cfg)), ops_(ops), layout_(param_layout(cfg)), num_params_(param_count(cfg)),
       prof_(profiling_requested()) {
   check_backend(cfg_, ops_);
@@ -43,9 +43,10 @@ GPT::GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed)
   params_ = std::make_unique<DeviceBuffer>(ops_, bytes);
   // Initialised through a bounded host buffer, and gradients allocated by the first full
   // backward: creating (or loading) a model costs one copy of its parameters, not three.
+  // Without random_init the buffer stays as alloc() returns it: zeroed.
   constexpr int64_t kInitChunk = int64_t{1} << 22;  // floats (16 MiB)
-  std::vector<float> chunk(static_cast<size_t>(std::min(num_params_, kInitChunk)));
-  for (int64_t begin = 0; begin < num_params_; begin += kInitChunk) {
+  std::vector<float> chunk(random_init ? static_cast<size_t>(std::min(num_params_, kInitChunk)) : 0);
+  for (int64_t begin = 0; random_init && begin < num_params_; begin += kInitChunk) {
     const int64_t end = std::min(num_params_, begin + kInitChunk);
     init_parameters(cfg, seed, begin, end, chunk.data());
     ops_.upload(params_->f32() + begin, chunk.data(), (end - begin) * 4);
@@ -82,33 +83,11 @@ float* GPT::grad(ParamIndex i, int64_t layer) const {
 }
 const float* GPT::lm_head() const { return param(cfg_.tied ? kWte : kLmhead); }
 
-// LayerNorm (weight w, bias b) or RMSNorm (weight w only) of inp [N,C] for layer l.
-void GPT::norm_forward(float* out, float* mean, float* rstd, const float* inp, ParamIndex w, ParamIndex b,
-                       int64_t l, int64_t N) {
-  auto s = prof_.scope(OpKind::LayerNorm);
-  if (cfg_.norm == NormKind::LayerNorm)
-    ops_.layernorm_forward(out, mean, rstd, inp, param(w, l), param(b, l), N, cfg_.C);
-  else
-    ops_.rmsnorm_forward(out, rstd, inp, param(w, l), N, cfg_.C, static_cast<float>(cfg_.norm_eps));
-}
-
-// Backward of norm_forward: dinp, dw, db += (dw, db skipped when grad() is null).
-void GPT::norm_backward(float* dinp, const float* dout, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
-                        const float* mean, const float* rstd, int64_t N) {
-  auto s = prof_.scope(OpKind::LayerNorm);
-  if (cfg_.norm == NormKind::LayerNorm)
-    ops_.layernorm_backward(dinp, grad(w, l), grad(b, l), dout, inp, param(w, l), mean, rstd, N, cfg_.C);
-  else
-    ops_.rmsnorm_backward(dinp, grad(w, l), dout, inp, param(w, l), rstd, N, cfg_.C);
-}
-
-void GPT::plan_activations(int64_t N) {
-  if (acts_ && acts_->N >= N) return;
-  acts_.reset();  // release the old plan before allocating the larger one
-  auto a = std::make_unique<Acts>();
-  const int64_t L = cfg_.L, C = cfg_.C, V = cfg_.V, H = cfg_.H;
-  const int64_t QKV = cfg_.qkv_rows(), KVC = cfg_.kv() * cfg_.hs(), F = cfg_.ffn(), FC = cfg_.fc_rows();
-  ArenaPlanner p;
+// Lays out every activation buffer for N rows in one arena (the one place that sizes them:
+// plan_activations allocates this plan, activation_bytes reports its size to the memory planner).
+void GPT::lay_out_activations(const GPTConfig& cfg, int64_t N, Acts* a, ArenaPlanner& p) {
+  const int64_t L = cfg.L, C = cfg.C, V = cfg.V, H = cfg.H;
+  const int64_t QKV = cfg.qkv_rows(), KVC = cfg.kv() * cfg.hs(), F = cfg.ffn(), FC = cfg.fc_rows();
   p.add(a->tokens, N);
   p.add(a->targets, N);
   p.add(a->weights, N);
@@ -145,74 +124,26 @@ void GPT::plan_activations(int64_t N) {
   p.add(a->dv, N * KVC);
   p.add(a->dqkv, N * QKV);
   p.add(a->dfch, N * FC);
-  p.add(a->dact, cfg_.mlp == MlpKind::SwiGLU ? N * F : 0);
+  p.add(a->dact, cfg.mlp == MlpKind::SwiGLU ? N * F : 0);
   p.add(a->head_scores, L * N * H);
+}
+
+int64_t GPT::activation_bytes(const GPTConfig& cfg, int64_t N) {
+  Acts a;
+  ArenaPlanner p;
+  lay_out_activations(cfg, N, &a, p);
+  return p.total();
+}
+
+void GPT::plan_activations(int64_t N) {
+  if (acts_ && acts_->N >= N) return;
+  acts_.reset();  // release the old plan before allocating the larger one
+  auto a = std::make_unique<Acts>();
+  ArenaPlanner p;
+  lay_out_activations(cfg_, N, a.get(), p);
   a->arena = p.allocate(ops_);
   a->N = N;
   acts_ = std::move(a);
-}
-
-// out [N,OC] = inp [N,IC] · w_lᵀ + b_l
-void GPT::matmul_forward(float* out, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
-                         int64_t N, int64_t IC, int64_t OC) {
-  auto s = prof_.gemm_scope(2.0 * N * IC * OC);
-  ops_.matmul_forward(out, inp, param(w, l), param(b, l), N, IC, OC);
-}
-
-// Forward: out = inp · w_lᵀ + b_l.  dinp = dout·w_l; dw_l += doutᵀ·inp; db_l += Σ dout
-void GPT::matmul_backward(float* dinp, const float* dout, const float* inp, ParamIndex w,
-                          ParamIndex b, int64_t l, int64_t N, int64_t IC, int64_t OC) {
-  auto s = prof_.gemm_scope(4.0 * N * IC * OC);
-  ops_.matmul_backward(dinp, grad(w, l), grad(b, l), dout, inp, param(w, l), N, IC, OC);
-}
-
-// One pre-norm block: res_in [N,C] -> residual3_l [N,C].
-void GPT::block_forward(int64_t l, const float* res_in, int64_t B, int64_t T) {
-  Acts& a = *acts_;
-  const int64_t N = B * T, C = cfg_.C, H = cfg_.H, KV = cfg_.kv(), hs = cfg_.hs();
-  const int64_t QKV = cfg_.qkv_rows(), KVC = KV * hs, F = cfg_.ffn(), FC = cfg_.fc_rows();
-  float* ln1 = a.ln1 + l * N * C;
-  float* qkv = a.qkv + l * N * QKV;
-  float *q = a.q + l * N * C, *k = a.k + l * N * KVC, *v = a.v + l * N * KVC;
-  float* atto = a.atto + l * N * C;
-  float* atty = a.atty + l * N * C;
-  float* res2 = a.residual2 + l * N * C;
-  float* ln2 = a.ln2 + l * N * C;
-  float *fch = a.fch + l * N * FC, *fch_gelu = a.fch_gelu + l * N * F;
-  float* res3 = a.residual3 + l * N * C;
-  norm_forward(ln1, a.ln1_mean + l * N, a.ln1_rstd + l * N, res_in, kLn1w, kLn1b, l, N);
-  matmul_forward(qkv, ln1, kQkvw, kQkvb, l, N, C, QKV);
-  if (cfg_.positions == PosKind::Rope) {
-    auto s = prof_.scope(OpKind::Heads);  // q and k heads are the first H + KV blocks of a row
-    ops_.rope_forward(qkv, rope_cos_->f32(), rope_sin_->f32(), N, T, 0, H + KV, QKV, hs);
-  }
-  {
-    auto s = prof_.scope(OpKind::Heads);
-    ops_.split_heads(q, k, v, qkv, B, T, H, KV, hs);
-  }
-  {
-    auto s = prof_.scope(OpKind::Attention);
-    ops_.attention_forward(q, k, v, atto, a.lse + l * N * H, AttnShape{B, H, T, hs, KV}, AttnParams{});
-  }
-  {
-    auto s = prof_.scope(OpKind::Heads);
-    ops_.merge_heads(atty, atto, gates_->f32() + l * H, B, T, H, hs);
-  }
-  matmul_forward(a.proj, atty, kAttprojw, kAttprojb, l, N, C, C);
-  {
-    auto s = prof_.scope(OpKind::Residual);
-    ops_.residual_forward(res2, res_in, a.proj, N * C);
-  }
-  norm_forward(ln2, a.ln2_mean + l * N, a.ln2_rstd + l * N, res2, kLn2w, kLn2b, l, N);
-  matmul_forward(fch, ln2, kFcw, kFcb, l, N, C, FC);
-  {
-    auto s = prof_.scope(OpKind::Gelu);
-    if (cfg_.mlp == MlpKind::SwiGLU) ops_.swiglu_forward(fch_gelu, fch, N, F);
-    else ops_.gelu_forward(fch_gelu, fch, N * F);
-  }
-  matmul_forward(a.proj, fch_gelu, kFcprojw, kFcprojb, l, N, F, C);
-  auto s = prof_.scope(OpKind::Residual);
-  ops_.residual_forward(res3, res2, a.proj, N * C);
 }
 
 double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* loss_weights,
@@ -239,7 +170,8 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* 
     auto s = prof_.scope(OpKind::Embedding);
     ops_.encoder_forward(a.encoded, a.tokens, param(kWte), param(kWpe), B, T, C);
   }
-  for (int64_t l = 0; l < L; ++l) block_forward(l, l == 0 ? a.encoded : a.residual3 + (l - 1) * N * C, B, T);
+  for (int64_t l = 0; l < L; ++l)
+    block_forward(l, layer_io(l, l == 0 ? a.encoded : a.residual3 + (l - 1) * N * C, N), B, T, 0, false);
   norm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, a.residual3 + (L - 1) * N * C, kLnfw, kLnfb, 0, N);
   const float* lm_in = a.lnf;
   if (scores_only) {  // a.proj [NL,C] = the target rows of lnf (staged through the host)
@@ -287,73 +219,6 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* 
   return loss;
 }
 
-// Backward of block_forward. On entry a.dresidual holds dL/d residual3_l; on exit it holds
-// dL/d res_in. head_scores: the layer's [B,H] slice.
-void GPT::block_backward(int64_t l, const float* res_in, int64_t B, int64_t T, float* head_scores) {
-  Acts& a = *acts_;
-  const int64_t N = B * T, C = cfg_.C, H = cfg_.H, KV = cfg_.kv(), hs = cfg_.hs();
-  const int64_t QKV = cfg_.qkv_rows(), KVC = KV * hs, F = cfg_.ffn(), FC = cfg_.fc_rows();
-  const float* ln1 = a.ln1 + l * N * C;
-  const float *q = a.q + l * N * C, *k = a.k + l * N * KVC, *v = a.v + l * N * KVC;
-  const float* atto = a.atto + l * N * C;
-  const float* atty = a.atty + l * N * C;
-  const float* res2 = a.residual2 + l * N * C;
-  const float* ln2 = a.ln2 + l * N * C;
-  const float *fch = a.fch + l * N * FC, *fch_gelu = a.fch_gelu + l * N * F;
-  const bool swiglu = cfg_.mlp == MlpKind::SwiGLU;
-  float* dact = swiglu ? a.dact : a.dfch;  // GELU's backward runs in place
-
-  // Forward: ops_.residual_forward(res3, res2, a.proj, N * C) -- dresidual flows to both.
-  // Forward: matmul_forward(a.proj, fch_gelu, kFcprojw, kFcprojb, l, N, F, C);
-  matmul_backward(dact, a.dresidual, fch_gelu, kFcprojw, kFcprojb, l, N, F, C);
-  {
-    // Forward: gelu_forward(fch_gelu, fch, N * F) or swiglu_forward(fch_gelu, fch, N, F)
-    auto s = prof_.scope(OpKind::Gelu);
-    if (swiglu) ops_.swiglu_backward(a.dfch, fch, dact, N, F);
-    else ops_.gelu_backward(a.dfch, fch, a.dfch, N * F);
-  }
-  // Forward: matmul_forward(fch, ln2, kFcw, kFcb, l, N, C, FC);
-  matmul_backward(a.dln, a.dfch, ln2, kFcw, kFcb, l, N, C, FC);
-  // Forward: norm_forward(ln2, ..., res2, kLn2w, kLn2b, l, N);  (adds into dresidual)
-  norm_backward(a.dresidual, a.dln, res2, kLn2w, kLn2b, l, a.ln2_mean + l * N, a.ln2_rstd + l * N, N);
-  // Forward: ops_.residual_forward(res2, res_in, a.proj, N * C);
-  // Forward: matmul_forward(a.proj, atty, kAttprojw, kAttprojb, l, N, C, C);
-  matmul_backward(a.datty, a.dresidual, atty, kAttprojw, kAttprojb, l, N, C, C);
-  {
-    // Forward: ops_.merge_heads(atty, atto, gates_l, B, T, H, hs);  -- ungated on purpose
-    auto s = prof_.scope(OpKind::Heads);
-    ops_.merge_heads_backward(a.dao, a.datty, B, T, H, hs);
-  }
-  // ξ_h scales head h's dq, dk, dv. With one k/v head per query head it is applied in
-  // split_heads_backward; under grouped-query attention a k/v head's gradient sums query heads
-  // with different gates, so the attention backward applies them (AttnParams::gains).
-  const float* gates = gates_->f32() + l * H;
-  const bool gqa = KV != H;
-  {
-    // Forward: ops_.attention_forward(q, k, v, atto, lse_l, shape, {});
-    // Fed the ungated gradient, its head score Σ dy∘atto is exactly ∂L/∂ξ_h (ξ_h may be 0).
-    auto s = prof_.scope(OpKind::Attention);
-    AttnParams p;
-    p.gains = gqa ? gates : nullptr;
-    ops_.attention_backward(a.dao, q, k, v, atto, a.lse + l * N * H, a.dq, a.dk, a.dv, head_scores,
-                            AttnShape{B, H, T, hs, KV}, p);
-  }
-  {
-    // Forward: ops_.split_heads(q, k, v, qkv, B, T, H, KV, hs);
-    auto s = prof_.scope(OpKind::Heads);
-    ops_.split_heads_backward(a.dqkv, a.dq, a.dk, a.dv, gqa ? nullptr : gates, B, T, H, KV, hs);
-  }
-  if (cfg_.positions == PosKind::Rope) {
-    // Forward: ops_.rope_forward(qkv, cos, sin, N, T, 0, H + KV, QKV, hs);
-    auto s = prof_.scope(OpKind::Heads);
-    ops_.rope_backward(a.dqkv, rope_cos_->f32(), rope_sin_->f32(), N, T, 0, H + KV, QKV, hs);
-  }
-  // Forward: matmul_forward(qkv, ln1, kQkvw, kQkvb, l, N, C, QKV);
-  matmul_backward(a.dln, a.dqkv, ln1, kQkvw, kQkvb, l, N, C, QKV);
-  // Forward: norm_forward(ln1, ..., res_in, kLn1w, kLn1b, l, N);  (adds into dresidual)
-  norm_backward(a.dresidual, a.dln, res_in, kLn1w, kLn1b, l, a.ln1_mean + l * N, a.ln1_rstd + l * N, N);
-}
-
 void GPT::backward(float* head_scores, bool scores_only) {
   HG_CHECK(ready_for_backward_, "backward: needs a forward with targets first (and only one backward per forward)");
   HG_CHECK(scores_only || !logits_at_targets_,
@@ -399,7 +264,7 @@ void GPT::backward(float* head_scores, bool scores_only) {
   // Forward: norm_forward(a.lnf, ..., residual3_{L-1}, kLnfw, kLnfb, 0, N);
   norm_backward(a.dresidual, a.dln, a.residual3 + (L - 1) * N * C, kLnfw, kLnfb, 0, a.lnf_mean, a.lnf_rstd, N);
   for (int64_t l = L - 1; l >= 0; --l) {
-    block_backward(l, l == 0 ? a.encoded : a.residual3 + (l - 1) * N * C, B, T, a.head_scores + l * B * H);
+    block_backward(l, layer_io(l, l == 0 ? a.encoded : a.residual3 + (l - 1) * N * C, N), B, T, a.head_scores + l * B * H);
   }
   if (!scores_only) {
     // Forward: ops_.encoder_forward(a.encoded, a.tokens, wte, wpe, B, T, C);
@@ -434,6 +299,24 @@ void GPT::import_parameter_range(int64_t offset, int64_t n, const float* host) {
   m_.reset();
   v_.reset();
   steps_ = 0;
+}
+
+void GPT::import_parameter_range_bf16(int64_t offset, int64_t n, const uint16_t* host) {
+  HG_CHECK(offset >= 0 && n >= 0 && offset + n <= num_params_,
+           "importParameterRangeBf16: [" + std::to_string(offset) + ", " + std::to_string(offset + n) +
+               ") is outside the " + std::to_string(num_params_) + " parameters");
+  // Widened through a bounded buffer: the import costs the model plus 4 MiB, not a second copy.
+  constexpr int64_t kChunk = int64_t{1} << 20;
+  std::vector<float> wide(static_cast<size_t>(std::min(n, kChunk)));
+  for (int64_t begin = 0; begin < n; begin += kChunk) {
+    const int64_t m = std::min(kChunk, n - begin);
+    for (int64_t i = 0; i < m; ++i) {
+      const uint32_t bits = static_cast<uint32_t>(host[begin + i]) << 16;  // bf16 is an f32's top half
+      std::memcpy(&wide[static_cast<size_t>(i)], &bits, 4);
+    }
+    import_parameter_range(offset + begin, m, wide.data());
+  }
+  if (n == 0) import_parameter_range(offset, 0, nullptr);  // still forgets gradients and AdamW state
 }
 
 void GPT::export_gradients(float* host) const {

@@ -39,13 +39,20 @@ struct StepOptions {
 };
 
 class DeviceBuffer;
+class ArenaPlanner;
 
 class GPT {
  public:
-  GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed);
+  // random_init false: the parameters start at zero (a loader imports every one next, so
+  // drawing the initialisation would be wasted time: ~45 s of a 1B model's 68 s run).
+  GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed, bool random_init = true);
   ~GPT();
   GPT(const GPT&) = delete;
   GPT& operator=(const GPT&) = delete;
+
+  // Bytes of the activation arena a forward/backward over N = batch·seqLen rows allocates (the
+  // memory planner asks the engine rather than repeating its arithmetic).
+  static int64_t activation_bytes(const GPTConfig& cfg, int64_t N);
 
   const GPTConfig& config() const { return cfg_; }
   int64_t num_params() const { return num_params_; }
@@ -85,6 +92,8 @@ class GPT {
   // load/save without a second full copy). The import also forgets gradients and AdamW state.
   void export_parameter_range(int64_t offset, int64_t n, float* host) const;
   void import_parameter_range(int64_t offset, int64_t n, const float* host);
+  // The same from bf16 bits (a BF16 checkpoint): widened exactly (f32 storage), never rounded.
+  void import_parameter_range_bf16(int64_t offset, int64_t n, const uint16_t* host);
   void export_gradients(float* host) const;   // needs a backward
 
   bool has_forward_with_targets() const { return ready_for_backward_; }
@@ -96,6 +105,7 @@ class GPT {
  private:
   struct Acts;
   struct DecodeState;
+  struct BlockIO;
   float* param(ParamIndex i, int64_t layer = 0) const;
   float* grad(ParamIndex i, int64_t layer = 0) const;
   const float* lm_head() const;  // wte or lmhead
@@ -103,13 +113,18 @@ class GPT {
                     int64_t l, int64_t N);
   void norm_backward(float* dinp, const float* dout, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
                      const float* mean, const float* rstd, int64_t N);
+  static void lay_out_activations(const GPTConfig& cfg, int64_t N, Acts* a, ArenaPlanner& p);
   void plan_activations(int64_t N);
   void matmul_forward(float* out, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
                       int64_t N, int64_t IC, int64_t OC);
   void matmul_backward(float* dinp, const float* dout, const float* inp, ParamIndex w,
                        ParamIndex b, int64_t l, int64_t N, int64_t IC, int64_t OC);
-  void block_forward(int64_t l, const float* res_in, int64_t B, int64_t T);
-  void block_backward(int64_t l, const float* res_in, int64_t B, int64_t T, float* head_scores);
+  // The block (gpt_block.cpp): one body for the training forward and decoding, and its backward.
+  BlockIO layer_io(int64_t l, const float* res_in, int64_t N) const;
+  void attend_train(int64_t l, const float* qkv, float* atty, int64_t B, int64_t T);
+  void attend_decode(int64_t l, const float* qkv, float* atty, int64_t n, int64_t pos);
+  void block_forward(int64_t l, const BlockIO& io, int64_t B, int64_t T, int64_t pos0, bool decoding);
+  void block_backward(int64_t l, const BlockIO& io, int64_t B, int64_t T, float* head_scores);
   void decode(const int32_t* tokens, int64_t n, int64_t pos, float* last_logits);
   std::vector<ParamSpan> trainable_spans(const StepOptions& o) const;
 

@@ -36,6 +36,7 @@ class ArenaPlanner {
     total_ += (count * static_cast<int64_t>(sizeof(T)) + 63) / 64 * 64;  // keep 64-byte alignment
     assign_.push_back([&slot, off](char* base) { slot = reinterpret_cast<T*>(base + off); });
   }
+  int64_t total() const { return total_; }
   std::unique_ptr<DeviceBuffer> allocate(const Ops& ops) {
     auto buf = std::make_unique<DeviceBuffer>(ops, total_);
     for (auto& a : assign_) a(reinterpret_cast<char*>(buf->f32()));
@@ -79,6 +80,21 @@ struct GPT::Acts {
   float* dfch;                                // [N,FC]
   float* dact;                                // [N,F] (swiglu only: its dout and dinp differ in width)
   float* head_scores;                         // [L,B,H] (B <= N)
+};
+
+// Where one pass of the block (gpt_block.cpp) reads and writes, N rows: layer l's activation
+// slices in training (layer_io), the decode scratch when generating (the residual stream is then
+// updated in place: res_in = res2 = res3, and both norms share one buffer).
+struct GPT::BlockIO {
+  const float* res_in;                 // [N,C]
+  float *ln1, *ln1_mean, *ln1_rstd;    // [N,C], [N], [N]
+  float* qkv;                          // [N,QKV]
+  float* atty;                         // [N,C] heads merged, gated
+  float* res2;                         // [N,C]
+  float *ln2, *ln2_mean, *ln2_rstd;    // [N,C], [N], [N]
+  float *fch, *fch_act;                // [N,FC], [N,F]
+  float* res3;                         // [N,C]
+  float* proj;                         // [N,C] scratch: a projection before its residual add
 };
 
 // Generation state: the KV cache for one sequence and per-call scratch, for up to P = capacity
