@@ -99,7 +99,7 @@ export class GPT {
     this.config = Object.freeze({ ...config });
     this.device = device;
     this.precision = precision;
-    const headDim = config.dim / config.heads;
+    const headDim = config.headDim ?? config.dim / config.heads;
     this.attentionPrecision = precision === 'bf16' && device === 'cuda' &&
       native.backendInfo().cuda.bf16AttentionHeadDims.includes(headDim) ? 'bf16' : 'f32';
     this.parameterCount = parameterCount(config);

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { decodeFloats, DTYPE_BYTES } from './dtype.js';
 import { CheckpointError } from './errors.js';
 import { configFromHfJson } from './hf_gpt2.js';
-import { isLlamaFamily, llamaConfigFromHf, llamaConfigToHf } from './hf_llama_config.js';
+import { isLlamaFamily, llamaConfigFromHf, llamaConfigToHf, llamaFamilyOf } from './hf_llama_config.js';
 import { hfTensorSpecs, isIgnoredHfName, type HfModelType, type HfTensorSpec } from './hf_names.js';
 import { isGpt2Config, parameterCount, pickConfig, validateConfig, type GPTConfig } from './layout.js';
 import { f32SafetensorsHeader, readSafetensorsHeader, type SafetensorsLocation } from './safetensors.js';
@@ -52,7 +52,7 @@ export async function readHfFolderConfig(dir: string): Promise<{ modelType: HfMo
   let config: GPTConfig;
   if (type === 'gpt2') config = configFromHfJson(json);
   else if (isLlamaFamily(type)) config = llamaConfigFromHf(json, fail);
-  else return fail(`model_type ${JSON.stringify(type)} is not supported (gpt2, llama, mistral and qwen2 are)`);
+  else return fail(`model_type ${JSON.stringify(type)} is not supported (gpt2, llama, mistral, qwen2, qwen3 and olmo2 are)`);
   try {
     validateConfig(config, 'config.json');
   } catch (e) {
@@ -195,7 +195,7 @@ const COMPANIONS = [
 export async function writeHfFolder(dir: string, config: GPTConfig, read: (offset: number, length: number) => Float32Array, o: WriteHfFolderOptions = {}): Promise<void> {
   validateConfig(config);
   const gpt2 = isGpt2Config(config);
-  const specs = gpt2 ? hfTensorSpecs('gpt2', config, { gpt2Prefix: 'transformer.' }) : hfTensorSpecs('llama', config);
+  const specs = gpt2 ? hfTensorSpecs('gpt2', config, { gpt2Prefix: 'transformer.' }) : hfTensorSpecs(llamaFamilyOf(config), config);
   const hfConfig = gpt2 ? gpt2ConfigToHf(config) : llamaConfigToHf(config);
   const maxShard = o.maxShardBytes ?? 5e9;
   const shards: HfTensorSpec[][] = [[]];

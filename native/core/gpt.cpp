@@ -32,6 +32,17 @@ void check_backend(const GPTConfig& c, const Ops& ops) {
   HG_CHECK(c.norm != NormKind::RMSNorm || (ops.rmsnorm_forward && ops.rmsnorm_backward), be + "norm 'rmsnorm'");
   HG_CHECK(c.positions != PosKind::Rope || (ops.rope_forward && ops.rope_backward), be + "positions 'rope'");
   HG_CHECK(c.mlp != MlpKind::SwiGLU || (ops.swiglu_forward && ops.swiglu_backward), be + "mlp 'swiglu'");
+  HG_CHECK(c.qk_norm == QkNormKind::None || (ops.qk_norm_forward && ops.qk_norm_backward),
+           be + "config.qkNorm ('" + (c.qk_norm == QkNormKind::Head ? "head" : "projection") + "')");
+  // The block variants that need no new kernel (a head size other than dim/heads, post norms)
+  // only reshape or reorder existing calls, but only the CPU backend has run their tests; the
+  // others (CUDA, until a GPU runs them) refuse them.
+  const bool tested = std::strncmp(ops.name, "cpu", 3) == 0;
+  const std::string untested = std::string("GPT: the ") + ops.name + " backend is not tested with ";
+  HG_CHECK(c.hs() * c.H == c.C || tested, untested + "config.headDim other than dim/heads (" + std::to_string(c.hs()) +
+                                              " x " + std::to_string(c.H) + " heads != dim " + std::to_string(c.C) + ")");
+  HG_CHECK(c.norm_place == NormPlacement::Pre || tested,
+           untested + "config.normPlacement '" + (c.norm_place == NormPlacement::Post ? "post" : "both") + "'");
 }
 }  // namespace
 
@@ -71,7 +82,7 @@ GPT::~GPT() = default;
 // (a missing bias, wpe under RoPE, ...), which the kernels take as "none".
 float* GPT::param(ParamIndex i, int64_t layer) const {
   if (layout_[i].size == 0) return nullptr;
-  const bool per_layer = i >= kLn1w && i <= kFcprojb;
+  const bool per_layer = is_per_layer(i);
   return params_->f32() + layout_[i].offset + (per_layer ? layer * (layout_[i].size / cfg_.L) : 0);
 }
 // Null during a scores-only backward: every kernel then skips that weight gradient.
@@ -88,6 +99,7 @@ void GPT::plan_activations(int64_t N) {
   auto a = std::make_unique<Acts>();
   const int64_t L = cfg_.L, C = cfg_.C, V = cfg_.V, H = cfg_.H;
   const int64_t QKV = cfg_.qkv_rows(), KVC = cfg_.kv() * cfg_.hs(), F = cfg_.ffn(), FC = cfg_.fc_rows();
+  const int64_t QD = cfg_.qdim(), G = cfg_.qk_groups(), post = cfg_.post_norm() ? 1 : 0;
   ArenaPlanner p;
   p.add(a->tokens, N);
   p.add(a->targets, N);
@@ -98,12 +110,18 @@ void GPT::plan_activations(int64_t N) {
   p.add(a->ln1_mean, L * N);
   p.add(a->ln1_rstd, L * N);
   p.add(a->qkv, L * N * QKV);
-  p.add(a->q, L * N * C);
+  p.add(a->q, L * N * QD);
   p.add(a->k, L * N * KVC);
   p.add(a->v, L * N * KVC);
-  p.add(a->atto, L * N * C);
+  p.add(a->atto, L * N * QD);
   p.add(a->lse, L * N * H);
-  p.add(a->atty, L * N * C);
+  p.add(a->atty, L * N * QD);
+  p.add(a->qkvn, G > 0 ? N * QKV : 0);
+  p.add(a->qk_rstd, L * N * G);
+  p.add(a->attn_out, post * L * N * C);
+  p.add(a->attn_rstd, post * L * N);
+  p.add(a->ffn_out, post * L * N * C);
+  p.add(a->ffn_rstd, post * L * N);
   p.add(a->residual2, L * N * C);
   p.add(a->ln2, L * N * C);
   p.add(a->ln2_mean, L * N);
@@ -118,9 +136,10 @@ void GPT::plan_activations(int64_t N) {
   p.add(a->proj, N * C);
   p.add(a->dresidual, N * C);
   p.add(a->dln, N * C);
-  p.add(a->datty, N * C);
-  p.add(a->dao, N * C);
-  p.add(a->dq, N * C);
+  p.add(a->datty, N * QD);
+  p.add(a->dao, N * QD);
+  p.add(a->dpost, post * N * C);
+  p.add(a->dq, N * QD);
   p.add(a->dk, N * KVC);
   p.add(a->dv, N * KVC);
   p.add(a->dqkv, N * QKV);

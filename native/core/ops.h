@@ -124,6 +124,16 @@ struct Ops {
   double (*sum_squares)(const float* grads, const ParamSpan* spans, int64_t nspans);
   void (*adamw)(float* params, const float* grads, float* m, float* v, const ParamSpan* spans,
                 int64_t nspans, const AdamWParams& hp);
+
+  // ---- Q/K RMSNorm on qkv rows [N,QKV] before RoPE (cpu/qk_norm.h contract): the q heads and
+  // the k heads normalised per head (per_head; wq, wk [hs]) or each block whole (wq [H·hs],
+  // wk [KV·hs]); the v block copied; rstd [N, groups]. out may equal inp. Optional (null) ----
+  void (*qk_norm_forward)(float* out, float* rstd, const float* inp, const float* wq, const float* wk, int64_t N,
+                          int64_t H, int64_t KV, int64_t hs, bool per_head, float eps);
+  // dinp overwrite (may equal dout); dwq, dwk += (null: skipped)
+  void (*qk_norm_backward)(float* dinp, float* dwq, float* dwk, const float* dout, const float* inp,
+                           const float* wq, const float* wk, const float* rstd, int64_t N, int64_t H, int64_t KV,
+                           int64_t hs, bool per_head);
 };
 
 // The CPU table (native/cpu/ops_cpu.cpp); the bf16 one runs the linear layers' gemms in bf16

@@ -1,4 +1,4 @@
-// Hugging Face Llama / Mistral / Qwen2 folders for tests, written independently of
+// Hugging Face Llama / Mistral / Qwen2 / Qwen3 / OLMo 2 folders for tests, written independently of
 // lib/checkpoint: the tensor slicing follows the reference model's layout (helpers/
 // reference_model.ts) and the names and config fields are written out here as transformers
 // uses them, so a loader bug cannot hide behind a matching writer bug.
@@ -7,7 +7,7 @@ import path from 'node:path';
 import { referenceLayout, resolveReferenceConfig, type ReferenceConfig } from './reference_model.js';
 import { safetensorsBytes, type Dtype, type NamedTensor } from './checkpoint_writers.js';
 
-export type LlamaType = 'llama' | 'mistral' | 'qwen2';
+export type LlamaType = 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'olmo2';
 
 /** LlamaForCausalLM / Qwen2ForCausalLM state-dict tensors of the canonical params. */
 export function hfLlamaTensors(cfg: ReferenceConfig, params: Float32Array): NamedTensor[] {
@@ -19,7 +19,10 @@ export function hfLlamaTensors(cfg: ReferenceConfig, params: Float32Array): Name
   for (let l = 0; l < L; l++) {
     const p = `model.layers.${l}.`;
     const qkv = layer('qkvw', l);
-    out.push([p + 'input_layernorm.weight', [C], layer('ln1w', l)]);
+    // OLMo 2 (normPlacement 'post') has no input_layernorm; its post_attention_layernorm is the
+    // norm after attention and post_feedforward_layernorm the one after the MLP
+    const post = c.normPlacement === 'post';
+    if (!post) out.push([p + 'input_layernorm.weight', [C], layer('ln1w', l)]);
     out.push([p + 'self_attn.q_proj.weight', [H * hs, C], qkv.subarray(0, H * hs * C)]);
     out.push([p + 'self_attn.k_proj.weight', [KV * hs, C], qkv.subarray(H * hs * C, (H + KV) * hs * C)]);
     out.push([p + 'self_attn.v_proj.weight', [KV * hs, C], qkv.subarray((H + KV) * hs * C)]);
@@ -31,7 +34,12 @@ export function hfLlamaTensors(cfg: ReferenceConfig, params: Float32Array): Name
     }
     out.push([p + 'self_attn.o_proj.weight', [C, H * hs], layer('attprojw', l)]);
     if (c.linearBias) out.push([p + 'self_attn.o_proj.bias', [C], layer('attprojb', l)]);
-    out.push([p + 'post_attention_layernorm.weight', [C], layer('ln2w', l)]);
+    if (c.qkNorm !== 'none') {
+      out.push([p + 'self_attn.q_norm.weight', [c.qkNorm === 'head' ? hs : H * hs], layer('qnw', l)]);
+      out.push([p + 'self_attn.k_norm.weight', [c.qkNorm === 'head' ? hs : KV * hs], layer('knw', l)]);
+    }
+    out.push([p + 'post_attention_layernorm.weight', [C], layer(post ? 'postattnw' : 'ln2w', l)]);
+    if (post) out.push([p + 'post_feedforward_layernorm.weight', [C], layer('postffnw', l)]);
     const fc = layer('fcw', l);
     out.push([p + 'mlp.gate_proj.weight', [F, C], fc.subarray(0, F * C)]);
     out.push([p + 'mlp.up_proj.weight', [F, C], fc.subarray(F * C)]);
@@ -56,7 +64,9 @@ export function hfLlamaConfig(type: LlamaType, cfg: ReferenceConfig, extra: Reco
     rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor,
     original_max_position_embeddings: s.originalMaxPositions,
   };
-  const arch = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM' }[type];
+  const arch = {
+    llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', olmo2: 'Olmo2ForCausalLM',
+  }[type];
   return {
     architectures: [arch], model_type: type, vocab_size: c.vocabSize, max_position_embeddings: c.maxSeqLen,
     num_hidden_layers: c.layers, num_attention_heads: c.heads, num_key_value_heads: c.kvHeads, hidden_size: c.dim,
@@ -65,6 +75,13 @@ export function hfLlamaConfig(type: LlamaType, cfg: ReferenceConfig, extra: Reco
     ...(type === 'llama' ? { attention_bias: c.qkvBias, mlp_bias: c.linearBias, pretraining_tp: 1 } : {}),
     ...(type === 'mistral' ? { sliding_window: null } : {}),
     ...(type === 'qwen2' ? { use_sliding_window: false, sliding_window: 4096, max_window_layers: c.layers } : {}),
+    // Qwen3Config: head_dim on its own, attention_bias, sliding-window fields (off)
+    ...(type === 'qwen3' ? {
+      head_dim: c.hs, attention_bias: false, attention_dropout: 0, use_sliding_window: false, sliding_window: null,
+      max_window_layers: c.layers, layer_types: Array(c.layers).fill('full_attention'),
+    } : {}),
+    // Olmo2Config: no head_dim field, attention_bias, pad token
+    ...(type === 'olmo2' ? { attention_bias: false, attention_dropout: 0, pad_token_id: 1 } : {}),
     ...extra,
   };
 }
