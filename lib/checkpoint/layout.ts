@@ -47,6 +47,8 @@ export interface GPTConfig {
   qkNorm?: 'none' | 'head' | 'projection';
   /** Where each sublayer's norm sits: 'pre' (before it; default), 'post' (after it, before the residual add: OLMo 2) or 'both'. */
   normPlacement?: 'pre' | 'post' | 'both';
+  /** Causal sliding-window attention: position t attends to t − slidingWindow + 1 .. t (Mistral v0.1, Phi-3). Default 0: all earlier positions. */
+  slidingWindow?: number;
 }
 
 /** A config with every optional field filled in with its value (defaults where absent). */
@@ -62,7 +64,7 @@ export interface ParameterTensor {
 const SIZE_FIELDS = ['vocabSize', 'maxSeqLen', 'layers', 'heads', 'dim'] as const;
 const OPTIONAL_FIELDS = [
   'kvHeads', 'ffnDim', 'norm', 'normEps', 'positions', 'ropeTheta', 'ropeScaling', 'mlp', 'qkvBias', 'linearBias',
-  'tiedEmbeddings', 'headDim', 'qkNorm', 'normPlacement',
+  'tiedEmbeddings', 'headDim', 'qkNorm', 'normPlacement', 'slidingWindow',
 ] as const;
 
 /** The defaults of the optional fields (GPT-2) for a config with these sizes. */
@@ -87,6 +89,7 @@ export function resolveConfig(cfg: GPTConfig): ResolvedConfig {
     headDim: cfg.headDim ?? cfg.dim / cfg.heads,
     qkNorm: cfg.qkNorm ?? 'none',
     normPlacement: cfg.normPlacement ?? 'pre',
+    slidingWindow: cfg.slidingWindow ?? 0,
   };
 }
 
@@ -118,6 +121,7 @@ export function validateConfig(cfg: GPTConfig, where = 'config'): void {
   if (cfg.ropeTheta !== undefined) checkPositive(cfg.ropeTheta, `${where}.ropeTheta`, 1e12);
   checkChoice(cfg.mlp, `${where}.mlp`, ['gelu', 'swiglu']);
   checkChoice(cfg.qkNorm, `${where}.qkNorm`, ['none', 'head', 'projection']);
+  if (cfg.slidingWindow !== undefined && cfg.slidingWindow !== 0) checkPositiveInt(cfg.slidingWindow, `${where}.slidingWindow`);
   checkChoice(cfg.normPlacement, `${where}.normPlacement`, ['pre', 'post', 'both']);
   for (const key of ['qkvBias', 'linearBias', 'tiedEmbeddings'] as const) {
     if (cfg[key] !== undefined && typeof cfg[key] !== 'boolean') {

@@ -35,8 +35,7 @@ struct GPTConfig {
   int64_t P = 0;  // maximum sequence length
   int64_t L = 0;  // layers
   int64_t H = 0;  // query heads
-  int64_t C = 0;  // model width
-  int64_t D = 0;  // head size; 0 = C / H (Qwen3 and Gemma set it independently of C)
+  int64_t C = 0;  // model width; head size hs() = D, or C / H
   int64_t KV = 0;  // key/value heads, divides H; 0 = H (multi-head attention)
   int64_t F = 0;   // MLP hidden size; 0 = 4C
   NormKind norm = NormKind::LayerNorm;
@@ -50,6 +49,7 @@ struct GPTConfig {
   bool tied = true;         // LM head = wte; false: a separate lmhead [V, C]
   QkNormKind qk_norm = QkNormKind::None;  // rmsnorm only
   NormPlacement norm_place = NormPlacement::Pre;  // post norms: rmsnorm only
+  int64_t D = 0;  // head size; 0 = C / H (Qwen3 and Gemma set it independently of C)
 
   int64_t hs() const { return D > 0 ? D : C / H; }
   int64_t qdim() const { return H * hs(); }  // width of the q projection and the attention output

@@ -8,7 +8,8 @@
 // linear / llama3), SwiGLU, grouped-query attention, QKV biases without linear biases, an
 // untied LM head; and the later families' switches: a head size independent of dim/heads
 // (Qwen3), Q/K RMSNorm per head (Qwen3) or over the whole projection (OLMo 2), norms after
-// the sublayers (OLMo 2) or before and after (Gemma). Slow (plain loops) and meant for tiny
+// the sublayers (OLMo 2) or before and after (Gemma), causal sliding-window attention (Mistral
+// v0.1, Phi-3). Slow (plain loops) and meant for tiny
 // models only.
 
 /** The model configuration: the five GPT-2 fields plus the optional Llama-family switches. */
@@ -33,6 +34,7 @@ export interface ReferenceConfig {
   headDim?: number; // head size hs; default C / H
   qkNorm?: 'none' | 'head' | 'projection'; // RMSNorm of q and k before RoPE; default none
   normPlacement?: 'pre' | 'post' | 'both'; // the sublayer norms: before, after (before the residual add), both
+  slidingWindow?: number; // > 0: query t sees keys t − slidingWindow + 1 .. t only; default 0 (all earlier keys)
 }
 
 type Resolved = Required<Omit<ReferenceConfig, 'ropeScaling'>> & { ropeScaling: ReferenceConfig['ropeScaling']; hs: number };
@@ -44,6 +46,7 @@ export function resolveReferenceConfig(c: ReferenceConfig): Resolved {
     positions: c.positions ?? 'learned', ropeTheta: c.ropeTheta ?? 10000, ropeScaling: c.ropeScaling ?? null,
     mlp: c.mlp ?? 'gelu', qkvBias: c.qkvBias ?? true, linearBias: c.linearBias ?? true, tiedEmbeddings: c.tiedEmbeddings ?? true,
     headDim: c.headDim ?? c.dim / c.heads, qkNorm: c.qkNorm ?? 'none', normPlacement: c.normPlacement ?? 'pre',
+    slidingWindow: c.slidingWindow ?? 0,
     hs: c.headDim ?? c.dim / c.heads,
   };
   if (!Number.isInteger(r.hs)) throw new RangeError(`reference: dim ${c.dim} is not divisible by heads ${c.heads}`);
@@ -270,15 +273,17 @@ function sequenceLogits(c: Resolved, w: Record<string, Params>, tokens: ArrayLik
       for (let t = 0; t < T; t++) {
         const s = new Float64Array(t + 1);
         let mx = -Infinity;
-        for (let j = 0; j <= t; j++) {
+        // keys before j0 are outside the sliding window: their weight is exactly 0
+        const j0 = c.slidingWindow > 0 ? Math.max(0, t - c.slidingWindow + 1) : 0;
+        for (let j = j0; j <= t; j++) {
           let acc = 0;
           for (let d = 0; d < hs; d++) acc += qkv[t]![qOff + d] * qkv[j]![kOff + d];
           s[j] = acc / Math.sqrt(hs);
           mx = Math.max(mx, s[j]);
         }
         let z = 0;
-        for (let j = 0; j <= t; j++) z += (s[j] = Math.exp(s[j] - mx));
-        for (let j = 0; j <= t; j++) {
+        for (let j = j0; j <= t; j++) z += (s[j] = Math.exp(s[j] - mx));
+        for (let j = j0; j <= t; j++) {
           const p = (s[j] / z) * gates[l * H + h];
           for (let d = 0; d < hs; d++) y[t]![h * hs + d] += p * qkv[j]![vOff + d];
         }

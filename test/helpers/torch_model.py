@@ -38,7 +38,7 @@ def layout(c):
 def defaults(c):
     d = dict(kvHeads=c["heads"], ffnDim=4 * c["dim"], norm="layernorm", normEps=1e-5, positions="learned",
              ropeTheta=10000.0, ropeScaling=None, mlp="gelu", qkvBias=True, linearBias=True, tiedEmbeddings=True,
-             headDim=c["dim"] // c["heads"], qkNorm="none", normPlacement="pre")
+             headDim=c["dim"] // c["heads"], qkNorm="none", normPlacement="pre", slidingWindow=0)
     d.update({k: v for k, v in c.items() if v is not None or k == "ropeScaling"})
     return d
 
@@ -101,6 +101,8 @@ def run(req):
     if c["positions"] == "learned":
         x = x + w["wpe"][:T]
     mask = torch.ones(T, T, dtype=torch.bool).tril()
+    if c["slidingWindow"] > 0:  # key j visible to query i when i - window < j <= i
+        mask = mask & torch.ones(T, T, dtype=torch.bool).triu(-(c["slidingWindow"] - 1))
     for l in range(L):
         h = norm(x, w["ln1w"][l], w["ln1b"][l] if w["ln1b"] is not None else None) if pre else x
         qkv = h @ w["qkvw"][l].T + (w["qkvb"][l] if w["qkvb"] is not None else 0)
