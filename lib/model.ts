@@ -8,6 +8,7 @@ import { resolveDevice, type Device } from './backend.js';
 import { readCheckpoint, writeCheckpoint, validateConfig, parameterCount, type GPTConfig } from './checkpoint/index.js';
 import { pickConfig } from './checkpoint/layout.js';
 import { planHfFolder, streamHfFolder, writeHfFolder } from './checkpoint/hf_folder.js';
+import type { HfModelType } from './checkpoint/hf_names.js';
 import { native, type NativeGPTModel, type OptimizerState } from './native.js';
 import { STEP_BOUNDS, checkBoolean, checkFloats, checkInt, checkNumberIn, checkObject, checkPositiveInt, checkTokens, describe } from './validate.js';
 import { stat } from 'node:fs/promises';
@@ -93,6 +94,7 @@ export class GPT {
   #disposed = false;
   #gates: Float32Array; // a host copy of the gates last set (all ones at creation)
   #source: string | undefined; // the folder the model was loaded from (its tokenizer goes along on save)
+  #sourceType: HfModelType | undefined; // its model_type (a save writes the same family's names where it can)
 
   private constructor(handle: NativeGPTModel, config: GPTConfig, device: 'cpu' | 'cuda', precision: Precision) {
     this.#native = handle;
@@ -142,6 +144,7 @@ export class GPT {
         throw e;
       }
       model.#source = file;
+      model.#sourceType = plan.modelType;
       return model;
     }
     const { config, params } = await readCheckpoint(file);
@@ -164,7 +167,7 @@ export class GPT {
       return;
     }
     await this.#enqueue(() => writeHfFolder(file, this.config, (offset, length) => this.#native.exportParameterRange(offset, length),
-      { maxShardBytes: o.maxShardBytes, companionsFrom: this.#source }));
+      { maxShardBytes: o.maxShardBytes, companionsFrom: this.#source, modelType: this.#sourceType }));
   }
 
   forward(tokens: Int32Array, o: ForwardOptions): Promise<{ loss: number; logits?: Float32Array }> {

@@ -1,7 +1,8 @@
 // The later families' switches through the engine, against the independent float64 whole-model
 // reference (helpers/reference_model.ts): a head size independent of dim/heads and per-head Q/K
 // RMSNorm (Qwen3), Q/K RMSNorm over the whole projection with norms after the sublayers
-// (OLMo 2), and pre + post norms (the Gemma block). Per model: logits, loss and per-head gate
+// (OLMo 2), pre + post norms (the Gemma block), causal sliding-window attention (Mistral v0.1,
+// Phi-3; at T = 140 the last query block skips the first key tile). Per model: logits, loss and per-head gate
 // gradients within f32 rounding, every parameter gradient against central differences of the
 // float64 loss, scores-only passes, greedy generation with the KV cache against the reference's
 // argmax decoding, bf16 on the CPU within bounds of f32, and head-targeted training where the
@@ -39,6 +40,14 @@ export const FAMILY_MODELS: [string, GPTConfig][] = [
   ['pre + post norms (the Gemma block) with per-head Q/K norm and headDim 8', {
     ...llamaBase, vocabSize: 21, maxSeqLen: 14, layers: 2, heads: 2, kvHeads: 1, dim: 12, headDim: 8, ffnDim: 16, normEps: 1e-6,
     tiedEmbeddings: true, qkNorm: 'head', normPlacement: 'both',
+  }],
+  ['Mistral v0.1 (sliding window 5 over 140 positions, head size 16, GQA 4/2)', {
+    ...llamaBase, vocabSize: 11, maxSeqLen: 140, layers: 1, heads: 4, kvHeads: 2, dim: 64, ffnDim: 24, normEps: 1e-5,
+    tiedEmbeddings: false, slidingWindow: 5,
+  }],
+  ['Phi-3 (sliding window 7, MHA)', {
+    ...llamaBase, vocabSize: 19, maxSeqLen: 20, layers: 2, heads: 2, dim: 12, ffnDim: 16, normEps: 1e-5,
+    tiedEmbeddings: false, slidingWindow: 7,
   }],
 ];
 
@@ -242,6 +251,8 @@ test('validateConfig and GPT.create name a bad family field', async () => {
   assert.throws(() => validateConfig({ ...base, headDim: 5 }), /'rope' needs an even head size, got headDim = 5/);
   assert.throws(() => validateConfig({ ...base, qkNorm: 'layer' as 'head' }), /qkNorm: expected 'none' or 'head' or 'projection'/);
   assert.throws(() => validateConfig({ ...base, normPlacement: 'sandwich' as 'both' }), /normPlacement: expected 'pre' or 'post' or 'both'/);
+  assert.throws(() => validateConfig({ ...base, slidingWindow: 2.5 }), /slidingWindow: expected a positive integer/);
+  assert.throws(() => validateConfig({ ...base, slidingWindow: -1 }), /slidingWindow: expected a positive integer/);
   assert.throws(() => validateConfig({ vocabSize: 5, maxSeqLen: 4, layers: 1, heads: 1, dim: 4, qkNorm: 'head' }), /qkNorm: needs norm 'rmsnorm'/);
   assert.throws(() => validateConfig({ vocabSize: 5, maxSeqLen: 4, layers: 1, heads: 1, dim: 4, normPlacement: 'post' }),
     /normPlacement: 'post' needs norm 'rmsnorm'/);

@@ -1,5 +1,6 @@
 // The CLI on a tiny Hugging Face folder of each later family (Qwen3: head_dim independent of
-// hidden_size, per-head q/k norms; OLMo 2: q/k norms over the projections, post norms), written
+// hidden_size, per-head q/k norms; OLMo 2: q/k norms over the projections, post norms; Phi-3:
+// fused qkv_proj and gate_up_proj, a sliding window), written
 // by the test in the family's own key names with a tokenizer.json: patterns, sft --mode heads
 // into a new folder (saved back in the family's names), ablate, reproduce --quick --model.
 // 3 layers × 4 heads: reproduce decomposes on 7 basic tasks and needs more heads than that.
@@ -31,6 +32,7 @@ const base = {
 const FAMILIES: [LlamaType, GPTConfig][] = [
   ['qwen3', { ...base, kvHeads: 2, headDim: 8, tiedEmbeddings: true, qkNorm: 'head' }],
   ['olmo2', { ...base, kvHeads: 4, tiedEmbeddings: false, qkNorm: 'projection', normPlacement: 'post' }],
+  ['phi3', { ...base, kvHeads: 4, tiedEmbeddings: false, slidingWindow: 9 }],
 ];
 
 function cli(...args: string[]) {

@@ -58,6 +58,18 @@ const MODELS: { name: string; type: LlamaType; cfg: GPTConfig }[] = [
       positions: 'rope', ropeTheta: 500000, mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: false,
       qkNorm: 'projection', normPlacement: 'post' },
   },
+  {
+    // Mistral v0.1: its sliding window (4096 of 32768 there; 5 of 20 here)
+    name: 'mistral-v0.1', type: 'mistral',
+    cfg: { vocabSize: 23, maxSeqLen: 20, layers: 2, heads: 4, dim: 16, kvHeads: 2, ffnDim: 20, norm: 'rmsnorm', normEps: 1e-5,
+      positions: 'rope', ropeTheta: 10000, mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: false, slidingWindow: 5 },
+  },
+  {
+    // Phi-3 mini: fused qkv_proj and gate_up_proj, sliding window (2047 of 4096 there; 7 of 16 here)
+    name: 'phi3', type: 'phi3',
+    cfg: { vocabSize: 29, maxSeqLen: 16, layers: 2, heads: 4, dim: 16, kvHeads: 4, ffnDim: 20, norm: 'rmsnorm', normEps: 1e-5,
+      positions: 'rope', ropeTheta: 10000, mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: false, slidingWindow: 7 },
+  },
 ];
 
 // Parameters exact in f16 and bf16 (k/64, |k| < 256), so every dtype reads back to the same floats.
@@ -128,7 +140,7 @@ test('save to a folder: transformers names, shapes, F32, config; round trip; sha
     assert.equal(files, ['config.json', 'model.safetensors']);
     const h = await header(path.join(out, 'model.safetensors'));
     assert.equal(h.__metadata__, { format: 'pt' });
-    const expected = hfLlamaTensors(m.cfg, params.get(m.name)!);
+    const expected = hfLlamaTensors(m.cfg, params.get(m.name)!, m.type);
     assert.equal(Object.keys(h).filter((k) => k !== '__metadata__').sort(), expected.map(([n]) => n).sort(), `${m.name} tensor names`);
     for (const [name, shape] of expected) {
       assert.equal(h[name]!.shape, shape, `${m.name} ${name} shape`);
@@ -141,9 +153,9 @@ test('save to a folder: transformers names, shapes, F32, config; round trip; sha
       ...(want.head_dim !== undefined ? ['head_dim'] : []), ...(m.type === 'qwen3' || m.type === 'olmo2' ? ['attention_bias'] : [])]) {
       assert.equal(cfgJson[k], want[k], `${m.name} config.json ${k}`);
     }
-    // each family in its own names (Mistral without its window computes as Llama)
-    assert.is(cfgJson.model_type, m.type === 'mistral' ? 'llama' : m.type);
-    assert.equal(cfgJson.architectures, [hfLlamaConfig(m.type === 'mistral' ? 'llama' : m.type, m.cfg).architectures![0]]);
+    // each family in its own names (a model loaded from a folder keeps its model_type)
+    assert.is(cfgJson.model_type, m.type);
+    assert.equal(cfgJson.architectures, hfLlamaConfig(m.type, m.cfg).architectures);
     const back = await readCheckpoint(out);
     assert.equal(back.config, pickConfig(m.cfg));
     assert.equal(Array.from(back.params), Array.from(params.get(m.name)!));
@@ -215,8 +227,11 @@ test('unsupported config.json fields fail before any weight is read, naming the 
   const cases: [Record<string, unknown>, RegExp, LlamaType?][] = [
     [{ model_type: 'mixtral' }, /model_type "mixtral" is not supported/],
     [{ model_type: 'gemma' }, /model_type "gemma" is not supported/],
-    [{ sliding_window: 8 }, /sliding_window: 8 is in use/, 'mistral'],
-    [{ use_sliding_window: true, sliding_window: 8 }, /sliding_window: 8 is in use/, 'qwen2'],
+    [{ sliding_window: 0 }, /sliding_window: 0 is in use \(shorter than max_position_embeddings 24\): expected a positive integer/, 'mistral'],
+    [{ use_sliding_window: true, sliding_window: 8 }, /sliding_window: 8 is in use .*qwen2's window .* is not supported/, 'qwen2'],
+    [{ rope_scaling: { type: 'longrope', long_factor: [1], short_factor: [1] } }, /rope_scaling\.rope_type: "longrope" is not supported/, 'phi3'],
+    [{ partial_rotary_factor: 0.75 }, /partial_rotary_factor: 0\.75 is not supported/, 'phi3'],
+    [{ attention_bias: true }, /attention_bias: true is not supported for phi3/, 'phi3'],
     [{ rope_scaling: { rope_type: 'yarn', factor: 4 } }, /rope_scaling\.rope_type: "yarn" is not supported/],
     [{ rope_scaling: { type: 'dynamic', factor: 2 } }, /rope_scaling\.rope_type: "dynamic" is not supported/],
     [{ rope_scaling: { rope_type: 'llama3', factor: 8 } }, /rope_scaling\.low_freq_factor: expected a positive number/],
@@ -246,6 +261,12 @@ test('unsupported config.json fields fail before any weight is read, naming the 
     [{ rope_scaling: undefined, rope_theta: undefined, rope_parameters: { rope_type: 'default', rope_theta: 10000 } }, 'llama'],
     [{ sliding_window: 4096 }, 'mistral'],
   ];
+  // Mistral v0.1's window is mapped; a window as long as the context masks nothing
+  for (const [w, want] of [[8, 8], [24, undefined], [4096, undefined]] as const) {
+    const d = f(`cfg-ok-window-${w}`);
+    await writeHfLlamaFolder(d, 'mistral', m.cfg, params.get('llama')!, { config: { sliding_window: w } });
+    assert.equal((await readCheckpoint(d)).config, pickConfig({ ...m.cfg, slidingWindow: want }), `sliding_window ${w}`);
+  }
   // Qwen3 with its head_dim omitted: hidden_size / num_attention_heads
   const qwen3 = { ...m.cfg, qkNorm: 'head' as const };
   const dir = f('cfg-ok-qwen3');

@@ -1,5 +1,5 @@
 // Hugging Face config.json of a Llama-family model (model_type llama, mistral, qwen2, qwen3,
-// olmo2) <-> GPTConfig.
+// olmo2, phi3) <-> GPTConfig.
 //
 // Read: every field that changes the computation is either mapped or refused, so a model the
 // engine would compute differently fails here, before any weights are read, with an error that
@@ -15,14 +15,17 @@
 //   qwen2                  -> q/k/v biases, no other linear bias
 //   qwen3                  -> head_dim -> headDim (any size), qkNorm 'head'; attention_bias refused
 //   olmo2                  -> qkNorm 'projection', normPlacement 'post'; attention_bias refused
+//   mistral, phi3: sliding_window shorter than max_position_embeddings -> slidingWindow (Mistral
+//                          v0.1's 4096, Phi-3 mini's 2047); phi3: fused qkv_proj / gate_up_proj
+//                          (hf_names.ts), no biases; attention_bias refused
 // Refused: hidden_act other than silu, head_dim other than hidden_size / num_attention_heads
-// (except qwen3), sliding-window attention in use (mistral sliding_window < max_position_embeddings,
-// qwen2/qwen3 use_sliding_window, a layer_types entry other than full_attention), other rope
-// types (dynamic, yarn, longrope, ...), mixture-of-experts fields, quantized weights
-// (quantization_config), and any other model_type.
-import { resolveConfig, type GPTConfig } from './layout.js';
+// (except qwen3), qwen2/qwen3 use_sliding_window (their window covers only the layers from
+// max_window_layers on), a layer_types entry other than full_attention, other rope types
+// (dynamic, yarn, longrope: Phi-3's long-context models, ...), partial_rotary_factor other than
+// 1, mixture-of-experts fields, quantized weights (quantization_config), and any other model_type.
+import { pickConfig, resolveConfig, type GPTConfig } from './layout.js';
 
-export const LLAMA_FAMILY = ['llama', 'mistral', 'qwen2', 'qwen3', 'olmo2'] as const;
+export const LLAMA_FAMILY = ['llama', 'mistral', 'qwen2', 'qwen3', 'olmo2', 'phi3'] as const;
 export type LlamaFamily = (typeof LLAMA_FAMILY)[number];
 
 export function isLlamaFamily(t: unknown): t is LlamaFamily {
@@ -32,7 +35,7 @@ export function isLlamaFamily(t: unknown): t is LlamaFamily {
 /** Throws an Error whose message names the config.json field; `fail` adds the file. */
 export function llamaConfigFromHf(json: Record<string, unknown>, fail: (problem: string) => never): GPTConfig {
   const type = json.model_type;
-  if (!isLlamaFamily(type)) fail(`model_type ${JSON.stringify(type)} is not supported (llama, mistral, qwen2, qwen3, olmo2 and gpt2 are)`);
+  if (!isLlamaFamily(type)) fail(`model_type ${JSON.stringify(type)} is not supported (llama, mistral, qwen2, qwen3, olmo2, phi3 and gpt2 are)`);
   const int = (key: string, dflt?: number): number => {
     const v = json[key] ?? dflt;
     if (!Number.isInteger(v) || (v as number) <= 0) fail(`${key}: expected a positive integer, got ${JSON.stringify(json[key])}`);
@@ -73,9 +76,15 @@ export function llamaConfigFromHf(json: Record<string, unknown>, fail: (problem:
 
   // sliding-window attention differs from full attention only past the window
   const window = json.sliding_window;
-  const windowUsed = type === 'qwen2' || type === 'qwen3' ? json.use_sliding_window === true : window != null;
+  const qwen = type === 'qwen2' || type === 'qwen3';
+  const windowUsed = qwen ? json.use_sliding_window === true : window != null;
+  // a window at least max_position_embeddings long never masks anything
+  let slidingWindow = 0;
   if (windowUsed && !(Number.isInteger(window) && (window as number) >= maxSeqLen)) {
-    fail(`sliding_window: ${JSON.stringify(window)} is in use (shorter than max_position_embeddings ${maxSeqLen}); sliding-window attention is not supported`);
+    if (qwen || !(Number.isInteger(window) && (window as number) > 0)) {
+      fail(`sliding_window: ${JSON.stringify(window)} is in use (shorter than max_position_embeddings ${maxSeqLen})${qwen ? `; ${type}'s window (on the layers from max_window_layers on) is not supported` : ': expected a positive integer'}`);
+    }
+    slidingWindow = window as number;
   }
   if (json.layer_types != null) {
     const kinds = json.layer_types;
@@ -92,7 +101,7 @@ export function llamaConfigFromHf(json: Record<string, unknown>, fail: (problem:
   if (type === 'qwen2') {
     qkvBias = true;
     linearBias = false;
-  } else if (type === 'qwen3' || type === 'olmo2') {
+  } else if (type === 'qwen3' || type === 'olmo2' || type === 'phi3') {
     // their attention_bias puts biases on q, k, v and o_proj but not on the MLP
     if (bool('attention_bias', false)) fail(`attention_bias: true is not supported for ${type} (biases on q/k/v/o without MLP biases)`);
     qkvBias = false;
@@ -112,11 +121,17 @@ export function llamaConfigFromHf(json: Record<string, unknown>, fail: (problem:
     ...(headDim !== undefined ? { headDim } : {}),
     ...(type === 'qwen3' ? { qkNorm: 'head' } : {}),
     ...(type === 'olmo2' ? { qkNorm: 'projection', normPlacement: 'post' } : {}),
+    ...(slidingWindow ? { slidingWindow } : {}),
   } as GPTConfig;
 }
 
-/** The Hugging Face model type that computes what this Llama-family config computes. */
-export function llamaFamilyOf(config: GPTConfig): LlamaFamily {
+/**
+ * The Hugging Face model type that computes what this Llama-family config computes: `preferred`
+ * (the type the model was loaded as) when its config.json reads back to the same config, else
+ * the plainest type that does.
+ */
+export function llamaFamilyOf(config: GPTConfig, preferred?: string): LlamaFamily {
+  if (isLlamaFamily(preferred) && preferred !== llamaFamilyOf(config) && roundTrips(config, preferred)) return preferred;
   const c = resolveConfig(config);
   if (c.norm !== 'rmsnorm' || c.positions !== 'rope' || c.mlp !== 'swiglu') {
     throw new RangeError(`config: norm ${c.norm}, positions ${c.positions}, mlp ${c.mlp} is neither GPT-2 nor a Llama-family model; Hugging Face has no model type for it`);
@@ -127,9 +142,24 @@ export function llamaFamilyOf(config: GPTConfig): LlamaFamily {
   if (!plain) {
     throw new RangeError(`config: headDim ${c.headDim}, qkNorm '${c.qkNorm}', normPlacement '${c.normPlacement}' with qkvBias ${c.qkvBias}, linearBias ${c.linearBias} has no Hugging Face model type (qwen3: qkNorm 'head' without biases; olmo2: qkNorm 'projection', normPlacement 'post', without biases)`);
   }
+  if (c.slidingWindow > 0) {
+    if (c.qkvBias || c.linearBias) throw new RangeError(`config: slidingWindow ${c.slidingWindow} with biases has no Hugging Face model type (mistral and phi3 have none)`);
+    return 'mistral';
+  }
   if (c.qkvBias && !c.linearBias) return 'qwen2';
   if (c.qkvBias !== c.linearBias) throw new RangeError('config: linear biases without q/k/v biases have no Hugging Face model type');
   return 'llama';
+}
+
+function roundTrips(config: GPTConfig, type: LlamaFamily): boolean {
+  try {
+    const back = llamaConfigFromHf(llamaConfigToHf(config, type), (p) => {
+      throw new Error(p);
+    });
+    return JSON.stringify(pickConfig(back)) === JSON.stringify(pickConfig(config));
+  } catch {
+    return false;
+  }
 }
 
 type RopeScaling = null | { type: 'linear'; factor: number }
@@ -161,16 +191,16 @@ function rope(json: Record<string, unknown>, fail: (p: string) => never): { rope
   } else {
     fail(`${field}.rope_type: ${JSON.stringify(kind)} is not supported (none, linear and llama3 are)`);
   }
-  if (params != null && json.partial_rotary_factor != null && json.partial_rotary_factor !== 1) {
+  if (json.partial_rotary_factor != null && json.partial_rotary_factor !== 1) {
     fail(`partial_rotary_factor: ${JSON.stringify(json.partial_rotary_factor)} is not supported (rotary on the whole head)`);
   }
   return { ropeTheta: theta as number, ropeScaling: scaling! };
 }
 
 /** GPTConfig (Llama family) -> config.json that transformers reads back into the same model. */
-export function llamaConfigToHf(config: GPTConfig): Record<string, unknown> {
+export function llamaConfigToHf(config: GPTConfig, as?: LlamaFamily): Record<string, unknown> {
   const c = resolveConfig(config);
-  const type = llamaFamilyOf(config);
+  const type = as ?? llamaFamilyOf(config);
   const { qkvBias, linearBias } = c;
   const s = c.ropeScaling;
   const ropeScaling = !s ? null : s.type === 'linear'
@@ -179,10 +209,17 @@ export function llamaConfigToHf(config: GPTConfig): Record<string, unknown> {
       rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor,
       original_max_position_embeddings: s.originalMaxPositions,
     };
-  const architecture = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', olmo2: 'Olmo2ForCausalLM' }[type];
+  const architecture = {
+    llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', olmo2: 'Olmo2ForCausalLM',
+    phi3: 'Phi3ForCausalLM',
+  }[type];
+  const window = c.slidingWindow > 0 ? c.slidingWindow : null;
   const typeFields: Record<string, unknown> = type === 'qwen2' || type === 'qwen3'
     ? { use_sliding_window: false, sliding_window: null, ...(type === 'qwen3' ? { attention_bias: false } : {}) }
-    : type === 'olmo2' ? { attention_bias: false } : { attention_bias: qkvBias, mlp_bias: linearBias };
+    : type === 'olmo2' ? { attention_bias: false }
+    : type === 'mistral' ? { sliding_window: window }
+    : type === 'phi3' ? { sliding_window: window, original_max_position_embeddings: c.maxSeqLen }
+    : { attention_bias: qkvBias, mlp_bias: linearBias };
   return {
     architectures: [architecture],
     model_type: type,

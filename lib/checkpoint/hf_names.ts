@@ -19,7 +19,10 @@
 //   normPlacement 'post' (OLMo 2): no input_layernorm; post_attention_layernorm -> postattnw[l]
 //            (after attention, not before the MLP) and post_feedforward_layernorm -> postffnw[l]
 //   normPlacement 'both' (Gemma): pre_feedforward_layernorm -> ln2w[l], and the two post norms
-// and o_proj is [C, H·hs] (headDim may differ from C/H).
+// and o_proj is [C, H·hs] (headDim may differ from C/H). Phi-3 fuses q/k/v and gate/up in the
+// engine's own row order, so its tensors are the canonical slices whole:
+//   model.layers.l.self_attn.qkv_proj.weight        qkvw[l] [(H + 2·KV)·hs, C]
+//   model.layers.l.mlp.gate_up_proj.weight          fcw[l]  [2F, C]
 import { parameterLayout, resolveConfig, type GPTConfig } from './layout.js';
 import { hfTensors as gpt2Tensors, canonicalOffset as gpt2Offset } from './hf_gpt2.js';
 
@@ -30,7 +33,7 @@ export interface HfTensorSpec {
   transpose: boolean; // HF [in, out] <-> canonical [out, in] (shape is [in, out])
 }
 
-export type HfModelType = 'gpt2' | 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'olmo2';
+export type HfModelType = 'gpt2' | 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'olmo2' | 'phi3';
 
 /** The tensors of a model of this type and config, in canonical order. */
 export function hfTensorSpecs(type: HfModelType, cfg: GPTConfig, o: { gpt2Prefix?: string } = {}): HfTensorSpec[] {
@@ -55,9 +58,13 @@ export function hfTensorSpecs(type: HfModelType, cfg: GPTConfig, o: { gpt2Prefix
   for (let l = 0; l < L; l++) {
     const p = `model.layers.${l}.`;
     if (pre) add(p + 'input_layernorm.weight', [C], slice('ln1w', l));
-    add(p + 'self_attn.q_proj.weight', [H * hs, C], slice('qkvw', l));
-    add(p + 'self_attn.k_proj.weight', [KV * hs, C], slice('qkvw', l, H * hs * C));
-    add(p + 'self_attn.v_proj.weight', [KV * hs, C], slice('qkvw', l, (H + KV) * hs * C));
+    if (type === 'phi3') {
+      add(p + 'self_attn.qkv_proj.weight', [(H + 2 * KV) * hs, C], slice('qkvw', l));
+    } else {
+      add(p + 'self_attn.q_proj.weight', [H * hs, C], slice('qkvw', l));
+      add(p + 'self_attn.k_proj.weight', [KV * hs, C], slice('qkvw', l, H * hs * C));
+      add(p + 'self_attn.v_proj.weight', [KV * hs, C], slice('qkvw', l, (H + KV) * hs * C));
+    }
     if (r.qkvBias) {
       add(p + 'self_attn.q_proj.bias', [H * hs], slice('qkvb', l));
       add(p + 'self_attn.k_proj.bias', [KV * hs], slice('qkvb', l, H * hs));
@@ -73,8 +80,12 @@ export function hfTensorSpecs(type: HfModelType, cfg: GPTConfig, o: { gpt2Prefix
     // norm after attention, and the pre-MLP norm is pre_feedforward_layernorm
     if (post) add(p + 'post_attention_layernorm.weight', [C], slice('postattnw', l));
     if (pre) add(p + (post ? 'pre_feedforward_layernorm.weight' : 'post_attention_layernorm.weight'), [C], slice('ln2w', l));
-    add(p + 'mlp.gate_proj.weight', [F, C], slice('fcw', l));
-    add(p + 'mlp.up_proj.weight', [F, C], slice('fcw', l, F * C));
+    if (type === 'phi3') {
+      add(p + 'mlp.gate_up_proj.weight', [2 * F, C], slice('fcw', l));
+    } else {
+      add(p + 'mlp.gate_proj.weight', [F, C], slice('fcw', l));
+      add(p + 'mlp.up_proj.weight', [F, C], slice('fcw', l, F * C));
+    }
     add(p + 'mlp.down_proj.weight', [C, F], slice('fcprojw', l));
     if (r.linearBias) {
       add(p + 'mlp.gate_proj.bias', [F], slice('fcb', l));

@@ -43,6 +43,7 @@ void check_backend(const GPTConfig& c, const Ops& ops) {
                                               " x " + std::to_string(c.H) + " heads != dim " + std::to_string(c.C) + ")");
   HG_CHECK(c.norm_place == NormPlacement::Pre || tested,
            untested + "config.normPlacement '" + (c.norm_place == NormPlacement::Post ? "post" : "both") + "'");
+  HG_CHECK(c.window == 0 || tested, untested + "config.slidingWindow (" + std::to_string(c.window) + ")");
 }
 }  // namespace
 

@@ -75,6 +75,13 @@ GPT::BlockIO GPT::layer_io(int64_t l, const float* res_in, int64_t N) const {
   return io;
 }
 
+// The fused kernels' parameters: causal, scale 1/sqrt(hs), the sliding window if any.
+AttnParams GPT::attn_params() const {
+  AttnParams p;
+  p.window = cfg_.window;
+  return p;
+}
+
 // The attention core of the training forward: qkv [N,QKV] -> atty [N,QD] (heads merged,
 // gated), keeping q, k, v, the ungated output and the log-sum-exp of layer l for the backward.
 void GPT::attend_train(int64_t l, const float* qkv, float* atty, int64_t B, int64_t T) {
@@ -88,7 +95,7 @@ void GPT::attend_train(int64_t l, const float* qkv, float* atty, int64_t B, int6
   }
   {
     auto s = prof_.scope(OpKind::Attention);
-    ops_.attention_forward(q, k, v, atto, a.lse + l * N * H, AttnShape{B, H, T, hs, KV}, AttnParams{});
+    ops_.attention_forward(q, k, v, atto, a.lse + l * N * H, AttnShape{B, H, T, hs, KV}, attn_params());
   }
   auto s = prof_.scope(OpKind::Heads);
   ops_.merge_heads(atty, atto, gates_->f32() + l * H, B, T, H, hs);
@@ -101,7 +108,7 @@ void GPT::attend_decode(int64_t l, const float* qkv, float* atty, int64_t n, int
   const int64_t H = cfg_.H, KV = cfg_.kv(), P = d.capacity, hs = cfg_.hs();
   auto s = prof_.scope(OpKind::Attention);
   ops_.attention_decode(atty, qkv, d.kcache + l * KV * P * hs, d.vcache + l * KV * P * hs,
-                        gates_->f32() + l * H, n, pos, H, KV, P, hs);
+                        gates_->f32() + l * H, n, pos, H, KV, P, hs, cfg_.window);
 }
 
 // One block: io.res_in [N,C] -> io.res3 [N,C], N = B·T rows at positions pos0 + row % T.
@@ -198,7 +205,7 @@ void GPT::block_backward(int64_t l, const BlockIO& io, int64_t B, int64_t T, flo
   {
     // Fed the ungated gradient, its head score Σ dy∘atto is exactly ∂L/∂ξ_h (ξ_h may be 0).
     auto s = prof_.scope(OpKind::Attention);
-    AttnParams p;
+    AttnParams p = attn_params();
     p.gains = gqa ? gates : nullptr;
     ops_.attention_backward(a.dao, q, k, v, atto, a.lse + l * N * H, a.dq, a.dk, a.dv, head_scores,
                             AttnShape{B, H, T, hs, KV}, p);

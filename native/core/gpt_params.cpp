@@ -39,6 +39,8 @@ void validate_config(const GPTConfig& c) {
   HG_CHECK(c.hs() <= 256, "config.dim / config.heads: the head size must be at most 256, got " +
                               std::to_string(c.hs()));
   HG_CHECK(c.qk_norm == QkNormKind::None || c.norm == NormKind::RMSNorm, "config.qkNorm: needs norm 'rmsnorm'");
+  HG_CHECK(c.window >= 0 && c.window <= (int64_t{1} << 20),
+           "config.slidingWindow: expected an integer in [0, 1048576], got " + std::to_string(c.window));
   HG_CHECK(c.norm_place == NormPlacement::Pre || c.norm == NormKind::RMSNorm, "config.normPlacement: 'post' and 'both' need norm 'rmsnorm'");
   HG_CHECK(c.KV >= 0 && c.KV <= c.H && c.H % c.kv() == 0,
            "config.kvHeads: expected a divisor of heads (" + std::to_string(c.H) + "), got " + std::to_string(c.KV));

@@ -50,6 +50,7 @@ struct GPTConfig {
   QkNormKind qk_norm = QkNormKind::None;  // rmsnorm only
   NormPlacement norm_place = NormPlacement::Pre;  // post norms: rmsnorm only
   int64_t D = 0;  // head size; 0 = C / H (Qwen3 and Gemma set it independently of C)
+  int64_t window = 0;  // > 0: causal sliding-window attention over the last `window` positions
 
   int64_t hs() const { return D > 0 ? D : C / H; }
   int64_t qdim() const { return H * hs(); }  // width of the q projection and the attention output

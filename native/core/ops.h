@@ -97,11 +97,12 @@ struct Ops {
                              float* head_score, const AttnShape& s, const AttnParams& p);
   // Decoding with a KV cache. qkv [n,QKV] holds n new tokens at positions pos..pos+n-1; their
   // k/v rows are appended to kcache/vcache [KV,P,hs], then each query of head h attends
-  // causally over positions 0..pos+i of k/v head h/(H/KV). out [n,C] (token-major, head h in
-  // columns h·hs..) is multiplied by gates [H]. Scale 1/sqrt(hs).
+  // causally over positions 0..pos+i of k/v head h/(H/KV) (window > 0: pos+i−window+1..pos+i
+  // only). out [n,H·hs] (token-major, head h in columns h·hs..) is multiplied by gates [H].
+  // Scale 1/sqrt(hs).
   void (*attention_decode)(float* out, const float* qkv, float* kcache, float* vcache,
                            const float* gates, int64_t n, int64_t pos, int64_t H, int64_t KV,
-                           int64_t P, int64_t hs);
+                           int64_t P, int64_t hs, int64_t window);
 
   // ---- pointwise ----
   void (*residual_forward)(float* out, const float* a, const float* b, int64_t n);  // out = a + b

@@ -247,10 +247,10 @@ void check_decode(const Ops& gpu) {
     for (int64_t n : {150, 1, 1, 20}) {
       const Vec qkv = randn(n * 3 * C);
       Vec out(n * C);
-      cpu.attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), n, pos, H, H, P, hs);
+      cpu.attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), n, pos, H, H, P, hs, 0);
       auto d_qkv = dev(qkv);
       DeviceBuffer<float> d_out(out.size());
-      gpu.attention_decode(d_out.get(), d_qkv.get(), d_kc.get(), d_vc.get(), d_gates.get(), n, pos, H, H, P, hs);
+      gpu.attention_decode(d_out.get(), d_qkv.get(), d_kc.get(), d_vc.get(), d_gates.get(), n, pos, H, H, P, hs, 0);
       const std::string tag = "attention_decode hs=" + std::to_string(hs) + " pos=" + std::to_string(pos) + " n=" + std::to_string(n);
       compare(tag + " out", host(d_out), out, 2e-5);
       pos += n;
@@ -405,10 +405,10 @@ void check_decode_gqa(const Ops& gpu) {
   for (int64_t n : {150, 1, 1, 20}) {
     const Vec qkv = randn(n * QKV);
     Vec out(n * C);
-    cpu.attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), n, pos, H, KV, P, hs);
+    cpu.attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), n, pos, H, KV, P, hs, 0);
     auto d_qkv = dev(qkv);
     DeviceBuffer<float> d_out(out.size());
-    gpu.attention_decode(d_out.get(), d_qkv.get(), d_kc.get(), d_vc.get(), d_gates.get(), n, pos, H, KV, P, hs);
+    gpu.attention_decode(d_out.get(), d_qkv.get(), d_kc.get(), d_vc.get(), d_gates.get(), n, pos, H, KV, P, hs, 0);
     compare("attention_decode GQA pos=" + std::to_string(pos) + " n=" + std::to_string(n) + " out", host(d_out), out, 2e-5);
     pos += n;
   }
