@@ -498,6 +498,37 @@ void check_memory_errors(const Ops& gpu) {
   gpu.release(p);
 }
 
+// The switches of docs/families.md have no CUDA kernels and no GPU tests yet: the engine refuses
+// them on CUDA when the model is created, naming the switch.
+void check_refuses_family_switches() {
+  hg::GPTConfig base{97, 40, 1, 4, 64, 2, 96};
+  base.norm = hg::NormKind::RMSNorm;
+  base.norm_eps = 1e-6;
+  base.positions = hg::PosKind::Rope;
+  base.mlp = hg::MlpKind::SwiGLU;
+  auto refuses = [](const hg::GPTConfig& c, const std::string& needle) {
+    std::string msg;
+    try {
+      hg::GPT g(c, hg::cuda_ops(Precision::F32), 1);
+    } catch (const std::exception& e) {
+      msg = e.what();
+    }
+    expect(msg.find(needle) != std::string::npos, "CUDA refuses " + needle + " (got '" + msg + "')");
+  };
+  hg::GPTConfig c = base;
+  c.qk_norm = hg::QkNormKind::Head;
+  refuses(c, "config.qkNorm");
+  c = base;
+  c.D = 32;
+  refuses(c, "config.headDim");
+  c = base;
+  c.norm_place = hg::NormPlacement::Post;
+  refuses(c, "config.normPlacement");
+  c = base;
+  c.window = 8;
+  refuses(c, "config.slidingWindow");
+}
+
 // The whole engine: same seed, same batch on the CPU table and a CUDA table, three AdamW steps.
 void check_engine(Precision prec, const hg::GPTConfig& cfg, const std::string& name) {
   hg::GPT cpu(cfg, hg::cpu_ops(), 7), gpu(cfg, hg::cuda_ops(prec), 7);
@@ -604,6 +635,7 @@ int main() {
     check_optimizer(f32);
     check_memory_errors(f32);
     for (Precision prec : {Precision::F32, Precision::BF16}) check_engines(prec);
+    check_refuses_family_switches();
   } catch (const std::exception& e) {
     expect(false, std::string("unexpected exception: ") + e.what());
   }
