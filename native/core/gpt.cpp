@@ -116,29 +116,28 @@ float* GPT::grad(ParamIndex i, int64_t layer) const {
 // plan_activations allocates this plan, activation_bytes reports its size to the memory planner).
 void GPT::lay_out_activations(const GPTConfig& cfg, int64_t N, Acts* a, ArenaPlanner& p) {
   const int64_t L = cfg.L, C = cfg.C, V = cfg.V, H = cfg.H;
-  const int64_t Lin = a->inputs_per_layer ? L : 1;  // layers of the linear layers' inputs
   const int64_t QKV = cfg.qkv_rows(), KVC = cfg.kv() * cfg.hs(), F = cfg.ffn(), FC = cfg.fc_rows();
   p.add(a->tokens, N);
   p.add(a->targets, N);
   p.add(a->weights, N);
   p.add(a->losses, N);
   p.add(a->encoded, N * C);
-  p.add(a->ln1, Lin * N * C);
+  p.add(a->ln1, L * N * C);
   p.add(a->ln1_mean, L * N);
   p.add(a->ln1_rstd, L * N);
-  p.add(a->qkv, Lin * N * QKV);
+  p.add(a->qkv, L * N * QKV);
   p.add(a->q, L * N * C);
   p.add(a->k, L * N * KVC);
   p.add(a->v, L * N * KVC);
   p.add(a->atto, L * N * C);
   p.add(a->lse, L * N * H);
-  p.add(a->atty, Lin * N * C);
+  p.add(a->atty, L * N * C);
   p.add(a->residual2, L * N * C);
-  p.add(a->ln2, Lin * N * C);
+  p.add(a->ln2, L * N * C);
   p.add(a->ln2_mean, L * N);
   p.add(a->ln2_rstd, L * N);
   p.add(a->fch, L * N * FC);
-  p.add(a->fch_gelu, Lin * N * F);
+  p.add(a->fch_gelu, L * N * F);
   p.add(a->residual3, L * N * C);
   p.add(a->lnf, N * C);
   p.add(a->lnf_mean, N);
@@ -165,13 +164,10 @@ int64_t GPT::activation_bytes(const GPTConfig& cfg, int64_t N) {
   return p.total();
 }
 
-// A scores-only pass can run on any plan that is large enough; only a full pass needs one that
-// keeps the linear layers' inputs of every layer (so pattern extraction alone never holds them).
-void GPT::plan_activations(int64_t N, bool scores_only) {
-  if (acts_ && acts_->N >= N && (acts_->inputs_per_layer || scores_only)) return;
+void GPT::plan_activations(int64_t N) {
+  if (acts_ && acts_->N >= N) return;
   acts_.reset();  // release the old plan before allocating the larger one
   auto a = std::make_unique<Acts>();
-  a->inputs_per_layer = !scores_only;
   ArenaPlanner p;
   lay_out_activations(cfg_, N, a.get(), p);
   a->arena = p.allocate(ops_);
@@ -194,7 +190,7 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* 
       if (targets[i] >= 0) target_rows_.push_back(i);
   // Rows of the LM head and the loss: all N, or (scores-only) the target rows packed in order.
   const int64_t NL = scores_only ? static_cast<int64_t>(target_rows_.size()) : N;
-  plan_activations(N, scores_only);
+  plan_activations(N);
   Acts& a = *acts_;
   B_ = B;
   T_ = T;

@@ -175,7 +175,7 @@ class GPT {
   void norm_backward(float* dinp, const float* dout, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
                      const float* mean, const float* rstd, int64_t N);
   static void lay_out_activations(const GPTConfig& cfg, int64_t N, Acts* a, ArenaPlanner& p);
-  void plan_activations(int64_t N, bool scores_only);
+  void plan_activations(int64_t N);
   void matmul_forward(float* out, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
                       int64_t N, int64_t IC, int64_t OC);
   void matmul_backward(float* dinp, const float* dout, const float* inp, ParamIndex w,

@@ -73,18 +73,17 @@ GPT::BlockIO GPT::layer_io(int64_t l, const float* res_in, int64_t N) const {
   const int64_t C = cfg_.C, QKV = cfg_.qkv_rows(), F = cfg_.ffn(), FC = cfg_.fc_rows();
   BlockIO io;
   io.res_in = res_in;
-  const int64_t li = a.inputs_per_layer ? l : 0;  // the linear layers' inputs (see Acts)
-  io.ln1 = a.ln1 + li * N * C;
+  io.ln1 = a.ln1 + l * N * C;
   io.ln1_mean = a.ln1_mean + l * N;
   io.ln1_rstd = a.ln1_rstd + l * N;
-  io.qkv = a.qkv + li * N * QKV;
-  io.atty = a.atty + li * N * C;
+  io.qkv = a.qkv + l * N * QKV;
+  io.atty = a.atty + l * N * C;
   io.res2 = a.residual2 + l * N * C;
-  io.ln2 = a.ln2 + li * N * C;
+  io.ln2 = a.ln2 + l * N * C;
   io.ln2_mean = a.ln2_mean + l * N;
   io.ln2_rstd = a.ln2_rstd + l * N;
   io.fch = a.fch + l * N * FC;
-  io.fch_act = a.fch_gelu + li * N * F;
+  io.fch_act = a.fch_gelu + l * N * F;
   io.res3 = a.residual3 + l * N * C;
   io.proj = a.proj;
   return io;

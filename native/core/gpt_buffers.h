@@ -54,10 +54,6 @@ class ArenaPlanner {
 // hidden size, FC = F (gelu) or 2F (swiglu: gate and up).
 struct GPT::Acts {
   int64_t N = 0;  // rows planned for
-  // The linear layers' inputs (ln1, qkv, atty, ln2, fch_gelu) are kept for every layer, as the
-  // weight gradients of a full backward read them; a plan made for scores-only passes, whose
-  // backward forms no weight gradient, holds one layer's worth and every layer reuses it.
-  bool inputs_per_layer = true;
   std::unique_ptr<DeviceBuffer> arena;
   int32_t *tokens, *targets;                  // [N]
   float *weights, *losses;                    // [N]
