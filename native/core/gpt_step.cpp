@@ -146,6 +146,10 @@ void GPT::export_optimizer_state(float* m, float* v, float* master) const {
   for (const TrainBlock& b : blocks_) {
     const int64_t cols = slice_cols(b.t);
     const int64_t first = layout_[b.t].offset + b.l * slice_size(b.t) + b.r0 * cols + b.c0;
+    if (b.nc == cols) {  // whole rows: one contiguous run
+      export_parameter_range(first, b.nr * b.nc, master + b.offset);
+      continue;
+    }
     for (int64_t r = 0; r < b.nr; ++r)
       export_parameter_range(first + r * cols, b.nc, master + b.offset + r * b.nc);
   }
