@@ -167,8 +167,10 @@ async function lane() {
     const failed = results.get(u.t.name).failed.length - before;
     const where = `${u.t.name} seeds ${u.seeds[0]}..${u.seeds.at(-1)}: ${failed ? `${failed} FAILED` : 'ok'}`;
     const progress = `${finished}/${units.length} processes, ${Math.round((Date.now() - t0) / 1000)} s`;
-    if (process.stdout.isTTY) process.stdout.write(`\r  ${progress}  ${where}\x1b[K`);
+    if (process.stdout.isTTY) process.stdout.write(`\r  ${progress}  ${where}\x1b[K${failed ? '\n' : ''}`);
     else console.log(`  ${progress}  ${where}`);
+    // failures as they come, so that a long sweep shows them before its summary
+    for (const f of results.get(u.t.name).failed.slice(before)) console.log(`    seed ${f.seed}: ${f.why}\n    repeat: ${repeatCommand(u.t, f.seed)}`);
   }
 }
 await Promise.all(Array.from({ length: Math.min(opts.jobs, units.length) }, lane));
