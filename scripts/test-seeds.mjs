@@ -105,11 +105,15 @@ function runProcess(cmd, args, env) {
 // results[name] = { ran, failed: [{ seed, why }], skipped }
 const results = new Map(toRun.map((t) => [t.name, { ran: 0, failed: [], skipped: 0 }]));
 
-// One unit of work: a TypeScript file on a chunk of seeds, or a C++ test on one seed.
+// One unit of work: a TypeScript file on a chunk of seeds, or a C++ test on one seed. Ordered by
+// seed first, so that a sweep stopped early has covered every test on its first seeds.
 const units = [];
-for (const t of toRun) {
-  const step = t.kind === 'ts' ? opts.perProcess : 1;
-  for (let i = 0; i < seeds.length; i += step) units.push({ t, seeds: seeds.slice(i, i + step) });
+for (let i = 0; i < seeds.length; i += opts.perProcess) {
+  for (const t of toRun) {
+    const chunk = seeds.slice(i, i + opts.perProcess);
+    if (t.kind === 'ts') units.push({ t, seeds: chunk });
+    else for (const seed of chunk) units.push({ t, seeds: [seed] });
+  }
 }
 
 // the first lines of a failure, without stack frames
