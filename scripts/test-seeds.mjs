@@ -105,11 +105,15 @@ function runProcess(cmd, args, env) {
 // results[name] = { ran, failed: [{ seed, why }], skipped }
 const results = new Map(toRun.map((t) => [t.name, { ran: 0, failed: [], skipped: 0 }]));
 
-// One unit of work: a TypeScript file on a chunk of seeds, or a C++ test on one seed.
+// One unit of work: a TypeScript file on a chunk of seeds, or a C++ test on one seed. Ordered by
+// seed first, so that a sweep stopped early has covered every test on its first seeds.
 const units = [];
-for (const t of toRun) {
-  const step = t.kind === 'ts' ? opts.perProcess : 1;
-  for (let i = 0; i < seeds.length; i += step) units.push({ t, seeds: seeds.slice(i, i + step) });
+for (let i = 0; i < seeds.length; i += opts.perProcess) {
+  for (const t of toRun) {
+    const chunk = seeds.slice(i, i + opts.perProcess);
+    if (t.kind === 'ts') units.push({ t, seeds: chunk });
+    else for (const seed of chunk) units.push({ t, seeds: [seed] });
+  }
 }
 
 // the first lines of a failure, without stack frames
@@ -167,8 +171,10 @@ async function lane() {
     const failed = results.get(u.t.name).failed.length - before;
     const where = `${u.t.name} seeds ${u.seeds[0]}..${u.seeds.at(-1)}: ${failed ? `${failed} FAILED` : 'ok'}`;
     const progress = `${finished}/${units.length} processes, ${Math.round((Date.now() - t0) / 1000)} s`;
-    if (process.stdout.isTTY) process.stdout.write(`\r  ${progress}  ${where}\x1b[K`);
+    if (process.stdout.isTTY) process.stdout.write(`\r  ${progress}  ${where}\x1b[K${failed ? '\n' : ''}`);
     else console.log(`  ${progress}  ${where}`);
+    // failures as they come, so that a long sweep shows them before its summary
+    for (const f of results.get(u.t.name).failed.slice(before)) console.log(`    seed ${f.seed}: ${f.why}\n    repeat: ${repeatCommand(u.t, f.seed)}`);
   }
 }
 await Promise.all(Array.from({ length: Math.min(opts.jobs, units.length) }, lane));

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { activationPattern, backendInfo, ByteTokenizer, getTask, GPT } from '../lib/index.js';
 import { Rng } from '../lib/util/random.js';
+import { within } from './helpers/compare.js';
 import { testSeed } from './helpers/seed.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,8 +46,8 @@ if (!bf16.available) {
       const scoreRel = maxDiff(sa, sb) / maxAbs(sa);
       // one token's loss is a single cross-entropy: nothing averages its rounding out
       const lossBound = n === 1 ? 1e-2 : 3e-3;
-      assert.ok(lossRel <= lossBound, `${B}x${T}: loss ${b.loss} vs f32 ${a.loss} (rel ${lossRel})`);
-      assert.ok(scoreRel <= 0.06, `${B}x${T}: head scores differ by ${scoreRel} of the largest`);
+      within(`gpt-bf16-cpu: loss vs f32, relative (${B}x${T})`, lossRel, lossBound, `loss ${b.loss} vs f32 ${a.loss}`);
+      within(`gpt-bf16-cpu: head scores vs f32, error / largest (${B}x${T})`, scoreRel, 0.06);
       assert.ok(lossRel > 0 || scoreRel > 0, 'bf16 really ran (some difference from f32 is expected)');
     }
     f32.dispose();
