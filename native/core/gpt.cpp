@@ -82,26 +82,6 @@ float* GPT::grad(ParamIndex i, int64_t layer) const {
 }
 const float* GPT::lm_head() const { return param(cfg_.tied ? kWte : kLmhead); }
 
-// LayerNorm (weight w, bias b) or RMSNorm (weight w only) of inp [N,C] for layer l.
-void GPT::norm_forward(float* out, float* mean, float* rstd, const float* inp, ParamIndex w, ParamIndex b,
-                       int64_t l, int64_t N) {
-  auto s = prof_.scope(OpKind::LayerNorm);
-  if (cfg_.norm == NormKind::LayerNorm)
-    ops_.layernorm_forward(out, mean, rstd, inp, param(w, l), param(b, l), N, cfg_.C);
-  else
-    ops_.rmsnorm_forward(out, rstd, inp, param(w, l), N, cfg_.C, static_cast<float>(cfg_.norm_eps));
-}
-
-// Backward of norm_forward: dinp, dw, db += (dw, db skipped when grad() is null).
-void GPT::norm_backward(float* dinp, const float* dout, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
-                        const float* mean, const float* rstd, int64_t N) {
-  auto s = prof_.scope(OpKind::LayerNorm);
-  if (cfg_.norm == NormKind::LayerNorm)
-    ops_.layernorm_backward(dinp, grad(w, l), grad(b, l), dout, inp, param(w, l), mean, rstd, N, cfg_.C);
-  else
-    ops_.rmsnorm_backward(dinp, grad(w, l), dout, inp, param(w, l), rstd, N, cfg_.C);
-}
-
 void GPT::plan_activations(int64_t N) {
   if (acts_ && acts_->N >= N) return;
   acts_.reset();  // release the old plan before allocating the larger one
@@ -152,69 +132,6 @@ void GPT::plan_activations(int64_t N) {
   acts_ = std::move(a);
 }
 
-// out [N,OC] = inp [N,IC] · w_lᵀ + b_l
-void GPT::matmul_forward(float* out, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
-                         int64_t N, int64_t IC, int64_t OC) {
-  auto s = prof_.gemm_scope(2.0 * N * IC * OC);
-  ops_.matmul_forward(out, inp, param(w, l), param(b, l), N, IC, OC);
-}
-
-// Forward: out = inp · w_lᵀ + b_l.  dinp = dout·w_l; dw_l += doutᵀ·inp; db_l += Σ dout
-void GPT::matmul_backward(float* dinp, const float* dout, const float* inp, ParamIndex w,
-                          ParamIndex b, int64_t l, int64_t N, int64_t IC, int64_t OC) {
-  auto s = prof_.gemm_scope(4.0 * N * IC * OC);
-  ops_.matmul_backward(dinp, grad(w, l), grad(b, l), dout, inp, param(w, l), N, IC, OC);
-}
-
-// One pre-norm block: res_in [N,C] -> residual3_l [N,C].
-void GPT::block_forward(int64_t l, const float* res_in, int64_t B, int64_t T) {
-  Acts& a = *acts_;
-  const int64_t N = B * T, C = cfg_.C, H = cfg_.H, KV = cfg_.kv(), hs = cfg_.hs();
-  const int64_t QKV = cfg_.qkv_rows(), KVC = KV * hs, F = cfg_.ffn(), FC = cfg_.fc_rows();
-  float* ln1 = a.ln1 + l * N * C;
-  float* qkv = a.qkv + l * N * QKV;
-  float *q = a.q + l * N * C, *k = a.k + l * N * KVC, *v = a.v + l * N * KVC;
-  float* atto = a.atto + l * N * C;
-  float* atty = a.atty + l * N * C;
-  float* res2 = a.residual2 + l * N * C;
-  float* ln2 = a.ln2 + l * N * C;
-  float *fch = a.fch + l * N * FC, *fch_gelu = a.fch_gelu + l * N * F;
-  float* res3 = a.residual3 + l * N * C;
-  norm_forward(ln1, a.ln1_mean + l * N, a.ln1_rstd + l * N, res_in, kLn1w, kLn1b, l, N);
-  matmul_forward(qkv, ln1, kQkvw, kQkvb, l, N, C, QKV);
-  if (cfg_.positions == PosKind::Rope) {
-    auto s = prof_.scope(OpKind::Heads);  // q and k heads are the first H + KV blocks of a row
-    ops_.rope_forward(qkv, rope_cos_->f32(), rope_sin_->f32(), N, T, 0, H + KV, QKV, hs);
-  }
-  {
-    auto s = prof_.scope(OpKind::Heads);
-    ops_.split_heads(q, k, v, qkv, B, T, H, KV, hs);
-  }
-  {
-    auto s = prof_.scope(OpKind::Attention);
-    ops_.attention_forward(q, k, v, atto, a.lse + l * N * H, AttnShape{B, H, T, hs, KV}, AttnParams{});
-  }
-  {
-    auto s = prof_.scope(OpKind::Heads);
-    ops_.merge_heads(atty, atto, gates_->f32() + l * H, B, T, H, hs);
-  }
-  matmul_forward(a.proj, atty, kAttprojw, kAttprojb, l, N, C, C);
-  {
-    auto s = prof_.scope(OpKind::Residual);
-    ops_.residual_forward(res2, res_in, a.proj, N * C);
-  }
-  norm_forward(ln2, a.ln2_mean + l * N, a.ln2_rstd + l * N, res2, kLn2w, kLn2b, l, N);
-  matmul_forward(fch, ln2, kFcw, kFcb, l, N, C, FC);
-  {
-    auto s = prof_.scope(OpKind::Gelu);
-    if (cfg_.mlp == MlpKind::SwiGLU) ops_.swiglu_forward(fch_gelu, fch, N, F);
-    else ops_.gelu_forward(fch_gelu, fch, N * F);
-  }
-  matmul_forward(a.proj, fch_gelu, kFcprojw, kFcprojb, l, N, F, C);
-  auto s = prof_.scope(OpKind::Residual);
-  ops_.residual_forward(res3, res2, a.proj, N * C);
-}
-
 double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* loss_weights,
                     int64_t B, int64_t T, float* logits_out, bool scores_only) {
   HG_CHECK(B >= 1, "forward: batch must be at least 1, got " + std::to_string(B));
@@ -239,7 +156,8 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* 
     auto s = prof_.scope(OpKind::Embedding);
     ops_.encoder_forward(a.encoded, a.tokens, param(kWte), param(kWpe), B, T, C);
   }
-  for (int64_t l = 0; l < L; ++l) block_forward(l, l == 0 ? a.encoded : a.residual3 + (l - 1) * N * C, B, T);
+  for (int64_t l = 0; l < L; ++l)
+    block_forward(l, layer_io(l, l == 0 ? a.encoded : a.residual3 + (l - 1) * N * C, N), B, T, 0, false);
   norm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, a.residual3 + (L - 1) * N * C, kLnfw, kLnfb, 0, N);
   const float* lm_in = a.lnf;
   if (scores_only) {  // a.proj [NL,C] = the target rows of lnf (staged through the host)
@@ -287,73 +205,6 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* 
   return loss;
 }
 
-// Backward of block_forward. On entry a.dresidual holds dL/d residual3_l; on exit it holds
-// dL/d res_in. head_scores: the layer's [B,H] slice.
-void GPT::block_backward(int64_t l, const float* res_in, int64_t B, int64_t T, float* head_scores) {
-  Acts& a = *acts_;
-  const int64_t N = B * T, C = cfg_.C, H = cfg_.H, KV = cfg_.kv(), hs = cfg_.hs();
-  const int64_t QKV = cfg_.qkv_rows(), KVC = KV * hs, F = cfg_.ffn(), FC = cfg_.fc_rows();
-  const float* ln1 = a.ln1 + l * N * C;
-  const float *q = a.q + l * N * C, *k = a.k + l * N * KVC, *v = a.v + l * N * KVC;
-  const float* atto = a.atto + l * N * C;
-  const float* atty = a.atty + l * N * C;
-  const float* res2 = a.residual2 + l * N * C;
-  const float* ln2 = a.ln2 + l * N * C;
-  const float *fch = a.fch + l * N * FC, *fch_gelu = a.fch_gelu + l * N * F;
-  const bool swiglu = cfg_.mlp == MlpKind::SwiGLU;
-  float* dact = swiglu ? a.dact : a.dfch;  // GELU's backward runs in place
-
-  // Forward: ops_.residual_forward(res3, res2, a.proj, N * C) -- dresidual flows to both.
-  // Forward: matmul_forward(a.proj, fch_gelu, kFcprojw, kFcprojb, l, N, F, C);
-  matmul_backward(dact, a.dresidual, fch_gelu, kFcprojw, kFcprojb, l, N, F, C);
-  {
-    // Forward: gelu_forward(fch_gelu, fch, N * F) or swiglu_forward(fch_gelu, fch, N, F)
-    auto s = prof_.scope(OpKind::Gelu);
-    if (swiglu) ops_.swiglu_backward(a.dfch, fch, dact, N, F);
-    else ops_.gelu_backward(a.dfch, fch, a.dfch, N * F);
-  }
-  // Forward: matmul_forward(fch, ln2, kFcw, kFcb, l, N, C, FC);
-  matmul_backward(a.dln, a.dfch, ln2, kFcw, kFcb, l, N, C, FC);
-  // Forward: norm_forward(ln2, ..., res2, kLn2w, kLn2b, l, N);  (adds into dresidual)
-  norm_backward(a.dresidual, a.dln, res2, kLn2w, kLn2b, l, a.ln2_mean + l * N, a.ln2_rstd + l * N, N);
-  // Forward: ops_.residual_forward(res2, res_in, a.proj, N * C);
-  // Forward: matmul_forward(a.proj, atty, kAttprojw, kAttprojb, l, N, C, C);
-  matmul_backward(a.datty, a.dresidual, atty, kAttprojw, kAttprojb, l, N, C, C);
-  {
-    // Forward: ops_.merge_heads(atty, atto, gates_l, B, T, H, hs);  -- ungated on purpose
-    auto s = prof_.scope(OpKind::Heads);
-    ops_.merge_heads_backward(a.dao, a.datty, B, T, H, hs);
-  }
-  // ξ_h scales head h's dq, dk, dv. With one k/v head per query head it is applied in
-  // split_heads_backward; under grouped-query attention a k/v head's gradient sums query heads
-  // with different gates, so the attention backward applies them (AttnParams::gains).
-  const float* gates = gates_->f32() + l * H;
-  const bool gqa = KV != H;
-  {
-    // Forward: ops_.attention_forward(q, k, v, atto, lse_l, shape, {});
-    // Fed the ungated gradient, its head score Σ dy∘atto is exactly ∂L/∂ξ_h (ξ_h may be 0).
-    auto s = prof_.scope(OpKind::Attention);
-    AttnParams p;
-    p.gains = gqa ? gates : nullptr;
-    ops_.attention_backward(a.dao, q, k, v, atto, a.lse + l * N * H, a.dq, a.dk, a.dv, head_scores,
-                            AttnShape{B, H, T, hs, KV}, p);
-  }
-  {
-    // Forward: ops_.split_heads(q, k, v, qkv, B, T, H, KV, hs);
-    auto s = prof_.scope(OpKind::Heads);
-    ops_.split_heads_backward(a.dqkv, a.dq, a.dk, a.dv, gqa ? nullptr : gates, B, T, H, KV, hs);
-  }
-  if (cfg_.positions == PosKind::Rope) {
-    // Forward: ops_.rope_forward(qkv, cos, sin, N, T, 0, H + KV, QKV, hs);
-    auto s = prof_.scope(OpKind::Heads);
-    ops_.rope_backward(a.dqkv, rope_cos_->f32(), rope_sin_->f32(), N, T, 0, H + KV, QKV, hs);
-  }
-  // Forward: matmul_forward(qkv, ln1, kQkvw, kQkvb, l, N, C, QKV);
-  matmul_backward(a.dln, a.dqkv, ln1, kQkvw, kQkvb, l, N, C, QKV);
-  // Forward: norm_forward(ln1, ..., res_in, kLn1w, kLn1b, l, N);  (adds into dresidual)
-  norm_backward(a.dresidual, a.dln, res_in, kLn1w, kLn1b, l, a.ln1_mean + l * N, a.ln1_rstd + l * N, N);
-}
-
 void GPT::backward(float* head_scores, bool scores_only) {
   HG_CHECK(ready_for_backward_, "backward: needs a forward with targets first (and only one backward per forward)");
   HG_CHECK(scores_only || !logits_at_targets_,
@@ -399,7 +250,7 @@ void GPT::backward(float* head_scores, bool scores_only) {
   // Forward: norm_forward(a.lnf, ..., residual3_{L-1}, kLnfw, kLnfb, 0, N);
   norm_backward(a.dresidual, a.dln, a.residual3 + (L - 1) * N * C, kLnfw, kLnfb, 0, a.lnf_mean, a.lnf_rstd, N);
   for (int64_t l = L - 1; l >= 0; --l) {
-    block_backward(l, l == 0 ? a.encoded : a.residual3 + (l - 1) * N * C, B, T, a.head_scores + l * B * H);
+    block_backward(l, layer_io(l, l == 0 ? a.encoded : a.residual3 + (l - 1) * N * C, N), B, T, a.head_scores + l * B * H);
   }
   if (!scores_only) {
     // Forward: ops_.encoder_forward(a.encoded, a.tokens, wte, wpe, B, T, C);

@@ -96,6 +96,7 @@ class GPT {
  private:
   struct Acts;
   struct DecodeState;
+  struct BlockIO;
   float* param(ParamIndex i, int64_t layer = 0) const;
   float* grad(ParamIndex i, int64_t layer = 0) const;
   const float* lm_head() const;  // wte or lmhead
@@ -108,8 +109,12 @@ class GPT {
                       int64_t N, int64_t IC, int64_t OC);
   void matmul_backward(float* dinp, const float* dout, const float* inp, ParamIndex w,
                        ParamIndex b, int64_t l, int64_t N, int64_t IC, int64_t OC);
-  void block_forward(int64_t l, const float* res_in, int64_t B, int64_t T);
-  void block_backward(int64_t l, const float* res_in, int64_t B, int64_t T, float* head_scores);
+  // The block (gpt_block.cpp): one body for the training forward and decoding, and its backward.
+  BlockIO layer_io(int64_t l, const float* res_in, int64_t N) const;
+  void attend_train(int64_t l, const float* qkv, float* atty, int64_t B, int64_t T);
+  void attend_decode(int64_t l, const float* qkv, float* atty, int64_t n, int64_t pos);
+  void block_forward(int64_t l, const BlockIO& io, int64_t B, int64_t T, int64_t pos0, bool decoding);
+  void block_backward(int64_t l, const BlockIO& io, int64_t B, int64_t T, float* head_scores);
   void decode(const int32_t* tokens, int64_t n, int64_t pos, float* last_logits);
   std::vector<ParamSpan> trainable_spans(const StepOptions& o) const;
 

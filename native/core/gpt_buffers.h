@@ -81,6 +81,21 @@ struct GPT::Acts {
   float* head_scores;                         // [L,B,H] (B <= N)
 };
 
+// Where one pass of the block (gpt_block.cpp) reads and writes, N rows: layer l's activation
+// slices in training (layer_io), the decode scratch when generating (the residual stream is then
+// updated in place: res_in = res2 = res3, and both norms share one buffer).
+struct GPT::BlockIO {
+  const float* res_in;                 // [N,C]
+  float *ln1, *ln1_mean, *ln1_rstd;    // [N,C], [N], [N]
+  float* qkv;                          // [N,QKV]
+  float* atty;                         // [N,C] heads merged, gated
+  float* res2;                         // [N,C]
+  float *ln2, *ln2_mean, *ln2_rstd;    // [N,C], [N], [N]
+  float *fch, *fch_act;                // [N,FC], [N,F]
+  float* res3;                         // [N,C]
+  float* proj;                         // [N,C] scratch: a projection before its residual add
+};
+
 // Generation state: the KV cache for one sequence and per-call scratch, for up to P = capacity
 // positions (<= maxSeqLen; generate() grows it when a call needs more).
 struct GPT::DecodeState {

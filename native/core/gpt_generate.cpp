@@ -15,37 +15,23 @@ namespace hg {
 // writes the logits of the last of them to last_logits (host [V]).
 void GPT::decode(const int32_t* tokens, int64_t n, int64_t pos, float* last_logits) {
   DecodeState& d = *decode_;
-  const int64_t C = cfg_.C, H = cfg_.H, KV = cfg_.kv(), P = d.capacity, hs = cfg_.hs(), V = cfg_.V;
-  const int64_t QKV = cfg_.qkv_rows(), F = cfg_.ffn(), FC = cfg_.fc_rows();
-  const bool rope = cfg_.positions == PosKind::Rope;
+  const int64_t C = cfg_.C, V = cfg_.V;
   ops_.upload(d.tokens, tokens, n * 4);
   const float* wpe = param(kWpe);
   ops_.encoder_forward(d.x, d.tokens, param(kWte), wpe ? wpe + pos * C : nullptr, 1, n, C);  // x [n,C]
-  auto norm = [&](const float* inp, ParamIndex w, ParamIndex b, int64_t l, int64_t rows) {
-    if (cfg_.norm == NormKind::LayerNorm)
-      ops_.layernorm_forward(d.ln, d.mean, d.rstd, inp, param(w, l), param(b, l), rows, C);
-    else
-      ops_.rmsnorm_forward(d.ln, d.rstd, inp, param(w, l), rows, C, static_cast<float>(cfg_.norm_eps));
-  };
-  for (int64_t l = 0; l < cfg_.L; ++l) {
-    float* kcache = d.kcache + l * KV * P * hs;
-    float* vcache = d.vcache + l * KV * P * hs;
-    norm(d.x, kLn1w, kLn1b, l, n);
-    ops_.matmul_forward(d.qkv, d.ln, param(kQkvw, l), param(kQkvb, l), n, C, QKV);
-    // rows are positions pos..pos+n-1: T = n makes row i's position pos + i
-    if (rope) ops_.rope_forward(d.qkv, rope_cos_->f32(), rope_sin_->f32(), n, n, pos, H + KV, QKV, hs);
-    ops_.attention_decode(d.atty, d.qkv, kcache, vcache, gates_->f32() + l * H, n, pos, H, KV, P, hs);
-    ops_.matmul_forward(d.proj, d.atty, param(kAttprojw, l), param(kAttprojb, l), n, C, C);
-    ops_.residual_forward(d.x, d.x, d.proj, n * C);
-    norm(d.x, kLn2w, kLn2b, l, n);
-    ops_.matmul_forward(d.fch, d.ln, param(kFcw, l), param(kFcb, l), n, C, FC);
-    if (cfg_.mlp == MlpKind::SwiGLU) ops_.swiglu_forward(d.fch_gelu, d.fch, n, F);
-    else ops_.gelu_forward(d.fch_gelu, d.fch, n * F);
-    ops_.matmul_forward(d.proj, d.fch_gelu, param(kFcprojw, l), param(kFcprojb, l), n, F, C);
-    ops_.residual_forward(d.x, d.x, d.proj, n * C);
-  }
+  BlockIO io;  // the residual stream x is updated in place
+  io.res_in = io.res2 = io.res3 = d.x;
+  io.ln1 = io.ln2 = d.ln;
+  io.ln1_mean = io.ln2_mean = d.mean;
+  io.ln1_rstd = io.ln2_rstd = d.rstd;
+  io.qkv = d.qkv;
+  io.atty = d.atty;
+  io.fch = d.fch;
+  io.fch_act = d.fch_gelu;
+  io.proj = d.proj;
+  for (int64_t l = 0; l < cfg_.L; ++l) block_forward(l, io, 1, n, pos, true);
   const float* last = d.x + (n - 1) * C;  // only the last position needs logits
-  norm(last, kLnfw, kLnfb, 0, 1);
+  norm_forward(d.ln, d.mean, d.rstd, last, kLnfw, kLnfb, 0, 1);
   ops_.matmul_forward(d.logits, d.ln, lm_head(), nullptr, 1, C, V);
   ops_.download(last_logits, d.logits, V * 4);
 }
