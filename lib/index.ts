@@ -32,7 +32,12 @@ export { shuffled, trainTestSplit } from './data/split.js';
 export { makeBatch, batches, promptTokens, encodeSample, type Batch, type BatchOptions, type Weighting } from './data/batch.js';
 export { TASKS, getTask, pretrainCorpus, type Task, type TaskKind } from './data/tasks.js';
 export { sft, learningRate, type SftOptions, type SftHistory, type SftMode, type StepRecord, type EvalRecord, type SnapshotRecord } from './sft.js';
+export { telemetryRecord, telemetryJson, telemetryFromJson, type TelemetryOptions, type TelemetryRecord, type TelemetryJson } from './telemetry/record.js';
 export { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
 export { activationPattern, patternProvenance, modelHash, dataHash, type ActivationPattern, type ActivationOptions } from './patterns/activation.js';
 export { ablateHeads, type AblationOptions, type AblationResult, type AblatedRun } from './patterns/ablation.js';
-export { GPT, type GPTCreateOptions, type Precision, type ForwardOptions, type BackwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';
+export {
+  estimateMemory, availableMemory, checkMemory, MemoryError,
+  type MemoryEstimate, type AvailableMemory, type Workload, type TrainMode,
+} from './memory_plan.js';
+export { GPT, type GPTCreateOptions, type LoadOptions, type Precision, type ForwardOptions, type BackwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';

@@ -13,8 +13,10 @@ import { activationPattern, type ActivationPattern } from './patterns/activation
 import { pickConfig } from './checkpoint/layout.js';
 import { readTrainingCheckpoint, writeTrainingCheckpoint } from './checkpoint/training.js';
 import { SftDivergedError, checkRunState, runFingerprint, toRunState } from './sft_state.js';
+import { recordsStep, telemetryRecord, type TelemetryOptions, type TelemetryRecord } from './telemetry/record.js';
 
 export { SftDivergedError } from './sft_state.js';
+export type { TelemetryOptions, TelemetryRecord } from './telemetry/record.js';
 
 export type SftMode = 'full' | 'heads' | 'heads+mlp';
 
@@ -78,6 +80,12 @@ export interface SftOptions extends ScheduleOptions {
   eval?: SftEvalOptions;
   snapshots?: SftSnapshotOptions;
   /**
+   * AP telemetry (lib/telemetry/record.ts): the activation pattern of the training batch itself,
+   * from the scores the training backward returns anyway, so no extra pass. Recorded into
+   * history.telemetry and training checkpoints, and passed to onTelemetry.
+   */
+  telemetry?: TelemetryOptions;
+  /**
    * Save the model to `path` at the end, and also every `every` steps (same path, atomic write).
    * With `every` and a single-file path (.safetensors), each save is a training checkpoint
    * (lib/checkpoint/training.ts): the weights plus AdamW's moments and step count, the run's
@@ -95,6 +103,8 @@ export interface SftOptions extends ScheduleOptions {
   onCheckpoint?: (c: { step: number; path: string }) => void;
   onStep?: (s: StepRecord) => void;
   onEval?: (e: EvalRecord) => void;
+  /** Each telemetry record as it is made; a resumed run first replays the records it restored, so a listener sees the whole run. */
+  onTelemetry?: (r: TelemetryRecord) => void;
   /** Progress bar on stderr (default: when stderr is a terminal). Never written to stdout. */
   progress?: boolean;
 }
@@ -112,6 +122,8 @@ export interface SftHistory {
   steps: StepRecord[];
   evals: EvalRecord[];
   snapshots: SnapshotRecord[];
+  /** The telemetry records, in step order (empty without the telemetry option). */
+  telemetry: TelemetryRecord[];
   /** The whole run, evaluations and snapshots included. */
   wallSeconds: number;
   /** Tokens fed to the engine (batch · padded seqLen, summed over steps). */
@@ -131,7 +143,8 @@ export async function sft(model: GPT, data: readonly TrainingSample[], opts: Sft
   const stepOptions = optimizerOptions(opts);
   const order = batchOrder(data, batchSize, opts.seed ?? 0);
   const theta0 = opts.snapshots ? model.exportParameters() : undefined;
-  const history: SftHistory = { steps: [], evals: [], snapshots: [], wallSeconds: 0, tokens: 0, tokensPerSecond: 0 };
+  const history: SftHistory = { steps: [], evals: [], snapshots: [], telemetry: [], wallSeconds: 0, tokens: 0, tokensPerSecond: 0 };
+  const telemetry = opts.telemetry;
   const started = performance.now();
   let trainMs = 0;
 
@@ -160,6 +173,8 @@ export async function sft(model: GPT, data: readonly TrainingSample[], opts: Sft
     history.steps.push(...st.history.steps);
     history.evals.push(...st.history.evals);
     history.snapshots.push(...st.snapshotRecords);
+    history.telemetry.push(...st.telemetryRecords);
+    for (const r of st.telemetryRecords) opts.onTelemetry?.(r);
     history.tokens = st.history.tokens;
     lastCheckpoint = { path: opts.resume, step: start };
   }
@@ -186,11 +201,12 @@ export async function sft(model: GPT, data: readonly TrainingSample[], opts: Sft
   try {
     if (start === 0) await observe(0);
     for (let step = start; step < opts.steps; step++) {
-      const b = makeBatch(order.next(), opts.tokenizer, { maxSeqLen: model.config.maxSeqLen });
+      const ids = order.next();
+      const b = makeBatch(ids.map((i) => data[i]!), opts.tokenizer, { maxSeqLen: model.config.maxSeqLen });
       const t0 = performance.now();
       const { loss } = await model.forward(b.tokens, { batch: b.batch, seqLen: b.seqLen, targets: b.targets, lossWeights: b.lossWeights });
       if (!Number.isFinite(loss)) throw diverged(step + 1, `the loss is ${loss}`);
-      await model.backward();
+      const { headScores } = await model.backward();
       const lr = learningRate(step, opts);
       try {
         await model.step({ ...stepOptions, lr });
@@ -200,12 +216,20 @@ export async function sft(model: GPT, data: readonly TrainingSample[], opts: Sft
         if (m) throw diverged(step + 1, `the gradient norm is ${m[1]}`);
         throw e;
       }
+      // made after the step succeeded, so a failed step leaves no record (as it leaves no loss)
+      const tel = telemetry && recordsStep(telemetry, step, opts.steps)
+        ? telemetryRecord(step, loss, headScores, b.weightSums, model.config, telemetry.perSample ? ids : undefined)
+        : undefined;
       trainMs += performance.now() - t0;
       history.tokens += b.batch * b.seqLen;
 
       const rec = { step: step + 1, loss, lr };
       history.steps.push(rec);
       opts.onStep?.(rec);
+      if (tel) {
+        history.telemetry.push(tel);
+        opts.onTelemetry?.(tel);
+      }
       bar?.update(step + 1, { loss: loss.toFixed(4) });
       await observe(step + 1);
       const every = ckpt?.every;
@@ -254,6 +278,13 @@ function validateSftOptions(model: GPT, data: readonly TrainingSample[], o: SftO
   if (o.eval) {
     posInt(o.eval.every, 'eval.every');
     if (o.eval.data.length === 0) throw new RangeError('sft: eval.data must not be empty');
+  }
+  if (o.telemetry !== undefined) {
+    if (o.telemetry === null || typeof o.telemetry !== 'object') throw new TypeError(`sft: telemetry must be an object { every?, perSample? }, got ${JSON.stringify(o.telemetry)}`);
+    if (o.telemetry.every !== undefined) posInt(o.telemetry.every, 'telemetry.every');
+    if (o.telemetry.perSample !== undefined && typeof o.telemetry.perSample !== 'boolean') {
+      throw new TypeError(`sft: telemetry.perSample must be true or false, got ${JSON.stringify(o.telemetry.perSample)}`);
+    }
   }
   if (o.snapshots) {
     posInt(o.snapshots.every, 'snapshots.every');
@@ -304,22 +335,23 @@ function optimizerOptions(o: SftOptions) {
 }
 
 /**
- * Seeded batch order: epochs over a fresh shuffle each; a batch that would cross an epoch
- * boundary continues into the next shuffle, so every batch is full even for tiny data.
+ * Seeded batch order, as indices into the data: epochs over a fresh shuffle each; a batch that
+ * would cross an epoch boundary continues into the next shuffle, so every batch is full even
+ * for tiny data.
  */
 function batchOrder(data: readonly TrainingSample[], batchSize: number, seed: number) {
   const rng = new Rng(seed);
   let perm: number[] = [];
   let at = 0;
   return {
-    next(): TrainingSample[] {
-      const out: TrainingSample[] = [];
+    next(): number[] {
+      const out: number[] = [];
       while (out.length < batchSize) {
         if (at === perm.length) {
           perm = rng.shuffle(Array.from({ length: data.length }, (_, i) => i));
           at = 0;
         }
-        out.push(data[perm[at++]!]!);
+        out.push(perm[at++]!);
       }
       return out;
     },

@@ -5,6 +5,7 @@
 import { dataHash } from './patterns/activation.js';
 import type { TrainingSample } from './data/sample.js';
 import type { EvalRecord, SftHistory, SftOptions, SnapshotRecord, StepRecord } from './sft.js';
+import { telemetryFromJson, telemetryJson, type TelemetryJson, type TelemetryRecord } from './telemetry/record.js';
 
 export interface SftRunState {
   /** Optimizer steps of this run completed. */
@@ -17,6 +18,8 @@ export interface SftRunState {
     steps: StepRecord[];
     evals: EvalRecord[];
     snapshots: { step: number; weightChange: number; layers: number; heads: number; samples: number; values: number[]; signed: number[] }[];
+    /** Absent in checkpoints of runs without telemetry. */
+    telemetry?: TelemetryJson[];
     tokens: number;
   };
 }
@@ -45,6 +48,8 @@ export function runFingerprint(o: SftOptions, data: readonly TrainingSample[]): 
     data: dataHash(data), dataSamples: data.length,
     eval: o.eval ? { every: o.eval.every, data: dataHash(o.eval.data), check: o.eval.check !== undefined } : null,
     snapshots: o.snapshots ? { every: o.snapshots.every, probe: dataHash(o.snapshots.probe) } : null,
+    // only when set, so that checkpoints of runs without it still resume
+    ...(o.telemetry ? { telemetry: { every: o.telemetry.every ?? 1, perSample: o.telemetry.perSample ?? false } } : {}),
   };
 }
 
@@ -57,6 +62,7 @@ export function toRunState(step: number, run: Record<string, unknown>, h: SftHis
         step: s.step, weightChange: s.weightChange, layers: s.pattern.layers, heads: s.pattern.heads, samples: s.pattern.samples,
         values: [...s.pattern.values], signed: [...s.pattern.signed],
       })),
+      ...(h.telemetry.length ? { telemetry: h.telemetry.map(telemetryJson) } : {}),
     },
   };
 }
@@ -65,7 +71,8 @@ export function toRunState(step: number, run: Record<string, unknown>, h: SftHis
  * Checks a stored state against this run (`run` = runFingerprint of its options) and returns it
  * with the snapshots rebuilt. Throws an Error naming `file` and the first difference.
  */
-export function checkRunState(file: string, state: unknown, run: Record<string, unknown>): SftRunState & { snapshotRecords: SnapshotRecord[] } {
+export function checkRunState(file: string, state: unknown, run: Record<string, unknown>):
+  SftRunState & { snapshotRecords: SnapshotRecord[]; telemetryRecords: TelemetryRecord[] } {
   const fail = (problem: string): never => {
     throw new Error(`sft: resume ${file}: ${problem}`);
   };
@@ -74,10 +81,10 @@ export function checkRunState(file: string, state: unknown, run: Record<string, 
     typeof s.run !== 'object' || s.run === null || typeof s.history !== 'object' || s.history === null) {
     fail('the training state is not one that sft wrote');
   }
-  for (const key of Object.keys(run)) {
+  for (const key of new Set([...Object.keys(run), ...Object.keys(s!.run!)])) {
     const was = JSON.stringify(s!.run![key]);
     const now = JSON.stringify(run[key]);
-    if (was !== now) fail(`the run it continues had ${key} ${was}, this one has ${now}`);
+    if (was !== now) fail(`the run it continues had ${key} ${was ?? 'unset'}, this one has ${now ?? 'unset'}`);
   }
   const steps = run.steps as number;
   if (!Number.isSafeInteger(s!.step) || s!.step! < 0 || s!.step! > steps) fail(`step ${s!.step} is outside [0, ${steps}]`);
@@ -89,5 +96,11 @@ export function checkRunState(file: string, state: unknown, run: Record<string, 
     step: x.step, weightChange: x.weightChange,
     pattern: { layers: x.layers, heads: x.heads, samples: x.samples, values: Float64Array.from(x.values), signed: Float64Array.from(x.signed) },
   }));
-  return { ...(s as SftRunState), snapshotRecords };
+  const telemetry = h.telemetry ?? [];
+  if (!Array.isArray(telemetry)) fail('the stored telemetry is not a list');
+  const telemetryRecords = telemetry.map((x, i) => telemetryFromJson(x, `sft: resume ${file}: telemetry[${i}]`));
+  if (telemetryRecords.some((r, i) => r.step >= s!.step! || (i > 0 && r.step <= telemetryRecords[i - 1]!.step))) {
+    fail(`the stored telemetry steps are not increasing and below step ${s!.step}`);
+  }
+  return { ...(s as SftRunState), snapshotRecords, telemetryRecords };
 }

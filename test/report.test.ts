@@ -151,7 +151,7 @@ test('bad specs and report files give errors naming the field or file', async ()
   (bad.sections[1]!.blocks[0] as { figure: { kind: string } }).figure.kind = 'pie';
   await writeReport(path.join(dir, 'bad'), bad, {}).then(
     () => assert.unreachable(),
-    (e: Error) => assert.match(e.message, /spec\.sections\[1\]\.blocks\[0\]\.figure\.kind must be "heatmap", "line", "bar" or "correlation", got "pie"/),
+    (e: Error) => assert.match(e.message, /spec\.sections\[1\]\.blocks\[0\]\.figure\.kind must be "heatmap", "line", "bar", "correlation" or "matrix", got "pie"/),
   );
   assert.not.ok(existsSync(path.join(dir, 'bad', 'report.json')));
   const f = path.join(dir, 'broken.json');

@@ -6,6 +6,7 @@ import { readPattern, assertSameShape } from '../patterns/pattern.js';
 import { writeTextAtomic } from '../util/atomic_file.js';
 import { topK } from '../patterns/metrics.js';
 import { sft, type SftHistory, type SftMode } from '../sft.js';
+import { TraceWriter } from '../telemetry/trace_file.js';
 import {
   positiveInt, nonNegativeInt, positiveNumber, requireFile, requireModel, requireOutputDir, checkDataSource, loadData, printResult, loadModel,
 } from './inputs.js';
@@ -26,6 +27,9 @@ interface SftCommandOptions {
   evalEvery?: number;
   snapshotEvery?: number;
   history?: string;
+  apTrace?: string;
+  traceEvery?: number;
+  traceSamples?: boolean;
   checkpointEvery?: number;
   resume?: string;
   seed: number;
@@ -54,6 +58,9 @@ export function register(program: Command): void {
     .option('--eval-every <n>', 'evaluate every n steps (default: 4 times per run)', positiveInt)
     .option('--snapshot-every <n>', 'record the activation pattern on held-out samples every n steps', positiveInt)
     .option('--history <file>', 'write the full history (losses, evals, pattern snapshots) as JSON')
+    .option('--ap-trace <file>', 'AP telemetry: one JSON line per recorded step with the training batch\'s activation pattern, its Gini and CV, and the loss, from the training backward (no extra pass); render it with headgrad report --trace')
+    .option('--trace-every <n>', 'record every n-th step (and the last) in --ap-trace', positiveInt, 1)
+    .option('--trace-samples', 'also write each sample\'s scores and its index in the training data to --ap-trace')
     .option('--checkpoint-every <n>', 'every n steps, write --out (a .safetensors file) atomically with the optimizer state, step and data order, so --resume can continue the run', positiveInt)
     .option('--resume <file>', 'continue the run that wrote this checkpoint (same options and data) from its step')
     .option('--seed <n>', 'seeds the data and the batch order', nonNegativeInt, 0)
@@ -67,12 +74,14 @@ export function register(program: Command): void {
       const { samples, check, name } = await loadData(o, o.task !== undefined ? (o.samples ?? 256) + o.evalSamples : undefined, o.seed);
       const { train, held } = holdOut(samples, o.evalSamples, o.seed, o.samples);
 
+      using trace = o.apTrace ? new TraceWriter(o.apTrace) : undefined;
       const history = await sft(model, train, {
         tokenizer, steps: o.steps, batchSize: o.batch, lr: o.lr, warmupSteps: Math.floor(o.steps / 10), seed: o.seed,
         mode: o.mode, trainableHeads,
         eval: { data: held, every: o.evalEvery ?? Math.max(1, Math.floor(o.steps / 4)), check },
         snapshots: o.snapshotEvery ? { probe: held, every: o.snapshotEvery } : undefined,
         checkpoint: { path: o.out, every: o.checkpointEvery }, resume: o.resume, progress: o.progress,
+        ...(trace ? { telemetry: { every: o.traceEvery, perSample: o.traceSamples ?? false }, onTelemetry: (r) => trace.write(r) } : {}),
         onCheckpoint: (c) => process.stderr.write(`sft: checkpoint at step ${c.step} written to ${c.path}\n`),
       });
       const json = historyJson(history);
@@ -95,6 +104,8 @@ async function checkOptions(o: SftCommandOptions): Promise<void> {
   await requireModel(o.model);
   await requireOutputDir(o.out, '--out');
   if (o.history) await requireOutputDir(o.history, '--history');
+  if (o.apTrace) await requireOutputDir(o.apTrace, '--ap-trace');
+  else if (o.traceSamples || o.traceEvery !== 1) throw new Error('--trace-every and --trace-samples need --ap-trace FILE');
   if (o.checkpointEvery !== undefined && !o.out.endsWith('.safetensors')) {
     throw new Error(`--checkpoint-every: --out must be a .safetensors file (a training checkpoint is one file), got "${o.out}"`);
   }
@@ -133,8 +144,8 @@ function holdOut<T>(samples: T[], held: number, seed: number, cap: number | unde
   return { held: shuffled.slice(0, held), train: cap === undefined ? train : train.slice(0, cap) };
 }
 
-/** The history with typed arrays as plain arrays, so JSON.stringify writes them as lists. */
-function historyJson(h: SftHistory) {
+/** The history with typed arrays as plain arrays, so JSON.stringify writes them as lists; the telemetry goes to --ap-trace only. */
+function historyJson({ telemetry: _inTrace, ...h }: SftHistory) {
   return {
     ...h,
     snapshots: h.snapshots.map((s) => ({

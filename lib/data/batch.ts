@@ -29,6 +29,7 @@ export interface Batch {
   targets: Int32Array; // [batch, seqLen], next token, -1 where none
   lossWeights: Float32Array; // [batch, seqLen]
   responseTokens: Int32Array; // [batch], R: weighted targets per sample (response + eos, or the assistant turns)
+  weightSums: Float64Array; // [batch], each row's loss weights summed (its share of the batch loss; 1 in 'sample' mode up to f32 rounding)
   truncated: number; // samples whose prompt was cut from the left
 }
 
@@ -56,6 +57,7 @@ export function makeBatch(samples: readonly TrainingSample[], tok: Tokenizer, o:
   const targets = new Int32Array(batch * seqLen).fill(-1);
   const lossWeights = new Float32Array(batch * seqLen);
   const responseTokens = new Int32Array(batch);
+  const weightSums = new Float64Array(batch);
   rows.forEach(({ seq, weighted }, b) => {
     const n = seq.length - 1;
     let R = 0; // weighted targets: response tokens + eos
@@ -67,9 +69,10 @@ export function makeBatch(samples: readonly TrainingSample[], tok: Tokenizer, o:
     // target t is seq[t + 1]
     for (let t = 0; t < n; t++) if (weighted[t + 1]) lossWeights[row + t] = w;
     responseTokens[b] = R;
+    weightSums[b] = R * Math.fround(w); // exact in float64: R equal f32 weights
   });
   const truncated = rows.filter((r) => r.truncated).length;
-  return { batch, seqLen, tokens, targets, lossWeights, responseTokens, truncated };
+  return { batch, seqLen, tokens, targets, lossWeights, responseTokens, weightSums, truncated };
 }
 
 /** Consecutive batches of batchSize samples (the last may be smaller), in the given order. */

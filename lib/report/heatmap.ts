@@ -1,4 +1,5 @@
-// Heatmaps: a head pattern (layers × heads) and a correlation matrix between tasks.
+// Heatmaps: a head pattern (layers × heads), a correlation matrix between tasks, and a labelled
+// matrix of any shape (heads × SFT steps), whose cells need not be square.
 import { escapeXml, formatNumber } from './format.js';
 import { colourBar, divergingScale, r, sequentialScale, svgDocument, text, type ColourScale } from './svg.js';
 import type { Pattern } from '../patterns/pattern.js';
@@ -21,7 +22,8 @@ interface Grid {
   title: string;
   xTitle?: string;
   yTitle?: string;
-  cell: number;
+  cellW: number;
+  cellH: number;
   printValues: boolean; // write the number in each cell (small matrices)
 }
 
@@ -48,7 +50,51 @@ export function heatmap(pattern: Pattern, opts: HeatmapOptions): string {
     title: opts.title,
     xTitle: opts.labels?.x ?? 'head',
     yTitle: opts.labels?.y ?? 'layer',
-    cell: Math.max(6, Math.min(28, Math.floor(480 / Math.max(layers, heads)))),
+    ...square(Math.max(6, Math.min(28, Math.floor(480 / Math.max(layers, heads))))),
+    printValues: false,
+  });
+}
+
+const square = (cell: number) => ({ cellW: cell, cellH: cell });
+
+export interface MatrixOptions {
+  title: string;
+  rowLabels: string[];
+  colLabels: string[];
+  xLabel?: string;
+  yLabel?: string;
+  diverging?: boolean;
+}
+
+/**
+ * A rows × cols matrix (row-major values) on a sequential (or diverging) scale, with labels; the
+ * cells are sized to fit about 720 × 480 px (at least 2 × 3 px), so long runs stay readable.
+ */
+export function matrixHeatmap(rows: number, cols: number, values: ArrayLike<number>, opts: MatrixOptions): string {
+  if (values.length !== rows * cols) throw new RangeError(`matrixHeatmap: values has ${values.length} numbers, expected ${rows} × ${cols}`);
+  if (opts.rowLabels.length !== rows || opts.colLabels.length !== cols) {
+    throw new RangeError(`matrixHeatmap: expected ${rows} row labels and ${cols} column labels, got ${opts.rowLabels.length} and ${opts.colLabels.length}`);
+  }
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) continue;
+    min = Math.min(min, values[i]!);
+    max = Math.max(max, values[i]!);
+  }
+  if (min > max) min = max = 0;
+  return grid({
+    rows,
+    cols,
+    value: (i, j) => values[i * cols + j]!,
+    rowLabels: opts.rowLabels,
+    colLabels: opts.colLabels,
+    scale: opts.diverging ? divergingScale(Math.max(Math.abs(min), Math.abs(max))) : sequentialScale(min, max),
+    title: opts.title,
+    xTitle: opts.xLabel,
+    yTitle: opts.yLabel,
+    cellW: Math.max(2, Math.min(28, Math.floor(720 / cols))),
+    cellH: Math.max(3, Math.min(28, Math.floor(480 / rows))),
     printValues: false,
   });
 }
@@ -67,7 +113,7 @@ export function correlationMatrix(matrix: number[][], labels: string[], opts: { 
     colLabels: labels,
     scale: divergingScale(1),
     title: opts.title,
-    cell: Math.max(24, Math.min(56, Math.floor(480 / n))),
+    ...square(Math.max(24, Math.min(56, Math.floor(480 / n)))),
     printValues: n <= 12,
   });
 }
@@ -77,29 +123,31 @@ function grid(g: Grid): string {
   const labelSpace = 8 + 6.5 * longest;
   const left = labelSpace + (g.yTitle ? 18 : 0);
   const top = 34;
-  const w = g.cols * g.cell;
-  const h = g.rows * g.cell;
+  const w = g.cols * g.cellW;
+  const h = g.rows * g.cellH;
   const colLabelSpace = g.colLabels.some((s) => s.length > 3) ? labelSpace : 18; // long labels are rotated
-  const k = Math.max(1, Math.ceil(12 / g.cell)); // label every k-th row/column so labels never overlap
+  // label every k-th row/column so labels never overlap
+  const kRow = Math.max(1, Math.ceil(12 / g.cellH));
+  const kCol = Math.max(1, Math.ceil(12 / g.cellW));
 
   let body = text(left, 20, g.title, 'font-size="14" font-weight="600"');
   for (let i = 0; i < g.rows; i++) {
     for (let j = 0; j < g.cols; j++) {
       const v = g.value(i, j);
-      const x = left + j * g.cell;
-      const y = top + i * g.cell;
-      body += `<rect x="${r(x)}" y="${r(y)}" width="${g.cell}" height="${g.cell}" fill="${Number.isFinite(v) ? g.scale.colour(v) : '#ccc'}">`;
+      const x = left + j * g.cellW;
+      const y = top + i * g.cellH;
+      body += `<rect x="${r(x)}" y="${r(y)}" width="${g.cellW}" height="${g.cellH}" fill="${Number.isFinite(v) ? g.scale.colour(v) : '#ccc'}">`;
       body += `<title>${escapeXml(`${g.rowLabels[i]} / ${g.colLabels[j]}: ${formatNumber(v, 4)}`)}</title></rect>`;
       if (g.printValues) {
         const dark = Number.isFinite(v) && Math.abs(v) > 0.6 * Math.max(Math.abs(g.scale.min), Math.abs(g.scale.max));
-        body += text(x + g.cell / 2, y + g.cell / 2 + 4, formatNumber(v, 2), `text-anchor="middle" fill="${dark ? '#fff' : '#222'}"`);
+        body += text(x + g.cellW / 2, y + g.cellH / 2 + 4, formatNumber(v, 2), `text-anchor="middle" fill="${dark ? '#fff' : '#222'}"`);
       }
     }
   }
   body += `<rect x="${left}" y="${top}" width="${w}" height="${h}" fill="none" stroke="#999"/>`;
-  for (let i = 0; i < g.rows; i += k) body += text(left - 4, top + (i + 0.5) * g.cell + 4, g.rowLabels[i]!, 'text-anchor="end"');
-  for (let j = 0; j < g.cols; j += k) {
-    const x = left + (j + 0.5) * g.cell;
+  for (let i = 0; i < g.rows; i += kRow) body += text(left - 4, top + (i + 0.5) * g.cellH + 4, g.rowLabels[i]!, 'text-anchor="end"');
+  for (let j = 0; j < g.cols; j += kCol) {
+    const x = left + (j + 0.5) * g.cellW;
     body +=
       colLabelSpace > 18
         ? text(x, top + h + 6, g.colLabels[j]!, `text-anchor="end" transform="rotate(-45 ${r(x)} ${r(top + h + 6)})"`)

@@ -6,7 +6,7 @@ import { writeTextAtomic } from '../util/atomic_file.js';
 import { VERSION } from '../version.js';
 import { barChart, linePlot } from './charts.js';
 import { escapeXml, formatNumber } from './format.js';
-import { correlationMatrix, heatmap } from './heatmap.js';
+import { correlationMatrix, heatmap, matrixHeatmap } from './heatmap.js';
 import { parseReportSpec, type Cell, type FigureSpec, type ReportBlock, type ReportFile, type ReportSpec } from './spec.js';
 
 const CSS = `
@@ -31,6 +31,8 @@ export function renderFigure(f: FigureSpec): string {
       return barChart(f.bars, f);
     case 'correlation':
       return correlationMatrix(f.matrix, f.labels, f);
+    case 'matrix':
+      return matrixHeatmap(f.rows, f.cols, f.values, f);
   }
 }
 
@@ -85,15 +87,16 @@ ${sections.join('\n')}
 }
 
 /**
- * Writes dir/report.json ({ format, version, spec, data }) and dir/report.html, each atomically.
- * The spec is checked first, so a bad spec fails before anything is written.
+ * Writes dir/report.json ({ format, version, spec, data }) and dir/report.html (or the HTML file
+ * o.html names, in dir), each atomically. The spec is checked first, so a bad spec fails before
+ * anything is written.
  */
-export async function writeReport(dir: string, spec: ReportSpec, data: unknown): Promise<{ html: string; json: string }> {
+export async function writeReport(dir: string, spec: ReportSpec, data: unknown, o: { html?: string } = {}): Promise<{ html: string; json: string }> {
   const checked = parseReportSpec(JSON.parse(JSON.stringify(spec)));
   await mkdir(dir, { recursive: true });
   const file: ReportFile = { format: 'headgrad-report', version: 1, spec, data };
   const json = path.join(dir, 'report.json');
-  const html = path.join(dir, 'report.html');
+  const html = path.join(dir, o.html ?? 'report.html');
   await writeTextAtomic(json, JSON.stringify(file, null, 1) + '\n');
   await writeTextAtomic(html, renderReport(checked));
   return { html, json };

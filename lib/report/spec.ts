@@ -9,7 +9,9 @@ export type FigureSpec =
   | { kind: 'heatmap'; title: string; pattern: { layers: number; heads: number; values: number[] }; diverging?: boolean; labels?: { x?: string; y?: string } }
   | { kind: 'line'; title: string; series: Series[]; xLabel: string; yLabel: string }
   | { kind: 'bar'; title: string; bars: Bar[]; yLabel: string; xLabel?: string }
-  | { kind: 'correlation'; title: string; matrix: number[][]; labels: string[] };
+  | { kind: 'correlation'; title: string; matrix: number[][]; labels: string[] }
+  /** rows × cols values, row-major (e.g. heads × SFT steps). */
+  | { kind: 'matrix'; title: string; rows: number; cols: number; values: number[]; rowLabels: string[]; colLabels: string[]; xLabel?: string; yLabel?: string; diverging?: boolean };
 
 export type ReportBlock =
   | { type: 'paragraph'; text: string }
@@ -109,8 +111,24 @@ function figure(x: unknown, path: string): FigureSpec {
       const labels = arr(f.labels, `${path}.labels`).map((l, i) => str(l, `${path}.labels[${i}]`));
       return { kind: 'correlation', title: f.title as string, matrix, labels };
     }
+    case 'matrix': {
+      for (const k of ['rows', 'cols'] as const) {
+        if (!Number.isInteger(f[k]) || (f[k] as number) < 1) fail(`${path}.${k}`, 'a positive integer', f[k]);
+      }
+      const [rows, cols] = [f.rows as number, f.cols as number];
+      const values = nums(f.values, `${path}.values`);
+      if (values.length !== rows * cols) fail(`${path}.values`, `${rows} × ${cols} numbers`, `${values.length} numbers`);
+      const rowLabels = arr(f.rowLabels, `${path}.rowLabels`).map((l, i) => str(l, `${path}.rowLabels[${i}]`));
+      const colLabels = arr(f.colLabels, `${path}.colLabels`).map((l, i) => str(l, `${path}.colLabels[${i}]`));
+      if (rowLabels.length !== rows) fail(`${path}.rowLabels`, `${rows} labels`, `${rowLabels.length} labels`);
+      if (colLabels.length !== cols) fail(`${path}.colLabels`, `${cols} labels`, `${colLabels.length} labels`);
+      optStr(f.xLabel, `${path}.xLabel`);
+      optStr(f.yLabel, `${path}.yLabel`);
+      if (f.diverging !== undefined && typeof f.diverging !== 'boolean') fail(`${path}.diverging`, 'true or false', f.diverging);
+      return { ...(f as FigureSpec & { kind: 'matrix' }), values, rowLabels, colLabels };
+    }
     default:
-      return fail(`${path}.kind`, '"heatmap", "line", "bar" or "correlation"', f.kind);
+      return fail(`${path}.kind`, '"heatmap", "line", "bar", "correlation" or "matrix"', f.kind);
   }
 }
 

@@ -1,0 +1,62 @@
+// --ap-trace files: one JSON line per recorded step (TelemetryJson, lib/telemetry/record.ts).
+// Written as the run goes, each line by one write of the whole line, so a run stopped at any
+// point (Ctrl-C, a kill) leaves complete lines only. A resumed run rewrites the file: sft
+// replays the records it restored through onTelemetry before the new ones, so the file equals
+// an uninterrupted run's.
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { telemetryFromJson, telemetryJson, type TelemetryRecord } from './record.js';
+
+export class TraceWriter {
+  readonly #fd: number;
+
+  /** Creates (or empties) `file`. */
+  constructor(readonly file: string) {
+    this.#fd = openSync(file, 'w');
+  }
+
+  write(r: TelemetryRecord): void {
+    const line = Buffer.from(JSON.stringify(telemetryJson(r)) + '\n', 'utf8');
+    for (let at = 0; at < line.length; ) at += writeSync(this.#fd, line, at, line.length - at);
+  }
+
+  close(): void {
+    closeSync(this.#fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Reads a trace; errors name the file and line. Steps must increase and every line must have the same layers × heads. */
+export async function readTrace(file: string): Promise<TelemetryRecord[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`trace ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  }
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  if (lines.length === 0) throw new Error(`trace ${file}: no records (an --ap-trace file has one JSON line per recorded step)`);
+  const out: TelemetryRecord[] = [];
+  lines.forEach((line, i) => {
+    const where = `trace ${file}:${i + 1}`;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch (e) {
+      throw new Error(`${where}: not valid JSON (${(e as Error).message})`);
+    }
+    const r = telemetryFromJson(json, where);
+    const prev = out[out.length - 1];
+    if (prev && (r.layers !== prev.layers || r.heads !== prev.heads)) {
+      throw new Error(`${where}: ${r.layers} × ${r.heads} heads, but the lines before have ${prev.layers} × ${prev.heads}`);
+    }
+    if (prev && r.step <= prev.step) throw new Error(`${where}: step ${r.step} does not follow step ${prev.step}`);
+    out.push(r);
+  });
+  return out;
+}
