@@ -64,7 +64,7 @@ const works: Work[] = [
   { kind: 'train', name: 'GPT-2 small', cfg: gpt2small, samples: 4, batch: 4, seqLen: 64 },
   { kind: 'pattern', name: 'Llama-3.2-1B shape', cfg: llama1b, samples: 8, batch: 4, seqLen: 128, bf16Only: true, unit: 'tokens/s' },
   { kind: 'pattern', name: 'GPT-2 small T=1024', cfg: gpt2small, samples: 2, batch: 2, seqLen: 1024 },
-  { kind: 'authors', name: 'GPT-2 small, 150-250 tokens', cfg: gpt2small, samples: 8, batch: 4, seqLen: 250 },
+  { kind: 'authors', name: 'GPT-2 small, 150-250 tokens', cfg: gpt2small, samples: 4, batch: 4, seqLen: 250 },
 ].map((w) => (TINY ? { ...w, samples: Math.min(w.samples, 2 * Math.min(w.batch, 2)), batch: Math.min(w.batch, 2), seqLen: Math.min(w.seqLen, 64) } : w))
   .filter((w) => ROWS.test(`${w.kind} ${w.name}`)) as Work[];
 
