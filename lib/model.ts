@@ -5,7 +5,7 @@
 // awaiting. Every async call copies its array arguments when it is made and validates the copy,
 // so a caller may refill its buffers at once (a data loader does) without changing the result.
 import { resolveDevice, type Device } from './backend.js';
-import { readCheckpoint, writeCheckpoint, validateConfig, parameterCount, type GPTConfig } from './checkpoint/index.js';
+import { planOwnCheckpoint, readCheckpoint, writeCheckpoint, validateConfig, parameterCount, type GPTConfig } from './checkpoint/index.js';
 import { pickConfig } from './checkpoint/layout.js';
 import { planHfFolder, streamHfFolder, writeHfFolder } from './checkpoint/hf_folder.js';
 import { native, type NativeGPTModel, type OptimizerState } from './native.js';
@@ -155,8 +155,9 @@ export class GPT {
    */
   static async load(file: string, opts: LoadOptions = {}): Promise<GPT> {
     if (opts === null || typeof opts !== 'object') throw new TypeError(`GPT.load: expected an options object, got ${describe(opts)}`);
-    if (await isDirectory(file)) {
-      const plan = await planHfFolder(file);
+    const folder = await isDirectory(file);
+    const plan = folder ? await planHfFolder(file) : await planOwnCheckpoint(file);
+    if (plan) {
       const model = await GPT.#make('GPT.load', plan.config, opts, 0, false);
       // Straight into the engine: its imports check each value once (the stream names the
       // tensor of a value they refuse); BF16 goes in as bits.
@@ -170,10 +171,10 @@ export class GPT {
         model.dispose();
         throw e;
       }
-      model.#source = file;
+      if (folder) model.#source = file;
       return model;
     }
-    // A single file (own safetensors, llm.c .bin) is read whole, values checked by its reader.
+    // Any other file (GPT-2 sized: own GPT-2 safetensors, llm.c .bin) is read whole, values checked by its reader.
     const { config, params } = await readCheckpoint(file);
     const model = await GPT.#make('GPT.load', config, opts, 0, false);
     try {
