@@ -10,7 +10,7 @@
 
 #include "cpu/gemm.h"
 #include "cpu/gemm_bf16.h"
-#include "cpu/gemm_bf16_own.h"
+#include "cpu/linear_bf16.h"
 #include "napi_util.h"
 
 namespace hg {
@@ -26,12 +26,11 @@ static Napi::Value GemmRate(const Napi::CallbackInfo& info) {
   const std::string precision = optional_choice(o, "precision", "f32", "f32|bf16|bf16w", "gemmRate options");
   const bool bf16 = precision != "f32";
   if (bf16 && !cpu::bf16_support().available) range_error(env, "gemmRate options.precision: " + cpu::bf16_support().reason);
-  if (precision == "bf16w" && !cpu::own_bf16_runs()) range_error(env, "gemmRate options.precision: 'bf16w' needs the own AVX512-BF16 kernel, which cannot run here");
   std::vector<float> a(static_cast<size_t>(m * k), 0.5f), b(static_cast<size_t>(k * n), 0.25f),
       c(static_cast<size_t>(m * n));
   std::vector<uint16_t> w(static_cast<size_t>(n * k), cpu::to_bf16(0.25f));
   auto once = [&] {
-    if (precision == "bf16w") cpu::linear_forward_bf16w_avx512(c.data(), a.data(), w.data(), nullptr, m, k, n);
+    if (precision == "bf16w") cpu::linear_forward_bf16w(c.data(), a.data(), w.data(), nullptr, m, k, n);
     else if (bf16) cpu::gemm_bf16(false, false, m, n, k, 1.f, a.data(), k, b.data(), n, 0.f, c.data(), n);
     else cpu::gemm(false, false, m, n, k, 1.f, a.data(), k, b.data(), n, 0.f, c.data(), n);
   };
@@ -47,7 +46,7 @@ static Napi::Value GemmRate(const Napi::CallbackInfo& info) {
   } while (s < 0.3 || reps < 3);
   Napi::Object r = Napi::Object::New(env);
   r.Set("gflops", 2.0 * m * n * k * reps / s / 1e9);
-  r.Set("impl", precision == "bf16w" ? std::string("own-bf16w")
+  r.Set("impl", precision == "bf16w" ? std::string(cpu::linear_bf16_impl_name(cpu::linear_bf16_choice().impl)) + "-bf16w"
                : bf16 ? std::string(cpu::bf16_impl_name(cpu::bf16_support().impl)) + "-" + precision
                      : std::string(cpu::gemm_impl_name(cpu::default_gemm_impl())));
   return r;

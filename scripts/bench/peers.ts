@@ -279,9 +279,10 @@ export async function run(): Promise<BenchSection> {
       const machine = (key: 'torchF32' | 'torchBf16') => linearRates.reduce((a, r) => a + r.flops, 0) /
         linearRates.reduce((a, r) => a + r.flops / r[key], 0);
       const ours = flops / llamaRate.seconds / 1e9, theirs = flops / llamaRate.torchSeconds / 1e9;
-      rows.push(['1B pattern extraction as a FLOP rate', llama1b === c ? 'Llama-3.2-1B shape' : '', `${(flops / 1e9).toFixed(0)} GFLOP`, 'GFLOP/s',
-        '', `${ours.toFixed(0)} = ${(100 * ours / machine('torchBf16')).toFixed(0)}% bf16, ${(100 * ours / machine('torchF32')).toFixed(0)}% f32`,
-        '', `${theirs.toFixed(0)} = ${(100 * theirs / machine('torchBf16')).toFixed(0)}% bf16`, '', '']);
+      const g = (x: number) => x.toPrecision(3);
+      rows.push(['1B pattern extraction as a FLOP rate', 'Llama-3.2-1B shape', `${g(flops / 1e9)} GFLOP`, 'GFLOP/s',
+        '', `${g(ours)} = ${(100 * ours / machine('torchBf16')).toFixed(0)}% bf16, ${(100 * ours / machine('torchF32')).toFixed(0)}% f32`,
+        '', `${g(theirs)} = ${(100 * theirs / machine('torchBf16')).toFixed(0)}% bf16`, '', '']);
       data.push({ llamaFlopRate: { flops, headgradGflops: ours, torchGflops: theirs, machineBf16: machine('torchBf16'), machineF32: machine('torchF32') } });
     }
     data.push({ ceilings, torch: t.torch as string });
