@@ -45,8 +45,6 @@ test('HEADGRAD_THREADS sizes the kernel pool', () => {
   assert.is(infoWith({ HEADGRAD_THREADS: '1' }).cpu.threads, 1);
 });
 
-test.run();
-
 test('backendInfo().cpu.bf16 names the bf16 gemm that runs and why; HEADGRAD_CPU_GEMM picks one for measuring', () => {
   const b = backendInfo().cpu.bf16;
   assert.ok(['own', 'onednn', 'none'].includes(b.impl), b.impl);
@@ -63,3 +61,5 @@ test('backendInfo().cpu.bf16 names the bf16 gemm that runs and why; HEADGRAD_CPU
     assert.match(forced.reason, new RegExp(`HEADGRAD_CPU_GEMM=${want}`));
   }
 });
+
+test.run();
