@@ -18,10 +18,11 @@ export interface BackendInfo {
     gemm: string; gemmReason: string;
     /** openblas_get_corename(), null without OpenBLAS */
     blasCore: string | null;
-    /** precision 'bf16' on the CPU: the linear layers' gemms through oneDNN, or why f32 runs instead */
-    bf16: { available: boolean; isa: string | null; reason: string;
+    /** precision 'bf16' on the CPU: the linear layers' gemms through the own AVX512-BF16 kernel
+     *  ('own') or oneDNN ('onednn', used where the CPU has AMX), with why; or why f32 runs instead. */
+    bf16: { available: boolean; impl: 'own' | 'onednn' | 'none'; isa: string | null; reason: string;
       /** the kernel behind a bf16 model's linear layers (weights held as bf16), and why it was chosen */
-      linear: string; linearReason: string };
+      linear: 'own' | 'onednn' | 'portable'; linearReason: string };
   };
   /** device: the index of the GPU every CUDA call runs on (HEADGRAD_CUDA_DEVICE, else the first usable one). */
   cuda: { compiled: boolean; available: boolean; devices: CudaDevice[]; device?: number; reason?: string;
@@ -105,7 +106,7 @@ export interface Binding {
     activationBytes(cfg: GPTConfig, rows: number): number;
   };
   /** The rate of the f32 gemm the engine runs, C[m,n] = A[m,k]·B[k,n] (benchmarks only). */
-  gemmRateSync(o: { m: number; n: number; k: number; precision?: 'f32' | 'bf16' }): { gflops: number; impl: string };
+  gemmRateSync(o: { m: number; n: number; k: number; precision?: 'f32' | 'bf16' | 'bf16w' }): { gflops: number; impl: string };
 }
 
 const require = createRequire(import.meta.url);

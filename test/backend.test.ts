@@ -45,4 +45,21 @@ test('HEADGRAD_THREADS sizes the kernel pool', () => {
   assert.is(infoWith({ HEADGRAD_THREADS: '1' }).cpu.threads, 1);
 });
 
+test('backendInfo().cpu.bf16 names the bf16 gemm that runs and why; HEADGRAD_CPU_GEMM picks one for measuring', () => {
+  const b = backendInfo().cpu.bf16;
+  assert.ok(['own', 'onednn', 'none'].includes(b.impl), b.impl);
+  assert.is(b.available, b.impl !== 'none');
+  assert.ok(b.reason.length > 0);
+  if (b.impl === 'own') assert.is(b.isa, 'avx512_bf16');
+  const off = infoWith({ HEADGRAD_CPU_BF16: 'off', HEADGRAD_CPU_GEMM: '' }).cpu.bf16;
+  assert.is(off.impl, 'none');
+  assert.match(off.reason, /HEADGRAD_CPU_BF16=off/);
+  for (const want of ['own', 'onednn'] as const) {
+    const forced = infoWith({ HEADGRAD_CPU_GEMM: want }).cpu.bf16;
+    // Forced and able to run: that one, saying it was forced; unable: none, saying why.
+    if (forced.available) assert.is(forced.impl, want);
+    assert.match(forced.reason, new RegExp(`HEADGRAD_CPU_GEMM=${want}`));
+  }
+});
+
 test.run();

@@ -81,7 +81,7 @@ for (const [name, cfg] of models) {
         if (wantScores.some((x) => Math.abs(x) > 1e-3 * Math.abs(want.loss))) break;
         model.dispose();
       }
-      assert.equal(Array.from(model.exportParameters()), Array.from(params));
+      assert.equal(Array.from(model.exportParametersSync()), Array.from(params));
       model.setHeadGates(gates);
       const got = await model.forward(tokens, { batch: B, seqLen: T, targets, lossWeights, returnLogits: true });
       const { headScores } = await model.backward();

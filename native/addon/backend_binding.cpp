@@ -29,6 +29,7 @@ static Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   const cpu::Bf16Support& b16 = cpu::bf16_support();
   Napi::Object bf16 = Napi::Object::New(env);
   bf16.Set("available", b16.available);
+  bf16.Set("impl", cpu::bf16_impl_name(b16.impl));  // "own" | "onednn" | "none"
   if (b16.isa.empty()) bf16.Set("isa", env.Null());
   else bf16.Set("isa", b16.isa);
   bf16.Set("reason", b16.reason);

@@ -151,8 +151,8 @@ void check_backend(const Backend& b, const std::string& ctx, const std::string& 
 
 const Ops& engine_ops(const Backend& b, const std::string& what) {
   if (b.device == Device::Cpu) {
-    // bf16 on the CPU: the linear layers' gemms through oneDNN where the CPU has bf16
-    // instructions; elsewhere f32 runs (backendInfo().cpu.bf16 says why).
+    // bf16 on the CPU: the linear layers' gemms in bf16 (the own AVX512-BF16 kernel, or oneDNN
+    // on AMX) where the CPU has bf16 instructions; elsewhere f32 runs (backendInfo().cpu.bf16 says why).
     if (b.precision == cuda::Precision::BF16 && cpu::bf16_support().available) return cpu_ops_bf16();
     return cpu_ops();
   }

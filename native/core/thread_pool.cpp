@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstdlib>
@@ -26,16 +27,47 @@ struct ItemScope {
   ~ItemScope() { in_pool_item = saved; }
 };
 
+// Spin this long (a bounded busy wait with pause) for the next job, or for the last item of
+// the current one, before blocking on a condition variable. Ops follow each other within
+// microseconds in a forward or backward pass, so a hand-off then costs no system call; a pool
+// with nothing to do goes to sleep after this and costs nothing.
+constexpr std::chrono::microseconds kSpin{200};
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
+
+// Spins until ready() or kSpin has passed; true when ready.
+template <class Ready>
+bool spin_until(Ready ready) {
+  const auto until = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (ready()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= until) return ready();
+  }
+}
+
+// Workers wait for a new generation; the caller publishes a job by bumping it and waits for
+// `active_` to reach 0. Both sides spin first and then sleep; a sleeper announces itself
+// (sleepers_, caller_sleeping_) before its last check, under m_, and the other side, after
+// its store, notifies only when it sees a sleeper (seq_cst on both: one of them sees the other).
 class Pool {
  public:
   explicit Pool(int n) : nthreads_(n) {
     for (int t = 1; t < n; ++t) workers_.emplace_back([this] { loop(); });
   }
   ~Pool() {
+    stop_.store(true);
+    generation_.fetch_add(1);
     {
       std::lock_guard<std::mutex> lk(m_);
-      stop_ = true;
-      ++generation_;
     }
     cv_.notify_all();
     for (auto& w : workers_) w.join();
@@ -54,19 +86,23 @@ class Pool {
       for (int64_t i = 0; i < n; ++i) fn(i);
       return;
     }
-    {
-      std::lock_guard<std::mutex> lk(m_);
-      fn_ = &fn;
-      n_ = n;
-      next_.store(0);
-      error_ = nullptr;
-      active_ = static_cast<int>(workers_.size());
-      ++generation_;
+    fn_ = &fn;
+    n_ = n;
+    next_.store(0);
+    error_ = nullptr;
+    active_.store(static_cast<int>(workers_.size()));
+    generation_.fetch_add(1);  // publishes the job (seq_cst: ordered before the sleepers_ load)
+    if (sleepers_.load() > 0) {
+      { std::lock_guard<std::mutex> lk(m_); }  // a worker between its check and its wait gets there
+      cv_.notify_all();
     }
-    cv_.notify_all();
     work();
-    std::unique_lock<std::mutex> lk(m_);
-    done_cv_.wait(lk, [this] { return active_ == 0; });
+    if (!spin_until([this] { return active_.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lk(m_);
+      caller_sleeping_.store(true);
+      done_cv_.wait(lk, [this] { return active_.load() == 0; });
+      caller_sleeping_.store(false);
+    }
     fn_ = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
@@ -79,7 +115,7 @@ class Pool {
       try {
         (*fn_)(i);
       } catch (...) {
-        std::lock_guard<std::mutex> lk(m_);
+        std::lock_guard<std::mutex> lk(error_m_);
         if (!error_) error_ = std::current_exception();
         next_.store(n_);  // stop handing out items
       }
@@ -89,31 +125,34 @@ class Pool {
     in_pool_item = true;
     uint64_t seen = 0;
     for (;;) {
-      {
+      if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
         std::unique_lock<std::mutex> lk(m_);
-        cv_.wait(lk, [&] { return generation_ != seen; });
-        seen = generation_;
-        if (stop_) return;
+        sleepers_.fetch_add(1);
+        cv_.wait(lk, [&] { return generation_.load() != seen; });
+        sleepers_.fetch_sub(1);
       }
+      seen = generation_.load();
+      if (stop_.load()) return;
       work();
-      {
-        std::lock_guard<std::mutex> lk(m_);
-        if (--active_ == 0) done_cv_.notify_one();
+      if (active_.fetch_sub(1) == 1 && caller_sleeping_.load()) {
+        { std::lock_guard<std::mutex> lk(m_); }
+        done_cv_.notify_one();
       }
     }
   }
 
   int nthreads_;
   std::vector<std::thread> workers_;
-  std::mutex job_m_, m_;
+  std::mutex job_m_, m_, error_m_;
   std::condition_variable cv_, done_cv_;
   const std::function<void(int64_t)>* fn_ = nullptr;
   int64_t n_ = 0;
   std::atomic<int64_t> next_{0};
   std::exception_ptr error_;
-  int active_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
+  std::atomic<int> active_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> caller_sleeping_{false}, stop_{false};
 };
 
 // The first line of a small file ("" if it cannot be read).
@@ -205,6 +244,20 @@ int cgroup_cpu_limit(const std::string& cgroup_root, const std::string& proc_cgr
   return best;
 }
 
-void parallel_for(int64_t n, const std::function<void(int64_t)>& fn) { pool().run(n, fn); }
+int64_t serial_work() {
+  static const int64_t w = [] {
+    const char* s = std::getenv("HEADGRAD_SERIAL_WORK");
+    return s ? std::max<int64_t>(0, std::atoll(s)) : kSerialWork;
+  }();
+  return w;
+}
+
+void parallel_for(int64_t n, const std::function<void(int64_t)>& fn, int64_t work) {
+  if (work >= 0 && work < serial_work()) {
+    for (int64_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  pool().run(n, fn);
+}
 
 }  // namespace hg

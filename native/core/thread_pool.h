@@ -18,7 +18,16 @@ int num_threads();
 // The first exception thrown by fn is rethrown on the caller after all items have stopped.
 // Called from inside a work item (nested), it runs the items in order on the calling thread:
 // every pool thread is already busy with the outer loop, so waiting for them would deadlock.
-void parallel_for(int64_t n, const std::function<void(int64_t)>& fn);
+// `work` estimates the whole loop's cost (unit: one element of a simple pointwise loop, about a
+// nanosecond of one core; a gemm counts its multiply-adds / 16); below serial_work() the items
+// run in order on the calling thread, since waking and joining another thread costs more. -1:
+// unknown, always parallel. Either way every item runs once with the same bounds, so results
+// do not change.
+void parallel_for(int64_t n, const std::function<void(int64_t)>& fn, int64_t work = -1);
+
+// The threshold: kSerialWork, or HEADGRAD_SERIAL_WORK (read once; for measuring, docs/cpu.md).
+constexpr int64_t kSerialWork = 1 << 15;
+int64_t serial_work();
 
 // The CPU limit of a cgroup quota, rounded up to whole CPUs; 0 when there is none. Reads
 // `proc_cgroup` (the format of /proc/self/cgroup) to find this process's cgroup under

@@ -29,6 +29,13 @@ std::vector<Chunk> chunks_of(const ParamSpan* spans, int64_t nspans) {
   return out;
 }
 
+// Elements over all chunks (the work estimate parallel_for takes).
+int64_t total_elements(const std::vector<Chunk>& chunks) {
+  int64_t n = 0;
+  for (const Chunk& c : chunks) n += c.end - c.begin;
+  return n;
+}
+
 }  // namespace
 
 double sum_squares(const float* grads, const ParamSpan* spans, int64_t nspans) {
@@ -44,7 +51,7 @@ double sum_squares(const float* grads, const ParamSpan* spans, int64_t nspans) {
     for (; i < chunks[c].end; ++i) s += static_cast<double>(grads[i]) * grads[i];
     for (double l : lane) s += l;
     partial[c] = s;
-  });
+  }, 2 * total_elements(chunks));
   double total = 0.0;
   for (double p : partial) total += p;
   return total;
@@ -78,7 +85,7 @@ void adamw(float* params, const float* grads, float* m, float* v, const ParamSpa
     const int64_t b = chunks[c].begin;
     adamw_run(params + b, grads + b, m + b, v + b, chunks[c].end - b, hp.lr, hp.beta1, hp.beta2, hp.eps,
               chunks[c].decay ? hp.weight_decay : 0.f, hp.grad_scale, bc1, bc2);
-  });
+  }, 10 * total_elements(chunks));
 }
 
 }  // namespace cpu

@@ -123,7 +123,7 @@ void backward_with(bool avx512, const float* dout, const float* q, const float* 
   parallel_for(BH, [&](int64_t bh) {
     const double total = preprocess_head(dout + bh * T * D, out + bh * T * D, T, D, &Drow[bh * T]);
     if (head_score) head_score[bh] = static_cast<float>(total);
-  });
+  }, 2 * BH * T * D);
 
   // Stage 2. Item (b·KV + kv head, g) takes key blocks g, g+G, g+2G, ... (round-robin, so that
   // causal heads, whose early key blocks see more queries, spread evenly over the groups), and
@@ -152,7 +152,7 @@ void backward_with(bool avx512, const float* dout, const float* q, const float* 
           backward_key_block(h, dq_part, j0, n, T, D, p.causal, scale, p.window, j == 0);
       }
     }
-  });
+  }, BH * T * T * D / 4);
   if (G == 1) return;
 
   // Stage 3. dq[bh, rows of a query block] = Σ_g partial[bh, g, same rows], in g order.
@@ -166,7 +166,7 @@ void backward_with(bool avx512, const float* dout, const float* q, const float* 
     std::copy(src, src + len, dst);
     for (int64_t g = 1; g < G; ++g)
       for (int64_t e = 0; e < len; ++e) dst[e] += src[g * T * D + e];
-  });
+  }, BH * T * D * (G > 1 ? G : 1));
 }
 
 }  // namespace

@@ -60,7 +60,7 @@ void attention_decode(float* out, const float* qkv, float* kcache, float* vcache
       for (int64_t d = 0; d < hs; ++d) o[d] += s[j] * V[j * hs + d];
     const float norm = gates[h] / sum;
     for (int64_t d = 0; d < hs; ++d) o[d] *= norm;
-  });
+  }, n * H * (pos + n) * hs / 8);
 }
 
 }  // namespace cpu

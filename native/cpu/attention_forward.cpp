@@ -97,7 +97,7 @@ void attention_forward_portable(const float* q, const float* k, const float* v, 
     const HeadPtrs h{q + off, k + kv_off, v + kv_off, out + off, lse + bh * T};
     const int64_t i0 = qb * AttnTiles::kBlockQ;
     forward_query_block(h, i0, std::min(T, i0 + AttnTiles::kBlockQ), T, D, p.causal, scale, p.window);
-  });
+  }, s.B * s.H * T * T * D / 8);
 }
 
 }  // namespace cpu

@@ -108,7 +108,7 @@ void attention_forward_avx512(const float* q, const float* k, const float* v, fl
   // K packed once per k/v head (B·KV·ntiles·D·BK floats: K's size rounded up to whole tiles);
   // with grouped-query attention the H/KV query heads of a group share it.
   std::vector<float> Kt(static_cast<size_t>(s.B * KVH * tile_head));
-  parallel_for(s.B * KVH, [&](int64_t bkv) { pack_k(k + bkv * T * D, T, D, &Kt[bkv * tile_head]); });
+  parallel_for(s.B * KVH, [&](int64_t bkv) { pack_k(k + bkv * T * D, T, D, &Kt[bkv * tile_head]); }, s.B * KVH * T * D);
   const int64_t nqb = (T + Tiles::kBlockQ - 1) / Tiles::kBlockQ;
   parallel_for(s.B * H * nqb, [&](int64_t item) {
     const int64_t bh = item / nqb, i0 = (item % nqb) * Tiles::kBlockQ;
@@ -118,7 +118,7 @@ void attention_forward_avx512(const float* q, const float* k, const float* v, fl
     const int64_t off = bh * T * D;
     forward_rows(q + off, &Kt[bkv * tile_head], v + bkv * T * D, out + off, lse + bh * T, i0,
                  std::min(T, i0 + Tiles::kBlockQ), T, D, p.causal, scale, obuf.data());
-  });
+  }, s.B * H * T * T * D / 8);
 }
 
 #else  // no AVX-512: the portable kernel runs

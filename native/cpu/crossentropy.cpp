@@ -25,7 +25,7 @@ void softmax_crossentropy_forward(float* probs_inout, float* losses, const int32
     // -log softmax(x)[t] = log Σ exp(x - mx) - (x_t - mx): finite even where p[t] underflows
     losses[r] = t >= 0 ? static_cast<float>(std::log(sum) - (static_cast<double>(xt) - mx)) : 0.f;
     for (int64_t v = 0; v < V; ++v) p[v] *= inv;
-  });
+  }, 4 * V);
 }
 
 // Forward: losses[r] = -log p[t] with p = softmax(logits row r); L = Σ_r weights[r]·losses[r].
@@ -38,7 +38,7 @@ void softmax_crossentropy_backward(float* probs_inout, const int32_t* targets, c
     const float w = t >= 0 ? weights[r] : 0.f;
     for (int64_t v = 0; v < V; ++v) p[v] *= w;
     if (t >= 0) p[t] -= w;
-  });
+  }, 2 * V);
 }
 
 }  // namespace cpu

@@ -19,7 +19,7 @@ void encoder_forward(float* out, const int32_t* tokens, const float* wte, const 
       const float* pe = wpe + (r % T) * C;
       for (int64_t c = 0; c < C; ++c) o[c] = te[c] + pe[c];
     }
-  });
+  }, 2 * C);
 }
 
 // Forward: o[c] = te[c] + pe[c]. A token can repeat, so dwte rows are reduced over (b,t) in
@@ -40,7 +40,7 @@ void encoder_backward(float* dwte, float* dwpe, const float* dout, const int32_t
         dpe[c] += d[c];
       }
     }
-  });
+  }, 2 * B * T);
 }
 
 }  // namespace cpu

@@ -23,7 +23,7 @@ void gelu_forward(float* out, const float* inp, int64_t n) {
       const float x = inp[i];
       out[i] = 0.5f * x * (1.f + tanh_f32(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
     }
-  });
+  }, 10);
 }
 
 // Forward: out[i] = 0.5f * x * (1.f + tanh_f32(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
@@ -37,7 +37,7 @@ void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t n) 
       const float grad = 0.5f * (1.f + th) + 0.5f * x * (1.f - th * th) * du;
       dinp[i] = grad * dout[i];
     }
-  });
+  }, 10);
 }
 
 }  // namespace cpu

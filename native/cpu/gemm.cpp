@@ -153,7 +153,7 @@ void gemm_blocked(const GemmArgs& g) {
     const int64_t i_begin = (t / col_blocks) * rows_per_split;
     if (i_begin >= g.M) return;
     gemm_block(g, i_begin, std::min(g.M, i_begin + rows_per_split), (t % col_blocks) * NC);
-  });
+  }, g.M * g.N * g.K / 16);
 }
 
 // K == 0: op(A)·op(B) is the zero matrix, so C = beta·C.

@@ -1,130 +1,101 @@
-// cpu::gemm_bf16 through oneDNN's matmul primitive (see gemm_bf16.h for the contract).
-//
-// Each call rounds the stored A and B (as stored: [rows, cols] with their leading dimension) to
-// dense bf16 copies and hands oneDNN strided descriptors, so a transposed operand is never
-// copied twice. Primitives are cached by shape; oneDNN's OpenMP threads are sized like ours and
-// calls take turns with each other, as gemm() calls do.
+// cpu::gemm_bf16: which implementation runs, and why (see cpu/gemm_bf16.h), and the rounding.
 #include "cpu/gemm_bf16.h"
 
 #include <cstdlib>
 #include <cstring>
-#include <map>
-#include <mutex>
-#include <tuple>
-#include <vector>
 
 #include "core/errors.h"
-#include "core/thread_pool.h"
-#include "cpu/parallel.h"
-
-#ifdef HEADGRAD_WITH_DNNL
-#include <oneapi/dnnl/dnnl.hpp>
-extern "C" void omp_set_num_threads(int);
-#endif
+#include "cpu/gemm_bf16_onednn.h"
+#include "cpu/gemm_bf16_own.h"
 
 namespace hg {
 namespace cpu {
 
-#ifdef HEADGRAD_WITH_DNNL
 namespace {
 
-const char* isa_name(dnnl::cpu_isa isa) {
-  switch (isa) {
-    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
-    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
-    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
-    case dnnl::cpu_isa::avx512_core: return "avx512_core";
-    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
-    case dnnl::cpu_isa::avx2: return "avx2";
-    case dnnl::cpu_isa::avx: return "avx";
-    case dnnl::cpu_isa::sse41: return "sse41";
-    default: return "other";
-  }
+constexpr const char* kOwnIsa = "avx512_bf16";
+
+// Why the own kernel cannot run here ("" when it can).
+std::string own_missing() {
+  if (own_bf16_runs()) return "";
+  if (!cpu_has_avx512_bf16()) return "the CPU has no AVX512-BF16";
+  return "the compiler that built headgrad could not build the AVX512-BF16 kernel";
 }
 
-Bf16Support detect() {
+// Why oneDNN cannot run bf16 here ("" when it can).
+std::string onednn_missing() {
+  const OnednnBf16& d = onednn_bf16();
+  if (!d.built) return "this build has no oneDNN (libdnnl-dev was not found when it was built)";
+  if (!d.bf16) return "oneDNN " + d.version + " finds no bf16 instructions (ISA " + d.isa + ")";
+  return "";
+}
+
+Bf16Support use(Bf16Impl impl, const std::string& why) {
   Bf16Support s;
-  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
-  s.isa = isa_name(isa);
-  const unsigned bits = static_cast<unsigned>(isa), bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
-  const char* off = std::getenv("HEADGRAD_CPU_BF16");
-  if (off && std::strcmp(off, "off") == 0) {
-    s.reason = "HEADGRAD_CPU_BF16=off: f32 runs";
-  } else if ((bits & bf16) != bf16) {
-    s.reason = "the CPU has no bf16 instructions (oneDNN ISA " + s.isa + "): f32 runs";
-  } else {
-    s.available = true;
-    s.reason = std::string("oneDNN ") + std::to_string(dnnl_version()->major) + "." +
-               std::to_string(dnnl_version()->minor) + " bf16 matmul on " + s.isa;
-  }
+  s.available = true;
+  s.impl = impl;
+  s.isa = impl == Bf16Impl::Own ? kOwnIsa : onednn_bf16().isa;
+  const std::string what = impl == Bf16Impl::Own
+                               ? std::string("own AVX512-BF16 kernel (vdpbf16ps)")
+                               : "oneDNN " + onednn_bf16().version + " bf16 matmul on " + onednn_bf16().isa;
+  s.reason = what + ": " + why;
   return s;
 }
 
-struct Key {
-  bool ta, tb, accumulate;
-  int64_t M, N, K, ldc;
-  bool operator<(const Key& o) const {
-    return std::tie(ta, tb, accumulate, M, N, K, ldc) < std::tie(o.ta, o.tb, o.accumulate, o.M, o.N, o.K, o.ldc);
-  }
-};
-
-struct Dnnl {
-  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
-  dnnl::stream strm{eng};
-  std::map<Key, dnnl::matmul> cache;
-  std::mutex m;
-  std::vector<uint16_t> a16, b16;
-};
-
-Dnnl& dnnl_state() {
-  static Dnnl* d = [] {
-    omp_set_num_threads(num_threads());  // HEADGRAD_THREADS governs oneDNN's threads too
-    return new Dnnl();
-  }();
-  return *d;
+Bf16Support none(const std::string& why) {
+  Bf16Support s;
+  s.reason = why + ": f32 runs";
+  return s;
 }
 
-// dst [rows, cols] dense = bf16(src [rows, cols] with leading dimension ld)
-void round_to_bf16(std::vector<uint16_t>& dst, const float* src, int64_t rows, int64_t cols, int64_t ld) {
-  dst.resize(static_cast<size_t>(rows * cols));
-  uint16_t* d = dst.data();
-  parallel_chunks(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r)
-      for (int64_t c = 0; c < cols; ++c) d[r * cols + c] = to_bf16(src[r * ld + c]);
-  });
-}
-
-dnnl::matmul primitive(Dnnl& d, const Key& k) {
-  auto it = d.cache.find(k);
-  if (it != d.cache.end()) return it->second;
-  using dt = dnnl::memory::data_type;
-  // op(A) [M,K]: stored [M,K] dense (strides K,1) or, transposed, [K,M] dense (strides 1,M).
-  const dnnl::memory::dims a_strides = k.ta ? dnnl::memory::dims{1, k.M} : dnnl::memory::dims{k.K, 1};
-  const dnnl::memory::dims b_strides = k.tb ? dnnl::memory::dims{1, k.K} : dnnl::memory::dims{k.N, 1};
-  dnnl::memory::desc a_md({k.M, k.K}, dt::bf16, a_strides), b_md({k.K, k.N}, dt::bf16, b_strides),
-      c_md({k.M, k.N}, dt::f32, dnnl::memory::dims{k.ldc, 1});
-  dnnl::primitive_attr attr;
-  if (k.accumulate) {
-    dnnl::post_ops po;
-    po.append_sum(1.f);
-    attr.set_post_ops(po);
+Bf16Support choose() {
+  const char* off = std::getenv("HEADGRAD_CPU_BF16");
+  if (off && std::strcmp(off, "off") == 0) return none("HEADGRAD_CPU_BF16=off");
+  const std::string own = own_missing(), dnnl = onednn_missing();
+  const char* forced = std::getenv("HEADGRAD_CPU_GEMM");
+  const std::string want = forced ? forced : "";
+  if (want == "own") return own.empty() ? use(Bf16Impl::Own, "HEADGRAD_CPU_GEMM=own") : none("HEADGRAD_CPU_GEMM=own but " + own);
+  if (want == "onednn")
+    return dnnl.empty() ? use(Bf16Impl::Onednn, "HEADGRAD_CPU_GEMM=onednn") : none("HEADGRAD_CPU_GEMM=onednn but " + dnnl);
+  const std::string note = want.empty() ? "" : " (HEADGRAD_CPU_GEMM=" + want + " is neither own nor onednn)";
+  const bool amx = cpu_has_amx_bf16();
+  if (amx && dnnl.empty() && onednn_bf16().amx)
+    return use(Bf16Impl::Onednn, "the CPU has AMX, which oneDNN uses" + note);
+  if (own.empty()) {
+    std::string why = "the CPU has AVX512-BF16";
+    if (!amx) why += " and no AMX";
+    else if (!dnnl.empty()) why += "; it has AMX, but " + dnnl;
+    else why += "; it has AMX, but oneDNN " + onednn_bf16().version + " does not use it (ISA " + onednn_bf16().isa + ")";
+    return use(Bf16Impl::Own, why + note);
   }
-  dnnl::matmul p(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), attr, d.eng));
-  d.cache.emplace(k, p);
-  return p;
+  if (dnnl.empty()) return use(Bf16Impl::Onednn, own + note);
+  return none(own + "; " + dnnl + note);
 }
 
 }  // namespace
 
 const Bf16Support& bf16_support() {
-  static const Bf16Support s = detect();
+  static const Bf16Support s = choose();
   return s;
 }
 
-void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-               int64_t ldc) {
-  HG_CHECK(bf16_support().available, "gemm_bf16: " + bf16_support().reason);
+const char* bf16_impl_name(Bf16Impl impl) {
+  switch (impl) {
+    case Bf16Impl::Own: return "own";
+    case Bf16Impl::Onednn: return "onednn";
+    default: return "none";
+  }
+}
+
+bool bf16_impl_runs(Bf16Impl impl) {
+  if (impl == Bf16Impl::Own) return own_missing().empty();
+  if (impl == Bf16Impl::Onednn) return onednn_missing().empty();
+  return false;
+}
+
+void gemm_bf16_with(Bf16Impl impl, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                    const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  HG_CHECK(bf16_impl_runs(impl), std::string("gemm_bf16: the ") + bf16_impl_name(impl) + " implementation cannot run here");
   HG_CHECK(alpha == 1.f && (beta == 0.f || beta == 1.f), "gemm_bf16: needs alpha = 1 and beta 0 or 1");
   if (M == 0 || N == 0) return;
   if (K == 0) {  // op(A)·op(B) = 0
@@ -132,33 +103,15 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
       for (int64_t i = 0; i < M; ++i) std::memset(C + i * ldc, 0, static_cast<size_t>(N) * 4);
     return;
   }
-  Dnnl& d = dnnl_state();
-  std::lock_guard<std::mutex> lock(d.m);  // one oneDNN call at a time (shared scratch and cache)
-  round_to_bf16(d.a16, A, trans_a ? K : M, trans_a ? M : K, lda);
-  round_to_bf16(d.b16, B, trans_b ? N : K, trans_b ? K : N, ldb);
-  const Key key{trans_a, trans_b, beta == 1.f, M, N, K, ldc};
-  dnnl::matmul p = primitive(d, key);
-  const auto& pd = p.get_primitive_desc();
-  dnnl::matmul::primitive_desc mpd(const_cast<dnnl_primitive_desc_t>(pd));
-  dnnl::memory a(mpd.src_desc(), d.eng, d.a16.data()), b(mpd.weights_desc(), d.eng, d.b16.data()),
-      c(mpd.dst_desc(), d.eng, C);
-  p.execute(d.strm, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
-  d.strm.wait();
+  if (impl == Bf16Impl::Own) return gemm_bf16_avx512(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  gemm_bf16_onednn(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-#else  // no oneDNN in this build
-
-const Bf16Support& bf16_support() {
-  static const Bf16Support s{false, "", "this build has no oneDNN (libdnnl-dev was not found when it was built): f32 runs"};
-  return s;
+void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+               int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  HG_CHECK(bf16_support().available, "gemm_bf16: " + bf16_support().reason);
+  gemm_bf16_with(bf16_support().impl, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
-
-void gemm_bf16(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
-               float, float*, int64_t) {
-  throw_error("gemm_bf16: " + bf16_support().reason);
-}
-
-#endif
 
 }  // namespace cpu
 }  // namespace hg

@@ -16,7 +16,7 @@ void for_each_row_head(int64_t B, int64_t T, int64_t H, int64_t hs, F f) {
       const int64_t b = r / T, t = r % T;
       for (int64_t h = 0; h < H; ++h) f(r, h, ((b * H + h) * T + t) * hs);
     }
-  });
+  }, H * hs);
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
       mean[r] = m;
       rstd[r] = s;
     }
-  });
+  }, 4 * C);
 }
 
 // Forward: o[c] = (x[c] - m) * s * w[c] + b[c], with m, s functions of the whole row x.
@@ -54,7 +54,7 @@ void layernorm_backward(float* dinp, float* dw, float* db, const float* dout, co
         dx[c] += (d[c] * w[c] - dnorm_mean - norm * dnorm_norm_mean) * s;
       }
     }
-  });
+  }, 6 * C);
   if (!dw) return;  // scores-only backward: no weight gradients
   parallel_chunks(C, 64, [&](int64_t c0, int64_t c1) {
     for (int64_t r = 0; r < N; ++r) {
@@ -66,7 +66,7 @@ void layernorm_backward(float* dinp, float* dw, float* db, const float* dout, co
         db[c] += d[c];
       }
     }
-  });
+  }, 2 * N);
 }
 
 }  // namespace cpu

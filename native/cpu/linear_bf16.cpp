@@ -20,6 +20,7 @@
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
 #include "cpu/gemm_bf16.h"
+#include "cpu/gemm_bf16_own.h"
 #include "cpu/parallel.h"
 
 #ifdef HEADGRAD_WITH_DNNL
@@ -147,12 +148,16 @@ void run_dnnl(bool backward, float* out, const float* in, const uint16_t* W, int
 
 LinearBf16Choice choose() {
   LinearBf16Choice c;
-  if (linear_bf16_impl_available(LinearBf16Impl::Dnnl)) {
+  const Bf16Support& b = bf16_support();
+  if (b.impl == Bf16Impl::Own) {
+    c.impl = LinearBf16Impl::Own;
+    c.reason = "own AVX512-BF16 kernel on bf16 weights (" + b.reason + ")";
+  } else if (b.impl == Bf16Impl::Onednn) {
     c.impl = LinearBf16Impl::Dnnl;
-    c.reason = "oneDNN matmul on bf16 weights (" + bf16_support().isa + ")";
+    c.reason = "oneDNN matmul on bf16 weights (" + b.reason + ")";
   } else {
     c.impl = LinearBf16Impl::Portable;
-    c.reason = "portable: bf16 weights widened to f32 a tile at a time (" + bf16_support().reason + ")";
+    c.reason = "portable: bf16 weights widened to f32 a tile at a time (" + b.reason + ")";
   }
   return c;
 }
@@ -161,14 +166,13 @@ LinearBf16Choice choose() {
 
 bool linear_bf16_impl_available(LinearBf16Impl impl) {
   if (impl == LinearBf16Impl::Portable) return true;
-#ifdef HEADGRAD_WITH_DNNL
-  return bf16_support().available;
-#else
-  return false;
-#endif
+  if (impl == LinearBf16Impl::Own) return bf16_impl_runs(Bf16Impl::Own);
+  return bf16_impl_runs(Bf16Impl::Onednn);  // false in a build without oneDNN
 }
 
-const char* linear_bf16_impl_name(LinearBf16Impl impl) { return impl == LinearBf16Impl::Dnnl ? "onednn" : "portable"; }
+const char* linear_bf16_impl_name(LinearBf16Impl impl) {
+  return impl == LinearBf16Impl::Own ? "own" : impl == LinearBf16Impl::Dnnl ? "onednn" : "portable";
+}
 
 const LinearBf16Choice& linear_bf16_choice() {
   static const LinearBf16Choice c = choose();
@@ -180,6 +184,7 @@ void linear_forward_bf16w_with(LinearBf16Impl impl, float* out, const float* A, 
   HG_CHECK(linear_bf16_impl_available(impl), std::string("linear_forward_bf16w: ") + linear_bf16_impl_name(impl) +
                                                  " is not available in this build or on this CPU");
   if (N == 0 || OC == 0) return;
+  if (impl == LinearBf16Impl::Own) return linear_forward_bf16w_avx512(out, A, W, bias, N, IC, OC);  // bias fused
   if (IC == 0) zero_rows(out, N, OC);
 #ifdef HEADGRAD_WITH_DNNL
   else if (impl == LinearBf16Impl::Dnnl) run_dnnl(false, out, A, W, N, IC, OC);
@@ -194,6 +199,7 @@ void linear_backward_input_bf16w_with(LinearBf16Impl impl, float* dinp, const fl
                                                  linear_bf16_impl_name(impl) + " is not available in this build or on this CPU");
   if (N == 0 || IC == 0) return;
   if (OC == 0) return zero_rows(dinp, N, IC);
+  if (impl == LinearBf16Impl::Own) return linear_backward_input_bf16w_avx512(dinp, dout, W, N, IC, OC);
 #ifdef HEADGRAD_WITH_DNNL
   if (impl == LinearBf16Impl::Dnnl) return run_dnnl(true, dinp, dout, W, N, IC, OC);
 #endif

@@ -3,10 +3,12 @@
 // order, no packing). The f32 input (A or dout) is rounded to bf16 (nearest even, cpu::to_bf16)
 // on the way in; products of two bf16 numbers are exact in f32 and accumulate in f32.
 //
-// Which implementation runs is decided once (linear_bf16_choice()): oneDNN's matmul reading W
-// in place through a strided descriptor where the build has oneDNN and the CPU has bf16
-// instructions, else a portable path that widens tiles of W to f32 (exact) and runs cpu::gemm
-// on the rounded input: the same products, so the two differ only in summation order.
+// Which implementation runs is decided once (linear_bf16_choice()) and follows cpu::gemm_bf16's
+// choice (cpu/gemm_bf16.h): the own AVX512-BF16 kernel (cpu/gemm_bf16_own.h: W packed a block at
+// a time from where it lies, the bias added in the kernel) where the CPU has AVX512-BF16 and no
+// AMX; oneDNN's matmul reading W in place through a strided descriptor where the CPU has AMX and
+// the build has oneDNN; else a portable path that widens tiles of W to f32 (exact) and runs
+// cpu::gemm on the rounded input: the same products, so they differ only in summation order.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -21,7 +23,7 @@ void linear_forward_bf16w(float* out, const float* A, const uint16_t* W, const f
 void linear_backward_input_bf16w(float* dinp, const float* dout, const uint16_t* W,
                                  int64_t N, int64_t IC, int64_t OC);
 
-enum class LinearBf16Impl { Dnnl, Portable };
+enum class LinearBf16Impl { Own, Dnnl, Portable };
 struct LinearBf16Choice {
   LinearBf16Impl impl = LinearBf16Impl::Portable;
   std::string reason;  // one line for backendInfo().cpu.bf16Linear

@@ -19,7 +19,7 @@ void forward_with(GemmFn gemm_fn, float* out, const float* inp, const float* w, 
   parallel_chunks(N, 16, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r)
       for (int64_t o = 0; o < OC; ++o) out[r * OC + o] += bias[o];
-  });
+  }, OC);
 }
 
 // Forward: out = inp · wᵀ + bias.
@@ -31,7 +31,7 @@ void backward_with(GemmFn gemm_fn, float* dinp, float* dw, float* dbias, const f
   parallel_chunks(OC, 64, [&](int64_t o0, int64_t o1) {  // column sums, rows in order
     for (int64_t r = 0; r < N; ++r)
       for (int64_t o = o0; o < o1; ++o) dbias[o] += dout[r * OC + o];
-  });
+  }, N);
 }
 
 }  // namespace

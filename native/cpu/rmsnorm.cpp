@@ -20,7 +20,7 @@ void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* w, 
       for (int64_t c = 0; c < C; ++c) o[c] = x[c] * s * w[c];
       rstd[r] = s;
     }
-  });
+  }, 3 * C);
 }
 
 // Forward: o[c] = x[c] · s · w[c], s = (Σ x²/C + eps)^(-1/2), so ∂s/∂x[c] = −s³ x[c] / C:
@@ -40,7 +40,7 @@ void rmsnorm_backward(float* dinp, float* dw, const float* dout, const float* in
       float* dx = dinp + r * C;
       for (int64_t c = 0; c < C; ++c) dx[c] += s * w[c] * d[c] - k * x[c];
     }
-  });
+  }, 5 * C);
   if (!dw) return;  // scores-only backward: no weight gradients
   parallel_chunks(C, 64, [&](int64_t c0, int64_t c1) {
     for (int64_t r = 0; r < N; ++r) {
@@ -49,7 +49,7 @@ void rmsnorm_backward(float* dinp, float* dw, const float* dout, const float* in
       const float s = rstd[r];
       for (int64_t c = c0; c < c1; ++c) dw[c] += d[c] * x[c] * s;
     }
-  });
+  }, 2 * N);
 }
 
 }  // namespace cpu

@@ -26,7 +26,7 @@ void rotate(float* x, const float* cos, const float* sin, int64_t N, int64_t T, 
         }
       }
     }
-  });
+  }, heads * hs);
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ void swiglu_forward(float* out, const float* inp, int64_t N, int64_t F) {
       float* o = out + r * F;
       for (int64_t i = 0; i < F; ++i) o[i] = g[i] * sigmoid(g[i]) * u[i];
     }
-  });
+  }, 10 * F);
 }
 
 // Forward: o = g·σ(g)·u.  ∂o/∂u = g·σ(g);  ∂o/∂g = u·σ(g)·(1 + g·(1 − σ(g))).
@@ -39,7 +39,7 @@ void swiglu_backward(float* dinp, const float* inp, const float* dout, int64_t N
         dg[i] = d[i] * u[i] * sg * (1.f + g[i] * (1.f - sg));
       }
     }
-  });
+  }, 12 * F);
 }
 
 }  // namespace cpu

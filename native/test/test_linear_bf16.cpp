@@ -75,7 +75,7 @@ int main() {
               hg::cpu::linear_bf16_choice().reason.c_str());
   std::mt19937 rng(static_cast<uint32_t>(seed));
   int cases = 0;
-  for (LinearBf16Impl impl : {LinearBf16Impl::Portable, LinearBf16Impl::Dnnl}) {
+  for (LinearBf16Impl impl : {LinearBf16Impl::Portable, LinearBf16Impl::Dnnl, LinearBf16Impl::Own}) {
     if (!hg::cpu::linear_bf16_impl_available(impl)) {
       std::printf("skip %s: not available here\n", hg::cpu::linear_bf16_impl_name(impl));
       continue;

@@ -1,6 +1,7 @@
 // The kernel thread pool: every item runs once, a nested parallel_for runs inline instead of
 // deadlocking (guarded by a watchdog so a regression fails instead of hanging), exceptions reach
-// the caller, and cgroup CPU quotas are read correctly from v1 and v2 layouts.
+// the caller, hand-offs work to spinning and to sleeping workers, small work stays on the
+// caller, and cgroup CPU quotas are read correctly from v1 and v2 layouts.
 #include <unistd.h>
 
 #include <atomic>
@@ -79,6 +80,42 @@ int main() {
     b.join();
     expect(sum.load() == 2 * 499500, "two callers: all items of both ran");
   });
+
+  within(20, "hand-offs to spinning and to sleeping workers", [] {
+    // Back to back (the workers still spin), then after pauses longer than the spin (they
+    // sleep and must be woken): every item of every job runs exactly once.
+    int wrong = 0;
+    for (int round = 0; round < 200; ++round) {
+      if (round % 20 == 19) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      std::vector<std::atomic<int>> hits(37);
+      hg::parallel_for(37, [&](int64_t i) { hits[i]++; });
+      for (auto& h : hits) wrong += h.load() != 1;
+    }
+    expect(wrong == 0, "every item ran once in every round, " + std::to_string(wrong) + " did not");
+  });
+
+  {  // Small work runs on the calling thread, the same items in order; unknown work (-1) is parallel.
+    const auto me = std::this_thread::get_id();
+    std::vector<std::thread::id> who(50);
+    std::vector<int> rank(50, -1);
+    std::atomic<int> next{0};
+    hg::parallel_for(50, [&](int64_t i) {
+      rank[i] = next++;
+      who[i] = std::this_thread::get_id();
+    }, hg::serial_work() - 1);
+    bool ok = true;
+    for (int i = 0; i < 50; ++i) ok = ok && rank[i] == i && who[i] == me;
+    expect(ok, "work below serial_work(): every item on the caller, in order");
+    if (hg::num_threads() > 1) {
+      std::atomic<bool> other{false};
+      for (int tries = 0; tries < 50 && !other.load(); ++tries)
+        hg::parallel_for(64, [&](int64_t) {
+          if (std::this_thread::get_id() != me) other = true;
+          std::this_thread::sleep_for(std::chrono::microseconds(50));
+        });
+      expect(other.load(), "unknown work: other threads take items");
+    }
+  }
 
   // cgroup quotas, on fake trees.
   const fs::path root = fs::temp_directory_path() / ("hg_cgroup_test_" + std::to_string(::getpid()));
