@@ -105,6 +105,19 @@ test('sft telemetry: every-th step and the last, in history and onTelemetry; not
   model.dispose();
 });
 
+test('telemetry changes nothing about training: same losses and parameters bit for bit', async () => {
+  const data = randomSamples(rng, 12);
+  const opts = { tokenizer, steps: 5, batchSize: 4, lr: 3e-3, seed: 9 };
+  const [a, b] = [await tinyModel(6), await tinyModel(6)];
+  const ha = await sft(a, data, opts);
+  const hb = await sft(b, data, { ...opts, telemetry: { perSample: true } });
+  assert.equal(hb.steps, ha.steps);
+  const [pa, pb] = [a.exportParameters(), b.exportParameters()];
+  assert.ok(pa.every((v, i) => Object.is(v, pb[i])), 'parameters');
+  a.dispose();
+  b.dispose();
+});
+
 test('a resumed run\'s telemetry equals an uninterrupted one\'s, bit for bit; a resume that changes telemetry is refused', async () => {
   const data = randomSamples(rng, 14);
   const base = { tokenizer, steps: 7, batchSize: 3, lr: 3e-3, seed: 4, telemetry: { every: 2, perSample: true } };
