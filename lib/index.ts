@@ -39,4 +39,8 @@ export { traceReport } from './report/trace.js';
 export { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
 export { activationPattern, patternProvenance, modelHash, dataHash, type ActivationPattern, type ActivationOptions } from './patterns/activation.js';
 export { ablateHeads, type AblationOptions, type AblationResult, type AblatedRun } from './patterns/ablation.js';
-export { GPT, type GPTCreateOptions, type Precision, type ForwardOptions, type BackwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';
+export {
+  estimateMemory, availableMemory, checkMemory, MemoryError,
+  type MemoryEstimate, type AvailableMemory, type Workload, type TrainMode,
+} from './memory_plan.js';
+export { GPT, type GPTCreateOptions, type LoadOptions, type Precision, type ForwardOptions, type BackwardOptions, type StepOptions, type GenerateOptions, type OpProfile } from './model.js';

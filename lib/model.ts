@@ -9,6 +9,7 @@ import { readCheckpoint, writeCheckpoint, validateConfig, parameterCount, type G
 import { pickConfig } from './checkpoint/layout.js';
 import { planHfFolder, streamHfFolder, writeHfFolder } from './checkpoint/hf_folder.js';
 import { native, type NativeGPTModel, type OptimizerState } from './native.js';
+import { checkMemory, type Workload } from './memory_plan.js';
 import { STEP_BOUNDS, checkBoolean, checkFloats, checkInt, checkNumberIn, checkObject, checkPositiveInt, checkTokens, describe } from './validate.js';
 import { stat } from 'node:fs/promises';
 
@@ -16,11 +17,25 @@ export interface GPTCreateOptions extends GPTConfig {
   /** Seed of the deterministic GPT-2 initialisation (integer in [0, 2^53)); default 0. */
   seed?: number;
   device?: Device;
+  /** See LoadOptions.workload. */
+  workload?: Workload;
   /** 'bf16' (CUDA only): GEMMs and attention on tensor cores, parameters and optimizer state stay f32. Default 'f32'. */
   precision?: Precision;
 }
 
 export type Precision = 'f32' | 'bf16';
+
+export interface LoadOptions {
+  device?: Device;
+  /** 'bf16': the weights in bf16 (BF16 files go in as is, F32/F16 ones are rounded once). Default 'f32'. */
+  precision?: Precision;
+  /**
+   * What the model will run (batch·seqLen rows, SFT mode): the memory check before allocation
+   * (lib/memory_plan.ts) then counts its activations and training state too. Default: the
+   * weights alone.
+   */
+  workload?: Workload;
+}
 
 export interface ForwardOptions {
   batch: number;
@@ -109,19 +124,26 @@ export class GPT {
   static async create(opts: GPTCreateOptions): Promise<GPT> {
     if (opts === null || typeof opts !== 'object') throw new TypeError(`GPT.create: expected an options object, got ${String(opts)}`);
     validateConfig(opts, 'GPT.create config');
-    const config = pickConfig(opts);
     const seed = opts.seed ?? 0;
     if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`GPT.create seed: expected an integer in [0, 2^53), got ${seed}`);
-    const device = resolveDevice(opts.device, 'GPT.create');
+    return GPT.#make('GPT.create', pickConfig(opts), opts, seed, true);
+  }
+
+  // Checks device, precision and memory, then builds the engine: randomly initialised (create)
+  // or zeroed for a loader that imports every parameter next.
+  static async #make(where: string, config: GPTConfig, opts: LoadOptions, seed: number, randomInit: boolean): Promise<GPT> {
+    const device = resolveDevice(opts.device, where);
     const precision = opts.precision ?? 'f32';
     if (precision !== 'f32' && precision !== 'bf16') {
       const got = typeof precision === 'string' ? `'${precision}'` : describe(precision);
-      throw new TypeError(`GPT.create precision: expected 'f32' or 'bf16', got ${got}`);
+      throw new TypeError(`${where} precision: expected 'f32' or 'bf16', got ${got}`);
     }
     // bf16 on a CPU without bf16 instructions (or a build without oneDNN) runs f32, as
     // backendInfo().cpu.bf16.reason says; `precision` then reports 'f32'.
     const runs: Precision = precision === 'bf16' && device === 'cpu' && !native.backendInfo().cpu.bf16.available ? 'f32' : precision;
-    return new GPT(await native.GPTModel.create({ ...config, seed, device, precision }), config, device, runs);
+    // Host memory only: a CUDA model's tensors live on the GPU.
+    if (device === 'cpu') checkMemory(where, config, precision, opts.workload);
+    return new GPT(await native.GPTModel.create({ ...config, seed, device, precision, randomInit }), config, device, runs);
   }
 
   /**
@@ -131,12 +153,19 @@ export class GPT {
    * shapes) before any weight is read, then streamed into the model tensor by tensor, so the
    * load needs little memory beyond the model itself.
    */
-  static async load(file: string, opts: { device?: Device; precision?: Precision } = {}): Promise<GPT> {
+  static async load(file: string, opts: LoadOptions = {}): Promise<GPT> {
+    if (opts === null || typeof opts !== 'object') throw new TypeError(`GPT.load: expected an options object, got ${describe(opts)}`);
     if (await isDirectory(file)) {
       const plan = await planHfFolder(file);
-      const model = await GPT.create({ ...plan.config, device: opts.device, precision: opts.precision });
+      const model = await GPT.#make('GPT.load', plan.config, opts, 0, false);
+      // Straight into the engine: its imports check each value once (the stream names the
+      // tensor of a value they refuse); BF16 goes in as bits.
+      const engine = model.#native;
       try {
-        await streamHfFolder(plan, (offset, values) => model.importParameterRange(offset, values));
+        await streamHfFolder(plan, {
+          f32: (offset, values) => engine.importParameterRange(offset, values),
+          bf16: (offset, bits) => engine.importParameterRangeBf16(offset, bits),
+        });
       } catch (e) {
         model.dispose();
         throw e;
@@ -144,9 +173,15 @@ export class GPT {
       model.#source = file;
       return model;
     }
+    // A single file (own safetensors, llm.c .bin) is read whole, values checked by its reader.
     const { config, params } = await readCheckpoint(file);
-    const model = await GPT.create({ ...config, device: opts.device, precision: opts.precision });
-    model.importParameters(params);
+    const model = await GPT.#make('GPT.load', config, opts, 0, false);
+    try {
+      model.#native.importParameters(params);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
     return model;
   }
 
@@ -283,6 +318,20 @@ export class GPT {
     }
     checkFloats(data, 'data', data.length);
     this.#native.importParameterRange(offset, data);
+  }
+
+  /**
+   * Like importParameterRange, from bf16 bits (a Uint16Array, as a BF16 safetensors file stores
+   * them): widened exactly in an f32 model, copied in a bf16 one, never rounded twice.
+   */
+  importParameterRangeBf16(offset: number, bits: Uint16Array): void {
+    this.#sync('importParameterRangeBf16');
+    checkInt(offset, 'offset', 0, this.parameterCount);
+    if (!(bits instanceof Uint16Array)) throw new TypeError(`bits: expected a Uint16Array of bf16 bits, got ${describe(bits)}`);
+    if (offset + bits.length > this.parameterCount) {
+      throw new RangeError(`bits: offset ${offset} + length ${bits.length} exceeds the ${this.parameterCount} parameters`);
+    }
+    this.#native.importParameterRangeBf16(offset, bits); // the addon refuses a NaN or Inf
   }
 
   /** The gradients of the last backward, in the parameter layout. */

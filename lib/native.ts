@@ -61,6 +61,8 @@ export interface NativeGPTModel {
   importParameters(p: Float32Array): void;
   exportParameterRange(offset: number, length: number): Float32Array;
   importParameterRange(offset: number, data: Float32Array): void;
+  /** bits: bf16 values as a BF16 file stores them (widened exactly in an f32 model, copied in a bf16 one). */
+  importParameterRangeBf16(offset: number, bits: Uint16Array): void;
   exportGradients(): Float32Array;
   exportOptimizerState(): OptimizerState;
   importOptimizerState(s: OptimizerState): void;
@@ -80,7 +82,10 @@ export interface Binding {
   attentionBackwardSync(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array,
     lse: Float32Array, shape: NativeAttentionShape, opts: NativeAttentionOptions): NativeBackwardResult;
   GPTModel: {
-    create(cfg: GPTConfig & { seed: number; device: 'cpu' | 'cuda'; precision: 'f32' | 'bf16' }): Promise<NativeGPTModel>;
+    /** randomInit false: parameters start at zero (the loaders import every one next). */
+    create(cfg: GPTConfig & { seed: number; device: 'cpu' | 'cuda'; precision: 'f32' | 'bf16'; randomInit?: boolean }): Promise<NativeGPTModel>;
+    /** Bytes of the activation arena for rows = batch·seqLen (the engine's own plan_activations). */
+    activationBytes(cfg: GPTConfig, rows: number): number;
   };
   /** The rate of the f32 gemm the engine runs, C[m,n] = A[m,k]·B[k,n] (benchmarks only). */
   gemmRateSync(o: { m: number; n: number; k: number; precision?: 'f32' | 'bf16' }): { gflops: number; impl: string };

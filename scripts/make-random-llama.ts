@@ -1,9 +1,12 @@
 // Writes a Hugging Face Llama folder with random bf16 weights, for measuring loads and pattern
 // extraction at a real model's size without downloading one:
-//   node --import tsx scripts/make-random-llama.ts --out /tmp/llama-1b [--shape 1b|tiny] [--shards N] [--seed S]
+//   node --import tsx scripts/make-random-llama.ts --out /tmp/llama-1b [--shape 1b|8b|tiny] [--shards N] [--seed S]
 // --shape 1b (default) is Llama-3.2-1B's: vocabulary 128256, 16 layers, 32 query heads and 8
 // key/value heads of size 64, hidden 2048, MLP 8192, llama3 rope scaling, tied embeddings:
-// 1,235,814,400 parameters, 2.47 GB of bf16 (4.94 GB as f32). Weights are drawn uniformly with
+// 1,235,814,400 parameters, 2.47 GB of bf16 (4.94 GB as f32). --shape 8b is Llama-3-8B's:
+// 32 layers, 32 query heads and 8 key/value heads of size 128, hidden 4096, MLP 14336, rope
+// theta 500000 without scaling, an untied LM head: 8,030,261,248 parameters, 16.06 GB of bf16
+// (4 shards by default, as the original). Weights are drawn uniformly with
 // magnitudes between 2^-8 and 2^-5 (norm weights are 1), written tensor by tensor, so the script
 // itself needs little memory. The folder also gets a byte-level tokenizer.json (256 byte tokens
 // and Llama 3's special tokens at their ids) and a Llama-3-style chat template, so every
@@ -13,20 +16,22 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values: args } = parseArgs({
-  options: { out: { type: 'string' }, shape: { type: 'string', default: '1b' }, shards: { type: 'string', default: '1' }, seed: { type: 'string', default: '1' } },
+  options: { out: { type: 'string' }, shape: { type: 'string', default: '1b' }, shards: { type: 'string' }, seed: { type: 'string', default: '1' } },
 });
 if (!args.out) {
-  console.error('usage: node --import tsx scripts/make-random-llama.ts --out DIR [--shape 1b|tiny] [--shards N] [--seed S]');
+  console.error('usage: node --import tsx scripts/make-random-llama.ts --out DIR [--shape 1b|8b|tiny] [--shards N] [--seed S]');
   process.exit(1);
 }
 
+const LLAMA3_SCALING = { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 };
 const SHAPES = {
-  '1b': { vocab: 128256, layers: 16, heads: 32, kvHeads: 8, hidden: 2048, ffn: 8192, maxPos: 131072 },
-  tiny: { vocab: 128256, layers: 2, heads: 4, kvHeads: 2, hidden: 64, ffn: 128, maxPos: 2048 },
+  '1b': { vocab: 128256, layers: 16, heads: 32, kvHeads: 8, hidden: 2048, ffn: 8192, maxPos: 131072, tied: true, scaling: LLAMA3_SCALING, shards: 1 },
+  '8b': { vocab: 128256, layers: 32, heads: 32, kvHeads: 8, hidden: 4096, ffn: 14336, maxPos: 8192, tied: false, scaling: null, shards: 4 },
+  tiny: { vocab: 128256, layers: 2, heads: 4, kvHeads: 2, hidden: 64, ffn: 128, maxPos: 2048, tied: true, scaling: LLAMA3_SCALING, shards: 1 },
 } as const;
 const shape = SHAPES[args.shape as keyof typeof SHAPES];
-if (!shape) throw new Error(`--shape: expected 1b or tiny, got ${args.shape}`);
-const shards = Number(args.shards);
+if (!shape) throw new Error(`--shape: expected 1b, 8b or tiny, got ${args.shape}`);
+const shards = Number(args.shards ?? shape.shards);
 if (!Number.isInteger(shards) || shards < 1) throw new Error(`--shards: expected a positive integer, got ${args.shards}`);
 
 const { vocab: V, layers: L, heads: H, kvHeads: KV, hidden: C, ffn: F } = shape;
@@ -35,8 +40,8 @@ const config = {
   architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: V, max_position_embeddings: shape.maxPos,
   num_hidden_layers: L, num_attention_heads: H, num_key_value_heads: KV, hidden_size: C, head_dim: hs, intermediate_size: F,
   hidden_act: 'silu', rms_norm_eps: 1e-5, rope_theta: 500000,
-  rope_scaling: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
-  tie_word_embeddings: true, attention_bias: false, mlp_bias: false, bos_token_id: 128000, eos_token_id: 128009, torch_dtype: 'bfloat16',
+  rope_scaling: shape.scaling,
+  tie_word_embeddings: shape.tied, attention_bias: false, mlp_bias: false, bos_token_id: 128000, eos_token_id: 128009, torch_dtype: 'bfloat16',
 };
 
 // [name, shape, norm?] in the order LlamaForCausalLM lists them
@@ -56,6 +61,7 @@ for (let l = 0; l < L; l++) {
   );
 }
 tensors.push(['model.norm.weight', [C], true]);
+if (!shape.tied) tensors.push(['lm_head.weight', [V, C], false]);
 const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
 const total = tensors.reduce((n, [, s]) => n + count(s), 0);
 

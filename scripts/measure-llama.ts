@@ -1,15 +1,16 @@
 // Load time, peak memory and pattern-extraction speed of a Hugging Face model folder (made by
 // scripts/make-random-llama.ts, or a downloaded one):
-//   node --import tsx scripts/measure-llama.ts --model /tmp/llama-1b [--samples 16] [--batch 4] [--tokens 128] [--load-only]
+//   node --import tsx scripts/measure-llama.ts --model /tmp/llama-1b [--precision f32|bf16] [--samples 16] [--batch 4] [--tokens 128] [--load-only]
 // Peak RSS is the kernel's high-water mark of this process (VmHWM in /proc/self/status, what
 // /usr/bin/time -v reports as "Maximum resident set size"), read after the load and again after
 // the pattern run. Tokens/s counts the samples' own input tokens (padding excluded; the samples
 // have nearly equal lengths) over the wall time of activationPattern (forward + scores-only
-// backward, batching and tokenizing included; no hashing).
+// backward, batching and tokenizing included; no hashing). Each peak is printed beside the
+// memory planner's estimate for the same work (lib/memory_plan.ts, what `headgrad info` prints).
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { GPT, backendInfo, activationPattern, parameterCount } from '../lib/index.js';
+import { GPT, backendInfo, activationPattern, estimateMemory, parameterCount } from '../lib/index.js';
 import { tokenizerForModel } from '../lib/model_tokenizer.js';
 import { makeBatch } from '../lib/data/batch.js';
 import { Rng } from '../lib/util/random.js';
@@ -17,11 +18,11 @@ import { Rng } from '../lib/util/random.js';
 const { values: a } = parseArgs({
   options: {
     model: { type: 'string' }, samples: { type: 'string', default: '16' }, batch: { type: 'string', default: '4' },
-    tokens: { type: 'string', default: '128' }, 'load-only': { type: 'boolean', default: false },
+    tokens: { type: 'string', default: '128' }, 'load-only': { type: 'boolean', default: false }, precision: { type: 'string', default: 'f32' },
   },
 });
 if (!a.model) {
-  console.error('usage: node --import tsx scripts/measure-llama.ts --model DIR [--samples N] [--batch B] [--tokens T] [--load-only]');
+  console.error('usage: node --import tsx scripts/measure-llama.ts --model DIR [--precision f32|bf16] [--samples N] [--batch B] [--tokens T] [--load-only]');
   process.exit(1);
 }
 const peakRss = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
@@ -30,12 +31,13 @@ const info = backendInfo();
 console.log(`machine: ${os.cpus()[0]?.model} (${os.cpus().length} cores), ${info.cpu.threads} engine threads, ${info.cpu.simd}, BLAS ${info.cpu.blas}`);
 
 const t0 = performance.now();
-const model = await GPT.load(a.model);
+const precision = a.precision as 'f32' | 'bf16';
+const model = await GPT.load(a.model, { precision, device: 'cpu' });
 const loadS = (performance.now() - t0) / 1000;
 const n = parameterCount(model.config);
 const f32 = n * 4;
 const afterLoad = peakRss();
-console.log(`load: ${loadS.toFixed(1)} s, ${n.toLocaleString('en')} parameters (f32 ${gb(f32)} GB); peak RSS ${gb(afterLoad)} GB = ${(afterLoad / f32).toFixed(2)}x the f32 size`);
+console.log(`load (${precision}): ${loadS.toFixed(1)} s to a ready model, ${n.toLocaleString('en')} parameters (f32 ${gb(f32)} GB); peak RSS ${gb(afterLoad)} GB = ${(afterLoad / f32).toFixed(2)}x the f32 size; estimate ${gb(estimateMemory(model.config, precision).total)} GB`);
 if (a['load-only']) process.exit(0);
 
 // prompt/response samples of about --tokens tokens each (words drawn from a fixed list)
@@ -57,5 +59,7 @@ for (const x of samples) ran += makeBatch([x], tokenizer, { maxSeqLen: model.con
 const t1 = performance.now();
 await activationPattern(model, samples, { tokenizer, batchSize: batch });
 const s = (performance.now() - t1) / 1000;
-console.log(`patterns: ${samples.length} samples, batch ${batch}, ${ran} tokens in ${s.toFixed(1)} s = ${(ran / s).toFixed(1)} tokens/s; peak RSS ${gb(peakRss())} GB`);
+const longest = Math.max(...samples.map((x) => makeBatch([x], tokenizer, { maxSeqLen: model.config.maxSeqLen }).seqLen));
+const estimate = estimateMemory(model.config, precision, { batch, seqLen: longest });
+console.log(`patterns: ${samples.length} samples, batch ${batch}, ${ran} tokens in ${s.toFixed(1)} s = ${(ran / s).toFixed(1)} tokens/s; peak RSS ${gb(peakRss())} GB; estimate ${gb(estimate.total)} GB`);
 model.dispose();

@@ -23,9 +23,36 @@ export function decodeFloats(bytes: Uint8Array, dtype: DType): Float32Array {
     const bits = new Uint32Array(out.buffer);
     for (let i = 0; i < n; i++) bits[i] = u16[i]! << 16;
   } else {
-    for (let i = 0; i < n; i++) out[i] = halfToFloat(u16[i]!);
+    f16ToF32(u16, out);
   }
   return out;
+}
+
+let f16Table: Float32Array | undefined;
+
+/** out[i] = the f16 value whose bits are bits[i] (exact: every f16 is an f32), through a 64K-entry table. */
+export function f16ToF32(bits: Uint16Array, out: Float32Array): Float32Array {
+  if (!f16Table) {
+    f16Table = new Float32Array(1 << 16);
+    for (let h = 0; h < 1 << 16; h++) f16Table[h] = halfToFloat(h);
+  }
+  const t = f16Table;
+  for (let i = 0; i < bits.length; i++) out[i] = t[bits[i]!]!;
+  return out;
+}
+
+/** The f32 value of one bf16 bit pattern. */
+export function bf16ToF32(bits: number): number {
+  return new Float32Array(new Uint32Array([bits << 16]).buffer)[0]!;
+}
+
+/**
+ * Index of the first NaN or ±Inf, or -1: f32 values, or bf16 bits (a Uint16Array; its exponent
+ * bits are 0x7f80). For error messages only: the hot path leaves the check to the native import.
+ */
+export function firstNonFinite(values: Float32Array | Uint16Array): number {
+  if (values instanceof Float32Array) return values.findIndex((x) => !Number.isFinite(x));
+  return values.findIndex((b) => (b & 0x7f80) === 0x7f80);
 }
 
 // IEEE 754 binary16: 1 sign, 5 exponent (bias 15), 10 mantissa bits.

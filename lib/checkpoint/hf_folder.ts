@@ -5,9 +5,9 @@
 //   planHfFolder:   config.json (an unsupported field fails here, naming it), every shard's
 //                   header (a missing or truncated shard fails here), and the tensor set against
 //                   the one the config implies (missing, unexpected, mis-shaped tensors fail here);
-//   streamHfFolder: the weights, tensor by tensor in chunks of at most `chunk` values, decoded
-//                   to f32 and handed to a sink at their canonical offset. With a model's
-//                   importParameterRange as the sink, a load holds the model plus one chunk.
+//   streamHfFolder: the weights, tensor by tensor in chunks of at most 16 MiB of file, handed
+//                   to a sink at their canonical offset (BF16 as bits, F32 as is, F16 widened).
+//                   With a model's imports as the sink, a load holds the model plus two chunks.
 // Writing (writeHfFolder) streams the other way, from exportParameterRange, into a folder that
 // transformers loads: config.json, then model.safetensors or model-0000i-of-0000n.safetensors
 // shards with model.safetensors.index.json, F32, header metadata {"format": "pt"}. The folder is
@@ -15,7 +15,7 @@
 import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { decodeFloats, DTYPE_BYTES } from './dtype.js';
+import { bf16ToF32, decodeFloats, DTYPE_BYTES, f16ToF32, firstNonFinite } from './dtype.js';
 import { CheckpointError } from './errors.js';
 import { configFromHfJson } from './hf_gpt2.js';
 import { isLlamaFamily, llamaConfigFromHf, llamaConfigToHf } from './hf_llama_config.js';
@@ -133,30 +133,73 @@ async function weightFiles(dir: string): Promise<Map<string, Set<string> | null>
   throw new CheckpointError(dir, `the model folder has neither ${SINGLE} nor ${INDEX}${bin}`);
 }
 
-/** Reads the weights of a plan into `sink(offset, values)`, in canonical order, `chunk` values at a time at most. */
-export async function streamHfFolder(plan: HfFolderPlan, sink: (offset: number, values: Float32Array) => void, chunk = 1 << 22): Promise<void> {
+/**
+ * Where streamed weights go. Each call gets parameters [offset, offset + length) of the
+ * canonical layout, in a buffer that is reused once the call returns. A sink refuses a
+ * non-finite value by throwing (a model's imports do, in native code): the reader does not scan
+ * the values itself, so each value is checked once, and it names the tensor and element when a
+ * sink refuses.
+ */
+export interface ParameterSink {
+  f32(offset: number, values: Float32Array): void;
+  /** bf16 bits as a BF16 file stores them (no float round trip). */
+  bf16(offset: number, bits: Uint16Array): void;
+}
+
+// One large read per chunk: 16 MiB of file, so a 2.5 GB folder is ~150 sequential preads.
+const CHUNK_BYTES = 1 << 24;
+
+/**
+ * Reads the weights of a plan into `sink` in canonical order, one chunk (at most `chunkBytes`
+ * of file) at a time: BF16 as bits, F32 as is, F16 widened to f32 through a table. The next
+ * chunk is read while the sink takes the current one. A GPT-2 Conv1D tensor (transposed) is
+ * read whole, as its rows are not canonical rows.
+ */
+export async function streamHfFolder(plan: HfFolderPlan, sink: ParameterSink, chunkBytes = CHUNK_BYTES): Promise<void> {
+  const jobs: ReadJob[] = [];
+  for (const { spec, loc } of plan.tensors) {
+    const width = DTYPE_BYTES[loc.dtype];
+    const count = loc.byteLength / width;
+    const step = spec.transpose ? count : Math.max(1, Math.floor(chunkBytes / width));
+    for (let at = 0; at < count; at += step) jobs.push({ spec, loc, at, n: Math.min(step, count - at) });
+  }
+  const largest = jobs.reduce((m, j) => Math.max(m, j.n * DTYPE_BYTES[j.loc.dtype]), 0);
+  // Two read buffers (8-byte aligned: their views are Float32Array or Uint16Array) and one f32
+  // buffer for widened F16 values.
+  const slots = [new ArrayBuffer(largest), new ArrayBuffer(largest)];
+  let wide: Float32Array | undefined;
   const handles = new Map<string, FileHandle>();
+  const handle = async (file: string) => {
+    let fh = handles.get(file);
+    if (!fh) handles.set(file, (fh = await open(file, 'r')));
+    return fh;
+  };
   try {
-    for (const { spec, loc } of plan.tensors) {
-      let fh = handles.get(loc.file);
-      if (!fh) {
-        fh = await open(loc.file, 'r');
-        handles.set(loc.file, fh);
+    let pending = jobs.length ? readJob(await handle(jobs[0]!.loc.file), jobs[0]!, slots[0]!) : undefined;
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i]!;
+      const bytes = await pending!;
+      if (i + 1 < jobs.length) pending = readJob(await handle(jobs[i + 1]!.loc.file), jobs[i + 1]!, slots[(i + 1) % 2]!);
+      const { spec, loc, at, n } = job;
+      let values: Float32Array | Uint16Array;
+      if (spec.transpose) {
+        values = transpose2d(decodeFloats(bytes, loc.dtype), spec.shape[0]!, spec.shape[1]!);
+      } else if (loc.dtype === 'F32') {
+        values = new Float32Array(bytes.buffer, 0, n);
+      } else if (loc.dtype === 'BF16') {
+        values = new Uint16Array(bytes.buffer, 0, n);
+      } else {
+        if (!wide || wide.length < n) wide = new Float32Array(Math.floor(largest / 2));
+        values = f16ToF32(new Uint16Array(bytes.buffer, 0, n), wide.subarray(0, n));
       }
-      const width = DTYPE_BYTES[loc.dtype];
-      const count = loc.byteLength / width;
-      // a transposed (GPT-2 Conv1D) tensor is read whole: its rows are not canonical rows
-      const step = spec.transpose ? count : chunk;
-      for (let at = 0; at < count; at += step) {
-        const n = Math.min(step, count - at);
-        const bytes = new Uint8Array(n * width);
-        const { bytesRead } = await fh.read(bytes, 0, bytes.length, loc.start + at * width);
-        if (bytesRead !== bytes.length) throw new CheckpointError(loc.file, `tensor ${loc.name}: the file ended early (truncated while reading?)`);
-        let values = decodeFloats(bytes, loc.dtype);
-        const bad = values.findIndex((x) => !Number.isFinite(x));
-        if (bad >= 0) throw new CheckpointError(loc.file, `tensor ${loc.name} element ${at + bad} is ${values[bad]}: a checkpoint with non-finite values cannot be loaded`);
-        if (spec.transpose) values = transpose2d(values, spec.shape[0]!, spec.shape[1]!);
-        sink(spec.offset + at, values);
+      try {
+        if (values instanceof Uint16Array) sink.bf16(spec.offset + at, values);
+        else sink.f32(spec.offset + at, values);
+      } catch (e) {
+        const bad = firstNonFinite(values);
+        if (bad < 0) throw e;
+        const v = values instanceof Uint16Array ? bf16ToF32(values[bad]!) : values[bad]!;
+        throw new CheckpointError(loc.file, `tensor ${loc.name} element ${at + bad} is ${v}: a checkpoint with non-finite values cannot be loaded`);
       }
     }
   } finally {
@@ -164,11 +207,39 @@ export async function streamHfFolder(plan: HfFolderPlan, sink: (offset: number, 
   }
 }
 
+interface ReadJob { spec: HfTensorSpec; loc: SafetensorsLocation; at: number; n: number }
+
+// The job's bytes, read into the start of `slot` (a transposed tensor gets its own buffer).
+async function readJob(fh: FileHandle, job: ReadJob, slot: ArrayBuffer): Promise<Uint8Array> {
+  const width = DTYPE_BYTES[job.loc.dtype];
+  const length = job.n * width;
+  const bytes = job.spec.transpose ? new Uint8Array(length) : new Uint8Array(slot, 0, length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(bytes, done, length - done, job.loc.start + job.at * width + done);
+    if (bytesRead === 0) throw new CheckpointError(job.loc.file, `tensor ${job.loc.name}: the file ended early (truncated while reading?)`);
+    done += bytesRead;
+  }
+  return bytes;
+}
+
 /** All parameters of a folder as one array (for tools that need the whole vector anyway). */
 export async function readHfFolder(dir: string): Promise<{ config: GPTConfig; params: Float32Array; modelType: HfModelType }> {
   const plan = await planHfFolder(dir);
   const params = new Float32Array(parameterCount(plan.config));
-  await streamHfFolder(plan, (offset, values) => params.set(values, offset));
+  const refuse = (values: Float32Array | Uint16Array) => {
+    if (firstNonFinite(values) >= 0) throw new RangeError('non-finite value');
+  };
+  await streamHfFolder(plan, {
+    f32: (offset, values) => {
+      refuse(values);
+      params.set(values, offset);
+    },
+    bf16: (offset, bits) => {
+      refuse(bits);
+      params.set(decodeFloats(new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength), 'BF16'), offset);
+    },
+  });
   return { config: plan.config, params, modelType: plan.modelType };
 }
 

@@ -13,11 +13,11 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isGpt2Config, parameterCount, parameterLayout, pickConfig, validateConfig, type GPTConfig } from './layout.js';
-import { readHfFolder } from './hf_folder.js';
+import { readHfFolder, readHfFolderConfig } from './hf_folder.js';
 import { configFromHfJson, canonicalOffset, hfTensors, isIgnoredHfTensor, stripHfPrefix, toHfTensors, transpose2d } from './hf_gpt2.js';
 import { hasLlmcMagic, readLlmc } from './llmc.js';
 import { CheckpointError } from './errors.js';
-import { readSafetensors, tensorFloats, writeSafetensors, type SafetensorsFile } from './safetensors.js';
+import { readSafetensors, readSafetensorsHeader, tensorFloats, writeSafetensors, type SafetensorsFile } from './safetensors.js';
 import { describe } from '../validate.js';
 
 export {
@@ -54,6 +54,20 @@ export async function readCheckpoint(file: string): Promise<Checkpoint> {
   }
   const config = await readHfConfig(beside);
   return { config, params: paramsFromHf(st, config), format: 'hf-gpt2' };
+}
+
+/**
+ * The config of a checkpoint without reading its weights (a folder's config.json, a safetensors
+ * header); an llm.c .bin is small (GPT-2) and read whole.
+ */
+export async function readCheckpointConfig(file: string): Promise<GPTConfig> {
+  if ((await stat(file)).isDirectory()) return (await readHfFolderConfig(file)).config;
+  if (path.extname(file) === '.bin' || hasLlmcMagic(await readHead(file, 4))) return (await readLlmc(file)).config;
+  const { metadata } = await readSafetensorsHeader(file);
+  if (metadata.format === 'headgrad') return configFromMetadata({ file, metadata, tensors: new Map() });
+  const beside = path.join(path.dirname(file), 'config.json');
+  if (!(await exists(beside))) throw new CheckpointError(file, 'no model config: __metadata__ has no headgrad config and there is no config.json beside it');
+  return readHfConfig(beside);
 }
 
 /** The optimizer tensors of a training checkpoint (training.ts), flat [parameterCount] each. */

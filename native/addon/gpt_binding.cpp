@@ -144,6 +144,7 @@ class GPTModel : public Napi::ObjectWrap<GPTModel> {
 
  private:
   static Napi::Value Create(const Napi::CallbackInfo& info);
+  static Napi::Value ActivationBytes(const Napi::CallbackInfo& info);
   Napi::Value Forward(const Napi::CallbackInfo& info);
   Napi::Value Backward(const Napi::CallbackInfo& info);
   Napi::Value Step(const Napi::CallbackInfo& info);
@@ -153,6 +154,7 @@ class GPTModel : public Napi::ObjectWrap<GPTModel> {
   Napi::Value ImportParameters(const Napi::CallbackInfo& info);
   Napi::Value ExportParameterRange(const Napi::CallbackInfo& info);
   Napi::Value ImportParameterRange(const Napi::CallbackInfo& info);
+  Napi::Value ImportParameterRangeBf16(const Napi::CallbackInfo& info);
   Napi::Value ExportGradients(const Napi::CallbackInfo& info);
   Napi::Value ExportOptimizerState(const Napi::CallbackInfo& info);
   Napi::Value ImportOptimizerState(const Napi::CallbackInfo& info);
@@ -178,13 +180,14 @@ void ModelWorker::Settled() { model_->busy_ = false; }
 // takes the engine through an External; JS code cannot construct one directly).
 class CreateWorker : public PromiseWorker {
  public:
-  CreateWorker(Napi::Env env, Napi::Function ctor, GPTConfig cfg, const Ops& ops, uint64_t seed)
-      : PromiseWorker(env, "GPT.create"), ctor_(Napi::Persistent(ctor)), cfg_(cfg), ops_(ops), seed_(seed) {}
+  CreateWorker(Napi::Env env, Napi::Function ctor, GPTConfig cfg, const Ops& ops, uint64_t seed, bool random_init)
+      : PromiseWorker(env, "GPT.create"), ctor_(Napi::Persistent(ctor)), cfg_(cfg), ops_(ops), seed_(seed),
+        random_init_(random_init) {}
 
  private:
   void Run() override {
     try {
-      engine_ = std::make_unique<GPT>(cfg_, ops_, seed_);
+      engine_ = std::make_unique<GPT>(cfg_, ops_, seed_, random_init_);
     } catch (const std::bad_alloc&) {
       throw_error("GPT.create: out of memory for a model of this size");
     }
@@ -202,6 +205,7 @@ class CreateWorker : public PromiseWorker {
   GPTConfig cfg_;
   const Ops& ops_;
   uint64_t seed_;
+  bool random_init_;
   std::unique_ptr<GPT> engine_;
 };
 
@@ -226,10 +230,36 @@ Napi::Value GPTModel::Create(const Napi::CallbackInfo& info) {
   } catch (const std::exception& e) {
     throw to_js_error(env, e);
   }
-  auto* w = new CreateWorker(env, info.This().As<Napi::Function>(), cfg, *ops, seed);
+  // randomInit false (the loaders): zeros, since every parameter is imported next.
+  const bool random_init = optional_bool(o, "randomInit", true, "config");
+  auto* w = new CreateWorker(env, info.This().As<Napi::Function>(), cfg, *ops, seed, random_init);
   Napi::Promise p = w->promise();
   w->Queue();
   return p;
+}
+
+// An offset into the canonical parameter array: an integer in [0, max].
+int64_t range_offset(const Napi::Value& v, const char* name, int64_t max) {
+  const std::string what = std::string(name) + ": expected an integer in [0, " + std::to_string(max) + "], got ";
+  if (!v.IsNumber()) type_error(v.Env(), what + describe(v));
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > static_cast<double>(max))
+    range_error(v.Env(), what + js_number(v.Env(), d));
+  return static_cast<int64_t>(d);
+}
+
+// GPTModel.activationBytes(config, rows): the bytes of the activation arena a forward and
+// backward over `rows` = batch·seqLen rows allocate (lib/memory_plan.ts asks, never predicts).
+Napi::Value GPTModel::ActivationBytes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const GPTConfig cfg = read_config(require_object(info[0], "config"));
+  try {
+    validate_config(cfg);
+  } catch (const std::exception& e) {
+    throw to_js_error(env, e);
+  }
+  const int64_t rows = range_offset(info[1], "rows", int64_t{1} << 40);
+  return Napi::Number::New(env, static_cast<double>(GPT::activation_bytes(cfg, rows)));
 }
 
 GPTModel::GPTModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GPTModel>(info) {
@@ -458,16 +488,6 @@ Napi::Value GPTModel::ImportParameters(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// An offset into the canonical parameter array: an integer in [0, max].
-int64_t range_offset(const Napi::Value& v, const char* name, int64_t max) {
-  const std::string what = std::string(name) + ": expected an integer in [0, " + std::to_string(max) + "], got ";
-  if (!v.IsNumber()) type_error(v.Env(), what + describe(v));
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > static_cast<double>(max))
-    range_error(v.Env(), what + js_number(v.Env(), d));
-  return static_cast<int64_t>(d);
-}
-
 // exportParameterRange(offset, length): a copy of parameters [offset, offset+length).
 Napi::Value GPTModel::ExportParameterRange(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -495,6 +515,28 @@ Napi::Value GPTModel::ImportParameterRange(const Napi::CallbackInfo& info) {
                          " exceeds the " + std::to_string(n) + " parameters");
   require_finite(env, a.Data(), a.ElementLength(), "data");
   g.import_parameter_range(offset, length, a.Data());
+  return env.Undefined();
+}
+
+// importParameterRangeBf16(offset, bits): parameters [offset, offset+bits.length) = the bf16
+// values whose bits `bits` holds (a Uint16Array, as a BF16 safetensors file stores them).
+Napi::Value GPTModel::ImportParameterRangeBf16(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GPT& g = ready(env);
+  const int64_t n = g.num_params();
+  const int64_t offset = range_offset(info[0], "offset", n);
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array)
+    type_error(env, "bits: expected a Uint16Array of bf16 bits, got " + describe(info[1]));
+  Napi::Uint16Array a = info[1].As<Napi::Uint16Array>();
+  const int64_t length = static_cast<int64_t>(a.ElementLength());
+  if (length > n - offset)
+    range_error(env, "bits: offset " + std::to_string(offset) + " + length " + std::to_string(length) +
+                         " exceeds the " + std::to_string(n) + " parameters");
+  const size_t bad = first_non_finite_bf16(a.Data(), a.ElementLength());
+  if (bad != a.ElementLength())
+    range_error(env, "bits: expected finite bf16 values, got " + std::string((a[bad] & 0x7f) ? "NaN" : (a[bad] & 0x8000) ? "-Infinity" : "Infinity") +
+                         " at index " + std::to_string(bad));
+  g.import_parameter_range_bf16(offset, length, a.Data());
   return env.Undefined();
 }
 
@@ -570,6 +612,7 @@ Napi::Value GPTModel::Dispose(const Napi::CallbackInfo& info) {
 Napi::Function GPTModel::Define(Napi::Env env) {
   return DefineClass(env, "GPTModel",
                      {StaticMethod<&GPTModel::Create>("create"),
+                      StaticMethod<&GPTModel::ActivationBytes>("activationBytes"),
                       InstanceMethod<&GPTModel::Forward>("forward"),
                       InstanceMethod<&GPTModel::Backward>("backward"),
                       InstanceMethod<&GPTModel::Step>("step"),
@@ -579,6 +622,7 @@ Napi::Function GPTModel::Define(Napi::Env env) {
                       InstanceMethod<&GPTModel::ImportParameters>("importParameters"),
                       InstanceMethod<&GPTModel::ExportParameterRange>("exportParameterRange"),
                       InstanceMethod<&GPTModel::ImportParameterRange>("importParameterRange"),
+                      InstanceMethod<&GPTModel::ImportParameterRangeBf16>("importParameterRangeBf16"),
                       InstanceMethod<&GPTModel::ExportGradients>("exportGradients"),
                       InstanceMethod<&GPTModel::ExportOptimizerState>("exportOptimizerState"),
                       InstanceMethod<&GPTModel::ImportOptimizerState>("importOptimizerState"),

@@ -35,7 +35,7 @@ void check_backend(const GPTConfig& c, const Ops& ops) {
 }
 }  // namespace
 
-GPT::GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed)
+GPT::GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed, bool random_init)
     : cfg_(validated(cfg)), ops_(ops), layout_(param_layout(cfg)), num_params_(param_count(cfg)),
       prof_(profiling_requested()) {
   check_backend(cfg_, ops_);
@@ -43,9 +43,10 @@ GPT::GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed)
   params_ = std::make_unique<DeviceBuffer>(ops_, bytes);
   // Initialised through a bounded host buffer, and gradients allocated by the first full
   // backward: creating (or loading) a model costs one copy of its parameters, not three.
+  // Without random_init the buffer stays as alloc() returns it: zeroed.
   constexpr int64_t kInitChunk = int64_t{1} << 22;  // floats (16 MiB)
-  std::vector<float> chunk(static_cast<size_t>(std::min(num_params_, kInitChunk)));
-  for (int64_t begin = 0; begin < num_params_; begin += kInitChunk) {
+  std::vector<float> chunk(random_init ? static_cast<size_t>(std::min(num_params_, kInitChunk)) : 0);
+  for (int64_t begin = 0; random_init && begin < num_params_; begin += kInitChunk) {
     const int64_t end = std::min(num_params_, begin + kInitChunk);
     init_parameters(cfg, seed, begin, end, chunk.data());
     ops_.upload(params_->f32() + begin, chunk.data(), (end - begin) * 4);
@@ -82,13 +83,11 @@ float* GPT::grad(ParamIndex i, int64_t layer) const {
 }
 const float* GPT::lm_head() const { return param(cfg_.tied ? kWte : kLmhead); }
 
-void GPT::plan_activations(int64_t N) {
-  if (acts_ && acts_->N >= N) return;
-  acts_.reset();  // release the old plan before allocating the larger one
-  auto a = std::make_unique<Acts>();
-  const int64_t L = cfg_.L, C = cfg_.C, V = cfg_.V, H = cfg_.H;
-  const int64_t QKV = cfg_.qkv_rows(), KVC = cfg_.kv() * cfg_.hs(), F = cfg_.ffn(), FC = cfg_.fc_rows();
-  ArenaPlanner p;
+// Lays out every activation buffer for N rows in one arena (the one place that sizes them:
+// plan_activations allocates this plan, activation_bytes reports its size to the memory planner).
+void GPT::lay_out_activations(const GPTConfig& cfg, int64_t N, Acts* a, ArenaPlanner& p) {
+  const int64_t L = cfg.L, C = cfg.C, V = cfg.V, H = cfg.H;
+  const int64_t QKV = cfg.qkv_rows(), KVC = cfg.kv() * cfg.hs(), F = cfg.ffn(), FC = cfg.fc_rows();
   p.add(a->tokens, N);
   p.add(a->targets, N);
   p.add(a->weights, N);
@@ -125,8 +124,23 @@ void GPT::plan_activations(int64_t N) {
   p.add(a->dv, N * KVC);
   p.add(a->dqkv, N * QKV);
   p.add(a->dfch, N * FC);
-  p.add(a->dact, cfg_.mlp == MlpKind::SwiGLU ? N * F : 0);
+  p.add(a->dact, cfg.mlp == MlpKind::SwiGLU ? N * F : 0);
   p.add(a->head_scores, L * N * H);
+}
+
+int64_t GPT::activation_bytes(const GPTConfig& cfg, int64_t N) {
+  Acts a;
+  ArenaPlanner p;
+  lay_out_activations(cfg, N, &a, p);
+  return p.total();
+}
+
+void GPT::plan_activations(int64_t N) {
+  if (acts_ && acts_->N >= N) return;
+  acts_.reset();  // release the old plan before allocating the larger one
+  auto a = std::make_unique<Acts>();
+  ArenaPlanner p;
+  lay_out_activations(cfg_, N, a.get(), p);
   a->arena = p.allocate(ops_);
   a->N = N;
   acts_ = std::move(a);
@@ -285,6 +299,24 @@ void GPT::import_parameter_range(int64_t offset, int64_t n, const float* host) {
   m_.reset();
   v_.reset();
   steps_ = 0;
+}
+
+void GPT::import_parameter_range_bf16(int64_t offset, int64_t n, const uint16_t* host) {
+  HG_CHECK(offset >= 0 && n >= 0 && offset + n <= num_params_,
+           "importParameterRangeBf16: [" + std::to_string(offset) + ", " + std::to_string(offset + n) +
+               ") is outside the " + std::to_string(num_params_) + " parameters");
+  // Widened through a bounded buffer: the import costs the model plus 4 MiB, not a second copy.
+  constexpr int64_t kChunk = int64_t{1} << 20;
+  std::vector<float> wide(static_cast<size_t>(std::min(n, kChunk)));
+  for (int64_t begin = 0; begin < n; begin += kChunk) {
+    const int64_t m = std::min(kChunk, n - begin);
+    for (int64_t i = 0; i < m; ++i) {
+      const uint32_t bits = static_cast<uint32_t>(host[begin + i]) << 16;  // bf16 is an f32's top half
+      std::memcpy(&wide[static_cast<size_t>(i)], &bits, 4);
+    }
+    import_parameter_range(offset + begin, m, wide.data());
+  }
+  if (n == 0) import_parameter_range(offset, 0, nullptr);  // still forgets gradients and AdamW state
 }
 
 void GPT::export_gradients(float* host) const {

@@ -39,13 +39,20 @@ struct StepOptions {
 };
 
 class DeviceBuffer;
+class ArenaPlanner;
 
 class GPT {
  public:
-  GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed);
+  // random_init false: the parameters start at zero (a loader imports every one next, so
+  // drawing the initialisation would be wasted time: ~45 s of a 1B model's 68 s run).
+  GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed, bool random_init = true);
   ~GPT();
   GPT(const GPT&) = delete;
   GPT& operator=(const GPT&) = delete;
+
+  // Bytes of the activation arena a forward/backward over N = batch·seqLen rows allocates (the
+  // memory planner asks the engine rather than repeating its arithmetic).
+  static int64_t activation_bytes(const GPTConfig& cfg, int64_t N);
 
   const GPTConfig& config() const { return cfg_; }
   int64_t num_params() const { return num_params_; }
@@ -85,6 +92,8 @@ class GPT {
   // load/save without a second full copy). The import also forgets gradients and AdamW state.
   void export_parameter_range(int64_t offset, int64_t n, float* host) const;
   void import_parameter_range(int64_t offset, int64_t n, const float* host);
+  // The same from bf16 bits (a BF16 checkpoint): widened exactly (f32 storage), never rounded.
+  void import_parameter_range_bf16(int64_t offset, int64_t n, const uint16_t* host);
   void export_gradients(float* host) const;   // needs a backward
 
   bool has_forward_with_targets() const { return ready_for_backward_; }
@@ -104,6 +113,7 @@ class GPT {
                     int64_t l, int64_t N);
   void norm_backward(float* dinp, const float* dout, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
                      const float* mean, const float* rstd, int64_t N);
+  static void lay_out_activations(const GPTConfig& cfg, int64_t N, Acts* a, ArenaPlanner& p);
   void plan_activations(int64_t N);
   void matmul_forward(float* out, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
                       int64_t N, int64_t IC, int64_t OC);

@@ -36,6 +36,7 @@ class ArenaPlanner {
     total_ += (count * static_cast<int64_t>(sizeof(T)) + 63) / 64 * 64;  // keep 64-byte alignment
     assign_.push_back([&slot, off](char* base) { slot = reinterpret_cast<T*>(base + off); });
   }
+  int64_t total() const { return total_; }
   std::unique_ptr<DeviceBuffer> allocate(const Ops& ops) {
     auto buf = std::make_unique<DeviceBuffer>(ops, total_);
     for (auto& a : assign_) a(reinterpret_cast<char*>(buf->f32()));
