@@ -197,3 +197,26 @@ export function checkMemory(where: string, config: GPTConfig, precision: Precisi
   message += '. HEADGRAD_MEMORY_CHECK=off skips this check.';
   throw new MemoryError(message, need, available);
 }
+
+/**
+ * Refuses (MemoryError) a forward over more rows than any before when its larger activation
+ * arena does not fit in what is available now (the model itself already allocated), naming the
+ * batch that would fit. The engine grows the arena only when batch·seqLen grows, so this runs
+ * once per growth. Same switches as checkMemory.
+ */
+export function checkActivations(where: string, config: GPTConfig, precision: Precision, batch: number, seqLen: number, plannedRows: number): void {
+  if (process.env.HEADGRAD_MEMORY_CHECK === 'off') return;
+  const available = availableMemory();
+  if (!available) return;
+  const bytes = (rows: number) => (rows > 0 ? native.GPTModel.activationBytes(config, rows) : 0);
+  const more = bytes(batch * seqLen) - bytes(plannedRows);
+  if (more <= available.bytes) return;
+  let fits = 0;
+  for (let b = batch - 1; b >= 1 && !fits; b--) if (bytes(b * seqLen) - bytes(plannedRows) <= available.bytes) fits = b;
+  const estimate = { ...estimateMemory(config, precision), activations: bytes(batch * seqLen) };
+  estimate.total += estimate.activations;
+  throw new MemoryError(
+    `${where}: batch ${batch} × ${seqLen} tokens needs ${gb(more)} more for activations; ${gb(available.bytes)} available (${available.source}); ` +
+      (fits ? `batch ${fits} fits` : 'even batch 1 does not fit: use shorter sequences') + '. HEADGRAD_MEMORY_CHECK=off skips this check.',
+    estimate, available);
+}

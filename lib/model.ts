@@ -5,11 +5,11 @@
 // awaiting. Every async call copies its array arguments when it is made and validates the copy,
 // so a caller may refill its buffers at once (a data loader does) without changing the result.
 import { resolveDevice, type Device } from './backend.js';
-import { readCheckpoint, writeCheckpoint, validateConfig, parameterCount, type GPTConfig } from './checkpoint/index.js';
+import { planOwnCheckpoint, readCheckpoint, writeCheckpoint, validateConfig, parameterCount, type GPTConfig } from './checkpoint/index.js';
 import { pickConfig } from './checkpoint/layout.js';
 import { planHfFolder, streamHfFolder, writeHfFolder } from './checkpoint/hf_folder.js';
 import { native, type NativeGPTModel, type OptimizerState } from './native.js';
-import { checkMemory, type Workload } from './memory_plan.js';
+import { checkActivations, checkMemory, type Workload } from './memory_plan.js';
 import { STEP_BOUNDS, checkBoolean, checkFloats, checkInt, checkNumberIn, checkObject, checkPositiveInt, checkTokens, describe } from './validate.js';
 import { stat } from 'node:fs/promises';
 
@@ -108,6 +108,7 @@ export class GPT {
   #disposed = false;
   #gates: Float32Array; // a host copy of the gates last set (all ones at creation)
   #source: string | undefined; // the folder the model was loaded from (its tokenizer goes along on save)
+  #plannedRows = 0; // the largest batch·seqLen so far: the engine's activation arena holds that many rows
 
   private constructor(handle: NativeGPTModel, config: GPTConfig, device: 'cpu' | 'cuda', precision: Precision) {
     this.#native = handle;
@@ -155,8 +156,9 @@ export class GPT {
    */
   static async load(file: string, opts: LoadOptions = {}): Promise<GPT> {
     if (opts === null || typeof opts !== 'object') throw new TypeError(`GPT.load: expected an options object, got ${describe(opts)}`);
-    if (await isDirectory(file)) {
-      const plan = await planHfFolder(file);
+    const folder = await isDirectory(file);
+    const plan = folder ? await planHfFolder(file) : await planOwnCheckpoint(file);
+    if (plan) {
       const model = await GPT.#make('GPT.load', plan.config, opts, 0, false);
       // Straight into the engine: its imports check each value once (the stream names the
       // tensor of a value they refuse); BF16 goes in as bits.
@@ -170,10 +172,10 @@ export class GPT {
         model.dispose();
         throw e;
       }
-      model.#source = file;
+      if (folder) model.#source = file;
       return model;
     }
-    // A single file (own safetensors, llm.c .bin) is read whole, values checked by its reader.
+    // Any other file (GPT-2 sized: own GPT-2 safetensors, llm.c .bin) is read whole, values checked by its reader.
     const { config, params } = await readCheckpoint(file);
     const model = await GPT.#make('GPT.load', config, opts, 0, false);
     try {
@@ -216,6 +218,10 @@ export class GPT {
       if (o.lossWeights !== undefined) {
         if (targets === undefined) throw new TypeError('forward options.lossWeights: needs targets as well');
         lossWeights = checkFloats(copy(o.lossWeights, Float32Array), 'forward options.lossWeights', n, 0);
+      }
+      if (this.device === 'cpu' && n > this.#plannedRows) {
+        checkActivations('GPT.forward', this.config, this.precision, batch, seqLen, this.#plannedRows);
+        this.#plannedRows = n;
       }
       const returnLogits = o.returnLogits === undefined ? undefined : checkBoolean(o.returnLogits, 'forward options.returnLogits');
       const scoresOnly = o.scoresOnly === undefined ? undefined : checkBoolean(o.scoresOnly, 'forward options.scoresOnly');

@@ -136,14 +136,29 @@ test('a NaN or Inf in a BF16, F16 or F32 folder is refused by GPT.load, naming t
   }
 });
 
-test('a single file loads into a zeroed engine with every parameter imported (own safetensors)', async () => {
+test('own safetensors files stream like folders: exact, training checkpoints too, a NaN named', async () => {
   const params = exact();
   using src = await GPT.create({ ...cfg, seed: 3, device: 'cpu' });
   src.importParameters(params);
   const file = path.join(dir, 'own.safetensors');
   await src.save(file);
-  using model = await GPT.load(file, { device: 'cpu' });
-  same(model.exportParameters(), params, 'own safetensors');
+  for (const precision of ['f32', 'bf16'] as const) {
+    using model = await GPT.load(file, { device: 'cpu', precision });
+    same(model.exportParameters(), params, `own safetensors into ${precision}`);
+  }
+  // a training checkpoint: the model tensors load, the optimizer's are skipped
+  const { writeTrainingCheckpoint } = await import('../lib/checkpoint/training.js');
+  const withState = path.join(dir, 'training.safetensors');
+  await writeTrainingCheckpoint(withState, cfg, params, { m: new Float32Array(n), v: new Float32Array(n), step: 1 }, {});
+  using resumed = await GPT.load(withState, { device: 'cpu' });
+  same(resumed.exportParameters(), params, 'training checkpoint');
+  // a NaN in the file: named by tensor and element
+  const bytes = await readFile(file);
+  const headerLen = Number(bytes.readBigUInt64LE(0));
+  const entry = JSON.parse(bytes.subarray(8, 8 + headerLen).toString()).fcprojw;
+  bytes.set(NON_FINITE.F32.NaN, 8 + headerLen + entry.data_offsets[0] + 4 * 9);
+  await writeFile(path.join(dir, 'nan.safetensors'), bytes);
+  await rejects(GPT.load(path.join(dir, 'nan.safetensors'), { device: 'cpu' }), /nan\.safetensors: tensor fcprojw element 9 is NaN/);
   await writeFile(path.join(dir, 'not-a-model.safetensors'), 'x');
   await rejects(GPT.load(path.join(dir, 'not-a-model.safetensors')), /not-a-model\.safetensors: file is 1 bytes/);
 });

@@ -113,6 +113,29 @@ test('a model that cannot fit is refused before allocation, with numbers and bf1
     rejects(GPT.create({ ...tiny, device: 'cpu' }), /HEADGRAD_MEMORY_AVAILABLE: expected a number of bytes, got "lots"/));
 });
 
+test('a forward whose larger activation arena does not fit is refused, naming the batch that fits', async () => {
+  const tiny = llama({ vocabSize: 512, layers: 2, heads: 4, kvHeads: 2, dim: 32, ffnDim: 48 });
+  using model = await GPT.create({ ...tiny, device: 'cpu' });
+  const acts = (batch: number, seqLen: number) => estimateMemory(tiny, 'f32', { batch, seqLen }).activations;
+  const tokens = (n: number) => new Int32Array(n).fill(1);
+  const targets = (n: number) => new Int32Array(n).fill(2);
+  // room for 3 rows of 64 tokens, not 8
+  await withEnv({ HEADGRAD_MEMORY_AVAILABLE: String(acts(3, 64) + 1000), HEADGRAD_MEMORY_CHECK: undefined }, async () => {
+    await rejects(model.forward(tokens(8 * 64), { batch: 8, seqLen: 64, targets: targets(8 * 64) }),
+      /^GPT\.forward: batch 8 × 64 tokens needs 0\.\d GB more for activations; 0\.\d GB available \(HEADGRAD_MEMORY_AVAILABLE\); batch 3 fits\./);
+    await model.forward(tokens(3 * 64), { batch: 3, seqLen: 64, targets: targets(3 * 64) });
+    // the arena for 3 rows exists: growing to 5 needs only the difference
+    const room = acts(5, 64) - acts(3, 64) + 1000;
+    await withEnv({ HEADGRAD_MEMORY_AVAILABLE: String(room) }, () => model.forward(tokens(5 * 64), { batch: 5, seqLen: 64, targets: targets(5 * 64) }));
+    await withEnv({ HEADGRAD_MEMORY_AVAILABLE: '1' }, async () => {
+      await model.forward(tokens(4 * 64), { batch: 4, seqLen: 64, targets: targets(4 * 64) }); // no growth: no check
+      await rejects(model.forward(tokens(6 * 64), { batch: 6, seqLen: 64 }), /needs 0\.0 GB more for activations; .*; batch 5 fits\./);
+      using fresh = await withEnv({ HEADGRAD_MEMORY_CHECK: 'off' }, () => GPT.create({ ...tiny, device: 'cpu' }));
+      await rejects(fresh.forward(tokens(2 * 64), { batch: 2, seqLen: 64 }), /batch 2 × 64 tokens needs .*; even batch 1 does not fit: use shorter sequences\./);
+    });
+  });
+});
+
 test('a real address-space limit (ulimit -v): the child gets the clear refusal, not a crash', () => {
   // The limit is set relative to what Node and tsx map before any model (tsx's WebAssembly
   // reserves many GB of address space), so that a 1B f32 model cannot fit and a bf16 one can.

@@ -155,7 +155,7 @@ const CHUNK_BYTES = 1 << 24;
  * chunk is read while the sink takes the current one. A GPT-2 Conv1D tensor (transposed) is
  * read whole, as its rows are not canonical rows.
  */
-export async function streamHfFolder(plan: HfFolderPlan, sink: ParameterSink, chunkBytes = CHUNK_BYTES): Promise<void> {
+export async function streamHfFolder(plan: Pick<HfFolderPlan, 'tensors'>, sink: ParameterSink, chunkBytes = CHUNK_BYTES): Promise<void> {
   const jobs: ReadJob[] = [];
   for (const { spec, loc } of plan.tensors) {
     const width = DTYPE_BYTES[loc.dtype];

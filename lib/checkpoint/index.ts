@@ -17,7 +17,8 @@ import { readHfFolder, readHfFolderConfig } from './hf_folder.js';
 import { configFromHfJson, canonicalOffset, hfTensors, isIgnoredHfTensor, stripHfPrefix, toHfTensors, transpose2d } from './hf_gpt2.js';
 import { hasLlmcMagic, readLlmc } from './llmc.js';
 import { CheckpointError } from './errors.js';
-import { readSafetensors, readSafetensorsHeader, tensorFloats, writeSafetensors, type SafetensorsFile } from './safetensors.js';
+import { readSafetensors, readSafetensorsHeader, tensorFloats, writeSafetensors, type SafetensorsFile, type SafetensorsLocation } from './safetensors.js';
+import type { HfTensorSpec } from './hf_names.js';
 import { describe } from '../validate.js';
 
 export {
@@ -68,6 +69,36 @@ export async function readCheckpointConfig(file: string): Promise<GPTConfig> {
   const beside = path.join(path.dirname(file), 'config.json');
   if (!(await exists(beside))) throw new CheckpointError(file, 'no model config: __metadata__ has no headgrad config and there is no config.json beside it');
   return readHfConfig(beside);
+}
+
+/**
+ * A headgrad safetensors file with a canonical (non-GPT-2) config, planned for streaming like a
+ * Hugging Face folder (hf_folder.ts streamHfFolder): its config and every tensor located by the
+ * header alone, so a large model loads without reading the file whole. Null for any other file
+ * (GPT-2 configs, llm.c, foreign safetensors): those are small and read by readCheckpoint.
+ * A training checkpoint's optimizer tensors are skipped, as readCheckpoint skips them.
+ */
+export async function planOwnCheckpoint(file: string): Promise<{ config: GPTConfig; tensors: { spec: HfTensorSpec; loc: SafetensorsLocation }[] } | null> {
+  if (path.extname(file) !== '.safetensors' || (await stat(file)).isDirectory()) return null;
+  const { metadata, tensors } = await readSafetensorsHeader(file);
+  if (metadata.format !== 'headgrad') return null;
+  const config = configFromMetadata({ file, metadata, tensors: new Map() });
+  if (isGpt2Config(config)) return null;
+  const fail = (problem: string): never => {
+    throw new CheckpointError(file, problem);
+  };
+  const layout = parameterLayout(config).filter((t) => t.size > 0);
+  for (const name of tensors.keys()) {
+    if (!(TRAINING_TENSORS as readonly string[]).includes(name) && !layout.some((t) => t.name === name)) fail(`unexpected tensor ${name} for the config in __metadata__`);
+  }
+  return {
+    config,
+    tensors: layout.map((t) => {
+      const loc = tensors.get(t.name) ?? fail(`missing tensor ${t.name}`);
+      if (!sameShape(loc.shape, t.shape)) fail(`tensor ${t.name} has shape ${JSON.stringify(loc.shape)}, expected ${JSON.stringify(t.shape)}`);
+      return { spec: { name: t.name, shape: t.shape, offset: t.offset, transpose: false }, loc };
+    }),
+  };
 }
 
 /** The optimizer tensors of a training checkpoint (training.ts), flat [parameterCount] each. */

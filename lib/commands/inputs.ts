@@ -75,12 +75,13 @@ export async function loadGPT(): Promise<typeof import('../model.js').GPT> {
 /**
  * The model at `p` (checkpoint file or model folder) and its tokenizer (model_tokenizer.ts). A
  * folder's tokenizer is read first, so a missing tokenizer.json fails before the weights load.
- * Disposing the result disposes the model.
+ * Disposing the result disposes the model. `workload` (what the command will run) goes to the
+ * memory check before the model is allocated (lib/memory_plan.ts).
  */
-export async function loadModel(p: string): Promise<{ model: import('../model.js').GPT; tokenizer: Tokenizer } & Disposable> {
+export async function loadModel(p: string, workload?: import('../memory_plan.js').Workload): Promise<{ model: import('../model.js').GPT; tokenizer: Tokenizer } & Disposable> {
   const folder = (await stat(p)).isDirectory();
   const early = folder ? await tokenizerForModel(p) : undefined;
-  const model = await (await loadGPT()).load(p);
+  const model = await (await loadGPT()).load(p, { workload });
   try {
     const tokenizer = early ?? (await tokenizerForModel(p, model.config));
     if (tokenizer.vocabSize > model.config.vocabSize) {

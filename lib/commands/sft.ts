@@ -68,7 +68,8 @@ export function register(program: Command): void {
     .option('--progress', 'show a progress bar on stderr even when it is not a terminal')
     .action(async (o: SftCommandOptions) => {
       await checkOptions(o);
-      using loaded = await loadModel(o.model);
+      // the training state of the mode counts in the memory check (activations: the rows are known only after tokenizing)
+      using loaded = await loadModel(o.model, { mode: o.mode, trainedHeads: o.topK });
       const { model, tokenizer } = loaded;
       const trainableHeads = o.mode === 'full' ? undefined : await headMask(o.headsFrom!, o.topK!, model.config);
       const { samples, check, name } = await loadData(o, o.task !== undefined ? (o.samples ?? 256) + o.evalSamples : undefined, o.seed);
