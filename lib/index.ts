@@ -36,6 +36,9 @@ export {
   type SftOptions, type SftEvalOptions, type SftSnapshotOptions, type ScheduleOptions, type SftHistory, type SftMode, type StepRecord, type EvalRecord, type SnapshotRecord,
 } from './sft.js';
 export { telemetryRecord, telemetryJson, telemetryFromJson, type TelemetryOptions, type TelemetryRecord, type TelemetryJson } from './telemetry/record.js';
+export { TraceWriter, readTrace } from './telemetry/trace_file.js';
+export { settling, SETTLE_RULE, type Settling } from './telemetry/settle.js';
+export { traceReport } from './report/trace.js';
 export { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
 export { activationPattern, patternProvenance, modelHash, dataHash, type ActivationPattern, type ActivationOptions, type ShardSpec } from './patterns/activation.js';
 export { ablateHeads, type AblationOptions, type AblationResult, type AblatedRun } from './patterns/ablation.js';

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { readReport, renderReport, writeReport, type ReportSpec } from '../lib/index.js';
 import { barChart, correlationMatrix, formatNumber, heatmap, linePlot } from '../lib/utils.js';
 import { niceTicks } from '../lib/report/svg.js';
+import { matrixHeatmap } from '../lib/report/heatmap.js';
 import { Rng } from '../lib/util/random.js';
 import { findChromium } from '../scripts/find-chromium.mjs';
 import { suiteTempDir } from './helpers/temp_dir.js';
@@ -89,6 +90,21 @@ test('heatmap: large and odd shapes stay sane', () => {
     sane(svg);
     assert.ok(rects(svg).length >= L * H);
   }
+});
+
+test('matrixHeatmap: rectangular cells sized to the shape, column labels spaced by their width', () => {
+  const rows = 32, cols = 120;
+  const values = Array.from({ length: rows * cols }, (_, i) => (i % 7) / 7);
+  const colLabels = Array.from({ length: cols }, (_, j) => String(2 * j));
+  const svg = matrixHeatmap(rows, cols, values, { title: 'heads × steps', rowLabels: Array.from({ length: rows }, (_, i) => `${i >> 3}.${i & 7}`), colLabels, xLabel: 'SFT step' });
+  sane(svg);
+  const cells = rects(svg).slice(0, rows * cols);
+  assert.equal([cells[0]![3], cells[0]![4]], ['6', '15'], '720/120 wide, 480/32 tall');
+  // upright 3-digit labels: at least 4 + 6.5·3 px between the labelled columns
+  const xs = [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" text-anchor="middle">(\d+)<\/text>/g)].map((m) => Number(m[1]));
+  assert.ok(xs.length > 10 && xs.every((x, i) => i === 0 || x - xs[i - 1]! >= 23.5), `label spacing ${xs.slice(0, 4)}`);
+  assert.throws(() => matrixHeatmap(2, 2, [1, 2, 3], { title: 't', rowLabels: ['a', 'b'], colLabels: ['c', 'd'] }), /values has 3 numbers, expected 2 × 2/);
+  assert.throws(() => matrixHeatmap(2, 2, [1, 2, 3, 4], { title: 't', rowLabels: ['a'], colLabels: ['c', 'd'] }), /expected 2 row labels and 2 column labels, got 1 and 2/);
 });
 
 test('correlationMatrix: labels and printed values', () => {

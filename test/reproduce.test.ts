@@ -109,7 +109,12 @@ test('reproduce --quick on the shipped model writes a complete, consistent repor
     assert.is(t.points.at(-1).step, t.steps);
     assert.ok(Math.abs(t.points.at(-1).cosWithFinal - 1) < 1e-9);
     assert.ok(Math.abs(t.points.at(-1).corrWithFinal - 1) < 1e-9);
+    // the training-batch trace: every step, compared at every snapshot step but the last
+    assert.equal(t.trace.progress.map((p: { step: number }) => p.step), Array.from({ length: t.steps }, (_, i) => i));
+    assert.equal(t.trace.steps, t.points.slice(0, -1).map((p: { step: number }) => p.step));
+    assert.ok(t.trace.patternCorr >= -1 && t.trace.patternCorr <= 1, `pattern r ${t.trace.patternCorr}`);
   }
+  for (const t of d.finding3.perTask) assert.is(t.trace.patternCorr.values.length, seeds);
   assert.is(d.finding3.perTask.length, 13);
   assert.is(d.finding3.budgets.length, 4 * d.setup.plan.budgets.length);
   const epochs = d.setup.plan.sft.epochs;
@@ -133,7 +138,7 @@ test('reproduce --quick on the shipped model writes a complete, consistent repor
   assert.is((html.match(/<figure><svg/g) ?? []).length, figures);
   assert.match(html, /0\.97/);
   assert.match(html, /Gini of AP before SFT/);
-  for (const t of ['base APs only', '−AP_base alone', 'control bases', 'incremental R²', 'p (relabelling)', 'at half loss', 'vs uniform-mix']) assert.ok(html.includes(t), t);
+  for (const t of ['base APs only', '−AP_base alone', 'control bases', 'incremental R²', 'p (relabelling)', 'at half loss', 'vs uniform-mix', 'AP direction at 1/4: trace']) assert.ok(html.includes(t), t);
   assert.not.match(html, /PAPER\.md|DESIGN\.md/);
 });
 

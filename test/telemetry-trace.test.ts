@@ -91,6 +91,12 @@ test('headgrad sft --ap-trace killed (SIGKILL) mid-run leaves complete lines; --
   assert.ok(kept.length >= 3 && kept.length < records.length, `${kept.length} lines at the kill`);
   assert.ok(readFileSync(f('whole.jsonl'), 'utf8').startsWith(cut), 'the lines written so far are the uninterrupted run\'s');
 
+  // a resume with other telemetry options is refused and leaves the trace as it was
+  const refused = spawnSync(process.execPath, [...args(f('cut.safetensors'), f('cut.jsonl'), '--resume', f('cut.safetensors')), '--trace-every', '3'], { cwd: root, env, encoding: 'utf8' });
+  assert.is(refused.status, 1);
+  assert.match(refused.stderr, /the run it continues had telemetry \{"every":2,"perSample":true\}, this one has \{"every":3,"perSample":true\}/);
+  assert.is(readFileSync(f('cut.jsonl'), 'utf8'), cut);
+
   const rest = spawnSync(process.execPath, args(f('cut.safetensors'), f('cut.jsonl'), '--resume', f('cut.safetensors')), { cwd: root, env, encoding: 'utf8' });
   assert.is(rest.status, 0, rest.stderr);
   assert.ok(readFileSync(f('cut.jsonl')).equals(readFileSync(f('whole.jsonl'))), 'byte-identical traces');

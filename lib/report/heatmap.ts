@@ -26,6 +26,7 @@ interface Grid {
   cellW: number;
   cellH: number;
   printValues: boolean; // write the number in each cell (small matrices)
+  colLabelGap?: number; // px between the centres of labelled columns (default 12)
 }
 
 /** A layers × heads pattern: heads along x, layer 0 at the top, a colour bar on the right. */
@@ -97,6 +98,8 @@ export function matrixHeatmap(rows: number, cols: number, values: ArrayLike<numb
     cellW: Math.max(2, Math.min(28, Math.floor(720 / cols))),
     cellH: Math.max(3, Math.min(28, Math.floor(480 / rows))),
     printValues: false,
+    // upright labels (all of 3 characters at most) need their width; rotated ones 12 px
+    colLabelGap: opts.colLabels.some((l) => l.length > 3) ? 12 : Math.max(12, 4 + 6.5 * Math.max(...opts.colLabels.map((l) => l.length))),
   });
 }
 
@@ -129,7 +132,7 @@ function grid(g: Grid): string {
   const colLabelSpace = g.colLabels.some((s) => s.length > 3) ? labelSpace : 18; // long labels are rotated
   // label every k-th row/column so labels never overlap
   const kRow = Math.max(1, Math.ceil(12 / g.cellH));
-  const kCol = Math.max(1, Math.ceil(12 / g.cellW));
+  const kCol = Math.max(1, Math.ceil((g.colLabelGap ?? 12) / g.cellW));
 
   let body = text(left, 20, g.title, 'font-size="14" font-weight="600"');
   for (let i = 0; i < g.rows; i++) {

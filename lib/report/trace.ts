@@ -110,8 +110,11 @@ export function traceReport(records: readonly TelemetryRecord[], source: string)
           { type: 'figure', figure: line('Gini and CV of the batch AP against the step', 'SFT step', 'Gini / CV', [{ name: 'Gini', x: steps, y: gini }, { name: 'CV', x: steps, y: cv }]) },
           {
             type: 'figure',
-            figure: line('Gini and CV of the batch AP against the batch loss', 'training batch loss (nats per token)', 'Gini / CV', [{ name: 'Gini', x: loss, y: gini }, { name: 'CV', x: loss, y: cv }]),
-            caption: 'Points joined in step order.',
+            figure: line('Gini and CV of the batch AP against the batch loss', 'training batch loss (nats per token)', 'Gini / CV', [
+              { name: 'Gini', x: smooth(loss, settle.window), y: smooth(gini, settle.window) },
+              { name: 'CV', x: smooth(loss, settle.window), y: smooth(cv, settle.window) },
+            ]),
+            caption: `Loss, Gini and CV each averaged over the w = ${settle.window} recorded steps around a step (as in the settling rule below), joined in step order.`,
           },
           { type: 'figure', figure: line('Training batch loss', 'SFT step', 'loss (nats per token)', [{ name: 'batch loss', x: steps, y: loss }]) },
         ],
@@ -147,6 +150,16 @@ export function traceReport(records: readonly TelemetryRecord[], source: string)
     ],
   };
   return { spec, data: { source, layers, heads, steps, loss, gini, cv, settling: settle, settlingScaleFree: settleFree } };
+}
+
+/** Centred moving mean over w values (fewer at the ends), the window of lib/telemetry/settle.ts. */
+function smooth(xs: number[], w: number): number[] {
+  const half = Math.floor(w / 2);
+  return xs.map((_, k) => {
+    const lo = Math.max(0, k - half);
+    const hi = Math.min(xs.length - 1, k - half + w - 1);
+    return mean(xs.slice(lo, hi + 1));
+  });
 }
 
 function mean(a: ArrayLike<number>): number {

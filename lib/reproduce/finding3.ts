@@ -7,6 +7,9 @@
 // for the complex tasks at several sample budgets, all trained for the same number of epochs
 // (so a small budget is not simply trained for more passes): the direction of each budget's
 // ΔAP against the largest budget's, the scale-free shift of the AP, the loss and the accuracy.
+// Beside the probe snapshots, every run's training-batch trace (AP telemetry, every step, no
+// extra pass): how closely it tracks the snapshots at the same weights, so a reader can see
+// whether the free trace could stand in for probe passes. No verdict reads the trace.
 import { cosine, pearson } from '../patterns/metrics.js';
 import { meanCI, median, type Interval } from './stats.js';
 import type { Baseline, TaskRun } from './task-run.js';
@@ -21,6 +24,27 @@ export interface TrajectoryPoint {
   corrWithFinal: number;
 }
 
+/**
+ * The training-batch trace of a run against its probe snapshots, at the snapshot steps the trace
+ * has (every snapshot but the last, at `steps`, which follows the last update): the same θ_t.
+ */
+export interface TraceAgreement {
+  /** The shared steps. */
+  steps: number[];
+  /** Mean over the shared steps of Pearson(trace AP_t, probe AP_t) over heads. */
+  patternCorr: number;
+  /**
+   * Pearson, over the shared steps after the first, of the direction progress
+   * cos(AP_t − AP_0, AP_last − AP_0) computed from the trace and from the snapshots, each on its
+   * own, with last = the last shared step; NaN with fewer than four shared steps.
+   */
+  progressCorr: number;
+  /** Finding 3's early measure from the trace alone: cos(AP_q − AP_0, AP_end − AP_0) at the quarter step q, end = the trace's last step (steps − 1). */
+  earlyProgress: number;
+  /** That progress at every step of the trace. */
+  progress: { step: number; cosWithFinal: number }[];
+}
+
 export interface Trajectory {
   task: string;
   seed: number;
@@ -29,6 +53,7 @@ export interface Trajectory {
   points: TrajectoryPoint[];
   /** At the first snapshot at or after steps/4: AP direction progress and weight progress (fraction of the final change). */
   early: { step: number; apProgress: number; weightFraction: number };
+  trace: TraceAgreement;
 }
 
 export interface TaskTrajectory {
@@ -37,6 +62,8 @@ export interface TaskTrajectory {
   weightFraction: Interval;
   /** apProgress − weightFraction over seeds. */
   lead: Interval;
+  /** The training-batch trace against the probe snapshots, over seeds (TraceAgreement). */
+  trace: { patternCorr: Interval; progressCorr: Interval; earlyProgress: Interval };
 }
 
 export interface BudgetRow {
@@ -58,6 +85,8 @@ export interface Finding3 {
   medianWeightFraction: number;
   /** Median over runs of the final ‖θ − θ_0‖/‖θ_0‖. */
   medianFinalWeightChange: number;
+  /** Median over runs of the trace's pattern correlation with the probe snapshots. */
+  medianTracePatternCorr: number;
   budgets: BudgetRow[];
 }
 
@@ -76,6 +105,38 @@ export function trajectory(run: TaskRun): Trajectory {
   return {
     task: run.task, seed: run.seed, samples: run.samples, steps: run.steps, points,
     early: { step: q.step, apProgress: q.cosWithFinal, weightFraction: finalWeight > 0 ? q.weightChange / finalWeight : NaN },
+    trace: traceAgreement(run, q.step),
+  };
+}
+
+/** cos(AP_t − AP_0, AP_last − AP_0) along a sequence of APs (0 at the first). */
+function progressAlong(aps: readonly number[][]): number[] {
+  const a0 = aps[0]!;
+  const d = aps[aps.length - 1]!.map((v, i) => v - a0[i]!);
+  return aps.map((a, k) => (k === 0 ? 0 : cosine(a.map((v, i) => v - a0[i]!), d)));
+}
+
+// pearson and mean that give NaN, rather than throwing, when a value is not finite (a cosine
+// with a zero change) or there are too few values
+function safePearson(a: number[], b: number[]): number {
+  return a.length >= 2 && [...a, ...b].every(Number.isFinite) ? pearson(a, b) : NaN;
+}
+
+function traceAgreement(run: TaskRun, quarter: number): TraceAgreement {
+  const at = new Map(run.trace.map((p) => [p.step, p.ap]));
+  const shared = run.snapshots.filter((p) => at.has(p.step));
+  const trace = shared.map((p) => at.get(p.step)!);
+  const probe = shared.map((p) => p.ap);
+  const corrs = shared.map((_, k) => safePearson(trace[k]!, probe[k]!));
+  const all = progressAlong(run.trace.map((p) => p.ap));
+  const k = run.trace.findIndex((p) => p.step === quarter);
+  return {
+    steps: shared.map((p) => p.step),
+    patternCorr: corrs.length ? corrs.reduce((a, b) => a + b, 0) / corrs.length : NaN,
+    // at least three points after the first (the last is 1 on both sides, so two would give ±1 whatever the curves)
+    progressCorr: shared.length >= 4 ? safePearson(progressAlong(trace).slice(1), progressAlong(probe).slice(1)) : NaN,
+    earlyProgress: k > 0 ? all[k]! : NaN,
+    progress: run.trace.map((p, i) => ({ step: p.step, cosWithFinal: all[i]! })),
   };
 }
 
@@ -89,6 +150,11 @@ export function finding3(runs: Map<string, TaskRun[]>, bases: Map<string, Baseli
       apProgress: meanCI(ts.map((t) => t.early.apProgress)),
       weightFraction: meanCI(ts.map((t) => t.early.weightFraction)),
       lead: meanCI(ts.map((t) => t.early.apProgress - t.early.weightFraction)),
+      trace: {
+        patternCorr: meanCI(ts.map((t) => t.trace.patternCorr)),
+        progressCorr: meanCI(ts.map((t) => t.trace.progressCorr)),
+        earlyProgress: meanCI(ts.map((t) => t.trace.earlyProgress)),
+      },
     };
   });
   const budgets: BudgetRow[] = [];
@@ -112,6 +178,7 @@ export function finding3(runs: Map<string, TaskRun[]>, bases: Map<string, Baseli
     medianApProgress: median(trajectories.map((t) => t.early.apProgress)),
     medianWeightFraction: median(trajectories.map((t) => t.early.weightFraction)),
     medianFinalWeightChange: median(trajectories.map((t) => t.points[t.points.length - 1]!.weightChange)),
+    medianTracePatternCorr: median(trajectories.map((t) => t.trace.patternCorr).filter(Number.isFinite)),
     budgets,
   };
 }

@@ -270,6 +270,31 @@ function finding3(r: ReproduceResult, early: judge.Judgment): ReportSection {
       { type: 'figure', figure: line('AP direction progress during SFT (first seed)', (p) => p.step, (p) => p.cosWithFinal, 'SFT step', 'cos(AP_t − AP_0, AP_T − AP_0)') },
       { type: 'figure', figure: line('Relative weight change during SFT (first seed)', (p) => p.step, (p) => p.weightChange, 'SFT step', '‖θ_t − θ_0‖ / ‖θ_0‖') },
       {
+        type: 'paragraph',
+        text: 'The training-batch trace: every SFT run above also recorded, at every step, the activation pattern of its training batch, from the head scores ' +
+          'its own backward computes (AP telemetry, no extra pass; docs/telemetry.md). It is measured at the same weights as a snapshot of the same step, ' +
+          `but on that step's ${r.setup.plan.sft.batchSize} training samples instead of the ${r.setup.plan.trajectorySamples} fixed probe samples. ` +
+          'Below: how closely it tracks the probe snapshots, to show whether the free trace could stand in for probe passes. ' +
+          'Nothing about the verdicts changes: the rule above reads the probe snapshots only, as before (lib/reproduce/verdicts.ts).',
+      },
+      {
+        type: 'table',
+        caption: `Training-batch trace against the probe snapshots at the same steps (every snapshot but the last, which follows the last update), mean [95% interval] over ${r.setup.plan.seeds} seeds. ` +
+          '"pattern r": Pearson over heads between the trace\'s AP and the snapshot\'s AP, averaged over the shared steps. ' +
+          '"progress r": Pearson over the shared steps between the direction progress cos(AP_t − AP_0, AP_last − AP_0) of each, last = the last shared step. ' +
+          '"AP direction at 1/4": finding 3\'s early measure from the probe snapshots (as judged) and from the trace alone (its end is the last trained batch, one update before the final snapshot).',
+        columns: ['task', 'pattern r', 'progress r', 'AP direction at 1/4: probe', 'AP direction at 1/4: trace'],
+        rows: f.perTask.map((t) => [t.task, ci(t.trace.patternCorr), ci(t.trace.progressCorr), ci(t.apProgress), ci(t.trace.earlyProgress)]),
+      },
+      {
+        type: 'figure',
+        figure: {
+          kind: 'line', title: 'AP direction progress from the training-batch trace, every step (first seed)', xLabel: 'SFT step', yLabel: 'cos(AP_t − AP_0, AP_end − AP_0)',
+          series: shown.map((t) => ({ name: t.task, x: t.trace.progress.map((p) => p.step), y: t.trace.progress.map((p) => p.cosWithFinal) })),
+        },
+        caption: `The same measure as the snapshot figure above, from each step's training batch. Median pattern r over all runs: ${num(f.medianTracePatternCorr)}.`,
+      },
+      {
         type: 'table',
         caption: 'Per run (first seed): the quarter-way point and the final weight change',
         columns: ['task', 'samples', 'steps', 'quarter step', 'AP direction', 'weights (fraction of final)', 'final ‖θ−θ0‖/‖θ0‖'],

@@ -1,6 +1,8 @@
 // One SFT run on one task and seed from the (format-stage) base model, watched along the way:
 // every few steps the activation pattern and the held-out loss on the task's first
-// trajectorySamples probe samples, with the relative weight change ‖θ_t − θ_0‖/‖θ_0‖; at the
+// trajectorySamples probe samples, with the relative weight change ‖θ_t − θ_0‖/‖θ_0‖; at every
+// step the training batch's AP from the training backward's own scores (AP telemetry, no extra
+// pass: lib/telemetry/record.ts); at the
 // end the per-sample scores on the whole probe set (AP, per-sample-normalised AP, bootstrap
 // intervals of Gini and CV) and the accuracy on the test set. The base model's side of the
 // same measurements is taken once per task (baseline), since it does not depend on the seed.
@@ -41,12 +43,21 @@ export interface Baseline {
   base: ProbeState;
 }
 
+/** The training batch's AP at one step (at θ_step, before that step's update), and its loss. */
+export interface TracePoint {
+  step: number;
+  ap: number[];
+  loss: number;
+}
+
 export interface TaskRun {
   task: string;
   seed: number;
   samples: number;
   steps: number;
   snapshots: Snapshot[];
+  /** Every step's training-batch AP (steps 0 … steps − 1). */
+  trace: TracePoint[];
   after: ProbeState;
 }
 
@@ -98,11 +109,13 @@ export async function runTask(ctx: Context, task: TaskData, samples: number, see
       seed, steps,
       eval: { data: trajectory, every },
       snapshots: { probe: trajectory, every },
+      telemetry: { every: 1 },
     });
     const lossAt = new Map(history.evals.map((e) => [e.step, e.loss]));
     return {
       task: task.name, seed, samples: data.length, steps,
       snapshots: history.snapshots.map((s) => ({ step: s.step, ap: Array.from(s.pattern.values), loss: lossAt.get(s.step)!, weightChange: s.weightChange })),
+      trace: history.telemetry.map((r) => ({ step: r.step, ap: Array.from(r.ap), loss: r.loss })),
       after: await measure(ctx, model, task, seed),
     };
   });

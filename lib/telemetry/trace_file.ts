@@ -9,20 +9,23 @@ import { telemetryFromJson, telemetryJson, type TelemetryRecord } from './record
 import { HeadgradError } from '../errors.js';
 
 export class TraceWriter {
-  readonly #fd: number;
+  #fd: number | undefined;
 
-  /** Creates (or empties) `file`. */
-  constructor(readonly file: string) {
-    this.#fd = openSync(file, 'w');
-  }
+  /**
+   * `file` is created (or emptied) at the first write, not before: a run refused at its start
+   * (a resume with other options) leaves an earlier trace as it was.
+   */
+  constructor(readonly file: string) {}
 
   write(r: TelemetryRecord): void {
+    this.#fd ??= openSync(this.file, 'w');
     const line = Buffer.from(JSON.stringify(telemetryJson(r)) + '\n', 'utf8');
     for (let at = 0; at < line.length; ) at += writeSync(this.#fd, line, at, line.length - at);
   }
 
   close(): void {
-    closeSync(this.#fd);
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
   }
 
   [Symbol.dispose](): void {
