@@ -8,7 +8,7 @@ import { resolveDevice, type Device } from './backend.js';
 import { planOwnCheckpoint, readCheckpoint, writeCheckpoint, validateConfig, parameterCount, type GPTConfig } from './checkpoint/index.js';
 import { pickConfig } from './checkpoint/layout.js';
 import { planHfFolder, streamHfFolder, writeHfFolder } from './checkpoint/hf_folder.js';
-import { native, type NativeGPTModel, type OptimizerState } from './native.js';
+import { native, type NativeGPTModel, type OptimizerState, type ResidentBytes, type TrainableSet } from './native.js';
 import { checkActivations, checkMemory, type Workload } from './memory_plan.js';
 import { STEP_BOUNDS, checkBoolean, checkFloats, checkInt, checkNumberIn, checkObject, checkPositiveInt, checkTokens, describe } from './validate.js';
 import { stat } from 'node:fs/promises';
@@ -19,9 +19,16 @@ export interface GPTCreateOptions extends GPTConfig {
   device?: Device;
   /** See LoadOptions.workload. */
   workload?: Workload;
-  /** 'bf16' (CUDA only): GEMMs and attention on tensor cores, parameters and optimizer state stay f32. Default 'f32'. */
+  /**
+   * 'bf16': on CUDA, GEMMs and attention on tensor cores (parameters and optimizer state stay
+   * f32); on the CPU, the 2-D weights are held only as bf16 and the linear layers run in bf16,
+   * with f32 masters, gradients and AdamW moments only for what setTrainable() names
+   * (docs/memory.md). Default 'f32'.
+   */
   precision?: Precision;
 }
+
+export type { ResidentBytes, TrainableSet };
 
 export type Precision = 'f32' | 'bf16';
 
@@ -187,9 +194,15 @@ export class GPT {
     return model;
   }
 
+  /** True when the weights live as bf16 (precision 'bf16' on the CPU): save() then writes BF16 tensors where exact. */
+  get bf16Weights(): boolean {
+    return this.precision === 'bf16' && this.device === 'cpu';
+  }
+
   /**
    * Saves the parameters. A path ending in .safetensors gets headgrad's own single file (config
-   * in __metadata__), written atomically. Any other path becomes a Hugging Face folder that
+   * in __metadata__), written atomically; a bf16 model writes the tensors it holds as bf16 as
+   * BF16 and the f32 masters of trained tensors as F32 (__metadata__.dtypes says which). Any other path becomes a Hugging Face folder that
    * transformers loads (config.json and F32 model.safetensors, sharded past maxShardBytes,
    * default 5e9), with the tokenizer files of the folder this model was loaded from; the folder
    * is written beside the target and swapped in whole.
@@ -197,7 +210,7 @@ export class GPT {
   async save(file: string, o: { maxShardBytes?: number } = {}): Promise<void> {
     if (file.endsWith('.safetensors')) {
       const params = await this.#enqueue(async () => this.#native.exportParameters());
-      await writeCheckpoint(file, this.config, params);
+      await writeCheckpoint(file, this.config, params, undefined, this.bf16Weights ? { bf16Where: 'exact' } : {});
       return;
     }
     await this.#enqueue(() => writeHfFolder(file, this.config, (offset, length) => this.#native.exportParameterRange(offset, length),
@@ -239,6 +252,36 @@ export class GPT {
       const scoresOnly = o.scoresOnly === undefined ? false : checkBoolean(o.scoresOnly, 'backward options.scoresOnly');
       return () => this.#native.backward({ scoresOnly });
     });
+  }
+
+  /**
+   * Declares what later steps train: the fields of StepOptions that choose parameters (none:
+   * everything, the default). A bf16 CPU model forms gradients, f32 masters and moments only for
+   * this set, so call it before the first backward(); step() options that name no set use it,
+   * and a bf16 model refuses a step naming another set, or a change of set once it holds
+   * optimizer state (importParameters() starts over). For an f32 model it only sets the default
+   * of step().
+   */
+  setTrainable(t: TrainableSet = {}): void {
+    this.#sync('setTrainable');
+    checkObject(t, 'trainable');
+    const set: TrainableSet = {};
+    if (t.trainableHeads !== undefined) {
+      const n = this.config.layers * this.config.heads;
+      if (!(t.trainableHeads instanceof Uint8Array)) throw new TypeError(`trainable.trainableHeads: expected a Uint8Array [layers*heads], got ${describe(t.trainableHeads)}`);
+      if (t.trainableHeads.length !== n) throw new RangeError(`trainable.trainableHeads: expected length layers*heads = ${n}, got ${t.trainableHeads.length}`);
+      set.trainableHeads = t.trainableHeads.slice();
+    }
+    for (const k of ['trainMlp', 'trainLayerNorm', 'trainEmbeddings'] as const) {
+      if (t[k] !== undefined) set[k] = checkBoolean(t[k], `trainable.${k}`);
+    }
+    this.#native.setTrainable(set);
+  }
+
+  /** The engine's memory by kind, in bytes: weights (f32, or bf16 matrices + f32 vectors), masters, gradients, moments, activations. */
+  residentBytes(): ResidentBytes {
+    this.#sync('residentBytes');
+    return this.#native.residentBytes();
   }
 
   step(o: StepOptions): Promise<void> {
@@ -340,13 +383,17 @@ export class GPT {
     this.#native.importParameterRangeBf16(offset, bits); // the addon refuses a NaN or Inf
   }
 
-  /** The gradients of the last backward, in the parameter layout. */
+  /** The gradients of the last backward, in the parameter layout (a bf16 model: 0 outside its trainable set). */
   exportGradients(): Float32Array {
     this.#sync('exportGradients');
     return this.#native.exportGradients();
   }
 
-  /** A copy of AdamW's state: moments m, v [parameterCount] (zero before the first step) and the step count. */
+  /**
+   * A copy of AdamW's state: moments m, v (zero before the first step) and the step count. An
+   * f32 model's cover every parameter [parameterCount]; a bf16 model's cover its trainable set
+   * and come with `master`, the f32 master values of that set.
+   */
   exportOptimizerState(): OptimizerState {
     this.#sync('exportOptimizerState');
     return this.#native.exportOptimizerState();
@@ -359,10 +406,13 @@ export class GPT {
   importOptimizerState(s: OptimizerState): void {
     this.#sync('importOptimizerState');
     checkObject(s, 'optimizer state');
-    checkFloats(s.m, 'optimizer state.m', this.parameterCount);
-    checkFloats(s.v, 'optimizer state.v', this.parameterCount, 0);
+    // a bf16 CPU model's state covers its trainable set: the addon checks that length exactly
+    const n = this.bf16Weights && s.m instanceof Float32Array ? s.m.length : this.parameterCount;
+    checkFloats(s.m, 'optimizer state.m', n);
+    checkFloats(s.v, 'optimizer state.v', n, 0);
+    if (s.master !== undefined) checkFloats(s.master, 'optimizer state.master', n);
     checkInt(s.step, 'optimizer state.step', 0, 2 ** 53 - 1);
-    this.#native.importOptimizerState({ m: s.m, v: s.v, step: s.step });
+    this.#native.importOptimizerState({ m: s.m, v: s.v, step: s.step, master: s.master });
   }
 
   /** Per-op-category milliseconds since creation or the last reset; null unless HEADGRAD_PROFILE=1 at create. */

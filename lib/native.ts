@@ -18,7 +18,9 @@ export interface BackendInfo {
     /** openblas_get_corename(), null without OpenBLAS */
     blasCore: string | null;
     /** precision 'bf16' on the CPU: the linear layers' gemms through oneDNN, or why f32 runs instead */
-    bf16: { available: boolean; isa: string | null; reason: string };
+    bf16: { available: boolean; isa: string | null; reason: string;
+      /** the kernel behind a bf16 model's linear layers (weights held as bf16), and why it was chosen */
+      linear: string; linearReason: string };
   };
   /** device: the index of the GPU every CUDA call runs on (HEADGRAD_CUDA_DEVICE, else the first usable one). */
   cuda: { compiled: boolean; available: boolean; devices: CudaDevice[]; device?: number; reason?: string;
@@ -41,8 +43,20 @@ export interface NativeAttentionOptions {
 export interface NativeForwardResult { out: Float32Array; lse: Float32Array; precision: 'f32' | 'bf16' }
 export interface NativeBackwardResult { dq: Float32Array; dk: Float32Array; dv: Float32Array; headScore: Float32Array; precision: 'f32' | 'bf16' }
 
-/** AdamW's moments [numParams] (canonical layout) and its step count (the bias corrections use it). */
-export interface OptimizerState { m: Float32Array; v: Float32Array; step: number }
+/**
+ * AdamW's state. An f32 model: m, v over every parameter (canonical layout). A bf16 model: m, v
+ * and `master` (the f32 master values) over its trainable set only, in the engine's block order.
+ */
+export interface OptimizerState { m: Float32Array; v: Float32Array; step: number; master?: Float32Array }
+
+/** What later steps train (GPT.setTrainable); no field: everything. */
+export interface TrainableSet { trainableHeads?: Uint8Array; trainMlp?: boolean; trainLayerNorm?: boolean; trainEmbeddings?: boolean }
+
+/** The engine's memory by kind, in bytes (GPT.residentBytes). */
+export interface ResidentBytes {
+  weightsF32: number; weightsBf16: number; vectorsF32: number; master: number; grads: number; moments: number;
+  activations: number; decode: number; other: number;
+}
 
 export interface NativeStepOptions {
   lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; gradClip?: number;
@@ -63,6 +77,8 @@ export interface NativeGPTModel {
   importParameterRange(offset: number, data: Float32Array): void;
   /** bits: bf16 values as a BF16 file stores them (widened exactly in an f32 model, copied in a bf16 one). */
   importParameterRangeBf16(offset: number, bits: Uint16Array): void;
+  setTrainable(t: TrainableSet): void;
+  residentBytes(): ResidentBytes;
   exportGradients(): Float32Array;
   exportOptimizerState(): OptimizerState;
   importOptimizerState(s: OptimizerState): void;

@@ -3,7 +3,7 @@
 // periodic evaluation, activation-pattern snapshots and checkpoints. The loss of a batch is the
 // mean of its samples' per-sample means (lib/data/batch.ts weights), as docs/method.md defines it.
 import cliProgress from 'cli-progress';
-import type { GPT } from './model.js';
+import type { GPT, TrainableSet } from './model.js';
 import type { Tokenizer } from './tokenizer.js';
 import { makeBatch, encodeSample } from './data/batch.js';
 import { isChatSample, type TrainingSample } from './data/sample.js';
@@ -140,6 +140,9 @@ export interface SftHistory {
 export async function sft(model: GPT, data: readonly TrainingSample[], opts: SftOptions): Promise<SftHistory> {
   validateSftOptions(model, data, opts);
   const batchSize = opts.batchSize ?? 8;
+  // Declared before any gradient is formed: a bf16 model then holds gradients, f32 masters and
+  // moments only for these parameters (an 8B model in 'heads' mode: the chosen heads' slices).
+  model.setTrainable(trainableSet(opts));
   const stepOptions = optimizerOptions(opts);
   const order = batchOrder(data, batchSize, opts.seed ?? 0);
   const theta0 = opts.snapshots ? model.exportParameters() : undefined;
@@ -156,7 +159,8 @@ export async function sft(model: GPT, data: readonly TrainingSample[], opts: Sft
   const save = async (stepDone: number) => {
     if (!resumable) return model.save(ckpt!.path);
     const state = toRunState(stepDone, run, history);
-    await writeTrainingCheckpoint(ckpt!.path, model.config, model.exportParameters(), model.exportOptimizerState(), state);
+    await writeTrainingCheckpoint(ckpt!.path, model.config, model.exportParameters(), model.exportOptimizerState(), state,
+      model.bf16Weights ? { bf16Where: 'exact' } : {});
   };
 
   let start = 0;
@@ -325,13 +329,14 @@ function checkFits(samples: readonly TrainingSample[], name: string, tokenizer: 
 
 /** The per-step options for model.step, minus the learning rate; unset ones keep the engine's defaults. */
 function optimizerOptions(o: SftOptions) {
-  const mode = o.mode ?? 'full';
   const given = Object.entries({ beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay }).filter(([, v]) => v !== undefined);
-  return {
-    ...Object.fromEntries(given),
-    gradClip: o.gradClip ?? 1,
-    ...(mode === 'full' ? {} : { trainableHeads: o.trainableHeads, trainMlp: mode === 'heads+mlp' }),
-  };
+  return { ...Object.fromEntries(given), gradClip: o.gradClip ?? 1, ...trainableSet(o) };
+}
+
+/** What the mode trains: everything, or the chosen heads' slices (plus the MLPs in 'heads+mlp'). */
+function trainableSet(o: SftOptions): TrainableSet {
+  const mode = o.mode ?? 'full';
+  return mode === 'full' ? {} : { trainableHeads: o.trainableHeads, trainMlp: mode === 'heads+mlp' };
 }
 
 /**

@@ -1,6 +1,7 @@
 // Rebuilds the shipped base model (models/base.safetensors) from fixed seeds and records what it
 // is in models/base.json: sha256 of the file, config, training settings, time, loss and how well
-// it knows the basic skills (lib/reproduce/base-skills.ts).
+// it knows the basic skills (lib/reproduce/base-skills.ts), and its measurement against the
+// acceptance criteria (lib/reproduce/base-criteria.ts; scripts/check-base.ts re-measures any model).
 //
 //   HEADGRAD_THREADS=2 npx tsx scripts/make-model.ts [--out models]
 //
@@ -18,6 +19,7 @@ import { pretrainCorpus } from '../lib/data/tasks.js';
 import { heldOutLoss } from '../lib/evaluate.js';
 import { sft } from '../lib/sft.js';
 import { probeBaseSkills } from '../lib/reproduce/base-skills.js';
+import { acceptanceRecord, measureBase } from '../lib/reproduce/base-criteria.js';
 import { writeTextAtomic } from '../lib/util/atomic_file.js';
 
 const MODEL = { layers: 4, heads: 8, dim: 64, maxSeqLen: 64 };
@@ -53,13 +55,14 @@ const record = {
   parameters: model.parameterCount,
   tokenizer: 'byte',
   training: { corpus: 'pretrainCorpus (lib/data/tasks.ts)', ...TRAINING, schedule: 'linear warmup, cosine to lr/10', gradClip: 1 },
-  command: 'HEADGRAD_THREADS=2 npx tsx scripts/make-model.ts',
+  command: `HEADGRAD_THREADS=${backendInfo().cpu.threads} npx tsx scripts/make-model.ts`,
   threads: backendInfo().cpu.threads,
   trainSeconds: Math.round(trainSeconds),
   tokensPerSecond: Math.round(history.tokensPerSecond),
   finalTrainLoss: history.steps.slice(-50).reduce((a, s) => a + s.loss, 0) / 50,
   heldOutLoss: await heldOutLoss(model, heldOut, { tokenizer }),
   baseSkills: skills,
+  acceptance: acceptanceRecord(await measureBase(file)),
 };
 await writeTextAtomic(path.join(outDir, 'base.json'), JSON.stringify(record, null, 2) + '\n');
 model.dispose();

@@ -1,6 +1,10 @@
-// Load time, peak memory and pattern-extraction speed of a Hugging Face model folder (made by
-// scripts/make-random-llama.ts, or a downloaded one):
-//   node --import tsx scripts/measure-llama.ts --model /tmp/llama-1b [--precision f32|bf16] [--samples 16] [--batch 4] [--tokens 128] [--load-only]
+// Load time, peak memory and the speed of pattern extraction or head-targeted SFT on a Hugging
+// Face model folder (made by scripts/make-random-llama.ts, or a downloaded one):
+//   node --import tsx scripts/measure-llama.ts --model /tmp/llama-1b [--precision f32|bf16]
+//        [--run patterns|sft] [--samples 16] [--batch 4] [--tokens 128] [--heads 8] [--steps 5] [--load-only]
+// --run sft: `sft --mode heads` on --heads heads spread over the layers, --steps steps of --batch
+// samples; tokens/s is sft's own (forward + backward + step, padding included).
+// The engine's own memory by kind (model.residentBytes(), docs/memory.md) is printed beside the RSS.
 // Peak RSS is the kernel's high-water mark of this process (VmHWM in /proc/self/status, what
 // /usr/bin/time -v reports as "Maximum resident set size"), read after the load and again after
 // the pattern run. Tokens/s counts the samples' own input tokens (padding excluded; the samples
@@ -10,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { GPT, backendInfo, activationPattern, estimateMemory, parameterCount } from '../lib/index.js';
+import { GPT, backendInfo, activationPattern, estimateMemory, parameterCount, sft } from '../lib/index.js';
 import { tokenizerForModel } from '../lib/model_tokenizer.js';
 import { makeBatch } from '../lib/data/batch.js';
 import { Rng } from '../lib/util/random.js';
@@ -18,11 +22,14 @@ import { Rng } from '../lib/util/random.js';
 const { values: a } = parseArgs({
   options: {
     model: { type: 'string' }, samples: { type: 'string', default: '16' }, batch: { type: 'string', default: '4' },
-    tokens: { type: 'string', default: '128' }, 'load-only': { type: 'boolean', default: false }, precision: { type: 'string', default: 'f32' },
+    tokens: { type: 'string', default: '128' }, 'load-only': { type: 'boolean', default: false },
+    precision: { type: 'string', default: 'f32' }, run: { type: 'string', default: 'patterns' },
+    heads: { type: 'string', default: '8' }, steps: { type: 'string', default: '5' },
   },
 });
-if (!a.model) {
-  console.error('usage: node --import tsx scripts/measure-llama.ts --model DIR [--precision f32|bf16] [--samples N] [--batch B] [--tokens T] [--load-only]');
+if (!a.model || !['f32', 'bf16'].includes(a.precision!) || !['patterns', 'sft'].includes(a.run!)) {
+  console.error('usage: node --import tsx scripts/measure-llama.ts --model DIR [--precision f32|bf16] [--run patterns|sft] ' +
+    '[--samples N] [--batch B] [--tokens T] [--heads K] [--steps S] [--load-only]');
   process.exit(1);
 }
 const peakRss = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
@@ -33,11 +40,14 @@ console.log(`machine: ${os.cpus()[0]?.model} (${os.cpus().length} cores), ${info
 const t0 = performance.now();
 const precision = a.precision as 'f32' | 'bf16';
 const model = await GPT.load(a.model, { precision, device: 'cpu' });
+const resident = () => Object.entries(model.residentBytes()).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${gb(v)}`).join(', ');
 const loadS = (performance.now() - t0) / 1000;
 const n = parameterCount(model.config);
 const f32 = n * 4;
 const afterLoad = peakRss();
-console.log(`load (${precision}): ${loadS.toFixed(1)} s to a ready model, ${n.toLocaleString('en')} parameters (f32 ${gb(f32)} GB); peak RSS ${gb(afterLoad)} GB = ${(afterLoad / f32).toFixed(2)}x the f32 size; estimate ${gb(estimateMemory(model.config, precision).total)} GB`);
+console.log(`load (${precision}): ${loadS.toFixed(1)} s to a ready model, ${n.toLocaleString('en')} parameters (f32 ${gb(f32)} GB); ` +
+  `peak RSS ${gb(afterLoad)} GB = ${(afterLoad / f32).toFixed(2)}x the f32 size; estimate ${gb(estimateMemory(model.config, precision).total)} GB; ` +
+  `engine GB: ${resident()}`);
 if (a['load-only']) process.exit(0);
 
 // prompt/response samples of about --tokens tokens each (words drawn from a fixed list)
@@ -56,10 +66,23 @@ const samples = Array.from({ length: Number(a.samples) }, () => {
 const batch = Number(a.batch);
 let ran = 0;
 for (const x of samples) ran += makeBatch([x], tokenizer, { maxSeqLen: model.config.maxSeqLen }).seqLen;
-const t1 = performance.now();
-await activationPattern(model, samples, { tokenizer, batchSize: batch });
-const s = (performance.now() - t1) / 1000;
 const longest = Math.max(...samples.map((x) => makeBatch([x], tokenizer, { maxSeqLen: model.config.maxSeqLen }).seqLen));
-const estimate = estimateMemory(model.config, precision, { batch, seqLen: longest });
-console.log(`patterns: ${samples.length} samples, batch ${batch}, ${ran} tokens in ${s.toFixed(1)} s = ${(ran / s).toFixed(1)} tokens/s; peak RSS ${gb(peakRss())} GB; estimate ${gb(estimate.total)} GB`);
+if (a.run === 'patterns') {
+  const t1 = performance.now();
+  await activationPattern(model, samples, { tokenizer, batchSize: batch });
+  const s = (performance.now() - t1) / 1000;
+  const estimate = estimateMemory(model.config, precision, { batch, seqLen: longest });
+  console.log(`patterns: ${samples.length} samples, batch ${batch}, ${ran} tokens in ${s.toFixed(1)} s = ${(ran / s).toFixed(1)} tokens/s; ` +
+    `peak RSS ${gb(peakRss())} GB; estimate ${gb(estimate.total)} GB; engine GB: ${resident()}`);
+} else {
+  // --heads heads spread evenly over layers and heads (a stand-in for a top-k selection)
+  const { layers: L, heads: H } = model.config;
+  const k = Math.min(Number(a.heads), L * H);
+  const trainableHeads = new Uint8Array(L * H);
+  for (let i = 0; i < k; i++) trainableHeads[Math.floor((i * L * H) / k) + (i % H)] = 1;
+  const h = await sft(model, samples, { tokenizer, mode: 'heads', trainableHeads, steps: Number(a.steps), batchSize: batch, lr: 1e-4, progress: false });
+  const estimate = estimateMemory(model.config, precision, { batch, seqLen: longest, mode: 'heads', trainedHeads: k });
+  console.log(`sft --mode heads: ${trainableHeads.reduce((x, y) => x + y, 0)} heads, ${h.steps.length} steps of batch ${batch}, ` +
+    `${h.tokens} tokens at ${h.tokensPerSecond.toFixed(1)} tokens/s; peak RSS ${gb(peakRss())} GB; estimate ${gb(estimate.total)} GB; engine GB: ${resident()}`);
+}
 model.dispose();

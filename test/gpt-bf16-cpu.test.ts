@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { activationPattern, backendInfo, ByteTokenizer, getTask, GPT } from '../lib/index.js';
 import { Rng } from '../lib/util/random.js';
+import { testSeed } from './helpers/seed.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const shipped = path.join(root, 'models', 'base.safetensors');
@@ -31,7 +32,7 @@ if (!bf16.available) {
     const f32 = await GPT.load(shipped);
     const b16 = await GPT.load(shipped, { precision: 'bf16' });
     assert.is(b16.precision, 'bf16');
-    const rng = new Rng(Number(process.env.HEADGRAD_TEST_SEED ?? Date.now() % 100000));
+    const rng = new Rng(testSeed('gpt-bf16-cpu'));
     for (const [B, T] of [[8, 64], [3, 37], [1, 1]] as const) {
       const n = B * T;
       const tokens = Int32Array.from({ length: n }, () => rng.int(260));

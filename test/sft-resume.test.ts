@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { GPT, readCheckpoint, sft } from '../lib/index.js';
+import { backendInfo, GPT, readCheckpoint, sft } from '../lib/index.js';
 import { readTrainingCheckpoint } from '../lib/checkpoint/training.js';
 import { SftDivergedError } from '../lib/sft.js';
 import { tokenizer, tinyModel, easyTask } from './helpers/tiny.js';
@@ -160,6 +160,36 @@ test('sft(model, data, { resume }) continues a library run bit for bit and refus
   assert.match(err2?.message ?? '', /plain.safetensors: no training state/);
   for (const m of [full, part, resumed, other]) m.dispose();
 });
+
+for (const mode of ['heads', 'full'] as const) {
+  test(`a bf16 model (${mode} mode): a resumed sft run (masters + moments of the trainable set) continues bit for bit`, async () => {
+    if (!backendInfo().cpu.bf16.available) return console.log(`  skipped: ${backendInfo().cpu.bf16.reason}`);
+    const data = easyTask();
+    const bf16Model = () => GPT.create({ vocabSize: 260, maxSeqLen: 16, layers: 2, heads: 2, dim: 32, seed: 8, precision: 'bf16' });
+    const heads = Uint8Array.of(0, 1, 1, 0);
+    const base = { tokenizer, steps: 6, batchSize: 4, lr: 3e-3, seed: 2, ...(mode === 'heads' ? { mode, trainableHeads: heads } : {}) };
+    const full = await bf16Model();
+    const fullHist = await sft(full, data, { ...base, checkpoint: { path: f(`bf16-${mode}-full.safetensors`), every: 2 } });
+    const part = await bf16Model();
+    await sft(part, data, {
+      ...base, checkpoint: { path: f(`bf16-${mode}-part.safetensors`), every: 2 },
+      onCheckpoint: (c) => {
+        if (c.step === 4) throw new Error('stop here');
+      },
+    }).catch((e: Error) => assert.match(e.message, /stop here/));
+    const ck = await readTrainingCheckpoint(f(`bf16-${mode}-part.safetensors`));
+    const n = full.parameterCount;
+    assert.ok(ck.optimizer.master !== undefined, 'the masters are saved');
+    if (mode === 'heads') assert.ok(ck.optimizer.m.length < n / 4, `only the trainable set's state (${ck.optimizer.m.length} of ${n})`);
+    else assert.is(ck.optimizer.m.length, n);
+    const resumed = await bf16Model();
+    const hist = await sft(resumed, data, { ...base, checkpoint: { path: f(`bf16-${mode}-part.safetensors`), every: 2 }, resume: f(`bf16-${mode}-part.safetensors`) });
+    assert.equal(hist.steps, fullHist.steps);
+    sameBits(resumed.exportParameters(), full.exportParameters(), 'parameters');
+    assert.ok(readFileSync(f(`bf16-${mode}-part.safetensors`)).equals(readFileSync(f(`bf16-${mode}-full.safetensors`))), 'byte-identical final files');
+    for (const m of [full, part, resumed]) m.dispose();
+  });
+}
 
 test('headgrad sft killed (SIGKILL) after a checkpoint, then --resume: same --history trajectory, byte-identical --out', async () => {
   const base = f('base.safetensors');

@@ -101,8 +101,11 @@ export async function planOwnCheckpoint(file: string): Promise<{ config: GPTConf
   };
 }
 
-/** The optimizer tensors of a training checkpoint (training.ts), flat [parameterCount] each. */
-export const TRAINING_TENSORS = ['optimizer.m', 'optimizer.v'] as const;
+/**
+ * The optimizer tensors of a training checkpoint (training.ts): m, v flat [parameterCount] for
+ * an f32 model; for a bf16 model m, v and master over its trainable set.
+ */
+export const TRAINING_TENSORS = ['optimizer.m', 'optimizer.v', 'optimizer.master'] as const;
 
 /** Extra tensors and __metadata__ entries written beside the model (training.ts uses it). */
 export interface CheckpointExtras {
@@ -110,7 +113,30 @@ export interface CheckpointExtras {
   metadata: Record<string, string>;
 }
 
-export async function writeCheckpoint(file: string, config: GPTConfig, params: Float32Array, extras?: CheckpointExtras): Promise<void> {
+/** How writeCheckpoint stores the parameters. */
+export interface CheckpointWriteOptions {
+  /**
+   * A bf16 model's save: each tensor whose values are all bf16 numbers (the weights it holds as
+   * bf16) is written as BF16, exactly; the others (f32 masters of trained slices, norm weights,
+   * biases) as F32. `__metadata__.dtypes` names each tensor's dtype.
+   */
+  bf16Where?: 'exact';
+}
+
+// The top halves of f32 values that are bf16 numbers (low 16 bits zero), or undefined if one is not.
+function exactBf16(data: Float32Array): Uint16Array | undefined {
+  const words = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const out = new Uint16Array(data.length);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if ((w & 0xffff) !== 0) return undefined;
+    out[i] = w >>> 16;
+  }
+  return out;
+}
+
+export async function writeCheckpoint(file: string, config: GPTConfig, params: Float32Array, extras?: CheckpointExtras,
+  o: CheckpointWriteOptions = {}): Promise<void> {
   validateConfig(config);
   const n = parameterCount(config);
   if (!(params instanceof Float32Array)) throw new TypeError(`params: expected a Float32Array, got ${describe(params)}`);
@@ -118,9 +144,13 @@ export async function writeCheckpoint(file: string, config: GPTConfig, params: F
   const bad = params.findIndex((x) => !Number.isFinite(x));
   if (bad >= 0) throw new RangeError(`params: element ${bad} is ${params[bad]}; refusing to write a non-finite checkpoint to ${file}`);
   const metadata = { ...extras?.metadata, format: 'headgrad', config: JSON.stringify(pickConfig(config)) };
-  const tensors = isGpt2Config(config)
+  let tensors: { name: string; shape: number[]; data: Float32Array | Uint16Array }[] = isGpt2Config(config)
     ? toHfTensors(config, params)
     : parameterLayout(config).filter((t) => t.size > 0).map((t) => ({ name: t.name, shape: t.shape, data: params.subarray(t.offset, t.offset + t.size) }));
+  if (o.bf16Where === 'exact') {
+    tensors = tensors.map((t) => ({ ...t, data: exactBf16(t.data as Float32Array) ?? t.data }));
+    (metadata as Record<string, string>).dtypes = JSON.stringify(Object.fromEntries(tensors.map((t) => [t.name, t.data instanceof Uint16Array ? 'BF16' : 'F32'])));
+  }
   await writeSafetensors(file, [...tensors, ...(extras?.tensors ?? [])], metadata);
 }
 

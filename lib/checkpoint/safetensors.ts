@@ -165,16 +165,16 @@ export function tensorFloats(entry: SafetensorsEntry): Float32Array {
   return decodeFloats(entry.bytes, entry.dtype);
 }
 
-/** Writes F32 tensors, in the given order, atomically. */
-/** The 8-byte length and JSON header of a safetensors file whose tensors are F32, laid out in
- *  the given order; the JSON is padded with spaces so the data starts 8-byte aligned, as the
- *  reference writer does. */
-export function f32SafetensorsHeader(tensors: { name: string; shape: number[] }[], metadata: Record<string, string>): Buffer {
+/** The 8-byte length and JSON header of a safetensors file whose tensors are F32 (or BF16
+ *  where a tensor says so), laid out in the given order; the JSON is padded with spaces so the
+ *  data starts 8-byte aligned, as the reference writer does. */
+export function f32SafetensorsHeader(tensors: { name: string; shape: number[]; dtype?: 'F32' | 'BF16' }[], metadata: Record<string, string>): Buffer {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * 4;
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    const dtype = t.dtype ?? 'F32';
+    const bytes = t.shape.reduce((a, b) => a * b, 1) * (dtype === 'BF16' ? 2 : 4);
+    header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   let json = JSON.stringify(header);
@@ -185,16 +185,18 @@ export function f32SafetensorsHeader(tensors: { name: string; shape: number[] }[
   return head;
 }
 
+/** Writes tensors in the given order, atomically: F32 from a Float32Array, BF16 from the raw
+ *  16-bit words in a Uint16Array. */
 export async function writeSafetensors(
   file: string,
-  tensors: { name: string; shape: number[]; data: Float32Array }[],
+  tensors: { name: string; shape: number[]; data: Float32Array | Uint16Array }[],
   metadata: Record<string, string>,
 ): Promise<void> {
   for (const t of tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (n !== t.data.length) throw new RangeError(`${file}: tensor ${t.name} has shape [${t.shape}] (${n} values) but ${t.data.length} values`);
   }
-  const head = f32SafetensorsHeader(tensors, metadata);
+  const head = f32SafetensorsHeader(tensors.map((t) => ({ ...t, dtype: t.data instanceof Uint16Array ? 'BF16' as const : 'F32' as const })), metadata);
   function* chunks(): Generator<Uint8Array> {
     yield head;
     for (const t of tensors) yield new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);

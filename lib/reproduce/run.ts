@@ -125,7 +125,7 @@ async function prepare(o: ReproduceOptions, plan: Plan, log: (m: string) => void
 
 // The format stage: the given model fine-tuned on the format samples; its weights become the
 // base of every later run (ctx.base). Skipped without a plan for it or without samples.
-async function formatStage(ctx: Context): Promise<Setup['format']> {
+export async function formatStage(ctx: Context): Promise<Setup['format']> {
   const f = ctx.plan.format;
   if (!f || ctx.suite.format.length === 0) return null;
   ctx.log(`format stage: ${f.steps} steps on ${ctx.suite.format.length} format samples`);

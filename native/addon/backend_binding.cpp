@@ -6,6 +6,7 @@
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
 #include "cpu/gemm_bf16.h"
+#include "cpu/linear_bf16.h"
 
 namespace hg {
 namespace addon {
@@ -31,6 +32,10 @@ static Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   if (b16.isa.empty()) bf16.Set("isa", env.Null());
   else bf16.Set("isa", b16.isa);
   bf16.Set("reason", b16.reason);
+  // which kernel a bf16 model's linear layers (bf16-resident weights) run, and why
+  const cpu::LinearBf16Choice& lin = cpu::linear_bf16_choice();
+  bf16.Set("linear", cpu::linear_bf16_impl_name(lin.impl));
+  bf16.Set("linearReason", lin.reason);
   cpu.Set("bf16", bf16);
   out.Set("cpu", cpu);
 

@@ -148,13 +148,15 @@ class GPTModel : public Napi::ObjectWrap<GPTModel> {
   Napi::Value Forward(const Napi::CallbackInfo& info);
   Napi::Value Backward(const Napi::CallbackInfo& info);
   Napi::Value Step(const Napi::CallbackInfo& info);
+  Napi::Value SetTrainable(const Napi::CallbackInfo& info);
+  Napi::Value ResidentBytes(const Napi::CallbackInfo& info);
+  Napi::Value ImportParameterRangeBf16(const Napi::CallbackInfo& info);
   Napi::Value Generate(const Napi::CallbackInfo& info);
   Napi::Value SetHeadGates(const Napi::CallbackInfo& info);
   Napi::Value ExportParameters(const Napi::CallbackInfo& info);
   Napi::Value ImportParameters(const Napi::CallbackInfo& info);
   Napi::Value ExportParameterRange(const Napi::CallbackInfo& info);
   Napi::Value ImportParameterRange(const Napi::CallbackInfo& info);
-  Napi::Value ImportParameterRangeBf16(const Napi::CallbackInfo& info);
   Napi::Value ExportGradients(const Napi::CallbackInfo& info);
   Napi::Value ExportOptimizerState(const Napi::CallbackInfo& info);
   Napi::Value ImportOptimizerState(const Napi::CallbackInfo& info);
@@ -373,6 +375,31 @@ Napi::Value GPTModel::Backward(const Napi::CallbackInfo& info) {
 }
 
 // ---- step -----------------------------------------------------------------------------
+// The trainable set fields of o (trainableHeads, trainMlp, trainLayerNorm, trainEmbeddings);
+// `dflt` (when given) if none of them is present.
+Trainable read_trainable(const Napi::Object& o, GPT& g, const char* ctx, const Trainable* dflt) {
+  Napi::Env env = o.Env();
+  bool any = false;
+  for (const char* k : {"trainableHeads", "trainMlp", "trainLayerNorm", "trainEmbeddings"}) any = any || !o.Get(k).IsUndefined();
+  if (!any && dflt) return *dflt;
+  Trainable t;
+  Napi::Value heads = o.Get("trainableHeads");
+  if (!heads.IsUndefined()) {
+    const size_t n = static_cast<size_t>(g.config().L * g.config().H);
+    if (!heads.IsTypedArray() || heads.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+      type_error(env, std::string(ctx) + ".trainableHeads: expected a Uint8Array [layers*heads], got " + describe(heads));
+    auto a = heads.As<Napi::Uint8Array>();
+    if (a.ElementLength() != n)
+      range_error(env, std::string(ctx) + ".trainableHeads: expected length layers*heads = " + std::to_string(n) +
+                           ", got " + std::to_string(a.ElementLength()));
+    t.heads.assign(a.Data(), a.Data() + n);
+  }
+  t.mlp = optional_bool(o, "trainMlp", false, ctx);
+  t.layernorm = optional_bool(o, "trainLayerNorm", false, ctx);
+  t.embeddings = optional_bool(o, "trainEmbeddings", false, ctx);
+  return t;
+}
+
 class StepWorker : public ModelWorker {
  public:
   StepWorker(Napi::Env env, GPTModel* m, StepOptions o) : ModelWorker(env, m, "GPT.step"), o_(std::move(o)) {}
@@ -397,20 +424,12 @@ Napi::Value GPTModel::Step(const Napi::CallbackInfo& info) {
   s.eps = num_field(o, "eps", ctx, 1e-30, 1, 1e-8);
   s.weight_decay = num_field(o, "weightDecay", ctx, 0, 1e9, 0);
   s.grad_clip = num_field(o, "gradClip", ctx, 0, 1e30, 0);
-  Napi::Value heads = o.Get("trainableHeads");
-  if (!heads.IsUndefined()) {
-    const size_t n = static_cast<size_t>(g.config().L * g.config().H);
-    if (!heads.IsTypedArray() || heads.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
-      type_error(env, "step options.trainableHeads: expected a Uint8Array [layers*heads], got " + describe(heads));
-    auto a = heads.As<Napi::Uint8Array>();
-    if (a.ElementLength() != n)
-      range_error(env, "step options.trainableHeads: expected length layers*heads = " + std::to_string(n) +
-                           ", got " + std::to_string(a.ElementLength()));
-    s.trainable_heads.assign(a.Data(), a.Data() + n);
-  }
-  s.train_mlp = optional_bool(o, "trainMlp", false, ctx);
-  s.train_layernorm = optional_bool(o, "trainLayerNorm", false, ctx);
-  s.train_embeddings = optional_bool(o, "trainEmbeddings", false, ctx);
+  // Options that name no trainable set take the one given to setTrainable() (default: all).
+  const Trainable t = read_trainable(o, g, ctx, &g.trainable());
+  s.trainable_heads = t.heads;
+  s.train_mlp = t.mlp;
+  s.train_layernorm = t.layernorm;
+  s.train_embeddings = t.embeddings;
   if (g.last_backward_scores_only())
     throw Napi::Error::New(env, "GPT.step: the last backward() was scoresOnly and formed no weight gradients; "
                                 "run forward() and backward() without scoresOnly before step()");
@@ -418,6 +437,37 @@ Napi::Value GPTModel::Step(const Napi::CallbackInfo& info) {
     throw Napi::Error::New(env, "GPT.step: needs a backward() first (one step per backward)");
   auto* w = new StepWorker(env, this, std::move(s));
   return w->Queue();
+}
+
+// setTrainable({ trainableHeads?, trainMlp?, trainLayerNorm?, trainEmbeddings? }): what later
+// steps train (none of the fields: everything).
+Napi::Value GPTModel::SetTrainable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GPT& g = ready(env);
+  const Trainable t = read_trainable(require_object(info[0], "trainable"), g, "trainable", nullptr);
+  try {
+    g.set_trainable(t);
+  } catch (const std::exception& e) {
+    throw to_js_error(env, e);
+  }
+  return env.Undefined();
+}
+
+// residentBytes(): the engine's memory by kind (core/gpt.h ResidentBytes).
+Napi::Value GPTModel::ResidentBytes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const hg::ResidentBytes b = ready(env).resident_bytes();
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("weightsF32", static_cast<double>(b.weights_f32));
+  r.Set("weightsBf16", static_cast<double>(b.weights_bf16));
+  r.Set("vectorsF32", static_cast<double>(b.vectors_f32));
+  r.Set("master", static_cast<double>(b.master));
+  r.Set("grads", static_cast<double>(b.grads));
+  r.Set("moments", static_cast<double>(b.moments));
+  r.Set("activations", static_cast<double>(b.activations));
+  r.Set("decode", static_cast<double>(b.decode));
+  r.Set("other", static_cast<double>(b.other));
+  return r;
 }
 
 // ---- generate -------------------------------------------------------------------------
@@ -556,10 +606,16 @@ Napi::Value GPTModel::ExportGradients(const Napi::CallbackInfo& info) {
 Napi::Value GPTModel::ExportOptimizerState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GPT& g = ready(env);
-  const size_t n = static_cast<size_t>(g.num_params());
+  const size_t n = static_cast<size_t>(g.optimizer_state_size());
   auto m = Napi::Float32Array::New(env, n), v = Napi::Float32Array::New(env, n);
-  g.export_optimizer_state(m.Data(), v.Data());
   Napi::Object r = Napi::Object::New(env);
+  if (g.bf16_weights()) {
+    auto master = Napi::Float32Array::New(env, n);
+    g.export_optimizer_state(m.Data(), v.Data(), master.Data());
+    r.Set("master", master);
+  } else {
+    g.export_optimizer_state(m.Data(), v.Data());
+  }
   r.Set("m", m);
   r.Set("v", v);
   r.Set("step", static_cast<double>(g.optimizer_steps()));
@@ -573,7 +629,7 @@ Napi::Value GPTModel::ImportOptimizerState(const Napi::CallbackInfo& info) {
   GPT& g = ready(env);
   const char* ctx = "optimizer state";
   Napi::Object o = require_object(info[0], ctx);
-  const size_t n = static_cast<size_t>(g.num_params());
+  const size_t n = static_cast<size_t>(g.optimizer_state_size());
   Napi::Float32Array m = require_f32(o.Get("m"), "optimizer state.m", n);
   Napi::Float32Array v = require_f32(o.Get("v"), "optimizer state.v", n);
   const int64_t step = int_field(o, "step", ctx, 0, (int64_t{1} << 53) - 1);
@@ -581,7 +637,14 @@ Napi::Value GPTModel::ImportOptimizerState(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < n; ++i)
     if (!std::isfinite(v[i]) || v[i] < 0.f)
       range_error(env, "optimizer state.v[" + std::to_string(i) + "]: expected a finite number >= 0, got " + js_number(env, v[i]));
-  g.import_optimizer_state(m.Data(), v.Data(), step);
+  const float* master = nullptr;
+  Napi::Float32Array master_a;
+  if (g.bf16_weights()) {  // a bf16 model's state covers its trainable set and carries the f32 masters
+    master_a = require_f32(o.Get("master"), "optimizer state.master (a bf16 model's f32 masters)", n);
+    require_finite(env, master_a.Data(), n, "optimizer state.master");
+    master = master_a.Data();
+  }
+  g.import_optimizer_state(m.Data(), v.Data(), step, master);
   return env.Undefined();
 }
 
@@ -616,13 +679,15 @@ Napi::Function GPTModel::Define(Napi::Env env) {
                       InstanceMethod<&GPTModel::Forward>("forward"),
                       InstanceMethod<&GPTModel::Backward>("backward"),
                       InstanceMethod<&GPTModel::Step>("step"),
+                      InstanceMethod<&GPTModel::SetTrainable>("setTrainable"),
+                      InstanceMethod<&GPTModel::ResidentBytes>("residentBytes"),
+                      InstanceMethod<&GPTModel::ImportParameterRangeBf16>("importParameterRangeBf16"),
                       InstanceMethod<&GPTModel::Generate>("generate"),
                       InstanceMethod<&GPTModel::SetHeadGates>("setHeadGates"),
                       InstanceMethod<&GPTModel::ExportParameters>("exportParameters"),
                       InstanceMethod<&GPTModel::ImportParameters>("importParameters"),
                       InstanceMethod<&GPTModel::ExportParameterRange>("exportParameterRange"),
                       InstanceMethod<&GPTModel::ImportParameterRange>("importParameterRange"),
-                      InstanceMethod<&GPTModel::ImportParameterRangeBf16>("importParameterRangeBf16"),
                       InstanceMethod<&GPTModel::ExportGradients>("exportGradients"),
                       InstanceMethod<&GPTModel::ExportOptimizerState>("exportOptimizerState"),
                       InstanceMethod<&GPTModel::ImportOptimizerState>("importOptimizerState"),

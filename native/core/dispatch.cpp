@@ -89,7 +89,8 @@ struct OnDevice<P, M> {
   X(softmax_crossentropy_forward) X(softmax_crossentropy_backward) X(sum_squares) X(adamw)
 #define HG_COUNT(m) +1
 // A new entry in core/ops.h must be added to HG_OPS_ENTRIES, or it would run on device 0.
-static_assert(sizeof(Ops) == sizeof(const char*) + (0 HG_OPS_ENTRIES(HG_COUNT)) * sizeof(void (*)()),
+// (+1: the bf16w table pointer, which CUDA leaves null and which is not wrapped)
+static_assert(sizeof(Ops) == sizeof(const char*) + (0 HG_OPS_ENTRIES(HG_COUNT)) * sizeof(void (*)()) + sizeof(void*),
               "core/ops.h gained an entry: list it in HG_OPS_ENTRIES (core/dispatch.cpp)");
 
 template <int P>

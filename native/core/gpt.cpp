@@ -9,6 +9,7 @@
 #include <limits>
 #include <string>
 
+#include "core/bf16.h"
 #include "core/errors.h"
 #include "core/gpt_buffers.h"
 #include "core/rope.h"
@@ -37,10 +38,20 @@ void check_backend(const GPTConfig& c, const Ops& ops) {
 
 GPT::GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed, bool random_init)
     : cfg_(validated(cfg)), ops_(ops), layout_(param_layout(cfg)), num_params_(param_count(cfg)),
-      prof_(profiling_requested()) {
+      prof_(profiling_requested()), bf16_(ops.bf16w != nullptr) {
   check_backend(cfg_, ops_);
-  const int64_t bytes = num_params_ * static_cast<int64_t>(sizeof(float));
-  params_ = std::make_unique<DeviceBuffer>(ops_, bytes);
+  if (bf16_) {  // matrices as bf16 bits at their canonical offsets; vectors packed in params_
+    int64_t vectors = 0;
+    for (int i = 0; i < kNumParamTensors; ++i) {
+      vec_offset_[i] = vectors;
+      if (!layout_[i].is_matrix) vectors += layout_[i].size;
+    }
+    w16_ = std::make_unique<DeviceBuffer>(ops_, num_params_ * 2);
+    params_ = std::make_unique<DeviceBuffer>(ops_, vectors * 4);
+  } else {
+    params_ = std::make_unique<DeviceBuffer>(ops_, num_params_ * static_cast<int64_t>(sizeof(float)));
+  }
+  plan_trained_blocks();
   // Initialised through a bounded host buffer, and gradients allocated by the first full
   // backward: creating (or loading) a model costs one copy of its parameters, not three.
   // Without random_init the buffer stays as alloc() returns it: zeroed.
@@ -49,7 +60,7 @@ GPT::GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed, bool random_init)
   for (int64_t begin = 0; random_init && begin < num_params_; begin += kInitChunk) {
     const int64_t end = std::min(num_params_, begin + kInitChunk);
     init_parameters(cfg, seed, begin, end, chunk.data());
-    ops_.upload(params_->f32() + begin, chunk.data(), (end - begin) * 4);
+    write_range(begin, end - begin, chunk.data());
   }
   gates_ = std::make_unique<DeviceBuffer>(ops_, cfg.L * cfg.H * static_cast<int64_t>(sizeof(float)));
   const std::vector<float> ones(static_cast<size_t>(cfg.L * cfg.H), 1.f);
@@ -71,17 +82,35 @@ GPT::~GPT() = default;
 // lnfb and lmhead are shared (layer must be 0). Null for a tensor the config does not have
 // (a missing bias, wpe under RoPE, ...), which the kernels take as "none".
 float* GPT::param(ParamIndex i, int64_t layer) const {
-  if (layout_[i].size == 0) return nullptr;
-  const bool per_layer = i >= kLn1w && i <= kFcprojb;
-  return params_->f32() + layout_[i].offset + (per_layer ? layer * (layout_[i].size / cfg_.L) : 0);
+  if (i == kNoParam || layout_[i].size == 0) return nullptr;
+  const int64_t at = (i >= kLn1w && i <= kFcprojb) ? layer * slice_size(i) : 0;
+  if (!bf16_) return params_->f32() + layout_[i].offset + at;
+  HG_CHECK(!layout_[i].is_matrix, std::string("GPT: ") + layout_[i].name + " is held as bf16 (internal error)");
+  return params_->f32() + vec_offset_[i] + at;
 }
-// Null during a scores-only backward: every kernel then skips that weight gradient.
+uint16_t* GPT::w16(ParamIndex i, int64_t layer) const {
+  if (i == kNoParam || layout_[i].size == 0) return nullptr;
+  const int64_t at = (i >= kLn1w && i <= kFcprojb) ? layer * slice_size(i) : 0;
+  return static_cast<uint16_t*>(static_cast<void*>(w16_->f32())) + layout_[i].offset + at;
+}
+int64_t GPT::slice_size(ParamIndex i) const {
+  return (i >= kLn1w && i <= kFcprojb) ? layout_[i].size / cfg_.L : layout_[i].size;
+}
+int64_t GPT::slice_cols(ParamIndex i) const {
+  if (!layout_[i].is_matrix) return slice_size(i);
+  return i == kFcprojw ? cfg_.ffn() : cfg_.C;  // every other matrix is [rows, C]
+}
+// Null during a scores-only backward: every kernel then skips that weight gradient. A bf16
+// model has a gradient for a slice only when its trainable set covers the whole slice (partial
+// slices are formed block by block in matmul_backward).
 float* GPT::grad(ParamIndex i, int64_t layer) const {
-  if (scores_only_) return nullptr;
-  float* p = param(i, layer);
-  return p ? grads_->f32() + (p - params_->f32()) : nullptr;
+  if (scores_only_ || i == kNoParam || layout_[i].size == 0) return nullptr;
+  if (!bf16_) return grads_->f32() + (param(i, layer) - params_->f32());
+  const std::vector<int>& bs = blocks_of_[i * cfg_.L + layer];
+  if (bs.size() != 1 || !grads_) return nullptr;
+  const TrainBlock& b = blocks_[bs[0]];
+  return b.nr * b.nc == slice_size(i) ? grads_->f32() + b.offset : nullptr;
 }
-const float* GPT::lm_head() const { return param(cfg_.tied ? kWte : kLmhead); }
 
 // Lays out every activation buffer for N rows in one arena (the one place that sizes them:
 // plan_activations allocates this plan, activation_bytes reports its size to the memory planner).
@@ -168,7 +197,8 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* 
   ops_.upload(a.tokens, tokens, N * 4);
   {
     auto s = prof_.scope(OpKind::Embedding);
-    ops_.encoder_forward(a.encoded, a.tokens, param(kWte), param(kWpe), B, T, C);
+    if (bf16_) ops_.bf16w->encoder_forward(a.encoded, a.tokens, w16(kWte), w16(kWpe), B, T, C);
+    else ops_.encoder_forward(a.encoded, a.tokens, param(kWte), param(kWpe), B, T, C);
   }
   for (int64_t l = 0; l < L; ++l)
     block_forward(l, layer_io(l, l == 0 ? a.encoded : a.residual3 + (l - 1) * N * C, N), B, T, 0, false);
@@ -184,7 +214,8 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* 
   }
   {
     auto s = prof_.gemm_scope(2.0 * NL * C * V);
-    if (NL > 0) ops_.matmul_forward(a.logits, lm_in, lm_head(), nullptr, NL, C, V);
+    if (NL > 0 && bf16_) ops_.bf16w->linear_forward(a.logits, lm_in, w16(lm_index()), nullptr, NL, C, V);
+    else if (NL > 0) ops_.matmul_forward(a.logits, lm_in, param(lm_index()), nullptr, NL, C, V);
   }
   if (logits_out) ops_.download(logits_out, a.logits, N * V * 4);
   if (!targets) return std::numeric_limits<double>::quiet_NaN();
@@ -229,9 +260,10 @@ void GPT::backward(float* head_scores, bool scores_only) {
   ready_for_backward_ = false;  // the logits buffer becomes dlogits below
   ready_for_step_ = false;
   last_backward_scores_only_ = scores_only;
-  if (!scores_only) {
-    if (!grads_) grads_ = std::make_unique<DeviceBuffer>(ops_, num_params_ * 4);  // zeroed
-    else ops_.zero(grads_->f32(), num_params_ * 4);
+  if (!scores_only) {  // an f32 model's gradient covers every parameter, a bf16 model's its trained blocks
+    const int64_t n = bf16_ ? trained_ : num_params_;
+    if (!grads_) grads_ = std::make_unique<DeviceBuffer>(ops_, n * 4);  // zeroed
+    else ops_.zero(grads_->f32(), n * 4);
   }
   ops_.zero(a.dresidual, N * C * 4);
   struct ScoresOnly {  // grad() is null until the end of this backward, also on an error
@@ -245,11 +277,12 @@ void GPT::backward(float* head_scores, bool scores_only) {
     if (NL > 0) ops_.softmax_crossentropy_backward(a.logits, a.targets, a.weights, NL, V);
   }
   if (logits_at_targets_) {
-    // Forward: ops_.matmul_forward(a.logits, lm_in, lm_head(), nullptr, NL, C, V);
+    // Forward: ops_.matmul_forward(a.logits, lm_in, head, nullptr, NL, C, V);
     // dln = 0 except at the target rows, which get dlogits·head (staged through the host).
     {
       auto s = prof_.gemm_scope(2.0 * NL * C * V);
-      if (NL > 0) ops_.matmul_backward(a.proj, nullptr, nullptr, a.logits, nullptr, lm_head(), NL, C, V);
+      if (NL > 0 && bf16_) ops_.bf16w->linear_backward_input(a.proj, a.logits, w16(lm_index()), NL, C, V);
+      else if (NL > 0) ops_.matmul_backward(a.proj, nullptr, nullptr, a.logits, nullptr, param(lm_index()), NL, C, V);
     }
     std::vector<float> packed(static_cast<size_t>(NL * C)), all(static_cast<size_t>(N * C), 0.f);
     ops_.download(packed.data(), a.proj, NL * C * 4);
@@ -257,9 +290,13 @@ void GPT::backward(float* head_scores, bool scores_only) {
       std::memcpy(&all[target_rows_[r] * C], &packed[r * C], C * sizeof(float));
     ops_.upload(a.dln, all.data(), N * C * 4);
   } else {
-    // Forward: ops_.matmul_forward(a.logits, a.lnf, lm_head(), nullptr, N, C, V);
-    auto s = prof_.gemm_scope((scores_only ? 2.0 : 4.0) * N * C * V);
-    ops_.matmul_backward(a.dln, grad(cfg_.tied ? kWte : kLmhead), nullptr, a.logits, a.lnf, lm_head(), N, C, V);
+    // Forward: ops_.matmul_forward(a.logits, a.lnf, head, nullptr, N, C, V);
+    if (bf16_) {
+      matmul_backward(a.dln, a.logits, a.lnf, lm_index(), kNoParam, 0, N, C, V);
+    } else {
+      auto s = prof_.gemm_scope((scores_only ? 2.0 : 4.0) * N * C * V);
+      ops_.matmul_backward(a.dln, grad(lm_index()), nullptr, a.logits, a.lnf, param(lm_index()), N, C, V);
+    }
   }
   // Forward: norm_forward(a.lnf, ..., residual3_{L-1}, kLnfw, kLnfb, 0, N);
   norm_backward(a.dresidual, a.dln, a.residual3 + (L - 1) * N * C, kLnfw, kLnfb, 0, a.lnf_mean, a.lnf_rstd, N);
@@ -269,7 +306,8 @@ void GPT::backward(float* head_scores, bool scores_only) {
   if (!scores_only) {
     // Forward: ops_.encoder_forward(a.encoded, a.tokens, wte, wpe, B, T, C);
     auto s = prof_.scope(OpKind::Embedding);
-    ops_.encoder_backward(grad(kWte), grad(kWpe), a.dresidual, a.tokens, B, T, C);
+    // (a bf16 model that does not train the embeddings forms no gradient for them)
+    if (float* dwte = grad(kWte)) ops_.encoder_backward(dwte, grad(kWpe), a.dresidual, a.tokens, B, T, C);
   }
   ops_.download(head_scores, a.head_scores, L * B * H * 4);
   ready_for_step_ = !scores_only;
@@ -277,27 +315,75 @@ void GPT::backward(float* head_scores, bool scores_only) {
 
 void GPT::set_head_gates(const float* gates) { ops_.upload(gates_->f32(), gates, gates_->bytes()); }
 
-void GPT::export_parameters(float* host) const { ops_.download(host, params_->f32(), num_params_ * 4); }
+void GPT::export_parameters(float* host) const { export_parameter_range(0, num_params_, host); }
 
 void GPT::import_parameters(const float* host) { import_parameter_range(0, num_params_, host); }
+
+namespace {
+// fn(tensor, first, count): the part [first, first+count) of [offset, offset+n) in each tensor.
+template <class F>
+void for_each_tensor_part(const ParamLayout& layout, int64_t offset, int64_t n, F&& fn) {
+  for (int i = 0; i < kNumParamTensors; ++i) {
+    const ParamTensor& t = layout[i];
+    const int64_t lo = std::max(offset, t.offset), hi = std::min(offset + n, t.offset + t.size);
+    if (lo < hi) fn(static_cast<ParamIndex>(i), lo, hi - lo);
+  }
+}
+constexpr int64_t kHostChunk = int64_t{1} << 20;  // elements converted per host round trip
+}  // namespace
 
 void GPT::export_parameter_range(int64_t offset, int64_t n, float* host) const {
   HG_CHECK(offset >= 0 && n >= 0 && offset + n <= num_params_,
            "exportParameterRange: [" + std::to_string(offset) + ", " + std::to_string(offset + n) +
                ") is outside the " + std::to_string(num_params_) + " parameters");
-  if (n > 0) ops_.download(host, params_->f32() + offset, n * 4);
+  if (n == 0) return;
+  if (!bf16_) return ops_.download(host, params_->f32() + offset, n * 4);
+  std::vector<uint16_t> bits;
+  for_each_tensor_part(layout_, offset, n, [&](ParamIndex i, int64_t first, int64_t count) {
+    float* out = host + (first - offset);
+    const int64_t at = first - layout_[i].offset;
+    if (!layout_[i].is_matrix) return ops_.download(out, params_->f32() + vec_offset_[i] + at, count * 4);
+    for (int64_t done = 0; done < count; done += kHostChunk) {  // widened exactly
+      const int64_t m = std::min(kHostChunk, count - done);
+      bits.resize(static_cast<size_t>(m));
+      ops_.download(bits.data(), w16(i) + at + done, m * 2);
+      for (int64_t k = 0; k < m; ++k) out[done + k] = from_bf16(bits[k]);
+    }
+  });
+  if (master_) overlay_blocks(master_->f32(), offset, n, host);  // the masters win where they exist
+}
+
+// Writes [offset, offset+n) into the weights as this model holds them (rounding a bf16 model's
+// matrices once); the optimizer state is the caller's business.
+void GPT::write_range(int64_t offset, int64_t n, const float* host) {
+  if (n == 0) return;
+  if (!bf16_) return ops_.upload(params_->f32() + offset, host, n * 4);
+  std::vector<uint16_t> bits;
+  for_each_tensor_part(layout_, offset, n, [&](ParamIndex i, int64_t first, int64_t count) {
+    const float* in = host + (first - offset);
+    const int64_t at = first - layout_[i].offset;
+    if (!layout_[i].is_matrix) return ops_.upload(params_->f32() + vec_offset_[i] + at, in, count * 4);
+    for (int64_t done = 0; done < count; done += kHostChunk) {
+      const int64_t m = std::min(kHostChunk, count - done);
+      bits.resize(static_cast<size_t>(m));
+      for (int64_t k = 0; k < m; ++k) bits[k] = to_bf16(in[done + k]);
+      ops_.upload(w16(i) + at + done, bits.data(), m * 2);
+    }
+  });
 }
 
 void GPT::import_parameter_range(int64_t offset, int64_t n, const float* host) {
   HG_CHECK(offset >= 0 && n >= 0 && offset + n <= num_params_,
            "importParameterRange: [" + std::to_string(offset) + ", " + std::to_string(offset + n) +
                ") is outside the " + std::to_string(num_params_) + " parameters");
-  if (n > 0) ops_.upload(params_->f32() + offset, host, n * 4);
+  write_range(offset, n, host);
   ready_for_backward_ = ready_for_step_ = last_backward_scores_only_ = false;  // activations and gradients are stale now
   // New weights start a new optimisation: moments and the bias-correction count of the old
-  // trajectory would otherwise push the first steps in the old gradients' direction.
+  // trajectory would otherwise push the first steps in the old gradients' direction. A bf16
+  // model's masters go too (the next step widens them from the new weights).
   m_.reset();
   v_.reset();
+  master_.reset();
   steps_ = 0;
 }
 
@@ -305,24 +391,40 @@ void GPT::import_parameter_range_bf16(int64_t offset, int64_t n, const uint16_t*
   HG_CHECK(offset >= 0 && n >= 0 && offset + n <= num_params_,
            "importParameterRangeBf16: [" + std::to_string(offset) + ", " + std::to_string(offset + n) +
                ") is outside the " + std::to_string(num_params_) + " parameters");
-  // Widened through a bounded buffer: the import costs the model plus 4 MiB, not a second copy.
-  constexpr int64_t kChunk = int64_t{1} << 20;
-  std::vector<float> wide(static_cast<size_t>(std::min(n, kChunk)));
-  for (int64_t begin = 0; begin < n; begin += kChunk) {
-    const int64_t m = std::min(kChunk, n - begin);
-    for (int64_t i = 0; i < m; ++i) {
-      const uint32_t bits = static_cast<uint32_t>(host[begin + i]) << 16;  // bf16 is an f32's top half
-      std::memcpy(&wide[static_cast<size_t>(i)], &bits, 4);
+  std::vector<float> wide;
+  for_each_tensor_part(layout_, offset, n, [&](ParamIndex i, int64_t first, int64_t count) {
+    const uint16_t* in = host + (first - offset);
+    if (bf16_ && layout_[i].is_matrix) return ops_.upload(w16(i) + (first - layout_[i].offset), in, count * 2);  // as is
+    for (int64_t done = 0; done < count; done += kHostChunk) {  // widened exactly (f32 storage)
+      const int64_t m = std::min(kHostChunk, count - done);
+      wide.resize(static_cast<size_t>(m));
+      for (int64_t k = 0; k < m; ++k) wide[k] = from_bf16(in[done + k]);
+      write_range(first + done, m, wide.data());
     }
-    import_parameter_range(offset + begin, m, wide.data());
-  }
-  if (n == 0) import_parameter_range(offset, 0, nullptr);  // still forgets gradients and AdamW state
+  });
+  import_parameter_range(offset, 0, nullptr);  // forgets gradients and the optimizer state, as an f32 import does
 }
 
 void GPT::export_gradients(float* host) const {
   HG_CHECK(!last_backward_scores_only_, "exportGradients: the last backward was scores-only (no weight gradients)");
   HG_CHECK(ready_for_step_, "exportGradients: needs a backward first");
-  ops_.download(host, grads_->f32(), num_params_ * 4);
+  if (!bf16_) return ops_.download(host, grads_->f32(), num_params_ * 4);
+  std::fill(host, host + num_params_, 0.f);  // not formed outside the trainable set
+  if (grads_) overlay_blocks(grads_->f32(), 0, num_params_, host);
+}
+
+ResidentBytes GPT::resident_bytes() const {
+  ResidentBytes r;
+  auto bytes = [](const std::unique_ptr<DeviceBuffer>& b) { return b ? b->bytes() : int64_t{0}; };
+  (bf16_ ? r.vectors_f32 : r.weights_f32) = bytes(params_);
+  r.weights_bf16 = bytes(w16_);
+  r.master = bytes(master_);
+  r.grads = bytes(grads_);
+  r.moments = bytes(m_) + bytes(v_);
+  r.activations = acts_ ? bytes(acts_->arena) : 0;
+  r.decode = decode_ ? bytes(decode_->arena) : 0;
+  r.other = bytes(gates_) + bytes(rope_cos_) + bytes(rope_sin_);
+  return r;
 }
 
 }  // namespace hg

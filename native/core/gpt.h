@@ -12,6 +12,12 @@
 // The model owns its parameters, gradients, AdamW moments and activations. Activations are
 // planned for N = batch·seqLen rows and reused; they are re-planned only when N grows.
 //
+// Weights: an f32 model holds every parameter as f32. A bf16 model (an Ops table with bf16w)
+// holds its 2-D weights only as bf16 bits and its vectors (norm weights, biases) as f32; the
+// f32 master copy, the gradient and AdamW's moments exist only for the trainable set
+// (set_trainable), in one compact array each, created at the first full backward / step; after
+// each step the trained slices are re-rounded into the bf16 weights (docs/memory.md).
+//
 // Not thread-safe: one call at a time per model (the addon enforces it).
 #pragma once
 #include <cstdint>
@@ -38,6 +44,28 @@ struct StepOptions {
   bool train_embeddings = false;  // wte, wpe and the LM head (wte when tied, lmhead otherwise)
 };
 
+// The parameters a step updates: StepOptions' switches on their own (set_trainable).
+struct Trainable {
+  std::vector<uint8_t> heads;  // empty: everything trains; else [L·H] flags as in StepOptions
+  bool mlp = false, layernorm = false, embeddings = false;
+  bool operator==(const Trainable& o) const {
+    return heads == o.heads && mlp == o.mlp && layernorm == o.layernorm && embeddings == o.embeddings;
+  }
+  bool operator!=(const Trainable& o) const { return !(*this == o); }
+};
+Trainable trainable_of(const StepOptions& o);
+
+// Bytes the engine holds, by kind (the memory planner and the tests compare against these).
+struct ResidentBytes {
+  int64_t weights_f32 = 0;   // an f32 model's parameters
+  int64_t weights_bf16 = 0;  // a bf16 model's matrices (bf16 bits)
+  int64_t vectors_f32 = 0;   // a bf16 model's norm weights and biases
+  int64_t master = 0;        // f32 masters of the trained slices (bf16 models)
+  int64_t grads = 0, moments = 0;
+  int64_t activations = 0, decode = 0;  // forward/backward arena; generate's KV cache and scratch
+  int64_t other = 0;                    // gates, RoPE tables
+};
+
 class DeviceBuffer;
 class ArenaPlanner;
 
@@ -56,6 +84,13 @@ class GPT {
 
   const GPTConfig& config() const { return cfg_; }
   int64_t num_params() const { return num_params_; }
+  bool bf16_weights() const { return bf16_; }
+  ResidentBytes resident_bytes() const;
+  // Declares what later steps train. A bf16 model forms gradients only for this set (and
+  // step() refuses another); it refuses a change while it holds optimizer state for another
+  // set. For an f32 model it is the default of step() options that name no set. Default: all.
+  void set_trainable(const Trainable& t);
+  const Trainable& trainable() const { return trainable_; }
   Profiler& profiler() { return prof_; }
 
   // tokens, targets [B·T] (targets may be null: no loss; -1 = no target at that position);
@@ -74,27 +109,35 @@ class GPT {
   // Needs a backward since the last step.
   // Refuses (RangeError, nothing changed) when the gradients it would apply are not finite.
   void step(const StepOptions& o);
-  // AdamW state, for resumable training: moments m, v (host [num_params], zero before the first
-  // step) and the step count of the bias corrections. import_parameters() resets them, so a
-  // resume imports the parameters first, then this.
+  // AdamW state, for resumable training: moments m, v (host [optimizer_state_size()], zero
+  // before the first step) and the step count of the bias corrections. An f32 model's state
+  // covers every parameter in the canonical layout; a bf16 model's covers its trainable set
+  // only (compact, in the order of its trained blocks) and adds the f32 masters (master, same
+  // size; null for f32 models). import_parameters() resets them, so a resume imports the
+  // parameters first, then this.
   int64_t optimizer_steps() const;
-  void export_optimizer_state(float* m, float* v) const;
-  void import_optimizer_state(const float* m, const float* v, int64_t steps);
+  int64_t optimizer_state_size() const;
+  void export_optimizer_state(float* m, float* v, float* master = nullptr) const;
+  void import_optimizer_state(const float* m, const float* v, int64_t steps, const float* master = nullptr);
   // Greedy decoding with a KV cache; returns the new tokens only (stop_token, when met, ends
   // the output and is not included; -1: none). prompt.size() + max_new must be <= P.
   std::vector<int32_t> generate(const std::vector<int32_t>& prompt, int64_t max_new,
                                 int32_t stop_token);
 
   void set_head_gates(const float* gates);  // host [L·H]
+  // Export gives the f32 masters where they exist, else the weights as held (bf16 widened).
   void export_parameters(float* host) const;
   void import_parameters(const float* host);  // also forgets pending gradients and AdamW state
   // Parameters [offset, offset+n) of the canonical layout, to or from host memory (streaming
-  // load/save without a second full copy). The import also forgets gradients and AdamW state.
+  // load/save without a second full copy). The import also forgets gradients and AdamW state;
+  // a bf16 model rounds the matrices once into its bf16 weights.
   void export_parameter_range(int64_t offset, int64_t n, float* host) const;
   void import_parameter_range(int64_t offset, int64_t n, const float* host);
-  // The same from bf16 bits (a BF16 checkpoint): widened exactly (f32 storage), never rounded.
+  // The same from bf16 bits (a BF16 checkpoint): copied as they are into a bf16 model's
+  // matrices (never rounded twice), widened exactly everywhere else.
   void import_parameter_range_bf16(int64_t offset, int64_t n, const uint16_t* host);
-  void export_gradients(float* host) const;   // needs a backward
+  // Needs a backward. A bf16 model forms gradients only for its trainable set: 0 elsewhere.
+  void export_gradients(float* host) const;
 
   bool has_forward_with_targets() const { return ready_for_backward_; }
   int64_t last_batch() const { return B_; }
@@ -106,9 +149,27 @@ class GPT {
   struct Acts;
   struct DecodeState;
   struct BlockIO;
-  float* param(ParamIndex i, int64_t layer = 0) const;
+  // One trained block of a bf16 model: rows [r0, r0+nr) x columns [c0, c0+nc) of layer l's
+  // slice of tensor t, seen as [rows, cols] (matrices [OC, IC]; vectors [1, size]), held at
+  // `offset` of the compact master/grad/moment arrays as a dense [nr, nc] matrix.
+  struct TrainBlock {
+    ParamIndex t;
+    int64_t l, r0, nr, c0, nc, offset;
+  };
+  static constexpr ParamIndex kNoParam = kNumParamTensors;  // "no bias"
+  float* param(ParamIndex i, int64_t layer = 0) const;      // f32 storage (vectors only in bf16)
+  uint16_t* w16(ParamIndex i, int64_t layer = 0) const;    // a bf16 model's matrix slice
   float* grad(ParamIndex i, int64_t layer = 0) const;
-  const float* lm_head() const;  // wte or lmhead
+  ParamIndex lm_index() const { return cfg_.tied ? kWte : kLmhead; }
+  int64_t slice_cols(ParamIndex i) const;  // IC of a matrix slice, the slice size of a vector
+  int64_t slice_size(ParamIndex i) const;
+  void write_range(int64_t offset, int64_t n, const float* host);  // no state reset
+  void plan_trained_blocks();
+  // host[i - offset] = the compact array's value of canonical element i, for every trained
+  // element in [offset, offset+n) (the others are left as they are)
+  void overlay_blocks(const float* compact, int64_t offset, int64_t n, float* host) const;
+  void sync_masters(bool to_weights);  // masters <- weights (widened), or weights <- masters (rounded)
+  std::vector<ParamSpan> compact_spans() const;
   void norm_forward(float* out, float* mean, float* rstd, const float* inp, ParamIndex w, ParamIndex b,
                     int64_t l, int64_t N);
   void norm_backward(float* dinp, const float* dout, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
@@ -133,6 +194,13 @@ class GPT {
   ParamLayout layout_;
   int64_t num_params_;
   Profiler prof_;
+  bool bf16_ = false;  // ops_.bf16w: matrices only as bf16 (w16_), vectors packed in params_
+  Trainable trainable_;
+  std::vector<TrainBlock> blocks_;                // bf16 models: the trainable set's blocks
+  std::vector<std::vector<int>> blocks_of_;       // [tensor·L + layer] -> indices into blocks_
+  int64_t trained_ = 0;                           // elements in the blocks
+  std::array<int64_t, kNumParamTensors> vec_offset_{};  // bf16 models: a vector's place in params_
+  std::unique_ptr<DeviceBuffer> w16_, master_;
   std::unique_ptr<DeviceBuffer> params_, grads_, m_, v_, gates_;
   std::unique_ptr<DeviceBuffer> rope_cos_, rope_sin_;  // [P, hs/2] each (RoPE configs only)
   std::unique_ptr<Acts> acts_;

@@ -35,14 +35,35 @@ void GPT::norm_backward(float* dinp, const float* dout, const float* inp, ParamI
 void GPT::matmul_forward(float* out, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
                          int64_t N, int64_t IC, int64_t OC) {
   auto s = prof_.gemm_scope(2.0 * N * IC * OC);
-  ops_.matmul_forward(out, inp, param(w, l), param(b, l), N, IC, OC);
+  if (bf16_) ops_.bf16w->linear_forward(out, inp, w16(w, l), param(b, l), N, IC, OC);
+  else ops_.matmul_forward(out, inp, param(w, l), param(b, l), N, IC, OC);
 }
 
 // Forward: out = inp · w_lᵀ + b_l.  dinp = dout·w_l; dw_l += doutᵀ·inp; db_l += Σ dout
+// (a bf16 model: dw, db only on its trained blocks of w_l and b_l).
 void GPT::matmul_backward(float* dinp, const float* dout, const float* inp, ParamIndex w,
                           ParamIndex b, int64_t l, int64_t N, int64_t IC, int64_t OC) {
-  auto s = prof_.gemm_scope(4.0 * N * IC * OC);
-  ops_.matmul_backward(dinp, grad(w, l), grad(b, l), dout, inp, param(w, l), N, IC, OC);
+  if (!bf16_) {
+    auto s = prof_.gemm_scope(4.0 * N * IC * OC);
+    ops_.matmul_backward(dinp, grad(w, l), grad(b, l), dout, inp, param(w, l), N, IC, OC);
+    return;
+  }
+  {
+    auto s = prof_.gemm_scope(2.0 * N * IC * OC);
+    ops_.bf16w->linear_backward_input(dinp, dout, w16(w, l), N, IC, OC);
+  }
+  if (scores_only_ || !grads_) return;
+  for (int k : blocks_of_[w * cfg_.L + l]) {  // dw[r0:, c0:] += dout[:, r0:]ᵀ · inp[:, c0:]
+    const TrainBlock& t = blocks_[k];
+    auto s = prof_.gemm_scope(2.0 * N * t.nr * t.nc);
+    ops_.bf16w->linear_backward_weight(grads_->f32() + t.offset, t.nc, nullptr, dout + t.r0, OC, inp + t.c0, IC, N,
+                                       t.nr, t.nc);
+  }
+  if (b == kNoParam) return;
+  for (int k : blocks_of_[b * cfg_.L + l]) {  // a bias slice is [1, OC]: columns c0.. are outputs c0..
+    const TrainBlock& t = blocks_[k];
+    ops_.bf16w->linear_backward_weight(nullptr, 0, grads_->f32() + t.offset, dout + t.c0, OC, nullptr, 0, N, t.nc, 1);
+  }
 }
 
 // Layer l's slices of the training activations for N = B·T rows (the same for the forward that

@@ -17,8 +17,13 @@ void GPT::decode(const int32_t* tokens, int64_t n, int64_t pos, float* last_logi
   DecodeState& d = *decode_;
   const int64_t C = cfg_.C, V = cfg_.V;
   ops_.upload(d.tokens, tokens, n * 4);
-  const float* wpe = param(kWpe);
-  ops_.encoder_forward(d.x, d.tokens, param(kWte), wpe ? wpe + pos * C : nullptr, 1, n, C);  // x [n,C]
+  if (bf16_) {  // x [n,C]
+    const uint16_t* wpe = w16(kWpe);
+    ops_.bf16w->encoder_forward(d.x, d.tokens, w16(kWte), wpe ? wpe + pos * C : nullptr, 1, n, C);
+  } else {
+    const float* wpe = param(kWpe);
+    ops_.encoder_forward(d.x, d.tokens, param(kWte), wpe ? wpe + pos * C : nullptr, 1, n, C);
+  }
   BlockIO io;  // the residual stream x is updated in place
   io.res_in = io.res2 = io.res3 = d.x;
   io.ln1 = io.ln2 = d.ln;
@@ -32,7 +37,7 @@ void GPT::decode(const int32_t* tokens, int64_t n, int64_t pos, float* last_logi
   for (int64_t l = 0; l < cfg_.L; ++l) block_forward(l, io, 1, n, pos, true);
   const float* last = d.x + (n - 1) * C;  // only the last position needs logits
   norm_forward(d.ln, d.mean, d.rstd, last, kLnfw, kLnfb, 0, 1);
-  ops_.matmul_forward(d.logits, d.ln, lm_head(), nullptr, 1, C, V);
+  matmul_forward(d.logits, d.ln, lm_index(), kNoParam, 0, 1, C, V);
   ops_.download(last_logits, d.logits, V * 4);
 }
 

@@ -91,11 +91,22 @@ void GPT::step(const StepOptions& o) {
            "step: trainableHeads must have layers*heads = " + std::to_string(cfg_.L * cfg_.H) +
                " entries, got " + std::to_string(o.trainable_heads.size()));
   auto s = prof_.scope(OpKind::Optimizer);
+  // An f32 model: flat arrays over every parameter, the spans pick what trains. A bf16 model:
+  // compact arrays over its trainable set's blocks (masters widened from the bf16 weights at
+  // the first step), and that set must be the one its gradients were formed for.
+  if (bf16_ && trainable_of(o) != trainable_)
+    throw_range("step: a bf16 model forms gradients only for the set given to setTrainable(), and this step names "
+                "another; call setTrainable() with it before backward()");
+  const int64_t n = bf16_ ? trained_ : num_params_;
   if (!m_) {  // moments are allocated on the first step: inference-only models never pay
-    m_ = std::make_unique<DeviceBuffer>(ops_, num_params_ * 4);
-    v_ = std::make_unique<DeviceBuffer>(ops_, num_params_ * 4);
+    m_ = std::make_unique<DeviceBuffer>(ops_, n * 4);
+    v_ = std::make_unique<DeviceBuffer>(ops_, n * 4);
   }
-  const std::vector<ParamSpan> spans = trainable_spans(o);
+  if (bf16_ && !master_) {
+    master_ = std::make_unique<DeviceBuffer>(ops_, n * 4);
+    sync_masters(false);
+  }
+  const std::vector<ParamSpan> spans = bf16_ ? compact_spans() : trainable_spans(o);
   // The global norm of the gradients this step applies, always: a NaN or Inf among them would
   // poison every parameter it touches and the moments with it, so such a step is refused and
   // leaves the parameters, the moments and the step count as they were.
@@ -108,31 +119,51 @@ void GPT::step(const StepOptions& o) {
   if (o.grad_clip > 0.f && norm > o.grad_clip) grad_scale = static_cast<float>(o.grad_clip / (norm + 1e-6));
   ++steps_;
   const AdamWParams hp{o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, grad_scale, steps_};
-  ops_.adamw(params_->f32(), grads_->f32(), m_->f32(), v_->f32(), spans.data(),
+  ops_.adamw(bf16_ ? master_->f32() : params_->f32(), grads_->f32(), m_->f32(), v_->f32(), spans.data(),
              static_cast<int64_t>(spans.size()), hp);
+  if (bf16_) sync_masters(true);  // the trained slices' new values, rounded into the bf16 weights
   ready_for_step_ = false;
 }
 
 int64_t GPT::optimizer_steps() const { return steps_; }
 
-void GPT::export_optimizer_state(float* m, float* v) const {
+int64_t GPT::optimizer_state_size() const { return bf16_ ? trained_ : num_params_; }
+
+void GPT::export_optimizer_state(float* m, float* v, float* master) const {
+  const int64_t n = optimizer_state_size();
+  HG_CHECK(!bf16_ || master, "exportOptimizerState: a bf16 model's state includes its f32 masters (internal error)");
   if (!m_) {  // no step yet: the moments are zero
-    std::fill(m, m + num_params_, 0.f);
-    std::fill(v, v + num_params_, 0.f);
-    return;
+    std::fill(m, m + n, 0.f);
+    std::fill(v, v + n, 0.f);
+  } else {
+    ops_.download(m, m_->f32(), n * 4);
+    ops_.download(v, v_->f32(), n * 4);
   }
-  ops_.download(m, m_->f32(), num_params_ * 4);
-  ops_.download(v, v_->f32(), num_params_ * 4);
+  if (!bf16_) return;
+  // The masters, or what the first step would widen them from.
+  for (const TrainBlock& b : blocks_) {
+    const int64_t cols = slice_cols(b.t);
+    const int64_t first = layout_[b.t].offset + b.l * slice_size(b.t) + b.r0 * cols + b.c0;
+    for (int64_t r = 0; r < b.nr; ++r)
+      export_parameter_range(first + r * cols, b.nc, master + b.offset + r * b.nc);
+  }
 }
 
-void GPT::import_optimizer_state(const float* m, const float* v, int64_t steps) {
+void GPT::import_optimizer_state(const float* m, const float* v, int64_t steps, const float* master) {
   HG_CHECK(steps >= 0, "importOptimizerState: step must be >= 0, got " + std::to_string(steps));
+  HG_CHECK(!bf16_ || master, "importOptimizerState: a bf16 model needs the f32 masters (state.master)");
+  const int64_t n = optimizer_state_size();
   if (!m_) {
-    m_ = std::make_unique<DeviceBuffer>(ops_, num_params_ * 4);
-    v_ = std::make_unique<DeviceBuffer>(ops_, num_params_ * 4);
+    m_ = std::make_unique<DeviceBuffer>(ops_, n * 4);
+    v_ = std::make_unique<DeviceBuffer>(ops_, n * 4);
   }
-  ops_.upload(m_->f32(), m, num_params_ * 4);
-  ops_.upload(v_->f32(), v, num_params_ * 4);
+  ops_.upload(m_->f32(), m, n * 4);
+  ops_.upload(v_->f32(), v, n * 4);
+  if (bf16_) {
+    if (!master_) master_ = std::make_unique<DeviceBuffer>(ops_, n * 4);
+    ops_.upload(master_->f32(), master, n * 4);
+    sync_masters(true);  // the weights are the masters rounded, as after the step that saved them
+  }
   steps_ = steps;
 }
 

@@ -24,6 +24,31 @@ struct AdamWParams {
   int64_t t;         // step number, >= 1, for the bias corrections
 };
 
+// Kernels of a model whose 2-D weights live only as bf16 bits (uint16_t, row-major [OC, IC] in
+// the canonical layout's order; docs/memory.md). The f32 inputs are rounded to bf16 on the way
+// in, products accumulate in f32. A backend without them leaves Ops::bf16w null and keeps f32
+// weights (CUDA today).
+struct Bf16WeightOps {
+  // out [N,OC] = inp [N,IC] · wᵀ + bias [OC] (bias may be null)
+  void (*linear_forward)(float* out, const float* inp, const uint16_t* w, const float* bias, int64_t N,
+                         int64_t IC, int64_t OC);
+  // dinp [N,IC] = dout [N,OC] · w (overwrite)
+  void (*linear_backward_input)(float* dinp, const float* dout, const uint16_t* w, int64_t N, int64_t IC,
+                                int64_t OC);
+  // The weight gradient of one block of a linear layer (a trained slice, f32 activations):
+  // dw [rows,cols] (row stride ldw) += doutᵀ·inp, dout [N,rows] (row stride ldo), inp [N,cols]
+  // (row stride ldi); dbias [rows] += Σ_n dout (either may be null).
+  void (*linear_backward_weight)(float* dw, int64_t ldw, float* dbias, const float* dout, int64_t ldo,
+                                 const float* inp, int64_t ldi, int64_t N, int64_t rows, int64_t cols);
+  // out [B,T,C] = wte[tokens] + wpe[t] (wpe may be null), wte [V,C], wpe [P,C] bf16
+  void (*encoder_forward)(float* out, const int32_t* tokens, const uint16_t* wte, const uint16_t* wpe,
+                          int64_t B, int64_t T, int64_t C);
+  // Blocks [rows, cols] with row strides: dst = bf16(src) / dst = f32(src) (exact) / dst = src
+  void (*round_block)(uint16_t* dst, int64_t ldd, const float* src, int64_t lds, int64_t rows, int64_t cols);
+  void (*widen_block)(float* dst, int64_t ldd, const uint16_t* src, int64_t lds, int64_t rows, int64_t cols);
+  void (*copy_block)(float* dst, int64_t ldd, const float* src, int64_t lds, int64_t rows, int64_t cols);
+};
+
 struct Ops {
   const char* name;
 
@@ -124,10 +149,13 @@ struct Ops {
   double (*sum_squares)(const float* grads, const ParamSpan* spans, int64_t nspans);
   void (*adamw)(float* params, const float* grads, float* m, float* v, const ParamSpan* spans,
                 int64_t nspans, const AdamWParams& hp);
+
+  // Optional (last, so that a table written without it leaves it null): bf16-resident weights.
+  const Bf16WeightOps* bf16w;
 };
 
-// The CPU table (native/cpu/ops_cpu.cpp); the bf16 one runs the linear layers' gemms in bf16
-// (needs cpu::bf16_support().available).
+// The CPU table (native/cpu/ops_cpu.cpp); the bf16 one keeps a model's matrices only as bf16
+// (bf16w) and runs the linear layers in bf16 (needs cpu::bf16_support().available).
 const Ops& cpu_ops();
 const Ops& cpu_ops_bf16();
 

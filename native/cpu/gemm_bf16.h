@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/bf16.h"
+
 namespace hg {
 namespace cpu {
 
@@ -22,9 +24,9 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
                const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                int64_t ldc);
 
-// f32 -> bf16 bits, round to nearest even (NaN stays NaN); and back (exact).
-uint16_t to_bf16(float x);
-float from_bf16(uint16_t b);
+// f32 -> bf16 bits, round to nearest even (NaN stays NaN); and back (exact). core/bf16.h.
+using hg::from_bf16;
+using hg::to_bf16;
 
 }  // namespace cpu
 }  // namespace hg

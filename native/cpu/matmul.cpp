@@ -53,5 +53,16 @@ void matmul_backward_bf16(float* dinp, float* dw, float* dbias, const float* dou
   backward_with(gemm_bf16, dinp, dw, dbias, dout, inp, w, N, IC, OC);
 }
 
+void matmul_backward_weight_block(float* dw, int64_t ldw, float* dbias, const float* dout, int64_t ldo,
+                                  const float* inp, int64_t ldi, int64_t N, int64_t rows, int64_t cols) {
+  const GemmFn gemm_fn = bf16_support().available ? gemm_bf16 : gemm;
+  if (dw) gemm_fn(true, false, rows, cols, N, 1.f, dout, ldo, inp, ldi, 1.f, dw, ldw);  // dw += doutᵀ · inp
+  if (!dbias) return;
+  parallel_chunks(rows, 64, [&](int64_t o0, int64_t o1) {  // column sums, rows of dout in order
+    for (int64_t r = 0; r < N; ++r)
+      for (int64_t o = o0; o < o1; ++o) dbias[o] += dout[r * ldo + o];
+  });
+}
+
 }  // namespace cpu
 }  // namespace hg

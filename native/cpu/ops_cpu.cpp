@@ -9,11 +9,13 @@
 #include "cpu/adamw.h"
 #include "cpu/attention.h"
 #include "cpu/attention_decode.h"
+#include "cpu/bf16_weights.h"
 #include "cpu/crossentropy.h"
 #include "cpu/encoder.h"
 #include "cpu/gelu.h"
 #include "cpu/heads.h"
 #include "cpu/layernorm.h"
+#include "cpu/linear_bf16.h"
 #include "cpu/matmul.h"
 #include "cpu/residual.h"
 #include "cpu/rmsnorm.h"
@@ -101,6 +103,7 @@ Ops make_cpu_ops() {
       cpu::softmax_crossentropy_backward,
       cpu::sum_squares,
       cpu::adamw,
+      nullptr,
   };
 }
 }  // namespace
@@ -110,14 +113,20 @@ const Ops& cpu_ops() {
   return ops;
 }
 
-// The linear layers' gemms in bf16; everything else (attention, norms, loss, AdamW on the f32
-// master weights) stays f32.
+// A bf16 model: the matrices live only as bf16 and the linear layers run on them (bf16w); the
+// f32 matmul entries run the gemms in bf16 for what still holds f32 operands. Everything else
+// (attention, norms, loss, AdamW on the f32 masters of trained slices) stays f32.
 const Ops& cpu_ops_bf16() {
+  static const Bf16WeightOps bf16w{
+      cpu::linear_forward_bf16w, cpu::linear_backward_input_bf16w, cpu::matmul_backward_weight_block,
+      cpu::encoder_forward_bf16w, cpu::round_block, cpu::widen_block, cpu::copy_block,
+  };
   static const Ops ops = [] {
     Ops o = make_cpu_ops();
     o.name = "cpu-bf16";
     o.matmul_forward = cpu::matmul_forward_bf16;
     o.matmul_backward = cpu::matmul_backward_bf16;
+    o.bf16w = &bf16w;
     return o;
   }();
   return ops;

@@ -1,4 +1,5 @@
 // How the tests compare computed tensors with references and with each other.
+import { appendFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 
 /**
@@ -21,4 +22,16 @@ export function maxRelError(got: ArrayLike<number>, want: ArrayLike<number>, flo
 
 export function sameBits(a: Float32Array, b: Float32Array): boolean {
   return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+}
+
+/**
+ * Asserts error < bound for a randomised check, and records the error for `npm run test:seeds`
+ * (scripts/test-seeds.mjs), which reports the worst error of each label over a sweep beside its
+ * bound: how a bound is measured and how much margin it keeps. The label names the check, the
+ * same on every seed (no seed-dependent values in it); detail goes in the failure message only.
+ */
+export function within(label: string, error: number, bound: number, detail = ''): void {
+  const record = process.env.HEADGRAD_TEST_RECORD;
+  if (record) appendFileSync(record, `${JSON.stringify({ label, error: Number.isFinite(error) ? error : String(error), bound, seed: process.env.HEADGRAD_TEST_SEED ?? null })}\n`);
+  assert.ok(error < bound, `${label}: ${error} is not below the bound ${bound}${detail ? `\n${detail}` : ''}`);
 }

@@ -312,11 +312,13 @@ export function referenceForward(config: ReferenceConfig, params: Params, tokens
  * sample b alone (what the engine's headScores are). Sample b's share of the loss is
  * Σ_t w_{b,t}·CE_{b,t} with the batch's weights, so each entry is a derivative of one
  * sequence's weighted loss, taken by the five-point central difference
- * (−f(2ε) + 8f(ε) − 8f(−ε) + f(−2ε))/(12ε) in float64: truncation O(ε⁴), rounding ~1e-13; on
- * parameters of std 0.3 the total error reached 2.4e-8 relative to the scores, so compare at 1e-6.
+ * (−f(2ε) + 8f(ε) − 8f(−ε) + f(−2ε))/(12ε) in float64: truncation ε⁴/30·|f⁽⁵⁾|, rounding
+ * ~1.5·δ/ε for a loss rounded by δ (~1e-16..1e-15 here). ε = 1e-4: on parameters of std 0.3 the
+ * gate derivatives can be steep (f⁽⁵⁾ ~2e6 was seen), which at the former ε = 1e-3 made an error of
+ * 6.4e-8 (issue 25, seed 2038385979); at 1e-4 truncation is 1e4 times smaller and rounding ~1e-11.
  */
 export function referenceGateGradients(config: ReferenceConfig, params: Params, tokens: ArrayLike<number>, B: number, T: number,
-  o: ReferenceInputs & { targets: ArrayLike<number> }, eps = 1e-3): Float64Array {
+  o: ReferenceInputs & { targets: ArrayLike<number> }, eps = 1e-4): Float64Array {
   const c = resolveReferenceConfig(config);
   const gates = Array.from(checkInputs(c, tokens, B, T, o));
   const w = tensors(config, params);

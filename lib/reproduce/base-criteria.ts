@@ -1,0 +1,111 @@
+// When is a base model in the paper's regime? The paper (docs/method.md) assumes a pretrained LLM
+// that already has the basic skills and knows the words that name them, so that SFT mostly
+// activates the right heads for a new prompt format. These are the acceptance criteria of the
+// shipped model (scripts/make-model.ts), fixed before any model was trained against them
+// (issue 23), and measured exactly where `headgrad reproduce` measures its base: the default
+// plan, seed 0, after the format stage, on each task's probe set (loss) and test set
+// (exact-match accuracy), the same numbers as Finding 1's "loss base" and "acc base".
+//
+// Why these bounds:
+//   basic loss ≤ 2 nats    An instruction-aware LLM starts SFT on tasks like these at about
+//                          1 nat per response token; the scratch model started at 2.2-7 (issue
+//                          23). 2 nats (the mean over the basic tasks) is the most we accept as
+//                          "knows the skill and its name, only the template is new".
+//   basic accuracy ≤ 50%   Knowing the words must not mean SFT has nothing left to do: the paper's
+//                          bases score 28.7-46.1% on MathBench before SFT and SFT adds points.
+//                          Each basic task must leave at least half its test set to SFT, or its
+//                          ΔAP measures a near no-op and Findings 1-3 have no change to study.
+//   complex margin ≥ 1 nat The complex tasks stay out of pretraining: Finding 3 and the application
+//                          study how SFT moves complex-task patterns that the base cannot do yet,
+//                          with scarce data and help from the basic tasks. Their mean base loss
+//                          must stay at least 1 nat per token above the basic tasks' mean (each
+//                          response token e times less likely), or "complex" stops meaning
+//                          "not known before SFT".
+import { readCheckpoint } from '../checkpoint/index.js';
+import { exactMatchAccuracy } from '../evaluate.js';
+import { tokenizerForModel } from '../model_tokenizer.js';
+import { withModel, type Context } from './context.js';
+import { makePlan } from './plan.js';
+import { probe } from './probe.js';
+import { formatStage } from './run.js';
+import { syntheticSuite, type TaskData } from './suite.js';
+
+export const BASE_CRITERIA = {
+  /** Mean over the basic tasks of the base loss (nats per response token), at most. */
+  maxMeanBasicLoss: 2,
+  /** Exact-match accuracy of every basic task in the SFT form before task SFT, at most. */
+  maxBasicAccuracy: 0.5,
+  /** Mean complex-task base loss minus mean basic-task base loss (nats per token), at least. */
+  minComplexMargin: 1,
+} as const;
+
+export interface BaseMeasurement {
+  /** Base loss per task on its probe set (nats per response token), basic and complex tasks. */
+  loss: Record<string, number>;
+  /** Exact-match accuracy per basic task on its test set. */
+  accuracy: Record<string, number>;
+  meanBasicLoss: number;
+  meanComplexLoss: number;
+}
+
+export interface CriterionResult {
+  criterion: string;
+  bound: string;
+  measured: string;
+  holds: boolean;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * The model at `modelPath` after the default plan's format stage (seed 0), measured on the
+ * synthetic suite; `only` restricts it to some tasks (a spot check: the means then cover those).
+ */
+export async function measureBase(modelPath: string, o: { only?: readonly string[]; log?: (m: string) => void } = {}): Promise<BaseMeasurement> {
+  const plan = makePlan('default', 0);
+  const { config, params } = await readCheckpoint(modelPath);
+  const tokenizer = await tokenizerForModel(modelPath, config);
+  const suite = syntheticSuite(plan);
+  const ctx: Context = { config, base: params, given: params, device: 'cpu', tokenizer, suite, plan, log: o.log ?? (() => {}) };
+  await formatStage(ctx);
+  const of = (kind: TaskData['kind']) => suite.tasks.filter((t) => t.kind === kind && (!o.only || o.only.includes(t.name)));
+  const loss: Record<string, number> = {};
+  const accuracy: Record<string, number> = {};
+  await withModel(ctx, async (m) => {
+    for (const t of [...of('basic'), ...of('complex')]) loss[t.name] = (await probe(m, t.probe, tokenizer)).loss;
+    for (const t of of('basic')) accuracy[t.name] = await exactMatchAccuracy(m, t.test, { tokenizer, check: t.check });
+  });
+  return {
+    loss,
+    accuracy,
+    meanBasicLoss: mean(of('basic').map((t) => loss[t.name]!)),
+    meanComplexLoss: mean(of('complex').map((t) => loss[t.name]!)),
+  };
+}
+
+/** Each criterion against a measurement. */
+export function judgeBase(m: BaseMeasurement, c = BASE_CRITERIA): CriterionResult[] {
+  const acc = Object.entries(m.accuracy);
+  if (acc.length === 0) throw new RangeError('judgeBase: the measurement has no basic-task accuracy');
+  const [worstTask, worst] = acc.reduce((a, b) => (b[1] > a[1] ? b : a));
+  const margin = m.meanComplexLoss - m.meanBasicLoss;
+  const f = (x: number) => x.toFixed(3);
+  return [
+    { criterion: 'mean basic-task base loss (nats/token)', bound: `≤ ${c.maxMeanBasicLoss}`, measured: f(m.meanBasicLoss), holds: m.meanBasicLoss <= c.maxMeanBasicLoss },
+    { criterion: 'every basic task: exact match before task SFT', bound: `≤ ${100 * c.maxBasicAccuracy}%`, measured: `${(100 * worst).toFixed(1)}% (highest: ${worstTask})`, holds: worst <= c.maxBasicAccuracy },
+    { criterion: 'mean complex minus mean basic base loss (nats/token)', bound: `≥ ${c.minComplexMargin}`, measured: f(margin), holds: margin >= c.minComplexMargin },
+  ];
+}
+
+/** What make-model and check-base record beside a model (base.json's `acceptance`). */
+export interface AcceptanceRecord {
+  criteria: typeof BASE_CRITERIA;
+  measured: BaseMeasurement;
+  results: CriterionResult[];
+  holds: boolean;
+}
+
+export function acceptanceRecord(m: BaseMeasurement): AcceptanceRecord {
+  const results = judgeBase(m);
+  return { criteria: BASE_CRITERIA, measured: m, results, holds: results.every((r) => r.holds) };
+}
