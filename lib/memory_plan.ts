@@ -3,9 +3,9 @@
 // cannot fit is refused with numbers and a way out instead of being OOM-killed half-way.
 //
 // What each part costs (host memory, CPU device; a CUDA model's tensors live on the GPU):
-//   weights      f32: 4 B per parameter. bf16: the 2-D matrices (wte, wpe, qkvw, attprojw, fcw,
-//                fcprojw, lmhead) at 2 B, the vectors (norm weights, biases) at 4 B (the bf16
-//                storage agreed for issue 18, docs/loading.md). Plus RoPE's tables.
+//   weights      f32: 4 B per parameter. bf16 (docs/memory.md): one 2-byte buffer in the canonical
+//                layout (the 2-D matrices wte, wpe, qkvw, attprojw, fcw, fcprojw, lmhead live
+//                there) plus the vectors (norm weights, biases) at 4 B. Plus RoPE's tables.
 //   training     f32: gradient + AdamW m + v over every parameter (12 B each; the f32 engine
 //                keeps whole-model buffers). bf16: f32 master + gradient + m + v (16 B) only for
 //                the parameters a step updates: everything in 'full'; the chosen heads' Q/K/V
@@ -61,7 +61,8 @@ export function estimateMemory(config: GPTConfig, precision: Precision, w: Workl
   const r = resolveConfig(config);
   // plus RoPE's cos and sin tables, [maxSeqLen, headDim/2] each (34 MB at Llama 3.2's 131072 positions)
   const tables = r.positions === 'rope' ? 2 * r.maxSeqLen * (r.dim / r.heads / 2) * 4 : 0;
-  const weights = (precision === 'f32' ? 4 * n : 2 * matrixElems + 4 * (n - matrixElems)) + tables;
+  // bf16: one 16-bit buffer at the canonical offsets (the vectors' slots in it unused) plus the vectors as f32
+  const weights = (precision === 'f32' ? 4 * n : 2 * n + 4 * (n - matrixElems)) + tables;
   let training = 0;
   if (mode !== 'frozen') training = precision === 'f32' ? 12 * n : 16 * trainedParameters(config, mode, w.trainedHeads ?? 8);
   const rows = (w.batch ?? 0) * (w.seqLen ?? 0);
