@@ -138,11 +138,16 @@ function cgroupRoom(): number | null {
         if (dir === '/' || dir === '.') break;
       }
     } else if (controllers!.split(',').includes('memory')) {
-      const base = path.posix.join('/sys/fs/cgroup/memory', rel);
-      const limit = Number(readText(path.posix.join(base, 'memory.limit_in_bytes')));
-      const used = Number(readText(path.posix.join(base, 'memory.usage_in_bytes')));
-      // v1 reports "no limit" as a huge number (2^63 rounded down to pages)
-      if (Number.isFinite(limit) && limit < 2 ** 60 && Number.isFinite(used)) take(limit, used);
+      // up to the mount's root too: in a container the path /proc names may not exist, and
+      // the root of the mount is then the container's own cgroup
+      for (let dir = rel; ; dir = path.posix.dirname(dir)) {
+        const base = path.posix.join('/sys/fs/cgroup/memory', dir);
+        const limit = Number(readText(path.posix.join(base, 'memory.limit_in_bytes')));
+        const used = Number(readText(path.posix.join(base, 'memory.usage_in_bytes')));
+        // v1 reports "no limit" as a huge number (2^63 rounded down to pages)
+        if (Number.isFinite(limit) && limit < 2 ** 60 && Number.isFinite(used)) take(limit, used);
+        if (dir === '/' || dir === '.') break;
+      }
     }
   }
   return room === null ? null : Math.max(0, room);
