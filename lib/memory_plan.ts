@@ -132,9 +132,9 @@ function cgroupRoom(): number | null {
       // v2: memory.max is "max" where there is no limit
       for (let dir = rel; ; dir = path.posix.dirname(dir)) {
         const base = path.posix.join('/sys/fs/cgroup', dir);
-        const max = readText(path.posix.join(base, 'memory.max'))?.trim();
-        const cur = Number(readText(path.posix.join(base, 'memory.current')));
-        if (max && max !== 'max' && Number.isFinite(cur)) take(Number(max), cur);
+        const max = readNumber(path.posix.join(base, 'memory.max')); // null for "max" (no limit)
+        const cur = readNumber(path.posix.join(base, 'memory.current'));
+        if (max !== null && cur !== null) take(max, cur);
         if (dir === '/' || dir === '.') break;
       }
     } else if (controllers!.split(',').includes('memory')) {
@@ -142,10 +142,10 @@ function cgroupRoom(): number | null {
       // the root of the mount is then the container's own cgroup
       for (let dir = rel; ; dir = path.posix.dirname(dir)) {
         const base = path.posix.join('/sys/fs/cgroup/memory', dir);
-        const limit = Number(readText(path.posix.join(base, 'memory.limit_in_bytes')));
-        const used = Number(readText(path.posix.join(base, 'memory.usage_in_bytes')));
+        const limit = readNumber(path.posix.join(base, 'memory.limit_in_bytes'));
+        const used = readNumber(path.posix.join(base, 'memory.usage_in_bytes'));
         // v1 reports "no limit" as a huge number (2^63 rounded down to pages)
-        if (Number.isFinite(limit) && limit < 2 ** 60 && Number.isFinite(used)) take(limit, used);
+        if (limit !== null && limit < 2 ** 60 && used !== null) take(limit, used);
         if (dir === '/' || dir === '.') break;
       }
     }
@@ -161,6 +161,13 @@ function addressSpaceRoom(): number | null {
   if (!m || m[1] === 'unlimited') return null;
   const size = readText('/proc/self/status')?.match(/^VmSize:\s+(\d+) kB/m);
   return Math.max(0, Number(m[1]) - (size ? Number(size[1]) * 1024 : 0));
+}
+
+// A file holding one number; null where it is missing, empty or not a number ("max").
+function readNumber(file: string): number | null {
+  const text = readText(file)?.trim();
+  if (!text || !/^\d+$/.test(text)) return null;
+  return Number(text);
 }
 
 function readText(file: string): string | null {
