@@ -60,7 +60,7 @@ export function estimateMemory(config: GPTConfig, precision: Precision, w: Workl
   const matrixElems = layout.filter((t) => MATRICES.has(t.name)).reduce((a, t) => a + t.size, 0);
   const r = resolveConfig(config);
   // plus RoPE's cos and sin tables, [maxSeqLen, headDim/2] each (34 MB at Llama 3.2's 131072 positions)
-  const tables = r.positions === 'rope' ? 2 * r.maxSeqLen * (r.dim / r.heads / 2) * 4 : 0;
+  const tables = r.positions === 'rope' ? 2 * r.maxSeqLen * (r.headDim / 2) * 4 : 0;
   // bf16: one 16-bit buffer at the canonical offsets (the vectors' slots in it unused) plus the vectors as f32
   const weights = (precision === 'f32' ? 4 * n : 2 * n + 4 * (n - matrixElems)) + tables;
   let training = 0;
@@ -80,7 +80,7 @@ export function trainedParameters(config: GPTConfig, mode: TrainMode, k: number)
   if (mode === 'frozen') return 0;
   if (mode === 'full') return n;
   const r = resolveConfig(config);
-  const hs = r.dim / r.heads;
+  const hs = r.headDim;
   const heads = Math.min(k, r.layers * r.heads);
   const perHead = 4 * hs * r.dim + (r.qkvBias ? 3 * hs : 0);
   let count = heads * perHead;

@@ -8,6 +8,7 @@ import { resolveDevice, type Device } from './backend.js';
 import { planOwnCheckpoint, readCheckpoint, writeCheckpoint, validateConfig, parameterCount, type GPTConfig } from './checkpoint/index.js';
 import { pickConfig } from './checkpoint/layout.js';
 import { planHfFolder, streamHfFolder, writeHfFolder } from './checkpoint/hf_folder.js';
+import type { HfModelType } from './checkpoint/hf_names.js';
 import { native, type NativeGPTModel, type OptimizerState, type ResidentBytes, type TrainableSet } from './native.js';
 import { checkActivations, checkMemory, type Workload } from './memory_plan.js';
 import { STEP_BOUNDS, checkBoolean, checkFloats, checkInt, checkNumberIn, checkObject, checkPositiveInt, checkTokens, describe } from './validate.js';
@@ -115,6 +116,7 @@ export class GPT {
   #disposed = false;
   #gates: Float32Array; // a host copy of the gates last set (all ones at creation)
   #source: string | undefined; // the folder the model was loaded from (its tokenizer goes along on save)
+  #sourceType: HfModelType | undefined; // its model_type (a save writes the same family's names where it can)
   #plannedRows = 0; // the largest batch·seqLen so far: the engine's activation arena holds that many rows
 
   private constructor(handle: NativeGPTModel, config: GPTConfig, device: 'cpu' | 'cuda', precision: Precision) {
@@ -122,7 +124,7 @@ export class GPT {
     this.config = Object.freeze({ ...config });
     this.device = device;
     this.precision = precision;
-    const headDim = config.dim / config.heads;
+    const headDim = config.headDim ?? config.dim / config.heads;
     this.attentionPrecision = precision === 'bf16' && device === 'cuda' &&
       native.backendInfo().cuda.bf16AttentionHeadDims.includes(headDim) ? 'bf16' : 'f32';
     this.parameterCount = parameterCount(config);
@@ -179,7 +181,10 @@ export class GPT {
         model.dispose();
         throw e;
       }
-      if (folder) model.#source = file;
+      if (folder) {
+        model.#source = file;
+        model.#sourceType = (plan as { modelType?: HfModelType }).modelType;
+      }
       return model;
     }
     // Any other file (GPT-2 sized: own GPT-2 safetensors, llm.c .bin) is read whole, values checked by its reader.
@@ -214,7 +219,7 @@ export class GPT {
       return;
     }
     await this.#enqueue(() => writeHfFolder(file, this.config, (offset, length) => this.#native.exportParameterRange(offset, length),
-      { maxShardBytes: o.maxShardBytes, companionsFrom: this.#source }));
+      { maxShardBytes: o.maxShardBytes, companionsFrom: this.#source, modelType: this.#sourceType }));
   }
 
   forward(tokens: Int32Array, o: ForwardOptions): Promise<{ loss: number; logits?: Float32Array }> {

@@ -40,8 +40,10 @@ test('layout: canonical names, contiguous offsets, GPT-2 small parameter count',
   assert.equal(layout.map((t) => t.name), [
     'wte', 'wpe', 'ln1w', 'ln1b', 'qkvw', 'qkvb', 'attprojw', 'attprojb',
     'ln2w', 'ln2b', 'fcw', 'fcb', 'fcprojw', 'fcprojb', 'lnfw', 'lnfb', 'lmhead',
+    'qnw', 'knw', 'postattnw', 'postffnw', // the later families' switches (docs/families.md): empty for GPT-2
   ]);
-  assert.is(layout.at(-1)!.size, 0); // tied head: lmhead is empty
+  assert.is(layout.find((t) => t.name === 'lmhead')!.size, 0); // tied head: lmhead is empty
+  assert.ok(layout.slice(-4).every((t) => t.size === 0));
   let off = 0;
   for (const t of layout) {
     assert.is(t.offset, off);

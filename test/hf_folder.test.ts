@@ -1,4 +1,5 @@
-// Hugging Face Llama / Llama-3-style (GQA + llama3 rope scaling) / Qwen2 / Mistral folders,
+// Hugging Face Llama / Llama-3-style (GQA + llama3 rope scaling) / Qwen2 / Mistral / Qwen3 /
+// OLMo 2 folders,
 // written by the tests (helpers/hf_llama_folder.ts): reading (one file, shards, F32/F16/BF16),
 // loading into the engine (loss, head-gate gradients and greedy generation against the float64
 // reference), saving back to a folder (round trip, shards, names, shapes, dtypes), and the bad
@@ -43,6 +44,31 @@ const MODELS: { name: string; type: LlamaType; cfg: GPTConfig }[] = [
     cfg: { vocabSize: 29, maxSeqLen: 16, layers: 1, heads: 4, dim: 16, kvHeads: 1, ffnDim: 12, norm: 'rmsnorm', normEps: 1e-5,
       positions: 'rope', ropeTheta: 10000, ropeScaling: { type: 'linear', factor: 2 }, mlp: 'swiglu', qkvBias: false, linearBias: false,
       tiedEmbeddings: false },
+  },
+  {
+    // Qwen3: head_dim 8 with hidden_size 16 and 4 heads, per-head q_norm/k_norm, tied like the 0.6B
+    name: 'qwen3', type: 'qwen3',
+    cfg: { vocabSize: 31, maxSeqLen: 20, layers: 2, heads: 4, dim: 16, kvHeads: 2, headDim: 8, ffnDim: 24, norm: 'rmsnorm', normEps: 1e-6,
+      positions: 'rope', ropeTheta: 1000000, mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: true, qkNorm: 'head' },
+  },
+  {
+    // OLMo 2: q_norm/k_norm over the projections, post_attention / post_feedforward norms only
+    name: 'olmo2', type: 'olmo2',
+    cfg: { vocabSize: 27, maxSeqLen: 16, layers: 2, heads: 4, dim: 16, kvHeads: 4, ffnDim: 20, norm: 'rmsnorm', normEps: 1e-6,
+      positions: 'rope', ropeTheta: 500000, mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: false,
+      qkNorm: 'projection', normPlacement: 'post' },
+  },
+  {
+    // Mistral v0.1: its sliding window (4096 of 32768 there; 5 of 20 here)
+    name: 'mistral-v0.1', type: 'mistral',
+    cfg: { vocabSize: 23, maxSeqLen: 20, layers: 2, heads: 4, dim: 16, kvHeads: 2, ffnDim: 20, norm: 'rmsnorm', normEps: 1e-5,
+      positions: 'rope', ropeTheta: 10000, mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: false, slidingWindow: 5 },
+  },
+  {
+    // Phi-3 mini: fused qkv_proj and gate_up_proj, sliding window (2047 of 4096 there; 7 of 16 here)
+    name: 'phi3', type: 'phi3',
+    cfg: { vocabSize: 29, maxSeqLen: 16, layers: 2, heads: 4, dim: 16, kvHeads: 4, ffnDim: 20, norm: 'rmsnorm', normEps: 1e-5,
+      positions: 'rope', ropeTheta: 10000, mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: false, slidingWindow: 7 },
   },
 ];
 
@@ -114,7 +140,7 @@ test('save to a folder: transformers names, shapes, F32, config; round trip; sha
     assert.equal(files, ['config.json', 'model.safetensors']);
     const h = await header(path.join(out, 'model.safetensors'));
     assert.equal(h.__metadata__, { format: 'pt' });
-    const expected = hfLlamaTensors(m.cfg, params.get(m.name)!);
+    const expected = hfLlamaTensors(m.cfg, params.get(m.name)!, m.type);
     assert.equal(Object.keys(h).filter((k) => k !== '__metadata__').sort(), expected.map(([n]) => n).sort(), `${m.name} tensor names`);
     for (const [name, shape] of expected) {
       assert.equal(h[name]!.shape, shape, `${m.name} ${name} shape`);
@@ -123,10 +149,13 @@ test('save to a folder: transformers names, shapes, F32, config; round trip; sha
     const cfgJson = JSON.parse(await readFile(path.join(out, 'config.json'), 'utf8'));
     const want = hfLlamaConfig(m.type, m.cfg);
     for (const k of ['vocab_size', 'max_position_embeddings', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads',
-      'hidden_size', 'intermediate_size', 'rms_norm_eps', 'rope_theta', 'tie_word_embeddings', 'hidden_act']) {
+      'hidden_size', 'intermediate_size', 'rms_norm_eps', 'rope_theta', 'tie_word_embeddings', 'hidden_act',
+      ...(want.head_dim !== undefined ? ['head_dim'] : []), ...(m.type === 'qwen3' || m.type === 'olmo2' ? ['attention_bias'] : [])]) {
       assert.equal(cfgJson[k], want[k], `${m.name} config.json ${k}`);
     }
-    assert.is(cfgJson.model_type, m.type === 'qwen2' ? 'qwen2' : 'llama');
+    // each family in its own names (a model loaded from a folder keeps its model_type)
+    assert.is(cfgJson.model_type, m.type);
+    assert.equal(cfgJson.architectures, hfLlamaConfig(m.type, m.cfg).architectures);
     const back = await readCheckpoint(out);
     assert.equal(back.config, pickConfig(m.cfg));
     assert.equal(Array.from(back.params), Array.from(params.get(m.name)!));
@@ -198,8 +227,11 @@ test('unsupported config.json fields fail before any weight is read, naming the 
   const cases: [Record<string, unknown>, RegExp, LlamaType?][] = [
     [{ model_type: 'mixtral' }, /model_type "mixtral" is not supported/],
     [{ model_type: 'gemma' }, /model_type "gemma" is not supported/],
-    [{ sliding_window: 8 }, /sliding_window: 8 is in use/, 'mistral'],
-    [{ use_sliding_window: true, sliding_window: 8 }, /sliding_window: 8 is in use/, 'qwen2'],
+    [{ sliding_window: 0 }, /sliding_window: 0 is in use \(shorter than max_position_embeddings 24\): expected a positive integer/, 'mistral'],
+    [{ use_sliding_window: true, sliding_window: 8 }, /sliding_window: 8 is in use .*qwen2's window .* is not supported/, 'qwen2'],
+    [{ rope_scaling: { type: 'longrope', long_factor: [1], short_factor: [1] } }, /rope_scaling\.rope_type: "longrope" is not supported/, 'phi3'],
+    [{ partial_rotary_factor: 0.75 }, /partial_rotary_factor: 0\.75 is not supported/, 'phi3'],
+    [{ attention_bias: true }, /attention_bias: true is not supported for phi3/, 'phi3'],
     [{ rope_scaling: { rope_type: 'yarn', factor: 4 } }, /rope_scaling\.rope_type: "yarn" is not supported/],
     [{ rope_scaling: { type: 'dynamic', factor: 2 } }, /rope_scaling\.rope_type: "dynamic" is not supported/],
     [{ rope_scaling: { rope_type: 'llama3', factor: 8 } }, /rope_scaling\.low_freq_factor: expected a positive number/],
@@ -208,6 +240,12 @@ test('unsupported config.json fields fail before any weight is read, naming the 
     [{ hidden_act: 'gelu' }, /hidden_act: "gelu" is not supported/],
     [{ attention_bias: true }, /attention_bias true with mlp_bias false is not supported/],
     [{ quantization_config: { bits: 4 } }, /quantization_config: quantized weights are not supported/],
+    [{ attention_bias: true }, /attention_bias: true is not supported for qwen3/, 'qwen3'],
+    [{ use_sliding_window: true, sliding_window: 8 }, /sliding_window: 8 is in use/, 'qwen3'],
+    [{ layer_types: ['full_attention', 'sliding_attention'], sliding_window: 8 }, /layer_types\[1\]: "sliding_attention" is not supported/, 'qwen3'],
+    [{ head_dim: undefined, hidden_size: 18 }, /head_dim: expected a positive integer, got undefined/, 'qwen3'],
+    [{ attention_bias: true }, /attention_bias: true is not supported for olmo2/, 'olmo2'],
+    [{ head_dim: 8 }, /head_dim: 8 differs from hidden_size \/ num_attention_heads = 4, which the engine requires for olmo2/, 'olmo2'],
     [{ num_key_value_heads: 3 }, /num_key_value_heads 3 does not divide num_attention_heads 4/],
     [{ intermediate_size: 0 }, /intermediate_size: expected a positive integer, got 0/],
   ];
@@ -223,6 +261,17 @@ test('unsupported config.json fields fail before any weight is read, naming the 
     [{ rope_scaling: undefined, rope_theta: undefined, rope_parameters: { rope_type: 'default', rope_theta: 10000 } }, 'llama'],
     [{ sliding_window: 4096 }, 'mistral'],
   ];
+  // Mistral v0.1's window is mapped; a window as long as the context masks nothing
+  for (const [w, want] of [[8, 8], [24, undefined], [4096, undefined]] as const) {
+    const d = f(`cfg-ok-window-${w}`);
+    await writeHfLlamaFolder(d, 'mistral', m.cfg, params.get('llama')!, { config: { sliding_window: w } });
+    assert.equal((await readCheckpoint(d)).config, pickConfig({ ...m.cfg, slidingWindow: want }), `sliding_window ${w}`);
+  }
+  // Qwen3 with its head_dim omitted: hidden_size / num_attention_heads
+  const qwen3 = { ...m.cfg, qkNorm: 'head' as const };
+  const dir = f('cfg-ok-qwen3');
+  await writeHfLlamaFolder(dir, 'qwen3', qwen3, randomReferenceParameters(qwen3, rng), { config: { head_dim: undefined } });
+  assert.equal((await readCheckpoint(dir)).config, pickConfig(qwen3));
   for (const [i, [extra, type]] of ok.entries()) {
     const dir = f(`cfg-ok-${i}`);
     await writeHfLlamaFolder(dir, type, m.cfg, params.get('llama')!, { config: extra });

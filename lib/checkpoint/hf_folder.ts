@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { bf16ToF32, decodeFloats, DTYPE_BYTES, f16ToF32, firstNonFinite } from './dtype.js';
 import { CheckpointError } from './errors.js';
 import { configFromHfJson } from './hf_gpt2.js';
-import { isLlamaFamily, llamaConfigFromHf, llamaConfigToHf } from './hf_llama_config.js';
+import { isLlamaFamily, llamaConfigFromHf, llamaConfigToHf, llamaFamilyOf } from './hf_llama_config.js';
 import { hfTensorSpecs, isIgnoredHfName, type HfModelType, type HfTensorSpec } from './hf_names.js';
 import { isGpt2Config, parameterCount, pickConfig, validateConfig, type GPTConfig } from './layout.js';
 import { f32SafetensorsHeader, readSafetensorsHeader, type SafetensorsLocation } from './safetensors.js';
@@ -52,7 +52,7 @@ export async function readHfFolderConfig(dir: string): Promise<{ modelType: HfMo
   let config: GPTConfig;
   if (type === 'gpt2') config = configFromHfJson(json);
   else if (isLlamaFamily(type)) config = llamaConfigFromHf(json, fail);
-  else return fail(`model_type ${JSON.stringify(type)} is not supported (gpt2, llama, mistral and qwen2 are)`);
+  else return fail(`model_type ${JSON.stringify(type)} is not supported (gpt2, llama, mistral, qwen2, qwen3, olmo2 and phi3 are)`);
   try {
     validateConfig(config, 'config.json');
   } catch (e) {
@@ -250,6 +250,8 @@ export interface WriteHfFolderOptions {
   maxShardBytes?: number;
   /** A folder whose tokenizer and generation files are copied along (the folder the model came from). */
   companionsFrom?: string;
+  /** The model type the model was loaded as: kept when it describes the same computation (Phi-3 stays phi3, not mistral). */
+  modelType?: HfModelType;
 }
 
 /** Files beside the weights that make a folder usable on its own: tokenizer and generation settings. */
@@ -266,8 +268,9 @@ const COMPANIONS = [
 export async function writeHfFolder(dir: string, config: GPTConfig, read: (offset: number, length: number) => Float32Array, o: WriteHfFolderOptions = {}): Promise<void> {
   validateConfig(config);
   const gpt2 = isGpt2Config(config);
-  const specs = gpt2 ? hfTensorSpecs('gpt2', config, { gpt2Prefix: 'transformer.' }) : hfTensorSpecs('llama', config);
-  const hfConfig = gpt2 ? gpt2ConfigToHf(config) : llamaConfigToHf(config);
+  const family = gpt2 ? undefined : llamaFamilyOf(config, o.modelType);
+  const specs = gpt2 ? hfTensorSpecs('gpt2', config, { gpt2Prefix: 'transformer.' }) : hfTensorSpecs(family!, config);
+  const hfConfig = gpt2 ? gpt2ConfigToHf(config) : llamaConfigToHf(config, family);
   const maxShard = o.maxShardBytes ?? 5e9;
   const shards: HfTensorSpec[][] = [[]];
   let size = 0;

@@ -1,4 +1,5 @@
-// Hugging Face config.json of a Llama-family model (model_type llama, mistral, qwen2) <-> GPTConfig.
+// Hugging Face config.json of a Llama-family model (model_type llama, mistral, qwen2, qwen3,
+// olmo2, phi3) <-> GPTConfig.
 //
 // Read: every field that changes the computation is either mapped or refused, so a model the
 // engine would compute differently fails here, before any weights are read, with an error that
@@ -12,13 +13,19 @@
 //   attention_bias + mlp_bias (llama) -> qkvBias and linearBias: both false or both true
 //                          (attention_bias also puts a bias on o_proj, which the engine ties to the MLP biases)
 //   qwen2                  -> q/k/v biases, no other linear bias
-// Refused: hidden_act other than silu, head_dim other than hidden_size / num_attention_heads,
-// sliding-window attention in use (mistral sliding_window < max_position_embeddings, qwen2
-// use_sliding_window), other rope types (dynamic, yarn, longrope, ...), mixture-of-experts
-// fields, quantized weights (quantization_config), and any other model_type.
-import { resolveConfig, type GPTConfig } from './layout.js';
+//   qwen3                  -> head_dim -> headDim (any size), qkNorm 'head'; attention_bias refused
+//   olmo2                  -> qkNorm 'projection', normPlacement 'post'; attention_bias refused
+//   mistral, phi3: sliding_window shorter than max_position_embeddings -> slidingWindow (Mistral
+//                          v0.1's 4096, Phi-3 mini's 2047); phi3: fused qkv_proj / gate_up_proj
+//                          (hf_names.ts), no biases; attention_bias refused
+// Refused: hidden_act other than silu, head_dim other than hidden_size / num_attention_heads
+// (except qwen3), qwen2/qwen3 use_sliding_window (their window covers only the layers from
+// max_window_layers on), a layer_types entry other than full_attention, other rope types
+// (dynamic, yarn, longrope: Phi-3's long-context models, ...), partial_rotary_factor other than
+// 1, mixture-of-experts fields, quantized weights (quantization_config), and any other model_type.
+import { pickConfig, resolveConfig, type GPTConfig } from './layout.js';
 
-export const LLAMA_FAMILY = ['llama', 'mistral', 'qwen2'] as const;
+export const LLAMA_FAMILY = ['llama', 'mistral', 'qwen2', 'qwen3', 'olmo2', 'phi3'] as const;
 export type LlamaFamily = (typeof LLAMA_FAMILY)[number];
 
 export function isLlamaFamily(t: unknown): t is LlamaFamily {
@@ -28,7 +35,7 @@ export function isLlamaFamily(t: unknown): t is LlamaFamily {
 /** Throws an Error whose message names the config.json field; `fail` adds the file. */
 export function llamaConfigFromHf(json: Record<string, unknown>, fail: (problem: string) => never): GPTConfig {
   const type = json.model_type;
-  if (!isLlamaFamily(type)) fail(`model_type ${JSON.stringify(type)} is not supported (llama, mistral, qwen2 and gpt2 are)`);
+  if (!isLlamaFamily(type)) fail(`model_type ${JSON.stringify(type)} is not supported (llama, mistral, qwen2, qwen3, olmo2, phi3 and gpt2 are)`);
   const int = (key: string, dflt?: number): number => {
     const v = json[key] ?? dflt;
     if (!Number.isInteger(v) || (v as number) <= 0) fail(`${key}: expected a positive integer, got ${JSON.stringify(json[key])}`);
@@ -54,9 +61,14 @@ export function llamaConfigFromHf(json: Record<string, unknown>, fail: (problem:
 
   const heads = int('num_attention_heads');
   const dim = int('hidden_size');
-  if (dim % heads !== 0) fail(`hidden_size ${dim} is not divisible by num_attention_heads ${heads}`);
-  if (json.head_dim != null && json.head_dim !== dim / heads) {
-    fail(`head_dim: ${JSON.stringify(json.head_dim)} differs from hidden_size / num_attention_heads = ${dim / heads}, which the engine requires`);
+  // Qwen3 sizes its heads on their own (head_dim 128 with hidden_size 1024 and 16 heads)
+  const freeHeadDim = type === 'qwen3';
+  const headDim = freeHeadDim ? int('head_dim', Number.isInteger(dim / heads) ? dim / heads : undefined) : undefined;
+  if (headDim === undefined) {
+    if (dim % heads !== 0) fail(`hidden_size ${dim} is not divisible by num_attention_heads ${heads}`);
+    if (json.head_dim != null && json.head_dim !== dim / heads) {
+      fail(`head_dim: ${JSON.stringify(json.head_dim)} differs from hidden_size / num_attention_heads = ${dim / heads}, which the engine requires for ${type}`);
+    }
   }
   const kvHeads = int('num_key_value_heads', heads);
   if (heads % kvHeads !== 0) fail(`num_key_value_heads ${kvHeads} does not divide num_attention_heads ${heads}`);
@@ -64,9 +76,23 @@ export function llamaConfigFromHf(json: Record<string, unknown>, fail: (problem:
 
   // sliding-window attention differs from full attention only past the window
   const window = json.sliding_window;
-  const windowUsed = type === 'qwen2' ? json.use_sliding_window === true : window != null;
+  const qwen = type === 'qwen2' || type === 'qwen3';
+  const windowUsed = qwen ? json.use_sliding_window === true : window != null;
+  // a window at least max_position_embeddings long never masks anything
+  let slidingWindow = 0;
   if (windowUsed && !(Number.isInteger(window) && (window as number) >= maxSeqLen)) {
-    fail(`sliding_window: ${JSON.stringify(window)} is in use (shorter than max_position_embeddings ${maxSeqLen}); sliding-window attention is not supported`);
+    if (qwen || !(Number.isInteger(window) && (window as number) > 0)) {
+      fail(`sliding_window: ${JSON.stringify(window)} is in use (shorter than max_position_embeddings ${maxSeqLen})${qwen ? `; ${type}'s window (on the layers from max_window_layers on) is not supported` : ': expected a positive integer'}`);
+    }
+    slidingWindow = window as number;
+  }
+  if (json.layer_types != null) {
+    const kinds = json.layer_types;
+    if (!Array.isArray(kinds)) fail(`layer_types: expected an array, got ${JSON.stringify(kinds)}`);
+    const other = (kinds as unknown[]).findIndex((k) => k !== 'full_attention');
+    if (other >= 0 && !(Number.isInteger(window) && (window as number) >= maxSeqLen)) {
+      fail(`layer_types[${other}]: ${JSON.stringify((kinds as unknown[])[other])} is not supported (full_attention is)`);
+    }
   }
 
   const { ropeTheta, ropeScaling } = rope(json, fail);
@@ -74,6 +100,11 @@ export function llamaConfigFromHf(json: Record<string, unknown>, fail: (problem:
   let linearBias: boolean;
   if (type === 'qwen2') {
     qkvBias = true;
+    linearBias = false;
+  } else if (type === 'qwen3' || type === 'olmo2' || type === 'phi3') {
+    // their attention_bias puts biases on q, k, v and o_proj but not on the MLP
+    if (bool('attention_bias', false)) fail(`attention_bias: true is not supported for ${type} (biases on q/k/v/o without MLP biases)`);
+    qkvBias = false;
     linearBias = false;
   } else {
     const attention = bool('attention_bias', false);
@@ -87,7 +118,48 @@ export function llamaConfigFromHf(json: Record<string, unknown>, fail: (problem:
     kvHeads, ffnDim: int('intermediate_size'), norm: 'rmsnorm', normEps: num('rms_norm_eps', 1e-6),
     positions: 'rope', ropeTheta, ropeScaling, mlp: 'swiglu', qkvBias, linearBias,
     tiedEmbeddings: bool('tie_word_embeddings', false),
+    ...(headDim !== undefined ? { headDim } : {}),
+    ...(type === 'qwen3' ? { qkNorm: 'head' } : {}),
+    ...(type === 'olmo2' ? { qkNorm: 'projection', normPlacement: 'post' } : {}),
+    ...(slidingWindow ? { slidingWindow } : {}),
   } as GPTConfig;
+}
+
+/**
+ * The Hugging Face model type that computes what this Llama-family config computes: `preferred`
+ * (the type the model was loaded as) when its config.json reads back to the same config, else
+ * the plainest type that does.
+ */
+export function llamaFamilyOf(config: GPTConfig, preferred?: string): LlamaFamily {
+  if (isLlamaFamily(preferred) && preferred !== llamaFamilyOf(config) && roundTrips(config, preferred)) return preferred;
+  const c = resolveConfig(config);
+  if (c.norm !== 'rmsnorm' || c.positions !== 'rope' || c.mlp !== 'swiglu') {
+    throw new RangeError(`config: norm ${c.norm}, positions ${c.positions}, mlp ${c.mlp} is neither GPT-2 nor a Llama-family model; Hugging Face has no model type for it`);
+  }
+  const plain = c.qkNorm === 'none' && c.normPlacement === 'pre' && c.headDim === c.dim / c.heads;
+  if (c.qkNorm === 'head' && c.normPlacement === 'pre' && !c.qkvBias && !c.linearBias) return 'qwen3';
+  if (c.qkNorm === 'projection' && c.normPlacement === 'post' && c.headDim === c.dim / c.heads && !c.qkvBias && !c.linearBias) return 'olmo2';
+  if (!plain) {
+    throw new RangeError(`config: headDim ${c.headDim}, qkNorm '${c.qkNorm}', normPlacement '${c.normPlacement}' with qkvBias ${c.qkvBias}, linearBias ${c.linearBias} has no Hugging Face model type (qwen3: qkNorm 'head' without biases; olmo2: qkNorm 'projection', normPlacement 'post', without biases)`);
+  }
+  if (c.slidingWindow > 0) {
+    if (c.qkvBias || c.linearBias) throw new RangeError(`config: slidingWindow ${c.slidingWindow} with biases has no Hugging Face model type (mistral and phi3 have none)`);
+    return 'mistral';
+  }
+  if (c.qkvBias && !c.linearBias) return 'qwen2';
+  if (c.qkvBias !== c.linearBias) throw new RangeError('config: linear biases without q/k/v biases have no Hugging Face model type');
+  return 'llama';
+}
+
+function roundTrips(config: GPTConfig, type: LlamaFamily): boolean {
+  try {
+    const back = llamaConfigFromHf(llamaConfigToHf(config, type), (p) => {
+      throw new Error(p);
+    });
+    return JSON.stringify(pickConfig(back)) === JSON.stringify(pickConfig(config));
+  } catch {
+    return false;
+  }
 }
 
 type RopeScaling = null | { type: 'linear'; factor: number }
@@ -119,21 +191,17 @@ function rope(json: Record<string, unknown>, fail: (p: string) => never): { rope
   } else {
     fail(`${field}.rope_type: ${JSON.stringify(kind)} is not supported (none, linear and llama3 are)`);
   }
-  if (params != null && json.partial_rotary_factor != null && json.partial_rotary_factor !== 1) {
+  if (json.partial_rotary_factor != null && json.partial_rotary_factor !== 1) {
     fail(`partial_rotary_factor: ${JSON.stringify(json.partial_rotary_factor)} is not supported (rotary on the whole head)`);
   }
   return { ropeTheta: theta as number, ropeScaling: scaling! };
 }
 
 /** GPTConfig (Llama family) -> config.json that transformers reads back into the same model. */
-export function llamaConfigToHf(config: GPTConfig): Record<string, unknown> {
+export function llamaConfigToHf(config: GPTConfig, as?: LlamaFamily): Record<string, unknown> {
   const c = resolveConfig(config);
-  if (c.norm !== 'rmsnorm' || c.positions !== 'rope' || c.mlp !== 'swiglu') {
-    throw new RangeError(`config: norm ${c.norm}, positions ${c.positions}, mlp ${c.mlp} is neither GPT-2 nor a Llama-family model; Hugging Face has no model type for it`);
-  }
+  const type = as ?? llamaFamilyOf(config);
   const { qkvBias, linearBias } = c;
-  const qwen2 = qkvBias && !linearBias;
-  if (!qwen2 && qkvBias !== linearBias) throw new RangeError('config: linear biases without q/k/v biases have no Hugging Face model type');
   const s = c.ropeScaling;
   const ropeScaling = !s ? null : s.type === 'linear'
     ? { rope_type: 'linear', factor: s.factor }
@@ -141,23 +209,34 @@ export function llamaConfigToHf(config: GPTConfig): Record<string, unknown> {
       rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor,
       original_max_position_embeddings: s.originalMaxPositions,
     };
+  const architecture = {
+    llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', olmo2: 'Olmo2ForCausalLM',
+    phi3: 'Phi3ForCausalLM',
+  }[type];
+  const window = c.slidingWindow > 0 ? c.slidingWindow : null;
+  const typeFields: Record<string, unknown> = type === 'qwen2' || type === 'qwen3'
+    ? { use_sliding_window: false, sliding_window: null, ...(type === 'qwen3' ? { attention_bias: false } : {}) }
+    : type === 'olmo2' ? { attention_bias: false }
+    : type === 'mistral' ? { sliding_window: window }
+    : type === 'phi3' ? { sliding_window: window, original_max_position_embeddings: c.maxSeqLen }
+    : { attention_bias: qkvBias, mlp_bias: linearBias };
   return {
-    architectures: [qwen2 ? 'Qwen2ForCausalLM' : 'LlamaForCausalLM'],
-    model_type: qwen2 ? 'qwen2' : 'llama',
+    architectures: [architecture],
+    model_type: type,
     vocab_size: c.vocabSize,
     max_position_embeddings: c.maxSeqLen,
     num_hidden_layers: c.layers,
     num_attention_heads: c.heads,
     num_key_value_heads: c.kvHeads,
     hidden_size: c.dim,
-    head_dim: c.dim / c.heads,
+    head_dim: c.headDim,
     intermediate_size: c.ffnDim,
     hidden_act: 'silu',
     rms_norm_eps: c.normEps,
     rope_theta: c.ropeTheta,
     rope_scaling: ropeScaling,
     tie_word_embeddings: c.tiedEmbeddings,
-    ...(qwen2 ? { use_sliding_window: false, sliding_window: null } : { attention_bias: qkvBias, mlp_bias: linearBias }),
+    ...typeFields,
     torch_dtype: 'float32',
   };
 }

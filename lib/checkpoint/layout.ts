@@ -14,7 +14,7 @@ export interface GPTConfig {
   vocabSize: number; // V
   maxSeqLen: number; // P
   layers: number; // L
-  heads: number; // query heads H (head size hs = dim / heads)
+  heads: number; // query heads H (head size hs = headDim, default dim / heads)
   dim: number; // C
   /** Key/value heads (grouped-query attention); must divide heads. Default heads. */
   kvHeads?: number;
@@ -38,6 +38,17 @@ export interface GPTConfig {
   linearBias?: boolean;
   /** LM head tied to wte (default true); false adds an `lmhead` [vocabSize, dim] tensor. */
   tiedEmbeddings?: boolean;
+  /** Head size, independent of dim/heads (Qwen3, Gemma); default dim / heads. */
+  headDim?: number;
+  /**
+   * RMSNorm of q and k after their projection, before RoPE: 'head' (each head, weights [headDim]
+   * shared by the heads: Qwen3) or 'projection' (the whole q and k projections: OLMo 2). Default 'none'.
+   */
+  qkNorm?: 'none' | 'head' | 'projection';
+  /** Where each sublayer's norm sits: 'pre' (before it; default), 'post' (after it, before the residual add: OLMo 2) or 'both'. */
+  normPlacement?: 'pre' | 'post' | 'both';
+  /** Causal sliding-window attention: position t attends to t − slidingWindow + 1 .. t (Mistral v0.1, Phi-3). Default 0: all earlier positions. */
+  slidingWindow?: number;
 }
 
 /** A config with every optional field filled in with its value (defaults where absent). */
@@ -53,7 +64,7 @@ export interface ParameterTensor {
 const SIZE_FIELDS = ['vocabSize', 'maxSeqLen', 'layers', 'heads', 'dim'] as const;
 const OPTIONAL_FIELDS = [
   'kvHeads', 'ffnDim', 'norm', 'normEps', 'positions', 'ropeTheta', 'ropeScaling', 'mlp', 'qkvBias', 'linearBias',
-  'tiedEmbeddings',
+  'tiedEmbeddings', 'headDim', 'qkNorm', 'normPlacement', 'slidingWindow',
 ] as const;
 
 /** The defaults of the optional fields (GPT-2) for a config with these sizes. */
@@ -75,6 +86,10 @@ export function resolveConfig(cfg: GPTConfig): ResolvedConfig {
     qkvBias: cfg.qkvBias ?? true,
     linearBias: cfg.linearBias ?? true,
     tiedEmbeddings: cfg.tiedEmbeddings ?? true,
+    headDim: cfg.headDim ?? cfg.dim / cfg.heads,
+    qkNorm: cfg.qkNorm ?? 'none',
+    normPlacement: cfg.normPlacement ?? 'pre',
+    slidingWindow: cfg.slidingWindow ?? 0,
   };
 }
 
@@ -87,7 +102,10 @@ export function isGpt2Config(cfg: GPTConfig): boolean {
 export function validateConfig(cfg: GPTConfig, where = 'config'): void {
   if (cfg === null || typeof cfg !== 'object') throw new TypeError(`${where}: expected an object, got ${cfg}`);
   for (const key of SIZE_FIELDS) checkPositiveInt(cfg[key], `${where}.${key}`);
-  if (cfg.dim % cfg.heads !== 0) {
+  if (cfg.headDim !== undefined) {
+    checkPositiveInt(cfg.headDim, `${where}.headDim`);
+    if (cfg.headDim > 256) throw new RangeError(`${where}.headDim: the head size must be at most 256, got ${cfg.headDim}`);
+  } else if (cfg.dim % cfg.heads !== 0) {
     throw new RangeError(`${where}: dim (${cfg.dim}) must be divisible by heads (${cfg.heads})`);
   }
   if (cfg.kvHeads !== undefined) {
@@ -102,14 +120,21 @@ export function validateConfig(cfg: GPTConfig, where = 'config'): void {
   checkChoice(cfg.positions, `${where}.positions`, ['learned', 'rope']);
   if (cfg.ropeTheta !== undefined) checkPositive(cfg.ropeTheta, `${where}.ropeTheta`, 1e12);
   checkChoice(cfg.mlp, `${where}.mlp`, ['gelu', 'swiglu']);
+  checkChoice(cfg.qkNorm, `${where}.qkNorm`, ['none', 'head', 'projection']);
+  if (cfg.slidingWindow !== undefined && cfg.slidingWindow !== 0) checkPositiveInt(cfg.slidingWindow, `${where}.slidingWindow`);
+  checkChoice(cfg.normPlacement, `${where}.normPlacement`, ['pre', 'post', 'both']);
   for (const key of ['qkvBias', 'linearBias', 'tiedEmbeddings'] as const) {
     if (cfg[key] !== undefined && typeof cfg[key] !== 'boolean') {
       throw new TypeError(`${where}.${key}: expected a boolean, got ${JSON.stringify(cfg[key])}`);
     }
   }
   const r = resolveConfig(cfg);
-  if (r.positions === 'rope' && (r.dim / r.heads) % 2 !== 0) {
-    throw new RangeError(`${where}.positions: 'rope' needs an even head size, got dim/heads = ${r.dim / r.heads}`);
+  if (r.positions === 'rope' && r.headDim % 2 !== 0) {
+    throw new RangeError(`${where}.positions: 'rope' needs an even head size, got ${cfg.headDim !== undefined ? 'headDim' : 'dim/heads'} = ${r.headDim}`);
+  }
+  if (r.qkNorm !== 'none' && r.norm !== 'rmsnorm') throw new RangeError(`${where}.qkNorm: needs norm 'rmsnorm', got '${r.norm}'`);
+  if (r.normPlacement !== 'pre' && r.norm !== 'rmsnorm') {
+    throw new RangeError(`${where}.normPlacement: '${r.normPlacement}' needs norm 'rmsnorm', got '${r.norm}'`);
   }
   if (r.norm === 'layernorm' && r.normEps !== 1e-5) {
     throw new RangeError(`${where}.normEps: 'layernorm' supports only 1e-5 (GPT-2's epsilon), got ${r.normEps}`);
@@ -157,10 +182,13 @@ function checkChoice(v: unknown, name: string, choices: string[]): void {
 }
 
 /**
- * The 17 tensors in canonical order with their offsets into the flat array. A tensor that the
+ * The 21 tensors in canonical order with their offsets into the flat array. A tensor that the
  * config does not have keeps its place with size 0 (rope: wpe; rmsnorm: ln1b, ln2b, lnfb; no
- * qkvBias: qkvb; no linearBias: attprojb, fcb, fcprojb; tied: lmhead).
+ * qkvBias: qkvb; no linearBias: attprojb, fcb, fcprojb; tied: lmhead; normPlacement 'post':
+ * ln1w, ln2w; no qkNorm: qnw, knw; normPlacement 'pre': postattnw, postffnw). The tensors of
+ * the later switches come after lmhead, so the layouts of older configs are unchanged.
  *   qkvw [L, (H + 2·KV)·hs, C]: rows [all q heads; all k heads; all v heads]; qkvb likewise.
+ *   attprojw [L, C, H·hs]; qnw, knw [L, hs] ('head') or [L, H·hs], [L, KV·hs] ('projection').
  *   gelu:   fcw [L, F, C], fcb [L, F], fcprojw [L, C, F]  (F = ffnDim)
  *   swiglu: fcw [L, 2F, C] = [gate rows; up rows], fcb [L, 2F], fcprojw [L, C, F]
  */
@@ -168,29 +196,36 @@ export function parameterLayout(cfg: GPTConfig): ParameterTensor[] {
   validateConfig(cfg);
   const r = resolveConfig(cfg);
   const { vocabSize: V, maxSeqLen: P, layers: L, dim: C, ffnDim: F } = r;
-  const hs = C / r.heads;
+  const hs = r.headDim;
   const QKV = (r.heads + 2 * r.kvHeads) * hs;
+  const QD = r.heads * hs;
   const FC = r.mlp === 'swiglu' ? 2 * F : F;
-  const ln = r.norm === 'layernorm';
+  const pre = r.normPlacement !== 'post', post = r.normPlacement !== 'pre';
+  const ln = r.norm === 'layernorm' && pre;
+  const head = r.qkNorm === 'head';
   const lb = r.linearBias;
   const shapes: [string, number[]][] = [
     ['wte', [V, C]],
     ['wpe', r.positions === 'learned' ? [P, C] : [0]],
-    ['ln1w', [L, C]],
+    ['ln1w', pre ? [L, C] : [0]],
     ['ln1b', ln ? [L, C] : [0]],
     ['qkvw', [L, QKV, C]],
     ['qkvb', r.qkvBias ? [L, QKV] : [0]],
-    ['attprojw', [L, C, C]],
+    ['attprojw', [L, C, QD]],
     ['attprojb', lb ? [L, C] : [0]],
-    ['ln2w', [L, C]],
+    ['ln2w', pre ? [L, C] : [0]],
     ['ln2b', ln ? [L, C] : [0]],
     ['fcw', [L, FC, C]],
     ['fcb', lb ? [L, FC] : [0]],
     ['fcprojw', [L, C, F]],
     ['fcprojb', lb ? [L, C] : [0]],
     ['lnfw', [C]],
-    ['lnfb', ln ? [C] : [0]],
+    ['lnfb', r.norm === 'layernorm' ? [C] : [0]],
     ['lmhead', r.tiedEmbeddings ? [0] : [V, C]],
+    ['qnw', r.qkNorm === 'none' ? [0] : [L, head ? hs : QD]],
+    ['knw', r.qkNorm === 'none' ? [0] : [L, head ? hs : r.kvHeads * hs]],
+    ['postattnw', post ? [L, C] : [0]],
+    ['postffnw', post ? [L, C] : [0]],
   ];
   let offset = 0;
   return shapes.map(([name, shape]) => {

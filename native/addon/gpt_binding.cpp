@@ -78,6 +78,12 @@ GPTConfig read_config(const Napi::Object& o) {
   cfg.qkv_bias = optional_bool(o, "qkvBias", true, ctx);
   cfg.linear_bias = optional_bool(o, "linearBias", true, ctx);
   cfg.tied = optional_bool(o, "tiedEmbeddings", true, ctx);
+  cfg.D = int_field(o, "headDim", ctx, 1, 256, &zero);
+  cfg.window = int_field(o, "slidingWindow", ctx, 0, int64_t{1} << 20, &zero);
+  const std::string qk = optional_choice(o, "qkNorm", "none", "none|head|projection", ctx);
+  cfg.qk_norm = qk == "head" ? QkNormKind::Head : qk == "projection" ? QkNormKind::Projection : QkNormKind::None;
+  const std::string place = optional_choice(o, "normPlacement", "pre", "pre|post|both", ctx);
+  cfg.norm_place = place == "post" ? NormPlacement::Post : place == "both" ? NormPlacement::Both : NormPlacement::Pre;
   Napi::Value rs = o.Get("ropeScaling");
   if (!rs.IsUndefined() && !rs.IsNull()) {
     const char* rctx = "config.ropeScaling";

@@ -21,6 +21,9 @@ void validate_attention(const AttnShape& s, const AttnParams& p) {
                std::to_string(s.KV));
   HG_CHECK(s.D <= kMaxHeadDim, "attention shape.headDim: expected at most " +
                                    std::to_string(kMaxHeadDim) + ", got " + std::to_string(s.D));
+  HG_CHECK(p.window >= 0 && (p.window == 0 || p.causal),
+           "attention window: expected 0 or a positive window with causal attention, got " + std::to_string(p.window) +
+               (p.causal ? "" : " (not causal)"));
   // 0 selects the default 1/sqrt(headDim); a negative scale would flip the softmax.
   HG_CHECK(std::isfinite(p.scale) && p.scale >= 0.f,
            "attention scale: expected a finite positive number (or 0 for 1/sqrt(headDim)), got " +

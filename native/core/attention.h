@@ -8,7 +8,8 @@
 //   lse                            : [B, H, T]   natural-log sum-exp of the scaled scores per row
 //   head_score                     : [B, H]      Σ_t D(t),  D(t) = Σ_d dout[t,d]·out[t,d]
 //
-// Forward:   S = scale · q kᵀ (masked to j <= i when causal),  P = softmax_row(S),  out = P v
+// Forward:   S = scale · q kᵀ (masked to j <= i when causal, and to j > i − window with a
+//            sliding window),  P = softmax_row(S),  out = P v
 // Backward:  D = rowsum(dout ∘ out)   (preprocess; head_score is its sum over t)
 //            dv = Pᵀ dout,  dP = dout vᵀ,  dS = P ∘ (dP − D),  dq = scale·dS k,  dk = scale·dSᵀ q
 // P is recomputed from lse, never stored: no buffer grows with T².
@@ -38,6 +39,9 @@ struct AttnParams {
   bool causal = true;
   float scale = 0.f;              // 0 -> 1/sqrt(D)
   const float* gains = nullptr;  // [H] backend memory, backward only; null = all 1
+  // > 0 (causal only): query i sees keys i − window + 1 .. i. Key tiles wholly outside every
+  // row's window are skipped, not computed. 0: no window.
+  int64_t window = 0;
 };
 
 constexpr int64_t kMaxHeadDim = 256;

@@ -86,7 +86,8 @@ struct OnDevice<P, M> {
   X(matmul_backward) X(split_heads) X(split_heads_backward) X(merge_heads) X(merge_heads_backward)  \
   X(rope_forward) X(rope_backward) X(attention_forward) X(attention_backward) X(attention_decode)   \
   X(residual_forward) X(gelu_forward) X(gelu_backward) X(swiglu_forward) X(swiglu_backward)         \
-  X(softmax_crossentropy_forward) X(softmax_crossentropy_backward) X(sum_squares) X(adamw)
+  X(softmax_crossentropy_forward) X(softmax_crossentropy_backward) X(sum_squares) X(adamw)          \
+  X(qk_norm_forward) X(qk_norm_backward)
 #define HG_COUNT(m) +1
 // A new entry in core/ops.h must be added to HG_OPS_ENTRIES, or it would run on device 0.
 // (+1: the bf16w table pointer, which CUDA leaves null and which is not wrapped)
@@ -96,7 +97,8 @@ static_assert(sizeof(Ops) == sizeof(const char*) + (0 HG_OPS_ENTRIES(HG_COUNT)) 
 template <int P>
 Ops on_device_table() {
   Ops t = raw_table(P);
-#define HG_WRAP(m) t.m = &OnDevice<P, &Ops::m>::call;
+// an optional entry the backend lacks stays null, so that the engine refuses what needs it
+#define HG_WRAP(m) if (t.m) t.m = &OnDevice<P, &Ops::m>::call;
   HG_OPS_ENTRIES(HG_WRAP)
 #undef HG_WRAP
   return t;

@@ -33,6 +33,18 @@ void check_backend(const GPTConfig& c, const Ops& ops) {
   HG_CHECK(c.norm != NormKind::RMSNorm || (ops.rmsnorm_forward && ops.rmsnorm_backward), be + "norm 'rmsnorm'");
   HG_CHECK(c.positions != PosKind::Rope || (ops.rope_forward && ops.rope_backward), be + "positions 'rope'");
   HG_CHECK(c.mlp != MlpKind::SwiGLU || (ops.swiglu_forward && ops.swiglu_backward), be + "mlp 'swiglu'");
+  HG_CHECK(c.qk_norm == QkNormKind::None || (ops.qk_norm_forward && ops.qk_norm_backward),
+           be + "config.qkNorm ('" + (c.qk_norm == QkNormKind::Head ? "head" : "projection") + "')");
+  // The block variants that need no new kernel (a head size other than dim/heads, post norms)
+  // only reshape or reorder existing calls, but only the CPU backend has run their tests; the
+  // others (CUDA, until a GPU runs them) refuse them.
+  const bool tested = std::strncmp(ops.name, "cpu", 3) == 0;
+  const std::string untested = std::string("GPT: the ") + ops.name + " backend is not tested with ";
+  HG_CHECK(c.hs() * c.H == c.C || tested, untested + "config.headDim other than dim/heads (" + std::to_string(c.hs()) +
+                                              " x " + std::to_string(c.H) + " heads != dim " + std::to_string(c.C) + ")");
+  HG_CHECK(c.norm_place == NormPlacement::Pre || tested,
+           untested + "config.normPlacement '" + (c.norm_place == NormPlacement::Post ? "post" : "both") + "'");
+  HG_CHECK(c.window == 0 || tested, untested + "config.slidingWindow (" + std::to_string(c.window) + ")");
 }
 }  // namespace
 
@@ -83,22 +95,23 @@ GPT::~GPT() = default;
 // (a missing bias, wpe under RoPE, ...), which the kernels take as "none".
 float* GPT::param(ParamIndex i, int64_t layer) const {
   if (i == kNoParam || layout_[i].size == 0) return nullptr;
-  const int64_t at = (i >= kLn1w && i <= kFcprojb) ? layer * slice_size(i) : 0;
+  const int64_t at = is_per_layer(i) ? layer * slice_size(i) : 0;
   if (!bf16_) return params_->f32() + layout_[i].offset + at;
   HG_CHECK(!layout_[i].is_matrix, std::string("GPT: ") + layout_[i].name + " is held as bf16 (internal error)");
   return params_->f32() + vec_offset_[i] + at;
 }
 uint16_t* GPT::w16(ParamIndex i, int64_t layer) const {
   if (i == kNoParam || layout_[i].size == 0) return nullptr;
-  const int64_t at = (i >= kLn1w && i <= kFcprojb) ? layer * slice_size(i) : 0;
+  const int64_t at = is_per_layer(i) ? layer * slice_size(i) : 0;
   return static_cast<uint16_t*>(static_cast<void*>(w16_->f32())) + layout_[i].offset + at;
 }
 int64_t GPT::slice_size(ParamIndex i) const {
-  return (i >= kLn1w && i <= kFcprojb) ? layout_[i].size / cfg_.L : layout_[i].size;
+  return is_per_layer(i) ? layout_[i].size / cfg_.L : layout_[i].size;
 }
 int64_t GPT::slice_cols(ParamIndex i) const {
   if (!layout_[i].is_matrix) return slice_size(i);
-  return i == kFcprojw ? cfg_.ffn() : cfg_.C;  // every other matrix is [rows, C]
+  // fcprojw is [C, F], attprojw [C, H·hs]; every other matrix is [rows, C]
+  return i == kFcprojw ? cfg_.ffn() : i == kAttprojw ? cfg_.qdim() : cfg_.C;
 }
 // Null during a scores-only backward: every kernel then skips that weight gradient. A bf16
 // model has a gradient for a slice only when its trainable set covers the whole slice (partial
@@ -117,6 +130,7 @@ float* GPT::grad(ParamIndex i, int64_t layer) const {
 void GPT::lay_out_activations(const GPTConfig& cfg, int64_t N, Acts* a, ArenaPlanner& p) {
   const int64_t L = cfg.L, C = cfg.C, V = cfg.V, H = cfg.H;
   const int64_t QKV = cfg.qkv_rows(), KVC = cfg.kv() * cfg.hs(), F = cfg.ffn(), FC = cfg.fc_rows();
+  const int64_t QD = cfg.qdim(), G = cfg.qk_groups(), post = cfg.post_norm() ? 1 : 0;
   p.add(a->tokens, N);
   p.add(a->targets, N);
   p.add(a->weights, N);
@@ -126,12 +140,18 @@ void GPT::lay_out_activations(const GPTConfig& cfg, int64_t N, Acts* a, ArenaPla
   p.add(a->ln1_mean, L * N);
   p.add(a->ln1_rstd, L * N);
   p.add(a->qkv, L * N * QKV);
-  p.add(a->q, L * N * C);
+  p.add(a->q, L * N * QD);
   p.add(a->k, L * N * KVC);
   p.add(a->v, L * N * KVC);
-  p.add(a->atto, L * N * C);
+  p.add(a->atto, L * N * QD);
   p.add(a->lse, L * N * H);
-  p.add(a->atty, L * N * C);
+  p.add(a->atty, L * N * QD);
+  p.add(a->qkvn, G > 0 ? N * QKV : 0);
+  p.add(a->qk_rstd, L * N * G);
+  p.add(a->attn_out, post * L * N * C);
+  p.add(a->attn_rstd, post * L * N);
+  p.add(a->ffn_out, post * L * N * C);
+  p.add(a->ffn_rstd, post * L * N);
   p.add(a->residual2, L * N * C);
   p.add(a->ln2, L * N * C);
   p.add(a->ln2_mean, L * N);
@@ -146,9 +166,10 @@ void GPT::lay_out_activations(const GPTConfig& cfg, int64_t N, Acts* a, ArenaPla
   p.add(a->proj, N * C);
   p.add(a->dresidual, N * C);
   p.add(a->dln, N * C);
-  p.add(a->datty, N * C);
-  p.add(a->dao, N * C);
-  p.add(a->dq, N * C);
+  p.add(a->datty, N * QD);
+  p.add(a->dao, N * QD);
+  p.add(a->dpost, post * N * C);
+  p.add(a->dq, N * QD);
   p.add(a->dk, N * KVC);
   p.add(a->dv, N * KVC);
   p.add(a->dqkv, N * QKV);

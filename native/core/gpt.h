@@ -182,6 +182,7 @@ class GPT {
                        ParamIndex b, int64_t l, int64_t N, int64_t IC, int64_t OC);
   // The block (gpt_block.cpp): one body for the training forward and decoding, and its backward.
   BlockIO layer_io(int64_t l, const float* res_in, int64_t N) const;
+  AttnParams attn_params() const;
   void attend_train(int64_t l, const float* qkv, float* atty, int64_t B, int64_t T);
   void attend_decode(int64_t l, const float* qkv, float* atty, int64_t n, int64_t pos);
   void block_forward(int64_t l, const BlockIO& io, int64_t B, int64_t T, int64_t pos0, bool decoding);

@@ -70,14 +70,16 @@ void GPT::matmul_backward(float* dinp, const float* dout, const float* inp, Para
 // writes them and the backward that reads them).
 GPT::BlockIO GPT::layer_io(int64_t l, const float* res_in, int64_t N) const {
   Acts& a = *acts_;
-  const int64_t C = cfg_.C, QKV = cfg_.qkv_rows(), F = cfg_.ffn(), FC = cfg_.fc_rows();
+  const int64_t C = cfg_.C, QKV = cfg_.qkv_rows(), F = cfg_.ffn(), FC = cfg_.fc_rows(), QD = cfg_.qdim();
   BlockIO io;
   io.res_in = res_in;
   io.ln1 = a.ln1 + l * N * C;
   io.ln1_mean = a.ln1_mean + l * N;
   io.ln1_rstd = a.ln1_rstd + l * N;
   io.qkv = a.qkv + l * N * QKV;
-  io.atty = a.atty + l * N * C;
+  io.qkv_att = cfg_.qk_norm != QkNormKind::None ? a.qkvn : io.qkv;
+  io.qk_rstd = a.qk_rstd + l * N * cfg_.qk_groups();
+  io.atty = a.atty + l * N * QD;
   io.res2 = a.residual2 + l * N * C;
   io.ln2 = a.ln2 + l * N * C;
   io.ln2_mean = a.ln2_mean + l * N;
@@ -86,23 +88,35 @@ GPT::BlockIO GPT::layer_io(int64_t l, const float* res_in, int64_t N) const {
   io.fch_act = a.fch_gelu + l * N * F;
   io.res3 = a.residual3 + l * N * C;
   io.proj = a.proj;
+  const bool post = cfg_.post_norm();
+  io.attn_out = post ? a.attn_out + l * N * C : nullptr;
+  io.ffn_out = post ? a.ffn_out + l * N * C : nullptr;
+  io.attn_rstd = post ? a.attn_rstd + l * N : nullptr;
+  io.ffn_rstd = post ? a.ffn_rstd + l * N : nullptr;
   return io;
 }
 
-// The attention core of the training forward: qkv [N,QKV] -> atty [N,C] (heads merged,
+// The fused kernels' parameters: causal, scale 1/sqrt(hs), the sliding window if any.
+AttnParams GPT::attn_params() const {
+  AttnParams p;
+  p.window = cfg_.window;
+  return p;
+}
+
+// The attention core of the training forward: qkv [N,QKV] -> atty [N,QD] (heads merged,
 // gated), keeping q, k, v, the ungated output and the log-sum-exp of layer l for the backward.
 void GPT::attend_train(int64_t l, const float* qkv, float* atty, int64_t B, int64_t T) {
   Acts& a = *acts_;
-  const int64_t N = B * T, C = cfg_.C, H = cfg_.H, KV = cfg_.kv(), hs = cfg_.hs(), KVC = KV * hs;
-  float *q = a.q + l * N * C, *k = a.k + l * N * KVC, *v = a.v + l * N * KVC;
-  float* atto = a.atto + l * N * C;
+  const int64_t N = B * T, H = cfg_.H, KV = cfg_.kv(), hs = cfg_.hs(), KVC = KV * hs, QD = cfg_.qdim();
+  float *q = a.q + l * N * QD, *k = a.k + l * N * KVC, *v = a.v + l * N * KVC;
+  float* atto = a.atto + l * N * QD;
   {
     auto s = prof_.scope(OpKind::Heads);
     ops_.split_heads(q, k, v, qkv, B, T, H, KV, hs);
   }
   {
     auto s = prof_.scope(OpKind::Attention);
-    ops_.attention_forward(q, k, v, atto, a.lse + l * N * H, AttnShape{B, H, T, hs, KV}, AttnParams{});
+    ops_.attention_forward(q, k, v, atto, a.lse + l * N * H, AttnShape{B, H, T, hs, KV}, attn_params());
   }
   auto s = prof_.scope(OpKind::Heads);
   ops_.merge_heads(atty, atto, gates_->f32() + l * H, B, T, H, hs);
@@ -115,38 +129,46 @@ void GPT::attend_decode(int64_t l, const float* qkv, float* atty, int64_t n, int
   const int64_t H = cfg_.H, KV = cfg_.kv(), P = d.capacity, hs = cfg_.hs();
   auto s = prof_.scope(OpKind::Attention);
   ops_.attention_decode(atty, qkv, d.kcache + l * KV * P * hs, d.vcache + l * KV * P * hs,
-                        gates_->f32() + l * H, n, pos, H, KV, P, hs);
+                        gates_->f32() + l * H, n, pos, H, KV, P, hs, cfg_.window);
 }
 
-// One pre-norm block: io.res_in [N,C] -> io.res3 [N,C], N = B·T rows at positions
-// pos0 + row % T. decoding: attention against the KV cache (B = 1, T = N) instead of the fused
-// training kernel.
+// One block: io.res_in [N,C] -> io.res3 [N,C], N = B·T rows at positions pos0 + row % T.
+// decoding: attention against the KV cache (B = 1, T = N) instead of the fused training kernel.
+// Each sublayer: x + post_norm(f(pre_norm(x))), the norms present as cfg_.norm_place says.
 void GPT::block_forward(int64_t l, const BlockIO& io, int64_t B, int64_t T, int64_t pos0, bool decoding) {
   const int64_t N = B * T, C = cfg_.C, H = cfg_.H, KV = cfg_.kv(), hs = cfg_.hs();
-  const int64_t QKV = cfg_.qkv_rows(), F = cfg_.ffn(), FC = cfg_.fc_rows();
+  const int64_t QKV = cfg_.qkv_rows(), F = cfg_.ffn(), FC = cfg_.fc_rows(), QD = cfg_.qdim();
+  const bool pre = cfg_.pre_norm(), post = cfg_.post_norm();
   // attention sublayer
-  norm_forward(io.ln1, io.ln1_mean, io.ln1_rstd, io.res_in, kLn1w, kLn1b, l, N);
-  matmul_forward(io.qkv, io.ln1, kQkvw, kQkvb, l, N, C, QKV);
+  if (pre) norm_forward(io.ln1, io.ln1_mean, io.ln1_rstd, io.res_in, kLn1w, kLn1b, l, N);
+  matmul_forward(io.qkv, pre ? io.ln1 : io.res_in, kQkvw, kQkvb, l, N, C, QKV);
+  if (cfg_.qk_norm != QkNormKind::None) {
+    auto s = prof_.scope(OpKind::LayerNorm);
+    ops_.qk_norm_forward(io.qkv_att, io.qk_rstd, io.qkv, param(kQnw, l), param(kKnw, l), N, H, KV, hs,
+                         cfg_.qk_norm == QkNormKind::Head, static_cast<float>(cfg_.norm_eps));
+  }
   if (cfg_.positions == PosKind::Rope) {
     auto s = prof_.scope(OpKind::Heads);  // q and k heads are the first H + KV blocks of a row
-    ops_.rope_forward(io.qkv, rope_cos_->f32(), rope_sin_->f32(), N, T, pos0, H + KV, QKV, hs);
+    ops_.rope_forward(io.qkv_att, rope_cos_->f32(), rope_sin_->f32(), N, T, pos0, H + KV, QKV, hs);
   }
-  if (decoding) attend_decode(l, io.qkv, io.atty, N, pos0);
-  else attend_train(l, io.qkv, io.atty, B, T);
-  matmul_forward(io.proj, io.atty, kAttprojw, kAttprojb, l, N, C, C);
+  if (decoding) attend_decode(l, io.qkv_att, io.atty, N, pos0);
+  else attend_train(l, io.qkv_att, io.atty, B, T);
+  matmul_forward(post ? io.attn_out : io.proj, io.atty, kAttprojw, kAttprojb, l, N, QD, C);
+  if (post) norm_forward(io.proj, nullptr, io.attn_rstd, io.attn_out, kPostAttnw, kNoParam, l, N);
   {
     auto s = prof_.scope(OpKind::Residual);
     ops_.residual_forward(io.res2, io.res_in, io.proj, N * C);
   }
   // feed-forward sublayer
-  norm_forward(io.ln2, io.ln2_mean, io.ln2_rstd, io.res2, kLn2w, kLn2b, l, N);
-  matmul_forward(io.fch, io.ln2, kFcw, kFcb, l, N, C, FC);
+  if (pre) norm_forward(io.ln2, io.ln2_mean, io.ln2_rstd, io.res2, kLn2w, kLn2b, l, N);
+  matmul_forward(io.fch, pre ? io.ln2 : io.res2, kFcw, kFcb, l, N, C, FC);
   {
     auto s = prof_.scope(OpKind::Gelu);
     if (cfg_.mlp == MlpKind::SwiGLU) ops_.swiglu_forward(io.fch_act, io.fch, N, F);
     else ops_.gelu_forward(io.fch_act, io.fch, N * F);
   }
-  matmul_forward(io.proj, io.fch_act, kFcprojw, kFcprojb, l, N, F, C);
+  matmul_forward(post ? io.ffn_out : io.proj, io.fch_act, kFcprojw, kFcprojb, l, N, F, C);
+  if (post) norm_forward(io.proj, nullptr, io.ffn_rstd, io.ffn_out, kPostFfnw, kNoParam, l, N);
   auto s = prof_.scope(OpKind::Residual);
   ops_.residual_forward(io.res3, io.res2, io.proj, N * C);
 }
@@ -156,23 +178,41 @@ void GPT::block_forward(int64_t l, const BlockIO& io, int64_t B, int64_t T, int6
 void GPT::block_backward(int64_t l, const BlockIO& io, int64_t B, int64_t T, float* head_scores) {
   Acts& a = *acts_;
   const int64_t N = B * T, C = cfg_.C, H = cfg_.H, KV = cfg_.kv(), hs = cfg_.hs();
-  const int64_t QKV = cfg_.qkv_rows(), KVC = KV * hs, F = cfg_.ffn(), FC = cfg_.fc_rows();
-  const float *q = a.q + l * N * C, *k = a.k + l * N * KVC, *v = a.v + l * N * KVC;
-  const float* atto = a.atto + l * N * C;
-  const bool swiglu = cfg_.mlp == MlpKind::SwiGLU;
+  const int64_t QKV = cfg_.qkv_rows(), KVC = KV * hs, F = cfg_.ffn(), FC = cfg_.fc_rows(), QD = cfg_.qdim();
+  const float *q = a.q + l * N * QD, *k = a.k + l * N * KVC, *v = a.v + l * N * KVC;
+  const float* atto = a.atto + l * N * QD;
+  const bool swiglu = cfg_.mlp == MlpKind::SwiGLU, pre = cfg_.pre_norm(), post = cfg_.post_norm();
   float* dact = swiglu ? a.dact : a.dfch;  // GELU's backward runs in place
+  // A post norm's backward: the gradient into its input, in a.dpost (norm_backward adds).
+  auto post_norm_backward = [&](const float* inp, ParamIndex w, const float* rstd) {
+    ops_.zero(a.dpost, N * C * 4);
+    norm_backward(a.dpost, a.dresidual, inp, w, kNoParam, l, nullptr, rstd, N);
+    return a.dpost;
+  };
+  // The input of a sublayer without a pre norm is the residual stream itself: its gradient adds
+  // into dresidual.
+  auto input_backward = [&](const float* res, ParamIndex w, ParamIndex b, const float* mean, const float* rstd) {
+    if (pre) {
+      norm_backward(a.dresidual, a.dln, res, w, b, l, mean, rstd, N);
+    } else {
+      auto s = prof_.scope(OpKind::Residual);
+      ops_.residual_forward(a.dresidual, a.dresidual, a.dln, N * C);
+    }
+  };
 
   // feed-forward sublayer; res3 = res2 + proj: dresidual flows to both.
-  matmul_backward(dact, a.dresidual, io.fch_act, kFcprojw, kFcprojb, l, N, F, C);
+  const float* dffn = post ? post_norm_backward(io.ffn_out, kPostFfnw, io.ffn_rstd) : a.dresidual;
+  matmul_backward(dact, dffn, io.fch_act, kFcprojw, kFcprojb, l, N, F, C);
   {
     auto s = prof_.scope(OpKind::Gelu);
     if (swiglu) ops_.swiglu_backward(a.dfch, io.fch, dact, N, F);
     else ops_.gelu_backward(a.dfch, io.fch, a.dfch, N * F);
   }
-  matmul_backward(a.dln, a.dfch, io.ln2, kFcw, kFcb, l, N, C, FC);
-  norm_backward(a.dresidual, a.dln, io.res2, kLn2w, kLn2b, l, io.ln2_mean, io.ln2_rstd, N);  // adds into dresidual
+  matmul_backward(a.dln, a.dfch, pre ? io.ln2 : io.res2, kFcw, kFcb, l, N, C, FC);
+  input_backward(io.res2, kLn2w, kLn2b, io.ln2_mean, io.ln2_rstd);
   // attention sublayer; res2 = res_in + proj.
-  matmul_backward(a.datty, a.dresidual, io.atty, kAttprojw, kAttprojb, l, N, C, C);
+  const float* dattn = post ? post_norm_backward(io.attn_out, kPostAttnw, io.attn_rstd) : a.dresidual;
+  matmul_backward(a.datty, dattn, io.atty, kAttprojw, kAttprojb, l, N, QD, C);
   {
     // merge_heads applied the gates; the head gradient is taken ungated on purpose
     auto s = prof_.scope(OpKind::Heads);
@@ -186,7 +226,7 @@ void GPT::block_backward(int64_t l, const BlockIO& io, int64_t B, int64_t T, flo
   {
     // Fed the ungated gradient, its head score Σ dy∘atto is exactly ∂L/∂ξ_h (ξ_h may be 0).
     auto s = prof_.scope(OpKind::Attention);
-    AttnParams p;
+    AttnParams p = attn_params();
     p.gains = gqa ? gates : nullptr;
     ops_.attention_backward(a.dao, q, k, v, atto, a.lse + l * N * H, a.dq, a.dk, a.dv, head_scores,
                             AttnShape{B, H, T, hs, KV}, p);
@@ -199,8 +239,13 @@ void GPT::block_backward(int64_t l, const BlockIO& io, int64_t B, int64_t T, flo
     auto s = prof_.scope(OpKind::Heads);
     ops_.rope_backward(a.dqkv, rope_cos_->f32(), rope_sin_->f32(), N, T, 0, H + KV, QKV, hs);
   }
-  matmul_backward(a.dln, a.dqkv, io.ln1, kQkvw, kQkvb, l, N, C, QKV);
-  norm_backward(a.dresidual, a.dln, io.res_in, kLn1w, kLn1b, l, io.ln1_mean, io.ln1_rstd, N);  // adds into dresidual
+  if (cfg_.qk_norm != QkNormKind::None) {
+    auto s = prof_.scope(OpKind::LayerNorm);
+    ops_.qk_norm_backward(a.dqkv, grad(kQnw, l), grad(kKnw, l), a.dqkv, io.qkv, param(kQnw, l), param(kKnw, l),
+                          io.qk_rstd, N, H, KV, hs, cfg_.qk_norm == QkNormKind::Head);
+  }
+  matmul_backward(a.dln, a.dqkv, pre ? io.ln1 : io.res_in, kQkvw, kQkvb, l, N, C, QKV);
+  input_backward(io.res_in, kLn1w, kLn1b, io.ln1_mean, io.ln1_rstd);
 }
 
 }  // namespace hg

@@ -51,7 +51,7 @@ class ArenaPlanner {
 // Activations of one forward (kept for the backward) and the backward's scratch. Per-layer
 // buffers hold L slices; slice l of a buffer with row width w starts at l·N·w for the N of
 // the current call (<= the planned N). Widths: QKV = (H + 2·KV)·hs, KVC = KV·hs, F = ffn
-// hidden size, FC = F (gelu) or 2F (swiglu: gate and up).
+// hidden size, FC = F (gelu) or 2F (swiglu: gate and up), QD = H·hs, G = Q/K norm groups.
 struct GPT::Acts {
   int64_t N = 0;  // rows planned for
   std::unique_ptr<DeviceBuffer> arena;
@@ -59,11 +59,15 @@ struct GPT::Acts {
   float *weights, *losses;                    // [N]
   float* encoded;                             // [N,C]
   float *ln1, *ln1_mean, *ln1_rstd;           // [L,N,C], [L,N], [L,N] (mean unused by RMSNorm)
-  float* qkv;                                 // [L,N,QKV] (RoPE applied)
+  float* qkv;                                 // [L,N,QKV] (RoPE applied; the projection's raw output under qk norm)
+  float* qkvn;                                // [N,QKV] q/k normalised, RoPE applied (qk norm only)
+  float* qk_rstd;                             // [L,N,G] (qk norm only)
   float *q, *atto;                            // [L,B,H,T,hs] (atto: attention output, ungated)
   float *k, *v;                               // [L,B,KV,T,hs]
   float* lse;                                 // [L,B,H,T]
-  float* atty;                                // [L,N,C] heads merged, gated
+  float* atty;                                // [L,N,QD] heads merged, gated
+  float *attn_out, *ffn_out;                  // [L,N,C] sublayer outputs before their post norm (post norms only)
+  float *attn_rstd, *ffn_rstd;                // [L,N]
   float* residual2;                           // [L,N,C]
   float *ln2, *ln2_mean, *ln2_rstd;           // [L,N,C], [L,N], [L,N]
   float* fch;                                 // [L,N,FC] MLP pre-activation
@@ -73,7 +77,9 @@ struct GPT::Acts {
   float* logits;                              // [N,V]: logits, then probs, then dlogits
   float* proj;                                // [N,C] projection output before a residual add
   // backward scratch (one layer at a time)
-  float *dresidual, *dln, *datty, *dao;       // [N,C]
+  float *dresidual, *dln;                     // [N,C]
+  float *datty, *dao;                         // [N,QD]
+  float* dpost;                               // [N,C] gradient into a post norm's input (post norms only)
   float* dq;                                  // [B,H,T,hs]
   float *dk, *dv;                             // [B,KV,T,hs]
   float* dqkv;                                // [N,QKV]
@@ -88,13 +94,17 @@ struct GPT::Acts {
 struct GPT::BlockIO {
   const float* res_in;                 // [N,C]
   float *ln1, *ln1_mean, *ln1_rstd;    // [N,C], [N], [N]
-  float* qkv;                          // [N,QKV]
-  float* atty;                         // [N,C] heads merged, gated
+  float* qkv;                          // [N,QKV] the q/k/v projection
+  float* qkv_att;                      // [N,QKV] what attention reads: qkv after the Q/K norm and RoPE
+  float* qk_rstd;                      // [N,G]
+  float* atty;                         // [N,QD] heads merged, gated
   float* res2;                         // [N,C]
   float *ln2, *ln2_mean, *ln2_rstd;    // [N,C], [N], [N]
   float *fch, *fch_act;                // [N,FC], [N,F]
   float* res3;                         // [N,C]
   float* proj;                         // [N,C] scratch: a projection before its residual add
+  float *attn_out, *ffn_out;           // [N,C] sublayer outputs before their post norm
+  float *attn_rstd, *ffn_rstd;         // [N]
 };
 
 // Generation state: the KV cache for one sequence and per-call scratch, for up to P = capacity
@@ -105,7 +115,9 @@ struct GPT::DecodeState {
   int32_t* tokens;                   // [P]
   float *kcache, *vcache;            // [L,KV,P,hs]
   float *x, *ln, *mean, *rstd;       // [P,C], [P,C], [P], [P]
-  float *qkv, *atty, *proj;          // [P,QKV], [P,C], [P,C]
+  float *qkv, *atty, *proj;          // [P,QKV], [P,QD], [P,C]
+  float* qk_rstd;                    // [P,G]
+  float *post, *post_rstd;           // [P,C], [P] (post norms only)
   float *fch, *fch_gelu;             // [P,FC], [P,F]
   float* logits;                     // [V] (the last position only)
 };

@@ -29,7 +29,10 @@ void GPT::decode(const int32_t* tokens, int64_t n, int64_t pos, float* last_logi
   io.ln1 = io.ln2 = d.ln;
   io.ln1_mean = io.ln2_mean = d.mean;
   io.ln1_rstd = io.ln2_rstd = d.rstd;
-  io.qkv = d.qkv;
+  io.qkv = io.qkv_att = d.qkv;  // the Q/K norm runs in place
+  io.qk_rstd = d.qk_rstd;
+  io.attn_out = io.ffn_out = d.post;
+  io.attn_rstd = io.ffn_rstd = d.post_rstd;
   io.atty = d.atty;
   io.fch = d.fch;
   io.fch_act = d.fch_gelu;
@@ -66,7 +69,10 @@ std::vector<int32_t> GPT::generate(const std::vector<int32_t>& prompt, int64_t m
     p.add(d->mean, P);
     p.add(d->rstd, P);
     p.add(d->qkv, P * cfg_.qkv_rows());
-    p.add(d->atty, P * C);
+    p.add(d->atty, P * cfg_.qdim());
+    p.add(d->qk_rstd, P * cfg_.qk_groups());
+    p.add(d->post, cfg_.post_norm() ? P * C : 0);
+    p.add(d->post_rstd, cfg_.post_norm() ? P : 0);
     p.add(d->proj, P * C);
     p.add(d->fch, P * cfg_.fc_rows());
     p.add(d->fch_gelu, P * cfg_.ffn());

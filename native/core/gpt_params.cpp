@@ -33,10 +33,15 @@ void validate_config(const GPTConfig& c) {
   check_field("layers", c.L, 1024);
   check_field("heads", c.H, 1024);
   check_field("dim", c.C, int64_t{1} << 16);
-  HG_CHECK(c.C % c.H == 0, "config.dim: expected a multiple of heads (" + std::to_string(c.H) +
-                               "), got " + std::to_string(c.C));
+  HG_CHECK(c.D >= 0 && c.D <= 256, "config.headDim: expected an integer in [1, 256], got " + std::to_string(c.D));
+  HG_CHECK(c.D > 0 || c.C % c.H == 0, "config.dim: expected a multiple of heads (" + std::to_string(c.H) +
+                                          "), got " + std::to_string(c.C));
   HG_CHECK(c.hs() <= 256, "config.dim / config.heads: the head size must be at most 256, got " +
                               std::to_string(c.hs()));
+  HG_CHECK(c.qk_norm == QkNormKind::None || c.norm == NormKind::RMSNorm, "config.qkNorm: needs norm 'rmsnorm'");
+  HG_CHECK(c.window >= 0 && c.window <= (int64_t{1} << 20),
+           "config.slidingWindow: expected an integer in [0, 1048576], got " + std::to_string(c.window));
+  HG_CHECK(c.norm_place == NormPlacement::Pre || c.norm == NormKind::RMSNorm, "config.normPlacement: 'post' and 'both' need norm 'rmsnorm'");
   HG_CHECK(c.KV >= 0 && c.KV <= c.H && c.H % c.kv() == 0,
            "config.kvHeads: expected a divisor of heads (" + std::to_string(c.H) + "), got " + std::to_string(c.KV));
   HG_CHECK(c.F >= 0 && c.F <= (int64_t{1} << 20),
@@ -69,21 +74,27 @@ void validate_config(const GPTConfig& c) {
 
 ParamLayout param_layout(const GPTConfig& c) {
   const int64_t V = c.V, P = c.P, L = c.L, C = c.C, F = c.ffn(), QKV = c.qkv_rows(), FC = c.fc_rows();
+  const int64_t QD = c.qdim(), KD = c.kv() * c.hs();
   const bool ln = c.norm == NormKind::LayerNorm, learned = c.positions == PosKind::Learned, lb = c.linear_bias;
+  const bool pre = c.pre_norm(), post = c.post_norm(), head = c.qk_norm == QkNormKind::Head;
+  const int64_t qn = c.qk_norm == QkNormKind::None ? 0 : L * (head ? c.hs() : QD);
+  const int64_t kn = c.qk_norm == QkNormKind::None ? 0 : L * (head ? c.hs() : KD);
   const struct {
     const char* name;
     int64_t size;
     bool is_matrix;
   } spec[kNumParamTensors] = {
       {"wte", V * C, true},             {"wpe", learned ? P * C : 0, true},
-      {"ln1w", L * C, false},           {"ln1b", ln ? L * C : 0, false},
+      {"ln1w", pre ? L * C : 0, false}, {"ln1b", ln && pre ? L * C : 0, false},
       {"qkvw", L * QKV * C, true},      {"qkvb", c.qkv_bias ? L * QKV : 0, false},
-      {"attprojw", L * C * C, true},    {"attprojb", lb ? L * C : 0, false},
-      {"ln2w", L * C, false},           {"ln2b", ln ? L * C : 0, false},
+      {"attprojw", L * C * QD, true},   {"attprojb", lb ? L * C : 0, false},
+      {"ln2w", pre ? L * C : 0, false}, {"ln2b", ln && pre ? L * C : 0, false},
       {"fcw", L * FC * C, true},        {"fcb", lb ? L * FC : 0, false},
       {"fcprojw", L * C * F, true},     {"fcprojb", lb ? L * C : 0, false},
       {"lnfw", C, false},               {"lnfb", ln ? C : 0, false},
       {"lmhead", c.tied ? 0 : V * C, true},
+      {"qnw", qn, false},               {"knw", kn, false},
+      {"postattnw", post ? L * C : 0, false}, {"postffnw", post ? L * C : 0, false},
   };
   ParamLayout out{};
   int64_t offset = 0;
@@ -108,7 +119,7 @@ void init_parameters(const GPTConfig& c, uint64_t seed, int64_t begin, int64_t e
     const int64_t i0 = std::max<int64_t>(0, begin - t.offset), i1 = std::min(t.size, end - t.offset);
     if (i0 >= i1) continue;
     float* dst = out + (t.offset - begin);  // dst[i] is element i of tensor j
-    if (j == kLn1w || j == kLn2w || j == kLnfw) {
+    if (is_norm_weight(j)) {
       for (int64_t i = i0; i < i1; ++i) dst[i] = 1.f;
       continue;
     }

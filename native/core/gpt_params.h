@@ -16,6 +16,12 @@ enum class NormKind { LayerNorm, RMSNorm };
 enum class PosKind { Learned, Rope };
 enum class MlpKind { Gelu, SwiGLU };
 enum class RopeScalingKind { None, Linear, Llama3 };
+// RMSNorm of q and k after their projection, before RoPE: per head (Qwen3, Gemma 3) or over
+// the whole q and k projections (OLMo 2).
+enum class QkNormKind { None, Head, Projection };
+// Where each sublayer's norm sits: before it (GPT-2, Llama), after it, before its residual add
+// (OLMo 2), or both (Gemma 2 and 3).
+enum class NormPlacement { Pre, Post, Both };
 
 struct RopeScaling {
   RopeScalingKind type = RopeScalingKind::None;
@@ -29,7 +35,7 @@ struct GPTConfig {
   int64_t P = 0;  // maximum sequence length
   int64_t L = 0;  // layers
   int64_t H = 0;  // query heads
-  int64_t C = 0;  // model width; head size hs = C / H
+  int64_t C = 0;  // model width; head size hs() = D, or C / H
   int64_t KV = 0;  // key/value heads, divides H; 0 = H (multi-head attention)
   int64_t F = 0;   // MLP hidden size; 0 = 4C
   NormKind norm = NormKind::LayerNorm;
@@ -41,8 +47,16 @@ struct GPTConfig {
   bool qkv_bias = true;     // biases on the q/k/v projections
   bool linear_bias = true;  // biases on the attention output projection and the MLP linears
   bool tied = true;         // LM head = wte; false: a separate lmhead [V, C]
+  QkNormKind qk_norm = QkNormKind::None;  // rmsnorm only
+  NormPlacement norm_place = NormPlacement::Pre;  // post norms: rmsnorm only
+  int64_t D = 0;  // head size; 0 = C / H (Qwen3 and Gemma set it independently of C)
+  int64_t window = 0;  // > 0: causal sliding-window attention over the last `window` positions
 
-  int64_t hs() const { return C / H; }
+  int64_t hs() const { return D > 0 ? D : C / H; }
+  int64_t qdim() const { return H * hs(); }  // width of the q projection and the attention output
+  bool pre_norm() const { return norm_place != NormPlacement::Post; }
+  bool post_norm() const { return norm_place != NormPlacement::Pre; }
+  int64_t qk_groups() const { return qk_norm == QkNormKind::Head ? H + kv() : qk_norm == QkNormKind::Projection ? 2 : 0; }
   int64_t kv() const { return KV > 0 ? KV : H; }
   int64_t ffn() const { return F > 0 ? F : 4 * C; }
   int64_t qkv_rows() const { return (H + 2 * kv()) * hs(); }  // [q heads; k heads; v heads]
@@ -55,8 +69,16 @@ void validate_config(const GPTConfig& cfg);
 enum ParamIndex {
   kWte, kWpe, kLn1w, kLn1b, kQkvw, kQkvb, kAttprojw, kAttprojb,
   kLn2w, kLn2b, kFcw, kFcb, kFcprojw, kFcprojb, kLnfw, kLnfb, kLmhead,
+  kQnw, kKnw, kPostAttnw, kPostFfnw,
   kNumParamTensors
 };
+
+// Tensors with one slice per layer ([L, ...]); the others (wte, wpe, lnfw, lnfb, lmhead) are shared.
+inline bool is_per_layer(int i) { return (i >= kLn1w && i <= kFcprojb) || i >= kQnw; }
+// Norm weights (initialised to 1, trained with the norms, never decayed).
+inline bool is_norm_weight(int i) {
+  return i == kLn1w || i == kLn2w || i == kLnfw || i == kQnw || i == kKnw || i == kPostAttnw || i == kPostFfnw;
+}
 
 struct ParamTensor {
   const char* name;
@@ -65,7 +87,11 @@ struct ParamTensor {
 };
 
 // Tensors the config does not have keep their place with size 0: wpe (rope); ln1b, ln2b, lnfb
-// (rmsnorm); qkvb (no qkv_bias); attprojb, fcb, fcprojb (no linear_bias); lmhead (tied).
+// (rmsnorm); qkvb (no qkv_bias); attprojb, fcb, fcprojb (no linear_bias); lmhead (tied); ln1w,
+// ln2w (post norms only); qnw, knw (no qk_norm); postattnw, postffnw (pre norms only). The
+// tensors of the later switches come after lmhead, so older layouts are unchanged.
+//   attprojw [L, C, H·hs]; qnw, knw [L, hs] (per head) or [L, H·hs], [L, KV·hs] (projection);
+//   postattnw, postffnw [L, C].
 using ParamLayout = std::array<ParamTensor, kNumParamTensors>;
 ParamLayout param_layout(const GPTConfig& cfg);
 int64_t param_count(const GPTConfig& cfg);

@@ -40,7 +40,8 @@ void push_span(std::vector<ParamSpan>& spans, int64_t offset, int64_t size, bool
 bool in_group(int i, bool mlp, bool layernorm, bool embeddings) {
   switch (i) {
     case kWte: case kWpe: case kLmhead: return embeddings;
-    case kLn1w: case kLn1b: case kLn2w: case kLn2b: case kLnfw: case kLnfb: return layernorm;
+    case kLn1w: case kLn1b: case kLn2w: case kLn2b: case kLnfw: case kLnfb:
+    case kQnw: case kKnw: case kPostAttnw: case kPostFfnw: return layernorm;
     case kFcw: case kFcb: case kFcprojw: case kFcprojb: return mlp;
     default: return false;
   }
@@ -52,6 +53,7 @@ std::vector<ParamSpan> GPT::trainable_spans(const StepOptions& o) const {
   std::vector<ParamSpan> spans;
   const bool all = o.trainable_heads.empty();
   const int64_t L = cfg_.L, H = cfg_.H, C = cfg_.C, hs = cfg_.hs(), KV = cfg_.kv(), QKV = cfg_.qkv_rows();
+  const int64_t QD = cfg_.qdim();
   const int64_t group = H / KV;
   auto head_on = [&](int64_t l, int64_t h) { return o.trainable_heads[l * H + h] != 0; };
   auto kv_on = [&](int64_t l, int64_t g) {  // any query head of k/v group g
@@ -76,9 +78,9 @@ std::vector<ParamSpan> GPT::trainable_spans(const StepOptions& o) const {
       }
     } else if (i == kAttprojw) {
       for (int64_t l = 0; l < L; ++l)
-        for (int64_t r = 0; r < C; ++r)  // each output row: the head's input columns
+        for (int64_t r = 0; r < C; ++r)  // each output row [QD]: the head's input columns
           for (int64_t h = 0; h < H; ++h)
-            if (head_on(l, h)) push_span(spans, t.offset + (l * C + r) * C + h * hs, hs, true);
+            if (head_on(l, h)) push_span(spans, t.offset + (l * C + r) * QD + h * hs, hs, true);
     }
   }
   return spans;

@@ -26,7 +26,8 @@ namespace {
 bool in_group(int i, const Trainable& t) {
   switch (i) {
     case kWte: case kWpe: case kLmhead: return t.embeddings;
-    case kLn1w: case kLn1b: case kLn2w: case kLn2b: case kLnfw: case kLnfb: return t.layernorm;
+    case kLn1w: case kLn1b: case kLn2w: case kLn2b: case kLnfw: case kLnfb:
+    case kQnw: case kKnw: case kPostAttnw: case kPostFfnw: return t.layernorm;
     case kFcw: case kFcb: case kFcprojw: case kFcprojb: return t.mlp;
     default: return false;
   }
@@ -51,7 +52,7 @@ void GPT::plan_trained_blocks() {
     const ParamTensor& t = layout_[i];
     if (t.size == 0) continue;
     const ParamIndex pi = static_cast<ParamIndex>(i);
-    const bool per_layer = i >= kLn1w && i <= kFcprojb;
+    const bool per_layer = is_per_layer(i);
     const int64_t cols = slice_cols(pi), rows = slice_size(pi) / cols;  // vectors: [1, size]
     auto add = [&](int64_t l, int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
       blocks_of_[i * L + l].push_back(static_cast<int>(blocks_.size()));
@@ -72,7 +73,7 @@ void GPT::plan_trained_blocks() {
           if (i == kQkvw) add(l, r, hs, 0, C);
           else add(l, 0, 1, r, hs);
         }
-      } else if (i == kAttprojw) {  // the head's input columns of [C, C]
+      } else if (i == kAttprojw) {  // the head's input columns of [C, H·hs]
         for (int64_t h = 0; h < H; ++h)
           if (head_on(l, h)) add(l, 0, C, h * hs, hs);
       }

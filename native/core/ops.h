@@ -122,11 +122,12 @@ struct Ops {
                              float* head_score, const AttnShape& s, const AttnParams& p);
   // Decoding with a KV cache. qkv [n,QKV] holds n new tokens at positions pos..pos+n-1; their
   // k/v rows are appended to kcache/vcache [KV,P,hs], then each query of head h attends
-  // causally over positions 0..pos+i of k/v head h/(H/KV). out [n,C] (token-major, head h in
-  // columns h·hs..) is multiplied by gates [H]. Scale 1/sqrt(hs).
+  // causally over positions 0..pos+i of k/v head h/(H/KV) (window > 0: pos+i−window+1..pos+i
+  // only). out [n,H·hs] (token-major, head h in columns h·hs..) is multiplied by gates [H].
+  // Scale 1/sqrt(hs).
   void (*attention_decode)(float* out, const float* qkv, float* kcache, float* vcache,
                            const float* gates, int64_t n, int64_t pos, int64_t H, int64_t KV,
-                           int64_t P, int64_t hs);
+                           int64_t P, int64_t hs, int64_t window);
 
   // ---- pointwise ----
   void (*residual_forward)(float* out, const float* a, const float* b, int64_t n);  // out = a + b
@@ -150,6 +151,15 @@ struct Ops {
   void (*adamw)(float* params, const float* grads, float* m, float* v, const ParamSpan* spans,
                 int64_t nspans, const AdamWParams& hp);
 
+  // ---- Q/K RMSNorm on qkv rows [N,QKV] before RoPE (cpu/qk_norm.h contract): the q heads and
+  // the k heads normalised per head (per_head; wq, wk [hs]) or each block whole (wq [H·hs],
+  // wk [KV·hs]); the v block copied; rstd [N, groups]. out may equal inp. Optional (null) ----
+  void (*qk_norm_forward)(float* out, float* rstd, const float* inp, const float* wq, const float* wk, int64_t N,
+                          int64_t H, int64_t KV, int64_t hs, bool per_head, float eps);
+  // dinp overwrite (may equal dout); dwq, dwk += (null: skipped)
+  void (*qk_norm_backward)(float* dinp, float* dwq, float* dwk, const float* dout, const float* inp,
+                           const float* wq, const float* wk, const float* rstd, int64_t N, int64_t H, int64_t KV,
+                           int64_t hs, bool per_head);
   // Optional (last, so that a table written without it leaves it null): bf16-resident weights.
   const Bf16WeightOps* bf16w;
 };

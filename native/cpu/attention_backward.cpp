@@ -57,7 +57,8 @@ double preprocess_head(const float* dout, const float* out, int64_t T, int64_t D
 //                                           because both users multiply by it (S = scale·q kᵀ)
 // With a gain g (the head's gate under GQA), p and ds are stored times g: dv, dk and dq are
 // linear in dout. g = 1 multiplies exactly, so results without gains are unchanged.
-void tile_row_grads(const HeadGrads& h, AttnScratch& w, int64_t i, int64_t nv, int64_t D,
+// Keys before a (a sliding window's start) are masked like those past nv.
+void tile_row_grads(const HeadGrads& h, AttnScratch& w, int64_t i, int64_t a, int64_t nv, int64_t D,
                     float scale, int64_t r) {
   constexpr int64_t BK = AttnTiles::kBlockK;
   float *s = w.s.data(), *p = w.p.data() + r * BK, *ds = w.ds.data() + r * BK;
@@ -65,7 +66,7 @@ void tile_row_grads(const HeadGrads& h, AttnScratch& w, int64_t i, int64_t nv, i
   row_scores(h.dout + i * D, w.vT.data(), D, 1.f, ds);
   const float lse = h.lse[i], Di = h.Drow[i], g = h.gain, gscale = g * scale;
   for (int64_t j = 0; j < BK; ++j) {
-    const float pj = j < nv ? exp_tile(s[j] - lse) : 0.f;
+    const float pj = j >= a && j < nv ? exp_tile(s[j] - lse) : 0.f;
     p[j] = g * pj;
     ds[j] = gscale * pj * (ds[j] - Di);
   }
@@ -77,8 +78,9 @@ void tile_row_grads(const HeadGrads& h, AttnScratch& w, int64_t i, int64_t nv, i
 //   forward  S = scale·q kᵀ  ->  dk[j] += Σ_i scale · ds[i][j] · q[i]
 //                            ->  dq[i] += Σ_j scale · ds[i][j] · k[j]
 // first: the first query head of its k/v group (it starts dk/dv at zero, later ones add).
+// With a sliding window, the query rows past the window of the block's last key are not visited.
 void backward_key_block(const HeadGrads& h, float* dq_part, int64_t j0, int64_t n, int64_t T,
-                        int64_t D, bool causal, float scale, bool first) {
+                        int64_t D, bool causal, float scale, int64_t window, bool first) {
   constexpr int64_t BK = AttnTiles::kBlockK, RG = AttnTiles::kRowGroup;
   AttnScratch& w = AttnScratch::for_this_thread(D);
   load_transposed(h.k + j0 * D, n, D, w.kT.data());
@@ -87,11 +89,12 @@ void backward_key_block(const HeadGrads& h, float* dq_part, int64_t j0, int64_t 
     std::fill(h.dk + j0 * D, h.dk + (j0 + n) * D, 0.f);
     std::fill(h.dv + j0 * D, h.dv + (j0 + n) * D, 0.f);
   }
-  for (int64_t i = causal ? j0 : 0; i < T; i += RG) {
-    const int64_t rows = std::min(RG, T - i);
+  const int64_t iend = window > 0 ? std::min(T, j0 + n - 1 + window) : T;
+  for (int64_t i = causal ? j0 : 0; i < iend; i += RG) {
+    const int64_t rows = std::min(RG, iend - i);
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t nv = visible_keys(causal, i + r, j0, n);
-      tile_row_grads(h, w, i + r, nv, D, scale, r);
+      tile_row_grads(h, w, i + r, first_visible_key(window, i + r, j0), nv, D, scale, r);
       accumulate_rows(w.ds.data() + r * BK, 1, h.k + j0 * D, D, nv, D, dq_part + (i + r) * D);
     }
     for (int64_t j = 0; j < n; ++j) {
@@ -146,7 +149,7 @@ void backward_with(bool avx512, const float* dout, const float* q, const float* 
           attention_backward_key_block_avx512(h.dout, h.q, h.k, h.v, h.lse, h.Drow, dq_part, h.dk, h.dv, j0, n,
                                               T, D, p.causal, scale, gain, j == 0);
         else
-          backward_key_block(h, dq_part, j0, n, T, D, p.causal, scale, j == 0);
+          backward_key_block(h, dq_part, j0, n, T, D, p.causal, scale, p.window, j == 0);
       }
     }
   });
@@ -171,7 +174,8 @@ void backward_with(bool avx512, const float* dout, const float* q, const float* 
 void attention_backward(const float* dout, const float* q, const float* k, const float* v,
                         const float* out, const float* lse, float* dq, float* dk, float* dv,
                         float* head_score, const AttnShape& s, const AttnParams& p) {
-  backward_with(attention_avx512_enabled(s), dout, q, k, v, out, lse, dq, dk, dv, head_score, s, p);
+  // the AVX-512 key block has no sliding window: windowed calls run the portable one
+  backward_with(p.window == 0 && attention_avx512_enabled(s), dout, q, k, v, out, lse, dq, dk, dv, head_score, s, p);
 }
 
 void attention_backward_portable(const float* dout, const float* q, const float* k, const float* v,

@@ -28,16 +28,18 @@ void append_to_cache(float* kcache, float* vcache, const float* qkv, int64_t n, 
 // out [n,C], qkv [n,QKV], kcache/vcache [KV,P,hs], gates [H]
 void attention_decode(float* out, const float* qkv, float* kcache, float* vcache,
                       const float* gates, int64_t n, int64_t pos, int64_t H, int64_t KV, int64_t P,
-                      int64_t hs) {
+                      int64_t hs, int64_t window) {
   append_to_cache(kcache, vcache, qkv, n, pos, H, KV, P, hs);
   const int64_t C = H * hs, QKV = (H + 2 * KV) * hs, group = H / KV;
   const float scale = 1.f / std::sqrt(static_cast<float>(hs));
   parallel_for(n * H, [&](int64_t item) {
     const int64_t i = item / H, h = item % H;
-    const int64_t keys = pos + i + 1;
+    // keys j0..pos+i: the whole prefix, or the sliding window's part of it
+    const int64_t j0 = window > 0 ? std::max<int64_t>(0, pos + i + 1 - window) : 0;
+    const int64_t keys = pos + i + 1 - j0;
     const float* q = qkv + i * QKV + h * hs;
-    const float* K = kcache + (h / group) * P * hs;
-    const float* V = vcache + (h / group) * P * hs;
+    const float* K = kcache + (h / group) * P * hs + j0 * hs;
+    const float* V = vcache + (h / group) * P * hs + j0 * hs;
     thread_local std::vector<float> s;
     s.resize(static_cast<size_t>(keys));
     float mx = -INFINITY;

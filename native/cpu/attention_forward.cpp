@@ -25,8 +25,9 @@ struct HeadPtrs {
 
 // Rows [i0, i1) of one head. Per row: running max m, running sum l, and the unnormalised
 // output accumulated in place in out, rescaled by e^(m_old - m_new) when the max grows.
+// With a sliding window the key tiles before the window of row i0 are not visited.
 void forward_query_block(const HeadPtrs& h, int64_t i0, int64_t i1, int64_t T, int64_t D,
-                         bool causal, float scale) {
+                         bool causal, float scale, int64_t window) {
   constexpr int64_t BK = AttnTiles::kBlockK;
   AttnScratch& w = AttnScratch::for_this_thread(D);
   float m[AttnTiles::kBlockQ], l[AttnTiles::kBlockQ];
@@ -36,15 +37,17 @@ void forward_query_block(const HeadPtrs& h, int64_t i0, int64_t i1, int64_t T, i
     std::fill(h.out + i * D, h.out + (i + 1) * D, 0.f);
   }
   const int64_t kend = causal ? i1 : T;
-  for (int64_t j0 = 0; j0 < kend; j0 += BK) {
+  const int64_t kbegin = window > 0 ? std::max<int64_t>(0, i0 - window + 1) / BK * BK : 0;
+  for (int64_t j0 = kbegin; j0 < kend; j0 += BK) {
     const int64_t n = std::min(BK, kend - j0);
     load_transposed(h.k + j0 * D, n, D, w.kT.data());
     for (int64_t i = i0; i < i1; ++i) {
-      const int64_t nv = visible_keys(causal, i, j0, n);
-      if (nv <= 0) continue;
+      const int64_t nv = visible_keys(causal, i, j0, n), a = first_visible_key(window, i, j0);
+      if (nv <= a) continue;
       float* s = w.s.data();
       row_scores(h.q + i * D, w.kT.data(), D, scale, s);
       std::fill(s + nv, s + BK, -std::numeric_limits<float>::infinity());  // masked keys
+      std::fill(s, s + a, -std::numeric_limits<float>::infinity());       // before the window
       const float mx = std::max(m[i - i0], tile_max(s));
       const float corr = std::exp(m[i - i0] - mx);  // 0 on the first tile (m = -inf)
       for (int64_t j = 0; j < BK; ++j) s[j] = exp_tile(s[j] - mx);
@@ -53,7 +56,7 @@ void forward_query_block(const HeadPtrs& h, int64_t i0, int64_t i1, int64_t T, i
       float* o = h.out + i * D;
       if (corr != 1.f)
         for (int64_t d = 0; d < D; ++d) o[d] *= corr;
-      accumulate_rows(s, 1, h.v + j0 * D, D, nv, D, o);
+      accumulate_rows(s + a, 1, h.v + (j0 + a) * D, D, nv - a, D, o);
     }
   }
   for (int64_t i = i0; i < i1; ++i) {
@@ -67,7 +70,8 @@ void forward_query_block(const HeadPtrs& h, int64_t i0, int64_t i1, int64_t T, i
 
 void attention_forward(const float* q, const float* k, const float* v, float* out, float* lse,
                        const AttnShape& s, const AttnParams& p) {
-  if (attention_avx512_enabled(s)) return attention_forward_avx512(q, k, v, out, lse, s, p);
+  // the AVX-512 kernels have no sliding window: windowed calls run the portable ones
+  if (p.window == 0 && attention_avx512_enabled(s)) return attention_forward_avx512(q, k, v, out, lse, s, p);
   attention_forward_portable(q, k, v, out, lse, s, p);
 }
 
@@ -92,7 +96,7 @@ void attention_forward_portable(const float* q, const float* k, const float* v, 
     const int64_t kv_off = ((bh / H) * s.kv() + (bh % H) / group) * T * D;  // k/v head of query head bh % H
     const HeadPtrs h{q + off, k + kv_off, v + kv_off, out + off, lse + bh * T};
     const int64_t i0 = qb * AttnTiles::kBlockQ;
-    forward_query_block(h, i0, std::min(T, i0 + AttnTiles::kBlockQ), T, D, p.causal, scale);
+    forward_query_block(h, i0, std::min(T, i0 + AttnTiles::kBlockQ), T, D, p.causal, scale, p.window);
   });
 }
 

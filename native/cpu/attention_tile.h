@@ -145,5 +145,11 @@ inline int64_t visible_keys(bool causal, int64_t i, int64_t j0, int64_t n) {
   return causal ? std::min(n, i - j0 + 1) : n;
 }
 
+// The first of them under a sliding window (keys i − window + 1 ..): tile entries before it are
+// masked. 0 without a window.
+inline int64_t first_visible_key(int64_t window, int64_t i, int64_t j0) {
+  return window > 0 ? std::max<int64_t>(0, i - window + 1 - j0) : 0;
+}
+
 }  // namespace cpu
 }  // namespace hg

@@ -17,6 +17,7 @@
 #include "cpu/layernorm.h"
 #include "cpu/linear_bf16.h"
 #include "cpu/matmul.h"
+#include "cpu/qk_norm.h"
 #include "cpu/residual.h"
 #include "cpu/rmsnorm.h"
 #include "cpu/rope.h"
@@ -103,6 +104,8 @@ Ops make_cpu_ops() {
       cpu::softmax_crossentropy_backward,
       cpu::sum_squares,
       cpu::adamw,
+      cpu::qk_norm_forward,
+      cpu::qk_norm_backward,
       nullptr,
   };
 }

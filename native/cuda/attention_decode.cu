@@ -87,7 +87,9 @@ __global__ void __launch_bounds__(kThreads)
 }  // namespace
 
 void attention_decode(float* out, const float* qkv, float* kcache, float* vcache, const float* gates, int64_t n,
-                      int64_t pos, int64_t H, int64_t KV, int64_t P, int64_t hs) {
+                      int64_t pos, int64_t H, int64_t KV, int64_t P, int64_t hs, int64_t window) {
+  // not written without a GPU to test it; the engine refuses slidingWindow on CUDA before this
+  if (window != 0) throw_range("cuda attention_decode: sliding-window attention is not implemented on CUDA");
   if (n == 0) return;
   if (KV < 1 || H % KV != 0)
     throw_range("cuda attention_decode: kvHeads must divide heads (" + std::to_string(H) + "), got " + std::to_string(KV));

@@ -55,7 +55,7 @@ void merge_heads_backward(float* dout_heads, const float* dy, int64_t B, int64_t
 
 // ---- attention_decode.cu
 void attention_decode(float* out, const float* qkv, float* kcache, float* vcache, const float* gates, int64_t n,
-                      int64_t pos, int64_t H, int64_t KV, int64_t P, int64_t hs);
+                      int64_t pos, int64_t H, int64_t KV, int64_t P, int64_t hs, int64_t window);
 
 // ---- pointwise.cu
 void residual_forward(float* out, const float* a, const float* b, int64_t n);

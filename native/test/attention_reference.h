@@ -17,8 +17,9 @@ struct Reference {
   Vec out, lse, dq, dk, dv, head_score;
 };
 
+// window > 0 (causal): query i sees keys i − window + 1 .. i.
 inline Reference reference(const Vec& q, const Vec& k, const Vec& v, const Vec& dout, const Vec& gains,
-                           const hg::AttnShape& s, bool causal, double scale) {
+                           const hg::AttnShape& s, bool causal, double scale, int64_t window = 0) {
   const int64_t T = s.T, D = s.D, H = s.H, KV = s.kv(), group = H / KV;
   Reference r{Vec(s.numel()), Vec(s.rows()), Vec(s.numel()), Vec(s.kv_numel()), Vec(s.kv_numel()), Vec(s.B * H)};
   for (int64_t b = 0; b < s.B; ++b)
@@ -28,20 +29,21 @@ inline Reference reference(const Vec& q, const Vec& k, const Vec& v, const Vec& 
       Vec P(T * T, 0.0);
       for (int64_t i = 0; i < T; ++i) {
         const int64_t jend = causal ? i + 1 : T;
+        const int64_t jbeg = window > 0 ? std::max<int64_t>(0, i - window + 1) : 0;
         double mx = -INFINITY;
-        for (int64_t j = 0; j < jend; ++j) {
+        for (int64_t j = jbeg; j < jend; ++j) {
           double acc = 0;
           for (int64_t d = 0; d < D; ++d) acc += q[o + i * D + d] * k[ko + j * D + d];
           P[i * T + j] = scale * acc;
           mx = std::max(mx, P[i * T + j]);
         }
         double sum = 0;
-        for (int64_t j = 0; j < jend; ++j) sum += std::exp(P[i * T + j] - mx);
+        for (int64_t j = jbeg; j < jend; ++j) sum += std::exp(P[i * T + j] - mx);
         r.lse[bh * T + i] = mx + std::log(sum);
-        for (int64_t j = 0; j < jend; ++j) P[i * T + j] = std::exp(P[i * T + j] - r.lse[bh * T + i]);
+        for (int64_t j = jbeg; j < jend; ++j) P[i * T + j] = std::exp(P[i * T + j] - r.lse[bh * T + i]);
         for (int64_t d = 0; d < D; ++d) {
           double acc = 0;
-          for (int64_t j = 0; j < jend; ++j) acc += P[i * T + j] * v[ko + j * D + d];
+          for (int64_t j = jbeg; j < jend; ++j) acc += P[i * T + j] * v[ko + j * D + d];
           r.out[o + i * D + d] = acc;
         }
       }

@@ -1,6 +1,7 @@
 // CPU attention (core/attention.h) against a naive float64 reference on fresh random inputs.
-// Shapes cover T = 1, T not a multiple of the 64-row tiles, D up to 256, causal and not, and
-// B·H larger than the thread count. Also: head_score = Σ rowsum(dout∘out) of the reference,
+// Shapes cover T = 1, T not a multiple of the 64-row tiles, D up to 256, causal and not, sliding
+// windows (shorter than a tile, spanning tiles, longer than T), and B·H larger than the thread
+// count. Also: head_score = Σ rowsum(dout∘out) of the reference,
 // bitwise-identical repeated calls, and validate_attention's messages.
 #include "cpu/attention.h"
 #include "core/errors.h"
@@ -12,16 +13,18 @@ using namespace hgtest;
 
 namespace {
 
-void check_case(std::mt19937_64& rng, hg::AttnShape s, bool causal, float scale) {
+void check_case(std::mt19937_64& rng, hg::AttnShape s, bool causal, float scale, int64_t window = 0) {
   const std::string name = "B" + std::to_string(s.B) + " H" + std::to_string(s.H) + " T" +
                            std::to_string(s.T) + " D" + std::to_string(s.D) +
-                           (causal ? " causal" : " full") + " scale " + std::to_string(scale);
+                           (causal ? " causal" : " full") + " scale " + std::to_string(scale) +
+                           (window ? " window " + std::to_string(window) : "");
   const auto qf = randn(rng, s.numel()), kf = randn(rng, s.numel()), vf = randn(rng, s.numel()),
              df = randn(rng, s.numel());
-  const hg::AttnParams p{causal, scale};
+  hg::AttnParams p{causal, scale};
+  p.window = window;
   const Reference ref =
       reference(to_double(qf), to_double(kf), to_double(vf), to_double(df), Vec(s.H, 1.0), s, causal,
-                hg::effective_scale(s, p));
+                hg::effective_scale(s, p), window);
 
   std::vector<float> out(s.numel()), lse(s.rows());
   hg::cpu::attention_forward(qf.data(), kf.data(), vf.data(), out.data(), lse.data(), s, p);
@@ -71,6 +74,22 @@ int main() {
     check_case(rng, {1, 1, 129, 128}, causal, 0.f);
     check_case(rng, {1, 1, 70, 256}, causal, 0.f);              // the largest D
     check_case(rng, {threads + 1, 2, 33, 8}, causal, 0.f);      // B·H > thread count
+  }
+  // sliding windows: within a tile, across tiles (tiles before the window skipped), the AVX-512
+  // head sizes (windowed calls run the portable kernels), a window of 1, a window past T
+  check_case(rng, {1, 2, 20, 8}, true, 0.f, 5);
+  check_case(rng, {2, 2, 200, 16}, true, 0.f, 70);
+  check_case(rng, {1, 1, 150, 64}, true, 0.f, 1);
+  check_case(rng, {1, 3, 130, 32}, true, 0.f, 64);
+  check_case(rng, {1, 1, 40, 8}, true, 0.f, 100);
+  {
+    hg::AttnParams w;
+    w.window = 4;
+    w.causal = false;
+    check_rejects({1, 1, 4, 8}, w, "window");
+    w.causal = true;
+    w.window = -1;
+    check_rejects({1, 1, 4, 8}, w, "window");
   }
   check_rejects({0, 1, 1, 8}, {}, "batch");
   check_rejects({1, 0, 1, 8}, {}, "heads");

@@ -1,7 +1,8 @@
 // cpu::attention_decode against float64 causal attention over the whole sequence: the cache is
 // filled by a prompt call (n > 1, pos 0) and then grown one token at a time; rows of every call
 // must equal the reference rows for their positions, times the head gate. Multi-head and
-// grouped-query (KV < H: query head h reads k/v head h / (H/KV)).
+// grouped-query (KV < H: query head h reads k/v head h / (H/KV)), with and without a sliding
+// window (query i sees keys i − window + 1 .. i).
 #include <cmath>
 
 #include "cpu/attention_decode.h"
@@ -13,7 +14,7 @@ namespace {
 
 // out [T,C] token-major, for qkv [T,QKV] of the full sequence
 std::vector<double> reference(const std::vector<float>& qkv, const std::vector<float>& gates, int64_t T, int64_t H,
-                              int64_t KV, int64_t hs) {
+                              int64_t KV, int64_t hs, int64_t window) {
   const int64_t C = H * hs, QKV = (H + 2 * KV) * hs;
   std::vector<double> out(T * C, 0.0);
   for (int64_t h = 0; h < H; ++h) {
@@ -21,14 +22,15 @@ std::vector<double> reference(const std::vector<float>& qkv, const std::vector<f
     for (int64_t i = 0; i < T; ++i) {
       std::vector<double> s(i + 1);
       double mx = -INFINITY, sum = 0;
-      for (int64_t j = 0; j <= i; ++j) {
+      const int64_t j0 = window > 0 ? std::max<int64_t>(0, i - window + 1) : 0;
+      for (int64_t j = j0; j <= i; ++j) {
         double dot = 0;
         for (int64_t d = 0; d < hs; ++d) dot += static_cast<double>(qkv[i * QKV + h * hs + d]) * qkv[j * QKV + C + g * hs + d];
         s[j] = dot / std::sqrt(static_cast<double>(hs));
         mx = std::max(mx, s[j]);
       }
-      for (int64_t j = 0; j <= i; ++j) sum += std::exp(s[j] - mx);
-      for (int64_t j = 0; j <= i; ++j)
+      for (int64_t j = j0; j <= i; ++j) sum += std::exp(s[j] - mx);
+      for (int64_t j = j0; j <= i; ++j)
         for (int64_t d = 0; d < hs; ++d)
           out[i * C + h * hs + d] += gates[h] * std::exp(s[j] - mx) / sum * qkv[j * QKV + C + KV * hs + g * hs + d];
     }
@@ -36,18 +38,18 @@ std::vector<double> reference(const std::vector<float>& qkv, const std::vector<f
   return out;
 }
 
-void check(int64_t prompt, int64_t T, int64_t H, int64_t KV, int64_t hs, int64_t P, std::mt19937& rng) {
+void check(int64_t prompt, int64_t T, int64_t H, int64_t KV, int64_t hs, int64_t P, std::mt19937& rng, int64_t window = 0) {
   const int64_t C = H * hs, QKV = (H + 2 * KV) * hs;
   const auto qkv = randn(rng, T * QKV), gates = randn(rng, H);
-  const auto want = reference(qkv, gates, T, H, KV, hs);
+  const auto want = reference(qkv, gates, T, H, KV, hs, window);
   std::vector<float> kc(KV * P * hs), vc(KV * P * hs), out(T * C);
-  hg::cpu::attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), prompt, 0, H, KV, P, hs);
+  hg::cpu::attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), prompt, 0, H, KV, P, hs, window);
   for (int64_t pos = prompt; pos < T; ++pos)
     hg::cpu::attention_decode(out.data() + pos * C, qkv.data() + pos * QKV, kc.data(), vc.data(), gates.data(), 1, pos,
-                              H, KV, P, hs);
+                              H, KV, P, hs, window);
   close(out, want, 1e-5, 1e-4,
         "attention_decode prompt=" + std::to_string(prompt) + " T=" + std::to_string(T) + " H=" + std::to_string(H) +
-            " KV=" + std::to_string(KV));
+            " KV=" + std::to_string(KV) + " window=" + std::to_string(window));
 }
 
 }  // namespace
@@ -61,5 +63,9 @@ int main() {
   check(3, 9, 4, 2, 4, 12, rng);    // GQA, 2 query heads per k/v head
   check(5, 21, 6, 1, 8, 24, rng);   // multi-query: one k/v head
   check(1, 13, 6, 3, 10, 13, rng);
+  check(3, 9, 2, 2, 4, 12, rng, 1);     // window 1: each token sees itself only
+  check(6, 20, 4, 2, 8, 24, rng, 4);    // the prompt longer than the window, then one at a time
+  check(70, 80, 2, 1, 16, 80, rng, 67);
+  check(2, 9, 2, 2, 4, 12, rng, 50);    // a window longer than the sequence: full attention
   return finish("test_attention_decode");
 }

@@ -247,10 +247,10 @@ void check_decode(const Ops& gpu) {
     for (int64_t n : {150, 1, 1, 20}) {
       const Vec qkv = randn(n * 3 * C);
       Vec out(n * C);
-      cpu.attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), n, pos, H, H, P, hs);
+      cpu.attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), n, pos, H, H, P, hs, 0);
       auto d_qkv = dev(qkv);
       DeviceBuffer<float> d_out(out.size());
-      gpu.attention_decode(d_out.get(), d_qkv.get(), d_kc.get(), d_vc.get(), d_gates.get(), n, pos, H, H, P, hs);
+      gpu.attention_decode(d_out.get(), d_qkv.get(), d_kc.get(), d_vc.get(), d_gates.get(), n, pos, H, H, P, hs, 0);
       const std::string tag = "attention_decode hs=" + std::to_string(hs) + " pos=" + std::to_string(pos) + " n=" + std::to_string(n);
       compare(tag + " out", host(d_out), out, 2e-5);
       pos += n;
@@ -405,10 +405,10 @@ void check_decode_gqa(const Ops& gpu) {
   for (int64_t n : {150, 1, 1, 20}) {
     const Vec qkv = randn(n * QKV);
     Vec out(n * C);
-    cpu.attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), n, pos, H, KV, P, hs);
+    cpu.attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), n, pos, H, KV, P, hs, 0);
     auto d_qkv = dev(qkv);
     DeviceBuffer<float> d_out(out.size());
-    gpu.attention_decode(d_out.get(), d_qkv.get(), d_kc.get(), d_vc.get(), d_gates.get(), n, pos, H, KV, P, hs);
+    gpu.attention_decode(d_out.get(), d_qkv.get(), d_kc.get(), d_vc.get(), d_gates.get(), n, pos, H, KV, P, hs, 0);
     compare("attention_decode GQA pos=" + std::to_string(pos) + " n=" + std::to_string(n) + " out", host(d_out), out, 2e-5);
     pos += n;
   }
@@ -496,6 +496,37 @@ void check_memory_errors(const Ops& gpu) {
   gpu.download(zeros.data(), p, 1000);
   expect(std::all_of(zeros.begin(), zeros.end(), [](float x) { return x == 0.f; }), "alloc returns zeroed memory");
   gpu.release(p);
+}
+
+// The switches of docs/families.md have no CUDA kernels and no GPU tests yet: the engine refuses
+// them on CUDA when the model is created, naming the switch.
+void check_refuses_family_switches() {
+  hg::GPTConfig base{97, 40, 1, 4, 64, 2, 96};
+  base.norm = hg::NormKind::RMSNorm;
+  base.norm_eps = 1e-6;
+  base.positions = hg::PosKind::Rope;
+  base.mlp = hg::MlpKind::SwiGLU;
+  auto refuses = [](const hg::GPTConfig& c, const std::string& needle) {
+    std::string msg;
+    try {
+      hg::GPT g(c, hg::cuda_ops(Precision::F32), 1);
+    } catch (const std::exception& e) {
+      msg = e.what();
+    }
+    expect(msg.find(needle) != std::string::npos, "CUDA refuses " + needle + " (got '" + msg + "')");
+  };
+  hg::GPTConfig c = base;
+  c.qk_norm = hg::QkNormKind::Head;
+  refuses(c, "config.qkNorm");
+  c = base;
+  c.D = 32;
+  refuses(c, "config.headDim");
+  c = base;
+  c.norm_place = hg::NormPlacement::Post;
+  refuses(c, "config.normPlacement");
+  c = base;
+  c.window = 8;
+  refuses(c, "config.slidingWindow");
 }
 
 // The whole engine: same seed, same batch on the CPU table and a CUDA table, three AdamW steps.
@@ -604,6 +635,7 @@ int main() {
     check_optimizer(f32);
     check_memory_errors(f32);
     for (Precision prec : {Precision::F32, Precision::BF16}) check_engines(prec);
+    check_refuses_family_switches();
   } catch (const std::exception& e) {
     expect(false, std::string("unexpected exception: ") + e.what());
   }

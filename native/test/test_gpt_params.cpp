@@ -40,6 +40,20 @@ void check_layout() {
   hg::GPTConfig q = c;  // Qwen2: q/k/v biases only, tied head
   q.qkv_bias = q.tied = true;
   expect(hg::param_layout(q)[hg::kQkvb].size == 3 * 96 && hg::param_layout(q)[hg::kLmhead].size == 0, "qwen2 qkvb, tied");
+  hg::GPTConfig q3 = c;  // Qwen3: head size 16 != 64/8, per-head q/k norms
+  q3.D = 16;
+  q3.qk_norm = hg::QkNormKind::Head;
+  const hg::ParamLayout l3 = hg::param_layout(q3);
+  expect(l3[hg::kQkvw].size == 3 * (8 + 4) * 16 * 64 && l3[hg::kAttprojw].size == 3 * 64 * 8 * 16, "qwen3 qkvw [L,(H+2KV)hs,C], attprojw [L,C,H·hs]");
+  expect(l3[hg::kQnw].size == 3 * 16 && l3[hg::kKnw].size == 3 * 16 && l3[hg::kPostAttnw].size == 0, "qwen3 q/k norms [L,hs]");
+  expect(l3[hg::kQnw].offset == l3[hg::kLmhead].offset + l3[hg::kLmhead].size, "the later switches' tensors come after lmhead");
+  hg::GPTConfig o2 = c;  // OLMo 2: q/k norms over the projections, post norms only
+  o2.qk_norm = hg::QkNormKind::Projection;
+  o2.norm_place = hg::NormPlacement::Post;
+  const hg::ParamLayout lo = hg::param_layout(o2);
+  expect(lo[hg::kQnw].size == 3 * 64 && lo[hg::kKnw].size == 3 * 16 && lo[hg::kLn1w].size == 0 && lo[hg::kLn2w].size == 0 &&
+             lo[hg::kPostAttnw].size == 3 * 64 && lo[hg::kPostFfnw].size == 3 * 64,
+         "olmo2 q/k norms [L,H·hs], [L,KV·hs]; post norms replace ln1w, ln2w");
 }
 
 void check_rejects(hg::GPTConfig c, const std::string& needle) {
@@ -53,6 +67,22 @@ void check_rejects(hg::GPTConfig c, const std::string& needle) {
 
 void check_validate() {
   hg::validate_config(llama());
+  {
+    hg::GPTConfig d = llama();
+    d.C = 60;  // not a multiple of heads, fine with a head size of its own
+    d.D = 16;
+    hg::validate_config(d);
+    d.D = 300;
+    check_rejects(d, "config.headDim");
+    d = llama();
+    d.norm = hg::NormKind::LayerNorm;
+    d.norm_eps = 1e-5;
+    d.qk_norm = hg::QkNormKind::Head;
+    check_rejects(d, "config.qkNorm");
+    d.qk_norm = hg::QkNormKind::None;
+    d.norm_place = hg::NormPlacement::Both;
+    check_rejects(d, "config.normPlacement");
+  }
   hg::GPTConfig c = llama();
   c.KV = 3;
   check_rejects(c, "config.kvHeads");

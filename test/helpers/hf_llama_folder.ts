@@ -1,4 +1,4 @@
-// Hugging Face Llama / Mistral / Qwen2 folders for tests, written independently of
+// Hugging Face Llama / Mistral / Qwen2 / Qwen3 / OLMo 2 / Phi-3 folders for tests, written independently of
 // lib/checkpoint: the tensor slicing follows the reference model's layout (helpers/
 // reference_model.ts) and the names and config fields are written out here as transformers
 // uses them, so a loader bug cannot hide behind a matching writer bug.
@@ -7,10 +7,10 @@ import path from 'node:path';
 import { referenceLayout, resolveReferenceConfig, type ReferenceConfig } from './reference_model.js';
 import { safetensorsBytes, type Dtype, type NamedTensor } from './checkpoint_writers.js';
 
-export type LlamaType = 'llama' | 'mistral' | 'qwen2';
+export type LlamaType = 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'olmo2' | 'phi3';
 
 /** LlamaForCausalLM / Qwen2ForCausalLM state-dict tensors of the canonical params. */
-export function hfLlamaTensors(cfg: ReferenceConfig, params: Float32Array): NamedTensor[] {
+export function hfLlamaTensors(cfg: ReferenceConfig, params: Float32Array, type: LlamaType = 'llama'): NamedTensor[] {
   const c = resolveReferenceConfig(cfg);
   const { layers: L, dim: C, heads: H, kvHeads: KV, ffnDim: F, hs } = c;
   const t = Object.fromEntries(referenceLayout(cfg).map((x) => [x.name, params.subarray(x.offset, x.offset + x.size)]));
@@ -19,10 +19,22 @@ export function hfLlamaTensors(cfg: ReferenceConfig, params: Float32Array): Name
   for (let l = 0; l < L; l++) {
     const p = `model.layers.${l}.`;
     const qkv = layer('qkvw', l);
-    out.push([p + 'input_layernorm.weight', [C], layer('ln1w', l)]);
-    out.push([p + 'self_attn.q_proj.weight', [H * hs, C], qkv.subarray(0, H * hs * C)]);
-    out.push([p + 'self_attn.k_proj.weight', [KV * hs, C], qkv.subarray(H * hs * C, (H + KV) * hs * C)]);
-    out.push([p + 'self_attn.v_proj.weight', [KV * hs, C], qkv.subarray((H + KV) * hs * C)]);
+    // OLMo 2 (normPlacement 'post') has no input_layernorm; its post_attention_layernorm is the
+    // norm after attention and post_feedforward_layernorm the one after the MLP
+    const post = c.normPlacement === 'post';
+    if (!post) out.push([p + 'input_layernorm.weight', [C], layer('ln1w', l)]);
+    if (type === 'phi3') {
+      // Phi3Attention: one qkv_proj whose output splits as [q: H·hs | k: KV·hs | v: KV·hs]
+      const fused = new Float32Array(qkv.length);
+      fused.set(qkv.subarray(0, H * hs * C), 0);
+      fused.set(qkv.subarray(H * hs * C, (H + KV) * hs * C), H * hs * C);
+      fused.set(qkv.subarray((H + KV) * hs * C), (H + KV) * hs * C);
+      out.push([p + 'self_attn.qkv_proj.weight', [(H + 2 * KV) * hs, C], fused]);
+    } else {
+      out.push([p + 'self_attn.q_proj.weight', [H * hs, C], qkv.subarray(0, H * hs * C)]);
+      out.push([p + 'self_attn.k_proj.weight', [KV * hs, C], qkv.subarray(H * hs * C, (H + KV) * hs * C)]);
+      out.push([p + 'self_attn.v_proj.weight', [KV * hs, C], qkv.subarray((H + KV) * hs * C)]);
+    }
     if (c.qkvBias) {
       const b = layer('qkvb', l);
       out.push([p + 'self_attn.q_proj.bias', [H * hs], b.subarray(0, H * hs)]);
@@ -31,10 +43,20 @@ export function hfLlamaTensors(cfg: ReferenceConfig, params: Float32Array): Name
     }
     out.push([p + 'self_attn.o_proj.weight', [C, H * hs], layer('attprojw', l)]);
     if (c.linearBias) out.push([p + 'self_attn.o_proj.bias', [C], layer('attprojb', l)]);
-    out.push([p + 'post_attention_layernorm.weight', [C], layer('ln2w', l)]);
+    if (c.qkNorm !== 'none') {
+      out.push([p + 'self_attn.q_norm.weight', [c.qkNorm === 'head' ? hs : H * hs], layer('qnw', l)]);
+      out.push([p + 'self_attn.k_norm.weight', [c.qkNorm === 'head' ? hs : KV * hs], layer('knw', l)]);
+    }
+    out.push([p + 'post_attention_layernorm.weight', [C], layer(post ? 'postattnw' : 'ln2w', l)]);
+    if (post) out.push([p + 'post_feedforward_layernorm.weight', [C], layer('postffnw', l)]);
     const fc = layer('fcw', l);
-    out.push([p + 'mlp.gate_proj.weight', [F, C], fc.subarray(0, F * C)]);
-    out.push([p + 'mlp.up_proj.weight', [F, C], fc.subarray(F * C)]);
+    if (type === 'phi3') {
+      // Phi3MLP: gate_up_proj's output is chunked in two, gate first
+      out.push([p + 'mlp.gate_up_proj.weight', [2 * F, C], Float32Array.from(fc)]);
+    } else {
+      out.push([p + 'mlp.gate_proj.weight', [F, C], fc.subarray(0, F * C)]);
+      out.push([p + 'mlp.up_proj.weight', [F, C], fc.subarray(F * C)]);
+    }
     out.push([p + 'mlp.down_proj.weight', [C, F], layer('fcprojw', l)]);
     if (c.linearBias) {
       const b = layer('fcb', l);
@@ -56,15 +78,31 @@ export function hfLlamaConfig(type: LlamaType, cfg: ReferenceConfig, extra: Reco
     rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor,
     original_max_position_embeddings: s.originalMaxPositions,
   };
-  const arch = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM' }[type];
+  const arch = {
+    llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', olmo2: 'Olmo2ForCausalLM',
+    phi3: 'Phi3ForCausalLM',
+  }[type];
+  const window = c.slidingWindow > 0 ? c.slidingWindow : null;
   return {
     architectures: [arch], model_type: type, vocab_size: c.vocabSize, max_position_embeddings: c.maxSeqLen,
     num_hidden_layers: c.layers, num_attention_heads: c.heads, num_key_value_heads: c.kvHeads, hidden_size: c.dim,
     intermediate_size: c.ffnDim, hidden_act: 'silu', rms_norm_eps: c.normEps, rope_theta: c.ropeTheta, rope_scaling: rope,
     tie_word_embeddings: c.tiedEmbeddings, torch_dtype: 'bfloat16', bos_token_id: 1, eos_token_id: 2,
     ...(type === 'llama' ? { attention_bias: c.qkvBias, mlp_bias: c.linearBias, pretraining_tp: 1 } : {}),
-    ...(type === 'mistral' ? { sliding_window: null } : {}),
+    ...(type === 'mistral' ? { sliding_window: window } : {}),
+    // Phi3Config (mini-4k): fused projections, sliding_window 2047 there, no rope scaling
+    ...(type === 'phi3' ? {
+      sliding_window: window, original_max_position_embeddings: c.maxSeqLen, embd_pdrop: 0, resid_pdrop: 0, attention_dropout: 0,
+      pad_token_id: 0,
+    } : {}),
     ...(type === 'qwen2' ? { use_sliding_window: false, sliding_window: 4096, max_window_layers: c.layers } : {}),
+    // Qwen3Config: head_dim on its own, attention_bias, sliding-window fields (off)
+    ...(type === 'qwen3' ? {
+      head_dim: c.hs, attention_bias: false, attention_dropout: 0, use_sliding_window: false, sliding_window: null,
+      max_window_layers: c.layers, layer_types: Array(c.layers).fill('full_attention'),
+    } : {}),
+    // Olmo2Config: no head_dim field, attention_bias, pad token
+    ...(type === 'olmo2' ? { attention_bias: false, attention_dropout: 0, pad_token_id: 1 } : {}),
     ...extra,
   };
 }
@@ -81,7 +119,7 @@ export interface FolderOptions {
 export async function writeHfLlamaFolder(dir: string, type: LlamaType, cfg: ReferenceConfig, params: Float32Array, o: FolderOptions = {}): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'config.json'), JSON.stringify(hfLlamaConfig(type, cfg, o.config)));
-  const tensors = hfLlamaTensors(cfg, params);
+  const tensors = hfLlamaTensors(cfg, params, type);
   const n = o.shards ?? 1;
   const dtype = o.dtype ?? 'F32';
   if (n === 1) {

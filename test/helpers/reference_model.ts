@@ -6,7 +6,11 @@
 // Covers GPT-2 (LayerNorm, learned positions, GELU-tanh MLP, biases, tied LM head) and the
 // Llama-family switches: RMSNorm, rotary positions (rotate_half convention, scaling none /
 // linear / llama3), SwiGLU, grouped-query attention, QKV biases without linear biases, an
-// untied LM head. Slow (plain loops) and meant for tiny models only.
+// untied LM head; and the later families' switches: a head size independent of dim/heads
+// (Qwen3), Q/K RMSNorm per head (Qwen3) or over the whole projection (OLMo 2), norms after
+// the sublayers (OLMo 2) or before and after (Gemma), causal sliding-window attention (Mistral
+// v0.1, Phi-3). Slow (plain loops) and meant for tiny
+// models only.
 
 /** The model configuration: the five GPT-2 fields plus the optional Llama-family switches. */
 export interface ReferenceConfig {
@@ -14,7 +18,7 @@ export interface ReferenceConfig {
   maxSeqLen: number; // P
   layers: number; // L
   heads: number; // H (query heads)
-  dim: number; // C; head size hs = C / H
+  dim: number; // C
   kvHeads?: number; // default H; must divide H
   ffnDim?: number; // default 4C
   norm?: 'layernorm' | 'rmsnorm';
@@ -27,6 +31,10 @@ export interface ReferenceConfig {
   qkvBias?: boolean; // default true
   linearBias?: boolean; // default true (attprojb, fcb, fcprojb)
   tiedEmbeddings?: boolean; // default true
+  headDim?: number; // head size hs; default C / H
+  qkNorm?: 'none' | 'head' | 'projection'; // RMSNorm of q and k before RoPE; default none
+  normPlacement?: 'pre' | 'post' | 'both'; // the sublayer norms: before, after (before the residual add), both
+  slidingWindow?: number; // > 0: query t sees keys t − slidingWindow + 1 .. t only; default 0 (all earlier keys)
 }
 
 type Resolved = Required<Omit<ReferenceConfig, 'ropeScaling'>> & { ropeScaling: ReferenceConfig['ropeScaling']; hs: number };
@@ -37,7 +45,9 @@ export function resolveReferenceConfig(c: ReferenceConfig): Resolved {
     kvHeads: c.kvHeads ?? c.heads, ffnDim: c.ffnDim ?? 4 * c.dim, norm: c.norm ?? 'layernorm', normEps: c.normEps ?? 1e-5,
     positions: c.positions ?? 'learned', ropeTheta: c.ropeTheta ?? 10000, ropeScaling: c.ropeScaling ?? null,
     mlp: c.mlp ?? 'gelu', qkvBias: c.qkvBias ?? true, linearBias: c.linearBias ?? true, tiedEmbeddings: c.tiedEmbeddings ?? true,
-    hs: c.dim / c.heads,
+    headDim: c.headDim ?? c.dim / c.heads, qkNorm: c.qkNorm ?? 'none', normPlacement: c.normPlacement ?? 'pre',
+    slidingWindow: c.slidingWindow ?? 0,
+    hs: c.headDim ?? c.dim / c.heads,
   };
   if (!Number.isInteger(r.hs)) throw new RangeError(`reference: dim ${c.dim} is not divisible by heads ${c.heads}`);
   if (r.heads % r.kvHeads !== 0) throw new RangeError(`reference: kvHeads ${r.kvHeads} does not divide heads ${r.heads}`);
@@ -48,28 +58,31 @@ export function resolveReferenceConfig(c: ReferenceConfig): Resolved {
 export interface ReferenceTensor { name: string; shape: number[]; offset: number; size: number }
 
 /**
- * The canonical flat layout: 17 tensors in this order, weights [out, in]; a tensor the config
+ * The canonical flat layout: 21 tensors in this order, weights [out, in]; a tensor the config
  * does not have has size 0. qkvw rows are [all q heads; all k heads; all v heads]; for SwiGLU
- * fcw rows are [gate; up].
+ * fcw rows are [gate; up]; attprojw is [C, H·hs]. ln1w/ln2w (+b) are the pre norms, postattnw
+ * and postffnw the post norms; qnw, knw [hs] per head or [H·hs], [KV·hs] per projection.
  */
 export function referenceLayout(config: ReferenceConfig): ReferenceTensor[] {
   const c = resolveReferenceConfig(config);
   const { vocabSize: V, maxSeqLen: P, layers: L, dim: C, hs, ffnDim: F } = c;
   const QKV = (c.heads + 2 * c.kvHeads) * hs;
   const FC = c.mlp === 'swiglu' ? 2 * F : F;
+  const pre = c.normPlacement !== 'post', post = c.normPlacement !== 'pre';
   const ln = c.norm === 'layernorm';
   const lb = c.linearBias;
+  const qn = c.qkNorm === 'head' ? hs : c.heads * hs, kn = c.qkNorm === 'head' ? hs : c.kvHeads * hs;
   const shapes: [string, number[]][] = [
     ['wte', [V, C]],
     ['wpe', c.positions === 'learned' ? [P, C] : [0]],
-    ['ln1w', [L, C]],
-    ['ln1b', ln ? [L, C] : [0]],
+    ['ln1w', pre ? [L, C] : [0]],
+    ['ln1b', ln && pre ? [L, C] : [0]],
     ['qkvw', [L, QKV, C]],
     ['qkvb', c.qkvBias ? [L, QKV] : [0]],
-    ['attprojw', [L, C, C]],
+    ['attprojw', [L, C, c.heads * hs]],
     ['attprojb', lb ? [L, C] : [0]],
-    ['ln2w', [L, C]],
-    ['ln2b', ln ? [L, C] : [0]],
+    ['ln2w', pre ? [L, C] : [0]],
+    ['ln2b', ln && pre ? [L, C] : [0]],
     ['fcw', [L, FC, C]],
     ['fcb', lb ? [L, FC] : [0]],
     ['fcprojw', [L, C, F]],
@@ -77,6 +90,10 @@ export function referenceLayout(config: ReferenceConfig): ReferenceTensor[] {
     ['lnfw', [C]],
     ['lnfb', ln ? [C] : [0]],
     ['lmhead', c.tiedEmbeddings ? [0] : [V, C]],
+    ['qnw', c.qkNorm === 'none' ? [0] : [L, qn]],
+    ['knw', c.qkNorm === 'none' ? [0] : [L, kn]],
+    ['postattnw', post ? [L, C] : [0]],
+    ['postffnw', post ? [L, C] : [0]],
   ];
   let offset = 0;
   return shapes.map(([name, shape]) => {
@@ -96,7 +113,7 @@ export function referenceParameterCount(config: ReferenceConfig): number {
 export function randomReferenceParameters(config: ReferenceConfig, rng: { normal(): number }, std = 0.3): Float32Array {
   const p = new Float32Array(referenceParameterCount(config));
   for (const t of referenceLayout(config)) {
-    const around = t.name === 'ln1w' || t.name === 'ln2w' || t.name === 'lnfw' ? 1 : 0;
+    const around = ['ln1w', 'ln2w', 'lnfw', 'qnw', 'knw', 'postattnw', 'postffnw'].includes(t.name) ? 1 : 0;
     for (let i = 0; i < t.size; i++) p[t.offset + i] = around + std * rng.normal();
   }
   return p;
@@ -167,6 +184,7 @@ function linear(x: Float64Array, W: Params, wOff: number, b: Params | null, bOff
 }
 
 function normalize(c: Resolved, x: Float64Array, w: Params, b: Params, off: number): Float64Array {
+  if (c.norm === 'rmsnorm') return rmsNormalize(c, x, 0, x.length, w, off);
   const C = x.length;
   const y = new Float64Array(C);
   if (c.norm === 'layernorm') {
@@ -189,6 +207,26 @@ function normalize(c: Resolved, x: Float64Array, w: Params, b: Params, off: numb
 const geluTanh = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
 const silu = (x: number) => x / (1 + Math.exp(-x));
 
+// RMSNorm of v[from .. from+n) with weights w[off .. off+n).
+function rmsNormalize(c: Resolved, v: Float64Array, from: number, n: number, w: Params, off: number): Float64Array {
+  let ms = 0;
+  for (let i = 0; i < n; i++) ms += v[from + i] * v[from + i];
+  const r = 1 / Math.sqrt(ms / n + c.normEps);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) y[i] = v[from + i] * r * w[off + i];
+  return y;
+}
+
+// Q/K RMSNorm in place on one qkv row: the q block [H·hs] and the k block [KV·hs], per head
+// (weights [hs] shared by the heads) or each block whole.
+function qkNormalize(c: Resolved, v: Float64Array, w: Record<string, Params>, l: number): void {
+  const { heads: H, kvHeads: KV, hs } = c;
+  const perHead = c.qkNorm === 'head';
+  const qn = perHead ? hs : H * hs, kn = perHead ? hs : KV * hs;
+  for (let g = 0; g < (perHead ? H : 1); g++) v.set(rmsNormalize(c, v, g * qn, qn, w.qnw!, l * qn), g * qn);
+  for (let g = 0; g < (perHead ? KV : 1); g++) v.set(rmsNormalize(c, v, H * hs + g * kn, kn, w.knw!, l * kn), H * hs + g * kn);
+}
+
 // Rotates one head vector v[off .. off+hs) at position t in place: pairs (i, i + hs/2),
 // out_i = x_i cos − x_{i+hs/2} sin, out_{i+hs/2} = x_{i+hs/2} cos + x_i sin.
 export function rotate(v: Float64Array, off: number, hs: number, t: number, invFreq: ArrayLike<number>): void {
@@ -206,6 +244,11 @@ function sequenceLogits(c: Resolved, w: Record<string, Params>, tokens: ArrayLik
   const { vocabSize: V, layers: L, heads: H, kvHeads: KV, dim: C, hs, ffnDim: F } = c;
   const T = tokens.length;
   const QKV = (H + 2 * KV) * hs;
+  const QD = H * hs;
+  const pre = c.normPlacement !== 'post', post = c.normPlacement !== 'pre';
+  // a sublayer's input: the pre norm of x, or x; its output: the post norm of f, or f
+  const preNorm = (xt: Float64Array, wn: string, bn: string, l: number) => (pre ? normalize(c, xt, w[wn]!, w[bn]!, l * C) : xt);
+  const postNorm = (ft: Float64Array, wn: string, l: number) => (post ? rmsNormalize(c, ft, 0, C, w[wn]!, l * C) : ft);
   const FC = c.mlp === 'swiglu' ? 2 * F : F;
   const perKv = H / KV;
   const invFreq = c.positions === 'rope' ? ropeInverseFrequencies(c) : new Float64Array(0);
@@ -218,41 +261,44 @@ function sequenceLogits(c: Resolved, w: Record<string, Params>, tokens: ArrayLik
   }
   for (let l = 0; l < L; l++) {
     // attention sublayer
-    const qkv = x.map((xt) => linear(normalize(c, xt, w.ln1w!, w.ln1b!, l * C), w.qkvw!, l * QKV * C, bias('qkvb'), l * QKV, C, QKV));
+    const qkv = x.map((xt) => linear(preNorm(xt, 'ln1w', 'ln1b', l), w.qkvw!, l * QKV * C, bias('qkvb'), l * QKV, C, QKV));
+    if (c.qkNorm !== 'none') for (const v of qkv) qkNormalize(c, v, w, l);
     if (c.positions === 'rope') {
       for (let t = 0; t < T; t++) for (let h = 0; h < H + KV; h++) rotate(qkv[t]!, h * hs, hs, t, invFreq); // q and k heads
     }
-    const y = x.map(() => new Float64Array(C));
+    const y = x.map(() => new Float64Array(QD));
     for (let h = 0; h < H; h++) {
       const g = h / perKv | 0; // the K/V head this query head reads
       const qOff = h * hs, kOff = (H + g) * hs, vOff = (H + KV + g) * hs;
       for (let t = 0; t < T; t++) {
         const s = new Float64Array(t + 1);
         let mx = -Infinity;
-        for (let j = 0; j <= t; j++) {
+        // keys before j0 are outside the sliding window: their weight is exactly 0
+        const j0 = c.slidingWindow > 0 ? Math.max(0, t - c.slidingWindow + 1) : 0;
+        for (let j = j0; j <= t; j++) {
           let acc = 0;
           for (let d = 0; d < hs; d++) acc += qkv[t]![qOff + d] * qkv[j]![kOff + d];
           s[j] = acc / Math.sqrt(hs);
           mx = Math.max(mx, s[j]);
         }
         let z = 0;
-        for (let j = 0; j <= t; j++) z += (s[j] = Math.exp(s[j] - mx));
-        for (let j = 0; j <= t; j++) {
+        for (let j = j0; j <= t; j++) z += (s[j] = Math.exp(s[j] - mx));
+        for (let j = j0; j <= t; j++) {
           const p = (s[j] / z) * gates[l * H + h];
           for (let d = 0; d < hs; d++) y[t]![h * hs + d] += p * qkv[j]![vOff + d];
         }
       }
     }
     x = x.map((xt, t) => {
-      const a = linear(y[t]!, w.attprojw!, l * C * C, bias('attprojb'), l * C, C, C);
+      const a = postNorm(linear(y[t]!, w.attprojw!, l * C * QD, bias('attprojb'), l * C, QD, C), 'postattnw', l);
       return xt.map((v, i) => v + a[i]);
     });
     // MLP sublayer
     x = x.map((xt) => {
-      const u = linear(normalize(c, xt, w.ln2w!, w.ln2b!, l * C), w.fcw!, l * FC * C, bias('fcb'), l * FC, C, FC);
+      const u = linear(preNorm(xt, 'ln2w', 'ln2b', l), w.fcw!, l * FC * C, bias('fcb'), l * FC, C, FC);
       const m = new Float64Array(F);
       for (let i = 0; i < F; i++) m[i] = c.mlp === 'swiglu' ? silu(u[i]) * u[F + i] : geluTanh(u[i]);
-      const o = linear(m, w.fcprojw!, l * C * F, bias('fcprojb'), l * C, F, C);
+      const o = postNorm(linear(m, w.fcprojw!, l * C * F, bias('fcprojb'), l * C, F, C), 'postffnw', l);
       return xt.map((v, i) => v + o[i]);
     });
   }

@@ -13,26 +13,32 @@ import torch
 
 def layout(c):
     V, P, L, C, H = c["vocabSize"], c["maxSeqLen"], c["layers"], c["dim"], c["heads"]
-    KV, F, hs = c["kvHeads"], c["ffnDim"], C // H
+    KV, F, hs = c["kvHeads"], c["ffnDim"], c["headDim"]
     qkv = (H + 2 * KV) * hs
     fc = 2 * F if c["mlp"] == "swiglu" else F
+    pre, post = c["normPlacement"] != "post", c["normPlacement"] != "pre"
     ln, lb = c["norm"] == "layernorm", c["linearBias"]
+    head = c["qkNorm"] == "head"
+    qk = c["qkNorm"] != "none"
     return [
         ("wte", [V, C]), ("wpe", [P, C] if c["positions"] == "learned" else [0]),
-        ("ln1w", [L, C]), ("ln1b", [L, C] if ln else [0]),
+        ("ln1w", [L, C] if pre else [0]), ("ln1b", [L, C] if ln and pre else [0]),
         ("qkvw", [L, qkv, C]), ("qkvb", [L, qkv] if c["qkvBias"] else [0]),
-        ("attprojw", [L, C, C]), ("attprojb", [L, C] if lb else [0]),
-        ("ln2w", [L, C]), ("ln2b", [L, C] if ln else [0]),
+        ("attprojw", [L, C, H * hs]), ("attprojb", [L, C] if lb else [0]),
+        ("ln2w", [L, C] if pre else [0]), ("ln2b", [L, C] if ln and pre else [0]),
         ("fcw", [L, fc, C]), ("fcb", [L, fc] if lb else [0]),
         ("fcprojw", [L, C, F]), ("fcprojb", [L, C] if lb else [0]),
         ("lnfw", [C]), ("lnfb", [C] if ln else [0]),
         ("lmhead", [0] if c["tiedEmbeddings"] else [V, C]),
+        ("qnw", [L, hs if head else H * hs] if qk else [0]), ("knw", [L, hs if head else KV * hs] if qk else [0]),
+        ("postattnw", [L, C] if post else [0]), ("postffnw", [L, C] if post else [0]),
     ]
 
 
 def defaults(c):
     d = dict(kvHeads=c["heads"], ffnDim=4 * c["dim"], norm="layernorm", normEps=1e-5, positions="learned",
-             ropeTheta=10000.0, ropeScaling=None, mlp="gelu", qkvBias=True, linearBias=True, tiedEmbeddings=True)
+             ropeTheta=10000.0, ropeScaling=None, mlp="gelu", qkvBias=True, linearBias=True, tiedEmbeddings=True,
+             headDim=c["dim"] // c["heads"], qkNorm="none", normPlacement="pre", slidingWindow=0)
     d.update({k: v for k, v in c.items() if v is not None or k == "ropeScaling"})
     return d
 
@@ -58,7 +64,8 @@ def run(req):
     c = defaults(req["config"])
     B, T = req["B"], req["T"]
     V, L, H, KV, C = c["vocabSize"], c["layers"], c["heads"], c["kvHeads"], c["dim"]
-    hs, F = C // H, c["ffnDim"]
+    hs, F = c["headDim"], c["ffnDim"]
+    pre, post = c["normPlacement"] != "post", c["normPlacement"] != "pre"
     flat = torch.tensor(req["params"], dtype=torch.float64)
     w, off = {}, 0
     for name, shape in layout(c):
@@ -78,6 +85,9 @@ def run(req):
     def norm(x, wt, b):
         if c["norm"] == "layernorm":
             return torch.nn.functional.layer_norm(x, (C,), wt, b, c["normEps"])
+        return rms(x, wt)
+
+    def rms(x, wt):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + c["normEps"]) * wt
 
     def rot(x):  # x [B, heads, T, hs]
@@ -91,11 +101,19 @@ def run(req):
     if c["positions"] == "learned":
         x = x + w["wpe"][:T]
     mask = torch.ones(T, T, dtype=torch.bool).tril()
+    if c["slidingWindow"] > 0:  # key j visible to query i when i - window < j <= i
+        mask = mask & torch.ones(T, T, dtype=torch.bool).triu(-(c["slidingWindow"] - 1))
     for l in range(L):
-        h = norm(x, w["ln1w"][l], w["ln1b"][l] if w["ln1b"] is not None else None)
+        h = norm(x, w["ln1w"][l], w["ln1b"][l] if w["ln1b"] is not None else None) if pre else x
         qkv = h @ w["qkvw"][l].T + (w["qkvb"][l] if w["qkvb"] is not None else 0)
-        q = qkv[..., :H * hs].reshape(B, T, H, hs).transpose(1, 2)
-        k = qkv[..., H * hs:(H + KV) * hs].reshape(B, T, KV, hs).transpose(1, 2)
+        q, k = qkv[..., :H * hs], qkv[..., H * hs:(H + KV) * hs]
+        if c["qkNorm"] == "projection":  # OLMo 2: over the whole projection
+            q, k = rms(q, w["qnw"][l]), rms(k, w["knw"][l])
+        q = q.reshape(B, T, H, hs)
+        k = k.reshape(B, T, KV, hs)
+        if c["qkNorm"] == "head":  # Qwen3: per head, one weight shared by the heads
+            q, k = rms(q, w["qnw"][l]), rms(k, w["knw"][l])
+        q, k = q.transpose(1, 2), k.transpose(1, 2)
         v = qkv[..., (H + KV) * hs:].reshape(B, T, KV, hs).transpose(1, 2)
         if c["positions"] == "rope":
             q, k = rot(q), rot(k)
@@ -104,15 +122,17 @@ def run(req):
         s = (q @ k.transpose(-1, -2)) / math.sqrt(hs)
         p = s.masked_fill(~mask, float("-inf")).softmax(-1)
         o = (p @ v) * g[l][:, :, None, None]
-        y = o.transpose(1, 2).reshape(B, T, C)
-        x = x + y @ w["attprojw"][l].T + (w["attprojb"][l] if w["attprojb"] is not None else 0)
-        h = norm(x, w["ln2w"][l], w["ln2b"][l] if w["ln2b"] is not None else None)
+        y = o.transpose(1, 2).reshape(B, T, H * hs)
+        a = y @ w["attprojw"][l].T + (w["attprojb"][l] if w["attprojb"] is not None else 0)
+        x = x + (rms(a, w["postattnw"][l]) if post else a)
+        h = norm(x, w["ln2w"][l], w["ln2b"][l] if w["ln2b"] is not None else None) if pre else x
         u = h @ w["fcw"][l].T + (w["fcb"][l] if w["fcb"] is not None else 0)
         if c["mlp"] == "swiglu":
             m = torch.nn.functional.silu(u[..., :F]) * u[..., F:]
         else:
             m = torch.nn.functional.gelu(u, approximate="tanh")
-        x = x + m @ w["fcprojw"][l].T + (w["fcprojb"][l] if w["fcprojb"] is not None else 0)
+        f = m @ w["fcprojw"][l].T + (w["fcprojb"][l] if w["fcprojb"] is not None else 0)
+        x = x + (rms(f, w["postffnw"][l]) if post else f)
     x = norm(x, w["lnfw"], w["lnfb"])
     logits = x @ (w["wte"] if w["lmhead"] is None else w["lmhead"]).T
     ce = torch.nn.functional.cross_entropy(logits.reshape(B * T, V), targets.clamp(min=0).reshape(-1), reduction="none")
