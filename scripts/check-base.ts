@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { backendInfo } from '../lib/backend.js';
-import { acceptanceRecord, measureBase } from '../lib/reproduce/base-criteria.js';
+import { acceptanceRecord, measureBase } from '../lib/reproduce/measure-base.js';
 import { writeTextAtomic } from '../lib/util/atomic_file.js';
 
 const { values } = parseArgs({ options: { model: { type: 'string', default: 'models/base.safetensors' }, record: { type: 'string' } } });

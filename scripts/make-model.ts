@@ -19,7 +19,7 @@ import { pretrainCorpus } from '../lib/data/tasks.js';
 import { heldOutLoss } from '../lib/evaluate.js';
 import { sft } from '../lib/sft.js';
 import { probeBaseSkills } from '../lib/reproduce/base-skills.js';
-import { acceptanceRecord, measureBase } from '../lib/reproduce/base-criteria.js';
+import { acceptanceRecord, measureBase } from '../lib/reproduce/measure-base.js';
 import { writeTextAtomic } from '../lib/util/atomic_file.js';
 
 const MODEL = { layers: 4, heads: 8, dim: 64, maxSeqLen: 64 };

@@ -10,7 +10,8 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { BASE_CRITERIA, judgeBase, measureBase, type BaseMeasurement } from '../lib/reproduce/base-criteria.js';
+import { BASE_CRITERIA, judgeBase, measurementOf, type BaseMeasurement } from '../lib/reproduce/base-criteria.js';
+import { measureBase } from '../lib/reproduce/measure-base.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const model = path.join(root, 'models', 'base.safetensors');
@@ -33,6 +34,12 @@ test('judgeBase: each criterion fails on its own, at its bound it holds', () => 
   assert.equal(holds(edge), [true, true, true]);
   assert.match(judgeBase(measurement()).map((r) => r.measured).join(' '), /30\.0% \(highest: reverse\)/);
   assert.throws(() => judgeBase(measurement({ accuracy: {} })), /no basic-task accuracy/);
+});
+
+test('measurementOf: a reproduce run\'s Finding 1 base numbers, basic and complex tasks only', () => {
+  const t = (task: string, kind: 'basic' | 'complex' | 'control', loss: number, accuracy: number) => ({ task, kind, loss: { before: loss }, accuracy: { before: accuracy } });
+  const m = measurementOf([t('copy', 'basic', 1, 0.2), t('sort', 'basic', 2, 0.4), t('sort-reverse', 'complex', 4, 0), t('map', 'control', 9, 0.9)]);
+  assert.equal(m, { loss: { copy: 1, sort: 2, 'sort-reverse': 4 }, accuracy: { copy: 0.2, sort: 0.4 }, meanBasicLoss: 1.5, meanComplexLoss: 4 });
 });
 
 test('models/base.json records the shipped file', () => {

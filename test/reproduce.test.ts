@@ -57,6 +57,8 @@ test('reproduce --quick on the shipped model writes a complete, consistent repor
   assert.is(d.setup.model.sha256, shipped.sha256, 'the shipped model matches the hash recorded in models/base.json');
   assert.is(d.setup.baseSkills.length, 7);
   assert.ok(d.setup.format.steps > 0 && d.setup.format.samples > 0, 'the format stage ran');
+  const regime = json.spec.sections.find((s: { heading: string }) => s.heading === 'Setup').blocks.find((b: { caption?: string }) => b.caption?.startsWith('The regime'));
+  assert.is(regime?.rows.length, 3, 'the Setup judges the base by the acceptance criteria');
 
   // finding 1: every task, APs of the right shape, metrics recomputable from the saved APs,
   // intervals over every seed and deltas that are after − before

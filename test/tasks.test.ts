@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { getTask, PRETRAIN_FORMS, pretrainCorpus, TASKS, WORDS } from '../lib/data/tasks.js';
+import { getTask, pretrainCorpus, TASKS } from '../lib/data/tasks.js';
 
 const byKind = (k: string) => TASKS.filter((t) => t.kind === k);
 
@@ -73,7 +73,7 @@ test('complex task outputs equal the composition of their constituents', () => {
   assert.is(getTask('sort-reverse-repeat').solve('bca'), 'cbacba');
 });
 
-test('pretraining corpus: basic skills in other surface forms and named by their words, plus filler, never SFT prompts', () => {
+test('pretraining corpus: basic skills in other surface forms plus filler, never SFT prompts', () => {
   const docs = pretrainCorpus(2000, 1);
   assert.equal(docs, pretrainCorpus(2000, 1));
   assert.not.equal(docs, pretrainCorpus(2000, 2));
@@ -91,34 +91,11 @@ test('pretraining corpus: basic skills in other surface forms and named by their
     const [x, y] = d.split('=');
     assert.is(y, reference.add!(x!));
   }
-  for (const re of [/ is just | copied | copy /, /backwards|\|>|reverse/, /in order|sorted|sort /, / twice is | repeated |^repeat /, /=\d+$| plus |^add /, / has \d |count/, /^with |lookup/]) {
+  for (const re of [/ is just /, /backwards|\|>/, /in order|sorted/, / twice is /, /=\d+$| plus /, / has \d /, /^with /]) {
     assert.ok(has(re).length > 50, String(re));
   }
-  // every basic task is named by its own word in many documents, the complex ones never are
-  for (const t of byKind('basic')) assert.ok(docs.filter((d) => new RegExp(`\\b${t.name}\\b`).test(d)).length > 20, t.name);
-  for (const t of [...byKind('complex'), ...byKind('control')]) assert.not.ok(docs.some((d) => new RegExp(`\\b${t.name}\\b`).test(d)), t.name);
-  // the other operations (the format stage's) are named too, with correct answers
-  for (const d of has(/^the length of [a-z]+ is \d+\.$/)) {
-    const [, , , x, , n] = d.slice(0, -1).split(' ');
-    assert.is(Number(n), x!.length);
-  }
-  assert.ok(has(/^the first letter of /).length > 10);
-  const filler = has(/^(the|a|one|every|that) (small|red|quiet|old|quick|bright|tired|green) /).length;
+  const filler = has(/^(the|a|one|every|that) /).length;
   assert.ok(filler > 300 && filler < 700, `filler ${filler} of 2000`);
-});
-
-test('every pretraining form holds the answer (base-skills probes from its last occurrence), none is in the SFT prompt form', () => {
-  for (const [name, forms] of Object.entries(PRETRAIN_FORMS)) {
-    for (const s of getTask(name).generate(30, 3)) {
-      const x = s.prompt.slice(name.length + 2);
-      for (const f of forms) {
-        const d = f(x, s.response);
-        assert.ok(d.includes(s.response), d);
-        assert.not.ok(d.includes(`${name}: `), d);
-      }
-    }
-  }
-  for (const [name, w] of Object.entries(WORDS)) for (const f of w.forms) assert.ok(f('abcde', w.solve('abcde')).endsWith(`${w.solve('abcde')}.`), name);
 });
 
 test.run();

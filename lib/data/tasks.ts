@@ -9,14 +9,9 @@
 //   control  skills unrelated to any basic one: map (atbash, a<->z), parity (of a bit string)
 // Prompt + response stay within 48 bytes, so a sample with <|sep|> and <|eos|> fits 50 tokens.
 //
-// pretrainCorpus() teaches the BASIC skills only, in other surface forms than the SFT prompt:
-// terse ones ("abc backwards is cba.", "37+45=82") and sentences that name each skill with its
-// task's own word, the way text on the web does ("the reverse of abc is cba.", "3 plus 4 is
-// 7.", "the count of a in abcd is 1."), mixed with filler sentences and with the same kind of
-// sentences about other string operations (WORDS: the first letter, the length, ...). So the
-// base model knows the skills and the words for them before SFT, as the paper assumes of a
-// pretrained LLM, but has never seen the "<task>: <input>" prompt; complex and control tasks
-// are never in it.
+// pretrainCorpus() teaches the BASIC skills only, in other surface forms ("abc backwards is
+// cba.", "37+45=82"), mixed with filler sentences: the base model has the skills before SFT
+// but has never seen the SFT prompt format, as the paper assumes of a pretrained model.
 import { Rng } from '../util/random.js';
 import type { Sample } from './sample.js';
 
@@ -153,55 +148,16 @@ export function getTask(name: string): Task {
 
 // ---- pretraining text ----
 
-// Surface forms per basic skill, none of them the SFT "<task>: <input>" form. Each form ends
-// with the answer (and maybe a full stop), which is how the base model's skills are probed. The
-// first ones are terse; the rest name the skill with the task's own word, as web text does.
-const words = (x: string) => x.split(' ');
+// Several surface forms per basic skill, none of them the SFT "<task>: <input>" form. Each form
+// ends with the answer (and maybe a full stop), which is how the base model's skills are probed.
 export const PRETRAIN_FORMS: Readonly<Record<string, readonly ((x: string, y: string) => string)[]>> = {
-  copy: [
-    (x) => `say ${x}. ${x}.`, (x) => `${x} is just ${x}.`,
-    (x) => `a copy of ${x} is ${x}.`, (x) => `copy ${x} and you get ${x}.`, (x) => `${x} copied is ${x}.`,
-  ],
-  reverse: [
-    (x, y) => `${x} backwards is ${y}.`, (x, y) => `${x}|>${y}`,
-    (x, y) => `the reverse of ${x} is ${y}.`, (x, y) => `reverse ${x} and you get ${y}.`, (x, y) => `${x} reversed is ${y}.`,
-  ],
-  sort: [
-    (x, y) => `${x} in order is ${y}.`, (x, y) => `sorted ${x} gives ${y}.`,
-    (x, y) => `${x} sorted is ${y}.`, (x, y) => `sort ${x} and you get ${y}.`, (x, y) => `the letters of ${x} sorted are ${y}.`,
-  ],
-  repeat: [
-    (x, y) => `${x} twice is ${y}.`,
-    (x, y) => `${x} repeated is ${y}.`, (x, y) => `repeat ${x} and you get ${y}.`, (x, y) => `${x} repeated twice is ${y}.`,
-  ],
-  add: [
-    (x, y) => `${x}=${y}`, (x, y) => `${x.replace('+', ' plus ')} makes ${y}.`,
-    (x, y) => `${x.replace('+', ' plus ')} is ${y}.`, (x, y) => `add ${x} and you get ${y}.`, (x, y) => `the sum of ${x.replace('+', ' and ')} is ${y}.`,
-  ],
-  count: [
-    (x, y) => `${words(x)[1]} has ${y} ${words(x)[0]}'s.`,
-    (x, y) => `the count of ${words(x)[0]} in ${words(x)[1]} is ${y}.`, (x, y) => `count the ${words(x)[0]}'s in ${words(x)[1]} and you get ${y}.`,
-    (x, y) => `count ${words(x)[0]} in ${words(x)[1]} and you get ${y}.`,
-  ],
-  lookup: [
-    (x, y) => `with ${words(x).slice(1).join(' ')}, ${words(x)[0]} is ${y}.`,
-    (x, y) => `lookup ${words(x)[0]} in ${words(x).slice(1).join(' ')} and you get ${y}.`,
-    (x, y) => `the lookup of ${words(x)[0]} in ${words(x).slice(1).join(' ')} is ${y}.`,
-  ],
-};
-
-// Other string operations, named the same way: text that knows "reverse" knows "the first
-// letter" too. These are the operations of the reproduction's format stage
-// (lib/reproduce/format-tasks.ts), so that stage shows the prompt template on words the model
-// knows, as instruction tuning does for an LLM; none is a task of the suite.
-export const WORDS: Readonly<Record<string, { solve: (s: string) => string; forms: readonly ((x: string, y: string) => string)[] }>> = {
-  first: { solve: (s) => s[0]!, forms: [(x, y) => `the first letter of ${x} is ${y}.`] },
-  last: { solve: (s) => s[s.length - 1]!, forms: [(x, y) => `the last letter of ${x} is ${y}.`] },
-  rotate: { solve: (s) => s.slice(1) + s[0], forms: [(x, y) => `rotate ${x} and you get ${y}.`, (x, y) => `${x} rotated is ${y}.`] },
-  odd: { solve: (s) => [...s].filter((_, i) => i % 2 === 0).join(''), forms: [(x, y) => `the odd letters of ${x} are ${y}.`] },
-  drop: { solve: (s) => s.slice(1), forms: [(x, y) => `drop a letter from ${x} to get ${y}.`] },
-  swap: { solve: (s) => s[1]! + s[0]! + s.slice(2), forms: [(x, y) => `swap ${x} and you get ${y}.`, (x, y) => `${x} swapped is ${y}.`] },
-  length: { solve: (s) => String(s.length), forms: [(x, y) => `the length of ${x} is ${y}.`] },
+  copy: [(x) => `say ${x}. ${x}.`, (x) => `${x} is just ${x}.`],
+  reverse: [(x, y) => `${x} backwards is ${y}.`, (x, y) => `${x}|>${y}`],
+  sort: [(x, y) => `${x} in order is ${y}.`, (x, y) => `sorted ${x} gives ${y}.`],
+  repeat: [(x, y) => `${x} twice is ${y}.`],
+  add: [(x, y) => `${x}=${y}`, (x, y) => `${x.replace('+', ' plus ')} makes ${y}.`],
+  count: [(x, y) => `${x.split(' ')[1]} has ${y} ${x.split(' ')[0]}'s.`],
+  lookup: [(x, y) => `with ${x.split(' ').slice(1).join(' ')}, ${x.split(' ')[0]} is ${y}.`],
 };
 
 const FILLER = {
@@ -216,20 +172,13 @@ function fillerSentence(r: Rng): string {
   return `${pick(FILLER.det)} ${pick(FILLER.adj)} ${pick(FILLER.noun)} ${pick(FILLER.verb)} ${pick(FILLER.det)} ${pick(FILLER.noun)}.`;
 }
 
-/** n short documents: basic-skill statements (5 in 8), other operations (WORDS, 1 in 8) and filler sentences (1 in 4). */
+/** n short documents: basic-skill statements (3 in 4) and filler sentences (1 in 4). */
 export function pretrainCorpus(n: number, seed: number): string[] {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`pretrainCorpus: n must be a non-negative integer, got ${n}`);
   const r = new Rng(seed);
   const skills = Object.keys(PRETRAIN_FORMS);
-  const ops = Object.values(WORDS);
   return Array.from({ length: n }, () => {
-    const kind = r.int(8);
-    if (kind < 2) return fillerSentence(r);
-    if (kind === 2) {
-      const op = ops[r.int(ops.length)]!;
-      const input = letters(r, 3, 8);
-      return op.forms[r.int(op.forms.length)]!(input, op.solve(input));
-    }
+    if (r.int(4) === 0) return fillerSentence(r);
     const name = skills[r.int(skills.length)]!;
     const forms = PRETRAIN_FORMS[name]!;
     const input = BASIC[name]!.input(r);

@@ -21,14 +21,8 @@
 //                          must stay at least 1 nat per token above the basic tasks' mean (each
 //                          response token e times less likely), or "complex" stops meaning
 //                          "not known before SFT".
-import { readCheckpoint } from '../checkpoint/index.js';
-import { exactMatchAccuracy } from '../evaluate.js';
-import { tokenizerForModel } from '../model_tokenizer.js';
-import { withModel, type Context } from './context.js';
-import { makePlan } from './plan.js';
-import { probe } from './probe.js';
-import { formatStage } from './run.js';
-import { syntheticSuite, type TaskData } from './suite.js';
+// The measurement itself is measure-base.ts; a reproduce run judges its own base by the same
+// rules from its Finding 1 numbers (measurementOf), the regime table of its report.
 
 export const BASE_CRITERIA = {
   /** Mean over the basic tasks of the base loss (nats per response token), at most. */
@@ -55,33 +49,7 @@ export interface CriterionResult {
   holds: boolean;
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-/**
- * The model at `modelPath` after the default plan's format stage (seed 0), measured on the
- * synthetic suite; `only` restricts it to some tasks (a spot check: the means then cover those).
- */
-export async function measureBase(modelPath: string, o: { only?: readonly string[]; log?: (m: string) => void } = {}): Promise<BaseMeasurement> {
-  const plan = makePlan('default', 0);
-  const { config, params } = await readCheckpoint(modelPath);
-  const tokenizer = await tokenizerForModel(modelPath, config);
-  const suite = syntheticSuite(plan);
-  const ctx: Context = { config, base: params, given: params, device: 'cpu', tokenizer, suite, plan, log: o.log ?? (() => {}) };
-  await formatStage(ctx);
-  const of = (kind: TaskData['kind']) => suite.tasks.filter((t) => t.kind === kind && (!o.only || o.only.includes(t.name)));
-  const loss: Record<string, number> = {};
-  const accuracy: Record<string, number> = {};
-  await withModel(ctx, async (m) => {
-    for (const t of [...of('basic'), ...of('complex')]) loss[t.name] = (await probe(m, t.probe, tokenizer)).loss;
-    for (const t of of('basic')) accuracy[t.name] = await exactMatchAccuracy(m, t.test, { tokenizer, check: t.check });
-  });
-  return {
-    loss,
-    accuracy,
-    meanBasicLoss: mean(of('basic').map((t) => loss[t.name]!)),
-    meanComplexLoss: mean(of('complex').map((t) => loss[t.name]!)),
-  };
-}
+export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Each criterion against a measurement. */
 export function judgeBase(m: BaseMeasurement, c = BASE_CRITERIA): CriterionResult[] {
@@ -97,15 +65,14 @@ export function judgeBase(m: BaseMeasurement, c = BASE_CRITERIA): CriterionResul
   ];
 }
 
-/** What make-model and check-base record beside a model (base.json's `acceptance`). */
-export interface AcceptanceRecord {
-  criteria: typeof BASE_CRITERIA;
-  measured: BaseMeasurement;
-  results: CriterionResult[];
-  holds: boolean;
-}
-
-export function acceptanceRecord(m: BaseMeasurement): AcceptanceRecord {
-  const results = judgeBase(m);
-  return { criteria: BASE_CRITERIA, measured: m, results, holds: results.every((r) => r.holds) };
+/** The same measurement from a reproduce run's Finding 1 (its base losses and accuracies). */
+export function measurementOf(tasks: readonly { task: string; kind: string; loss: { before: number }; accuracy: { before: number } }[]): BaseMeasurement {
+  const basic = tasks.filter((t) => t.kind === 'basic');
+  const complex = tasks.filter((t) => t.kind === 'complex');
+  return {
+    loss: Object.fromEntries([...basic, ...complex].map((t) => [t.task, t.loss.before])),
+    accuracy: Object.fromEntries(basic.map((t) => [t.task, t.accuracy.before])),
+    meanBasicLoss: mean(basic.map((t) => t.loss.before)),
+    meanComplexLoss: mean(complex.map((t) => t.loss.before)),
+  };
 }

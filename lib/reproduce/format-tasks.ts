@@ -5,23 +5,30 @@
 // length as a number, so that answers in digits are not new either), with answers of different
 // lengths, so that the model learns that an answer is made from the input and where it stops.
 // None is a basic, complex or control task, nor a composition of them (length is the nearest:
-// count asks how often one letter occurs). The operations are WORDS (lib/data/tasks.ts), which
-// the pretraining corpus names in sentences ("the first letter of abc is a."), so that this stage
-// shows the template on words the model knows, as instruction tuning does for an LLM.
+// count asks how often one letter occurs).
 import { Rng } from '../util/random.js';
 import type { Sample } from '../data/sample.js';
-import { WORDS } from '../data/tasks.js';
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
-export const FORMAT_TASKS = Object.keys(WORDS);
+const FORMAT: Record<string, (input: string) => string> = {
+  first: (s) => s[0]!,
+  last: (s) => s[s.length - 1]!,
+  rotate: (s) => s.slice(1) + s[0],
+  odd: (s) => [...s].filter((_, i) => i % 2 === 0).join(''),
+  drop: (s) => s.slice(1),
+  swap: (s) => s[1]! + s[0]! + s.slice(2),
+  length: (s) => String(s.length),
+};
+
+export const FORMAT_TASKS = Object.keys(FORMAT);
 
 /** n samples of every format task, interleaved (a seeded draw of words of 3-8 letters). */
 export function formatSamples(n: number, seed: number): Sample[] {
   const r = new Rng(seed ^ 0x5f0f);
   const out: Sample[] = [];
   for (let i = 0; i < n; i++) {
-    for (const [name, { solve }] of Object.entries(WORDS)) {
+    for (const [name, solve] of Object.entries(FORMAT)) {
       const len = 3 + r.int(6);
       let input = '';
       for (let j = 0; j < len; j++) input += LETTERS[r.int(LETTERS.length)];
