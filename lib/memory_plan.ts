@@ -3,9 +3,9 @@
 // cannot fit is refused with numbers and a way out instead of being OOM-killed half-way.
 //
 // What each part costs (host memory, CPU device; a CUDA model's tensors live on the GPU):
-//   weights      f32: 4 B per parameter. bf16: the 2-D matrices (wte, wpe, qkvw, attprojw, fcw,
-//                fcprojw, lmhead) at 2 B, the vectors (norm weights, biases) at 4 B (the bf16
-//                storage agreed for issue 18, docs/loading.md). Plus RoPE's tables.
+//   weights      f32: 4 B per parameter. bf16 (docs/memory.md): one 2-byte buffer in the canonical
+//                layout (the 2-D matrices wte, wpe, qkvw, attprojw, fcw, fcprojw, lmhead live
+//                there) plus the vectors (norm weights, biases) at 4 B. Plus RoPE's tables.
 //   training     f32: gradient + AdamW m + v over every parameter (12 B each; the f32 engine
 //                keeps whole-model buffers). bf16: f32 master + gradient + m + v (16 B) only for
 //                the parameters a step updates: everything in 'full'; the chosen heads' Q/K/V
@@ -62,7 +62,8 @@ export function estimateMemory(config: GPTConfig, precision: Precision, w: Workl
   const r = resolveConfig(config);
   // plus RoPE's cos and sin tables, [maxSeqLen, headDim/2] each (34 MB at Llama 3.2's 131072 positions)
   const tables = r.positions === 'rope' ? 2 * r.maxSeqLen * (r.headDim / 2) * 4 : 0;
-  const weights = (precision === 'f32' ? 4 * n : 2 * matrixElems + 4 * (n - matrixElems)) + tables;
+  // bf16: one 16-bit buffer at the canonical offsets (the vectors' slots in it unused) plus the vectors as f32
+  const weights = (precision === 'f32' ? 4 * n : 2 * n + 4 * (n - matrixElems)) + tables;
   let training = 0;
   if (mode !== 'frozen') training = precision === 'f32' ? 12 * n : 16 * trainedParameters(config, mode, w.trainedHeads ?? 8);
   const rows = (w.batch ?? 0) * (w.seqLen ?? 0);
@@ -132,17 +133,22 @@ function cgroupRoom(): number | null {
       // v2: memory.max is "max" where there is no limit
       for (let dir = rel; ; dir = path.posix.dirname(dir)) {
         const base = path.posix.join('/sys/fs/cgroup', dir);
-        const max = readText(path.posix.join(base, 'memory.max'))?.trim();
-        const cur = Number(readText(path.posix.join(base, 'memory.current')));
-        if (max && max !== 'max' && Number.isFinite(cur)) take(Number(max), cur);
+        const max = readNumber(path.posix.join(base, 'memory.max')); // null for "max" (no limit)
+        const cur = readNumber(path.posix.join(base, 'memory.current'));
+        if (max !== null && cur !== null) take(max, cur);
         if (dir === '/' || dir === '.') break;
       }
     } else if (controllers!.split(',').includes('memory')) {
-      const base = path.posix.join('/sys/fs/cgroup/memory', rel);
-      const limit = Number(readText(path.posix.join(base, 'memory.limit_in_bytes')));
-      const used = Number(readText(path.posix.join(base, 'memory.usage_in_bytes')));
-      // v1 reports "no limit" as a huge number (2^63 rounded down to pages)
-      if (Number.isFinite(limit) && limit < 2 ** 60 && Number.isFinite(used)) take(limit, used);
+      // up to the mount's root too: in a container the path /proc names may not exist, and
+      // the root of the mount is then the container's own cgroup
+      for (let dir = rel; ; dir = path.posix.dirname(dir)) {
+        const base = path.posix.join('/sys/fs/cgroup/memory', dir);
+        const limit = readNumber(path.posix.join(base, 'memory.limit_in_bytes'));
+        const used = readNumber(path.posix.join(base, 'memory.usage_in_bytes'));
+        // v1 reports "no limit" as a huge number (2^63 rounded down to pages)
+        if (limit !== null && limit < 2 ** 60 && used !== null) take(limit, used);
+        if (dir === '/' || dir === '.') break;
+      }
     }
   }
   return room === null ? null : Math.max(0, room);
@@ -156,6 +162,13 @@ function addressSpaceRoom(): number | null {
   if (!m || m[1] === 'unlimited') return null;
   const size = readText('/proc/self/status')?.match(/^VmSize:\s+(\d+) kB/m);
   return Math.max(0, Number(m[1]) - (size ? Number(size[1]) * 1024 : 0));
+}
+
+// A file holding one number; null where it is missing, empty or not a number ("max").
+function readNumber(file: string): number | null {
+  const text = readText(file)?.trim();
+  if (!text || !/^\d+$/.test(text)) return null;
+  return Number(text);
 }
 
 function readText(file: string): string | null {

@@ -6,7 +6,8 @@
 // 1,235,814,400 parameters, 2.47 GB of bf16 (4.94 GB as f32). --shape 8b is Llama-3-8B's:
 // 32 layers, 32 query heads and 8 key/value heads of size 128, hidden 4096, MLP 14336, rope
 // theta 500000 without scaling, an untied LM head: 8,030,261,248 parameters, 16.06 GB of bf16
-// (4 shards by default, as the original). Weights are drawn uniformly with
+// (4 shards by default, as the original). --layers L keeps a shape but with L layers (a smaller
+// model of the same widths, e.g. to measure loading below the machine's memory). Weights are drawn uniformly with
 // magnitudes between 2^-8 and 2^-5 (norm weights are 1), written tensor by tensor, so the script
 // itself needs little memory. The folder also gets a byte-level tokenizer.json (256 byte tokens
 // and Llama 3's special tokens at their ids) and a Llama-3-style chat template, so every
@@ -16,10 +17,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values: args } = parseArgs({
-  options: { out: { type: 'string' }, shape: { type: 'string', default: '1b' }, shards: { type: 'string' }, seed: { type: 'string', default: '1' } },
+  options: { out: { type: 'string' }, shape: { type: 'string', default: '1b' }, shards: { type: 'string' }, seed: { type: 'string', default: '1' }, layers: { type: 'string' } },
 });
 if (!args.out) {
-  console.error('usage: node --import tsx scripts/make-random-llama.ts --out DIR [--shape 1b|8b|tiny] [--shards N] [--seed S]');
+  console.error('usage: node --import tsx scripts/make-random-llama.ts --out DIR [--shape 1b|8b|tiny] [--layers L] [--shards N] [--seed S]');
   process.exit(1);
 }
 
@@ -34,7 +35,9 @@ if (!shape) throw new Error(`--shape: expected 1b, 8b or tiny, got ${args.shape}
 const shards = Number(args.shards ?? shape.shards);
 if (!Number.isInteger(shards) || shards < 1) throw new Error(`--shards: expected a positive integer, got ${args.shards}`);
 
-const { vocab: V, layers: L, heads: H, kvHeads: KV, hidden: C, ffn: F } = shape;
+const { vocab: V, heads: H, kvHeads: KV, hidden: C, ffn: F } = shape;
+const L = args.layers === undefined ? shape.layers : Number(args.layers);
+if (!Number.isInteger(L) || L < 1) throw new Error(`--layers: expected a positive integer, got ${args.layers}`);
 const hs = C / H;
 const config = {
   architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: V, max_position_embeddings: shape.maxPos,

@@ -54,7 +54,7 @@ test('weights per precision and the trained slices: the arithmetic of the agreed
   const matrices = size('wte') + size('qkvw') + size('attprojw') + size('fcw') + size('fcprojw');
   const tables = 2 * 2048 * 32 * 4; // RoPE cos and sin [maxSeqLen, headDim/2]
   assert.is(estimateMemory(oneB, 'f32').weights, 4 * n + tables);
-  assert.is(estimateMemory(oneB, 'bf16').weights, 2 * matrices + 4 * (n - matrices) + tables);
+  assert.is(estimateMemory(oneB, 'bf16').weights, 2 * n + 4 * (n - matrices) + tables);
   // 8 heads: 64 Q rows + 64 output columns + (worst case) 64 K and 64 V rows of 2048 each
   assert.is(trainedParameters(oneB, 'heads', 8), 8 * 4 * 64 * 2048);
   assert.is(trainedParameters(oneB, 'heads+mlp', 8), 8 * 4 * 64 * 2048 + size('fcw') + size('fcprojw'));
@@ -65,13 +65,37 @@ test('weights per precision and the trained slices: the arithmetic of the agreed
   assert.ok(estimateMemory(oneB, 'f32', { batch: 4, seqLen: 128 }).activations > 4 * 128 * 128256 * 4, 'the logits alone are 263 MB');
 });
 
+test('the estimate is the engine\'s own count: residentBytes after a forward, backward and step (f32 full, bf16 heads)', async () => {
+  const config = llama({ vocabSize: 300, layers: 3, heads: 8, kvHeads: 4, dim: 64, ffnDim: 96 });
+  const B = 2, T = 16;
+  const tokens = Int32Array.from({ length: B * T }, (_, i) => (i * 7) % 300);
+  const targets = Int32Array.from({ length: B * T }, (_, i) => (i * 11) % 300);
+  const gates = config.layers * config.heads * 4; // the head gates: not counted (a few KB)
+  // 4 heads in 4 different (layer, k/v group) pairs: the worst case the planner assumes
+  const heads = new Uint8Array(config.layers * config.heads);
+  for (const [l, h] of [[0, 0], [0, 2], [1, 5], [2, 7]]) heads[l! * config.heads + h!] = 1;
+  for (const [precision, mode] of [['f32', 'full'], ['bf16', 'heads']] as const) {
+    using model = await GPT.create({ ...config, precision, device: 'cpu' });
+    if (model.precision !== precision) continue; // no bf16 on this CPU: nothing to compare
+    if (mode === 'heads') model.setTrainable({ trainableHeads: heads });
+    await model.forward(tokens, { batch: B, seqLen: T, targets });
+    await model.backward();
+    await model.step({ lr: 1e-3 });
+    const r = model.residentBytes();
+    const e = estimateMemory(config, precision, { batch: B, seqLen: T, mode, trainedHeads: 4 });
+    assert.is(e.weights, r.weightsF32 + r.weightsBf16 + r.vectorsF32 + r.other - gates, `${precision} weights`);
+    assert.is(e.activations, r.activations, `${precision} activations`);
+    assert.is(e.training, r.master + r.grads + r.moments, `${precision} ${mode} training state`);
+  }
+});
+
 // The margin stated in lib/memory_plan.ts: the model's part of the estimate (weights, training
 // state, activations) is within 5% + 16 MB of the RSS the model added, and the whole estimate
 // (with the runtime allowance) is at least the measured peak.
-for (const mode of ['frozen', 'full'] as const) {
-  test(`the estimate matches the measured peak RSS of a ${mode} forward/backward${mode === 'full' ? ' and step' : ''} (f32)`, () => {
+for (const [precision, mode] of [['f32', 'frozen'], ['f32', 'full'], ['bf16', 'frozen']] as const) {
+  test(`the estimate matches the measured peak RSS of a ${mode} forward/backward${mode === 'full' ? ' and step' : ''} (${precision})`, () => {
     const config = llama({});
-    const r = node(['test/helpers/memory_child.ts', JSON.stringify({ config, precision: 'f32', mode, batch: 4, seqLen: 128 })]);
+    const r = node(['test/helpers/memory_child.ts', JSON.stringify({ config, precision, mode, batch: 4, seqLen: 128 })]);
     assert.is(r.status, 0, r.stderr);
     const { base, peak, estimate } = JSON.parse(r.stdout) as { base: number; peak: number; estimate: ReturnType<typeof estimateMemory> };
     const model = estimate.total - estimate.runtime;

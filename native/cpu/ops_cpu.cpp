@@ -3,6 +3,8 @@
 #include <cstring>
 #include <new>
 
+#include <sys/mman.h>
+
 #include "core/ops.h"
 #include "cpu/adamw.h"
 #include "cpu/attention.h"
@@ -24,15 +26,44 @@
 namespace hg {
 namespace {
 
-// 64-byte aligned so vector loads never straddle cache lines needlessly.
+// 64-byte aligned so vector loads never straddle cache lines needlessly. The 64 bytes before
+// each block hold how it was made: 0 for the heap, else the length of its mapping.
+constexpr size_t kHeader = 64;
+constexpr size_t kPage = 4096;
+// Blocks this large (weights, activation arenas) are mapped directly: the kernel hands out
+// zero pages on first touch, so a model whose parameters are all imported next (a load) is
+// written once, not zeroed first (a 1B f32 model: 5 GB of memset saved).
+constexpr size_t kMapFrom = size_t{16} << 20;
+
 void* host_alloc(int64_t bytes) {
   const size_t n = (static_cast<size_t>(bytes) + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, n == 0 ? 64 : n);
-  if (!p) throw std::bad_alloc();
-  std::memset(p, 0, n);
+  char* p;
+  if (n >= kMapFrom) {
+    const size_t len = n + kPage;
+    void* base = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) throw std::bad_alloc();
+    p = static_cast<char*>(base) + kPage;
+    std::memcpy(p - kHeader, &len, sizeof len);
+  } else {
+    void* base = std::aligned_alloc(64, n + kHeader);
+    if (!base) throw std::bad_alloc();
+    p = static_cast<char*>(base) + kHeader;
+    std::memset(p, 0, n);
+    const size_t heap = 0;
+    std::memcpy(p - kHeader, &heap, sizeof heap);
+  }
   return p;
 }
-void host_release(void* p) { std::free(p); }
+void host_release(void* ptr) {
+  if (!ptr) return;
+  char* p = static_cast<char*>(ptr);
+  size_t len;
+  std::memcpy(&len, p - kHeader, sizeof len);
+  if (len)
+    munmap(p - kPage, len);
+  else
+    std::free(p - kHeader);
+}
 void host_copy(void* dst, const void* src, int64_t bytes) { std::memcpy(dst, src, static_cast<size_t>(bytes)); }
 void host_zero(void* p, int64_t bytes) { std::memset(p, 0, static_cast<size_t>(bytes)); }
 

@@ -15,5 +15,6 @@ const scoresOnly = mode === 'frozen';
 await model.forward(tokens, { batch: B, seqLen: T, targets, scoresOnly });
 await model.backward({ scoresOnly });
 if (!scoresOnly) await model.step({ lr: 1e-4 });
-const estimate = estimateMemory(config, precision, { batch: B, seqLen: T, mode });
+// the precision that runs ('f32' where the CPU has no bf16 support)
+const estimate = estimateMemory(config, model.precision, { batch: B, seqLen: T, mode });
 console.log(JSON.stringify({ base, peak: process.resourceUsage().maxRSS * 1024, estimate }));
