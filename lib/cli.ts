@@ -6,6 +6,8 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { VERSION } from './version.js';
+import { isHeadgradError } from './errors.js';
+import { handleInterrupts } from './commands/interrupt.js';
 import * as decompose from './commands/decompose.js';
 import * as info from './commands/info.js';
 import * as report from './commands/report.js';
@@ -45,6 +47,7 @@ export function buildProgram(): Command {
 
 /** Runs the CLI on argv and returns the exit code. */
 export async function main(argv: string[] = process.argv): Promise<number> {
+  handleInterrupts();
   try {
     await buildProgram().parseAsync(argv);
     return 0;
@@ -57,6 +60,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     }
     const message = e instanceof Error ? e.message : String(e);
     console.error(`headgrad: ${message}`);
+    if (isHeadgradError(e) && e.code === 'ERR_HEADGRAD_ABORTED') return 130; // Ctrl-C, as a shell reports it
     if (process.env.HEADGRAD_DEBUG === '1' && e instanceof Error) console.error(e.stack);
     return 1;
   }

@@ -32,7 +32,7 @@ export { readJsonl, readSamples, readPromptSamples, writeJsonl } from './data/js
 export { trainTestSplit } from './data/split.js';
 export { TASKS, getTask, pretrainCorpus, type Task, type TaskKind } from './data/tasks.js';
 export {
-  sft, learningRate, SftDivergedError,
+  sft, learningRate, SftDivergedError, SftAbortedError,
   type SftOptions, type SftEvalOptions, type SftSnapshotOptions, type ScheduleOptions, type SftHistory, type SftMode, type StepRecord, type EvalRecord, type SnapshotRecord,
 } from './sft.js';
 export { telemetryRecord, telemetryJson, telemetryFromJson, type TelemetryOptions, type TelemetryRecord, type TelemetryJson } from './telemetry/record.js';

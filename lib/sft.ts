@@ -12,11 +12,11 @@ import { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
 import { activationPattern, type ActivationPattern } from './patterns/activation.js';
 import { pickConfig } from './checkpoint/layout.js';
 import { readTrainingCheckpoint, writeTrainingCheckpoint } from './checkpoint/training.js';
-import { SftDivergedError, checkRunState, runFingerprint, toRunState } from './sft_state.js';
+import { SftAbortedError, SftDivergedError, checkRunState, runFingerprint, toRunState } from './sft_state.js';
 import { HeadgradError, HeadgradRangeError, HeadgradTypeError } from './errors.js';
 import { recordsStep, telemetryRecord, type TelemetryOptions, type TelemetryRecord } from './telemetry/record.js';
 
-export { SftDivergedError } from './sft_state.js';
+export { SftAbortedError, SftDivergedError } from './sft_state.js';
 export type { TelemetryOptions, TelemetryRecord } from './telemetry/record.js';
 
 export type SftMode = 'full' | 'heads' | 'heads+mlp';
@@ -100,6 +100,13 @@ export interface SftOptions extends ScheduleOptions {
    * stopped. `model` must have the checkpoint's config; θ_0 of the snapshots is the model as given.
    */
   resume?: string;
+  /**
+   * Stops the run between two steps once aborted (the step in flight finishes). With a
+   * single-file checkpoint path (.safetensors) a training checkpoint of the completed steps is
+   * written there first, so `resume` continues the run bit for bit; then sft rejects with an
+   * SftAbortedError (ERR_HEADGRAD_ABORTED).
+   */
+  signal?: AbortSignal;
   /** Called after each periodic checkpoint is written. */
   onCheckpoint?: (c: { step: number; path: string }) => void;
   onStep?: (s: StepRecord) => void;
@@ -154,11 +161,12 @@ export async function sft(model: GPT, data: readonly TrainingSample[], opts: Sft
 
   // Training checkpoints: periodic saves to a single file carry everything a resume needs.
   const ckpt = opts.checkpoint;
-  const resumable = ckpt?.every !== undefined && ckpt.path.endsWith('.safetensors');
-  const run = resumable || opts.resume !== undefined ? runFingerprint(opts, data) : {};
+  const singleFile = ckpt !== undefined && ckpt.path.endsWith('.safetensors');
+  const resumable = ckpt?.every !== undefined && singleFile;
+  const run = singleFile || opts.resume !== undefined ? runFingerprint(opts, data) : {};
   let lastCheckpoint: { path: string; step: number } | undefined;
-  const save = async (stepDone: number) => {
-    if (!resumable) return model.save(ckpt!.path);
+  const save = async (stepDone: number, training = resumable) => {
+    if (!training) return model.save(ckpt!.path);
     const state = toRunState(stepDone, run, history);
     await writeTrainingCheckpoint(ckpt!.path, model.config, await model.exportParameters(), model.exportOptimizerState(), state,
       model.bf16Weights ? { bf16Where: 'exact' } : {});
@@ -206,6 +214,11 @@ export async function sft(model: GPT, data: readonly TrainingSample[], opts: Sft
   try {
     if (start === 0) await observe(0);
     for (let step = start; step < opts.steps; step++) {
+      if (opts.signal?.aborted) {
+        if (singleFile) await save(step, true);
+        throw new SftAbortedError(singleFile ? `sft: stopped after step ${step}; a training checkpoint of it is in ${ckpt!.path}` : `sft: stopped after step ${step}`,
+          step, singleFile ? ckpt!.path : undefined);
+      }
       const ids = order.next();
       const b = makeBatch(ids.map((i) => data[i]!), opts.tokenizer, { maxSeqLen: model.config.maxSeqLen });
       const t0 = performance.now();

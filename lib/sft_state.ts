@@ -39,6 +39,20 @@ export class SftDivergedError extends HeadgradError {
   }
 }
 
+/** Raised when an sft run was stopped through its signal, between two steps (code ERR_HEADGRAD_ABORTED). */
+export class SftAbortedError extends HeadgradError {
+  constructor(
+    message: string,
+    /** Optimizer steps completed before the stop. */
+    readonly step: number,
+    /** The training checkpoint written at the stop (a single-file checkpoint path), else undefined. */
+    readonly checkpoint: string | undefined,
+  ) {
+    super('ERR_HEADGRAD_ABORTED', message);
+    this.name = 'SftAbortedError';
+  }
+}
+
 /** Everything a resumed run must share with the run it continues. */
 export function runFingerprint(o: SftOptions, data: readonly TrainingSample[]): Record<string, unknown> {
   return {

@@ -3,10 +3,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  ERROR_CODES, GPT, HeadgradError, MemoryError, HeadgradRangeError, HeadgradTypeError, CheckpointError, SftDivergedError, backendInfo,
+  ERROR_CODES, GPT, HeadgradError, MemoryError, HeadgradRangeError, HeadgradTypeError, CheckpointError, SftDivergedError, SftAbortedError, backendInfo,
   isHeadgradError, readCheckpoint, readPattern, readReport, readSamples, sft, tokenizerForModel, ChatTemplate, type HeadgradErrorCode,
 } from '../lib/index.js';
 import { nnls } from '../lib/utils.js';
@@ -159,6 +159,18 @@ const cases: Record<HeadgradErrorCode, () => Promise<void>> = {
   },
   ERR_HEADGRAD_SFT_RESUME: async () => {
     expectCode(await caught(() => checkRunState('x.safetensors', { step: 1 }, { steps: 2 })), 'ERR_HEADGRAD_SFT_RESUME', HeadgradError);
+  },
+  ERR_HEADGRAD_ABORTED: async () => {
+    const model = await tinyModel(8);
+    const stop = new AbortController();
+    stop.abort();
+    const e = await caught(() => sft(model, easyTask(), { tokenizer, steps: 3, batchSize: 4, lr: 1e-3, progress: false, signal: stop.signal,
+      checkpoint: { path: f('aborted.safetensors') } }));
+    expectCode(e, 'ERR_HEADGRAD_ABORTED', SftAbortedError);
+    assert.is((e as SftAbortedError).step, 0);
+    assert.is((e as SftAbortedError).checkpoint, f('aborted.safetensors'));
+    assert.ok(existsSync(f('aborted.safetensors')), 'the training checkpoint of the stop was written');
+    model.dispose();
   },
   ERR_HEADGRAD_USAGE: async () => {
     expectCode(await caught(() => requireTask('no-such-task')), 'ERR_HEADGRAD_USAGE', HeadgradError);

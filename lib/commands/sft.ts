@@ -5,7 +5,8 @@ import { Rng } from '../util/random.js';
 import { readPattern, assertSameShape } from '../patterns/pattern.js';
 import { writeTextAtomic } from '../util/atomic_file.js';
 import { topK } from '../patterns/metrics.js';
-import { sft, type SftHistory, type SftMode } from '../sft.js';
+import { sft, SftAbortedError, type SftHistory, type SftMode } from '../sft.js';
+import { onNextInterrupt } from './interrupt.js';
 import { TraceWriter } from '../telemetry/trace_file.js';
 import {
   positiveInt, nonNegativeInt, positiveNumber, requireFile, requireModel, requireOutputDir, checkDataSource, loadData, printResult, loadModel,
@@ -82,7 +83,14 @@ export function register(program: Command): void {
       const { train, held } = holdOut(samples, o.evalSamples, o.seed, o.samples);
 
       using trace = o.apTrace ? new TraceWriter(o.apTrace) : undefined;
+      // Ctrl-C into a single file: finish the step, write a training checkpoint, say how to resume.
+      const stop = new AbortController();
+      const release = o.out.endsWith('.safetensors') ? onNextInterrupt(() => {
+        process.stderr.write(`\nsft: interrupted; finishing the step and writing a training checkpoint to ${o.out} (Ctrl-C again stops at once)\n`);
+        stop.abort();
+      }) : () => {};
       const history = await sft(model, train, {
+        signal: stop.signal,
         tokenizer, steps: o.steps, batchSize: o.batch, lr: o.lr, warmupSteps: Math.floor(o.steps / 10), seed: o.seed,
         mode: o.mode, trainableHeads,
         eval: { data: held, every: o.evalEvery ?? Math.max(1, Math.floor(o.steps / 4)), check },
@@ -90,7 +98,12 @@ export function register(program: Command): void {
         checkpoint: { path: o.out, every: o.checkpointEvery }, resume: o.resume, progress: o.progress,
         ...(trace ? { telemetry: { every: o.traceEvery, perSample: o.traceSamples ?? false }, onTelemetry: (r) => trace.write(r) } : {}),
         onCheckpoint: (c) => process.stderr.write(`sft: checkpoint at step ${c.step} written to ${c.path}\n`),
-      });
+      }).catch((e: unknown) => {
+        if (e instanceof SftAbortedError && e.checkpoint !== undefined) {
+          throw new SftAbortedError(`${e.message}\nresume with: ${resumeCommand(e.checkpoint)}`, e.step, e.checkpoint);
+        }
+        throw e;
+      }).finally(release);
       const json = historyJson(history);
       if (o.history) {
         await writeTextAtomic(o.history, JSON.stringify({ data: name, mode: o.mode, ...json }) + '\n');
@@ -104,6 +117,20 @@ export function register(program: Command): void {
         `saved ${o.out}`,
       ]);
     });
+}
+
+/** This command line with --resume FILE (any earlier --resume dropped), quoted for a POSIX shell. */
+function resumeCommand(file: string): string {
+  const args = process.argv.slice(2);
+  const at = args.indexOf('sft');
+  const rest = args.slice(at + 1);
+  const kept: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === '--resume') i++;
+    else if (!rest[i]!.startsWith('--resume=')) kept.push(rest[i]!);
+  }
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  return ['headgrad', 'sft', ...kept, '--resume', file].map(quote).join(' ');
 }
 
 /** Every check that does not need the model, so typos fail before anything is loaded. */
