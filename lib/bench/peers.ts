@@ -32,6 +32,7 @@ import { GPT } from '../model.js';
 import { native } from '../native.js';
 import { Rng } from '../util/random.js';
 import type { BenchSection, Json } from './types.js';
+import { HeadgradError, HeadgradRangeError } from '../errors.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -78,7 +79,8 @@ function findTorch(): { python: string } | { reason: string } {
   return { reason: 'no python3 that can `import torch` (Debian: apt-get install python3-torch)' };
 }
 
-class Torch {
+/** PyTorch's side: one python process running scripts/bench_peers_torch.py, a JSON line per request. */
+export class Torch {
   #proc: ChildProcessWithoutNullStreams;
   #lines: AsyncIterator<string>;
   constructor(python: string) {
@@ -89,9 +91,9 @@ class Torch {
   async call(req: Record<string, unknown>): Promise<Record<string, any>> {
     this.#proc.stdin.write(JSON.stringify(req) + '\n');
     const { value, done } = await this.#lines.next();
-    if (done) throw new Error(`bench peers: the PyTorch process ended (request ${req.op})`);
+    if (done) throw new HeadgradError('ERR_HEADGRAD_PEER', `bench peers: the PyTorch process ended (request ${req.op})`);
     const out = JSON.parse(value) as Record<string, any>;
-    if (out.error) throw new Error(`bench peers: PyTorch ${req.op}: ${out.error}`);
+    if (out.error) throw new HeadgradError('ERR_HEADGRAD_PEER', `bench peers: PyTorch ${req.op}: ${out.error}`);
     return out;
   }
   close(): void {
@@ -195,7 +197,7 @@ export interface PeersOptions {
 /** Every row through headgrad and PyTorch (HEADGRAD_PEERS_TINY=1 shrinks every shape: a check, not a measurement). */
 export async function peers(opts: PeersOptions): Promise<BenchSection> {
   const REPS = opts.reps;
-  if (!Number.isSafeInteger(REPS) || REPS < 1) throw new RangeError(`peers: reps must be a positive integer, got ${REPS}`);
+  if (!Number.isSafeInteger(REPS) || REPS < 1) throw new HeadgradRangeError(`peers: reps must be a positive integer, got ${REPS}`);
   const info = backendInfo();
   const threads = info.cpu.threads;
   const title = `Peers: headgrad vs PyTorch, same work, ${threads} threads, interleaved (median of ${REPS})`;
