@@ -112,7 +112,7 @@ test('telemetry changes nothing about training: same losses and parameters bit f
   const ha = await sft(a, data, opts);
   const hb = await sft(b, data, { ...opts, telemetry: { perSample: true } });
   assert.equal(hb.steps, ha.steps);
-  const [pa, pb] = [a.exportParameters(), b.exportParameters()];
+  const [pa, pb] = [a.exportParametersSync(), b.exportParametersSync()];
   assert.ok(pa.every((v, i) => Object.is(v, pb[i])), 'parameters');
   a.dispose();
   b.dispose();
