@@ -65,6 +65,9 @@ export async function exactMatchAccuracy(model: GPT, samples: readonly TrainingS
     const maxNewTokens = Math.min(wanted, model.config.maxSeqLen - prompt.length);
     // the new tokens, without the stop token
     const out = await model.generate(prompt, { maxNewTokens, stopToken: tokenizer.eos });
+    // A model may have more embedding rows than its tokenizer has tokens (Qwen pads 151,669
+    // tokens to 151,936 rows); an answer that picks such a row is no text, so it is wrong.
+    if (out.some((id) => id >= tokenizer.vocabSize)) continue;
     if (opts.check(question, tokenizer.decode(out))) correct++;
   }
   return correct / samples.length;

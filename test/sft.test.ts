@@ -223,4 +223,16 @@ test('bad options are rejected before training, naming the option', async () => 
   assert.equal(model.exportParametersSync(), before);
 });
 
+test('exactMatchAccuracy: an answer with an id past the tokenizer (a padded embedding row) is wrong, not a decode error', async () => {
+  // A stand-in model whose greedy answer is the right text followed by a row the tokenizer lacks,
+  // as a Qwen model with 151,936 rows for 151,669 tokens can produce.
+  const sample = { prompt: 'ab', response: 'ab' };
+  const right = Int32Array.from(tokenizer.encode('ab'));
+  const fake = (ids: Int32Array) => ({ config: { maxSeqLen: 64 }, generate: async () => ids }) as unknown as GPT;
+  const check = (_q: string, a: string) => a === 'ab';
+  assert.is(await exactMatchAccuracy(fake(right), [sample], { tokenizer, check }), 1);
+  const padded = Int32Array.from([...right, tokenizer.vocabSize + 3]);
+  assert.is(await exactMatchAccuracy(fake(padded), [sample], { tokenizer, check }), 0);
+});
+
 test.run();

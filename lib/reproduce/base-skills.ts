@@ -44,5 +44,6 @@ async function completes(model: GPT, tokenizer: Tokenizer, prefix: string, rest:
   const prompt = promptTokens(tokenizer, '');
   const full = Int32Array.from([...prompt, ...tokenizer.encode(prefix)]);
   const out = await model.generate(full, { maxNewTokens: tokenizer.encode(rest).length + 1, stopToken: tokenizer.eos });
-  return tokenizer.decode(out) === rest;
+  // an id past the tokenizer's vocabulary (padded embedding rows) is no text: not a completion
+  return !out.some((id) => id >= tokenizer.vocabSize) && tokenizer.decode(out) === rest;
 }
