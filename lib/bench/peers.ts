@@ -86,6 +86,9 @@ export class Torch {
   constructor(python: string) {
     this.#proc = spawn(python, [path.join(here, '..', '..', 'scripts', 'bench_peers_torch.py')], { stdio: 'pipe' });
     this.#proc.stderr.on('data', (d) => process.stderr.write(d));
+    // A process that failed to start or ended early is reported by call(), as ERR_HEADGRAD_PEER.
+    this.#proc.on('error', () => {});
+    this.#proc.stdin.on('error', () => {});
     this.#lines = createInterface({ input: this.#proc.stdout })[Symbol.asyncIterator]();
   }
   async call(req: Record<string, unknown>): Promise<Record<string, any>> {
