@@ -125,6 +125,7 @@ async function runUnit({ t, seeds: chunk }) {
   if (t.kind === 'cpp') {
     const seed = chunk[0];
     const { code, signal, out } = await runProcess(path.join(buildDir, t.name), [], { HEADGRAD_TEST_SEED: String(seed) });
+    if (stopping && signal) return; // stopped by the user's signal: not run
     if (code === 77) r.skipped++;
     else if (code === 0) r.ran++;
     else {
@@ -154,17 +155,29 @@ async function runUnit({ t, seeds: chunk }) {
   }
   // a worker that died (crash, abort) takes the seeds it had not finished with it
   const lost = chunk.filter((s) => !done.has(s));
-  if (lost.length) {
+  if (lost.length && !(stopping && signal)) {
     r.ran++;
     r.failed.push({ seed: lost[0], why: `the process ended (${code ?? signal}) during this seed; ${lost.length - 1} later seeds of its chunk did not run\n    ${firstLines(out.slice(from).slice(-3000))}` });
   }
+}
+
+// Ctrl-C (or SIGTERM) stops the sweep without losing it: no new process starts, those running are
+// let finish (Ctrl-C also reaches them, so a seed they were on counts as not run, not as failed),
+// and the summary covers what ran. A second signal quits at once.
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    console.log(`\ntest:seeds: ${sig}: no new process starts; the summary covers the seeds that ran (${sig} again quits at once)`);
+  });
 }
 
 const t0 = Date.now();
 console.log(`test:seeds: seeds ${start}..${start + opts.count - 1} (${opts.count}) over ${toRun.length} randomised tests: ${toRun.map((t) => t.name).join(', ')}`);
 let next = 0, finished = 0;
 async function lane() {
-  while (next < units.length) {
+  while (next < units.length && !stopping) {
     const u = units[next++];
     const before = results.get(u.t.name).failed.length;
     await runUnit(u);
@@ -219,5 +232,6 @@ for (const t of missing) console.log(`  ${t.name}: not built (no ${path.relative
 for (const t of leftOut) {
   console.log(`  ${t.name}: declares itself expensive; not swept. Sweep it with: npm run test:seeds -- --count ${opts.count} --start ${start} --expensive --filter '^${t.name.replace(/[.+]/g, '\\$&')}$'`);
 }
+if (stopping) console.log(`stopped early: ${finished} of ${units.length} processes ran (the counts above are the seeds that ran)`);
 console.log(failures ? `${failures} failing seeds` : 'no failing seeds');
-process.exit(failures ? 1 : 0);
+process.exit(failures ? 1 : stopping ? 130 : 0);
