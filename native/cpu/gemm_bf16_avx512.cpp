@@ -41,23 +41,29 @@ inline __m512i round16(__m512 x) {
   return _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
 }
 
-// Words from two rows of 16 values each: word c = lo[c] | hi[c] << 16.
-inline __m512i pair_f32(const float* lo, const float* hi, __mmask16 m) {
+// Words from two rows of 16 values each: word c = lo[c] | hi[c] << 16 (f32 rounded to bf16, or
+// bf16 bits as they are).
+inline __m512i pair_rows(const float* lo, const float* hi, __mmask16 m) {
   const __m512i l = round16(_mm512_maskz_loadu_ps(m, lo));
   const __m512i h = hi ? round16(_mm512_maskz_loadu_ps(m, hi)) : _mm512_setzero_si512();
   return _mm512_or_si512(l, _mm512_slli_epi32(h, 16));
 }
-inline __m512i pair_bf16(const uint16_t* lo, const uint16_t* hi, __mmask16 m) {
+inline __m512i pair_rows(const uint16_t* lo, const uint16_t* hi, __mmask16 m) {
   const __m512i l = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, lo));
   const __m512i h = hi ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, hi)) : _mm512_setzero_si512();
   return _mm512_or_si512(l, _mm512_slli_epi32(h, 16));
 }
 
-// 32 contiguous f32 (n of them valid) -> 16 words of consecutive pairs.
-inline __m512i pairs_along_f32(const float* p, int64_t n) {
+// 32 contiguous values (n of them valid) -> 16 words of consecutive pairs. bf16 pairs are already
+// words: a masked load of 32 halves.
+inline __m512i pairs_along(const float* p, int64_t n) {
   const __m256i lo = _mm512_cvtepi32_epi16(round16(_mm512_maskz_loadu_ps(lanes(n), p)));
   const __m256i hi = _mm512_cvtepi32_epi16(round16(_mm512_maskz_loadu_ps(lanes(n - 16), p + 16)));
   return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+inline __m512i pairs_along(const uint16_t* p, int64_t n) {
+  const __mmask32 m = n >= 32 ? __mmask32(0xffffffffu) : __mmask32((1u << n) - 1);
+  return _mm512_maskz_loadu_epi16(m, p);
 }
 
 // r[16] rows of 16 words -> out[m] = word m of every row (lane g = row g).
@@ -148,7 +154,7 @@ void pack_a(uint32_t* dst, const float* A, int64_t lda, bool trans, int64_t i0, 
       const __mmask16 m = lanes(valid);
       for (int64_t q = 0; q < kp; ++q) {
         const int64_t k = 2 * q;
-        const __m512i w = pair_f32(A + k * lda + i, k + 1 < K ? A + (k + 1) * lda + i : nullptr, m);
+        const __m512i w = pair_rows(A + k * lda + i, k + 1 < K ? A + (k + 1) * lda + i : nullptr, m);
         _mm512_mask_storeu_epi32(dst + q * MR, lanes(MR), w);
       }
       continue;
@@ -157,60 +163,44 @@ void pack_a(uint32_t* dst, const float* A, int64_t lda, bool trans, int64_t i0, 
     // at stride MR.
     const float* a = A + i * lda;
     transpose_pack(dst, MR, static_cast<int>(valid), K,
-                   [&](int g, int64_t q0) { return pairs_along_f32(a + g * lda + 2 * q0, K - 2 * q0); });
+                   [&](int g, int64_t q0) { return pairs_along(a + g * lda + 2 * q0, K - 2 * q0); });
   }
 }
 
-void pack_b_f32(uint32_t* dst, const float* B, int64_t ldb, bool trans, int64_t k0, int64_t kc, int64_t j0,
-                int64_t nc) {
+// op(B)[k0:k0+kc, j0:j0+nc] as panels of NR columns, for T = float (rounded) or uint16_t (bf16 bits).
+template <typename T>
+void pack_b(uint32_t* dst, const T* B, int64_t ldb, bool trans, int64_t k0, int64_t kc, int64_t j0, int64_t nc) {
   const int64_t kp = (kc + 1) / 2;
   for (int64_t jp = 0; jp < nc; jp += NR, dst += kp * NR) {
     const int64_t cols = min64(NR, nc - jp);
     if (!trans) {  // op(B)(k, j) = B[k·ldb + j]: rows k and k+1 give 16 words per half
       for (int64_t q = 0; q < kp; ++q) {
         const int64_t k = k0 + 2 * q;
-        const float* lo = B + k * ldb + j0 + jp;
-        const float* hi = 2 * q + 1 < kc ? lo + ldb : nullptr;
-        _mm512_storeu_si512(dst + q * NR, pair_f32(lo, hi, lanes(cols)));
-        _mm512_storeu_si512(dst + q * NR + 16, pair_f32(lo + 16, hi ? hi + 16 : nullptr, lanes(cols - 16)));
+        const T* lo = B + k * ldb + j0 + jp;
+        const T* hi = 2 * q + 1 < kc ? lo + ldb : nullptr;
+        _mm512_storeu_si512(dst + q * NR, pair_rows(lo, hi, lanes(cols)));
+        _mm512_storeu_si512(dst + q * NR + 16, pair_rows(lo + 16, hi ? hi + 16 : nullptr, lanes(cols - 16)));
       }
       continue;
     }
-    // op(B)(k, j) = B[j·ldb + k]: column j is contiguous along k; 16 columns at a time.
+    // op(B)(k, j) = B[j·ldb + k] (the weight [OC, IC] in the forward): column j is contiguous
+    // along k; a transpose of pair words, 16 columns at a time.
     for (int h = 0; h < 2; ++h) {
-      const float* col = B + (j0 + jp + 16 * h) * ldb + k0;
+      const T* col = B + (j0 + jp + 16 * h) * ldb + k0;
       transpose_pack(dst + 16 * h, NR, static_cast<int>(min64(16, cols - 16 * h)), kc,
-                     [&](int g, int64_t q0) { return pairs_along_f32(col + g * ldb + 2 * q0, kc - 2 * q0); });
+                     [&](int g, int64_t q0) { return pairs_along(col + g * ldb + 2 * q0, kc - 2 * q0); });
     }
   }
 }
 
+void pack_b_f32(uint32_t* dst, const float* B, int64_t ldb, bool trans, int64_t k0, int64_t kc, int64_t j0,
+                int64_t nc) {
+  pack_b(dst, B, ldb, trans, k0, kc, j0, nc);
+}
+
 void pack_b_bf16(uint32_t* dst, const uint16_t* B, int64_t ldb, bool trans, int64_t k0, int64_t kc, int64_t j0,
                  int64_t nc) {
-  const int64_t kp = (kc + 1) / 2;
-  for (int64_t jp = 0; jp < nc; jp += NR, dst += kp * NR) {
-    const int64_t cols = min64(NR, nc - jp);
-    if (!trans) {
-      for (int64_t q = 0; q < kp; ++q) {
-        const int64_t k = k0 + 2 * q;
-        const uint16_t* lo = B + k * ldb + j0 + jp;
-        const uint16_t* hi = 2 * q + 1 < kc ? lo + ldb : nullptr;
-        _mm512_storeu_si512(dst + q * NR, pair_bf16(lo, hi, lanes(cols)));
-        _mm512_storeu_si512(dst + q * NR + 16, pair_bf16(lo + 16, hi ? hi + 16 : nullptr, lanes(cols - 16)));
-      }
-      continue;
-    }
-    // op(B)(k, j) = B[j·ldb + k] (the weight [OC, IC] in the forward): a pair is already two
-    // neighbours in a row, so packing is a transpose of words, 16 columns at a time.
-    for (int h = 0; h < 2; ++h) {
-      const uint16_t* col = B + (j0 + jp + 16 * h) * ldb + k0;
-      transpose_pack(dst + 16 * h, NR, static_cast<int>(min64(16, cols - 16 * h)), kc, [&](int g, int64_t q0) {
-        const int64_t n = kc - 2 * q0;  // values left in this row: a mask of 32 halves
-        const __mmask32 m = n >= 32 ? __mmask32(0xffffffffu) : __mmask32((1u << n) - 1);
-        return _mm512_maskz_loadu_epi16(m, col + g * ldb + 2 * q0);
-      });
-    }
-  }
+  pack_b(dst, B, ldb, trans, k0, kc, j0, nc);
 }
 
 void block(const uint32_t* a, int64_t a_panel_words, int64_t rows, const uint32_t* b, int64_t kc, int64_t nc,
