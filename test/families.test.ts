@@ -49,6 +49,19 @@ export const FAMILY_MODELS: [string, GPTConfig][] = [
     ...llamaBase, vocabSize: 19, maxSeqLen: 20, layers: 2, heads: 2, dim: 12, ffnDim: 16, normEps: 1e-5,
     tiedEmbeddings: false, slidingWindow: 7,
   }],
+  // Gemma's caps are set low enough that tanh bends here: scores reach ~±5 and logits ~±3 with
+  // these random parameters, so a cap of 4 or 2 is far from the identity.
+  ['Gemma 2 (GeGLU, 1 + w norms, embedding scale, attention and final soft-caps, query scale, local/global layers)', {
+    ...llamaBase, mlp: 'geglu', vocabSize: 23, maxSeqLen: 16, layers: 2, heads: 2, kvHeads: 1, dim: 12, headDim: 8, ffnDim: 16,
+    normEps: 1e-6, tiedEmbeddings: true, normPlacement: 'both', normWeightOffset: 1, embedScale: Math.fround(Math.sqrt(12)),
+    attnSoftcap: 4, finalSoftcap: 2, queryScale: 6, slidingWindow: 3, layerTypes: ['local', 'global'],
+  }],
+  ['Gemma 3 (per-head Q/K norm with 1 + w, 2 local : 1 global, local RoPE base 10000, global 1e6 with linear scaling 8)', {
+    ...llamaBase, mlp: 'geglu', vocabSize: 19, maxSeqLen: 13, layers: 3, heads: 4, kvHeads: 2, dim: 16, headDim: 8, ffnDim: 20,
+    normEps: 1e-6, tiedEmbeddings: true, normPlacement: 'both', qkNorm: 'head', normWeightOffset: 1, embedScale: 4,
+    queryScale: 8, slidingWindow: 4, layerTypes: ['local', 'local', 'global'], ropeTheta: 1000000, ropeLocalTheta: 10000,
+    ropeScaling: { type: 'linear', factor: 8 },
+  }],
 ];
 
 async function build(cfg: GPTConfig, precision: 'f32' | 'bf16' = 'f32'): Promise<{ model: GPT; params: Float32Array }> {
@@ -184,7 +197,7 @@ const bf16Test = backendInfo().cpu.bf16.available ? test : test.skip;
 bf16Test('bf16 on the CPU with the family switches stays within bounds of f32', async () => {
   const base = { vocabSize: 97, maxSeqLen: 64, layers: 2, heads: 4, dim: 64, ffnDim: 96 };
   for (const [name, model] of FAMILY_MODELS) {
-    const cfg = { ...model, ...base, headDim: model.headDim ? 24 : undefined };
+    const cfg = { ...model, ...base, headDim: model.headDim ? 24 : undefined, layerTypes: model.layerTypes?.slice(-base.layers) };
     const seed = rng.int(1000);
     const a = await GPT.create({ ...cfg, seed });
     const b = await GPT.create({ ...cfg, seed, precision: 'bf16' });
@@ -256,6 +269,16 @@ test('validateConfig and GPT.create name a bad family field', async () => {
   assert.throws(() => validateConfig({ vocabSize: 5, maxSeqLen: 4, layers: 1, heads: 1, dim: 4, qkNorm: 'head' }), /qkNorm: needs norm 'rmsnorm'/);
   assert.throws(() => validateConfig({ vocabSize: 5, maxSeqLen: 4, layers: 1, heads: 1, dim: 4, normPlacement: 'post' }),
     /normPlacement: 'post' needs norm 'rmsnorm'/);
+  assert.throws(() => validateConfig({ ...base, mlp: 'reglu' as 'geglu' }), /mlp: expected 'gelu' or 'swiglu' or 'geglu'/);
+  assert.throws(() => validateConfig({ ...base, layerTypes: ['local', 'global'] }), /layerTypes\[0\]: 'local' needs slidingWindow > 0/);
+  assert.throws(() => validateConfig({ ...base, slidingWindow: 4, layerTypes: ['local'] }), /layerTypes: expected one entry per layer \(2\), got 1/);
+  assert.throws(() => validateConfig({ ...base, slidingWindow: 4, layerTypes: ['local', 'wide' as 'local'] }), /layerTypes\[1\]: expected 'local' or 'global', got "wide"/);
+  for (const key of ['attnSoftcap', 'finalSoftcap', 'queryScale', 'ropeLocalTheta', 'embedScale'] as const) {
+    assert.throws(() => validateConfig({ ...base, [key]: -1 }), new RegExp(`${key}: expected a finite number in \\(0, `));
+    assert.throws(() => validateConfig({ ...base, [key]: NaN }), new RegExp(`${key}: expected a finite number`));
+  }
+  assert.throws(() => validateConfig({ vocabSize: 5, maxSeqLen: 4, layers: 1, heads: 1, dim: 4, normWeightOffset: 1 }),
+    /normWeightOffset: needs norm 'rmsnorm'/);
   // dim need not be a multiple of heads once headDim is given
   validateConfig({ ...base, dim: 18, headDim: 6 });
 });

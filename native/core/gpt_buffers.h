@@ -51,7 +51,7 @@ class ArenaPlanner {
 // Activations of one forward (kept for the backward) and the backward's scratch. Per-layer
 // buffers hold L slices; slice l of a buffer with row width w starts at l·N·w for the N of
 // the current call (<= the planned N). Widths: QKV = (H + 2·KV)·hs, KVC = KV·hs, F = ffn
-// hidden size, FC = F (gelu) or 2F (swiglu: gate and up), QD = H·hs, G = Q/K norm groups.
+// hidden size, FC = F (gelu) or 2F (swiglu, geglu: gate and up), QD = H·hs, G = Q/K norm groups.
 struct GPT::Acts {
   int64_t N = 0;  // rows planned for
   std::unique_ptr<DeviceBuffer> arena;
@@ -75,6 +75,7 @@ struct GPT::Acts {
   float* residual3;                           // [L,N,C]
   float *lnf, *lnf_mean, *lnf_rstd;           // [N,C], [N], [N]
   float* logits;                              // [N,V]: logits, then probs, then dlogits
+  float* softcap_d;                           // [N,V] 1 − tanh² of the final soft-cap (finalSoftcap only)
   float* proj;                                // [N,C] projection output before a residual add
   // backward scratch (one layer at a time)
   float *dresidual, *dln;                     // [N,C]
@@ -84,7 +85,7 @@ struct GPT::Acts {
   float *dk, *dv;                             // [B,KV,T,hs]
   float* dqkv;                                // [N,QKV]
   float* dfch;                                // [N,FC]
-  float* dact;                                // [N,F] (swiglu only: its dout and dinp differ in width)
+  float* dact;                                // [N,F] (swiglu, geglu: their dout and dinp differ in width)
   float* head_scores;                         // [L,B,H] (B <= N)
 };
 

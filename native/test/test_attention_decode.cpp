@@ -43,10 +43,10 @@ void check(int64_t prompt, int64_t T, int64_t H, int64_t KV, int64_t hs, int64_t
   const auto qkv = randn(rng, T * QKV), gates = randn(rng, H);
   const auto want = reference(qkv, gates, T, H, KV, hs, window);
   std::vector<float> kc(KV * P * hs), vc(KV * P * hs), out(T * C);
-  hg::cpu::attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), prompt, 0, H, KV, P, hs, window);
+  hg::cpu::attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), prompt, 0, H, KV, P, hs, window, 0.f, 0.f);
   for (int64_t pos = prompt; pos < T; ++pos)
     hg::cpu::attention_decode(out.data() + pos * C, qkv.data() + pos * QKV, kc.data(), vc.data(), gates.data(), 1, pos,
-                              H, KV, P, hs, window);
+                              H, KV, P, hs, window, 0.f, 0.f);
   close(out, want, 1e-5, 1e-4,
         "attention_decode prompt=" + std::to_string(prompt) + " T=" + std::to_string(T) + " H=" + std::to_string(H) +
             " KV=" + std::to_string(KV) + " window=" + std::to_string(window));
