@@ -18,7 +18,8 @@ import { randomBytes } from 'node:crypto';
 import { bf16ToF32, decodeFloats, DTYPE_BYTES, f16ToF32, firstNonFinite } from './dtype.js';
 import { CheckpointError } from './errors.js';
 import { configFromHfJson } from './hf_gpt2.js';
-import { isLlamaFamily, llamaConfigFromHf, llamaConfigToHf, llamaFamilyOf } from './hf_llama_config.js';
+import { isLlamaFamily, llamaConfigFromHf, llamaConfigToHf, llamaFamilyOf, type LlamaFamily } from './hf_llama_config.js';
+import { gemmaConfigFromHf, gemmaConfigToHf, gemmaFamilyOf, isGemmaFamily } from './hf_gemma_config.js';
 import { hfTensorSpecs, isIgnoredHfName, type HfModelType, type HfTensorSpec } from './hf_names.js';
 import { isGpt2Config, parameterCount, pickConfig, validateConfig, type GPTConfig } from './layout.js';
 import { f32SafetensorsHeader, readSafetensorsHeader, type SafetensorsLocation } from './safetensors.js';
@@ -53,7 +54,10 @@ export async function readHfFolderConfig(dir: string): Promise<{ modelType: HfMo
   let config: GPTConfig;
   if (type === 'gpt2') config = configFromHfJson(json);
   else if (isLlamaFamily(type)) config = llamaConfigFromHf(json, fail);
-  else return fail(`model_type ${JSON.stringify(type)} is not supported (gpt2, llama, mistral, qwen2, qwen3, olmo2 and phi3 are)`);
+  else if (isGemmaFamily(type)) config = gemmaConfigFromHf(json, fail);
+  else if (type === 'gemma3' && json.text_config != null) {
+    return fail('model_type "gemma3" is a multimodal Gemma 3 (Gemma3ForConditionalGeneration: a vision tower beside the text model, whose weights sit under language_model.*); only text models are supported (Gemma3ForCausalLM, model_type gemma3_text: the 1B, or a text-only export)');
+  } else return fail(`model_type ${JSON.stringify(type)} is not supported (gpt2, llama, mistral, qwen2, qwen3, olmo2, phi3, gemma2 and gemma3_text are)`);
   try {
     validateConfig(config, 'config.json');
   } catch (e) {
@@ -269,9 +273,10 @@ const COMPANIONS = [
 export async function writeHfFolder(dir: string, config: GPTConfig, read: (offset: number, length: number) => Float32Array, o: WriteHfFolderOptions = {}): Promise<void> {
   validateConfig(config);
   const gpt2 = isGpt2Config(config);
-  const family = gpt2 ? undefined : llamaFamilyOf(config, o.modelType);
+  const gemma = gpt2 ? null : gemmaFamilyOf(config);
+  const family = gpt2 ? undefined : gemma ?? llamaFamilyOf(config, o.modelType);
   const specs = gpt2 ? hfTensorSpecs('gpt2', config, { gpt2Prefix: 'transformer.' }) : hfTensorSpecs(family!, config);
-  const hfConfig = gpt2 ? gpt2ConfigToHf(config) : llamaConfigToHf(config, family);
+  const hfConfig = gpt2 ? gpt2ConfigToHf(config) : gemma ? gemmaConfigToHf(config, gemma) : llamaConfigToHf(config, family as LlamaFamily);
   const maxShard = o.maxShardBytes ?? 5e9;
   const shards: HfTensorSpec[][] = [[]];
   let size = 0;

@@ -36,7 +36,7 @@ export function isLlamaFamily(t: unknown): t is LlamaFamily {
 /** Throws an Error whose message names the config.json field; `fail` adds the file. */
 export function llamaConfigFromHf(json: Record<string, unknown>, fail: (problem: string) => never): GPTConfig {
   const type = json.model_type;
-  if (!isLlamaFamily(type)) fail(`model_type ${JSON.stringify(type)} is not supported (llama, mistral, qwen2, qwen3, olmo2, phi3 and gpt2 are)`);
+  if (!isLlamaFamily(type)) fail(`model_type ${JSON.stringify(type)} is not supported (llama, mistral, qwen2, qwen3, olmo2, phi3, gemma2, gemma3_text and gpt2 are)`);
   const int = (key: string, dflt?: number): number => {
     const v = json[key] ?? dflt;
     if (!Number.isInteger(v) || (v as number) <= 0) fail(`${key}: expected a positive integer, got ${JSON.stringify(json[key])}`);
@@ -168,7 +168,7 @@ type RopeScaling = null | { type: 'linear'; factor: number }
 
 // transformers 4 writes rope_theta at the top and rope_scaling beside it; transformers 5 writes
 // both into rope_parameters ({rope_type, rope_theta, factor, ...}).
-function rope(json: Record<string, unknown>, fail: (p: string) => never): { ropeTheta: number; ropeScaling: RopeScaling } {
+export function rope(json: Record<string, unknown>, fail: (p: string) => never): { ropeTheta: number; ropeScaling: RopeScaling } {
   const params = json.rope_parameters as Record<string, unknown> | undefined;
   const field = params != null ? 'rope_parameters' : 'rope_scaling';
   const s = (params ?? json.rope_scaling) as Record<string, unknown> | null | undefined;
