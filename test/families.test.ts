@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { backendInfo, GPT, parameterLayout, validateConfig, type GPTConfig } from '../lib/index.js';
 import { Rng } from '../lib/util/random.js';
-import { maxRelError } from './helpers/compare.js';
+import { maxRelError, within } from './helpers/compare.js';
 import { randomReferenceParameters, referenceForward, referenceGateGradients, referenceLayout } from './helpers/reference_model.js';
 import { testSeed } from './helpers/seed.js';
 
@@ -104,11 +104,11 @@ for (const [name, cfg] of FAMILY_MODELS) {
       const want = referenceForward(cfg, params, tokens, B, T, { targets, lossWeights, gates });
       const wantScores = referenceGateGradients(cfg, params, tokens, B, T, { targets, lossWeights, gates });
       const eLogits = maxRelError(got.logits!, want.logits);
-      assert.ok(eLogits < 5e-6, `logits: ${eLogits}`);
+      within(`families: logits vs reference, relative (${name})`, eLogits, 5e-6);
       const eLoss = Math.abs(got.loss - want.loss) / Math.abs(want.loss);
-      assert.ok(eLoss < 2e-6, `loss: engine ${got.loss}, reference ${want.loss}`);
+      within(`families: loss vs reference, relative (${name})`, eLoss, 2e-6, `engine ${got.loss}, reference ${want.loss}`);
       const eScores = maxRelError(headScores, wantScores, 1e-3 * Math.abs(want.loss));
-      assert.ok(eScores < 3e-5, `head scores: ${eScores}\n engine ${Array.from(headScores)}\n reference ${Array.from(wantScores)}`);
+      within(`families: head scores vs reference, error / max(largest, 1e-3·loss) (${name})`, eScores, 3e-5, `engine ${Array.from(headScores)}\n reference ${Array.from(wantScores)}`);
       let largest = 0;
       for (const s of wantScores) largest = Math.max(largest, Math.abs(s));
       assert.ok(largest > 1e-3 * Math.abs(want.loss), 'reference scores ~0: the check would be vacuous');
@@ -147,7 +147,7 @@ for (const [name, cfg] of FAMILY_MODELS) {
       }
       const e = maxRelError(got, want, 1e-2);
       worst = Math.max(worst, e);
-      assert.ok(e < 2e-3, `${t.name}: gradient error ${e}\n engine ${got}\n finite differences ${want}`);
+      within(`families: parameter gradients vs central differences, error / max(|fd|, 1e-2) (${name})`, e, 2e-3, `${t.name}: engine ${got}\n finite differences ${want}`);
     }
     measured.push(`${name}: parameter gradients vs finite differences ${worst.toExponential(1)}`);
     model.dispose();
@@ -164,9 +164,9 @@ for (const [name, cfg] of FAMILY_MODELS) {
     const want = (await model.backward()).headScores;
     const fast = await model.forward(tokens, { ...o, scoresOnly: true });
     const got = (await model.backward({ scoresOnly: true })).headScores;
-    assert.ok(Math.abs(fast.loss - full.loss) <= 1e-6 * Math.abs(full.loss), `loss ${fast.loss} vs ${full.loss}`);
+    within(`families: scores-only loss vs full, relative (${name})`, Math.abs(fast.loss - full.loss) / Math.abs(full.loss), 1e-6, `loss ${fast.loss} vs ${full.loss}`);
     const e = maxRelError(got, want, 1e-3 * Math.abs(full.loss));
-    assert.ok(e < 1e-5, `head scores: ${e}`);
+    within(`families: scores-only head scores vs full, error / max(largest, 1e-3·loss) (${name})`, e, 1e-5);
     model.dispose();
   });
 
@@ -236,9 +236,9 @@ bf16Test('bf16 on the CPU with the family switches stays within bounds of f32', 
     const sa = (await a.backward()).headScores;
     const lb = (await b.forward(x, { batch: B, seqLen: T, targets: y })).loss;
     const sb = (await b.backward()).headScores;
-    assert.ok(Math.abs(la - lb) <= 1e-4 * la, `${name}: loss bf16 ${lb} vs f32 ${la}`);
+    within(`families: bf16 loss vs f32, relative (${name})`, Math.abs(la - lb) / la, 1e-4, `loss bf16 ${lb} vs f32 ${la}`);
     const e = maxRelError(sb, sa, 1e-30);
-    assert.ok(e <= 0.03, `${name}: head scores differ by ${e} of the largest`);
+    within(`families: bf16 head scores vs f32, error / largest (${name})`, e, 0.03);
     measured.push(`${name}: bf16 vs f32 loss ${(Math.abs(la - lb) / la).toExponential(1)}, head scores ${e.toExponential(1)}`);
     a.dispose();
     b.dispose();

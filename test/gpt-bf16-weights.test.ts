@@ -12,7 +12,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readSafetensors } from '../lib/checkpoint/safetensors.js';
-import { sameBits } from './helpers/compare.js';
+import { sameBits, within } from './helpers/compare.js';
+import { checkGreedy } from './helpers/greedy.js';
 import { randomReferenceParameters, referenceForward, referenceGateGradients } from './helpers/reference_model.js';
 import { testSeed } from './helpers/seed.js';
 
@@ -49,6 +50,10 @@ function vectorCount(cfg: GPTConfig): number {
 }
 
 const bf16Runs = backendInfo().cpu.bf16.available;
+// Greedy decoding in bf16: the logits are off from the float64 reference by bf16 rounding of the
+// activations (about 2^-9 relative per GEMM input), so two logits that close may swap. The bound is
+// the tie allowed, relative to the logits' scale; see the sweep note beside its value.
+const BF16_TIE = 3e-2;
 
 if (!bf16Runs) {
   test('bf16 weights: bf16 does not run on this CPU (f32 runs; gpt-bf16-cpu.test.ts checks that)', () => {
@@ -72,13 +77,14 @@ if (!bf16Runs) {
       const lossRel = Math.abs(got.loss - want.loss) / want.loss;
       const scoreRel = maxDiff(headScores, wantScores) / maxAbs(wantScores);
       // gpt-bf16-cpu.test.ts's bounds: one token's loss 1%, a mean over many 0.3%, head scores 6% of the largest
-      assert.ok(lossRel <= (B * T === 1 ? 1e-2 : 3e-3), `loss ${got.loss} vs reference ${want.loss} (rel ${lossRel})`);
-      assert.ok(scoreRel <= 0.06, `head scores differ by ${scoreRel} of the largest`);
-      assert.ok(lossRel > 1e-7, 'bf16 really ran (f32 agrees with the reference to ~1e-7)');
+      within(`gpt-bf16-weights: loss vs reference, relative (${name})`, lossRel, B * T === 1 ? 1e-2 : 3e-3, `loss ${got.loss} vs reference ${want.loss}`);
+      within(`gpt-bf16-weights: head scores vs reference, error / largest (${name})`, scoreRel, 0.06);
+      // that these are bf16 weights (rounded at import, no f32 copy) is checked bit for bit by the
+      // import and resident-bytes tests below; a lower bound on lossRel here failed on lucky draws
       // the scores-only pass gives the same scores as the full one
       await model.forward(tokens, { batch: B, seqLen: T, targets, scoresOnly: true });
       const so = await model.backward({ scoresOnly: true });
-      assert.ok(maxDiff(so.headScores, headScores) <= 1e-6 * maxAbs(headScores), 'scores-only = full backward');
+      within(`gpt-bf16-weights: scores-only head scores vs full, error / largest (${name})`, maxDiff(so.headScores, headScores) / maxAbs(headScores), 1e-6);
       model.dispose();
     });
   }
@@ -215,7 +221,7 @@ if (!bf16Runs) {
       }
     }
     assert.ok(scale > 0);
-    assert.ok(err <= 0.06 * scale, `gradients differ by ${err / scale} of the largest`);
+    within('gpt-bf16-weights: bf16 gradients of the trained slices vs f32, error / largest', err / scale, 0.06);
     assert.ok(zeroOutside, 'no gradient outside the trainable set');
     f.dispose();
     b.dispose();
@@ -313,22 +319,19 @@ if (!bf16Runs) {
     rmSync(path.dirname(file), { recursive: true, force: true });
   });
 
-  test('bf16 generate runs on the bf16 weights and matches f32 greedy decoding on a confident model', async () => {
+  test('bf16 generate runs on the bf16 weights: each greedy token is the float64 reference\'s argmax, or ties with it within bf16 rounding', async () => {
     const cfg = llama;
-    const f = await GPT.create({ ...cfg, device: 'cpu', seed: 2 });
-    const b = await GPT.create({ ...cfg, device: 'cpu', seed: 2, precision: 'bf16' });
-    // a model whose next token is sharply defined: scale the LM head up so that rounding cannot flip the argmax
-    const p = f.exportParametersSync();
+    const params = randomReferenceParameters(cfg, rng, 0.1);
+    // a model with a wide spread of logits (the LM head scaled up), so that a wrong cache entry or
+    // position moves the argmax by far more than the tie allowed for bf16 rounding
     const head = parameterLayout(cfg).find((t) => t.name === 'lmhead')!;
-    for (let i = head.offset; i < head.offset + head.size; i++) p[i] = widen(bf16Bits(p[i]! * 200));
-    f.importParametersSync(p);
-    b.importParametersSync(p);
+    for (let i = head.offset; i < head.offset + head.size; i++) params[i] = params[i]! * 30;
+    const model = await GPT.create({ ...cfg, device: 'cpu', precision: 'bf16' });
+    model.importParametersSync(params);
     const prompt = ints(5, cfg.vocabSize);
-    const gf = await f.generate(prompt, { maxNewTokens: 8 });
-    const gb = await b.generate(prompt, { maxNewTokens: 8 });
-    assert.equal(Array.from(gb), Array.from(gf));
-    f.dispose();
-    b.dispose();
+    const got = await model.generate(prompt, { maxNewTokens: 8 });
+    checkGreedy('gpt-bf16-weights: bf16 greedy token, shortfall from the reference\'s best logit / scale', cfg, params, prompt, got, BF16_TIE);
+    model.dispose();
   });
 }
 
