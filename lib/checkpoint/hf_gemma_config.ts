@@ -24,7 +24,7 @@
 // weights under language_model.*) is refused: its folder is not a text model's.
 import { resolveConfig, type GPTConfig } from './layout.js';
 import { HeadgradRangeError } from '../errors.js';
-import { rope } from './hf_llama_config.js';
+import { rope, ropeScalingToHf } from './hf_llama_config.js';
 
 export const GEMMA_FAMILY = ['gemma2', 'gemma3_text'] as const;
 export type GemmaFamily = (typeof GEMMA_FAMILY)[number];
@@ -187,13 +187,6 @@ export function gemmaConfigToHf(config: GPTConfig, type: GemmaFamily): Record<st
   }
   if (!gemma3 && c.ropeLocalTheta > 0) fail(`ropeLocalTheta ${c.ropeLocalTheta} (gemma2 has one rotary embedding)`);
   if (gemma3 && c.ropeLocalTheta === 0 && c.ropeScaling) fail('ropeScaling without ropeLocalTheta (gemma3_text local layers are unscaled)');
-  const s = c.ropeScaling;
-  const ropeScaling = !s ? null : s.type === 'linear'
-    ? { rope_type: 'linear', factor: s.factor }
-    : {
-      rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor,
-      original_max_position_embeddings: s.originalMaxPositions,
-    };
   return {
     architectures: [gemma3 ? 'Gemma3ForCausalLM' : 'Gemma2ForCausalLM'],
     model_type: type,
@@ -209,7 +202,7 @@ export function gemmaConfigToHf(config: GPTConfig, type: GemmaFamily): Record<st
     ...(gemma3 ? {} : { hidden_act: 'gelu_pytorch_tanh' }),
     rms_norm_eps: c.normEps,
     rope_theta: c.ropeTheta,
-    rope_scaling: ropeScaling,
+    rope_scaling: ropeScalingToHf(c.ropeScaling),
     ...(gemma3 ? { rope_local_base_freq: c.ropeLocalTheta || c.ropeTheta, sliding_window_pattern: follows ? pattern : c.layers + 1 } : {}),
     query_pre_attn_scalar: c.queryScale || c.headDim,
     attn_logit_softcapping: c.attnSoftcap || null,

@@ -198,18 +198,22 @@ export function rope(json: Record<string, unknown>, fail: (p: string) => never):
   return { ropeTheta: theta as number, ropeScaling: scaling! };
 }
 
-/** GPTConfig (Llama family) -> config.json that transformers reads back into the same model. */
-export function llamaConfigToHf(config: GPTConfig, as?: LlamaFamily): Record<string, unknown> {
-  const c = resolveConfig(config);
-  const type = as ?? llamaFamilyOf(config);
-  const { qkvBias, linearBias } = c;
-  const s = c.ropeScaling;
-  const ropeScaling = !s ? null : s.type === 'linear'
+/** ropeScaling -> config.json's rope_scaling. */
+export function ropeScalingToHf(s: RopeScaling): Record<string, unknown> | null {
+  return !s ? null : s.type === 'linear'
     ? { rope_type: 'linear', factor: s.factor }
     : {
       rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor,
       original_max_position_embeddings: s.originalMaxPositions,
     };
+}
+
+/** GPTConfig (Llama family) -> config.json that transformers reads back into the same model. */
+export function llamaConfigToHf(config: GPTConfig, as?: LlamaFamily): Record<string, unknown> {
+  const c = resolveConfig(config);
+  const type = as ?? llamaFamilyOf(config);
+  const { qkvBias, linearBias } = c;
+  const ropeScaling = ropeScalingToHf(c.ropeScaling);
   const architecture = {
     llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', olmo2: 'Olmo2ForCausalLM',
     phi3: 'Phi3ForCausalLM',

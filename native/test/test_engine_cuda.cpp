@@ -515,43 +515,28 @@ void check_refuses_family_switches() {
     }
     expect(msg.find(needle) != std::string::npos, "CUDA refuses " + needle + " (got '" + msg + "')");
   };
-  hg::GPTConfig c = base;
-  c.qk_norm = hg::QkNormKind::Head;
-  refuses(c, "config.qkNorm");
-  c = base;
-  c.D = 32;
-  refuses(c, "config.headDim");
-  c = base;
-  c.norm_place = hg::NormPlacement::Post;
-  refuses(c, "config.normPlacement");
-  c = base;
-  c.window = 8;
-  refuses(c, "config.slidingWindow");
-  // Gemma's switches
-  c = base;
-  c.mlp = hg::MlpKind::GeGLU;
-  refuses(c, "mlp 'geglu'");
-  c = base;
-  c.norm_w_offset = 1;
-  refuses(c, "config.normWeightOffset");
-  c = base;
-  c.embed_scale = 2;
-  refuses(c, "config.embedScale");
-  c = base;
-  c.attn_softcap = 50;
-  refuses(c, "config.attnSoftcap");
-  c = base;
-  c.final_softcap = 30;
-  refuses(c, "config.finalSoftcap");
-  c = base;
-  c.query_scale = 256;
-  refuses(c, "config.queryScale");
-  c = base;
-  c.local_layers.assign(static_cast<size_t>(c.L), false);  // all global: valid without a window
-  refuses(c, "config.layerTypes");
-  c = base;
-  c.rope_local_theta = 10000;
-  refuses(c, "config.ropeLocalTheta");
+  // each switch on its own, with the name the refusal must give
+  const std::pair<std::function<void(hg::GPTConfig&)>, const char*> switches[] = {
+      {[](hg::GPTConfig& c) { c.qk_norm = hg::QkNormKind::Head; }, "config.qkNorm"},
+      {[](hg::GPTConfig& c) { c.D = 32; }, "config.headDim"},
+      {[](hg::GPTConfig& c) { c.norm_place = hg::NormPlacement::Post; }, "config.normPlacement"},
+      {[](hg::GPTConfig& c) { c.window = 8; }, "config.slidingWindow"},
+      // Gemma's
+      {[](hg::GPTConfig& c) { c.mlp = hg::MlpKind::GeGLU; }, "mlp 'geglu'"},
+      {[](hg::GPTConfig& c) { c.norm_w_offset = 1; }, "config.normWeightOffset"},
+      {[](hg::GPTConfig& c) { c.embed_scale = 2; }, "config.embedScale"},
+      {[](hg::GPTConfig& c) { c.attn_softcap = 50; }, "config.attnSoftcap"},
+      {[](hg::GPTConfig& c) { c.final_softcap = 30; }, "config.finalSoftcap"},
+      {[](hg::GPTConfig& c) { c.query_scale = 256; }, "config.queryScale"},
+      // all global: valid without a window
+      {[](hg::GPTConfig& c) { c.local_layers.assign(static_cast<size_t>(c.L), false); }, "config.layerTypes"},
+      {[](hg::GPTConfig& c) { c.rope_local_theta = 10000; }, "config.ropeLocalTheta"},
+  };
+  for (const auto& [set, name] : switches) {
+    hg::GPTConfig c = base;
+    set(c);
+    refuses(c, name);
+  }
 }
 
 // The whole engine: same seed, same batch on the CPU table and a CUDA table, three AdamW steps.
