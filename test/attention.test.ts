@@ -10,8 +10,11 @@ import { Rng } from '../lib/util/random.js';
 import { referenceAttention } from './helpers/attention_reference.js';
 import { maxRelError, sameBits } from './helpers/compare.js';
 import { rejects } from './helpers/rejects.js';
+import { testSeed } from './helpers/seed.js';
 
-const rng = new Rng(2409_15820);
+const SEED = testSeed('attention');
+
+const rng = new Rng(SEED + 2409_15820);
 const numel = (s: AttentionShape) => s.batch * s.heads * s.seqLen * s.headDim;
 function randn(n: number): Float32Array {
   const x = new Float32Array(n);

@@ -9,6 +9,9 @@ import { native } from '../lib/native.js';
 import { Rng } from '../lib/util/random.js';
 import { rejects } from './helpers/rejects.js';
 import { withTempDir } from './helpers/temp_dir.js';
+import { testSeed } from './helpers/seed.js';
+
+const SEED = testSeed('gpt');
 
 const tiny: GPTConfig = { vocabSize: 11, maxSeqLen: 8, layers: 2, heads: 2, dim: 8 };
 const B = 2;
@@ -82,7 +85,7 @@ for (const weighted of [false, true]) {
 }
 
 test('headScores equal ∂L/∂ξ by finite differences, per sample, for gates 1, 0.5 and 0', async () => {
-  const { model, rng } = await tinyModel(21);
+  const { model, rng } = await tinyModel((SEED + 21) >>> 0);
   const tokens = randomTokens(rng, B * T, tiny.vocabSize);
   const targets = randomTokens(rng, B * T, tiny.vocabSize);
   const lossWeights = Float32Array.from({ length: B * T }, () => 0.1 + rng.next() * 0.2);
@@ -133,7 +136,7 @@ function headSlices(cfg: GPTConfig, l: number, h: number): number[] {
 }
 
 test('gate 0 ablates a head: the loss does not depend on its weights (bitwise)', async () => {
-  const { model, rng } = await tinyModel(31);
+  const { model, rng } = await tinyModel((SEED + 31) >>> 0);
   const tokens = randomTokens(rng, B * T, tiny.vocabSize);
   const targets = randomTokens(rng, B * T, tiny.vocabSize);
   model.setHeadGates(Float32Array.from([1, 1, 0, 1])); // layer 1, head 0 off
@@ -151,7 +154,7 @@ test('gate 0 ablates a head: the loss does not depend on its weights (bitwise)',
 
 for (const trainMlp of [false, true]) {
   test(`trainableHeads${trainMlp ? ' + trainMlp' : ''}: only the selected slices change, every other byte stays`, async () => {
-    const { model, rng } = await tinyModel(41);
+    const { model, rng } = await tinyModel((SEED + 41) >>> 0);
     const tokens = randomTokens(rng, B * T, tiny.vocabSize);
     const targets = randomTokens(rng, B * T, tiny.vocabSize);
     const before = model.exportParametersSync();
@@ -178,7 +181,7 @@ for (const trainMlp of [false, true]) {
 }
 
 test('weight decay applies to the 2-D weights only (zero gradients: the step is pure decay)', async () => {
-  const { model, rng } = await tinyModel(45);
+  const { model, rng } = await tinyModel((SEED + 45) >>> 0);
   const tokens = randomTokens(rng, B * T, tiny.vocabSize);
   const before = model.exportParametersSync();
   await model.forward(tokens, { batch: B, seqLen: T, targets: tokens, lossWeights: new Float32Array(B * T) });
@@ -197,7 +200,7 @@ test('weight decay applies to the 2-D weights only (zero gradients: the step is 
 });
 
 test('gradClip scales the gradients to the clip norm before AdamW (first step, checked in float64)', async () => {
-  const { model, rng } = await tinyModel(47);
+  const { model, rng } = await tinyModel((SEED + 47) >>> 0);
   const tokens = randomTokens(rng, B * T, tiny.vocabSize);
   const before = model.exportParametersSync();
   await model.forward(tokens, { batch: B, seqLen: T, targets: randomTokens(rng, B * T, tiny.vocabSize) });
@@ -220,9 +223,9 @@ test('gradClip scales the gradients to the clip norm before AdamW (first step, c
 
 test('init is GPT-2 style and deterministic in the seed', async () => {
   const cfg: GPTConfig = { vocabSize: 64, maxSeqLen: 32, layers: 3, heads: 4, dim: 64 };
-  const a = (await GPT.create({ ...cfg, device: 'cpu', seed: 5 })).exportParametersSync();
-  const b = (await GPT.create({ ...cfg, device: 'cpu', seed: 5 })).exportParametersSync();
-  const c = (await GPT.create({ ...cfg, device: 'cpu', seed: 6 })).exportParametersSync();
+  const a = (await GPT.create({ ...cfg, device: 'cpu', seed: (SEED + 5) >>> 0 })).exportParametersSync();
+  const b = (await GPT.create({ ...cfg, device: 'cpu', seed: (SEED + 5) >>> 0 })).exportParametersSync();
+  const c = (await GPT.create({ ...cfg, device: 'cpu', seed: (SEED + 6) >>> 0 })).exportParametersSync();
   assert.equal(Buffer.from(a.buffer), Buffer.from(b.buffer));
   assert.not.equal(Buffer.from(a.buffer), Buffer.from(c.buffer));
   const std = (t: ParameterTensor) => {
@@ -242,8 +245,8 @@ test('init is GPT-2 style and deterministic in the seed', async () => {
 
 test('training is deterministic: same seed and data give bitwise-identical losses and parameters', async () => {
   const runOnce = async () => {
-    const model = await GPT.create({ ...tiny, device: 'cpu', seed: 9 });
-    const rng = new Rng(3);
+    const model = await GPT.create({ ...tiny, device: 'cpu', seed: (SEED + 9) >>> 0 });
+    const rng = new Rng(SEED + 3);
     const losses: number[] = [];
     for (let s = 0; s < 3; s++) {
       const tokens = randomTokens(rng, B * T, tiny.vocabSize);
@@ -261,7 +264,7 @@ test('training is deterministic: same seed and data give bitwise-identical losse
 });
 
 test('importParameters starts a fresh optimizer: a trained model given new weights steps like a new model', async () => {
-  const rng = new Rng(21);
+  const rng = new Rng(SEED + 21);
   const start = randomParameters(tiny, rng);
   const tokens = randomTokens(rng, B * T, tiny.vocabSize);
   const batch = { batch: B, seqLen: T, targets: tokens.map((x) => (x + 1) % 11) };
@@ -272,13 +275,13 @@ test('importParameters starts a fresh optimizer: a trained model given new weigh
     await model.step({ lr: 1e-2 });
     return model.exportParametersSync();
   };
-  const used = await GPT.create({ ...tiny, device: 'cpu', seed: 1 });
+  const used = await GPT.create({ ...tiny, device: 'cpu', seed: (SEED + 1) >>> 0 });
   for (let s = 0; s < 3; s++) {  // leave AdamW moments and a step count behind
     await used.forward(tokens, batch);
     await used.backward();
     await used.step({ lr: 1e-2 });
   }
-  const fresh = await GPT.create({ ...tiny, device: 'cpu', seed: 2 });
+  const fresh = await GPT.create({ ...tiny, device: 'cpu', seed: (SEED + 2) >>> 0 });
   const a = await oneStep(used), b = await oneStep(fresh);
   used.dispose();
   fresh.dispose();
@@ -288,8 +291,8 @@ test('importParameters starts a fresh optimizer: a trained model given new weigh
 // Sequences of period 3 over a small alphabet: next-token prediction is learnable.
 test('loss decreases on a toy task', async () => {
   const cfg: GPTConfig = { vocabSize: 16, maxSeqLen: 16, layers: 2, heads: 2, dim: 32 };
-  const model = await GPT.create({ ...cfg, device: 'cpu', seed: 1 });
-  const rng = new Rng(7);
+  const model = await GPT.create({ ...cfg, device: 'cpu', seed: (SEED + 1) >>> 0 });
+  const rng = new Rng(SEED + 7);
   const batch = 8, seqLen = 12;
   const makeBatch = () => {
     const x = new Int32Array(batch * seqLen), y = new Int32Array(batch * seqLen);
@@ -317,7 +320,7 @@ test('loss decreases on a toy task', async () => {
 
 test('memorises a few sequences: greedy generate reproduces all of them', async () => {
   const cfg: GPTConfig = { vocabSize: 12, maxSeqLen: 10, layers: 2, heads: 2, dim: 32 };
-  const model = await GPT.create({ ...cfg, device: 'cpu', seed: 2 });
+  const model = await GPT.create({ ...cfg, device: 'cpu', seed: (SEED + 2) >>> 0 });
   const seqs = [
     [1, 5, 3, 9, 2, 2, 7, 0, 4],
     [2, 8, 8, 1, 6, 3, 0, 11, 5],
@@ -339,7 +342,7 @@ test('memorises a few sequences: greedy generate reproduces all of them', async 
 });
 
 test('generate equals the argmax of full forward passes (with gates), and stops at stopToken', async () => {
-  const { model, rng } = await tinyModel(51);
+  const { model, rng } = await tinyModel((SEED + 51) >>> 0);
   model.setHeadGates(Float32Array.from([1, 0.5, 0, 1.5]));
   const prompt = randomTokens(rng, 3, tiny.vocabSize);
   const generated = await model.generate(prompt, { maxNewTokens: tiny.maxSeqLen - 3 });
@@ -359,7 +362,7 @@ test('generate equals the argmax of full forward passes (with gates), and stops 
 });
 
 test('save then load gives back the same parameters and loss', async () => {
-  const { model, rng } = await tinyModel(61);
+  const { model, rng } = await tinyModel((SEED + 61) >>> 0);
   try {
     await withTempDir('gpt', async (dir) => {
       const file = path.join(dir, 'tiny.safetensors');
@@ -378,7 +381,7 @@ test('save then load gives back the same parameters and loss', async () => {
 });
 
 test('bad input gives clear errors', async () => {
-  const model = await GPT.create({ ...tiny, device: 'cpu', seed: 1 });
+  const model = await GPT.create({ ...tiny, device: 'cpu', seed: (SEED + 1) >>> 0 });
   const ok = new Int32Array(B * T);
   await rejects(model.forward(Int32Array.from({ length: B * T }, (_, i) => (i === 4 ? 11 : 0)), { batch: B, seqLen: T }), /tokens\[4\].*\[0, 11\).*got 11/);
   await rejects(model.forward(Int32Array.from({ length: B * T }, (_, i) => (i === 2 ? -1 : 0)), { batch: B, seqLen: T }), /tokens\[2\].*got -1/);
@@ -400,7 +403,7 @@ test('bad input gives clear errors', async () => {
 });
 
 test('the addon checks again: bad input and a second call while one is running are refused', async () => {
-  const handle = await native.GPTModel.create({ ...tiny, seed: 1 });
+  const handle = await native.GPTModel.create({ ...tiny, seed: (SEED + 1) >>> 0 });
   const ok = new Int32Array(B * T);
   assert.throws(() => handle.forward(Int32Array.from({ length: B * T }, () => 11), { batch: B, seqLen: T }), /tokens\[0\].*got 11/);
   assert.throws(() => handle.forward(ok, { batch: B, seqLen: 9 }), /seqLen: expected an integer in \[1, 8\], got 9$/);
@@ -414,15 +417,15 @@ test('the addon checks again: bad input and a second call while one is running a
 });
 
 test('concurrent calls on one model are serialised and give the sequential results', async () => {
-  const rng = new Rng(77);
+  const rng = new Rng(SEED + 77);
   const tokens = randomTokens(rng, B * T, tiny.vocabSize);
   const o = { batch: B, seqLen: T, targets: tokens.map((x) => (x + 3) % 11) };
-  const seq = await GPT.create({ ...tiny, device: 'cpu', seed: 4 });
+  const seq = await GPT.create({ ...tiny, device: 'cpu', seed: (SEED + 4) >>> 0 });
   const l1 = (await seq.forward(tokens, o)).loss;
   await seq.backward();
   await seq.step({ lr: 1e-2 });
   const l2 = (await seq.forward(tokens, o)).loss;
-  const par = await GPT.create({ ...tiny, device: 'cpu', seed: 4 });
+  const par = await GPT.create({ ...tiny, device: 'cpu', seed: (SEED + 4) >>> 0 });
   const [r1, , , r2] = await Promise.all([par.forward(tokens, o), par.backward(), par.step({ lr: 1e-2 }), par.forward(tokens, o)]);
   assert.is(r1.loss, l1);
   assert.is(r2.loss, l2);
