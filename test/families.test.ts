@@ -72,6 +72,12 @@ async function build(cfg: GPTConfig, precision: 'f32' | 'bf16' = 'f32'): Promise
   return { model, params };
 }
 
+const maxAbs = (a: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+};
+
 // f32 logits are within a few 1e-6 of their scale of the reference's (measured above): a greedy
 // token may swap with one whose reference logit is that close, never with one further off
 const GREEDY_TIE = 3e-5;
@@ -108,7 +114,10 @@ for (const [name, cfg] of FAMILY_MODELS) {
       const { headScores } = await model.backward();
       const want = referenceForward(cfg, params, tokens, B, T, { targets, lossWeights, gates });
       const wantScores = referenceGateGradients(cfg, params, tokens, B, T, { targets, lossWeights, gates });
-      const eLogits = maxRelError(got.logits!, want.logits);
+      // relative to the uncapped logits' scale under finalSoftcap: f32 rounds z, and cap·tanh(z/cap)
+      // passes that absolute error on (tanh' <= 1) while shrinking the scale the error is divided by
+      const zScale = cfg.finalSoftcap ? maxAbs(referenceForward({ ...cfg, finalSoftcap: 0 }, params, tokens, B, T, { gates }).logits) : 1;
+      const eLogits = maxRelError(got.logits!, want.logits, zScale);
       within(`families: logits vs reference, relative (${name})`, eLogits, 5e-6);
       const eLoss = Math.abs(got.loss - want.loss) / Math.abs(want.loss);
       within(`families: loss vs reference, relative (${name})`, eLoss, 2e-6, `engine ${got.loss}, reference ${want.loss}`);
@@ -227,7 +236,10 @@ bf16Test('bf16 on the CPU with the family switches stays within bounds of f32', 
     const sb = (await b.backward()).headScores;
     within(`families: bf16 loss vs f32, relative (${name})`, Math.abs(la - lb) / la, 1e-4, `loss bf16 ${lb} vs f32 ${la}`);
     const e = maxRelError(sb, sa, 1e-30);
-    within(`families: bf16 head scores vs f32, error / largest (${name})`, e, 0.03);
+    // Norms after the sublayers rescale each sublayer's output to unit RMS, bf16 rounding error
+    // included, so those models sit higher: worst over 100 seeds 2.9% (pre + post block) and 3.5%
+    // (Gemma 3) against 2.0% (OLMo 2) and at most 1.4% for the pre-norm ones; 5% for 'both'.
+    within(`families: bf16 head scores vs f32, error / largest (${name})`, e, cfg.normPlacement === 'both' ? 0.05 : 0.03);
     measured.push(`${name}: bf16 vs f32 loss ${(Math.abs(la - lb) / la).toExponential(1)}, head scores ${e.toExponential(1)}`);
     a.dispose();
     b.dispose();

@@ -121,11 +121,16 @@ export function referenceParameterCount(config: ReferenceConfig): number {
   return last.offset + last.size;
 }
 
-/** Random parameters (norm weights around 1, everything else around 0) far from a trained model's, so every path matters. */
+/**
+ * Random parameters (norm weights around an effective 1, everything else around 0) far from a
+ * trained model's, so every path matters. With normWeightOffset the stored norm weight is w in
+ * x̂·(offset + w), so it is drawn around 1 − offset (Gemma's w around 0).
+ */
 export function randomReferenceParameters(config: ReferenceConfig, rng: { normal(): number }, std = 0.3): Float32Array {
   const p = new Float32Array(referenceParameterCount(config));
+  const one = 1 - (config.normWeightOffset ?? 0);
   for (const t of referenceLayout(config)) {
-    const around = ['ln1w', 'ln2w', 'lnfw', 'qnw', 'knw', 'postattnw', 'postffnw'].includes(t.name) ? 1 : 0;
+    const around = ['ln1w', 'ln2w', 'lnfw', 'qnw', 'knw', 'postattnw', 'postffnw'].includes(t.name) ? one : 0;
     for (let i = 0; i < t.size; i++) p[t.offset + i] = around + std * rng.normal();
   }
   return p;
