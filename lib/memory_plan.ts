@@ -11,7 +11,10 @@
 //                the parameters a step updates: everything in 'full'; the chosen heads' Q/K/V
 //                rows and output-projection columns in 'heads', plus the MLPs in 'heads+mlp'.
 //   activations  the engine's own activation arena for batch·seqLen rows (GPT.activationBytes
-//                in the addon runs the same layout code as the engine's plan_activations).
+//                in the addon runs the same layout code as the engine's plan_activations). 'frozen'
+//                is the scores-only pass of pattern extraction (no layer's linear-layer inputs
+//                kept, logits a chunk of rows at a time); a forward that a full backward may follow
+//                (training, and evaluate's) plans the full arena.
 //   runtime      Node, the addon and its kernel scratch: a fixed allowance (RUNTIME_BYTES).
 // Available: the smallest of MemAvailable (/proc/meminfo), the cgroup's room (v2 memory.max −
 // memory.current up the hierarchy; v1 memory.limit_in_bytes − memory.usage_in_bytes) and the
@@ -67,7 +70,7 @@ export function estimateMemory(config: GPTConfig, precision: Precision, w: Workl
   let training = 0;
   if (mode !== 'frozen') training = precision === 'f32' ? 12 * n : 16 * trainedParameters(config, mode, w.trainedHeads ?? 8);
   const rows = (w.batch ?? 0) * (w.seqLen ?? 0);
-  const activations = rows > 0 ? native.GPTModel.activationBytes(config, rows) : 0;
+  const activations = rows > 0 ? native.GPTModel.activationBytes(config, rows, mode === 'frozen') : 0;
   const total = weights + training + activations + RUNTIME_BYTES;
   return { precision, mode, weights, training, activations, runtime: RUNTIME_BYTES, total };
 }
@@ -212,21 +215,34 @@ export function checkMemory(where: string, config: GPTConfig, precision: Precisi
   throw new MemoryError(message, need, available);
 }
 
+/** The engine's activation plan: rows (batch·seqLen) and kind (a scores-only plan keeps less). */
+export interface ActivationPlan {
+  rows: number;
+  scoresOnly: boolean;
+}
+
+/** Whether the plan `held` serves a forward that needs `need` (the engine's rule: enough rows, and a full plan serves both kinds). */
+export function covers(held: ActivationPlan, need: ActivationPlan): boolean {
+  return held.rows >= need.rows && (need.scoresOnly || !held.scoresOnly);
+}
+
 /**
- * Refuses (MemoryError) a forward over more rows than any before when its larger activation
- * arena does not fit in what is available now (the model itself already allocated), naming the
- * batch that would fit. The engine grows the arena only when batch·seqLen grows, so this runs
- * once per growth. Same switches as checkMemory.
+ * Refuses (MemoryError) a forward whose new activation arena (more rows than planned, or a full
+ * plan after scores-only ones) does not fit in what is available now beside the plan it
+ * replaces (the model itself already allocated), naming the batch that would fit. Same
+ * switches as checkMemory.
  */
-export function checkActivations(where: string, config: GPTConfig, precision: Precision, batch: number, seqLen: number, plannedRows: number): void {
+export function checkActivations(where: string, config: GPTConfig, precision: Precision, batch: number, seqLen: number,
+  scoresOnly: boolean, held: ActivationPlan): void {
   if (process.env.HEADGRAD_MEMORY_CHECK === 'off') return;
   const available = availableMemory();
   if (!available) return;
-  const bytes = (rows: number) => (rows > 0 ? native.GPTModel.activationBytes(config, rows) : 0);
-  const more = bytes(batch * seqLen) - bytes(plannedRows);
+  const bytes = (rows: number) => (rows > 0 ? native.GPTModel.activationBytes(config, rows, scoresOnly) : 0);
+  const heldBytes = held.rows > 0 ? native.GPTModel.activationBytes(config, held.rows, held.scoresOnly) : 0;
+  const more = bytes(batch * seqLen) - heldBytes;
   if (more <= available.bytes) return;
   let fits = 0;
-  for (let b = batch - 1; b >= 1 && !fits; b--) if (bytes(b * seqLen) - bytes(plannedRows) <= available.bytes) fits = b;
+  for (let b = batch - 1; b >= 1 && !fits; b--) if (bytes(b * seqLen) - heldBytes <= available.bytes) fits = b;
   const estimate = { ...estimateMemory(config, precision), activations: bytes(batch * seqLen) };
   estimate.total += estimate.activations;
   throw new MemoryError(

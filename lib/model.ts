@@ -10,7 +10,7 @@ import { pickConfig } from './checkpoint/layout.js';
 import { planHfFolder, streamHfFolder, writeHfFolder } from './checkpoint/hf_folder.js';
 import type { HfModelType } from './checkpoint/hf_names.js';
 import { native, type NativeGPTModel, type OptimizerState, type ResidentBytes, type TrainableSet } from './native.js';
-import { checkActivations, checkMemory, type Workload } from './memory_plan.js';
+import { checkActivations, checkMemory, covers, type ActivationPlan, type Workload } from './memory_plan.js';
 import { STEP_BOUNDS, checkBoolean, checkFloats, checkInt, checkNumberIn, checkObject, checkPositiveInt, checkTokens, describe } from './validate.js';
 import { stat } from 'node:fs/promises';
 import { HeadgradError, HeadgradRangeError, HeadgradTypeError } from './errors.js';
@@ -65,7 +65,8 @@ export interface ForwardOptions {
   returnLogits?: boolean;
   /**
    * This forward feeds a scores-only backward: the LM head and the loss run only at positions
-   * with a target (same loss). Needs targets; no logits; the backward must be scores-only.
+   * with a target (same loss), and the model keeps only the activations that backward reads
+   * (docs/memory.md). Needs targets; no logits; the backward must be scores-only.
    */
   scoresOnly?: boolean;
 }
@@ -126,7 +127,9 @@ export class GPT {
   #gates: Float32Array; // a host copy of the gates last set (all ones at creation)
   #source: string | undefined; // the folder the model was loaded from (its tokenizer goes along on save)
   #sourceType: HfModelType | undefined; // its model_type (a save writes the same family's names where it can)
-  #plannedRows = 0; // the largest batch·seqLen so far: the engine's activation arena holds that many rows
+  // The engine's activation plan: rows (batch·seqLen) and kind; a forward re-plans when it needs
+  // more rows, or a full plan after scores-only ones (native/core/gpt.cpp plan_activations).
+  #planned: ActivationPlan = { rows: 0, scoresOnly: true };
 
   private constructor(handle: NativeGPTModel, config: GPTConfig, device: 'cpu' | 'cuda', precision: Precision) {
     this.#native = handle;
@@ -246,14 +249,15 @@ export class GPT {
         if (targets === undefined) throw new HeadgradTypeError('forward options.lossWeights: needs targets as well');
         lossWeights = checkFloats(copy(o.lossWeights, Float32Array), 'forward options.lossWeights', n, 0);
       }
-      if (this.device === 'cpu' && n > this.#plannedRows) {
-        checkActivations('GPT.forward', this.config, this.precision, batch, seqLen, this.#plannedRows);
-        this.#plannedRows = n;
-      }
       const returnLogits = o.returnLogits === undefined ? undefined : checkBoolean(o.returnLogits, 'forward options.returnLogits');
       const scoresOnly = o.scoresOnly === undefined ? undefined : checkBoolean(o.scoresOnly, 'forward options.scoresOnly');
       if (scoresOnly && (targets === undefined || returnLogits)) {
         throw new HeadgradTypeError('forward options.scoresOnly: needs targets and cannot return logits (the LM head runs only at target positions)');
+      }
+      const plan = { rows: n, scoresOnly: scoresOnly === true };
+      if (this.device === 'cpu' && !covers(this.#planned, plan)) {
+        checkActivations('GPT.forward', this.config, this.precision, batch, seqLen, plan.scoresOnly, this.#planned);
+        this.#planned = plan;
       }
       return () => this.#native.forward(ids, { batch, seqLen, targets, lossWeights, returnLogits, scoresOnly });
     });

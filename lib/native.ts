@@ -102,8 +102,8 @@ export interface Binding {
   GPTModel: {
     /** randomInit false: parameters start at zero (the loaders import every one next). */
     create(cfg: GPTConfig & { seed: number; device: 'cpu' | 'cuda'; precision: 'f32' | 'bf16'; randomInit?: boolean }): Promise<NativeGPTModel>;
-    /** Bytes of the activation arena for rows = batch·seqLen (the engine's own plan_activations). */
-    activationBytes(cfg: GPTConfig, rows: number): number;
+    /** Bytes of the activation arena for rows = batch·seqLen, full or scores-only (the engine's own plan_activations). */
+    activationBytes(cfg: GPTConfig, rows: number, scoresOnly: boolean): number;
   };
   /** The rate of the f32 gemm the engine runs, C[m,n] = A[m,k]·B[k,n] (benchmarks only). */
   gemmRateSync(o: { m: number; n: number; k: number; precision?: 'f32' | 'bf16' | 'bf16w' }): { gflops: number; impl: string };

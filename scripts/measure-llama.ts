@@ -50,23 +50,30 @@ console.log(`load (${precision}): ${loadS.toFixed(1)} s to a ready model, ${n.to
   `engine GB: ${resident()}`);
 if (a['load-only']) process.exit(0);
 
-// prompt/response samples of about --tokens tokens each (words drawn from a fixed list)
+// prompt/response samples whose rows are as close to --tokens tokens as the words allow, never
+// longer (the chat template included; scripts/measure_torch_llama.py's rows are exactly --tokens
+// long): words from a fixed list are added to prompt and response in turn while one still fits.
 const tokenizer = await tokenizerForModel(a.model, model.config);
 const words = ['the', 'model', 'reads', 'a', 'long', 'sentence', 'about', 'heads', 'and', 'gradients', 'of', 'attention'];
 const rng = new Rng(1);
 const text = (k: number) => Array.from({ length: k }, () => words[rng.int(words.length)]).join(' ');
+type Sample = { prompt: string; response: string };
+const rowLength = (x: Sample) => makeBatch([x], tokenizer, { maxSeqLen: model.config.maxSeqLen }).seqLen;
 const samples = Array.from({ length: Number(a.samples) }, () => {
-  const s = { prompt: text(4), response: text(4) };
-  while (tokenizer.encode(s.prompt).length + tokenizer.encode(s.response).length < Number(a.tokens)) {
-    s.prompt += ' ' + text(2);
-    s.response += ' ' + text(2);
+  const s: Sample = { prompt: text(2), response: text(2) };
+  for (let i = 0; ; i++) {
+    const key = i % 2 === 0 ? 'prompt' : 'response';
+    const w = [text(1), ...words].find((x) => rowLength({ ...s, [key]: `${s[key]} ${x}` }) <= Number(a.tokens));
+    if (w === undefined) break;
+    s[key] += ` ${w}`;
   }
   return s;
 });
 const batch = Number(a.batch);
 let ran = 0;
-for (const x of samples) ran += makeBatch([x], tokenizer, { maxSeqLen: model.config.maxSeqLen }).seqLen;
-const longest = Math.max(...samples.map((x) => makeBatch([x], tokenizer, { maxSeqLen: model.config.maxSeqLen }).seqLen));
+for (const x of samples) ran += rowLength(x);
+const longest = Math.max(...samples.map(rowLength));
+console.log(`samples: ${samples.length}, rows of ${Math.min(...samples.map(rowLength))}-${longest} tokens`);
 if (a.run === 'patterns') {
   const t1 = performance.now();
   await activationPattern(model, samples, { tokenizer, batchSize: batch });

@@ -114,7 +114,8 @@ if (!bf16Runs) {
     assert.is(r0.weightsBf16, 2 * n);
     assert.is(r0.vectorsF32, 4 * vectors);
     assert.is(r0.master + r0.grads + r0.moments, 0, 'frozen work holds no training state');
-    assert.ok(r0.activations > 0);
+    // the scores-only pass keeps no layer's linear-layer inputs and logits for a chunk of rows only
+    assert.ok(r0.activations > 0 && r0.activations < rf.activations, `scores-only activations ${r0.activations} < full ${rf.activations}`);
 
     // heads mode: layer 0 head 1 (k/v group 0) and layer 1 heads 2, 3 (k/v group 1)
     const H = cfg.heads, C = cfg.dim, hs = C / H;

@@ -65,7 +65,7 @@ test('weights per precision and the trained slices: the arithmetic of the agreed
   assert.ok(estimateMemory(oneB, 'f32', { batch: 4, seqLen: 128 }).activations > 4 * 128 * 128256 * 4, 'the logits alone are 263 MB');
 });
 
-test('the estimate is the engine\'s own count: residentBytes after a forward, backward and step (f32 full, bf16 heads)', async () => {
+test('the estimate is the engine\'s own count: residentBytes after a forward, backward and step (f32 full, bf16 heads; frozen: scores-only)', async () => {
   const config = llama({ vocabSize: 300, layers: 3, heads: 8, kvHeads: 4, dim: 64, ffnDim: 96 });
   const B = 2, T = 16;
   const tokens = Int32Array.from({ length: B * T }, (_, i) => (i * 7) % 300);
@@ -74,13 +74,14 @@ test('the estimate is the engine\'s own count: residentBytes after a forward, ba
   // 4 heads in 4 different (layer, k/v group) pairs: the worst case the planner assumes
   const heads = new Uint8Array(config.layers * config.heads);
   for (const [l, h] of [[0, 0], [0, 2], [1, 5], [2, 7]]) heads[l! * config.heads + h!] = 1;
-  for (const [precision, mode] of [['f32', 'full'], ['bf16', 'heads']] as const) {
+  for (const [precision, mode] of [['f32', 'full'], ['bf16', 'heads'], ['f32', 'frozen'], ['bf16', 'frozen']] as const) {
     using model = await GPT.create({ ...config, precision, device: 'cpu' });
     if (model.precision !== precision) continue; // no bf16 on this CPU: nothing to compare
     if (mode === 'heads') model.setTrainable({ trainableHeads: heads });
-    await model.forward(tokens, { batch: B, seqLen: T, targets });
-    await model.backward();
-    await model.step({ lr: 1e-3 });
+    const scoresOnly = mode === 'frozen';
+    await model.forward(tokens, { batch: B, seqLen: T, targets, scoresOnly });
+    await model.backward({ scoresOnly });
+    if (!scoresOnly) await model.step({ lr: 1e-3 });
     const r = model.residentBytes();
     const e = estimateMemory(config, precision, { batch: B, seqLen: T, mode, trainedHeads: 4 });
     assert.is(e.weights, r.weightsF32 + r.weightsBf16 + r.vectorsF32 + r.other - gates, `${precision} weights`);
@@ -140,7 +141,8 @@ test('a model that cannot fit is refused before allocation, with numbers and bf1
 test('a forward whose larger activation arena does not fit is refused, naming the batch that fits', async () => {
   const tiny = llama({ vocabSize: 512, layers: 2, heads: 4, kvHeads: 2, dim: 32, ffnDim: 48 });
   using model = await GPT.create({ ...tiny, device: 'cpu' });
-  const acts = (batch: number, seqLen: number) => estimateMemory(tiny, 'f32', { batch, seqLen }).activations;
+  // full forwards (a full backward may follow them): the full arena
+  const acts = (batch: number, seqLen: number, mode: 'full' | 'frozen' = 'full') => estimateMemory(tiny, 'f32', { batch, seqLen, mode }).activations;
   const tokens = (n: number) => new Int32Array(n).fill(1);
   const targets = (n: number) => new Int32Array(n).fill(2);
   // room for 3 rows of 64 tokens, not 8
@@ -157,6 +159,27 @@ test('a forward whose larger activation arena does not fit is refused, naming th
       using fresh = await withEnv({ HEADGRAD_MEMORY_CHECK: 'off' }, () => GPT.create({ ...tiny, device: 'cpu' }));
       await rejects(fresh.forward(tokens(2 * 64), { batch: 2, seqLen: 64 }), /batch 2 × 64 tokens needs .*; even batch 1 does not fit: use shorter sequences\./);
     });
+  });
+  // scores-only passes plan the smaller arena; a full pass over as many rows then re-plans, and is checked
+  using frozen = await GPT.create({ ...tiny, device: 'cpu' });
+  assert.ok(acts(4, 64, 'frozen') < acts(4, 64), 'the scores-only arena is smaller');
+  const scoresOnly = { batch: 4, seqLen: 64, targets: targets(4 * 64), scoresOnly: true };
+  await withEnv({ HEADGRAD_MEMORY_AVAILABLE: String(acts(4, 64, 'frozen') + 1000), HEADGRAD_MEMORY_CHECK: undefined }, async () => {
+    await frozen.forward(tokens(4 * 64), scoresOnly);
+    await frozen.backward({ scoresOnly: true });
+    assert.is(frozen.residentBytes().activations, acts(4, 64, 'frozen'));
+  });
+  const replan = acts(4, 64) - acts(4, 64, 'frozen'); // the full arena replaces the scores-only one
+  await withEnv({ HEADGRAD_MEMORY_AVAILABLE: String(replan - 1000), HEADGRAD_MEMORY_CHECK: undefined }, async () => {
+    await rejects(frozen.forward(tokens(4 * 64), { batch: 4, seqLen: 64, targets: targets(4 * 64) }),
+      /^GPT\.forward: batch 4 × 64 tokens needs \d\.\d GB more for activations; \d\.\d GB available \(HEADGRAD_MEMORY_AVAILABLE\); (batch [1-3] fits|even batch 1)/);
+    await frozen.forward(tokens(2 * 64), { ...scoresOnly, batch: 2, targets: targets(2 * 64) }); // covered: no check
+  });
+  await withEnv({ HEADGRAD_MEMORY_AVAILABLE: String(replan + 1000), HEADGRAD_MEMORY_CHECK: undefined }, async () => {
+    await frozen.forward(tokens(4 * 64), { batch: 4, seqLen: 64, targets: targets(4 * 64) });
+    assert.is(frozen.residentBytes().activations, acts(4, 64));
+    await frozen.forward(tokens(4 * 64), scoresOnly); // the full arena serves scores-only passes
+    assert.is(frozen.residentBytes().activations, acts(4, 64));
   });
 });
 

@@ -16,13 +16,23 @@ const cases: Case[] = [
   { name: 'tiny, prompt masked, lossWeights', cfg: { vocabSize: 11, maxSeqLen: 8, layers: 2, heads: 2, dim: 8 }, batch: 3, seqLen: 7, prompt: 3, weighted: true },
   { name: 'odd sizes, T=1', cfg: { vocabSize: 37, maxSeqLen: 4, layers: 1, heads: 3, dim: 12 }, batch: 2, seqLen: 1, prompt: 0, weighted: false },
   { name: 'several gemm tiles, prompt masked', cfg: { vocabSize: 301, maxSeqLen: 40, layers: 3, heads: 4, dim: 48 }, batch: 3, seqLen: 33, prompt: 13, weighted: true },
+  // more than the 64 target rows the scores-only LM head takes at a time (native/core/gpt.cpp kLogitChunk)
+  { name: 'target rows in three chunks', cfg: { vocabSize: 301, maxSeqLen: 64, layers: 2, heads: 4, dim: 32 }, batch: 3, seqLen: 60, prompt: 7, weighted: true },
+  // the Llama block with a Q/K norm (whose backward reads the raw q/k/v projection) and post norms;
+  // 3 layers, so that a layer's Q/K norm backward feeds the scores of a layer below the one above it
+  { name: 'llama block, qk norm, post norms', cfg: { vocabSize: 97, maxSeqLen: 24, layers: 3, heads: 4, kvHeads: 2, dim: 32, ffnDim: 40,
+    norm: 'rmsnorm', positions: 'rope', mlp: 'swiglu', qkvBias: true, linearBias: false, tiedEmbeddings: false, qkNorm: 'head', normPlacement: 'both' },
+  batch: 2, seqLen: 17, prompt: 4, weighted: false },
+  { name: 'llama block, projection qk norm', cfg: { vocabSize: 97, maxSeqLen: 24, layers: 3, heads: 4, kvHeads: 2, dim: 32, ffnDim: 40,
+    norm: 'rmsnorm', positions: 'rope', mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: true, qkNorm: 'projection' },
+  batch: 2, seqLen: 9, prompt: 2, weighted: true },
 ];
 
 function randomParameters(cfg: GPTConfig, rng: Rng): Float32Array {
   const layout = parameterLayout(cfg);
   const p = new Float32Array(layout.at(-1)!.offset + layout.at(-1)!.size);
   for (const t of layout) {
-    const ln = t.name === 'ln1w' || t.name === 'ln2w' || t.name === 'lnfw';
+    const ln = ['ln1w', 'ln2w', 'lnfw', 'qnw', 'knw', 'postattnw', 'postffnw'].includes(t.name);
     for (let i = 0; i < t.size; i++) p[t.offset + i] = (ln ? 1 : 0) + 0.3 * rng.normal();
   }
   return p;
@@ -56,15 +66,20 @@ for (const c of cases) {
   test(`scores-only head scores and loss equal the full backward's (${c.name})`, async () => {
     const { model, tokens, targets, lossWeights } = await setup(c, (SEED + 7) >>> 0);
     const o = { batch: c.batch, seqLen: c.seqLen, targets, lossWeights };
-    const full = await model.forward(tokens, o);
-    const fullScores = (await model.backward()).headScores;
+    // scores-only first: the model plans the smaller scores-only arena, then re-plans for the full pass
     const fast = await model.forward(tokens, { ...o, scoresOnly: true });
     const fastScores = (await model.backward({ scoresOnly: true })).headScores;
+    const full = await model.forward(tokens, o);
+    const fullScores = (await model.backward()).headScores;
     within(`scores-only: loss vs the full pass, relative (${c.name})`, Math.abs(fast.loss - full.loss) / Math.abs(full.loss), 1e-6, `loss ${fast.loss} vs ${full.loss}`);
     close(fastScores, fullScores, 'headScores');
     // A full forward followed by a scores-only backward gives them too.
     await model.forward(tokens, o);
     close((await model.backward({ scoresOnly: true })).headScores, fullScores, 'headScores (full forward)');
+    // A scores-only pass on the full arena computes exactly what it did on its own one.
+    const again = await model.forward(tokens, { ...o, scoresOnly: true });
+    assert.is(again.loss, fast.loss);
+    assert.equal((await model.backward({ scoresOnly: true })).headScores, fastScores);
     let nonzero = 0;
     for (const s of fullScores) nonzero += s !== 0 ? 1 : 0;
     assert.ok(nonzero > fullScores.length / 2, 'the scores compared are mostly non-zero');

@@ -275,8 +275,9 @@ int64_t range_offset(const Napi::Value& v, const char* name, int64_t max) {
   return static_cast<int64_t>(d);
 }
 
-// GPTModel.activationBytes(config, rows): the bytes of the activation arena a forward and
-// backward over `rows` = batch·seqLen rows allocate (lib/memory_plan.ts asks, never predicts).
+// GPTModel.activationBytes(config, rows, scoresOnly): the bytes of the activation arena a forward
+// and backward over `rows` = batch·seqLen rows allocate, full or scores-only (lib/memory_plan.ts
+// asks, never predicts).
 Napi::Value GPTModel::ActivationBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const GPTConfig cfg = read_config(require_object(info[0], "config"));
@@ -286,7 +287,8 @@ Napi::Value GPTModel::ActivationBytes(const Napi::CallbackInfo& info) {
     throw to_js_error(env, e);
   }
   const int64_t rows = range_offset(info[1], "rows", int64_t{1} << 40);
-  return Napi::Number::New(env, static_cast<double>(GPT::activation_bytes(cfg, rows)));
+  if (!info[2].IsBoolean()) type_error(env, "activationBytes scoresOnly: expected a boolean, got " + describe(info[2]));
+  return Napi::Number::New(env, static_cast<double>(GPT::activation_bytes(cfg, rows, info[2].As<Napi::Boolean>().Value())));
 }
 
 GPTModel::GPTModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GPTModel>(info) {

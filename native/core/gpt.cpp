@@ -145,27 +145,36 @@ float* GPT::grad(ParamIndex i, int64_t layer) const {
   return b.nr * b.nc == slice_size(i) ? grads_->f32() + b.offset : nullptr;
 }
 
+// Rows of the LM head's logits a scores-only pass holds at a time: [64, V] is 33 MB at
+// Llama 3's V = 128256, where the whole [N, V] would be 263 MB for 4 rows of 128 tokens.
+constexpr int64_t kLogitChunk = 64;
+
 // Lays out every activation buffer for N rows in one arena (the one place that sizes them:
 // plan_activations allocates this plan, activation_bytes reports its size to the memory planner).
-void GPT::lay_out_activations(const GPTConfig& cfg, int64_t N, Acts* a, ArenaPlanner& p) {
+// A scores-only plan keeps one layer's slice of the linear layers' inputs (Li = 1; only weight
+// gradients read them: see Acts) and logits for kLogitChunk rows.
+void GPT::lay_out_activations(const GPTConfig& cfg, int64_t N, bool scores_only, Acts* a, ArenaPlanner& p) {
   const int64_t L = cfg.L, C = cfg.C, V = cfg.V, H = cfg.H;
   const int64_t QKV = cfg.qkv_rows(), KVC = cfg.kv() * cfg.hs(), F = cfg.ffn(), FC = cfg.fc_rows();
   const int64_t QD = cfg.qdim(), G = cfg.qk_groups(), post = cfg.post_norm() ? 1 : 0;
+  const int64_t Li = scores_only ? 1 : L, Lqkv = scores_only && G == 0 ? 1 : L;
+  a->scores_only = scores_only;
+  a->logit_rows = scores_only ? std::min(N, kLogitChunk) : N;
   p.add(a->tokens, N);
   p.add(a->targets, N);
   p.add(a->weights, N);
   p.add(a->losses, N);
   p.add(a->encoded, N * C);
-  p.add(a->ln1, L * N * C);
+  p.add(a->ln1, Li * N * C);
   p.add(a->ln1_mean, L * N);
   p.add(a->ln1_rstd, L * N);
-  p.add(a->qkv, L * N * QKV);
+  p.add(a->qkv, Lqkv * N * QKV);
   p.add(a->q, L * N * QD);
   p.add(a->k, L * N * KVC);
   p.add(a->v, L * N * KVC);
   p.add(a->atto, L * N * QD);
   p.add(a->lse, L * N * H);
-  p.add(a->atty, L * N * QD);
+  p.add(a->atty, Li * N * QD);
   p.add(a->qkvn, G > 0 ? N * QKV : 0);
   p.add(a->qk_rstd, L * N * G);
   p.add(a->attn_out, post * L * N * C);
@@ -173,17 +182,17 @@ void GPT::lay_out_activations(const GPTConfig& cfg, int64_t N, Acts* a, ArenaPla
   p.add(a->ffn_out, post * L * N * C);
   p.add(a->ffn_rstd, post * L * N);
   p.add(a->residual2, L * N * C);
-  p.add(a->ln2, L * N * C);
+  p.add(a->ln2, Li * N * C);
   p.add(a->ln2_mean, L * N);
   p.add(a->ln2_rstd, L * N);
   p.add(a->fch, L * N * FC);
-  p.add(a->fch_gelu, L * N * F);
+  p.add(a->fch_gelu, Li * N * F);
   p.add(a->residual3, L * N * C);
   p.add(a->lnf, N * C);
   p.add(a->lnf_mean, N);
   p.add(a->lnf_rstd, N);
-  p.add(a->logits, N * V);
-  p.add(a->softcap_d, cfg.final_softcap > 0 ? N * V : 0);
+  p.add(a->logits, a->logit_rows * V);
+  p.add(a->softcap_d, cfg.final_softcap > 0 ? a->logit_rows * V : 0);
   p.add(a->proj, N * C);
   p.add(a->dresidual, N * C);
   p.add(a->dln, N * C);
@@ -199,19 +208,21 @@ void GPT::lay_out_activations(const GPTConfig& cfg, int64_t N, Acts* a, ArenaPla
   p.add(a->head_scores, L * N * H);
 }
 
-int64_t GPT::activation_bytes(const GPTConfig& cfg, int64_t N) {
+int64_t GPT::activation_bytes(const GPTConfig& cfg, int64_t N, bool scores_only) {
   Acts a;
   ArenaPlanner p;
-  lay_out_activations(cfg, N, &a, p);
+  lay_out_activations(cfg, N, scores_only, &a, p);
   return p.total();
 }
 
-void GPT::plan_activations(int64_t N) {
-  if (acts_ && acts_->N >= N) return;
-  acts_.reset();  // release the old plan before allocating the larger one
+// A full plan serves scores-only passes too; a scores-only plan only them (lib/model.ts mirrors
+// this rule to check the memory a re-plan needs).
+void GPT::plan_activations(int64_t N, bool scores_only) {
+  if (acts_ && acts_->N >= N && (scores_only || !acts_->scores_only)) return;
+  acts_.reset();  // release the old plan before allocating the new one
   auto a = std::make_unique<Acts>();
   ArenaPlanner p;
-  lay_out_activations(cfg_, N, a.get(), p);
+  lay_out_activations(cfg_, N, scores_only, a.get(), p);
   a->arena = p.allocate(ops_);
   a->N = N;
   acts_ = std::move(a);
@@ -230,9 +241,7 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* 
   if (scores_only)
     for (int64_t i = 0; i < N; ++i)
       if (targets[i] >= 0) target_rows_.push_back(i);
-  // Rows of the LM head and the loss: all N, or (scores-only) the target rows packed in order.
-  const int64_t NL = scores_only ? static_cast<int64_t>(target_rows_.size()) : N;
-  plan_activations(N);
+  plan_activations(N, scores_only);
   Acts& a = *acts_;
   B_ = B;
   T_ = T;
@@ -246,55 +255,113 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* 
   for (int64_t l = 0; l < L; ++l)
     block_forward(l, layer_io(l, l == 0 ? a.encoded : a.residual3 + (l - 1) * N * C, N), B, T, 0, false);
   norm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, a.residual3 + (L - 1) * N * C, kLnfw, kLnfb, 0, N);
-  const float* lm_in = a.lnf;
-  if (scores_only) {  // a.proj [NL,C] = the target rows of lnf (staged through the host)
-    std::vector<float> all(static_cast<size_t>(N * C)), packed(static_cast<size_t>(NL * C));
-    ops_.download(all.data(), a.lnf, N * C * 4);
-    for (int64_t r = 0; r < NL; ++r)
-      std::memcpy(&packed[r * C], &all[target_rows_[r] * C], C * sizeof(float));
-    ops_.upload(a.proj, packed.data(), NL * C * 4);
-    lm_in = a.proj;
-  }
-  {
-    auto s = prof_.gemm_scope(2.0 * NL * C * V);
-    if (NL > 0 && bf16_) ops_.bf16w->linear_forward(a.logits, lm_in, w16(lm_index()), nullptr, NL, C, V);
-    else if (NL > 0) ops_.matmul_forward(a.logits, lm_in, param(lm_index()), nullptr, NL, C, V);
-  }
-  if (cfg_.final_softcap > 0 && NL > 0) {  // the logits are the capped ones everywhere after this
-    auto s = prof_.scope(OpKind::Loss);
-    ops_.softcap_forward(a.logits, a.softcap_d, NL * V, static_cast<float>(cfg_.final_softcap));
-  }
-  if (logits_out) ops_.download(logits_out, a.logits, N * V * 4);
-  if (!targets) return std::numeric_limits<double>::quiet_NaN();
 
   // Weights: the given ones, or 1/(number of positions with a target); 0 where target is -1.
   std::vector<float> w(static_cast<size_t>(N), 0.f);
-  int64_t counted = 0;
-  for (int64_t i = 0; i < N; ++i) counted += targets[i] >= 0;
-  for (int64_t i = 0; i < N; ++i) {
-    if (targets[i] < 0) continue;
-    w[i] = loss_weights ? loss_weights[i] : 1.f / static_cast<float>(counted);
-  }
-  std::vector<int32_t> t(targets, targets + N);
-  if (scores_only) {  // pack targets and weights like the logits rows
-    for (int64_t r = 0; r < NL; ++r) {
-      t[r] = targets[target_rows_[r]];
-      w[r] = w[target_rows_[r]];
+  if (targets) {
+    int64_t counted = 0;
+    for (int64_t i = 0; i < N; ++i) counted += targets[i] >= 0;
+    for (int64_t i = 0; i < N; ++i) {
+      if (targets[i] < 0) continue;
+      w[i] = loss_weights ? loss_weights[i] : 1.f / static_cast<float>(counted);
     }
   }
-  ops_.upload(a.targets, t.data(), NL * 4);
-  ops_.upload(a.weights, w.data(), NL * 4);
-  std::vector<float> losses(static_cast<size_t>(NL));
+  if (scores_only) {
+    const double loss = head_at_targets(targets, w.data(), N);
+    ready_for_backward_ = true;
+    return loss;
+  }
+  {
+    auto s = prof_.gemm_scope(2.0 * N * C * V);
+    if (bf16_) ops_.bf16w->linear_forward(a.logits, a.lnf, w16(lm_index()), nullptr, N, C, V);
+    else ops_.matmul_forward(a.logits, a.lnf, param(lm_index()), nullptr, N, C, V);
+  }
+  final_softcap_forward(N);  // the logits are the capped ones everywhere after this
+  if (logits_out) ops_.download(logits_out, a.logits, N * V * 4);
+  if (!targets) return std::numeric_limits<double>::quiet_NaN();
+  ops_.upload(a.targets, targets, N * 4);
+  ops_.upload(a.weights, w.data(), N * 4);
+  std::vector<float> losses(static_cast<size_t>(N));
   {
     auto s = prof_.scope(OpKind::Loss);
-    if (NL > 0) ops_.softmax_crossentropy_forward(a.logits, a.losses, a.targets, NL, V);
-    ops_.download(losses.data(), a.losses, NL * 4);
+    ops_.softmax_crossentropy_forward(a.logits, a.losses, a.targets, N, V);
+    ops_.download(losses.data(), a.losses, N * 4);
   }
-  // The same sum in the same row order either way (rows without a target add exactly 0).
+  // The same sum in the same row order as head_at_targets (rows without a target add exactly 0).
   double loss = 0.0;
-  for (int64_t i = 0; i < NL; ++i) loss += static_cast<double>(w[i]) * losses[i];
+  for (int64_t i = 0; i < N; ++i) loss += static_cast<double>(w[i]) * losses[i];
   ready_for_backward_ = true;
   return loss;
+}
+
+// The scores-only LM head and loss over the target rows (target_rows_), a.logit_rows of them at a
+// time, so that the [rows, V] logits are never resident whole: logits -> probs and losses ->
+// dlogits -> dL/dlnf at those rows. The backward of the loss and the head runs here because the
+// loss is the head's only consumer; a.dln [N,C] keeps dL/dlnf (0 at rows without a target) for
+// backward(). Rows are gathered and scattered through the host (the kernels have no gather).
+// Returns Σ weights·losses in row order, as the full forward sums it.
+double GPT::head_at_targets(const int32_t* targets, const float* weights, int64_t N) {
+  Acts& a = *acts_;
+  const int64_t C = cfg_.C, V = cfg_.V, NL = static_cast<int64_t>(target_rows_.size()), R = a.logit_rows;
+  std::vector<float> lnf(static_cast<size_t>(N * C)), dlnf(static_cast<size_t>(N * C), 0.f);
+  std::vector<float> rows(static_cast<size_t>(R * C)), w(static_cast<size_t>(R)), losses(static_cast<size_t>(R));
+  std::vector<int32_t> t(static_cast<size_t>(R));
+  ops_.download(lnf.data(), a.lnf, N * C * 4);
+  const float* head_f32 = bf16_ ? nullptr : param(lm_index());
+  const uint16_t* head_bf16 = bf16_ ? w16(lm_index()) : nullptr;
+  double loss = 0.0;
+  for (int64_t r0 = 0; r0 < NL; r0 += R) {
+    const int64_t n = std::min(R, NL - r0);
+    for (int64_t r = 0; r < n; ++r) {  // gather: a.proj [n,C] = lnf at the chunk's target rows
+      const int64_t row = target_rows_[r0 + r];
+      std::memcpy(&rows[r * C], &lnf[row * C], C * sizeof(float));
+      t[r] = targets[row];
+      w[r] = weights[row];
+    }
+    ops_.upload(a.proj, rows.data(), n * C * 4);
+    ops_.upload(a.targets, t.data(), n * 4);
+    ops_.upload(a.weights, w.data(), n * 4);
+    {
+      auto s = prof_.gemm_scope(2.0 * n * C * V);
+      if (bf16_) ops_.bf16w->linear_forward(a.logits, a.proj, head_bf16, nullptr, n, C, V);
+      else ops_.matmul_forward(a.logits, a.proj, head_f32, nullptr, n, C, V);
+    }
+    final_softcap_forward(n);
+    {
+      auto s = prof_.scope(OpKind::Loss);
+      ops_.softmax_crossentropy_forward(a.logits, a.losses, a.targets, n, V);
+      ops_.download(losses.data(), a.losses, n * 4);
+      ops_.softmax_crossentropy_backward(a.logits, a.targets, a.weights, n, V);
+    }
+    final_softcap_backward(n);
+    for (int64_t r = 0; r < n; ++r) loss += static_cast<double>(w[r]) * losses[r];
+    {
+      // Forward (above): logits = proj · headᵀ.  dproj = dlogits · head
+      auto s = prof_.gemm_scope(2.0 * n * C * V);
+      if (bf16_) ops_.bf16w->linear_backward_input(a.proj, a.logits, head_bf16, n, C, V);
+      else ops_.matmul_backward(a.proj, nullptr, nullptr, a.logits, nullptr, head_f32, n, C, V);
+    }
+    ops_.download(rows.data(), a.proj, n * C * 4);
+    for (int64_t r = 0; r < n; ++r)  // scatter
+      std::memcpy(&dlnf[target_rows_[r0 + r] * C], &rows[r * C], C * sizeof(float));
+  }
+  ops_.upload(a.dln, dlnf.data(), N * C * 4);
+  return loss;
+}
+
+// finalSoftcap on rows [0, n) of a.logits: z -> cap·tanh(z/cap), keeping 1 − tanh² in
+// a.softcap_d for the backward (same rows). Nothing without the cap.
+void GPT::final_softcap_forward(int64_t n) {
+  if (cfg_.final_softcap == 0 || n == 0) return;
+  auto s = prof_.scope(OpKind::Loss);
+  ops_.softcap_forward(acts_->logits, acts_->softcap_d, n * cfg_.V, static_cast<float>(cfg_.final_softcap));
+}
+
+// Backward of final_softcap_forward: the dlogits of rows [0, n) times 1 − tanh².
+void GPT::final_softcap_backward(int64_t n) {
+  if (cfg_.final_softcap == 0 || n == 0) return;
+  auto s = prof_.scope(OpKind::Loss);
+  ops_.softcap_backward(acts_->logits, acts_->softcap_d, n * cfg_.V);
 }
 
 void GPT::backward(float* head_scores, bool scores_only) {
@@ -303,7 +370,6 @@ void GPT::backward(float* head_scores, bool scores_only) {
            "backward: the forward was scores-only (logits at target positions only); a full backward needs a full forward");
   Acts& a = *acts_;
   const int64_t B = B_, T = T_, N = B * T, C = cfg_.C, V = cfg_.V, L = cfg_.L, H = cfg_.H;
-  const int64_t NL = logits_at_targets_ ? static_cast<int64_t>(target_rows_.size()) : N;
   ready_for_backward_ = false;  // the logits buffer becomes dlogits below
   ready_for_step_ = false;
   last_backward_scores_only_ = scores_only;
@@ -318,27 +384,13 @@ void GPT::backward(float* head_scores, bool scores_only) {
     ~ScoresOnly() { flag = false; }
   } restore{scores_only_};
   scores_only_ = scores_only;
-  {
-    // Forward: ops_.softmax_crossentropy_forward(a.logits, a.losses, a.targets, NL, V);
-    auto s = prof_.scope(OpKind::Loss);
-    if (NL > 0) ops_.softmax_crossentropy_backward(a.logits, a.targets, a.weights, NL, V);
-    // Forward: ops_.softcap_forward(a.logits, a.softcap_d, NL * V, cap);
-    if (cfg_.final_softcap > 0 && NL > 0) ops_.softcap_backward(a.logits, a.softcap_d, NL * V);
-  }
-  if (logits_at_targets_) {
-    // Forward: ops_.matmul_forward(a.logits, lm_in, head, nullptr, NL, C, V);
-    // dln = 0 except at the target rows, which get dlogits·head (staged through the host).
+  if (!logits_at_targets_) {  // (after a scores-only forward, a.dln holds dL/dlnf already: head_at_targets)
     {
-      auto s = prof_.gemm_scope(2.0 * NL * C * V);
-      if (NL > 0 && bf16_) ops_.bf16w->linear_backward_input(a.proj, a.logits, w16(lm_index()), NL, C, V);
-      else if (NL > 0) ops_.matmul_backward(a.proj, nullptr, nullptr, a.logits, nullptr, param(lm_index()), NL, C, V);
+      // Forward: ops_.softmax_crossentropy_forward(a.logits, a.losses, a.targets, N, V);
+      auto s = prof_.scope(OpKind::Loss);
+      ops_.softmax_crossentropy_backward(a.logits, a.targets, a.weights, N, V);
     }
-    std::vector<float> packed(static_cast<size_t>(NL * C)), all(static_cast<size_t>(N * C), 0.f);
-    ops_.download(packed.data(), a.proj, NL * C * 4);
-    for (int64_t r = 0; r < NL; ++r)
-      std::memcpy(&all[target_rows_[r] * C], &packed[r * C], C * sizeof(float));
-    ops_.upload(a.dln, all.data(), N * C * 4);
-  } else {
+    final_softcap_backward(N);
     // Forward: ops_.matmul_forward(a.logits, a.lnf, head, nullptr, N, C, V);
     if (bf16_) {
       matmul_backward(a.dln, a.logits, a.lnf, lm_index(), kNoParam, 0, N, C, V);

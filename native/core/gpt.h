@@ -10,7 +10,8 @@
 // grouped-query attention k/v head g serves query heads g·H/KV .. (g+1)·H/KV − 1.
 //
 // The model owns its parameters, gradients, AdamW moments and activations. Activations are
-// planned for N = batch·seqLen rows and reused; they are re-planned only when N grows.
+// planned for N = batch·seqLen rows and reused; they are re-planned only when N grows, or when
+// a full pass follows scores-only ones (a scores-only plan keeps less: lay_out_activations).
 //
 // Weights: an f32 model holds every parameter as f32. A bf16 model (an Ops table with bf16w)
 // holds its 2-D weights only as bf16 bits and its vectors (norm weights, biases) as f32; the
@@ -78,9 +79,10 @@ class GPT {
   GPT(const GPT&) = delete;
   GPT& operator=(const GPT&) = delete;
 
-  // Bytes of the activation arena a forward/backward over N = batch·seqLen rows allocates (the
-  // memory planner asks the engine rather than repeating its arithmetic).
-  static int64_t activation_bytes(const GPTConfig& cfg, int64_t N);
+  // Bytes of the activation arena a forward/backward over N = batch·seqLen rows allocates, for a
+  // full pass or a scores-only one (the memory planner asks the engine rather than repeating its
+  // arithmetic).
+  static int64_t activation_bytes(const GPTConfig& cfg, int64_t N, bool scores_only);
 
   const GPTConfig& config() const { return cfg_; }
   int64_t num_params() const { return num_params_; }
@@ -97,8 +99,9 @@ class GPT {
   // loss_weights [B·T] or null (null: the mean over positions with a target).
   // logits_out: null, or host [B,T,V] to receive the logits. Returns the loss (NaN without
   // targets). Inputs must already be validated (tokens in [0,V), targets in [-1,V), T <= P).
-  // scores_only: the LM head and the loss run only at positions with a target (same loss);
-  // the backward that follows must be scores-only too, and logits_out must be null.
+  // scores_only: the LM head and the loss run only at positions with a target (same loss), a
+  // chunk of rows at a time, and their backward runs here too (the loss is the head's only
+  // consumer); the backward that follows must be scores-only too, and logits_out must be null.
   double forward(const int32_t* tokens, const int32_t* targets, const float* loss_weights,
                  int64_t B, int64_t T, float* logits_out, bool scores_only = false);
   // Needs a forward with targets since the last backward. Writes fresh gradients (they are
@@ -174,8 +177,9 @@ class GPT {
                     int64_t l, int64_t N);
   void norm_backward(float* dinp, const float* dout, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
                      const float* mean, const float* rstd, int64_t N);
-  static void lay_out_activations(const GPTConfig& cfg, int64_t N, Acts* a, ArenaPlanner& p);
-  void plan_activations(int64_t N);
+  static void lay_out_activations(const GPTConfig& cfg, int64_t N, bool scores_only, Acts* a, ArenaPlanner& p);
+  void plan_activations(int64_t N, bool scores_only);
+  double head_at_targets(const int32_t* targets, const float* weights, int64_t N);
   void matmul_forward(float* out, const float* inp, ParamIndex w, ParamIndex b, int64_t l,
                       int64_t N, int64_t IC, int64_t OC);
   void matmul_backward(float* dinp, const float* dout, const float* inp, ParamIndex w,
@@ -183,6 +187,8 @@ class GPT {
   // The block (gpt_block.cpp): one body for the training forward and decoding, and its backward.
   BlockIO layer_io(int64_t l, const float* res_in, int64_t N) const;
   AttnParams attn_params(int64_t l) const;
+  void final_softcap_forward(int64_t n);
+  void final_softcap_backward(int64_t n);
   float w_offset() const { return static_cast<float>(cfg_.norm_w_offset); }  // RMSNorm's x̂·(offset + w)
   void attend_train(int64_t l, const float* qkv, float* atty, int64_t B, int64_t T);
   void attend_decode(int64_t l, const float* qkv, float* atty, int64_t n, int64_t pos);

@@ -72,21 +72,24 @@ void GPT::matmul_backward(float* dinp, const float* dout, const float* inp, Para
 GPT::BlockIO GPT::layer_io(int64_t l, const float* res_in, int64_t N) const {
   Acts& a = *acts_;
   const int64_t C = cfg_.C, QKV = cfg_.qkv_rows(), F = cfg_.ffn(), FC = cfg_.fc_rows(), QD = cfg_.qdim();
+  const bool qk_norm = cfg_.qk_norm != QkNormKind::None;
+  // a scores-only plan: one slice of the linear layers' inputs, shared by every layer (Acts)
+  const int64_t li = a.scores_only ? 0 : l, lqkv = a.scores_only && !qk_norm ? 0 : l;
   BlockIO io;
   io.res_in = res_in;
-  io.ln1 = a.ln1 + l * N * C;
+  io.ln1 = a.ln1 + li * N * C;
   io.ln1_mean = a.ln1_mean + l * N;
   io.ln1_rstd = a.ln1_rstd + l * N;
-  io.qkv = a.qkv + l * N * QKV;
-  io.qkv_att = cfg_.qk_norm != QkNormKind::None ? a.qkvn : io.qkv;
+  io.qkv = a.qkv + lqkv * N * QKV;
+  io.qkv_att = qk_norm ? a.qkvn : io.qkv;
   io.qk_rstd = a.qk_rstd + l * N * cfg_.qk_groups();
-  io.atty = a.atty + l * N * QD;
+  io.atty = a.atty + li * N * QD;
   io.res2 = a.residual2 + l * N * C;
-  io.ln2 = a.ln2 + l * N * C;
+  io.ln2 = a.ln2 + li * N * C;
   io.ln2_mean = a.ln2_mean + l * N;
   io.ln2_rstd = a.ln2_rstd + l * N;
   io.fch = a.fch + l * N * FC;
-  io.fch_act = a.fch_gelu + l * N * F;
+  io.fch_act = a.fch_gelu + li * N * F;
   io.res3 = a.residual3 + l * N * C;
   io.proj = a.proj;
   const bool post = cfg_.post_norm();

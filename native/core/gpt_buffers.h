@@ -50,10 +50,14 @@ class ArenaPlanner {
 
 // Activations of one forward (kept for the backward) and the backward's scratch. Per-layer
 // buffers hold L slices; slice l of a buffer with row width w starts at l·N·w for the N of
-// the current call (<= the planned N). Widths: QKV = (H + 2·KV)·hs, KVC = KV·hs, F = ffn
+// the current call (<= the planned N). A scores-only plan holds one slice, which every layer
+// reuses, of the linear layers' inputs (ln1, qkv unless a Q/K norm's backward reads it, atty,
+// ln2, fch_gelu: only weight gradients read them), and logits for a chunk of rows. Widths: QKV = (H + 2·KV)·hs, KVC = KV·hs, F = ffn
 // hidden size, FC = F (gelu) or 2F (swiglu, geglu: gate and up), QD = H·hs, G = Q/K norm groups.
 struct GPT::Acts {
   int64_t N = 0;  // rows planned for
+  bool scores_only = false;
+  int64_t logit_rows = 0;  // rows of `logits`: N, or a chunk (scores-only)
   std::unique_ptr<DeviceBuffer> arena;
   int32_t *tokens, *targets;                  // [N]
   float *weights, *losses;                    // [N]
@@ -74,11 +78,11 @@ struct GPT::Acts {
   float* fch_gelu;                            // [L,N,F] MLP activation (GELU or SwiGLU)
   float* residual3;                           // [L,N,C]
   float *lnf, *lnf_mean, *lnf_rstd;           // [N,C], [N], [N]
-  float* logits;                              // [N,V]: logits, then probs, then dlogits
-  float* softcap_d;                           // [N,V] 1 − tanh² of the final soft-cap (finalSoftcap only)
+  float* logits;                              // [logit_rows,V]: logits, then probs, then dlogits
+  float* softcap_d;                           // [logit_rows,V] 1 − tanh² of the final soft-cap (finalSoftcap only)
   float* proj;                                // [N,C] projection output before a residual add
   // backward scratch (one layer at a time)
-  float *dresidual, *dln;                     // [N,C]
+  float *dresidual, *dln;                     // [N,C] (after a scores-only forward, dln holds dL/dlnf)
   float *datty, *dao;                         // [N,QD]
   float* dpost;                               // [N,C] gradient into a post norm's input (post norms only)
   float* dq;                                  // [B,H,T,hs]
