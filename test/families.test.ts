@@ -118,11 +118,14 @@ for (const [name, cfg] of FAMILY_MODELS) {
       // passes that absolute error on (tanh' <= 1) while shrinking the scale the error is divided by
       const zScale = cfg.finalSoftcap ? maxAbs(referenceForward({ ...cfg, finalSoftcap: 0 }, params, tokens, B, T, { gates }).logits) : 1;
       const eLogits = maxRelError(got.logits!, want.logits, zScale);
-      within(`families: logits vs reference, relative (${name})`, eLogits, 5e-6);
+      // f32 rounding; worst over 200 seeds: 5.7e-6 (Mistral, T = 140), 4.2e-6 (Gemma 2, 3)
+      within(`families: logits vs reference, relative (${name})`, eLogits, 1e-5);
       const eLoss = Math.abs(got.loss - want.loss) / Math.abs(want.loss);
       within(`families: loss vs reference, relative (${name})`, eLoss, 2e-6, `engine ${got.loss}, reference ${want.loss}`);
       const eScores = maxRelError(headScores, wantScores, 1e-3 * Math.abs(want.loss));
-      within(`families: head scores vs reference, error / max(largest, 1e-3·loss) (${name})`, eScores, 3e-5, `engine ${Array.from(headScores)}\n reference ${Array.from(wantScores)}`);
+      // f32 rounding through the whole backward, a head's score a sum that may cancel; worst over
+      // 200 seeds: 4.0e-5 (Gemma 2: caps, 1 + w norms), 2.4e-5 (pre + post block), <= 1.2e-5 the others
+      within(`families: head scores vs reference, error / max(largest, 1e-3·loss) (${name})`, eScores, 1e-4, `engine ${Array.from(headScores)}\n reference ${Array.from(wantScores)}`);
       let largest = 0;
       for (const s of wantScores) largest = Math.max(largest, Math.abs(s));
       assert.ok(largest > 1e-3 * Math.abs(want.loss), 'reference scores ~0: the check would be vacuous');
@@ -234,12 +237,14 @@ bf16Test('bf16 on the CPU with the family switches stays within bounds of f32', 
     const sa = (await a.backward()).headScores;
     const lb = (await b.forward(x, { batch: B, seqLen: T, targets: y })).loss;
     const sb = (await b.backward()).headScores;
-    within(`families: bf16 loss vs f32, relative (${name})`, Math.abs(la - lb) / la, 1e-4, `loss bf16 ${lb} vs f32 ${la}`);
+    const post = cfg.normPlacement === 'post' || cfg.normPlacement === 'both';
+    // post norms: see the head scores below; worst over 200 seeds 8.7e-5 (OLMo 2), <= 4.1e-5 pre-norm models
+    within(`families: bf16 loss vs f32, relative (${name})`, Math.abs(la - lb) / la, post ? 2e-4 : 1e-4, `loss bf16 ${lb} vs f32 ${la}`);
     const e = maxRelError(sb, sa, 1e-30);
     // Norms after the sublayers rescale each sublayer's output to unit RMS, bf16 rounding error
-    // included, so those models sit higher: worst over 100 seeds 2.9% (pre + post block) and 3.5%
-    // (Gemma 3) against 2.0% (OLMo 2) and at most 1.4% for the pre-norm ones; 5% for 'both'.
-    within(`families: bf16 head scores vs f32, error / largest (${name})`, e, cfg.normPlacement === 'both' ? 0.05 : 0.03);
+    // included, so those models sit higher: worst over 200 seeds 3.5% (Gemma 3), 3.0% (pre + post
+    // block), 2.7% (OLMo 2) against at most 1.4% for the pre-norm ones; 5% with post norms.
+    within(`families: bf16 head scores vs f32, error / largest (${name})`, e, post ? 0.05 : 0.03);
     measured.push(`${name}: bf16 vs f32 loss ${(Math.abs(la - lb) / la).toExponential(1)}, head scores ${e.toExponential(1)}`);
     a.dispose();
     b.dispose();

@@ -72,6 +72,13 @@ const MODELS: { name: string; type: LlamaType; cfg: GPTConfig }[] = [
       positions: 'rope', ropeTheta: 10000, mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: false, slidingWindow: 7 },
   },
   {
+    // Qwen2 with use_sliding_window: the window on the layers from max_window_layers (1) on
+    name: 'qwen2-window', type: 'qwen2',
+    cfg: { vocabSize: 37, maxSeqLen: 16, layers: 2, heads: 4, dim: 16, kvHeads: 2, ffnDim: 20, norm: 'rmsnorm', normEps: 1e-6,
+      positions: 'rope', ropeTheta: 1000000, mlp: 'swiglu', qkvBias: true, linearBias: false, tiedEmbeddings: false,
+      slidingWindow: 4, layerTypes: ['global', 'local'] },
+  },
+  {
     // Gemma 2: GeGLU, four (1 + w) norms per layer, both soft-caps, query_pre_attn_scalar, local
     // layer 0 and global layer 1, head_dim 16 with hidden_size 24 and 2 heads; the embedding scale
     // √24 in bfloat16 (4.90625; float32 would be 4.898979)
@@ -242,7 +249,8 @@ test('unsupported config.json fields fail before any weight is read, naming the 
     [{ model_type: 'mixtral' }, /model_type "mixtral" is not supported/],
     [{ model_type: 'gemma' }, /model_type "gemma" is not supported/],
     [{ sliding_window: 0 }, /sliding_window: 0 is in use \(shorter than max_position_embeddings 24\): expected a positive integer/, 'mistral'],
-    [{ use_sliding_window: true, sliding_window: 8 }, /sliding_window: 8 is in use .*qwen2's window .* is not supported/, 'qwen2'],
+    [{ use_sliding_window: true, sliding_window: 8, max_window_layers: -1 }, /max_window_layers: expected an integer >= 0, got -1/, 'qwen2'],
+    [{ use_sliding_window: true, sliding_window: 8, layer_types: ['full_attention', 'chunked_attention'] }, /layer_types\[1\]: "chunked_attention" is not supported/, 'qwen2'],
     [{ rope_scaling: { type: 'longrope', long_factor: [1], short_factor: [1] } }, /rope_scaling\.rope_type: "longrope" is not supported/, 'phi3'],
     [{ partial_rotary_factor: 0.75 }, /partial_rotary_factor: 0\.75 is not supported/, 'phi3'],
     [{ attention_bias: true }, /attention_bias: true is not supported for phi3/, 'phi3'],
@@ -255,7 +263,7 @@ test('unsupported config.json fields fail before any weight is read, naming the 
     [{ attention_bias: true }, /attention_bias true with mlp_bias false is not supported/],
     [{ quantization_config: { bits: 4 } }, /quantization_config: quantized weights are not supported/],
     [{ attention_bias: true }, /attention_bias: true is not supported for qwen3/, 'qwen3'],
-    [{ use_sliding_window: true, sliding_window: 8 }, /sliding_window: 8 is in use/, 'qwen3'],
+    [{ use_sliding_window: true, sliding_window: 0 }, /sliding_window: 0 is in use .*: expected a positive integer/, 'qwen3'],
     [{ layer_types: ['full_attention', 'sliding_attention'], sliding_window: 8 }, /layer_types\[1\]: "sliding_attention" is not supported/, 'qwen3'],
     [{ head_dim: undefined, hidden_size: 18 }, /head_dim: expected a positive integer, got undefined/, 'qwen3'],
     [{ attention_bias: true }, /attention_bias: true is not supported for olmo2/, 'olmo2'],
@@ -329,6 +337,34 @@ test('unsupported config.json fields fail before any weight is read, naming the 
     const dir = f(`cfg-ok-${i}`);
     await writeHfLlamaFolder(dir, type, m.cfg, params.get('llama')!, { config: extra });
     assert.equal((await readCheckpoint(dir)).config, pickConfig(m.cfg));
+  }
+});
+
+test('Qwen window variants read to the same config; a switch a config.json cannot hold is refused on save', async () => {
+  const q = MODELS.find((x) => x.name === 'qwen2-window')!;
+  const p = params.get(q.name)!;
+  const cases: [Record<string, unknown>, GPTConfig][] = [
+    [{ layer_types: ['full_attention', 'sliding_attention'], max_window_layers: undefined }, q.cfg],
+    [{ max_window_layers: 0 }, { ...q.cfg, layerTypes: undefined }], // the window on every layer
+    [{ max_window_layers: 2 }, { ...q.cfg, layerTypes: undefined, slidingWindow: undefined }], // on none
+    [{ use_sliding_window: false }, { ...q.cfg, layerTypes: undefined, slidingWindow: undefined }],
+  ];
+  for (const [i, [extra, want]] of cases.entries()) {
+    const dir = f(`qwen-window-ok-${i}`);
+    await writeHfLlamaFolder(dir, 'qwen2', q.cfg, p, { config: extra });
+    assert.equal((await readCheckpoint(dir)).config, pickConfig(want), `qwen window ${i}`);
+  }
+  // Gemma's cap on a Llama, a window pattern Qwen's rule cannot say: refused before any file is written
+  const llama = MODELS[0]!.cfg;
+  for (const [extra, field] of [[{ attnSoftcap: 5 }, 'attnSoftcap 5'], [{ normWeightOffset: 1 }, 'normWeightOffset 1'],
+    [{ qkvBias: true, slidingWindow: 4, layerTypes: ['local', 'global'] }, 'layerTypes']] as const) {
+    using model = await GPT.create({ ...llama, ...extra, seed: 1 });
+    const out = f(`refused-save-${field.split(' ')[0]}`);
+    await rejects(model.save(out), new RegExp(field === 'layerTypes' ? 'layerTypes \\["local","global"\\] are not global up to a layer and local from it'
+      : `${field} cannot be written in a \\w+ config\\.json .*save to a \\.safetensors file`));
+    assert.not.ok(await stat(out).catch(() => null), 'no folder written');
+    await model.save(`${out}.safetensors`); // the own format holds it
+    assert.equal((await readCheckpoint(`${out}.safetensors`)).config, pickConfig({ ...llama, ...extra }));
   }
 });
 

@@ -259,6 +259,21 @@ export interface WriteHfFolderOptions {
   modelType?: HfModelType;
 }
 
+// A config.json must read back to the config it was written from: a switch that the family's
+// fields cannot say (Gemma's soft-caps on a Llama, a window pattern Qwen's rule cannot
+// describe, ...) would otherwise be dropped silently and the folder compute another model.
+function checkReadsBack(config: GPTConfig, hfConfig: Record<string, unknown>, family: HfModelType): void {
+  const fail = (p: string): never => {
+    throw new HeadgradRangeError(`config: a ${family} config.json cannot hold this model (${p})`);
+  };
+  const back = pickConfig(isGemmaFamily(family) ? gemmaConfigFromHf(hfConfig, fail) : llamaConfigFromHf(hfConfig, fail)) as unknown as Record<string, unknown>;
+  const want = pickConfig(config) as unknown as Record<string, unknown>;
+  const lost = [...new Set([...Object.keys(want), ...Object.keys(back)])].filter((k) => JSON.stringify(want[k]) !== JSON.stringify(back[k]));
+  if (lost.length > 0) {
+    throw new HeadgradRangeError(`config: ${lost.map((k) => `${k} ${JSON.stringify(want[k] ?? null)}`).join(', ')} cannot be written in a ${family} config.json (it would read back as ${lost.map((k) => JSON.stringify(back[k] ?? null)).join(', ')}); save to a .safetensors file (headgrad's own format) instead`);
+  }
+}
+
 /** Files beside the weights that make a folder usable on its own: tokenizer and generation settings. */
 const COMPANIONS = [
   'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'chat_template.jinja',
@@ -277,6 +292,7 @@ export async function writeHfFolder(dir: string, config: GPTConfig, read: (offse
   const family = gpt2 ? undefined : gemma ?? llamaFamilyOf(config, o.modelType);
   const specs = gpt2 ? hfTensorSpecs('gpt2', config, { gpt2Prefix: 'transformer.' }) : hfTensorSpecs(family!, config);
   const hfConfig = gpt2 ? gpt2ConfigToHf(config) : gemma ? gemmaConfigToHf(config, gemma) : llamaConfigToHf(config, family as LlamaFamily);
+  if (!gpt2) checkReadsBack(config, hfConfig, family!);
   const maxShard = o.maxShardBytes ?? 5e9;
   const shards: HfTensorSpec[][] = [[]];
   let size = 0;

@@ -99,16 +99,24 @@ export function hfLlamaConfig(type: LlamaType, cfg: ReferenceConfig, extra: Reco
       sliding_window: window, original_max_position_embeddings: c.maxSeqLen, embd_pdrop: 0, resid_pdrop: 0, attention_dropout: 0,
       pad_token_id: 0,
     } : {}),
-    ...(type === 'qwen2' ? { use_sliding_window: false, sliding_window: 4096, max_window_layers: c.layers } : {}),
+    // Qwen2Config: the window (off, or on from max_window_layers on) written as the released
+    // configs have it, without layer_types
+    ...(type === 'qwen2' ? qwenWindow(c) : {}),
     // Qwen3Config: head_dim on its own, attention_bias, sliding-window fields (off)
     ...(type === 'qwen3' ? {
-      head_dim: c.hs, attention_bias: false, attention_dropout: 0, use_sliding_window: false, sliding_window: null,
-      max_window_layers: c.layers, layer_types: Array(c.layers).fill('full_attention'),
+      head_dim: c.hs, attention_bias: false, attention_dropout: 0, ...qwenWindow(c),
+      ...(c.slidingWindow > 0 ? {} : { layer_types: Array(c.layers).fill('full_attention') }),
     } : {}),
     // Olmo2Config: no head_dim field, attention_bias, pad token
     ...(type === 'olmo2' ? { attention_bias: false, attention_dropout: 0, pad_token_id: 1 } : {}),
     ...extra,
   };
+}
+
+function qwenWindow(c: ReturnType<typeof resolveReferenceConfig>): Record<string, unknown> {
+  if (c.slidingWindow === 0) return { use_sliding_window: false, sliding_window: 4096, max_window_layers: c.layers };
+  const from = c.layerTypes ? c.layerTypes.indexOf('local') : 0;
+  return { use_sliding_window: true, sliding_window: c.slidingWindow, max_window_layers: from };
 }
 
 // Gemma2Config / Gemma3TextConfig as the released models' config.json files have them: no
