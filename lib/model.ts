@@ -218,11 +218,13 @@ export class GPT {
 
   /**
    * Saves the parameters. A path ending in .safetensors gets headgrad's own single file (config
-   * in __metadata__), written atomically; a bf16 model writes the tensors it holds as bf16 as
-   * BF16 and the f32 masters of trained tensors as F32 (__metadata__.dtypes says which). Any other path becomes a Hugging Face folder that
-   * transformers loads (config.json and F32 model.safetensors, sharded past maxShardBytes,
-   * default 5e9), with the tokenizer files of the folder this model was loaded from; the folder
-   * is written beside the target and swapped in whole.
+   * in __metadata__), written atomically. Any other path becomes a Hugging Face folder that
+   * transformers loads (config.json and model.safetensors, sharded past maxShardBytes, default
+   * 5e9), with the tokenizer files of the folder this model was loaded from; the folder is
+   * written beside the target and swapped in whole. Tensors are F32, except that a bf16 model
+   * writes the tensors it holds as bf16 as BF16 (exact) and the f32 masters of trained tensors as
+   * F32, in either format; __metadata__.dtypes says which (and a folder's config.json torch_dtype
+   * is 'bfloat16' only when every tensor is).
    */
   async save(file: string, o: SaveOptions = {}): Promise<void> {
     if (file.endsWith('.safetensors')) {
@@ -231,7 +233,7 @@ export class GPT {
       return;
     }
     await this.#enqueue(() => writeHfFolder(file, this.config, (offset, length) => this.#native.exportParameterRange(offset, length),
-      { maxShardBytes: o.maxShardBytes, companionsFrom: this.#source, modelType: this.#sourceType }));
+      { maxShardBytes: o.maxShardBytes, companionsFrom: this.#source, modelType: this.#sourceType, bf16Where: this.bf16Weights ? 'exact' : undefined }));
   }
 
   forward(tokens: Int32Array, o: ForwardOptions): Promise<{ loss: number; logits?: Float32Array }> {

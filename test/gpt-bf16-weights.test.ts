@@ -320,6 +320,65 @@ if (!bf16Runs) {
     rmSync(path.dirname(file), { recursive: true, force: true });
   });
 
+  test('save() to a Hugging Face folder: frozen bf16 weights as BF16, the masters as F32, dtypes named; the folder loads back exactly (sharded, GPT-2 too)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hg-bf16-hf-'));
+    const { readSafetensorsHeader } = await import('../lib/checkpoint/safetensors.js');
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const headers = async (folder: string) => {
+      const all = new Map<string, string>();
+      for (const f of readdirSync(folder).filter((x) => x.endsWith('.safetensors'))) {
+        const h = await readSafetensorsHeader(path.join(folder, f));
+        const named = JSON.parse(h.metadata.dtypes!) as Record<string, string>;
+        for (const [name, t] of h.tensors) {
+          assert.is(named[name], t.dtype, `${f}: __metadata__.dtypes of ${name}`);
+          all.set(name, t.dtype);
+        }
+      }
+      return all;
+    };
+    // trained: qkvw and attprojw hold masters (F32); everything frozen is BF16
+    const m = await GPT.create({ ...llama, device: 'cpu', precision: 'bf16', seed: 8 });
+    const heads = new Uint8Array(llama.layers * llama.heads);
+    heads[5] = 1;
+    m.setTrainable({ trainableHeads: heads });
+    const B = 2, T = 8;
+    const tokens = ints(B * T, llama.vocabSize);
+    await m.forward(tokens, { batch: B, seqLen: T, targets: tokens });
+    await m.backward();
+    await m.step({ lr: 1e-2 });
+    const trained = path.join(dir, 'trained');
+    await m.save(trained, { maxShardBytes: 4000 });
+    const t = await headers(trained);
+    assert.ok(readdirSync(trained).includes('model.safetensors.index.json'), 'sharded');
+    // head 5 is layer 1's head 1 (k/v group 0): HF tensors are per layer, so layer 0 stays BF16
+    for (const p of ['q_proj', 'k_proj', 'v_proj', 'o_proj']) {
+      assert.is(t.get(`model.layers.1.self_attn.${p}.weight`), 'F32', `layer 1 ${p} holds a trained head: F32 masters`);
+      assert.is(t.get(`model.layers.0.self_attn.${p}.weight`), 'BF16', `layer 0 ${p} is frozen: BF16`);
+    }
+    assert.is(t.get('model.layers.1.mlp.up_proj.weight'), 'BF16', 'frozen: BF16');
+    assert.is(t.get('lm_head.weight'), 'BF16');
+    assert.is(JSON.parse(readFileSync(path.join(trained, 'config.json'), 'utf8')).torch_dtype, 'float32', 'some tensors need f32');
+    const back = await GPT.load(trained);
+    assert.ok(sameBits(back.exportParametersSync(), m.exportParametersSync()), 'an f32 load of the folder = the saved values');
+    back.dispose();
+    m.dispose();
+    // frozen: every matrix is BF16 (and the vectors too where they are bf16 numbers)
+    for (const cfg of [llama, gpt2]) {
+      const f = await GPT.create({ ...cfg, device: 'cpu', precision: 'bf16', seed: 9 });
+      const frozen = path.join(dir, `frozen-${cfg === gpt2 ? 'gpt2' : 'llama'}`);
+      await f.save(frozen);
+      const h = await headers(frozen);
+      const wte = cfg === gpt2 ? 'transformer.wte.weight' : 'model.embed_tokens.weight';
+      assert.is(h.get(wte), 'BF16', `${wte} of a frozen bf16 model`);
+      if ([...h.values()].every((d) => d === 'BF16')) assert.is(JSON.parse(readFileSync(path.join(frozen, 'config.json'), 'utf8')).torch_dtype, 'bfloat16');
+      const again = await GPT.load(frozen, { precision: 'bf16' });
+      assert.ok(sameBits(again.exportParametersSync(), f.exportParametersSync()), `${cfg === gpt2 ? 'gpt2' : 'llama'}: the bf16 load = the saved values`);
+      again.dispose();
+      f.dispose();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   test('bf16 generate runs on the bf16 weights: each greedy token is the float64 reference\'s argmax, or ties with it within bf16 rounding', async () => {
     const cfg = llama;
     const params = randomReferenceParameters(cfg, rng, 0.1);

@@ -257,7 +257,18 @@ export interface WriteHfFolderOptions {
   companionsFrom?: string;
   /** The model type the model was loaded as: kept when it describes the same computation (Phi-3 stays phi3, not mistral). */
   modelType?: HfModelType;
+  /**
+   * A bf16 model's save: each tensor whose values are all bf16 numbers (the weights it holds only
+   * as bf16) is written as BF16, exactly; the others (f32 masters of trained slices, vectors that
+   * are not bf16 numbers) as F32. Each shard's `__metadata__.dtypes` names every tensor's dtype,
+   * and config.json's torch_dtype is 'bfloat16' when all are BF16, else 'float32' (lossless).
+   */
+  bf16Where?: 'exact';
 }
+
+type Dtype = 'F32' | 'BF16';
+const dtypeBytes = (d: Dtype) => (d === 'BF16' ? 2 : 4);
+const WRITE_CHUNK = 1 << 22; // floats exported per call while writing
 
 // A config.json must read back to the config it was written from: a switch that the family's
 // fields cannot say (Gemma's soft-caps on a Llama, a window pattern Qwen's rule cannot
@@ -292,12 +303,16 @@ export async function writeHfFolder(dir: string, config: GPTConfig, read: (offse
   const family = gpt2 ? undefined : gemma ?? llamaFamilyOf(config, o.modelType);
   const specs = gpt2 ? hfTensorSpecs('gpt2', config, { gpt2Prefix: 'transformer.' }) : hfTensorSpecs(family!, config);
   const hfConfig = gpt2 ? gpt2ConfigToHf(config) : gemma ? gemmaConfigToHf(config, gemma) : llamaConfigToHf(config, family as LlamaFamily);
+  // A first pass over the values decides each tensor's dtype, as the headers come first.
+  const dtypes = new Map<string, Dtype>(specs.map((s) => [s.name, o.bf16Where === 'exact' && allBf16(s, read) ? 'BF16' : 'F32']));
+  // (a Gemma's torch_dtype is the dtype of its embedding scale, which transformers computes in it: kept)
+  if (o.bf16Where === 'exact' && !gemma) hfConfig.torch_dtype = [...dtypes.values()].every((d) => d === 'BF16') ? 'bfloat16' : 'float32';
   if (!gpt2) checkReadsBack(config, hfConfig, family!);
   const maxShard = o.maxShardBytes ?? 5e9;
   const shards: HfTensorSpec[][] = [[]];
   let size = 0;
   for (const s of specs) {
-    const bytes = s.shape.reduce((a, b) => a * b, 1) * 4;
+    const bytes = s.shape.reduce((a, b) => a * b, 1) * dtypeBytes(dtypes.get(s.name)!);
     if (size > 0 && size + bytes > maxShard) {
       shards.push([]);
       size = 0;
@@ -315,10 +330,10 @@ export async function writeHfFolder(dir: string, config: GPTConfig, read: (offse
     const weightMap: Record<string, string> = {};
     let total = 0;
     for (const [i, shard] of shards.entries()) {
-      await writeShard(path.join(tmp, names[i]!), shard, read);
+      await writeShard(path.join(tmp, names[i]!), shard, read, o.bf16Where ? dtypes : undefined);
       for (const s of shard) {
         weightMap[s.name] = names[i]!;
-        total += s.shape.reduce((a, b) => a * b, 1) * 4;
+        total += s.shape.reduce((a, b) => a * b, 1) * dtypeBytes(dtypes.get(s.name)!);
       }
     }
     if (n > 1) await writeFile(path.join(tmp, INDEX), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2) + '\n');
@@ -353,21 +368,45 @@ async function swapIn(tmp: string, target: string): Promise<void> {
   await rm(aside, { recursive: true, force: true });
 }
 
-async function writeShard(file: string, specs: HfTensorSpec[], read: (offset: number, length: number) => Float32Array): Promise<void> {
-  const head = f32SafetensorsHeader(specs, { format: 'pt' });
+// Whether every value of a tensor is a bf16 number (the low 16 bits of its f32 bits zero).
+function allBf16(s: HfTensorSpec, read: (offset: number, length: number) => Float32Array): boolean {
+  const count = s.shape.reduce((a, b) => a * b, 1);
+  for (let at = 0; at < count; at += WRITE_CHUNK) {
+    const values = read(s.offset + at, Math.min(WRITE_CHUNK, count - at));
+    const words = new Uint32Array(values.buffer, values.byteOffset, values.length);
+    for (let i = 0; i < words.length; i++) if ((words[i]! & 0xffff) !== 0) return false;
+  }
+  return true;
+}
+
+// dtypes: each tensor's (all F32 without); BF16 tensors are written as the top halves of their
+// f32 values, which the first pass found to be bf16 numbers.
+async function writeShard(file: string, specs: HfTensorSpec[], read: (offset: number, length: number) => Float32Array,
+  dtypes?: Map<string, Dtype>): Promise<void> {
+  const dtype = (s: HfTensorSpec): Dtype => dtypes?.get(s.name) ?? 'F32';
+  const metadata: Record<string, string> = { format: 'pt' };
+  if (dtypes) metadata.dtypes = JSON.stringify(Object.fromEntries(specs.map((s) => [s.name, dtype(s)])));
+  const head = f32SafetensorsHeader(specs.map((s) => ({ ...s, dtype: dtype(s) })), metadata);
   const fh = await open(file, 'wx');
   try {
     await fh.write(head);
     for (const s of specs) {
       const count = s.shape.reduce((a, b) => a * b, 1);
-      const step = s.transpose ? count : 1 << 22;
+      const step = s.transpose ? count : WRITE_CHUNK;
       for (let at = 0; at < count; at += step) {
         let values = read(s.offset + at, Math.min(step, count - at));
         const bad = values.findIndex((x) => !Number.isFinite(x));
         if (bad >= 0) throw new HeadgradRangeError(`parameter ${s.offset + at + bad} (${s.name}) is ${values[bad]}; refusing to write a non-finite checkpoint to ${path.dirname(file)}`);
         // canonical [out, in] -> HF Conv1D [in, out] = shape
         if (s.transpose) values = transpose2d(values, s.shape[1]!, s.shape[0]!);
-        await fh.write(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+        if (dtype(s) === 'BF16') {
+          const words = new Uint32Array(values.buffer, values.byteOffset, values.length);
+          const top = new Uint16Array(words.length);
+          for (let i = 0; i < words.length; i++) top[i] = words[i]! >>> 16;
+          await fh.write(new Uint8Array(top.buffer));
+        } else {
+          await fh.write(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+        }
       }
     }
     await fh.sync();

@@ -167,6 +167,7 @@ class GPT {
   int64_t slice_cols(ParamIndex i) const;  // IC of a matrix slice, the slice size of a vector
   int64_t slice_size(ParamIndex i) const;
   void write_range(int64_t offset, int64_t n, const float* host);  // no state reset
+  std::vector<TrainBlock> trained_blocks(const Trainable& t) const;  // the rule of what a step updates
   void plan_trained_blocks();
   // host[i - offset] = the compact array's value of canonical element i, for every trained
   // element in [offset, offset+n) (the others are left as they are)

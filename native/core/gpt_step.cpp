@@ -37,52 +37,26 @@ void push_span(std::vector<ParamSpan>& spans, int64_t offset, int64_t size, bool
   spans.push_back({offset, size, decay});
 }
 
-bool in_group(int i, bool mlp, bool layernorm, bool embeddings) {
-  switch (i) {
-    case kWte: case kWpe: case kLmhead: return embeddings;
-    case kLn1w: case kLn1b: case kLn2w: case kLn2b: case kLnfw: case kLnfb:
-    case kQnw: case kKnw: case kPostAttnw: case kPostFfnw: return layernorm;
-    case kFcw: case kFcb: case kFcprojw: case kFcprojb: return mlp;
-    default: return false;
-  }
-}
-
 }  // namespace
 
+// The trainable set's blocks (gpt_trainable.cpp) as spans of the flat arrays: canonical offsets
+// in increasing order, touching runs merged.
 std::vector<ParamSpan> GPT::trainable_spans(const StepOptions& o) const {
-  std::vector<ParamSpan> spans;
-  const bool all = o.trainable_heads.empty();
-  const int64_t L = cfg_.L, H = cfg_.H, C = cfg_.C, hs = cfg_.hs(), KV = cfg_.kv(), QKV = cfg_.qkv_rows();
-  const int64_t QD = cfg_.qdim();
-  const int64_t group = H / KV;
-  auto head_on = [&](int64_t l, int64_t h) { return o.trainable_heads[l * H + h] != 0; };
-  auto kv_on = [&](int64_t l, int64_t g) {  // any query head of k/v group g
-    for (int64_t h = g * group; h < (g + 1) * group; ++h)
-      if (head_on(l, h)) return true;
-    return false;
+  struct Run {
+    int64_t offset, size;
+    bool decay;
   };
-  for (int i = 0; i < kNumParamTensors; ++i) {
-    const ParamTensor& t = layout_[i];
-    if (t.size == 0) continue;  // a tensor this config does not have
-    if (all || in_group(i, o.train_mlp, o.train_layernorm, o.train_embeddings)) {
-      push_span(spans, t.offset, t.size, t.is_matrix);
-    } else if (i == kQkvw || i == kQkvb) {
-      const int64_t row = i == kQkvw ? C : 1;  // floats per output row
-      for (int64_t l = 0; l < L; ++l) {
-        const int64_t base = t.offset + l * QKV * row;
-        for (int64_t h = 0; h < H; ++h)  // Q block: rows h·hs of H·hs
-          if (head_on(l, h)) push_span(spans, base + h * hs * row, hs * row, t.is_matrix);
-        for (int64_t part = 0; part < 2; ++part)  // K block at row H·hs, V block at (H + KV)·hs
-          for (int64_t g = 0; g < KV; ++g)
-            if (kv_on(l, g)) push_span(spans, base + ((H + part * KV + g) * hs) * row, hs * row, t.is_matrix);
-      }
-    } else if (i == kAttprojw) {
-      for (int64_t l = 0; l < L; ++l)
-        for (int64_t r = 0; r < C; ++r)  // each output row [QD]: the head's input columns
-          for (int64_t h = 0; h < H; ++h)
-            if (head_on(l, h)) push_span(spans, t.offset + (l * C + r) * QD + h * hs, hs, true);
-    }
+  std::vector<Run> runs;
+  for (const TrainBlock& b : trained_blocks(trainable_of(o))) {
+    const int64_t cols = slice_cols(b.t), base = layout_[b.t].offset + b.l * slice_size(b.t);
+    const bool decay = layout_[b.t].is_matrix;
+    if (b.nc == cols) runs.push_back({base + b.r0 * cols, b.nr * cols, decay});  // whole rows: one run
+    else
+      for (int64_t r = 0; r < b.nr; ++r) runs.push_back({base + (b.r0 + r) * cols + b.c0, b.nc, decay});
   }
+  std::sort(runs.begin(), runs.end(), [](const Run& x, const Run& y) { return x.offset < y.offset; });
+  std::vector<ParamSpan> spans;
+  for (const Run& r : runs) push_span(spans, r.offset, r.size, r.decay);
   return spans;
 }
 

@@ -1,10 +1,12 @@
-// The trainable set of a bf16 model as blocks: which slices get an f32 master, a gradient and
-// AdamW moments (compact arrays, block after block), and the moves between those masters and
-// the bf16 weights. An f32 model only records the set (step() takes it as its default).
+// Which parameters a step updates, written once: trained_blocks() lists the trainable set as
+// blocks of layer slices. A bf16 model keeps them as its compact masters, gradient and AdamW
+// moments (plan_trained_blocks; sync_masters moves values between those masters and the bf16
+// weights); an f32 model's step turns them into spans of its flat arrays (gpt_step.cpp).
 //
-// Blocks follow gpt_step.cpp's rules for what a step updates: whole layer slices for
-// everything, the MLPs, the norms or the embeddings; in head modes the Q rows of a chosen
-// head, the K/V rows of a k/v group with a chosen head, and the head's attprojw columns.
+// The rule (StepOptions, docs/memory.md): whole layer slices for everything, the MLPs, the norms
+// or the embeddings; in head modes the Q rows of a chosen head, the K/V rows of a k/v group with
+// a chosen head, and the head's attprojw columns.
+#include <algorithm>
 #include <string>
 
 #include "core/errors.h"
@@ -23,6 +25,7 @@ Trainable trainable_of(const StepOptions& o) {
 }
 
 namespace {
+// The parameter groups StepOptions' switches name.
 bool in_group(int i, const Trainable& t) {
   switch (i) {
     case kWte: case kWpe: case kLmhead: return t.embeddings;
@@ -34,32 +37,27 @@ bool in_group(int i, const Trainable& t) {
 }
 }  // namespace
 
-void GPT::plan_trained_blocks() {
-  blocks_.clear();
-  blocks_of_.assign(static_cast<size_t>(kNumParamTensors * cfg_.L), {});
-  trained_ = 0;
-  if (!bf16_) return;
-  const Trainable& tr = trainable_;
+std::vector<GPT::TrainBlock> GPT::trained_blocks(const Trainable& tr) const {
+  std::vector<TrainBlock> blocks;
   const bool all = tr.heads.empty();
   const int64_t L = cfg_.L, H = cfg_.H, C = cfg_.C, hs = cfg_.hs(), KV = cfg_.kv(), group = H / KV;
   auto head_on = [&](int64_t l, int64_t h) { return tr.heads[l * H + h] != 0; };
-  auto kv_on = [&](int64_t l, int64_t g) {
+  auto kv_on = [&](int64_t l, int64_t g) {  // any query head of k/v group g
     for (int64_t h = g * group; h < (g + 1) * group; ++h)
       if (head_on(l, h)) return true;
     return false;
   };
+  int64_t offset = 0;
   for (int i = 0; i < kNumParamTensors; ++i) {
     const ParamTensor& t = layout_[i];
-    if (t.size == 0) continue;
+    if (t.size == 0) continue;  // a tensor this config does not have
     const ParamIndex pi = static_cast<ParamIndex>(i);
-    const bool per_layer = is_per_layer(i);
     const int64_t cols = slice_cols(pi), rows = slice_size(pi) / cols;  // vectors: [1, size]
     auto add = [&](int64_t l, int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
-      blocks_of_[i * L + l].push_back(static_cast<int>(blocks_.size()));
-      blocks_.push_back({pi, l, r0, nr, c0, nc, trained_});
-      trained_ += nr * nc;
+      blocks.push_back({pi, l, r0, nr, c0, nc, offset});
+      offset += nr * nc;
     };
-    for (int64_t l = 0; l < (per_layer ? L : 1); ++l) {
+    for (int64_t l = 0; l < (is_per_layer(i) ? L : 1); ++l) {
       if (all || in_group(i, tr)) {
         add(l, 0, rows, 0, cols);
       } else if (i == kQkvw || i == kQkvb) {  // rows of [QKV, C], or columns of the [1, QKV] bias
@@ -78,6 +76,20 @@ void GPT::plan_trained_blocks() {
           if (head_on(l, h)) add(l, 0, C, h * hs, hs);
       }
     }
+  }
+  return blocks;
+}
+
+void GPT::plan_trained_blocks() {
+  blocks_.clear();
+  blocks_of_.assign(static_cast<size_t>(kNumParamTensors * cfg_.L), {});
+  trained_ = 0;
+  if (!bf16_) return;
+  blocks_ = trained_blocks(trainable_);
+  for (size_t k = 0; k < blocks_.size(); ++k) {
+    const TrainBlock& b = blocks_[k];
+    blocks_of_[b.t * cfg_.L + b.l].push_back(static_cast<int>(k));
+    trained_ += b.nr * b.nc;
   }
 }
 

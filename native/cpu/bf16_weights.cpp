@@ -8,23 +8,6 @@
 namespace hg {
 namespace cpu {
 
-// Forward of cpu::encoder_forward with the tables in bf16: the same sum of the widened values.
-void encoder_forward_bf16w(float* out, const int32_t* tokens, const uint16_t* wte, const uint16_t* wpe,
-                           int64_t B, int64_t T, int64_t C) {
-  parallel_chunks(B * T, 16, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const uint16_t* te = wte + static_cast<int64_t>(tokens[r]) * C;
-      float* o = out + r * C;
-      if (!wpe) {
-        for (int64_t c = 0; c < C; ++c) o[c] = from_bf16(te[c]);
-        continue;
-      }
-      const uint16_t* pe = wpe + (r % T) * C;
-      for (int64_t c = 0; c < C; ++c) o[c] = from_bf16(te[c]) + from_bf16(pe[c]);
-    }
-  });
-}
-
 namespace {
 template <class F>
 void by_rows(int64_t rows, int64_t cols, F&& row) {

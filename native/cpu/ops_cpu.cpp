@@ -129,7 +129,7 @@ const Ops& cpu_ops() {
 const Ops& cpu_ops_bf16() {
   static const Bf16WeightOps bf16w{
       cpu::linear_forward_bf16w, cpu::linear_backward_input_bf16w, cpu::matmul_backward_weight_block,
-      cpu::encoder_forward_bf16w, cpu::round_block, cpu::widen_block, cpu::copy_block,
+      cpu::encoder_forward, cpu::round_block, cpu::widen_block, cpu::copy_block,
   };
   static const Ops ops = [] {
     Ops o = make_cpu_ops();

@@ -1,4 +1,6 @@
-// cpu::encoder_forward/backward: exact sums, and accumulation into repeated token rows.
+// cpu::encoder_forward/backward: exact sums, and accumulation into repeated token rows; the
+// forward on bf16 tables (a bf16 model's) sums the exactly widened values.
+#include "core/bf16.h"
 #include "cpu/encoder.h"
 #include "test_util.h"
 
@@ -20,6 +22,19 @@ int main() {
     for (int64_t r = 0; r < B * T; ++r)
       for (int64_t c = 0; c < C; ++c) want[r * C + c] = static_cast<double>(wte[tok[r] * C + c]) + wpe[(r % T) * C + c];
     close(out, want, 1e-6, 1e-6, "encoder forward " + tag);
+
+    // bf16 tables, with and without positions: the sums of the widened values
+    std::vector<uint16_t> wte16(V * C), wpe16(P * C);
+    for (size_t i = 0; i < wte16.size(); ++i) wte16[i] = hg::to_bf16(wte[i]);
+    for (size_t i = 0; i < wpe16.size(); ++i) wpe16[i] = hg::to_bf16(wpe[i]);
+    for (const bool positions : {true, false}) {
+      hg::cpu::encoder_forward(out.data(), tok.data(), wte16.data(), positions ? wpe16.data() : nullptr, B, T, C);
+      for (int64_t r = 0; r < B * T; ++r)
+        for (int64_t c = 0; c < C; ++c)
+          want[r * C + c] = static_cast<double>(hg::from_bf16(wte16[tok[r] * C + c])) +
+                            (positions ? hg::from_bf16(wpe16[(r % T) * C + c]) : 0.f);
+      close(out, want, 1e-6, 1e-6, std::string("encoder forward, bf16 tables") + (positions ? "" : " without positions ") + tag);
+    }
 
     auto dwte = randn(rng, V * C), dwpe = randn(rng, P * C);
     auto want_dwte = to_double(dwte), want_dwpe = to_double(dwpe);
