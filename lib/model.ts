@@ -182,12 +182,14 @@ export class GPT {
     if (plan) {
       const model = await GPT.#make('GPT.load', plan.config, opts, 0, false);
       // Straight into the engine: its imports check each value once (the stream names the
-      // tensor of a value they refuse); BF16 goes in as bits.
+      // tensor of a value they refuse); BF16 goes in as bits. BF16 and F32 tensors are read by
+      // the engine itself, from the disk into the weights (importFile: direct reads).
       const engine = model.#native;
       try {
         await streamHfFolder(plan, {
           f32: (offset, values) => engine.importParameterRange(offset, values),
           bf16: (offset, bits) => engine.importParameterRangeBf16(offset, bits),
+          file: (p, segments) => engine.importFile(p, segments),
         });
       } catch (e) {
         model.dispose();

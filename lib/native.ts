@@ -79,6 +79,8 @@ export interface NativeGPTModel {
   importParameterRange(offset: number, data: Float32Array): void;
   /** bits: bf16 values as a BF16 file stores them (widened exactly in an f32 model, copied in a bf16 one). */
   importParameterRangeBf16(offset: number, bits: Uint16Array): void;
+  /** BF16/F32 tensors of one checkpoint file read straight into the parameters; segments: [fileOffset, bytes, paramOffset, dtype 0 F32 | 1 BF16] each, in file order. */
+  importFile(path: string, segments: Float64Array): Promise<{ segment?: number; element?: number; value?: number; ended?: boolean }>;
   setTrainable(t: TrainableSet): void;
   residentBytes(): ResidentBytes;
   exportGradients(): Float32Array;

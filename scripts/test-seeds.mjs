@@ -10,7 +10,8 @@
 //     --jobs J         processes at once (default 1: the machine is shared)
 //     --expensive      also the files that declare `// test:seeds: expensive` (left out otherwise,
 //                      and named in the summary with the command that sweeps them)
-// Randomised files are found, not listed: every test/*.test.ts that imports test/helpers/seed.ts,
+// Randomised files are found, not listed: every test/*.test.ts that calls testSeed (a suite that
+// draws only fixtures, with fixtureSeed, is left out: test/helpers/seed.ts says why),
 // and every C++ test in native/test that calls seed_from_env (run as build/<name>, one process
 // per seed, when the cmake build has it). The C++ tests outside them draw nothing at random.
 // A TypeScript file runs once per seed without the C++ tests, several seeds per process
@@ -65,7 +66,7 @@ const seeds = Array.from({ length: opts.count }, (_, i) => start + i);
 const tsFiles = readdirSync(path.join(root, 'test'))
   .filter((f) => f.endsWith('.test.ts'))
   .map((f) => ({ name: f, src: readFileSync(path.join(root, 'test', f), 'utf8') }))
-  .filter((f) => /from\s+['"]\.\/helpers\/seed(\.js)?['"]/.test(f.src))
+  .filter((f) => /\btestSeed\s*\(/.test(f.src))
   .map((f) => ({ kind: 'ts', name: f.name, expensive: /^\/\/ test:seeds: expensive\b/m.test(f.src) }));
 const cppTests = readdirSync(path.join(root, 'native', 'test'))
   .filter((f) => /^test_.*\.cpp$/.test(f) && /\bseed_from_env\s*\(/.test(readFileSync(path.join(root, 'native', 'test', f), 'utf8')))

@@ -9,11 +9,14 @@ import { GPT, parameterCount, type GPTConfig } from '../lib/index.js';
 import { Rng } from '../lib/util/random.js';
 import { hfConfigJson, hfStateDict, llmcBytes, safetensorsBytes } from './helpers/checkpoint_writers.js';
 import { withTempDir } from './helpers/temp_dir.js';
+import { testSeed } from './helpers/seed.js';
+
+const SEED = testSeed('checkpoint-gpt');
 
 const cfg: GPTConfig = { vocabSize: 13, maxSeqLen: 9, layers: 2, heads: 2, dim: 8 };
 
 test('llm.c .bin and HF GPT-2 folder of the same weights load with identical parameters and loss', async () => {
-  const rng = new Rng(21);
+  const rng = new Rng(SEED + 21);
   const params = Float32Array.from({ length: parameterCount(cfg) }, () => 0.3 * rng.normal());
   const original = await GPT.create({ ...cfg, device: 'cpu', seed: 1 });
   original.importParametersSync(params);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { writePattern, type Pattern } from '../lib/index.js';
 import { Rng } from '../lib/util/random.js';
 import { suiteTempDir } from './helpers/temp_dir.js';
+import { fixtureSeed } from './helpers/seed.js';
 
 const dir = suiteTempDir(test, 'cli');
 const provenance = { modelHash: 'm', dataHash: 'd', samples: 4, seed: 1 };
@@ -15,7 +16,7 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const rng = new Rng(21);
+const rng = new Rng(fixtureSeed('cli') + 21);
 const random = (): Pattern => ({ layers: 4, heads: 6, values: Float64Array.from({ length: 24 }, () => rng.next()) });
 const combo = (a: Pattern, b: Pattern, ka: number, kb: number, c: number): Pattern => ({ ...a, values: a.values.map((v, i) => c + ka * v + kb * b.values[i]!) });
 const file = (name: string) => path.join(dir, name);

@@ -9,6 +9,9 @@ import { ByteTokenizer, Gpt2Tokenizer } from '../lib/tokenizer.js';
 import { Rng } from '../lib/util/random.js';
 import { rejects } from './helpers/rejects.js';
 import { suiteTempDir } from './helpers/temp_dir.js';
+import { testSeed } from './helpers/seed.js';
+
+const SEED = testSeed('data');
 
 const dir = suiteTempDir(test, 'data');
 
@@ -125,7 +128,7 @@ function checkBatch(samples: { prompt: string; response: string }[], tok: ByteTo
 }
 
 test('batches: tokens, next-token targets and weights on exactly response + eos, on random samples', () => {
-  const r = new Rng(11);
+  const r = new Rng(SEED + 11);
   const byte = new ByteTokenizer();
   for (const [n, maxSeqLen] of [[1, 64], [3, 64], [7, 40], [5, 13]] as const) {
     for (const weighting of ['batch', 'sample'] as const) checkBatch(randomSamples(r, n), byte, maxSeqLen, weighting);
@@ -156,7 +159,7 @@ test('batches: padding to the longest row, truncation from the left, too-long re
 
 test('batches() chunks in order and promptTokens ends with the separator', () => {
   const tok = new ByteTokenizer();
-  const samples = randomSamples(new Rng(2), 7);
+  const samples = randomSamples(new Rng(SEED + 2), 7);
   const sizes = [...batches(samples, 3, tok, { maxSeqLen: 64 })].map((b) => b.batch);
   assert.equal(sizes, [3, 3, 1]);
   assert.equal(Array.from(promptTokens(tok, 'hi')), [104, 105, 258]);

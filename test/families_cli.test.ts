@@ -16,13 +16,13 @@ import { writeHfLlamaFolder, type LlamaType } from './helpers/hf_llama_folder.js
 import { llama3TokenizerFiles, writeTokenizerFiles } from './helpers/hf_tokenizer_files.js';
 import { randomReferenceParameters } from './helpers/reference_model.js';
 import { suiteTempDir } from './helpers/temp_dir.js';
-import { testSeed } from './helpers/seed.js';
+import { fixtureSeed } from './helpers/seed.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dir = suiteTempDir(test, 'families-cli');
 const f = (n: string) => path.join(dir, n);
 const tok = llama3TokenizerFiles();
-const rng = new Rng(testSeed('families-cli'));
+const rng = new Rng(fixtureSeed('families-cli'));
 // vocabSize = the tokenizer's: with padded embedding rows (as Qwen's 151936 over 151669 tokens)
 // greedy generation of a random model can pick a padding id, which the evaluation's decode
 // refuses (a known limitation, outside this test's concern)

@@ -13,6 +13,7 @@ import { writeHfLlamaFolder } from './helpers/hf_llama_folder.js';
 import { llama3TokenizerFiles, writeTokenizerFiles } from './helpers/hf_tokenizer_files.js';
 import { randomReferenceParameters } from './helpers/reference_model.js';
 import { suiteTempDir } from './helpers/temp_dir.js';
+import { fixtureSeed } from './helpers/seed.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dir = suiteTempDir(test, 'llama-cli');
@@ -35,7 +36,7 @@ function cli(...args: string[]) {
 const json = (...args: string[]) => JSON.parse(cli(...args, '--json'));
 
 test.before(async () => {
-  await writeHfLlamaFolder(model, 'llama', cfg, randomReferenceParameters(cfg, new Rng(7), 0.1), { dtype: 'BF16' });
+  await writeHfLlamaFolder(model, 'llama', cfg, randomReferenceParameters(cfg, new Rng(fixtureSeed('llama-cli') + 7), 0.1), { dtype: 'BF16' });
   await writeTokenizerFiles(model, tok);
   const chats = Array.from({ length: 8 }, (_, i) => JSON.stringify({
     messages: [{ role: 'user', content: `say hello ${i}` }, { role: 'assistant', content: `hello world ${i}` }],

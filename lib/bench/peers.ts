@@ -72,11 +72,13 @@ const works: Work[] = [
 
 /** The python that imports torch, or why there is none. */
 function findTorch(): { python: string } | { reason: string } {
-  for (const python of ['/usr/bin/python3', 'python3']) {
+  // HEADGRAD_PEERS_PYTHON names the one python to use (a virtual environment's, say)
+  const candidates = process.env.HEADGRAD_PEERS_PYTHON ? [process.env.HEADGRAD_PEERS_PYTHON] : ['/usr/bin/python3', 'python3'];
+  for (const python of candidates) {
     const r = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
     if (r.status === 0) return { python };
   }
-  return { reason: 'no python3 that can `import torch` (Debian: apt-get install python3-torch)' };
+  return { reason: `no python that can \`import torch\` (tried ${candidates.join(', ')}; Debian: apt-get install python3-torch)` };
 }
 
 /** PyTorch's side: one python process running scripts/bench_peers_torch.py, a JSON line per request. */
@@ -206,36 +208,34 @@ export async function peers(opts: PeersOptions): Promise<BenchSection> {
   const title = `Peers: headgrad vs PyTorch, same work, ${threads} threads, interleaved (median of ${REPS})`;
   const hgBf16 = info.cpu.bf16.available;
   const columns = peersColumns();
-  const blank = columns.slice(1).map(() => '');
+  // Without PyTorch the headgrad columns still run (a user with npm only sees our rates and our
+  // GEMM ceilings); the PyTorch columns read '-', and the reason is printed once.
   const found = findTorch();
-  if ('reason' in found) {
-    console.log(`bench peers: skipped: ${found.reason}`);
-    return { title, columns, rows: [[`skipped: ${found.reason}`, ...blank]], data: null };
-  }
-  const torch = new Torch(found.python);
+  if ('reason' in found) console.log(`bench peers: the PyTorch columns are skipped: ${found.reason}`);
+  const torch = 'reason' in found ? undefined : new Torch(found.python);
   const rows: (string | number)[][] = [];
   const data: Json[] = [];
   let llamaRate: { tokens: number; seconds: number; torchSeconds: number; batches: Batch[] } | undefined;
   const linearRates: { torchF32: number; torchBf16: number; flops: number }[] = [];
   try {
-    const t = await torch.call({ op: 'init', threads });
+    const t = torch ? await torch.call({ op: 'init', threads }) : { torch: null };
     const rng = new Rng(1);
     for (const w of works) {
       const batches = makeBatches(w, rng);
       using model = w.bf16Only ? undefined : await GPT.create({ ...w.cfg, seed: 1, device: 'cpu' });
       using model16 = hgBf16 ? await GPT.create({ ...w.cfg, seed: 1, device: 'cpu', precision: 'bf16' }) : undefined;
-      await torch.call({ op: 'model', cfg: w.cfg, weights: w.bf16Only ? 'bf16' : 'f32' });
+      await torch?.call({ op: 'model', cfg: w.cfg, weights: w.bf16Only ? 'bf16' : 'f32' });
       // warm-up all (activation planning, optimizer state, page faults)
       if (model) await headgradOnce(model, w, batches.slice(0, 1));
       if (model16) await headgradOnce(model16, w, batches.slice(0, 1));
-      if (!w.bf16Only) await torchOnce(torch, w, batches.slice(0, 1), 'f32');
-      await torchOnce(torch, w, batches.slice(0, 1), 'bf16');
+      if (torch && !w.bf16Only) await torchOnce(torch, w, batches.slice(0, 1), 'f32');
+      if (torch) await torchOnce(torch, w, batches.slice(0, 1), 'bf16');
       const s = { hg: [] as number[], hg16: [] as number[], tf32: [] as number[], tbf16: [] as number[] };
       for (let r = 0; r < REPS; r++) {
         if (model) s.hg.push(await headgradOnce(model, w, batches));
-        if (!w.bf16Only) s.tf32.push(await torchOnce(torch, w, batches, 'f32'));
+        if (torch && !w.bf16Only) s.tf32.push(await torchOnce(torch, w, batches, 'f32'));
         if (model16) s.hg16.push(await headgradOnce(model16, w, batches));
-        s.tbf16.push(await torchOnce(torch, w, batches, 'bf16'));
+        if (torch) s.tbf16.push(await torchOnce(torch, w, batches, 'bf16'));
       }
       const pick = (xs: number[]) => (xs.length ? median(xs) : Infinity);
       const hg = pick(s.hg), tf32 = pick(s.tf32), tbf16 = pick(s.tbf16), hg16 = pick(s.hg16);
@@ -270,16 +270,17 @@ export async function peers(opts: PeersOptions): Promise<BenchSection> {
         b16w = native.gemmRateSync({ m: c.m, n: c.n, k: c.k, precision: 'bf16w' });
       } catch { /* the own kernel cannot run on this CPU */ }
       const q = { op: 'matmul', n: c.n, m: c.m, k: c.k, weight: c.weight };
-      const tf = (await torch.call({ ...q, precision: 'f32' })).gflops as number;
-      const tb = (await torch.call({ ...q, precision: 'bf16' })).gflops as number;
+      const tf = torch ? (await torch.call({ ...q, precision: 'f32' })).gflops as number : NaN;
+      const tb = torch ? (await torch.call({ ...q, precision: 'bf16' })).gflops as number : NaN;
+      const fixed = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
       const best16 = Math.max(b16?.gflops ?? 0, b16w?.gflops ?? 0);
       const hg16Cell = [b16 ? `${b16.gflops.toFixed(0)} (${b16.impl})` : '', b16w ? `${b16w.gflops.toFixed(0)} (${b16w.impl})` : '']
         .filter(Boolean).join(' / ') || '-';
       rows.push([`ceiling: ${c.name}`, '', `${c.m}x${c.n}x${c.k}`, 'GFLOP/s', `${f32.gflops.toFixed(0)} (${f32.impl})`, hg16Cell,
-        tf.toFixed(0), tb.toFixed(0), `${(f32.gflops / tf).toFixed(2)}x`, best16 > 0 ? `${(best16 / tb).toFixed(2)}x` : '-']);
+        fixed(tf), fixed(tb), torch ? `${(f32.gflops / tf).toFixed(2)}x` : '-', torch && best16 > 0 ? `${(best16 / tb).toFixed(2)}x` : '-']);
       ceilings.push({ ...c, headgradF32: f32.gflops, headgradF32Impl: f32.impl, headgradBf16: b16?.gflops ?? null,
-        headgradBf16Impl: b16?.impl ?? null, headgradBf16w: b16w?.gflops ?? null, torchF32: tf, torchBf16: tb });
-      if (c.weight) linearRates.push({ torchF32: tf, torchBf16: tb, flops: 2 * c.m * c.n * c.k });
+        headgradBf16Impl: b16?.impl ?? null, headgradBf16w: b16w?.gflops ?? null, torchF32: torch ? tf : null, torchBf16: torch ? tb : null });
+      if (torch && c.weight) linearRates.push({ torchF32: tf, torchBf16: tb, flops: 2 * c.m * c.n * c.k });
     }
     // The 1B row as a FLOP rate: forward + input-gradient backward of every linear layer (4 FLOP
     // per weight and token), the LM head at target rows only, attention (causal: 7·T/2·2·C per
@@ -300,9 +301,9 @@ export async function peers(opts: PeersOptions): Promise<BenchSection> {
         '', `${g(theirs)} = ${(100 * theirs / machine('torchBf16')).toFixed(0)}% bf16`, '', '']);
       data.push({ llamaFlopRate: { flops, headgradGflops: ours, torchGflops: theirs, machineBf16: machine('torchBf16'), machineF32: machine('torchF32') } });
     }
-    data.push({ ceilings, torch: t.torch as string });
+    data.push({ ceilings, torch: (t.torch as string | null) ?? null });
   } finally {
-    torch.close();
+    torch?.close();
   }
   return { title, columns, rows, data };
 }

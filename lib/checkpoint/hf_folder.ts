@@ -149,9 +149,18 @@ export interface ParameterSink {
   f32(offset: number, values: Float32Array): void;
   /** bf16 bits as a BF16 file stores them (no float round trip). */
   bf16(offset: number, bits: Uint16Array): void;
+  /**
+   * Optional: whole BF16 and F32 tensors of one file, read by the sink itself straight from the
+   * disk (a model's importFile). segments: [fileOffset, bytes, paramOffset, dtype (0 F32, 1 BF16)]
+   * per tensor, in file order. Resolves to {} or, for the segment where it stopped, the element
+   * that is not finite or `ended` (the file ended early).
+   */
+  file?(path: string, segments: Float64Array): Promise<FileImportResult>;
 }
 
-// One large read per chunk: 16 MiB of file, so a 2.5 GB folder is ~150 sequential preads.
+export interface FileImportResult { segment?: number; element?: number; value?: number; ended?: boolean }
+
+// One large read per chunk: 16 MiB of file.
 const CHUNK_BYTES = 1 << 24;
 
 /**
@@ -161,8 +170,23 @@ const CHUNK_BYTES = 1 << 24;
  * read whole, as its rows are not canonical rows.
  */
 export async function streamHfFolder(plan: Pick<HfFolderPlan, 'tensors'>, sink: ParameterSink, chunkBytes = CHUNK_BYTES): Promise<void> {
+  // A sink that reads files itself takes every BF16 and F32 tensor in canonical row order, file by
+  // file; the others (F16, GPT-2's transposed Conv1D weights) are streamed here.
+  const direct = sink.file ? plan.tensors.filter(({ spec, loc }) => !spec.transpose && (loc.dtype === 'BF16' || loc.dtype === 'F32') && loc.byteLength > 0) : [];
+  const byFile = new Map<string, typeof direct>();
+  for (const t of direct) byFile.set(t.loc.file, [...(byFile.get(t.loc.file) ?? []), t]);
+  for (const [file, tensors] of byFile) {
+    tensors.sort((a, b) => a.loc.start - b.loc.start);
+    const segments = new Float64Array(4 * tensors.length);
+    tensors.forEach(({ spec, loc }, i) => segments.set([loc.start, loc.byteLength, spec.offset, loc.dtype === 'BF16' ? 1 : 0], 4 * i));
+    const r = await sink.file!(file, segments);
+    if (r.segment === undefined) continue;
+    const { loc } = tensors[r.segment]!;
+    if (r.ended) throw new CheckpointError(loc.file, `tensor ${loc.name}: the file ended early (truncated while reading?)`);
+    throw new CheckpointError(loc.file, `tensor ${loc.name} element ${r.element} is ${r.value}: a checkpoint with non-finite values cannot be loaded`);
+  }
   const jobs: ReadJob[] = [];
-  for (const { spec, loc } of plan.tensors) {
+  for (const { spec, loc } of plan.tensors.filter((t) => !direct.includes(t))) {
     const width = DTYPE_BYTES[loc.dtype];
     const count = loc.byteLength / width;
     const step = spec.transpose ? count : Math.max(1, Math.floor(chunkBytes / width));

@@ -17,7 +17,10 @@
 
 #include "addon/async_job.h"
 #include "addon/napi_util.h"
+#include "core/bf16.h"
 #include "core/dispatch.h"
+#include "core/file_read.h"
+#include "core/finite.h"
 #include "core/gpt.h"
 
 namespace hg {
@@ -182,6 +185,7 @@ class GPTModel : public Napi::ObjectWrap<GPTModel> {
   Napi::Value ImportParameters(const Napi::CallbackInfo& info);
   Napi::Value ExportParameterRange(const Napi::CallbackInfo& info);
   Napi::Value ImportParameterRange(const Napi::CallbackInfo& info);
+  Napi::Value ImportFile(const Napi::CallbackInfo& info);
   Napi::Value ExportGradients(const Napi::CallbackInfo& info);
   Napi::Value ExportOptimizerState(const Napi::CallbackInfo& info);
   Napi::Value ImportOptimizerState(const Napi::CallbackInfo& info);
@@ -617,6 +621,95 @@ Napi::Value GPTModel::ImportParameterRangeBf16(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---- importFile ------------------------------------------------------------------------
+// importFile(path, segments): the tensors of one checkpoint file straight from the disk into the
+// parameters (core/file_read.h: direct reads, no copy through JS). segments: a Float64Array of
+// [fileOffset, bytes, paramOffset, dtype] per tensor (dtype 0: F32, 1: BF16), in file order, not
+// overlapping. Each value is checked for NaN/Inf once, on its way in. Resolves to {} or, when a
+// value is not finite or the file ends early, { segment, element, value } / { segment, ended: true }
+// (the caller names the tensor); parameters before that point are imported.
+class ImportFileWorker : public ModelWorker {
+ public:
+  struct Segment {
+    int64_t file_offset, bytes, param_offset;
+    bool bf16;
+  };
+  ImportFileWorker(Napi::Env env, GPTModel* m, std::string path, std::vector<Segment> segs)
+      : ModelWorker(env, m, "GPT.importFile"), path_(std::move(path)), segs_(std::move(segs)) {}
+
+ private:
+  void Run() override {
+    GPT& g = engine();
+    std::vector<FileSegment> fs;
+    for (const Segment& s : segs_) fs.push_back({s.file_offset, s.bytes, s.bf16 ? 2 : 4});
+    ended_ = read_segments(path_, fs, [&](size_t i, int64_t first, const uint8_t* data, int64_t count) {
+      const Segment& seg = segs_[i];
+      if (seg.bf16) {
+        const uint16_t* v = reinterpret_cast<const uint16_t*>(data);
+        const size_t bad = first_non_finite_bf16(v, static_cast<size_t>(count));
+        if (bad != static_cast<size_t>(count)) return found(i, first + static_cast<int64_t>(bad), from_bf16(v[bad]));
+        g.import_parameter_range_bf16(seg.param_offset + first, count, v);
+      } else {
+        const float* v = reinterpret_cast<const float*>(data);
+        const size_t bad = first_non_finite(v, static_cast<size_t>(count));
+        if (bad != static_cast<size_t>(count)) return found(i, first + static_cast<int64_t>(bad), v[bad]);
+        g.import_parameter_range(seg.param_offset + first, count, v);
+      }
+      return true;
+    });
+  }
+  bool found(size_t segment, int64_t element, float value) {
+    bad_segment_ = static_cast<int64_t>(segment);
+    bad_element_ = element;
+    bad_value_ = value;
+    return false;  // stops the read
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object r = Napi::Object::New(env);
+    if (bad_segment_ >= 0) {
+      r.Set("segment", static_cast<double>(bad_segment_));
+      r.Set("element", static_cast<double>(bad_element_));
+      r.Set("value", static_cast<double>(bad_value_));
+    } else if (ended_ >= 0) {
+      r.Set("segment", static_cast<double>(ended_));
+      r.Set("ended", true);
+    }
+    return r;
+  }
+  std::string path_;
+  std::vector<Segment> segs_;
+  int64_t bad_segment_ = -1, bad_element_ = 0, ended_ = -1;
+  float bad_value_ = 0.f;
+};
+
+Napi::Value GPTModel::ImportFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GPT& g = ready(env);
+  if (!info[0].IsString()) type_error(env, "path: expected a string, got " + describe(info[0]));
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    type_error(env, "segments: expected a Float64Array, got " + describe(info[1]));
+  Napi::Float64Array a = info[1].As<Napi::Float64Array>();
+  if (a.ElementLength() == 0 || a.ElementLength() % 4 != 0)
+    range_error(env, "segments: expected 4 numbers per tensor (fileOffset, bytes, paramOffset, dtype), got " + std::to_string(a.ElementLength()));
+  std::vector<ImportFileWorker::Segment> segs;
+  const int64_t n = g.num_params();
+  for (size_t i = 0; i < a.ElementLength(); i += 4) {
+    const double fo = a[i], bytes = a[i + 1], po = a[i + 2], dt = a[i + 3];
+    const std::string at = "segments[" + std::to_string(i / 4) + "]";
+    auto whole = [](double x) { return std::isfinite(x) && x >= 0 && x == std::floor(x) && x < 9007199254740992.0; };
+    if (!whole(fo) || !whole(bytes) || !whole(po) || (dt != 0 && dt != 1))
+      range_error(env, at + ": expected non-negative integers and dtype 0 (F32) or 1 (BF16)");
+    const int64_t w = dt == 1 ? 2 : 4, count = static_cast<int64_t>(bytes) / w;
+    if (static_cast<int64_t>(bytes) % w != 0 || static_cast<int64_t>(po) + count > n)
+      range_error(env, at + ": " + std::to_string(count) + " values at parameter " + std::to_string(static_cast<int64_t>(po)) +
+                           " do not fit the " + std::to_string(n) + " parameters");
+    if (!segs.empty() && fo < static_cast<double>(segs.back().file_offset + segs.back().bytes))
+      range_error(env, at + ": segments must be in file order and must not overlap");
+    segs.push_back({static_cast<int64_t>(fo), static_cast<int64_t>(bytes), static_cast<int64_t>(po), dt == 1});
+  }
+  return (new ImportFileWorker(env, this, info[0].As<Napi::String>().Utf8Value(), std::move(segs)))->Queue();
+}
+
 Napi::Value GPTModel::ExportGradients(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GPT& g = ready(env);
@@ -715,6 +808,7 @@ Napi::Function GPTModel::Define(Napi::Env env) {
                       InstanceMethod<&GPTModel::ImportParameters>("importParameters"),
                       InstanceMethod<&GPTModel::ExportParameterRange>("exportParameterRange"),
                       InstanceMethod<&GPTModel::ImportParameterRange>("importParameterRange"),
+                      InstanceMethod<&GPTModel::ImportFile>("importFile"),
                       InstanceMethod<&GPTModel::ExportGradients>("exportGradients"),
                       InstanceMethod<&GPTModel::ExportOptimizerState>("exportOptimizerState"),
                       InstanceMethod<&GPTModel::ImportOptimizerState>("importOptimizerState"),
