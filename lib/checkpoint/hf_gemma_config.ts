@@ -24,7 +24,7 @@
 // weights under language_model.*) is refused: its folder is not a text model's.
 import { resolveConfig, type GPTConfig } from './layout.js';
 import { HeadgradRangeError } from '../errors.js';
-import { rope, ropeScalingToHf } from './hf_llama_config.js';
+import { hfSizes, rope, ropeScalingToHf } from './hf_llama_config.js';
 
 export const GEMMA_FAMILY = ['gemma2', 'gemma3_text'] as const;
 export type GemmaFamily = (typeof GEMMA_FAMILY)[number];
@@ -190,14 +190,7 @@ export function gemmaConfigToHf(config: GPTConfig, type: GemmaFamily): Record<st
   return {
     architectures: [gemma3 ? 'Gemma3ForCausalLM' : 'Gemma2ForCausalLM'],
     model_type: type,
-    vocab_size: c.vocabSize,
-    max_position_embeddings: c.maxSeqLen,
-    num_hidden_layers: c.layers,
-    num_attention_heads: c.heads,
-    num_key_value_heads: c.kvHeads,
-    hidden_size: c.dim,
-    head_dim: c.headDim,
-    intermediate_size: c.ffnDim,
+    ...hfSizes(c),
     hidden_activation: 'gelu_pytorch_tanh',
     ...(gemma3 ? {} : { hidden_act: 'gelu_pytorch_tanh' }),
     rms_norm_eps: c.normEps,

@@ -241,6 +241,14 @@ function qwenWindowToHf(c: ReturnType<typeof resolveConfig>): Record<string, unk
   };
 }
 
+/** The size fields every Llama-family and Gemma config.json has. */
+export function hfSizes(c: ReturnType<typeof resolveConfig>): Record<string, number> {
+  return {
+    vocab_size: c.vocabSize, max_position_embeddings: c.maxSeqLen, num_hidden_layers: c.layers, num_attention_heads: c.heads,
+    num_key_value_heads: c.kvHeads, hidden_size: c.dim, head_dim: c.headDim, intermediate_size: c.ffnDim,
+  };
+}
+
 /** ropeScaling -> config.json's rope_scaling. */
 export function ropeScalingToHf(s: RopeScaling): Record<string, unknown> | null {
   return !s ? null : s.type === 'linear'
@@ -271,14 +279,7 @@ export function llamaConfigToHf(config: GPTConfig, as?: LlamaFamily): Record<str
   return {
     architectures: [architecture],
     model_type: type,
-    vocab_size: c.vocabSize,
-    max_position_embeddings: c.maxSeqLen,
-    num_hidden_layers: c.layers,
-    num_attention_heads: c.heads,
-    num_key_value_heads: c.kvHeads,
-    hidden_size: c.dim,
-    head_dim: c.headDim,
-    intermediate_size: c.ffnDim,
+    ...hfSizes(c),
     hidden_act: 'silu',
     rms_norm_eps: c.normEps,
     rope_theta: c.ropeTheta,
