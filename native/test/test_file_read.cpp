@@ -1,7 +1,9 @@
 // core/file_read.h read_segments: every element of every segment handed over once, in order and
 // aligned, with 2- and 4-byte elements at offsets that split them across blocks; a file that
 // ends early names the segment; fn can stop the read. Files in the current directory (the build
-// folder: a disk, so O_DIRECT runs) and in /dev/shm (tmpfs: the plain-read fallback) where it exists.
+// folder: a disk), evicted from the page cache (direct reads) or not (plain reads), and in
+// /dev/shm (tmpfs: the plain-read fallback) where it exists.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -26,11 +28,17 @@ void write_file(const std::string& path, const std::vector<uint8_t>& b) {
   std::fclose(f);
 }
 
-void check(const std::string& dir) {
+void check(const std::string& dir, bool cold) {
   const std::string path = dir + "/hg_test_file_read_" + std::to_string(::getpid());
   const int64_t block = 4096 * 3;
   const auto bytes = file_bytes(block * 5 + 1234);
   write_file(path, bytes);
+  if (cold) {  // out of the page cache, so that the direct reads run (a cached file is read plainly)
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    ::fsync(fd);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+  }
   // 2-byte elements from offset 12; 4-byte ones at 2 mod 4 (split by the block edges); a gap; 4-byte
   // ones; 2-byte ones at an odd offset (split too) to a byte before the end
   const std::vector<hg::FileSegment> segs = {
@@ -72,8 +80,9 @@ void check(const std::string& dir) {
 }  // namespace
 
 int main() {
-  check(".");
-  if (::access("/dev/shm", W_OK) == 0) check("/dev/shm");
+  check(".", true);   // direct reads
+  check(".", false);  // plain reads of a cached file
+  if (::access("/dev/shm", W_OK) == 0) check("/dev/shm", false);
   bool threw = false;
   try {
     hg::read_segments("/nonexistent/x", {{0, 4, 4}}, [](size_t, int64_t, const uint8_t*, int64_t) { return true; });
