@@ -32,10 +32,18 @@ export class ChatTemplate {
 
   /** The conversation as text; with addGenerationPrompt, followed by the header that opens the assistant's turn. */
   render(messages: readonly ChatMessage[], addGenerationPrompt = false): string {
-    return this.#template.render({
-      ...this.#specials,
-      messages: messages.map((m) => ({ role: m.role, content: m.content })),
-      add_generation_prompt: addGenerationPrompt,
-    });
+    try {
+      return this.#template.render({
+        ...this.#specials,
+        messages: messages.map((m) => ({ role: m.role, content: m.content })),
+        add_generation_prompt: addGenerationPrompt,
+      });
+    } catch (e) {
+      // A template may refuse a conversation on purpose (raise_exception): Gemma 2's refuses a
+      // system turn, others a conversation whose roles do not alternate user/assistant.
+      const roles = messages.map((m) => m.role).join(', ');
+      throw new HeadgradError('ERR_HEADGRAD_DATA', `the model's chat template refused this conversation (roles: ${roles}): ${(e as Error).message}` +
+        (messages.some((m) => m.role === 'system') ? '; if it has no system role, put the system text at the start of the first user turn' : ''));
+    }
   }
 }

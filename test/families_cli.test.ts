@@ -1,6 +1,7 @@
 // The CLI on a tiny Hugging Face folder of each later family (Qwen3: head_dim independent of
 // hidden_size, per-head q/k norms; OLMo 2: q/k norms over the projections, post norms; Phi-3:
-// fused qkv_proj and gate_up_proj, a sliding window), written
+// fused qkv_proj and gate_up_proj, a sliding window; Gemma 2: GeGLU, four (1 + w) norms a layer,
+// soft-caps, local/global layers; Gemma 3 text: its q/k norms and local RoPE base), written
 // by the test in the family's own key names with a tokenizer.json: patterns, sft --mode heads
 // into a new folder (saved back in the family's names), ablate, reproduce --quick --model.
 // 3 layers × 4 heads: reproduce decomposes on 7 basic tasks and needs more heads than that.
@@ -33,6 +34,11 @@ const FAMILIES: [LlamaType, GPTConfig][] = [
   ['qwen3', { ...base, kvHeads: 2, headDim: 8, tiedEmbeddings: true, qkNorm: 'head' }],
   ['olmo2', { ...base, kvHeads: 4, tiedEmbeddings: false, qkNorm: 'projection', normPlacement: 'post' }],
   ['phi3', { ...base, kvHeads: 4, tiedEmbeddings: false, slidingWindow: 9 }],
+  // the Gemma caps at their released values (50, 30); embedScale √16 = 4 in every dtype
+  ['gemma2', { ...base, mlp: 'geglu', kvHeads: 2, headDim: 8, tiedEmbeddings: true, normPlacement: 'both', normWeightOffset: 1,
+    embedScale: 4, attnSoftcap: 50, finalSoftcap: 30, queryScale: 8, slidingWindow: 9, layerTypes: ['local', 'global', 'local'] }],
+  ['gemma3_text', { ...base, mlp: 'geglu', kvHeads: 2, headDim: 8, tiedEmbeddings: true, normPlacement: 'both', qkNorm: 'head',
+    normWeightOffset: 1, embedScale: 4, queryScale: 8, slidingWindow: 9, layerTypes: ['local', 'local', 'global'], ropeLocalTheta: 10000 }],
 ];
 
 function cli(...args: string[]) {

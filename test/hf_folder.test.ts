@@ -71,6 +71,32 @@ const MODELS: { name: string; type: LlamaType; cfg: GPTConfig }[] = [
     cfg: { vocabSize: 29, maxSeqLen: 16, layers: 2, heads: 4, dim: 16, kvHeads: 4, ffnDim: 20, norm: 'rmsnorm', normEps: 1e-5,
       positions: 'rope', ropeTheta: 10000, mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: false, slidingWindow: 7 },
   },
+  {
+    // Qwen2 with use_sliding_window: the window on the layers from max_window_layers (1) on
+    name: 'qwen2-window', type: 'qwen2',
+    cfg: { vocabSize: 37, maxSeqLen: 16, layers: 2, heads: 4, dim: 16, kvHeads: 2, ffnDim: 20, norm: 'rmsnorm', normEps: 1e-6,
+      positions: 'rope', ropeTheta: 1000000, mlp: 'swiglu', qkvBias: true, linearBias: false, tiedEmbeddings: false,
+      slidingWindow: 4, layerTypes: ['global', 'local'] },
+  },
+  {
+    // Gemma 2: GeGLU, four (1 + w) norms per layer, both soft-caps, query_pre_attn_scalar, local
+    // layer 0 and global layer 1, head_dim 16 with hidden_size 24 and 2 heads; the embedding scale
+    // √24 in bfloat16 (4.90625; float32 would be 4.898979)
+    name: 'gemma2', type: 'gemma2',
+    cfg: { vocabSize: 29, maxSeqLen: 16, layers: 2, heads: 2, dim: 24, kvHeads: 1, headDim: 16, ffnDim: 20, norm: 'rmsnorm', normEps: 1e-6,
+      positions: 'rope', ropeTheta: 10000, mlp: 'geglu', qkvBias: false, linearBias: false, tiedEmbeddings: true, normPlacement: 'both',
+      slidingWindow: 4, layerTypes: ['local', 'global'], normWeightOffset: 1, embedScale: 4.90625, attnSoftcap: 4, finalSoftcap: 2,
+      queryScale: 12 },
+  },
+  {
+    // Gemma 3 (text): per-head (1 + w) q/k norms, sliding_window_pattern 3 (layers 0, 1 local),
+    // local RoPE base 10000 unscaled, global 1e6 with linear scaling 8, no soft-caps
+    name: 'gemma3', type: 'gemma3_text',
+    cfg: { vocabSize: 31, maxSeqLen: 16, layers: 3, heads: 4, dim: 16, kvHeads: 2, headDim: 8, ffnDim: 20, norm: 'rmsnorm', normEps: 1e-6,
+      positions: 'rope', ropeTheta: 1000000, ropeScaling: { type: 'linear', factor: 8 }, mlp: 'geglu', qkvBias: false, linearBias: false,
+      tiedEmbeddings: true, qkNorm: 'head', normPlacement: 'both', slidingWindow: 5, layerTypes: ['local', 'local', 'global'],
+      ropeLocalTheta: 10000, normWeightOffset: 1, embedScale: 4, queryScale: 8 },
+  },
 ];
 
 // Parameters exact in f16 and bf16 (k/64, |k| < 256), so every dtype reads back to the same floats.
@@ -223,7 +249,8 @@ test('unsupported config.json fields fail before any weight is read, naming the 
     [{ model_type: 'mixtral' }, /model_type "mixtral" is not supported/],
     [{ model_type: 'gemma' }, /model_type "gemma" is not supported/],
     [{ sliding_window: 0 }, /sliding_window: 0 is in use \(shorter than max_position_embeddings 24\): expected a positive integer/, 'mistral'],
-    [{ use_sliding_window: true, sliding_window: 8 }, /sliding_window: 8 is in use .*qwen2's window .* is not supported/, 'qwen2'],
+    [{ use_sliding_window: true, sliding_window: 8, max_window_layers: -1 }, /max_window_layers: expected an integer >= 0, got -1/, 'qwen2'],
+    [{ use_sliding_window: true, sliding_window: 8, layer_types: ['full_attention', 'chunked_attention'] }, /layer_types\[1\]: "chunked_attention" is not supported/, 'qwen2'],
     [{ rope_scaling: { type: 'longrope', long_factor: [1], short_factor: [1] } }, /rope_scaling\.rope_type: "longrope" is not supported/, 'phi3'],
     [{ partial_rotary_factor: 0.75 }, /partial_rotary_factor: 0\.75 is not supported/, 'phi3'],
     [{ attention_bias: true }, /attention_bias: true is not supported for phi3/, 'phi3'],
@@ -236,7 +263,7 @@ test('unsupported config.json fields fail before any weight is read, naming the 
     [{ attention_bias: true }, /attention_bias true with mlp_bias false is not supported/],
     [{ quantization_config: { bits: 4 } }, /quantization_config: quantized weights are not supported/],
     [{ attention_bias: true }, /attention_bias: true is not supported for qwen3/, 'qwen3'],
-    [{ use_sliding_window: true, sliding_window: 8 }, /sliding_window: 8 is in use/, 'qwen3'],
+    [{ use_sliding_window: true, sliding_window: 0 }, /sliding_window: 0 is in use .*: expected a positive integer/, 'qwen3'],
     [{ layer_types: ['full_attention', 'sliding_attention'], sliding_window: 8 }, /layer_types\[1\]: "sliding_attention" is not supported/, 'qwen3'],
     [{ head_dim: undefined, hidden_size: 18 }, /head_dim: expected a positive integer, got undefined/, 'qwen3'],
     [{ attention_bias: true }, /attention_bias: true is not supported for olmo2/, 'olmo2'],
@@ -250,6 +277,45 @@ test('unsupported config.json fields fail before any weight is read, naming the 
     // garbage weights: the config error must come first
     await writeFile(path.join(dir, 'model.safetensors'), 'not a safetensors file');
     await rejects(GPT.load(dir), new RegExp(`config\\.json: ${pattern.source}`));
+  }
+  // Gemma's fields, on a gemma folder
+  const g = MODELS.find((x) => x.name === 'gemma2')!, g3 = MODELS.find((x) => x.name === 'gemma3')!;
+  const gemmaCases: [Record<string, unknown>, RegExp, LlamaType][] = [
+    [{ hidden_activation: 'gelu' }, /hidden_activation: "gelu" is not supported \(gelu_pytorch_tanh is\)/, 'gemma2'],
+    [{ hidden_activation: undefined, hidden_act: 'silu' }, /hidden_act: "silu" is not supported/, 'gemma2'],
+    [{ model_type: 'gemma3', text_config: { model_type: 'gemma3_text' } }, /model_type "gemma3" is a multimodal Gemma 3 .*only text models are supported/, 'gemma2'],
+    [{ layer_types: ['sliding_attention', 'chunked_attention'] }, /layer_types\[1\]: "chunked_attention" is not supported/, 'gemma2'],
+    [{ layer_types: ['sliding_attention'] }, /layer_types: expected an array of 2 entries/, 'gemma2'],
+    [{ attention_bias: true }, /attention_bias: true is not supported for Gemma/, 'gemma2'],
+    [{ attn_logit_softcapping: -1 }, /attn_logit_softcapping: expected a positive number or null|attn_logit_softcapping: expected a positive number/, 'gemma2'],
+    [{ torch_dtype: 'int8' }, /torch_dtype: "int8" is not supported/, 'gemma2'],
+    [{ rope_scaling: { rope_type: 'yarn', factor: 4 } }, /rope_scaling\.rope_type: "yarn" is not supported/, 'gemma3_text'],
+    [{ rope_parameters: { full_attention: { rope_type: 'default', rope_theta: 1e6 }, sliding_attention: { rope_type: 'linear', factor: 2, rope_theta: 1e4 } } },
+      /rope_parameters\.sliding_attention\.rope_type: "linear" is not supported/, 'gemma3_text'],
+    [{ use_bidirectional_attention: true }, /use_bidirectional_attention: true \(EmbeddingGemma\) is not supported/, 'gemma3_text'],
+  ];
+  for (const [i, [extra, pattern, type]] of gemmaCases.entries()) {
+    const dir = f(`cfg-gemma-${i}`);
+    const mm = type === 'gemma2' ? g : g3;
+    await writeHfLlamaFolder(dir, type, mm.cfg, params.get(mm.name)!, { config: extra });
+    await writeFile(path.join(dir, 'model.safetensors'), 'not a safetensors file');
+    await rejects(GPT.load(dir), new RegExp(`config\\.json: ${pattern.source}`));
+  }
+  // Gemma variants read to the same config: layer_types spelled out, transformers 5's per-kind
+  // rope_parameters; and float32's √24 where torch_dtype says float32
+  const gemmaOk: [Record<string, unknown>, LlamaType, GPTConfig][] = [
+    [{ layer_types: ['sliding_attention', 'full_attention'] }, 'gemma2', g.cfg],
+    [{ layer_types: ['sliding_attention', 'sliding_attention', 'full_attention'], sliding_window_pattern: undefined, rope_theta: undefined,
+      rope_scaling: undefined, rope_local_base_freq: undefined, rope_parameters: {
+        full_attention: { rope_type: 'linear', factor: 8, rope_theta: 1000000 }, sliding_attention: { rope_type: 'default', rope_theta: 10000 } } },
+    'gemma3_text', g3.cfg],
+    [{ torch_dtype: 'float32' }, 'gemma2', { ...g.cfg, embedScale: Math.fround(Math.sqrt(24)) }],
+  ];
+  for (const [i, [extra, type, want]] of gemmaOk.entries()) {
+    const dir = f(`cfg-gemma-ok-${i}`);
+    const mm = type === 'gemma2' ? g : g3;
+    await writeHfLlamaFolder(dir, type, mm.cfg, params.get(mm.name)!, { config: extra });
+    assert.equal((await readCheckpoint(dir)).config, pickConfig(want), `gemma ok ${i}`);
   }
   // supported variants: transformers 5's rope_parameters, sliding_window not in use
   const ok: [Record<string, unknown>, LlamaType][] = [
@@ -271,6 +337,34 @@ test('unsupported config.json fields fail before any weight is read, naming the 
     const dir = f(`cfg-ok-${i}`);
     await writeHfLlamaFolder(dir, type, m.cfg, params.get('llama')!, { config: extra });
     assert.equal((await readCheckpoint(dir)).config, pickConfig(m.cfg));
+  }
+});
+
+test('Qwen window variants read to the same config; a switch a config.json cannot hold is refused on save', async () => {
+  const q = MODELS.find((x) => x.name === 'qwen2-window')!;
+  const p = params.get(q.name)!;
+  const cases: [Record<string, unknown>, GPTConfig][] = [
+    [{ layer_types: ['full_attention', 'sliding_attention'], max_window_layers: undefined }, q.cfg],
+    [{ max_window_layers: 0 }, { ...q.cfg, layerTypes: undefined }], // the window on every layer
+    [{ max_window_layers: 2 }, { ...q.cfg, layerTypes: undefined, slidingWindow: undefined }], // on none
+    [{ use_sliding_window: false }, { ...q.cfg, layerTypes: undefined, slidingWindow: undefined }],
+  ];
+  for (const [i, [extra, want]] of cases.entries()) {
+    const dir = f(`qwen-window-ok-${i}`);
+    await writeHfLlamaFolder(dir, 'qwen2', q.cfg, p, { config: extra });
+    assert.equal((await readCheckpoint(dir)).config, pickConfig(want), `qwen window ${i}`);
+  }
+  // Gemma's cap on a Llama, a window pattern Qwen's rule cannot say: refused before any file is written
+  const llama = MODELS[0]!.cfg;
+  for (const [extra, field] of [[{ attnSoftcap: 5 }, 'attnSoftcap 5'], [{ normWeightOffset: 1 }, 'normWeightOffset 1'],
+    [{ qkvBias: true, slidingWindow: 4, layerTypes: ['local', 'global'] }, 'layerTypes']] as const) {
+    using model = await GPT.create({ ...llama, ...extra, seed: 1 });
+    const out = f(`refused-save-${field.split(' ')[0]}`);
+    await rejects(model.save(out), new RegExp(field === 'layerTypes' ? 'layerTypes \\["local","global"\\] are not global up to a layer and local from it'
+      : `${field} cannot be written in a \\w+ config\\.json .*save to a \\.safetensors file`));
+    assert.not.ok(await stat(out).catch(() => null), 'no folder written');
+    await model.save(`${out}.safetensors`); // the own format holds it
+    assert.equal((await readCheckpoint(`${out}.safetensors`)).config, pickConfig({ ...llama, ...extra }));
   }
 });
 

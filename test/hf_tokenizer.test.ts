@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readHfTokenizer, type HfTokenizer } from '../lib/hf_tokenizer.js';
 import { tokenizerForModel } from '../lib/model_tokenizer.js';
-import { encodeChat } from '../lib/data/chat.js';
+import { chatPromptTokens, encodeChat } from '../lib/data/chat.js';
 import { makeBatch } from '../lib/data/batch.js';
 import { readSamples } from '../lib/data/jsonl.js';
 import type { ChatMessage } from '../lib/chat_template.js';
@@ -153,6 +153,19 @@ test('chat errors: no template, no assistant, bad messages, unlocatable turn', a
   (files.config as Record<string, unknown>).chat_template = '{{ messages | length }}{% for m in messages %}{% if m.role != "assistant" %}{{ m.content }}{% endif %}{% endfor %}';
   const hides = await readHfTokenizer(await folder('hides', files));
   assert.throws(() => encodeChat(hides, { messages: conversation }, 'q'), /q: messages\[2\]: the chat template's rendering does not contain this assistant turn/);
+});
+
+test('a template that refuses a system turn (as Gemma 2\'s does): a clear error naming the roles, in training data and prompts', async () => {
+  const files = llama3TokenizerFiles();
+  (files.config as Record<string, unknown>).chat_template = "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}" +
+    '{% for m in messages %}<start_of_turn>{{ m.role }}\n{{ m.content }}<end_of_turn>\n{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}';
+  const tok = await readHfTokenizer(await folder('no-system', files));
+  const msgs = [{ role: 'system', content: 'be brief' }, ...conversation.filter((m) => m.role !== 'system')];
+  const want = /the model's chat template refused this conversation \(roles: system, user[^)]*\): System role not supported; if it has no system role, put the system text at the start of the first user turn/;
+  assert.throws(() => encodeChat(tok, { messages: msgs }, 'samples[0]'), (e: Error) => /^samples\[0\]: /.test(e.message) && want.test(e.message));
+  assert.throws(() => chatPromptTokens(tok, msgs.slice(0, 2)), (e: Error) => (e as { code?: string }).code === 'ERR_HEADGRAD_DATA' && want.test(e.message));
+  // without the system turn the same template renders
+  assert.ok(encodeChat(tok, { messages: msgs.slice(1) }, 'samples[0]').seq.length > 0);
 });
 
 test('makeBatch on conversations: weights on assistant targets only, per-sample means, BOS kept when cut', () => {

@@ -230,6 +230,13 @@ const switches: [string, ReferenceConfig][] = [
   ['Llama 3 (GQA, rope llama3, SwiGLU, RMSNorm, untied)', { ...llama, ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8 } }],
   ['Qwen2-like (QKV biases only, rope linear, tied)', { ...llama, kvHeads: 1, qkvBias: true, tiedEmbeddings: true, ropeTheta: 1000, ropeScaling: { type: 'linear', factor: 2 } }],
   ['mixed (RMSNorm + GELU + learned positions + linear biases)', { vocabSize: 9, maxSeqLen: 7, layers: 2, heads: 2, kvHeads: 1, dim: 6, ffnDim: 10, norm: 'rmsnorm', normEps: 1e-4 }],
+  // Gemma's switches (docs/families.md), caps low enough to bend: GeGLU, 1 + w norms before and
+  // after the sublayers, embedding scale, both soft-caps, query scale, a local and a global layer
+  ['Gemma 2-like', { ...llama, mlp: 'geglu', headDim: 6, normPlacement: 'both', normWeightOffset: 1, embedScale: 2.5, attnSoftcap: 2,
+    finalSoftcap: 3, queryScale: 5, slidingWindow: 2, layerTypes: ['local', 'global'] }],
+  ['Gemma 3-like (per-head q/k norms with 1 + w, local RoPE base, global linear scaling)', { ...llama, mlp: 'geglu', qkNorm: 'head',
+    normPlacement: 'both', normWeightOffset: 1, embedScale: 3, queryScale: 4, slidingWindow: 3, layerTypes: ['global', 'local'],
+    ropeTheta: 1000000, ropeLocalTheta: 10000, ropeScaling: { type: 'linear', factor: 8 } }],
 ];
 torchTest(`reference = an independent PyTorch implementation with autograd gate gradients: ${switches.map((s) => s[0]).join('; ')}`, () => {
   const B = 2, T = 6;

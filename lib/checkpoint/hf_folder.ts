@@ -18,7 +18,8 @@ import { randomBytes } from 'node:crypto';
 import { bf16ToF32, decodeFloats, DTYPE_BYTES, f16ToF32, firstNonFinite } from './dtype.js';
 import { CheckpointError } from './errors.js';
 import { configFromHfJson } from './hf_gpt2.js';
-import { isLlamaFamily, llamaConfigFromHf, llamaConfigToHf, llamaFamilyOf } from './hf_llama_config.js';
+import { isLlamaFamily, llamaConfigFromHf, llamaConfigToHf, llamaFamilyOf, type LlamaFamily } from './hf_llama_config.js';
+import { gemmaConfigFromHf, gemmaConfigToHf, gemmaFamilyOf, isGemmaFamily } from './hf_gemma_config.js';
 import { hfTensorSpecs, isIgnoredHfName, type HfModelType, type HfTensorSpec } from './hf_names.js';
 import { isGpt2Config, parameterCount, pickConfig, validateConfig, type GPTConfig } from './layout.js';
 import { f32SafetensorsHeader, readSafetensorsHeader, type SafetensorsLocation } from './safetensors.js';
@@ -53,7 +54,10 @@ export async function readHfFolderConfig(dir: string): Promise<{ modelType: HfMo
   let config: GPTConfig;
   if (type === 'gpt2') config = configFromHfJson(json);
   else if (isLlamaFamily(type)) config = llamaConfigFromHf(json, fail);
-  else return fail(`model_type ${JSON.stringify(type)} is not supported (gpt2, llama, mistral, qwen2, qwen3, olmo2 and phi3 are)`);
+  else if (isGemmaFamily(type)) config = gemmaConfigFromHf(json, fail);
+  else if (type === 'gemma3' && json.text_config != null) {
+    return fail('model_type "gemma3" is a multimodal Gemma 3 (Gemma3ForConditionalGeneration: a vision tower beside the text model, whose weights sit under language_model.*); only text models are supported (Gemma3ForCausalLM, model_type gemma3_text: the 1B, or a text-only export)');
+  } else return fail(`model_type ${JSON.stringify(type)} is not supported (gpt2, llama, mistral, qwen2, qwen3, olmo2, phi3, gemma2 and gemma3_text are)`);
   try {
     validateConfig(config, 'config.json');
   } catch (e) {
@@ -290,6 +294,21 @@ type Dtype = 'F32' | 'BF16';
 const dtypeBytes = (d: Dtype) => (d === 'BF16' ? 2 : 4);
 const WRITE_CHUNK = 1 << 22; // floats exported per call while writing
 
+// A config.json must read back to the config it was written from: a switch that the family's
+// fields cannot say (Gemma's soft-caps on a Llama, a window pattern Qwen's rule cannot
+// describe, ...) would otherwise be dropped silently and the folder compute another model.
+function checkReadsBack(config: GPTConfig, hfConfig: Record<string, unknown>, family: HfModelType): void {
+  const fail = (p: string): never => {
+    throw new HeadgradRangeError(`config: a ${family} config.json cannot hold this model (${p})`);
+  };
+  const back = pickConfig(isGemmaFamily(family) ? gemmaConfigFromHf(hfConfig, fail) : llamaConfigFromHf(hfConfig, fail)) as unknown as Record<string, unknown>;
+  const want = pickConfig(config) as unknown as Record<string, unknown>;
+  const lost = [...new Set([...Object.keys(want), ...Object.keys(back)])].filter((k) => JSON.stringify(want[k]) !== JSON.stringify(back[k]));
+  if (lost.length > 0) {
+    throw new HeadgradRangeError(`config: ${lost.map((k) => `${k} ${JSON.stringify(want[k] ?? null)}`).join(', ')} cannot be written in a ${family} config.json (it would read back as ${lost.map((k) => JSON.stringify(back[k] ?? null)).join(', ')}); save to a .safetensors file (headgrad's own format) instead`);
+  }
+}
+
 /** Files beside the weights that make a folder usable on its own: tokenizer and generation settings. */
 const COMPANIONS = [
   'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'chat_template.jinja',
@@ -304,12 +323,15 @@ const COMPANIONS = [
 export async function writeHfFolder(dir: string, config: GPTConfig, read: (offset: number, length: number) => Float32Array, o: WriteHfFolderOptions = {}): Promise<void> {
   validateConfig(config);
   const gpt2 = isGpt2Config(config);
-  const family = gpt2 ? undefined : llamaFamilyOf(config, o.modelType);
+  const gemma = gpt2 ? null : gemmaFamilyOf(config);
+  const family = gpt2 ? undefined : gemma ?? llamaFamilyOf(config, o.modelType);
   const specs = gpt2 ? hfTensorSpecs('gpt2', config, { gpt2Prefix: 'transformer.' }) : hfTensorSpecs(family!, config);
-  const hfConfig = gpt2 ? gpt2ConfigToHf(config) : llamaConfigToHf(config, family);
+  const hfConfig = gpt2 ? gpt2ConfigToHf(config) : gemma ? gemmaConfigToHf(config, gemma) : llamaConfigToHf(config, family as LlamaFamily);
   // A first pass over the values decides each tensor's dtype, as the headers come first.
   const dtypes = new Map<string, Dtype>(specs.map((s) => [s.name, o.bf16Where === 'exact' && allBf16(s, read) ? 'BF16' : 'F32']));
-  if (o.bf16Where === 'exact') hfConfig.torch_dtype = [...dtypes.values()].every((d) => d === 'BF16') ? 'bfloat16' : 'float32';
+  // (a Gemma's torch_dtype is the dtype of its embedding scale, which transformers computes in it: kept)
+  if (o.bf16Where === 'exact' && !gemma) hfConfig.torch_dtype = [...dtypes.values()].every((d) => d === 'BF16') ? 'bfloat16' : 'float32';
+  if (!gpt2) checkReadsBack(config, hfConfig, family!);
   const maxShard = o.maxShardBytes ?? 5e9;
   const shards: HfTensorSpec[][] = [[]];
   let size = 0;

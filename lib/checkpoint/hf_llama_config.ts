@@ -18,9 +18,12 @@
 //   mistral, phi3: sliding_window shorter than max_position_embeddings -> slidingWindow (Mistral
 //                          v0.1's 4096, Phi-3 mini's 2047); phi3: fused qkv_proj / gate_up_proj
 //                          (hf_names.ts), no biases; attention_bias refused
+//   qwen2, qwen3 with use_sliding_window: sliding_window -> slidingWindow on the layers that
+//                          layer_types marks sliding_attention, or else on the layers from
+//                          max_window_layers on (transformers' rule) -> layerTypes
 // Refused: hidden_act other than silu, head_dim other than hidden_size / num_attention_heads
-// (except qwen3), qwen2/qwen3 use_sliding_window (their window covers only the layers from
-// max_window_layers on), a layer_types entry other than full_attention, other rope types
+// (except qwen3), a layer_types entry other than full_attention (qwen2, qwen3 with their window:
+// also sliding_attention), other rope types
 // (dynamic, yarn, longrope: Phi-3's long-context models, ...), partial_rotary_factor other than
 // 1, mixture-of-experts fields, quantized weights (quantization_config), and any other model_type.
 import { pickConfig, resolveConfig, type GPTConfig } from './layout.js';
@@ -36,7 +39,7 @@ export function isLlamaFamily(t: unknown): t is LlamaFamily {
 /** Throws an Error whose message names the config.json field; `fail` adds the file. */
 export function llamaConfigFromHf(json: Record<string, unknown>, fail: (problem: string) => never): GPTConfig {
   const type = json.model_type;
-  if (!isLlamaFamily(type)) fail(`model_type ${JSON.stringify(type)} is not supported (llama, mistral, qwen2, qwen3, olmo2, phi3 and gpt2 are)`);
+  if (!isLlamaFamily(type)) fail(`model_type ${JSON.stringify(type)} is not supported (llama, mistral, qwen2, qwen3, olmo2, phi3, gemma2, gemma3_text and gpt2 are)`);
   const int = (key: string, dflt?: number): number => {
     const v = json[key] ?? dflt;
     if (!Number.isInteger(v) || (v as number) <= 0) fail(`${key}: expected a positive integer, got ${JSON.stringify(json[key])}`);
@@ -81,13 +84,17 @@ export function llamaConfigFromHf(json: Record<string, unknown>, fail: (problem:
   const windowUsed = qwen ? json.use_sliding_window === true : window != null;
   // a window at least max_position_embeddings long never masks anything
   let slidingWindow = 0;
+  let layerTypes: ('local' | 'global')[] | undefined;
   if (windowUsed && !(Number.isInteger(window) && (window as number) >= maxSeqLen)) {
-    if (qwen || !(Number.isInteger(window) && (window as number) > 0)) {
-      fail(`sliding_window: ${JSON.stringify(window)} is in use (shorter than max_position_embeddings ${maxSeqLen})${qwen ? `; ${type}'s window (on the layers from max_window_layers on) is not supported` : ': expected a positive integer'}`);
+    if (!(Number.isInteger(window) && (window as number) > 0)) {
+      fail(`sliding_window: ${JSON.stringify(window)} is in use (shorter than max_position_embeddings ${maxSeqLen}): expected a positive integer`);
     }
     slidingWindow = window as number;
+    if (qwen) layerTypes = qwenLayerTypes(json, int('num_hidden_layers'), fail);
   }
-  if (json.layer_types != null) {
+  if (layerTypes?.every((t) => t === 'local')) layerTypes = undefined; // the window on every layer
+  if (layerTypes?.every((t) => t === 'global')) [layerTypes, slidingWindow] = [undefined, 0];
+  if (json.layer_types != null && !layerTypes && !(qwen && slidingWindow)) {
     const kinds = json.layer_types;
     if (!Array.isArray(kinds)) fail(`layer_types: expected an array, got ${JSON.stringify(kinds)}`);
     const other = (kinds as unknown[]).findIndex((k) => k !== 'full_attention');
@@ -123,7 +130,25 @@ export function llamaConfigFromHf(json: Record<string, unknown>, fail: (problem:
     ...(type === 'qwen3' ? { qkNorm: 'head' } : {}),
     ...(type === 'olmo2' ? { qkNorm: 'projection', normPlacement: 'post' } : {}),
     ...(slidingWindow ? { slidingWindow } : {}),
+    ...(layerTypes ? { layerTypes } : {}),
   } as GPTConfig;
+}
+
+// Qwen2/Qwen3's windowed layers: layer_types, or (transformers' default for it) the layers from
+// max_window_layers on.
+function qwenLayerTypes(json: Record<string, unknown>, layers: number, fail: (p: string) => never): ('local' | 'global')[] {
+  if (json.layer_types != null) {
+    const kinds = json.layer_types;
+    if (!Array.isArray(kinds) || kinds.length !== layers) fail(`layer_types: expected an array of ${layers} entries, got ${JSON.stringify(kinds)}`);
+    return (kinds as unknown[]).map((k, i) => {
+      if (k === 'sliding_attention') return 'local';
+      if (k === 'full_attention') return 'global';
+      return fail(`layer_types[${i}]: ${JSON.stringify(k)} is not supported (sliding_attention and full_attention are)`);
+    });
+  }
+  const from = json.max_window_layers ?? 28;
+  if (!Number.isInteger(from) || (from as number) < 0) fail(`max_window_layers: expected an integer >= 0, got ${JSON.stringify(json.max_window_layers)}`);
+  return Array.from({ length: layers }, (_, i) => (i >= (from as number) ? 'local' : 'global'));
 }
 
 /**
@@ -144,7 +169,10 @@ export function llamaFamilyOf(config: GPTConfig, preferred?: string): LlamaFamil
     throw new HeadgradRangeError(`config: headDim ${c.headDim}, qkNorm '${c.qkNorm}', normPlacement '${c.normPlacement}' with qkvBias ${c.qkvBias}, linearBias ${c.linearBias} has no Hugging Face model type (qwen3: qkNorm 'head' without biases; olmo2: qkNorm 'projection', normPlacement 'post', without biases)`);
   }
   if (c.slidingWindow > 0) {
-    if (c.qkvBias || c.linearBias) throw new HeadgradRangeError(`config: slidingWindow ${c.slidingWindow} with biases has no Hugging Face model type (mistral and phi3 have none)`);
+    // a window on some layers only: Qwen2's per-layer rule (q/k/v biases) or Llama's (none: Qwen2's rule needs the biases)
+    if (c.qkvBias && !c.linearBias) return 'qwen2';
+    if (c.qkvBias || c.linearBias) throw new HeadgradRangeError(`config: slidingWindow ${c.slidingWindow} with biases has no Hugging Face model type (mistral and phi3 have none, qwen2 q/k/v biases only)`);
+    if (c.layerTypes) throw new HeadgradRangeError(`config: layerTypes ${JSON.stringify(c.layerTypes)} without q/k/v biases has no Hugging Face model type (qwen2 has them, qwen3 has qkNorm 'head'; gemma2 and gemma3_text have mlp 'geglu')`);
     return 'mistral';
   }
   if (c.qkvBias && !c.linearBias) return 'qwen2';
@@ -168,7 +196,7 @@ type RopeScaling = null | { type: 'linear'; factor: number }
 
 // transformers 4 writes rope_theta at the top and rope_scaling beside it; transformers 5 writes
 // both into rope_parameters ({rope_type, rope_theta, factor, ...}).
-function rope(json: Record<string, unknown>, fail: (p: string) => never): { ropeTheta: number; ropeScaling: RopeScaling } {
+export function rope(json: Record<string, unknown>, fail: (p: string) => never): { ropeTheta: number; ropeScaling: RopeScaling } {
   const params = json.rope_parameters as Record<string, unknown> | undefined;
   const field = params != null ? 'rope_parameters' : 'rope_scaling';
   const s = (params ?? json.rope_scaling) as Record<string, unknown> | null | undefined;
@@ -198,25 +226,52 @@ function rope(json: Record<string, unknown>, fail: (p: string) => never): { rope
   return { ropeTheta: theta as number, ropeScaling: scaling! };
 }
 
-/** GPTConfig (Llama family) -> config.json that transformers reads back into the same model. */
-export function llamaConfigToHf(config: GPTConfig, as?: LlamaFamily): Record<string, unknown> {
-  const c = resolveConfig(config);
-  const type = as ?? llamaFamilyOf(config);
-  const { qkvBias, linearBias } = c;
-  const s = c.ropeScaling;
-  const ropeScaling = !s ? null : s.type === 'linear'
+// Qwen2/Qwen3's window fields: off, or on from max_window_layers on (older transformers read
+// only that), with layer_types spelled out (newer ones read it first).
+function qwenWindowToHf(c: ReturnType<typeof resolveConfig>): Record<string, unknown> {
+  if (c.slidingWindow === 0) return { use_sliding_window: false, sliding_window: null };
+  const types = c.layerTypes ?? Array.from({ length: c.layers }, () => 'local' as const);
+  const from = types.indexOf('local');
+  if (from < 0 || types.slice(from).some((t) => t !== 'local')) {
+    throw new HeadgradRangeError(`config: layerTypes ${JSON.stringify(types)} are not global up to a layer and local from it, which is all a qwen2/qwen3 config.json can say`);
+  }
+  return {
+    use_sliding_window: true, sliding_window: c.slidingWindow, max_window_layers: from,
+    layer_types: types.map((t) => (t === 'local' ? 'sliding_attention' : 'full_attention')),
+  };
+}
+
+/** The size fields every Llama-family and Gemma config.json has. */
+export function hfSizes(c: ReturnType<typeof resolveConfig>): Record<string, number> {
+  return {
+    vocab_size: c.vocabSize, max_position_embeddings: c.maxSeqLen, num_hidden_layers: c.layers, num_attention_heads: c.heads,
+    num_key_value_heads: c.kvHeads, hidden_size: c.dim, head_dim: c.headDim, intermediate_size: c.ffnDim,
+  };
+}
+
+/** ropeScaling -> config.json's rope_scaling. */
+export function ropeScalingToHf(s: RopeScaling): Record<string, unknown> | null {
+  return !s ? null : s.type === 'linear'
     ? { rope_type: 'linear', factor: s.factor }
     : {
       rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor,
       original_max_position_embeddings: s.originalMaxPositions,
     };
+}
+
+/** GPTConfig (Llama family) -> config.json that transformers reads back into the same model. */
+export function llamaConfigToHf(config: GPTConfig, as?: LlamaFamily): Record<string, unknown> {
+  const c = resolveConfig(config);
+  const type = as ?? llamaFamilyOf(config);
+  const { qkvBias, linearBias } = c;
+  const ropeScaling = ropeScalingToHf(c.ropeScaling);
   const architecture = {
     llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', olmo2: 'Olmo2ForCausalLM',
     phi3: 'Phi3ForCausalLM',
   }[type];
   const window = c.slidingWindow > 0 ? c.slidingWindow : null;
   const typeFields: Record<string, unknown> = type === 'qwen2' || type === 'qwen3'
-    ? { use_sliding_window: false, sliding_window: null, ...(type === 'qwen3' ? { attention_bias: false } : {}) }
+    ? { ...qwenWindowToHf(c), ...(type === 'qwen3' ? { attention_bias: false } : {}) }
     : type === 'olmo2' ? { attention_bias: false }
     : type === 'mistral' ? { sliding_window: window }
     : type === 'phi3' ? { sliding_window: window, original_max_position_embeddings: c.maxSeqLen }
@@ -224,14 +279,7 @@ export function llamaConfigToHf(config: GPTConfig, as?: LlamaFamily): Record<str
   return {
     architectures: [architecture],
     model_type: type,
-    vocab_size: c.vocabSize,
-    max_position_embeddings: c.maxSeqLen,
-    num_hidden_layers: c.layers,
-    num_attention_heads: c.heads,
-    num_key_value_heads: c.kvHeads,
-    hidden_size: c.dim,
-    head_dim: c.headDim,
-    intermediate_size: c.ffnDim,
+    ...hfSizes(c),
     hidden_act: 'silu',
     rms_norm_eps: c.normEps,
     rope_theta: c.ropeTheta,

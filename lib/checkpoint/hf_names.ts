@@ -18,7 +18,8 @@
 //            [H·hs], [KV·hs] over the projection, OLMo 2)
 //   normPlacement 'post' (OLMo 2): no input_layernorm; post_attention_layernorm -> postattnw[l]
 //            (after attention, not before the MLP) and post_feedforward_layernorm -> postffnw[l]
-//   normPlacement 'both' (Gemma): pre_feedforward_layernorm -> ln2w[l], and the two post norms
+//   normPlacement 'both' (Gemma 2, Gemma 3 text): pre_feedforward_layernorm -> ln2w[l], and the
+//            two post norms (Gemma3ForCausalLM saves its layers under model., as Llama)
 // and o_proj is [C, H·hs] (headDim may differ from C/H). Phi-3 fuses q/k/v and gate/up in the
 // engine's own row order, so its tensors are the canonical slices whole:
 //   model.layers.l.self_attn.qkv_proj.weight        qkvw[l] [(H + 2·KV)·hs, C]
@@ -33,7 +34,7 @@ export interface HfTensorSpec {
   transpose: boolean; // HF [in, out] <-> canonical [out, in] (shape is [in, out])
 }
 
-export type HfModelType = 'gpt2' | 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'olmo2' | 'phi3';
+export type HfModelType = 'gpt2' | 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'olmo2' | 'phi3' | 'gemma2' | 'gemma3_text';
 
 /** The tensors of a model of this type and config, in canonical order. */
 export function hfTensorSpecs(type: HfModelType, cfg: GPTConfig, o: { gpt2Prefix?: string } = {}): HfTensorSpec[] {

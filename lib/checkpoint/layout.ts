@@ -31,8 +31,8 @@ export interface GPTConfig {
   ropeTheta?: number;
   /** RoPE frequency scaling; default null (none). */
   ropeScaling?: RopeScaling | null;
-  /** 'gelu' (fc 4x, tanh GELU) or 'swiglu' (down(silu(gate(x)) * up(x))). Default 'gelu'. */
-  mlp?: 'gelu' | 'swiglu';
+  /** 'gelu' (fc 4x, tanh GELU), 'swiglu' (down(silu(gate(x)) * up(x))) or 'geglu' (down(gelu_tanh(gate(x)) * up(x)): Gemma). Default 'gelu'. */
+  mlp?: 'gelu' | 'swiglu' | 'geglu';
   /** Biases on the q/k/v projections; default true (GPT-2). Llama false, Qwen2 true. */
   qkvBias?: boolean;
   /** Biases on the attention output projection and the MLP linears; default true. */
@@ -50,10 +50,31 @@ export interface GPTConfig {
   normPlacement?: 'pre' | 'post' | 'both';
   /** Causal sliding-window attention: position t attends to t − slidingWindow + 1 .. t (Mistral v0.1, Phi-3). Default 0: all earlier positions. */
   slidingWindow?: number;
+  /**
+   * Per-layer attention kind (Gemma 2 and 3), one entry per layer: 'local' layers use slidingWindow
+   * (and ropeLocalTheta), 'global' ones attend to all earlier positions (ropeTheta, ropeScaling).
+   * Default: every layer as slidingWindow says.
+   */
+  layerTypes?: ('local' | 'global')[] | null;
+  /** RoPE base of the local layers, without ropeScaling (Gemma 3: 10000). Default 0: the global layers' tables. */
+  ropeLocalTheta?: number;
+  /** Every RMSNorm (q/k and final norms too) computes x̂·(normWeightOffset + w) (Gemma: 1). Default 0. */
+  normWeightOffset?: number;
+  /** The embeddings are multiplied by it (Gemma: √dim, rounded to the checkpoint's dtype). Default 1. */
+  embedScale?: number;
+  /** Attention logits s -> cap·tanh(s/cap) before the softmax (Gemma 2: 50). Default 0: none. */
+  attnSoftcap?: number;
+  /** Output logits z -> cap·tanh(z/cap) (Gemma 2: 30). Default 0: none. */
+  finalSoftcap?: number;
+  /** Attention scale queryScale^-1/2 instead of headDim^-1/2 (Gemma's query_pre_attn_scalar). Default 0: headDim. */
+  queryScale?: number;
 }
 
 /** A config with every optional field filled in with its value (defaults where absent). */
-export type ResolvedConfig = Required<Omit<GPTConfig, 'ropeScaling'>> & { ropeScaling: RopeScaling | null };
+export type ResolvedConfig = Required<Omit<GPTConfig, 'ropeScaling' | 'layerTypes'>> & {
+  ropeScaling: RopeScaling | null;
+  layerTypes: ('local' | 'global')[] | null;
+};
 
 export interface ParameterTensor {
   name: string;
@@ -65,7 +86,8 @@ export interface ParameterTensor {
 const SIZE_FIELDS = ['vocabSize', 'maxSeqLen', 'layers', 'heads', 'dim'] as const;
 const OPTIONAL_FIELDS = [
   'kvHeads', 'ffnDim', 'norm', 'normEps', 'positions', 'ropeTheta', 'ropeScaling', 'mlp', 'qkvBias', 'linearBias',
-  'tiedEmbeddings', 'headDim', 'qkNorm', 'normPlacement', 'slidingWindow',
+  'tiedEmbeddings', 'headDim', 'qkNorm', 'normPlacement', 'slidingWindow', 'layerTypes', 'ropeLocalTheta',
+  'normWeightOffset', 'embedScale', 'attnSoftcap', 'finalSoftcap', 'queryScale',
 ] as const;
 
 /** The defaults of the optional fields (GPT-2) for a config with these sizes. */
@@ -91,6 +113,13 @@ export function resolveConfig(cfg: GPTConfig): ResolvedConfig {
     qkNorm: cfg.qkNorm ?? 'none',
     normPlacement: cfg.normPlacement ?? 'pre',
     slidingWindow: cfg.slidingWindow ?? 0,
+    layerTypes: cfg.layerTypes ?? null,
+    ropeLocalTheta: cfg.ropeLocalTheta ?? 0,
+    normWeightOffset: cfg.normWeightOffset ?? 0,
+    embedScale: cfg.embedScale ?? 1,
+    attnSoftcap: cfg.attnSoftcap ?? 0,
+    finalSoftcap: cfg.finalSoftcap ?? 0,
+    queryScale: cfg.queryScale ?? 0,
   };
 }
 
@@ -120,10 +149,11 @@ export function validateConfig(cfg: GPTConfig, where = 'config'): void {
   if (cfg.normEps !== undefined) checkPositive(cfg.normEps, `${where}.normEps`, 1);
   checkChoice(cfg.positions, `${where}.positions`, ['learned', 'rope']);
   if (cfg.ropeTheta !== undefined) checkPositive(cfg.ropeTheta, `${where}.ropeTheta`, 1e12);
-  checkChoice(cfg.mlp, `${where}.mlp`, ['gelu', 'swiglu']);
+  checkChoice(cfg.mlp, `${where}.mlp`, ['gelu', 'swiglu', 'geglu']);
   checkChoice(cfg.qkNorm, `${where}.qkNorm`, ['none', 'head', 'projection']);
   if (cfg.slidingWindow !== undefined && cfg.slidingWindow !== 0) checkPositiveInt(cfg.slidingWindow, `${where}.slidingWindow`);
   checkChoice(cfg.normPlacement, `${where}.normPlacement`, ['pre', 'post', 'both']);
+  validateGemmaSwitches(cfg, where);
   for (const key of ['qkvBias', 'linearBias', 'tiedEmbeddings'] as const) {
     if (cfg[key] !== undefined && typeof cfg[key] !== 'boolean') {
       throw new HeadgradTypeError(`${where}.${key}: expected a boolean, got ${JSON.stringify(cfg[key])}`);
@@ -144,6 +174,33 @@ export function validateConfig(cfg: GPTConfig, where = 'config'): void {
   if (r.ropeScaling && r.positions !== 'rope') {
     throw new HeadgradRangeError(`${where}.ropeScaling: needs positions 'rope', got positions '${r.positions}'`);
   }
+}
+
+// The switches Gemma 2 and 3 add; each is off at its default.
+function validateGemmaSwitches(cfg: GPTConfig, where: string): void {
+  for (const key of ['ropeLocalTheta', 'attnSoftcap', 'finalSoftcap', 'queryScale'] as const) {
+    if (cfg[key] !== undefined && cfg[key] !== 0) checkPositive(cfg[key], `${where}.${key}`, 1e12);
+  }
+  if (cfg.embedScale !== undefined) checkPositive(cfg.embedScale, `${where}.embedScale`, 1e6);
+  if (cfg.normWeightOffset !== undefined && (typeof cfg.normWeightOffset !== 'number' || !Number.isFinite(cfg.normWeightOffset))) {
+    throw new HeadgradTypeError(`${where}.normWeightOffset: expected a finite number, got ${JSON.stringify(cfg.normWeightOffset)}`);
+  }
+  if ((cfg.normWeightOffset ?? 0) !== 0 && cfg.norm !== 'rmsnorm') {
+    throw new HeadgradRangeError(`${where}.normWeightOffset: needs norm 'rmsnorm', got '${cfg.norm ?? 'layernorm'}'`);
+  }
+  if ((cfg.ropeLocalTheta ?? 0) !== 0 && cfg.positions !== 'rope') {
+    throw new HeadgradRangeError(`${where}.ropeLocalTheta: needs positions 'rope', got '${cfg.positions ?? 'learned'}'`);
+  }
+  const types = cfg.layerTypes;
+  if (types === undefined || types === null) return;
+  if (!Array.isArray(types)) throw new HeadgradTypeError(`${where}.layerTypes: expected an array of 'local' | 'global', got ${JSON.stringify(types)}`);
+  if (types.length !== cfg.layers) {
+    throw new HeadgradRangeError(`${where}.layerTypes: expected one entry per layer (${cfg.layers}), got ${types.length}`);
+  }
+  types.forEach((t, i) => {
+    if (t !== 'local' && t !== 'global') throw new HeadgradRangeError(`${where}.layerTypes[${i}]: expected 'local' or 'global', got ${JSON.stringify(t)}`);
+    if (t === 'local' && !cfg.slidingWindow) throw new HeadgradRangeError(`${where}.layerTypes[${i}]: 'local' needs slidingWindow > 0`);
+  });
 }
 
 function validateRopeScaling(s: unknown, where: string): void {
@@ -191,7 +248,7 @@ function checkChoice(v: unknown, name: string, choices: string[]): void {
  *   qkvw [L, (H + 2·KV)·hs, C]: rows [all q heads; all k heads; all v heads]; qkvb likewise.
  *   attprojw [L, C, H·hs]; qnw, knw [L, hs] ('head') or [L, H·hs], [L, KV·hs] ('projection').
  *   gelu:   fcw [L, F, C], fcb [L, F], fcprojw [L, C, F]  (F = ffnDim)
- *   swiglu: fcw [L, 2F, C] = [gate rows; up rows], fcb [L, 2F], fcprojw [L, C, F]
+ *   swiglu, geglu: fcw [L, 2F, C] = [gate rows; up rows], fcb [L, 2F], fcprojw [L, C, F]
  */
 export function parameterLayout(cfg: GPTConfig): ParameterTensor[] {
   validateConfig(cfg);
@@ -200,7 +257,7 @@ export function parameterLayout(cfg: GPTConfig): ParameterTensor[] {
   const hs = r.headDim;
   const QKV = (r.heads + 2 * r.kvHeads) * hs;
   const QD = r.heads * hs;
-  const FC = r.mlp === 'swiglu' ? 2 * F : F;
+  const FC = r.mlp === 'gelu' ? F : 2 * F;
   const pre = r.normPlacement !== 'post', post = r.normPlacement !== 'pre';
   const ln = r.norm === 'layernorm' && pre;
   const head = r.qkNorm === 'head';
@@ -254,7 +311,8 @@ export function pickConfig(cfg: GPTConfig): GPTConfig {
   for (const key of OPTIONAL_FIELDS) {
     const v = cfg[key];
     if (v === undefined || JSON.stringify(v) === JSON.stringify(dflt[key])) continue;
-    (out as unknown as Record<string, unknown>)[key] = key === 'ropeScaling' ? { ...(v as object) } : v;
+    (out as unknown as Record<string, unknown>)[key] =
+      key === 'ropeScaling' ? { ...(v as object) } : key === 'layerTypes' ? [...(v as string[])] : v;
   }
   return out;
 }

@@ -77,7 +77,8 @@ GPTConfig read_config(const Napi::Object& o) {
   cfg.positions = optional_choice(o, "positions", "learned", "learned|rope", ctx) == "rope" ? PosKind::Rope
                                                                                             : PosKind::Learned;
   cfg.rope_theta = optional_number(o, "ropeTheta", 10000.0, ctx);
-  cfg.mlp = optional_choice(o, "mlp", "gelu", "gelu|swiglu", ctx) == "swiglu" ? MlpKind::SwiGLU : MlpKind::Gelu;
+  const std::string mlp = optional_choice(o, "mlp", "gelu", "gelu|swiglu|geglu", ctx);
+  cfg.mlp = mlp == "swiglu" ? MlpKind::SwiGLU : mlp == "geglu" ? MlpKind::GeGLU : MlpKind::Gelu;
   cfg.qkv_bias = optional_bool(o, "qkvBias", true, ctx);
   cfg.linear_bias = optional_bool(o, "linearBias", true, ctx);
   cfg.tied = optional_bool(o, "tiedEmbeddings", true, ctx);
@@ -87,6 +88,24 @@ GPTConfig read_config(const Napi::Object& o) {
   cfg.qk_norm = qk == "head" ? QkNormKind::Head : qk == "projection" ? QkNormKind::Projection : QkNormKind::None;
   const std::string place = optional_choice(o, "normPlacement", "pre", "pre|post|both", ctx);
   cfg.norm_place = place == "post" ? NormPlacement::Post : place == "both" ? NormPlacement::Both : NormPlacement::Pre;
+  cfg.norm_w_offset = optional_number(o, "normWeightOffset", 0.0, ctx);
+  cfg.embed_scale = optional_number(o, "embedScale", 1.0, ctx);
+  cfg.attn_softcap = optional_number(o, "attnSoftcap", 0.0, ctx);
+  cfg.final_softcap = optional_number(o, "finalSoftcap", 0.0, ctx);
+  cfg.query_scale = optional_number(o, "queryScale", 0.0, ctx);
+  cfg.rope_local_theta = optional_number(o, "ropeLocalTheta", 0.0, ctx);
+  Napi::Value lt = o.Get("layerTypes");
+  if (!lt.IsUndefined() && !lt.IsNull()) {
+    if (!lt.IsArray()) type_error(o.Env(), "config.layerTypes: expected an array of 'local' | 'global', got " + describe(lt));
+    Napi::Array a = lt.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); ++i) {
+      Napi::Value e = a.Get(i);
+      const std::string s = e.IsString() ? e.As<Napi::String>().Utf8Value() : "";
+      if (s != "local" && s != "global")
+        range_error(o.Env(), "config.layerTypes[" + std::to_string(i) + "]: expected 'local' or 'global', got " + describe(e));
+      cfg.local_layers.push_back(s == "local");
+    }
+  }
   Napi::Value rs = o.Get("ropeScaling");
   if (!rs.IsUndefined() && !rs.IsNull()) {
     const char* rctx = "config.ropeScaling";

@@ -24,6 +24,8 @@ void validate_attention(const AttnShape& s, const AttnParams& p) {
   HG_CHECK(p.window >= 0 && (p.window == 0 || p.causal),
            "attention window: expected 0 or a positive window with causal attention, got " + std::to_string(p.window) +
                (p.causal ? "" : " (not causal)"));
+  HG_CHECK(std::isfinite(p.softcap) && p.softcap >= 0.f,
+           "attention softcap: expected 0 (none) or a finite positive number, got " + std::to_string(p.softcap));
   // 0 selects the default 1/sqrt(headDim); a negative scale would flip the softmax.
   HG_CHECK(std::isfinite(p.scale) && p.scale >= 0.f,
            "attention scale: expected a finite positive number (or 0 for 1/sqrt(headDim)), got " +

@@ -42,6 +42,9 @@ struct AttnParams {
   // > 0 (causal only): query i sees keys i − window + 1 .. i. Key tiles wholly outside every
   // row's window are skipped, not computed. 0: no window.
   int64_t window = 0;
+  // > 0: scores s = scale·q·k become softcap·tanh(s/softcap) before the softmax (Gemma 2's
+  // attention-logit soft-capping). 0: none.
+  float softcap = 0.f;
 };
 
 constexpr int64_t kMaxHeadDim = 256;

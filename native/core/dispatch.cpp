@@ -87,7 +87,8 @@ struct OnDevice<P, M> {
   X(rope_forward) X(rope_backward) X(attention_forward) X(attention_backward) X(attention_decode)   \
   X(residual_forward) X(gelu_forward) X(gelu_backward) X(swiglu_forward) X(swiglu_backward)         \
   X(softmax_crossentropy_forward) X(softmax_crossentropy_backward) X(sum_squares) X(adamw)          \
-  X(qk_norm_forward) X(qk_norm_backward)
+  X(qk_norm_forward) X(qk_norm_backward) X(geglu_forward) X(geglu_backward) X(scale) X(softcap_forward) \
+  X(softcap_backward)
 #define HG_COUNT(m) +1
 // A new entry in core/ops.h must be added to HG_OPS_ENTRIES, or it would run on device 0.
 // (+1: the bf16w table pointer, which CUDA leaves null and which is not wrapped)

@@ -33,6 +33,9 @@ void check_backend(const GPTConfig& c, const Ops& ops) {
   HG_CHECK(c.norm != NormKind::RMSNorm || (ops.rmsnorm_forward && ops.rmsnorm_backward), be + "norm 'rmsnorm'");
   HG_CHECK(c.positions != PosKind::Rope || (ops.rope_forward && ops.rope_backward), be + "positions 'rope'");
   HG_CHECK(c.mlp != MlpKind::SwiGLU || (ops.swiglu_forward && ops.swiglu_backward), be + "mlp 'swiglu'");
+  HG_CHECK(c.mlp != MlpKind::GeGLU || (ops.geglu_forward && ops.geglu_backward), be + "mlp 'geglu'");
+  HG_CHECK(c.embed_scale == 1.0 || ops.scale, be + "config.embedScale");
+  HG_CHECK(c.final_softcap == 0 || (ops.softcap_forward && ops.softcap_backward), be + "config.finalSoftcap");
   HG_CHECK(c.qk_norm == QkNormKind::None || (ops.qk_norm_forward && ops.qk_norm_backward),
            be + "config.qkNorm ('" + (c.qk_norm == QkNormKind::Head ? "head" : "projection") + "')");
   // The block variants that need no new kernel (a head size other than dim/heads, post norms)
@@ -45,6 +48,13 @@ void check_backend(const GPTConfig& c, const Ops& ops) {
   HG_CHECK(c.norm_place == NormPlacement::Pre || tested,
            untested + "config.normPlacement '" + (c.norm_place == NormPlacement::Post ? "post" : "both") + "'");
   HG_CHECK(c.window == 0 || tested, untested + "config.slidingWindow (" + std::to_string(c.window) + ")");
+  // Gemma's switches: the CPU kernels only (the CUDA attention, norm and decode kernels have no
+  // soft-cap, weight offset or query scale; written without a GPU, they would be untested)
+  HG_CHECK(c.norm_w_offset == 0 || tested, untested + "config.normWeightOffset (" + std::to_string(c.norm_w_offset) + ")");
+  HG_CHECK(c.attn_softcap == 0 || tested, untested + "config.attnSoftcap (" + std::to_string(c.attn_softcap) + ")");
+  HG_CHECK(c.query_scale == 0 || tested, untested + "config.queryScale (" + std::to_string(c.query_scale) + ")");
+  HG_CHECK(c.local_layers.empty() || tested, untested + "config.layerTypes");
+  HG_CHECK(c.rope_local_theta == 0 || tested, untested + "config.ropeLocalTheta");
 }
 }  // namespace
 
@@ -85,6 +95,16 @@ GPT::GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed, bool random_init)
     rope_sin_ = std::make_unique<DeviceBuffer>(ops_, tbytes);
     ops_.upload(rope_cos_->f32(), cos.data(), tbytes);
     ops_.upload(rope_sin_->f32(), sin.data(), tbytes);
+    if (cfg.local_rope()) {  // Gemma 3's local layers: their own base, no scaling
+      GPTConfig local = cfg;
+      local.rope_theta = cfg.rope_local_theta;
+      local.rope_scaling = RopeScaling{};
+      rope_tables(local, cos, sin);
+      rope_local_cos_ = std::make_unique<DeviceBuffer>(ops_, tbytes);
+      rope_local_sin_ = std::make_unique<DeviceBuffer>(ops_, tbytes);
+      ops_.upload(rope_local_cos_->f32(), cos.data(), tbytes);
+      ops_.upload(rope_local_sin_->f32(), sin.data(), tbytes);
+    }
   }
 }
 
@@ -172,6 +192,7 @@ void GPT::lay_out_activations(const GPTConfig& cfg, int64_t N, bool scores_only,
   p.add(a->lnf_mean, N);
   p.add(a->lnf_rstd, N);
   p.add(a->logits, a->logit_rows * V);
+  p.add(a->softcap_d, cfg.final_softcap > 0 ? a->logit_rows * V : 0);
   p.add(a->proj, N * C);
   p.add(a->dresidual, N * C);
   p.add(a->dln, N * C);
@@ -183,7 +204,7 @@ void GPT::lay_out_activations(const GPTConfig& cfg, int64_t N, bool scores_only,
   p.add(a->dv, N * KVC);
   p.add(a->dqkv, N * QKV);
   p.add(a->dfch, N * FC);
-  p.add(a->dact, cfg.mlp == MlpKind::SwiGLU ? N * F : 0);
+  p.add(a->dact, cfg.gated() ? N * F : 0);
   p.add(a->head_scores, L * N * H);
 }
 
@@ -229,6 +250,7 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* 
     auto s = prof_.scope(OpKind::Embedding);
     if (bf16_) ops_.bf16w->encoder_forward(a.encoded, a.tokens, w16(kWte), w16(kWpe), B, T, C);
     else ops_.encoder_forward(a.encoded, a.tokens, param(kWte), param(kWpe), B, T, C);
+    if (cfg_.embed_scale != 1.0) ops_.scale(a.encoded, static_cast<float>(cfg_.embed_scale), N * C);
   }
   for (int64_t l = 0; l < L; ++l)
     block_forward(l, layer_io(l, l == 0 ? a.encoded : a.residual3 + (l - 1) * N * C, N), B, T, 0, false);
@@ -254,6 +276,7 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, const float* 
     if (bf16_) ops_.bf16w->linear_forward(a.logits, a.lnf, w16(lm_index()), nullptr, N, C, V);
     else ops_.matmul_forward(a.logits, a.lnf, param(lm_index()), nullptr, N, C, V);
   }
+  final_softcap_forward(N);  // the logits are the capped ones everywhere after this
   if (logits_out) ops_.download(logits_out, a.logits, N * V * 4);
   if (!targets) return std::numeric_limits<double>::quiet_NaN();
   ops_.upload(a.targets, targets, N * 4);
@@ -303,12 +326,14 @@ double GPT::head_at_targets(const int32_t* targets, const float* weights, int64_
       if (bf16_) ops_.bf16w->linear_forward(a.logits, a.proj, head_bf16, nullptr, n, C, V);
       else ops_.matmul_forward(a.logits, a.proj, head_f32, nullptr, n, C, V);
     }
+    final_softcap_forward(n);
     {
       auto s = prof_.scope(OpKind::Loss);
       ops_.softmax_crossentropy_forward(a.logits, a.losses, a.targets, n, V);
       ops_.download(losses.data(), a.losses, n * 4);
       ops_.softmax_crossentropy_backward(a.logits, a.targets, a.weights, n, V);
     }
+    final_softcap_backward(n);
     for (int64_t r = 0; r < n; ++r) loss += static_cast<double>(w[r]) * losses[r];
     {
       // Forward (above): logits = proj · headᵀ.  dproj = dlogits · head
@@ -322,6 +347,21 @@ double GPT::head_at_targets(const int32_t* targets, const float* weights, int64_
   }
   ops_.upload(a.dln, dlnf.data(), N * C * 4);
   return loss;
+}
+
+// finalSoftcap on rows [0, n) of a.logits: z -> cap·tanh(z/cap), keeping 1 − tanh² in
+// a.softcap_d for the backward (same rows). Nothing without the cap.
+void GPT::final_softcap_forward(int64_t n) {
+  if (cfg_.final_softcap == 0 || n == 0) return;
+  auto s = prof_.scope(OpKind::Loss);
+  ops_.softcap_forward(acts_->logits, acts_->softcap_d, n * cfg_.V, static_cast<float>(cfg_.final_softcap));
+}
+
+// Backward of final_softcap_forward: the dlogits of rows [0, n) times 1 − tanh².
+void GPT::final_softcap_backward(int64_t n) {
+  if (cfg_.final_softcap == 0 || n == 0) return;
+  auto s = prof_.scope(OpKind::Loss);
+  ops_.softcap_backward(acts_->logits, acts_->softcap_d, n * cfg_.V);
 }
 
 void GPT::backward(float* head_scores, bool scores_only) {
@@ -350,6 +390,7 @@ void GPT::backward(float* head_scores, bool scores_only) {
       auto s = prof_.scope(OpKind::Loss);
       ops_.softmax_crossentropy_backward(a.logits, a.targets, a.weights, N, V);
     }
+    final_softcap_backward(N);
     // Forward: ops_.matmul_forward(a.logits, a.lnf, head, nullptr, N, C, V);
     if (bf16_) {
       matmul_backward(a.dln, a.logits, a.lnf, lm_index(), kNoParam, 0, N, C, V);
@@ -367,7 +408,11 @@ void GPT::backward(float* head_scores, bool scores_only) {
     // Forward: ops_.encoder_forward(a.encoded, a.tokens, wte, wpe, B, T, C);
     auto s = prof_.scope(OpKind::Embedding);
     // (a bf16 model that does not train the embeddings forms no gradient for them)
-    if (float* dwte = grad(kWte)) ops_.encoder_backward(dwte, grad(kWpe), a.dresidual, a.tokens, B, T, C);
+    if (float* dwte = grad(kWte)) {
+      // Forward: ops_.scale(a.encoded, embed_scale, N * C);
+      if (cfg_.embed_scale != 1.0) ops_.scale(a.dresidual, static_cast<float>(cfg_.embed_scale), N * C);
+      ops_.encoder_backward(dwte, grad(kWpe), a.dresidual, a.tokens, B, T, C);
+    }
   }
   ops_.download(head_scores, a.head_scores, L * B * H * 4);
   ready_for_step_ = !scores_only;
@@ -483,7 +528,7 @@ ResidentBytes GPT::resident_bytes() const {
   r.moments = bytes(m_) + bytes(v_);
   r.activations = acts_ ? bytes(acts_->arena) : 0;
   r.decode = decode_ ? bytes(decode_->arena) : 0;
-  r.other = bytes(gates_) + bytes(rope_cos_) + bytes(rope_sin_);
+  r.other = bytes(gates_) + bytes(rope_cos_) + bytes(rope_sin_) + bytes(rope_local_cos_) + bytes(rope_local_sin_);
   return r;
 }
 

@@ -187,7 +187,10 @@ class GPT {
                        ParamIndex b, int64_t l, int64_t N, int64_t IC, int64_t OC);
   // The block (gpt_block.cpp): one body for the training forward and decoding, and its backward.
   BlockIO layer_io(int64_t l, const float* res_in, int64_t N) const;
-  AttnParams attn_params() const;
+  AttnParams attn_params(int64_t l) const;
+  void final_softcap_forward(int64_t n);
+  void final_softcap_backward(int64_t n);
+  float w_offset() const { return static_cast<float>(cfg_.norm_w_offset); }  // RMSNorm's x̂·(offset + w)
   void attend_train(int64_t l, const float* qkv, float* atty, int64_t B, int64_t T);
   void attend_decode(int64_t l, const float* qkv, float* atty, int64_t n, int64_t pos);
   void block_forward(int64_t l, const BlockIO& io, int64_t B, int64_t T, int64_t pos0, bool decoding);
@@ -209,6 +212,10 @@ class GPT {
   std::unique_ptr<DeviceBuffer> w16_, master_;
   std::unique_ptr<DeviceBuffer> params_, grads_, m_, v_, gates_;
   std::unique_ptr<DeviceBuffer> rope_cos_, rope_sin_;  // [P, hs/2] each (RoPE configs only)
+  // the local layers' own tables (ropeLocalTheta only; else they share rope_cos_, rope_sin_)
+  std::unique_ptr<DeviceBuffer> rope_local_cos_, rope_local_sin_;
+  const float* rope_cos(int64_t l) const;
+  const float* rope_sin(int64_t l) const;
   std::unique_ptr<Acts> acts_;
   std::unique_ptr<DecodeState> decode_;
   int64_t B_ = 0, T_ = 0;  // shape of the last forward

@@ -3,6 +3,7 @@
 // mirror, step by step in reverse. The body is a few building blocks (norm, the q/k/v
 // projection, attention, the feed-forward network) whose variants are config switches
 // (core/gpt_params.h): a new mechanism is one edit in block_forward and one in block_backward.
+#include <cmath>
 #include <string>
 
 #include "core/errors.h"
@@ -18,7 +19,7 @@ void GPT::norm_forward(float* out, float* mean, float* rstd, const float* inp, P
   if (cfg_.norm == NormKind::LayerNorm)
     ops_.layernorm_forward(out, mean, rstd, inp, param(w, l), param(b, l), N, cfg_.C);
   else
-    ops_.rmsnorm_forward(out, rstd, inp, param(w, l), N, cfg_.C, static_cast<float>(cfg_.norm_eps));
+    ops_.rmsnorm_forward(out, rstd, inp, param(w, l), N, cfg_.C, static_cast<float>(cfg_.norm_eps), w_offset());
 }
 
 // Backward of norm_forward: dinp, dw, db += (dw, db skipped when grad() is null).
@@ -28,7 +29,7 @@ void GPT::norm_backward(float* dinp, const float* dout, const float* inp, ParamI
   if (cfg_.norm == NormKind::LayerNorm)
     ops_.layernorm_backward(dinp, grad(w, l), grad(b, l), dout, inp, param(w, l), mean, rstd, N, cfg_.C);
   else
-    ops_.rmsnorm_backward(dinp, grad(w, l), dout, inp, param(w, l), rstd, N, cfg_.C);
+    ops_.rmsnorm_backward(dinp, grad(w, l), dout, inp, param(w, l), rstd, N, cfg_.C, w_offset());
 }
 
 // out [N,OC] = inp [N,IC] · w_lᵀ + b_l
@@ -99,11 +100,22 @@ GPT::BlockIO GPT::layer_io(int64_t l, const float* res_in, int64_t N) const {
   return io;
 }
 
-// The fused kernels' parameters: causal, scale 1/sqrt(hs), the sliding window if any.
-AttnParams GPT::attn_params() const {
+// The fused kernels' parameters for layer l: causal, scale 1/sqrt(hs) or queryScale^-1/2, the
+// layer's sliding window if any, the attention-logit soft-cap if any.
+AttnParams GPT::attn_params(int64_t l) const {
   AttnParams p;
-  p.window = cfg_.window;
+  p.window = cfg_.window_of(l);
+  if (cfg_.query_scale > 0) p.scale = static_cast<float>(1.0 / std::sqrt(cfg_.query_scale));
+  p.softcap = static_cast<float>(cfg_.attn_softcap);
   return p;
+}
+
+// Layer l's RoPE tables: the local ones on a local layer when the config has them.
+const float* GPT::rope_cos(int64_t l) const {
+  return (cfg_.local_rope() && cfg_.is_local(l) ? rope_local_cos_ : rope_cos_)->f32();
+}
+const float* GPT::rope_sin(int64_t l) const {
+  return (cfg_.local_rope() && cfg_.is_local(l) ? rope_local_sin_ : rope_sin_)->f32();
 }
 
 // The attention core of the training forward: qkv [N,QKV] -> atty [N,QD] (heads merged,
@@ -119,7 +131,7 @@ void GPT::attend_train(int64_t l, const float* qkv, float* atty, int64_t B, int6
   }
   {
     auto s = prof_.scope(OpKind::Attention);
-    ops_.attention_forward(q, k, v, atto, a.lse + l * N * H, AttnShape{B, H, T, hs, KV}, attn_params());
+    ops_.attention_forward(q, k, v, atto, a.lse + l * N * H, AttnShape{B, H, T, hs, KV}, attn_params(l));
   }
   auto s = prof_.scope(OpKind::Heads);
   ops_.merge_heads(atty, atto, gates_->f32() + l * H, B, T, H, hs);
@@ -131,8 +143,9 @@ void GPT::attend_decode(int64_t l, const float* qkv, float* atty, int64_t n, int
   DecodeState& d = *decode_;
   const int64_t H = cfg_.H, KV = cfg_.kv(), P = d.capacity, hs = cfg_.hs();
   auto s = prof_.scope(OpKind::Attention);
+  const AttnParams p = attn_params(l);
   ops_.attention_decode(atty, qkv, d.kcache + l * KV * P * hs, d.vcache + l * KV * P * hs,
-                        gates_->f32() + l * H, n, pos, H, KV, P, hs, cfg_.window);
+                        gates_->f32() + l * H, n, pos, H, KV, P, hs, p.window, p.scale, p.softcap);
 }
 
 // One block: io.res_in [N,C] -> io.res3 [N,C], N = B·T rows at positions pos0 + row % T.
@@ -148,11 +161,11 @@ void GPT::block_forward(int64_t l, const BlockIO& io, int64_t B, int64_t T, int6
   if (cfg_.qk_norm != QkNormKind::None) {
     auto s = prof_.scope(OpKind::LayerNorm);
     ops_.qk_norm_forward(io.qkv_att, io.qk_rstd, io.qkv, param(kQnw, l), param(kKnw, l), N, H, KV, hs,
-                         cfg_.qk_norm == QkNormKind::Head, static_cast<float>(cfg_.norm_eps));
+                         cfg_.qk_norm == QkNormKind::Head, static_cast<float>(cfg_.norm_eps), w_offset());
   }
   if (cfg_.positions == PosKind::Rope) {
     auto s = prof_.scope(OpKind::Heads);  // q and k heads are the first H + KV blocks of a row
-    ops_.rope_forward(io.qkv_att, rope_cos_->f32(), rope_sin_->f32(), N, T, pos0, H + KV, QKV, hs);
+    ops_.rope_forward(io.qkv_att, rope_cos(l), rope_sin(l), N, T, pos0, H + KV, QKV, hs);
   }
   if (decoding) attend_decode(l, io.qkv_att, io.atty, N, pos0);
   else attend_train(l, io.qkv_att, io.atty, B, T);
@@ -168,6 +181,7 @@ void GPT::block_forward(int64_t l, const BlockIO& io, int64_t B, int64_t T, int6
   {
     auto s = prof_.scope(OpKind::Gelu);
     if (cfg_.mlp == MlpKind::SwiGLU) ops_.swiglu_forward(io.fch_act, io.fch, N, F);
+    else if (cfg_.mlp == MlpKind::GeGLU) ops_.geglu_forward(io.fch_act, io.fch, N, F);
     else ops_.gelu_forward(io.fch_act, io.fch, N * F);
   }
   matmul_forward(post ? io.ffn_out : io.proj, io.fch_act, kFcprojw, kFcprojb, l, N, F, C);
@@ -184,8 +198,8 @@ void GPT::block_backward(int64_t l, const BlockIO& io, int64_t B, int64_t T, flo
   const int64_t QKV = cfg_.qkv_rows(), KVC = KV * hs, F = cfg_.ffn(), FC = cfg_.fc_rows(), QD = cfg_.qdim();
   const float *q = a.q + l * N * QD, *k = a.k + l * N * KVC, *v = a.v + l * N * KVC;
   const float* atto = a.atto + l * N * QD;
-  const bool swiglu = cfg_.mlp == MlpKind::SwiGLU, pre = cfg_.pre_norm(), post = cfg_.post_norm();
-  float* dact = swiglu ? a.dact : a.dfch;  // GELU's backward runs in place
+  const bool gated = cfg_.gated(), pre = cfg_.pre_norm(), post = cfg_.post_norm();
+  float* dact = gated ? a.dact : a.dfch;  // GELU's backward runs in place
   // A post norm's backward: the gradient into its input, in a.dpost (norm_backward adds).
   auto post_norm_backward = [&](const float* inp, ParamIndex w, const float* rstd) {
     ops_.zero(a.dpost, N * C * 4);
@@ -208,7 +222,8 @@ void GPT::block_backward(int64_t l, const BlockIO& io, int64_t B, int64_t T, flo
   matmul_backward(dact, dffn, io.fch_act, kFcprojw, kFcprojb, l, N, F, C);
   {
     auto s = prof_.scope(OpKind::Gelu);
-    if (swiglu) ops_.swiglu_backward(a.dfch, io.fch, dact, N, F);
+    if (cfg_.mlp == MlpKind::SwiGLU) ops_.swiglu_backward(a.dfch, io.fch, dact, N, F);
+    else if (cfg_.mlp == MlpKind::GeGLU) ops_.geglu_backward(a.dfch, io.fch, dact, N, F);
     else ops_.gelu_backward(a.dfch, io.fch, a.dfch, N * F);
   }
   matmul_backward(a.dln, a.dfch, pre ? io.ln2 : io.res2, kFcw, kFcb, l, N, C, FC);
@@ -229,7 +244,7 @@ void GPT::block_backward(int64_t l, const BlockIO& io, int64_t B, int64_t T, flo
   {
     // Fed the ungated gradient, its head score Σ dy∘atto is exactly ∂L/∂ξ_h (ξ_h may be 0).
     auto s = prof_.scope(OpKind::Attention);
-    AttnParams p = attn_params();
+    AttnParams p = attn_params(l);
     p.gains = gqa ? gates : nullptr;
     ops_.attention_backward(a.dao, q, k, v, atto, a.lse + l * N * H, a.dq, a.dk, a.dv, head_scores,
                             AttnShape{B, H, T, hs, KV}, p);
@@ -240,12 +255,12 @@ void GPT::block_backward(int64_t l, const BlockIO& io, int64_t B, int64_t T, flo
   }
   if (cfg_.positions == PosKind::Rope) {
     auto s = prof_.scope(OpKind::Heads);
-    ops_.rope_backward(a.dqkv, rope_cos_->f32(), rope_sin_->f32(), N, T, 0, H + KV, QKV, hs);
+    ops_.rope_backward(a.dqkv, rope_cos(l), rope_sin(l), N, T, 0, H + KV, QKV, hs);
   }
   if (cfg_.qk_norm != QkNormKind::None) {
     auto s = prof_.scope(OpKind::LayerNorm);
     ops_.qk_norm_backward(a.dqkv, grad(kQnw, l), grad(kKnw, l), a.dqkv, io.qkv, param(kQnw, l), param(kKnw, l),
-                          io.qk_rstd, N, H, KV, hs, cfg_.qk_norm == QkNormKind::Head);
+                          io.qk_rstd, N, H, KV, hs, cfg_.qk_norm == QkNormKind::Head, w_offset());
   }
   matmul_backward(a.dln, a.dqkv, pre ? io.ln1 : io.res_in, kQkvw, kQkvb, l, N, C, QKV);
   input_backward(io.res_in, kLn1w, kLn1b, io.ln1_mean, io.ln1_rstd);

@@ -53,7 +53,7 @@ class ArenaPlanner {
 // the current call (<= the planned N). A scores-only plan holds one slice, which every layer
 // reuses, of the linear layers' inputs (ln1, qkv unless a Q/K norm's backward reads it, atty,
 // ln2, fch_gelu: only weight gradients read them), and logits for a chunk of rows. Widths: QKV = (H + 2·KV)·hs, KVC = KV·hs, F = ffn
-// hidden size, FC = F (gelu) or 2F (swiglu: gate and up), QD = H·hs, G = Q/K norm groups.
+// hidden size, FC = F (gelu) or 2F (swiglu, geglu: gate and up), QD = H·hs, G = Q/K norm groups.
 struct GPT::Acts {
   int64_t N = 0;  // rows planned for
   bool scores_only = false;
@@ -79,6 +79,7 @@ struct GPT::Acts {
   float* residual3;                           // [L,N,C]
   float *lnf, *lnf_mean, *lnf_rstd;           // [N,C], [N], [N]
   float* logits;                              // [logit_rows,V]: logits, then probs, then dlogits
+  float* softcap_d;                           // [logit_rows,V] 1 − tanh² of the final soft-cap (finalSoftcap only)
   float* proj;                                // [N,C] projection output before a residual add
   // backward scratch (one layer at a time)
   float *dresidual, *dln;                     // [N,C] (after a scores-only forward, dln holds dL/dlnf)
@@ -88,7 +89,7 @@ struct GPT::Acts {
   float *dk, *dv;                             // [B,KV,T,hs]
   float* dqkv;                                // [N,QKV]
   float* dfch;                                // [N,FC]
-  float* dact;                                // [N,F] (swiglu only: its dout and dinp differ in width)
+  float* dact;                                // [N,F] (swiglu, geglu: their dout and dinp differ in width)
   float* head_scores;                         // [L,B,H] (B <= N)
 };
 

@@ -24,6 +24,7 @@ void GPT::decode(const int32_t* tokens, int64_t n, int64_t pos, float* last_logi
     const float* wpe = param(kWpe);
     ops_.encoder_forward(d.x, d.tokens, param(kWte), wpe ? wpe + pos * C : nullptr, 1, n, C);
   }
+  if (cfg_.embed_scale != 1.0) ops_.scale(d.x, static_cast<float>(cfg_.embed_scale), n * C);
   BlockIO io;  // the residual stream x is updated in place
   io.res_in = io.res2 = io.res3 = d.x;
   io.ln1 = io.ln2 = d.ln;
@@ -41,6 +42,7 @@ void GPT::decode(const int32_t* tokens, int64_t n, int64_t pos, float* last_logi
   const float* last = d.x + (n - 1) * C;  // only the last position needs logits
   norm_forward(d.ln, d.mean, d.rstd, last, kLnfw, kLnfb, 0, 1);
   matmul_forward(d.logits, d.ln, lm_index(), kNoParam, 0, 1, C, V);
+  if (cfg_.final_softcap > 0) ops_.softcap_forward(d.logits, nullptr, V, static_cast<float>(cfg_.final_softcap));
   ops_.download(last_logits, d.logits, V * 4);
 }
 

@@ -54,6 +54,24 @@ void validate_config(const GPTConfig& c) {
            "config.ropeTheta: expected a number in (0, 1e12], got " + std::to_string(c.rope_theta));
   HG_CHECK(c.positions == PosKind::Learned || c.hs() % 2 == 0,
            "config.positions: 'rope' needs an even head size, got dim/heads = " + std::to_string(c.hs()));
+  HG_CHECK(c.local_layers.empty() || static_cast<int64_t>(c.local_layers.size()) == c.L,
+           "config.layerTypes: expected one entry per layer (" + std::to_string(c.L) + "), got " +
+               std::to_string(c.local_layers.size()));
+  for (size_t l = 0; l < c.local_layers.size(); ++l)
+    HG_CHECK(!c.local_layers[l] || c.window > 0,
+             "config.layerTypes[" + std::to_string(l) + "]: 'local' needs slidingWindow > 0");
+  HG_CHECK(c.rope_local_theta == 0 || (std::isfinite(c.rope_local_theta) && c.rope_local_theta > 0 &&
+                                       c.rope_local_theta <= 1e12 && c.positions == PosKind::Rope),
+           "config.ropeLocalTheta: expected a number in (0, 1e12] with positions 'rope', got " +
+               std::to_string(c.rope_local_theta));
+  HG_CHECK(c.norm_w_offset == 0 || (std::isfinite(c.norm_w_offset) && c.norm == NormKind::RMSNorm),
+           "config.normWeightOffset: needs norm 'rmsnorm' and a finite number, got " + std::to_string(c.norm_w_offset));
+  HG_CHECK(std::isfinite(c.embed_scale) && c.embed_scale > 0,
+           "config.embedScale: expected a finite positive number, got " + std::to_string(c.embed_scale));
+  for (const auto& [name, v] : {std::pair<const char*, double>{"attnSoftcap", c.attn_softcap},
+                                {"finalSoftcap", c.final_softcap}, {"queryScale", c.query_scale}})
+    HG_CHECK(std::isfinite(v) && v >= 0, std::string("config.") + name + ": expected 0 (off) or a finite positive number, got " +
+                                             std::to_string(v));
   const RopeScaling& r = c.rope_scaling;
   if (r.type != RopeScalingKind::None) {
     HG_CHECK(c.positions == PosKind::Rope, "config.ropeScaling: needs positions 'rope'");
@@ -119,8 +137,9 @@ void init_parameters(const GPTConfig& c, uint64_t seed, int64_t begin, int64_t e
     const int64_t i0 = std::max<int64_t>(0, begin - t.offset), i1 = std::min(t.size, end - t.offset);
     if (i0 >= i1) continue;
     float* dst = out + (t.offset - begin);  // dst[i] is element i of tensor j
-    if (is_norm_weight(j)) {
-      for (int64_t i = i0; i < i1; ++i) dst[i] = 1.f;
+    if (is_norm_weight(j)) {  // an effective weight of 1: w = 1 − offset (Gemma's (1 + w) starts at w = 0)
+      const float one = static_cast<float>(1.0 - c.norm_w_offset);
+      for (int64_t i = i0; i < i1; ++i) dst[i] = one;
       continue;
     }
     if (!t.is_matrix) {  // biases are 0

@@ -14,7 +14,8 @@ namespace hg {
 
 enum class NormKind { LayerNorm, RMSNorm };
 enum class PosKind { Learned, Rope };
-enum class MlpKind { Gelu, SwiGLU };
+// GeGLU: the gated MLP of Gemma, gelu (tanh) on the gate instead of SwiGLU's silu.
+enum class MlpKind { Gelu, SwiGLU, GeGLU };
 enum class RopeScalingKind { None, Linear, Llama3 };
 // RMSNorm of q and k after their projection, before RoPE: per head (Qwen3, Gemma 3) or over
 // the whole q and k projections (OLMo 2).
@@ -51,6 +52,17 @@ struct GPTConfig {
   NormPlacement norm_place = NormPlacement::Pre;  // post norms: rmsnorm only
   int64_t D = 0;  // head size; 0 = C / H (Qwen3 and Gemma set it independently of C)
   int64_t window = 0;  // > 0: causal sliding-window attention over the last `window` positions
+  // Per-layer attention kind (Gemma 2 and 3): empty = every layer as `window` says; else [L],
+  // true = local (the sliding window, RoPE base rope_local_theta), false = global (no window,
+  // rope_theta with rope_scaling).
+  std::vector<bool> local_layers;
+  double rope_local_theta = 0.0;  // > 0: local layers' RoPE base, unscaled; 0 = the global tables
+  // Gemma's mechanisms, each off at its default:
+  double norm_w_offset = 0.0;  // every RMSNorm computes x̂·(offset + w) (Gemma: 1)
+  double embed_scale = 1.0;    // the embeddings are multiplied by it (Gemma: √C in the model dtype)
+  double attn_softcap = 0.0;   // > 0: attention logits s -> cap·tanh(s/cap) before the softmax
+  double final_softcap = 0.0;  // > 0: output logits z -> cap·tanh(z/cap)
+  double query_scale = 0.0;    // > 0: attention scale queryScale^-1/2 instead of hs^-1/2
 
   int64_t hs() const { return D > 0 ? D : C / H; }
   int64_t qdim() const { return H * hs(); }  // width of the q projection and the attention output
@@ -60,8 +72,12 @@ struct GPTConfig {
   int64_t kv() const { return KV > 0 ? KV : H; }
   int64_t ffn() const { return F > 0 ? F : 4 * C; }
   int64_t qkv_rows() const { return (H + 2 * kv()) * hs(); }  // [q heads; k heads; v heads]
-  int64_t fc_rows() const { return mlp == MlpKind::SwiGLU ? 2 * ffn() : ffn(); }  // swiglu: [gate; up]
-  };
+  bool gated() const { return mlp != MlpKind::Gelu; }
+  int64_t fc_rows() const { return gated() ? 2 * ffn() : ffn(); }  // swiglu, geglu: [gate; up]
+  bool is_local(int64_t l) const { return local_layers.empty() ? window > 0 : local_layers[l]; }
+  int64_t window_of(int64_t l) const { return is_local(l) ? window : 0; }
+  bool local_rope() const { return rope_local_theta > 0; }  // local layers have their own tables
+};
 
 // Throws a RangeError naming the field if the config cannot describe a model.
 void validate_config(const GPTConfig& cfg);
@@ -98,7 +114,7 @@ int64_t param_count(const GPTConfig& cfg);
 
 // Initialisation, deterministic in `seed` and independent of the thread count:
 // matrices ~ N(0, 0.02²) (attprojw and fcprojw, which feed the residual stream, scaled by
-// 1/sqrt(2L)), biases 0, norm weights 1. Element i of tensor j draws two uniforms from
+// 1/sqrt(2L)), biases 0, norm weights 1 (effective: 1 − normWeightOffset stored). Element i of tensor j draws two uniforms from
 // splitmix64(key_j + 2i) and splitmix64(key_j + 2i + 1), key_j = splitmix64(seed ^ φ·(j+1)),
 // and turns them into one normal by Box–Muller (the cosine branch). GPT-2 configs get exactly
 // the values they always got. Writes elements [begin, end) of the flat array to out[0..end-begin),

@@ -75,12 +75,13 @@ struct Ops {
                              const float* w, const float* mean, const float* rstd, int64_t N,
                              int64_t C);
 
-  // ---- RMSNorm: inp/out [N,C], w [C], rstd [N]. Optional: null on a backend without it ----
+  // ---- RMSNorm: inp/out [N,C], w [C], rstd [N]: out = x̂·(w_offset + w) (w_offset 0, or
+  // Gemma's 1). Optional: null on a backend without it ----
   void (*rmsnorm_forward)(float* out, float* rstd, const float* inp, const float* w, int64_t N, int64_t C,
-                          float eps);
+                          float eps, float w_offset);
   // dinp, dw +=
   void (*rmsnorm_backward)(float* dinp, float* dw, const float* dout, const float* inp, const float* w,
-                           const float* rstd, int64_t N, int64_t C);
+                           const float* rstd, int64_t N, int64_t C, float w_offset);
 
   // ---- linear layer: inp [N,IC], w [OC,IC], bias [OC] or null, out [N,OC]: out = inp·wᵀ + bias ----
   void (*matmul_forward)(float* out, const float* inp, const float* w, const float* bias, int64_t N,
@@ -124,10 +125,11 @@ struct Ops {
   // k/v rows are appended to kcache/vcache [KV,P,hs], then each query of head h attends
   // causally over positions 0..pos+i of k/v head h/(H/KV) (window > 0: pos+i−window+1..pos+i
   // only). out [n,H·hs] (token-major, head h in columns h·hs..) is multiplied by gates [H].
-  // Scale 1/sqrt(hs).
+  // Scores scale·q·k (scale 0: 1/sqrt(hs)), soft-capped to softcap·tanh(s/softcap) when
+  // softcap > 0, as in AttnParams.
   void (*attention_decode)(float* out, const float* qkv, float* kcache, float* vcache,
                            const float* gates, int64_t n, int64_t pos, int64_t H, int64_t KV,
-                           int64_t P, int64_t hs, int64_t window);
+                           int64_t P, int64_t hs, int64_t window, float scale, float softcap);
 
   // ---- pointwise ----
   void (*residual_forward)(float* out, const float* a, const float* b, int64_t n);  // out = a + b
@@ -155,11 +157,21 @@ struct Ops {
   // the k heads normalised per head (per_head; wq, wk [hs]) or each block whole (wq [H·hs],
   // wk [KV·hs]); the v block copied; rstd [N, groups]. out may equal inp. Optional (null) ----
   void (*qk_norm_forward)(float* out, float* rstd, const float* inp, const float* wq, const float* wk, int64_t N,
-                          int64_t H, int64_t KV, int64_t hs, bool per_head, float eps);
+                          int64_t H, int64_t KV, int64_t hs, bool per_head, float eps, float w_offset);
   // dinp overwrite (may equal dout); dwq, dwk += (null: skipped)
   void (*qk_norm_backward)(float* dinp, float* dwq, float* dwk, const float* dout, const float* inp,
                            const float* wq, const float* wk, const float* rstd, int64_t N, int64_t H, int64_t KV,
-                           int64_t hs, bool per_head);
+                           int64_t hs, bool per_head, float w_offset);
+  // ---- Gemma's pointwise ops. Optional (null): the engine refuses the switches that need them ----
+  // GeGLU: out [N,F] = gelu_tanh(inp[:, :F]) ∘ inp[:, F:], inp [N,2F]; backward overwrites dinp
+  void (*geglu_forward)(float* out, const float* inp, int64_t N, int64_t F);
+  void (*geglu_backward)(float* dinp, const float* inp, const float* dout, int64_t N, int64_t F);
+  // x [n] *= s (the embedding scale, forward and backward)
+  void (*scale)(float* x, float s, int64_t n);
+  // x [n] <- cap·tanh(x/cap) in place; dtanh [n] <- 1 − tanh² (null: not kept)
+  void (*softcap_forward)(float* x, float* dtanh, int64_t n, float cap);
+  // dx [n] *= dtanh (the backward of softcap_forward)
+  void (*softcap_backward)(float* dx, const float* dtanh, int64_t n);
   // Optional (last, so that a table written without it leaves it null): bf16-resident weights.
   const Bf16WeightOps* bf16w;
 };

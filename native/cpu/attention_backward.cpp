@@ -19,6 +19,7 @@
 // dout, q, out, dq: [B, H, T, D]   k, v, dk, dv: [B, KV, T, D]   lse: [B, H, T]
 // head_score: [B, H] or null
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "cpu/attention.h"
@@ -35,6 +36,7 @@ struct HeadGrads {
   const float *dout, *q, *k, *v, *out, *lse, *Drow;
   float *dk, *dv;
   float gain;  // dout counts gain times in dq, dk, dv (AttnParams::gains; 1 without)
+  float softcap;  // AttnParams::softcap (0: none)
 };
 
 // Stage 1 for one head: Drow[t] = Σ_d dout[t,d]·out[t,d]; returns Σ_t Drow[t] in t order.
@@ -58,6 +60,8 @@ double preprocess_head(const float* dout, const float* out, int64_t T, int64_t D
 // With a gain g (the head's gate under GQA), p and ds are stored times g: dv, dk and dq are
 // linear in dout. g = 1 multiplies exactly, so results without gains are unchanged.
 // Keys before a (a sliding window's start) are masked like those past nv.
+// Soft-capping: forward S = cap·tanh(S₀/cap), S₀ = scale·q kᵀ  ->  dS₀ = dS·(1 − tanh²), which
+// ds carries (a separate loop, so that the uncapped one stays as it was).
 void tile_row_grads(const HeadGrads& h, AttnScratch& w, int64_t i, int64_t a, int64_t nv, int64_t D,
                     float scale, int64_t r) {
   constexpr int64_t BK = AttnTiles::kBlockK;
@@ -65,6 +69,16 @@ void tile_row_grads(const HeadGrads& h, AttnScratch& w, int64_t i, int64_t a, in
   row_scores(h.q + i * D, w.kT.data(), D, scale, s);
   row_scores(h.dout + i * D, w.vT.data(), D, 1.f, ds);
   const float lse = h.lse[i], Di = h.Drow[i], g = h.gain, gscale = g * scale;
+  if (h.softcap > 0) {
+    const float cap = h.softcap, inv = 1.f / cap;
+    for (int64_t j = 0; j < BK; ++j) {
+      const float t = std::tanh(s[j] * inv);
+      const float pj = j >= a && j < nv ? exp_tile(cap * t - lse) : 0.f;
+      p[j] = g * pj;
+      ds[j] = gscale * pj * (ds[j] - Di) * (1.f - t * t);
+    }
+    return;
+  }
   for (int64_t j = 0; j < BK; ++j) {
     const float pj = j >= a && j < nv ? exp_tile(s[j] - lse) : 0.f;
     p[j] = g * pj;
@@ -139,7 +153,7 @@ void backward_with(bool avx512, const float* dout, const float* q, const float* 
       const int64_t off = bh * T * D;
       const float gain = p.gains ? p.gains[bh % H] : 1.f;
       const HeadGrads h{dout + off, q + off, k + kv_off, v + kv_off, out + off, lse + bh * T,
-                        &Drow[bh * T], dk + kv_off, dv + kv_off, gain};
+                        &Drow[bh * T], dk + kv_off, dv + kv_off, gain, p.softcap};
       float* dq_part = G > 1 ? &partials[(bh * G + g) * T * D] : dq + off;
       if (G == 1) std::fill(dq_part, dq_part + T * D, 0.f);
       for (int64_t kb = g; kb < nkb; kb += G) {
@@ -174,8 +188,8 @@ void backward_with(bool avx512, const float* dout, const float* q, const float* 
 void attention_backward(const float* dout, const float* q, const float* k, const float* v,
                         const float* out, const float* lse, float* dq, float* dk, float* dv,
                         float* head_score, const AttnShape& s, const AttnParams& p) {
-  // the AVX-512 key block has no sliding window: windowed calls run the portable one
-  backward_with(p.window == 0 && attention_avx512_enabled(s), dout, q, k, v, out, lse, dq, dk, dv, head_score, s, p);
+  // the AVX-512 key block has no sliding window or soft-capping: those calls run the portable one
+  backward_with(p.window == 0 && p.softcap == 0 && attention_avx512_enabled(s), dout, q, k, v, out, lse, dq, dk, dv, head_score, s, p);
 }
 
 void attention_backward_portable(const float* dout, const float* q, const float* k, const float* v,

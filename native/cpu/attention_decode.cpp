@@ -28,10 +28,10 @@ void append_to_cache(float* kcache, float* vcache, const float* qkv, int64_t n, 
 // out [n,C], qkv [n,QKV], kcache/vcache [KV,P,hs], gates [H]
 void attention_decode(float* out, const float* qkv, float* kcache, float* vcache,
                       const float* gates, int64_t n, int64_t pos, int64_t H, int64_t KV, int64_t P,
-                      int64_t hs, int64_t window) {
+                      int64_t hs, int64_t window, float scale_in, float softcap) {
   append_to_cache(kcache, vcache, qkv, n, pos, H, KV, P, hs);
   const int64_t C = H * hs, QKV = (H + 2 * KV) * hs, group = H / KV;
-  const float scale = 1.f / std::sqrt(static_cast<float>(hs));
+  const float scale = scale_in != 0.f ? scale_in : 1.f / std::sqrt(static_cast<float>(hs));
   parallel_for(n * H, [&](int64_t item) {
     const int64_t i = item / H, h = item % H;
     // keys j0..pos+i: the whole prefix, or the sliding window's part of it
@@ -47,6 +47,7 @@ void attention_decode(float* out, const float* qkv, float* kcache, float* vcache
       float dot = 0.f;
       for (int64_t d = 0; d < hs; ++d) dot += q[d] * K[j * hs + d];
       s[j] = dot * scale;
+      if (softcap > 0) s[j] = softcap * std::tanh(s[j] / softcap);
       mx = s[j] > mx ? s[j] : mx;
     }
     float sum = 0.f;

@@ -25,9 +25,10 @@ struct HeadPtrs {
 
 // Rows [i0, i1) of one head. Per row: running max m, running sum l, and the unnormalised
 // output accumulated in place in out, rescaled by e^(m_old - m_new) when the max grows.
-// With a sliding window the key tiles before the window of row i0 are not visited.
+// With a sliding window the key tiles before the window of row i0 are not visited. softcap > 0:
+// the scores are capped (soft_cap) before the softmax.
 void forward_query_block(const HeadPtrs& h, int64_t i0, int64_t i1, int64_t T, int64_t D,
-                         bool causal, float scale, int64_t window) {
+                         bool causal, float scale, int64_t window, float softcap) {
   constexpr int64_t BK = AttnTiles::kBlockK;
   AttnScratch& w = AttnScratch::for_this_thread(D);
   float m[AttnTiles::kBlockQ], l[AttnTiles::kBlockQ];
@@ -46,6 +47,7 @@ void forward_query_block(const HeadPtrs& h, int64_t i0, int64_t i1, int64_t T, i
       if (nv <= a) continue;
       float* s = w.s.data();
       row_scores(h.q + i * D, w.kT.data(), D, scale, s);
+      if (softcap > 0) soft_cap(s, softcap);
       std::fill(s + nv, s + BK, -std::numeric_limits<float>::infinity());  // masked keys
       std::fill(s, s + a, -std::numeric_limits<float>::infinity());       // before the window
       const float mx = std::max(m[i - i0], tile_max(s));
@@ -70,8 +72,8 @@ void forward_query_block(const HeadPtrs& h, int64_t i0, int64_t i1, int64_t T, i
 
 void attention_forward(const float* q, const float* k, const float* v, float* out, float* lse,
                        const AttnShape& s, const AttnParams& p) {
-  // the AVX-512 kernels have no sliding window: windowed calls run the portable ones
-  if (p.window == 0 && attention_avx512_enabled(s)) return attention_forward_avx512(q, k, v, out, lse, s, p);
+  // the AVX-512 kernels have no sliding window or soft-capping: those calls run the portable ones
+  if (p.window == 0 && p.softcap == 0 && attention_avx512_enabled(s)) return attention_forward_avx512(q, k, v, out, lse, s, p);
   attention_forward_portable(q, k, v, out, lse, s, p);
 }
 
@@ -96,7 +98,7 @@ void attention_forward_portable(const float* q, const float* k, const float* v, 
     const int64_t kv_off = ((bh / H) * s.kv() + (bh % H) / group) * T * D;  // k/v head of query head bh % H
     const HeadPtrs h{q + off, k + kv_off, v + kv_off, out + off, lse + bh * T};
     const int64_t i0 = qb * AttnTiles::kBlockQ;
-    forward_query_block(h, i0, std::min(T, i0 + AttnTiles::kBlockQ), T, D, p.causal, scale, p.window);
+    forward_query_block(h, i0, std::min(T, i0 + AttnTiles::kBlockQ), T, D, p.causal, scale, p.window, p.softcap);
   }, s.B * s.H * T * T * D / 8);
 }
 

@@ -119,6 +119,14 @@ inline float exp_tile(float x) {
   return x < -87.f ? 0.f : e * two_n;
 }
 
+// Attention-logit soft-capping (Gemma 2) over a full score row: s <- cap·tanh(s/cap). Masked
+// entries are overwritten after it. std::tanh: this runs only for capped models, on the portable
+// kernels.
+inline void soft_cap(float* s, float cap) {
+  const float inv = 1.f / cap;
+  for (int64_t j = 0; j < AttnTiles::kBlockK; ++j) s[j] = cap * std::tanh(s[j] * inv);
+}
+
 // Reductions over a full score row, in kLanes independent lanes combined in a fixed order at the
 // end: a plain running max/sum is a serial dependency chain the compiler may not reorder.
 constexpr int64_t kLanes = 8;

@@ -12,6 +12,7 @@
 #include "cpu/bf16_weights.h"
 #include "cpu/crossentropy.h"
 #include "cpu/encoder.h"
+#include "cpu/geglu.h"
 #include "cpu/gelu.h"
 #include "cpu/heads.h"
 #include "cpu/layernorm.h"
@@ -21,6 +22,7 @@
 #include "cpu/residual.h"
 #include "cpu/rmsnorm.h"
 #include "cpu/rope.h"
+#include "cpu/softcap.h"
 #include "cpu/swiglu.h"
 
 namespace hg {
@@ -106,6 +108,11 @@ Ops make_cpu_ops() {
       cpu::adamw,
       cpu::qk_norm_forward,
       cpu::qk_norm_backward,
+      cpu::geglu_forward,
+      cpu::geglu_backward,
+      cpu::scale,
+      cpu::softcap_forward,
+      cpu::softcap_backward,
       nullptr,
   };
 }

@@ -25,7 +25,7 @@ struct Blocks {
 // Per group: o[c] = x[c] · s · w[c], s = (Σ x²/width + eps)^(-1/2) (the same float arithmetic
 // as rmsnorm_forward).
 void qk_norm_forward(float* out, float* rstd, const float* inp, const float* wq, const float* wk, int64_t N,
-                     int64_t H, int64_t KV, int64_t hs, bool per_head, float eps) {
+                     int64_t H, int64_t KV, int64_t hs, bool per_head, float eps, float w_offset) {
   const Blocks b(H, KV, hs, per_head);
   parallel_chunks(N, 8, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
@@ -37,7 +37,7 @@ void qk_norm_forward(float* out, float* rstd, const float* inp, const float* wq,
         for (int64_t c = 0; c < W; ++c) ss += x[c] * x[c];
         const float s = 1.f / std::sqrt(ss / W + eps);
         float* o = out + r * b.QKV + c0;
-        for (int64_t c = 0; c < W; ++c) o[c] = x[c] * s * w[c];
+        for (int64_t c = 0; c < W; ++c) o[c] = x[c] * s * (w_offset + w[c]);
         rstd[r * b.groups() + g] = s;
       }
       if (out != inp)
@@ -51,7 +51,7 @@ void qk_norm_forward(float* out, float* rstd, const float* inp, const float* wq,
 // and groups in order per column chunk (deterministic).
 void qk_norm_backward(float* dinp, float* dwq, float* dwk, const float* dout, const float* inp, const float* wq,
                       const float* wk, const float* rstd, int64_t N, int64_t H, int64_t KV, int64_t hs,
-                      bool per_head) {
+                      bool per_head, float w_offset) {
   const Blocks b(H, KV, hs, per_head);
   auto weight_grad = [&](float* dw, int64_t g0, int64_t g1, int64_t W) {
     parallel_chunks(W, 64, [&](int64_t c0, int64_t c1) {
@@ -76,10 +76,10 @@ void qk_norm_backward(float* dinp, float* dwq, float* dwk, const float* dout, co
         const float* w = g < b.qg ? wq : wk;
         const float s = rstd[r * b.groups() + g];
         float dot = 0.f;
-        for (int64_t c = 0; c < W; ++c) dot += w[c] * d[c] * x[c];
+        for (int64_t c = 0; c < W; ++c) dot += (w_offset + w[c]) * d[c] * x[c];
         const float k = s * s * s * dot / W;
         float* dx = dinp + r * b.QKV + c0;
-        for (int64_t c = 0; c < W; ++c) dx[c] = s * w[c] * d[c] - k * x[c];
+        for (int64_t c = 0; c < W; ++c) dx[c] = s * (w_offset + w[c]) * d[c] - k * x[c];
       }
       if (dinp != dout)
         for (int64_t c = b.v_col(); c < b.QKV; ++c) dinp[r * b.QKV + c] = dout[r * b.QKV + c];

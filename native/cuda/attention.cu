@@ -71,6 +71,9 @@ void check_shape(const AttnShape& s, const AttnParams& p) {
     throw_range("cuda attention: seqLen must be <= 2^30, got " + std::to_string(s.T));
   if (s.KV < 0 || s.kv() > s.H || s.H % s.kv() != 0)
     throw_range("cuda attention: kvHeads must divide heads (" + std::to_string(s.H) + "), got " + std::to_string(s.KV));
+  // not written without a GPU to test them; the engine refuses both on CUDA before this
+  if (p.window != 0) throw_range("cuda attention: sliding-window attention is not implemented on CUDA");
+  if (p.softcap != 0.f) throw_range("cuda attention: attention soft-capping is not implemented on CUDA");
   if (!std::isfinite(p.scale) || p.scale < 0.f)
     throw_range("cuda attention: scale must be a finite number > 0 (or 0 for 1/sqrt(headDim)), got " +
                 std::to_string(p.scale));

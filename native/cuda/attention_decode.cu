@@ -87,9 +87,11 @@ __global__ void __launch_bounds__(kThreads)
 }  // namespace
 
 void attention_decode(float* out, const float* qkv, float* kcache, float* vcache, const float* gates, int64_t n,
-                      int64_t pos, int64_t H, int64_t KV, int64_t P, int64_t hs, int64_t window) {
+                      int64_t pos, int64_t H, int64_t KV, int64_t P, int64_t hs, int64_t window, float scale_in,
+                      float softcap) {
   // not written without a GPU to test it; the engine refuses slidingWindow on CUDA before this
   if (window != 0) throw_range("cuda attention_decode: sliding-window attention is not implemented on CUDA");
+  if (softcap != 0.f) throw_range("cuda attention_decode: attention soft-capping is not implemented on CUDA");
   if (n == 0) return;
   if (KV < 1 || H % KV != 0)
     throw_range("cuda attention_decode: kvHeads must divide heads (" + std::to_string(H) + "), got " + std::to_string(KV));
@@ -100,7 +102,7 @@ void attention_decode(float* out, const float* qkv, float* kcache, float* vcache
   append_kernel<<<elementwise_grid(n * KV * hs, kElementwiseThreads), kElementwiseThreads>>>(kcache, vcache, qkv,
                                                                                            n, pos, H, KV, P, hs);
   HG_CUDA_CHECK(cudaGetLastError());
-  const float scale = 1.f / std::sqrt(static_cast<float>(hs));
+  const float scale = scale_in != 0.f ? scale_in : 1.f / std::sqrt(static_cast<float>(hs));
   attend_kernel<<<static_cast<unsigned>(n * H), kThreads>>>(out, qkv, kcache, vcache, gates, pos, H, KV, P, hs,
                                                             scale);
   HG_CUDA_CHECK(cudaGetLastError());

@@ -35,9 +35,11 @@ void layernorm_backward(float* dinp, float* dw, float* db, const float* dout, co
                         const float* mean, const float* rstd, int64_t N, int64_t C);
 
 // ---- rmsnorm.cu (dw may be null)
-void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* w, int64_t N, int64_t C, float eps);
+// (w_offset must be 0: the CUDA kernels have no Gemma weight offset yet)
+void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* w, int64_t N, int64_t C, float eps,
+                     float w_offset);
 void rmsnorm_backward(float* dinp, float* dw, const float* dout, const float* inp, const float* w, const float* rstd,
-                      int64_t N, int64_t C);
+                      int64_t N, int64_t C, float w_offset);
 
 // ---- rope.cu
 void rope_forward(float* x, const float* cos, const float* sin, int64_t N, int64_t T, int64_t pos0, int64_t heads,
@@ -55,7 +57,8 @@ void merge_heads_backward(float* dout_heads, const float* dy, int64_t B, int64_t
 
 // ---- attention_decode.cu
 void attention_decode(float* out, const float* qkv, float* kcache, float* vcache, const float* gates, int64_t n,
-                      int64_t pos, int64_t H, int64_t KV, int64_t P, int64_t hs, int64_t window);
+                      int64_t pos, int64_t H, int64_t KV, int64_t P, int64_t hs, int64_t window, float scale,
+                      float softcap);
 
 // ---- pointwise.cu
 void residual_forward(float* out, const float* a, const float* b, int64_t n);

@@ -112,6 +112,12 @@ const Ops& table() {
       // qkNorm on this backend, naming the field (core/gpt.cpp check_backend).
       nullptr,
       nullptr,
+      // Gemma's geglu, embedding scale and final soft-cap: not on CUDA yet, refused likewise.
+      nullptr,
+      nullptr,
+      nullptr,
+      nullptr,
+      nullptr,
   };
   return ops;
 }

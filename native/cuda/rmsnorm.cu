@@ -58,14 +58,18 @@ unsigned row_blocks(int64_t N) { return static_cast<unsigned>((N + kRowsPerBlock
 
 }  // namespace
 
-void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* w, int64_t N, int64_t C, float eps) {
+void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* w, int64_t N, int64_t C, float eps,
+                     float w_offset) {
+  // not written without a GPU to test it; the engine refuses normWeightOffset on CUDA before this
+  if (w_offset != 0.f) throw_range("cuda rmsnorm: a weight offset (normWeightOffset) is not implemented on CUDA");
   if (N == 0) return;
   rmsnorm_forward_kernel<<<row_blocks(N), 32 * kRowsPerBlock>>>(out, rstd, inp, w, N, C, eps);
   HG_CUDA_CHECK(cudaGetLastError());
 }
 
 void rmsnorm_backward(float* dinp, float* dw, const float* dout, const float* inp, const float* w, const float* rstd,
-                      int64_t N, int64_t C) {
+                      int64_t N, int64_t C, float w_offset) {
+  if (w_offset != 0.f) throw_range("cuda rmsnorm: a weight offset (normWeightOffset) is not implemented on CUDA");
   if (N == 0) return;
   rmsnorm_backward_kernel<<<row_blocks(N), 32 * kRowsPerBlock>>>(dinp, dout, inp, w, rstd, N, C);
   HG_CUDA_CHECK(cudaGetLastError());

@@ -17,16 +17,17 @@ struct Reference {
   Vec out, lse, dq, dk, dv, head_score;
 };
 
-// window > 0 (causal): query i sees keys i − window + 1 .. i.
+// window > 0 (causal): query i sees keys i − window + 1 .. i. softcap > 0: the scores
+// s = scale·q·k become softcap·tanh(s/softcap) before the softmax, so dS₀ = dS·(1 − tanh²).
 inline Reference reference(const Vec& q, const Vec& k, const Vec& v, const Vec& dout, const Vec& gains,
-                           const hg::AttnShape& s, bool causal, double scale, int64_t window = 0) {
+                           const hg::AttnShape& s, bool causal, double scale, int64_t window = 0, double softcap = 0) {
   const int64_t T = s.T, D = s.D, H = s.H, KV = s.kv(), group = H / KV;
   Reference r{Vec(s.numel()), Vec(s.rows()), Vec(s.numel()), Vec(s.kv_numel()), Vec(s.kv_numel()), Vec(s.B * H)};
   for (int64_t b = 0; b < s.B; ++b)
     for (int64_t h = 0; h < H; ++h) {
       const int64_t bh = b * H + h, o = bh * T * D, ko = (b * KV + h / group) * T * D;
       const double g = gains[h];
-      Vec P(T * T, 0.0);
+      Vec P(T * T, 0.0), dcap(T * T, 1.0);  // dcap: 1 − tanh² of the capped scores
       for (int64_t i = 0; i < T; ++i) {
         const int64_t jend = causal ? i + 1 : T;
         const int64_t jbeg = window > 0 ? std::max<int64_t>(0, i - window + 1) : 0;
@@ -35,6 +36,11 @@ inline Reference reference(const Vec& q, const Vec& k, const Vec& v, const Vec& 
           double acc = 0;
           for (int64_t d = 0; d < D; ++d) acc += q[o + i * D + d] * k[ko + j * D + d];
           P[i * T + j] = scale * acc;
+          if (softcap > 0) {
+            const double t = std::tanh(P[i * T + j] / softcap);
+            P[i * T + j] = softcap * t;
+            dcap[i * T + j] = 1 - t * t;
+          }
           mx = std::max(mx, P[i * T + j]);
         }
         double sum = 0;
@@ -55,7 +61,7 @@ inline Reference reference(const Vec& q, const Vec& k, const Vec& v, const Vec& 
           if (P[i * T + j] == 0.0) continue;
           double dp = 0;
           for (int64_t d = 0; d < D; ++d) dp += dout[o + i * D + d] * v[ko + j * D + d];
-          const double ds = g * P[i * T + j] * (dp - Di);
+          const double ds = g * P[i * T + j] * (dp - Di) * dcap[i * T + j];
           for (int64_t d = 0; d < D; ++d) {
             r.dv[ko + j * D + d] += g * P[i * T + j] * dout[o + i * D + d];
             r.dq[o + i * D + d] += scale * ds * k[ko + j * D + d];

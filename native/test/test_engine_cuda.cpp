@@ -247,10 +247,10 @@ void check_decode(const Ops& gpu) {
     for (int64_t n : {150, 1, 1, 20}) {
       const Vec qkv = randn(n * 3 * C);
       Vec out(n * C);
-      cpu.attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), n, pos, H, H, P, hs, 0);
+      cpu.attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), n, pos, H, H, P, hs, 0, 0.f, 0.f);
       auto d_qkv = dev(qkv);
       DeviceBuffer<float> d_out(out.size());
-      gpu.attention_decode(d_out.get(), d_qkv.get(), d_kc.get(), d_vc.get(), d_gates.get(), n, pos, H, H, P, hs, 0);
+      gpu.attention_decode(d_out.get(), d_qkv.get(), d_kc.get(), d_vc.get(), d_gates.get(), n, pos, H, H, P, hs, 0, 0.f, 0.f);
       const std::string tag = "attention_decode hs=" + std::to_string(hs) + " pos=" + std::to_string(pos) + " n=" + std::to_string(n);
       compare(tag + " out", host(d_out), out, 2e-5);
       pos += n;
@@ -267,19 +267,19 @@ void check_llama_ops(const Ops& gpu) {
     Vec inp = randn(N * C, 2.f);
     const Vec w = randn(C), dout = randn(N * C), dinp0 = randn(N * C), dw0 = randn(C);
     Vec out(N * C), rstd(N), dinp = dinp0, dw = dw0;
-    cpu.rmsnorm_forward(out.data(), rstd.data(), inp.data(), w.data(), N, C, 1e-6f);
-    cpu.rmsnorm_backward(dinp.data(), dw.data(), dout.data(), inp.data(), w.data(), rstd.data(), N, C);
+    cpu.rmsnorm_forward(out.data(), rstd.data(), inp.data(), w.data(), N, C, 1e-6f, 0.f);
+    cpu.rmsnorm_backward(dinp.data(), dw.data(), dout.data(), inp.data(), w.data(), rstd.data(), N, C, 0.f);
     auto d_inp = dev(inp), d_w = dev(w), d_dout = dev(dout), d_dinp = dev(dinp0), d_dw = dev(dw0);
     DeviceBuffer<float> d_out(out.size()), d_rstd(N);
-    gpu.rmsnorm_forward(d_out.get(), d_rstd.get(), d_inp.get(), d_w.get(), N, C, 1e-6f);
-    gpu.rmsnorm_backward(d_dinp.get(), d_dw.get(), d_dout.get(), d_inp.get(), d_w.get(), d_rstd.get(), N, C);
+    gpu.rmsnorm_forward(d_out.get(), d_rstd.get(), d_inp.get(), d_w.get(), N, C, 1e-6f, 0.f);
+    gpu.rmsnorm_backward(d_dinp.get(), d_dw.get(), d_dout.get(), d_inp.get(), d_w.get(), d_rstd.get(), N, C, 0.f);
     const std::string tag = "rmsnorm N=" + std::to_string(N) + " C=" + std::to_string(C);
     compare(tag + " out", host(d_out), out, 1e-5);
     compare(tag + " rstd", host(d_rstd), rstd, 1e-5);
     compare(tag + " dinp +=", host(d_dinp), dinp, 2e-5);
     compare(tag + " dw +=", host(d_dw), dw, 2e-5);
     auto again_x = dev(dinp0);  // dw null (scores-only backward): dinp only
-    gpu.rmsnorm_backward(again_x.get(), nullptr, d_dout.get(), d_inp.get(), d_w.get(), d_rstd.get(), N, C);
+    gpu.rmsnorm_backward(again_x.get(), nullptr, d_dout.get(), d_inp.get(), d_w.get(), d_rstd.get(), N, C, 0.f);
     compare(tag + " dinp += (no dw)", host(again_x), dinp, 2e-5);
   }
   {
@@ -405,10 +405,10 @@ void check_decode_gqa(const Ops& gpu) {
   for (int64_t n : {150, 1, 1, 20}) {
     const Vec qkv = randn(n * QKV);
     Vec out(n * C);
-    cpu.attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), n, pos, H, KV, P, hs, 0);
+    cpu.attention_decode(out.data(), qkv.data(), kc.data(), vc.data(), gates.data(), n, pos, H, KV, P, hs, 0, 0.f, 0.f);
     auto d_qkv = dev(qkv);
     DeviceBuffer<float> d_out(out.size());
-    gpu.attention_decode(d_out.get(), d_qkv.get(), d_kc.get(), d_vc.get(), d_gates.get(), n, pos, H, KV, P, hs, 0);
+    gpu.attention_decode(d_out.get(), d_qkv.get(), d_kc.get(), d_vc.get(), d_gates.get(), n, pos, H, KV, P, hs, 0, 0.f, 0.f);
     compare("attention_decode GQA pos=" + std::to_string(pos) + " n=" + std::to_string(n) + " out", host(d_out), out, 2e-5);
     pos += n;
   }
@@ -515,18 +515,28 @@ void check_refuses_family_switches() {
     }
     expect(msg.find(needle) != std::string::npos, "CUDA refuses " + needle + " (got '" + msg + "')");
   };
-  hg::GPTConfig c = base;
-  c.qk_norm = hg::QkNormKind::Head;
-  refuses(c, "config.qkNorm");
-  c = base;
-  c.D = 32;
-  refuses(c, "config.headDim");
-  c = base;
-  c.norm_place = hg::NormPlacement::Post;
-  refuses(c, "config.normPlacement");
-  c = base;
-  c.window = 8;
-  refuses(c, "config.slidingWindow");
+  // each switch on its own, with the name the refusal must give
+  const std::pair<std::function<void(hg::GPTConfig&)>, const char*> switches[] = {
+      {[](hg::GPTConfig& c) { c.qk_norm = hg::QkNormKind::Head; }, "config.qkNorm"},
+      {[](hg::GPTConfig& c) { c.D = 32; }, "config.headDim"},
+      {[](hg::GPTConfig& c) { c.norm_place = hg::NormPlacement::Post; }, "config.normPlacement"},
+      {[](hg::GPTConfig& c) { c.window = 8; }, "config.slidingWindow"},
+      // Gemma's
+      {[](hg::GPTConfig& c) { c.mlp = hg::MlpKind::GeGLU; }, "mlp 'geglu'"},
+      {[](hg::GPTConfig& c) { c.norm_w_offset = 1; }, "config.normWeightOffset"},
+      {[](hg::GPTConfig& c) { c.embed_scale = 2; }, "config.embedScale"},
+      {[](hg::GPTConfig& c) { c.attn_softcap = 50; }, "config.attnSoftcap"},
+      {[](hg::GPTConfig& c) { c.final_softcap = 30; }, "config.finalSoftcap"},
+      {[](hg::GPTConfig& c) { c.query_scale = 256; }, "config.queryScale"},
+      // all global: valid without a window
+      {[](hg::GPTConfig& c) { c.local_layers.assign(static_cast<size_t>(c.L), false); }, "config.layerTypes"},
+      {[](hg::GPTConfig& c) { c.rope_local_theta = 10000; }, "config.ropeLocalTheta"},
+  };
+  for (const auto& [set, name] : switches) {
+    hg::GPTConfig c = base;
+    set(c);
+    refuses(c, name);
+  }
 }
 
 // The whole engine: same seed, same batch on the CPU table and a CUDA table, three AdamW steps.

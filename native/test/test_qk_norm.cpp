@@ -49,12 +49,12 @@ void check(int64_t N, int64_t H, int64_t KV, int64_t hs, bool per_head, float ep
   for (auto& v : x) v += 0.5f;
   const auto wq = randn(rng, qw), wk = randn(rng, kw), dout = randn(rng, N * QKV);
   std::vector<float> out(N * QKV, NAN), rstd(N * G);
-  hg::cpu::qk_norm_forward(out.data(), rstd.data(), x.data(), wq.data(), wk.data(), N, H, KV, hs, per_head, eps);
+  hg::cpu::qk_norm_forward(out.data(), rstd.data(), x.data(), wq.data(), wk.data(), N, H, KV, hs, per_head, eps, 0.f);
   const auto xd = to_double(x), wqd = to_double(wq), wkd = to_double(wk), dd = to_double(dout);
   const auto want = ref_qk_norm(xd, wqd, wkd, N, H, KV, hs, per_head, eps);
   close(out, want, 1e-5, 1e-4, tag + " out");
   std::vector<float> inplace = x, rstd2(N * G);
-  hg::cpu::qk_norm_forward(inplace.data(), rstd2.data(), inplace.data(), wq.data(), wk.data(), N, H, KV, hs, per_head, eps);
+  hg::cpu::qk_norm_forward(inplace.data(), rstd2.data(), inplace.data(), wq.data(), wk.data(), N, H, KV, hs, per_head, eps, 0.f);
   expect(same_bits(inplace, out), tag + ": in place = out of place");
 
   auto f = [&](const std::vector<double>& v, const std::vector<double>& a, const std::vector<double>& b) {
@@ -69,13 +69,13 @@ void check(int64_t N, int64_t H, int64_t KV, int64_t hs, bool per_head, float ep
   for (int64_t c = 0; c < kw; ++c) want_k[c] += dwk[c];
   std::vector<float> dx = dout;  // in place, as the engine calls it
   hg::cpu::qk_norm_backward(dx.data(), dwq.data(), dwk.data(), dx.data(), x.data(), wq.data(), wk.data(), rstd.data(), N, H,
-                            KV, hs, per_head);
+                            KV, hs, per_head, 0.f);
   close(dx, gx, 1e-4, 1e-3, tag + " dinp (v block: dout copied)");
   close(dwq, want_q, 1e-4, 1e-3, tag + " dwq");
   close(dwk, want_k, 1e-4, 1e-3, tag + " dwk");
   std::vector<float> dx2(N * QKV, NAN);  // out of place, no weight gradients
   hg::cpu::qk_norm_backward(dx2.data(), nullptr, nullptr, dout.data(), x.data(), wq.data(), wk.data(), rstd.data(), N, H,
-                            KV, hs, per_head);
+                            KV, hs, per_head, 0.f);
   expect(same_bits(dx2, dx), tag + ": out-of-place dinp = in place, weight gradients skipped");
 }
 

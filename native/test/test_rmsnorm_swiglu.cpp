@@ -35,7 +35,7 @@ void check_rmsnorm(int64_t N, int64_t C, float eps, std::mt19937& rng) {
   for (auto& v : x) v += 1.f;
   const auto w = randn(rng, C), dout = randn(rng, N * C);
   std::vector<float> out(N * C), rstd(N);
-  hg::cpu::rmsnorm_forward(out.data(), rstd.data(), x.data(), w.data(), N, C, eps);
+  hg::cpu::rmsnorm_forward(out.data(), rstd.data(), x.data(), w.data(), N, C, eps, 0.f);
   const auto xd = to_double(x), wd = to_double(w), dd = to_double(dout);
   close(out, ref_rmsnorm(xd, wd, N, C, eps), 1e-5, 1e-4, tag + " out");
   const auto gx = numeric_grad(xd, [&](const std::vector<double>& v) { return dot(ref_rmsnorm(v, wd, N, C, eps), dd); });
@@ -44,7 +44,7 @@ void check_rmsnorm(int64_t N, int64_t C, float eps, std::mt19937& rng) {
   auto want_dx = gx, want_dw = gw;
   for (size_t i = 0; i < dx.size(); ++i) want_dx[i] += dx[i];
   for (int64_t c = 0; c < C; ++c) want_dw[c] += dw[c];
-  hg::cpu::rmsnorm_backward(dx.data(), dw.data(), dout.data(), x.data(), w.data(), rstd.data(), N, C);
+  hg::cpu::rmsnorm_backward(dx.data(), dw.data(), dout.data(), x.data(), w.data(), rstd.data(), N, C, 0.f);
   close(dx, want_dx, 1e-4, 1e-3, tag + " dinp");
   close(dw, want_dw, 1e-4, 1e-3, tag + " dw");
 }

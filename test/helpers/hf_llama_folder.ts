@@ -1,4 +1,4 @@
-// Hugging Face Llama / Mistral / Qwen2 / Qwen3 / OLMo 2 / Phi-3 folders for tests, written independently of
+// Hugging Face Llama / Mistral / Qwen2 / Qwen3 / OLMo 2 / Phi-3 / Gemma 2 / Gemma 3 (text) folders for tests, written independently of
 // lib/checkpoint: the tensor slicing follows the reference model's layout (helpers/
 // reference_model.ts) and the names and config fields are written out here as transformers
 // uses them, so a loader bug cannot hide behind a matching writer bug.
@@ -7,7 +7,7 @@ import path from 'node:path';
 import { referenceLayout, resolveReferenceConfig, type ReferenceConfig } from './reference_model.js';
 import { safetensorsBytes, type Dtype, type NamedTensor } from './checkpoint_writers.js';
 
-export type LlamaType = 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'olmo2' | 'phi3';
+export type LlamaType = 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'olmo2' | 'phi3' | 'gemma2' | 'gemma3_text';
 
 /** LlamaForCausalLM / Qwen2ForCausalLM state-dict tensors of the canonical params. */
 export function hfLlamaTensors(cfg: ReferenceConfig, params: Float32Array, type: LlamaType = 'llama'): NamedTensor[] {
@@ -20,9 +20,11 @@ export function hfLlamaTensors(cfg: ReferenceConfig, params: Float32Array, type:
     const p = `model.layers.${l}.`;
     const qkv = layer('qkvw', l);
     // OLMo 2 (normPlacement 'post') has no input_layernorm; its post_attention_layernorm is the
-    // norm after attention and post_feedforward_layernorm the one after the MLP
-    const post = c.normPlacement === 'post';
-    if (!post) out.push([p + 'input_layernorm.weight', [C], layer('ln1w', l)]);
+    // norm after attention and post_feedforward_layernorm the one after the MLP. Gemma ('both')
+    // has all four: input_layernorm, post_attention_layernorm (after attention),
+    // pre_feedforward_layernorm and post_feedforward_layernorm.
+    const post = c.normPlacement !== 'pre', pre = c.normPlacement !== 'post';
+    if (pre) out.push([p + 'input_layernorm.weight', [C], layer('ln1w', l)]);
     if (type === 'phi3') {
       // Phi3Attention: one qkv_proj whose output splits as [q: H·hs | k: KV·hs | v: KV·hs]
       const fused = new Float32Array(qkv.length);
@@ -48,6 +50,7 @@ export function hfLlamaTensors(cfg: ReferenceConfig, params: Float32Array, type:
       out.push([p + 'self_attn.k_norm.weight', [c.qkNorm === 'head' ? hs : KV * hs], layer('knw', l)]);
     }
     out.push([p + 'post_attention_layernorm.weight', [C], layer(post ? 'postattnw' : 'ln2w', l)]);
+    if (pre && post) out.push([p + 'pre_feedforward_layernorm.weight', [C], layer('ln2w', l)]);
     if (post) out.push([p + 'post_feedforward_layernorm.weight', [C], layer('postffnw', l)]);
     const fc = layer('fcw', l);
     if (type === 'phi3') {
@@ -80,9 +83,10 @@ export function hfLlamaConfig(type: LlamaType, cfg: ReferenceConfig, extra: Reco
   };
   const arch = {
     llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', olmo2: 'Olmo2ForCausalLM',
-    phi3: 'Phi3ForCausalLM',
+    phi3: 'Phi3ForCausalLM', gemma2: 'Gemma2ForCausalLM', gemma3_text: 'Gemma3ForCausalLM',
   }[type];
   const window = c.slidingWindow > 0 ? c.slidingWindow : null;
+  if (type === 'gemma2' || type === 'gemma3_text') return { ...gemmaConfig(type, c), ...extra };
   return {
     architectures: [arch], model_type: type, vocab_size: c.vocabSize, max_position_embeddings: c.maxSeqLen,
     num_hidden_layers: c.layers, num_attention_heads: c.heads, num_key_value_heads: c.kvHeads, hidden_size: c.dim,
@@ -95,15 +99,45 @@ export function hfLlamaConfig(type: LlamaType, cfg: ReferenceConfig, extra: Reco
       sliding_window: window, original_max_position_embeddings: c.maxSeqLen, embd_pdrop: 0, resid_pdrop: 0, attention_dropout: 0,
       pad_token_id: 0,
     } : {}),
-    ...(type === 'qwen2' ? { use_sliding_window: false, sliding_window: 4096, max_window_layers: c.layers } : {}),
+    // Qwen2Config: the window (off, or on from max_window_layers on) written as the released
+    // configs have it, without layer_types
+    ...(type === 'qwen2' ? qwenWindow(c) : {}),
     // Qwen3Config: head_dim on its own, attention_bias, sliding-window fields (off)
     ...(type === 'qwen3' ? {
-      head_dim: c.hs, attention_bias: false, attention_dropout: 0, use_sliding_window: false, sliding_window: null,
-      max_window_layers: c.layers, layer_types: Array(c.layers).fill('full_attention'),
+      head_dim: c.hs, attention_bias: false, attention_dropout: 0, ...qwenWindow(c),
+      ...(c.slidingWindow > 0 ? {} : { layer_types: Array(c.layers).fill('full_attention') }),
     } : {}),
     // Olmo2Config: no head_dim field, attention_bias, pad token
     ...(type === 'olmo2' ? { attention_bias: false, attention_dropout: 0, pad_token_id: 1 } : {}),
     ...extra,
+  };
+}
+
+function qwenWindow(c: ReturnType<typeof resolveReferenceConfig>): Record<string, unknown> {
+  if (c.slidingWindow === 0) return { use_sliding_window: false, sliding_window: 4096, max_window_layers: c.layers };
+  const from = c.layerTypes ? c.layerTypes.indexOf('local') : 0;
+  return { use_sliding_window: true, sliding_window: c.slidingWindow, max_window_layers: from };
+}
+
+// Gemma2Config / Gemma3TextConfig as the released models' config.json files have them: no
+// layer_types (transformers derives the kinds: Gemma 2 alternates from a local layer 0, Gemma 3
+// makes every sliding_window_pattern-th layer global), the embedding normalizer's dtype from
+// torch_dtype (bfloat16), hidden_activation (Gemma 2 also hidden_act).
+function gemmaConfig(type: 'gemma2' | 'gemma3_text', c: ReturnType<typeof resolveReferenceConfig>): Record<string, unknown> {
+  const gemma3 = type === 'gemma3_text';
+  const s = c.ropeScaling;
+  return {
+    architectures: [gemma3 ? 'Gemma3ForCausalLM' : 'Gemma2ForCausalLM'], model_type: type, vocab_size: c.vocabSize,
+    max_position_embeddings: c.maxSeqLen, num_hidden_layers: c.layers, num_attention_heads: c.heads, num_key_value_heads: c.kvHeads,
+    hidden_size: c.dim, head_dim: c.hs, intermediate_size: c.ffnDim, hidden_activation: 'gelu_pytorch_tanh',
+    ...(gemma3 ? {} : { hidden_act: 'gelu_pytorch_tanh' }), rms_norm_eps: c.normEps, rope_theta: c.ropeTheta,
+    rope_scaling: s && s.type === 'linear' ? { rope_type: 'linear', factor: s.factor } : null,
+    query_pre_attn_scalar: c.queryScale, attn_logit_softcapping: c.attnSoftcap || null, final_logit_softcapping: c.finalSoftcap || null,
+    sliding_window: c.slidingWindow, attention_bias: false, attention_dropout: 0, tie_word_embeddings: c.tiedEmbeddings,
+    torch_dtype: 'bfloat16', bos_token_id: 2, eos_token_id: 1, pad_token_id: 0, cache_implementation: 'hybrid',
+    ...(gemma3 ? {
+      rope_local_base_freq: c.ropeLocalTheta, sliding_window_pattern: (c.layerTypes ?? []).indexOf('global') + 1,
+    } : {}),
   };
 }
 

@@ -9,8 +9,9 @@
 // untied LM head; and the later families' switches: a head size independent of dim/heads
 // (Qwen3), Q/K RMSNorm per head (Qwen3) or over the whole projection (OLMo 2), norms after
 // the sublayers (OLMo 2) or before and after (Gemma), causal sliding-window attention (Mistral
-// v0.1, Phi-3). Slow (plain loops) and meant for tiny
-// models only.
+// v0.1, Phi-3); and Gemma 2 / 3's: GeGLU, the (offset + w) RMSNorm weight, an embedding scale,
+// attention-logit and final-logit soft-capping, a query scale, and per-layer local (windowed,
+// own RoPE base) / global attention. Slow (plain loops) and meant for tiny models only.
 
 /** The model configuration: the five GPT-2 fields plus the optional Llama-family switches. */
 export interface ReferenceConfig {
@@ -27,7 +28,7 @@ export interface ReferenceConfig {
   ropeTheta?: number; // default 10000
   ropeScaling?: null | { type: 'linear'; factor: number }
     | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
-  mlp?: 'gelu' | 'swiglu';
+  mlp?: 'gelu' | 'swiglu' | 'geglu'; // geglu: gelu_tanh(gate) * up
   qkvBias?: boolean; // default true
   linearBias?: boolean; // default true (attprojb, fcb, fcprojb)
   tiedEmbeddings?: boolean; // default true
@@ -35,9 +36,18 @@ export interface ReferenceConfig {
   qkNorm?: 'none' | 'head' | 'projection'; // RMSNorm of q and k before RoPE; default none
   normPlacement?: 'pre' | 'post' | 'both'; // the sublayer norms: before, after (before the residual add), both
   slidingWindow?: number; // > 0: query t sees keys t − slidingWindow + 1 .. t only; default 0 (all earlier keys)
+  layerTypes?: ('local' | 'global')[] | null; // per layer: local = slidingWindow (+ ropeLocalTheta), global = neither
+  ropeLocalTheta?: number; // > 0: the local layers' RoPE base, unscaled; default 0 (the global frequencies)
+  normWeightOffset?: number; // every RMSNorm multiplies by (offset + w); default 0
+  embedScale?: number; // embeddings times it; default 1
+  attnSoftcap?: number; // > 0: attention scores s -> cap·tanh(s/cap); default 0
+  finalSoftcap?: number; // > 0: logits z -> cap·tanh(z/cap); default 0
+  queryScale?: number; // > 0: scores scaled by queryScale^-1/2 instead of hs^-1/2; default 0
 }
 
-type Resolved = Required<Omit<ReferenceConfig, 'ropeScaling'>> & { ropeScaling: ReferenceConfig['ropeScaling']; hs: number };
+type Resolved = Required<Omit<ReferenceConfig, 'ropeScaling' | 'layerTypes'>> & {
+  ropeScaling: ReferenceConfig['ropeScaling']; layerTypes: ('local' | 'global')[] | null; hs: number;
+};
 
 export function resolveReferenceConfig(c: ReferenceConfig): Resolved {
   const r: Resolved = {
@@ -47,6 +57,8 @@ export function resolveReferenceConfig(c: ReferenceConfig): Resolved {
     mlp: c.mlp ?? 'gelu', qkvBias: c.qkvBias ?? true, linearBias: c.linearBias ?? true, tiedEmbeddings: c.tiedEmbeddings ?? true,
     headDim: c.headDim ?? c.dim / c.heads, qkNorm: c.qkNorm ?? 'none', normPlacement: c.normPlacement ?? 'pre',
     slidingWindow: c.slidingWindow ?? 0,
+    layerTypes: c.layerTypes ?? null, ropeLocalTheta: c.ropeLocalTheta ?? 0, normWeightOffset: c.normWeightOffset ?? 0,
+    embedScale: c.embedScale ?? 1, attnSoftcap: c.attnSoftcap ?? 0, finalSoftcap: c.finalSoftcap ?? 0, queryScale: c.queryScale ?? 0,
     hs: c.headDim ?? c.dim / c.heads,
   };
   if (!Number.isInteger(r.hs)) throw new RangeError(`reference: dim ${c.dim} is not divisible by heads ${c.heads}`);
@@ -67,7 +79,7 @@ export function referenceLayout(config: ReferenceConfig): ReferenceTensor[] {
   const c = resolveReferenceConfig(config);
   const { vocabSize: V, maxSeqLen: P, layers: L, dim: C, hs, ffnDim: F } = c;
   const QKV = (c.heads + 2 * c.kvHeads) * hs;
-  const FC = c.mlp === 'swiglu' ? 2 * F : F;
+  const FC = c.mlp === 'gelu' ? F : 2 * F;
   const pre = c.normPlacement !== 'post', post = c.normPlacement !== 'pre';
   const ln = c.norm === 'layernorm';
   const lb = c.linearBias;
@@ -109,11 +121,16 @@ export function referenceParameterCount(config: ReferenceConfig): number {
   return last.offset + last.size;
 }
 
-/** Random parameters (norm weights around 1, everything else around 0) far from a trained model's, so every path matters. */
+/**
+ * Random parameters (norm weights around an effective 1, everything else around 0) far from a
+ * trained model's, so every path matters. With normWeightOffset the stored norm weight is w in
+ * x̂·(offset + w), so it is drawn around 1 − offset (Gemma's w around 0).
+ */
 export function randomReferenceParameters(config: ReferenceConfig, rng: { normal(): number }, std = 0.3): Float32Array {
   const p = new Float32Array(referenceParameterCount(config));
+  const one = 1 - (config.normWeightOffset ?? 0);
   for (const t of referenceLayout(config)) {
-    const around = ['ln1w', 'ln2w', 'lnfw', 'qnw', 'knw', 'postattnw', 'postffnw'].includes(t.name) ? 1 : 0;
+    const around = ['ln1w', 'ln2w', 'lnfw', 'qnw', 'knw', 'postattnw', 'postffnw'].includes(t.name) ? one : 0;
     for (let i = 0; i < t.size; i++) p[t.offset + i] = around + std * rng.normal();
   }
   return p;
@@ -213,7 +230,7 @@ function rmsNormalize(c: Resolved, v: Float64Array, from: number, n: number, w: 
   for (let i = 0; i < n; i++) ms += v[from + i] * v[from + i];
   const r = 1 / Math.sqrt(ms / n + c.normEps);
   const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) y[i] = v[from + i] * r * w[off + i];
+  for (let i = 0; i < n; i++) y[i] = v[from + i] * r * (c.normWeightOffset + w[off + i]);
   return y;
 }
 
@@ -249,14 +266,20 @@ function sequenceLogits(c: Resolved, w: Record<string, Params>, tokens: ArrayLik
   // a sublayer's input: the pre norm of x, or x; its output: the post norm of f, or f
   const preNorm = (xt: Float64Array, wn: string, bn: string, l: number) => (pre ? normalize(c, xt, w[wn]!, w[bn]!, l * C) : xt);
   const postNorm = (ft: Float64Array, wn: string, l: number) => (post ? rmsNormalize(c, ft, 0, C, w[wn]!, l * C) : ft);
-  const FC = c.mlp === 'swiglu' ? 2 * F : F;
+  const FC = c.mlp === 'gelu' ? F : 2 * F;
   const perKv = H / KV;
   const invFreq = c.positions === 'rope' ? ropeInverseFrequencies(c) : new Float64Array(0);
+  // local layers: the sliding window, and their own base without scaling when ropeLocalTheta is set
+  const isLocal = (l: number) => (c.layerTypes ? c.layerTypes[l] === 'local' : c.slidingWindow > 0);
+  const localFreq = c.positions === 'rope' && c.ropeLocalTheta > 0
+    ? ropeInverseFrequencies({ ...c, ropeTheta: c.ropeLocalTheta, ropeScaling: null }) : invFreq;
+  const scoreScale = 1 / Math.sqrt(c.queryScale > 0 ? c.queryScale : hs);
+  const cap = (v: number, k: number) => (k > 0 ? k * Math.tanh(v / k) : v);
   const bias = (name: string) => (w[name]!.length > 0 ? w[name]! : null);
   let x: Float64Array[] = [];
   for (let t = 0; t < T; t++) {
     const e = new Float64Array(C);
-    for (let i = 0; i < C; i++) e[i] = w.wte![tokens[t] * C + i] + (c.positions === 'learned' ? w.wpe![t * C + i] : 0);
+    for (let i = 0; i < C; i++) e[i] = (w.wte![tokens[t] * C + i] + (c.positions === 'learned' ? w.wpe![t * C + i] : 0)) * c.embedScale;
     x.push(e);
   }
   for (let l = 0; l < L; l++) {
@@ -264,7 +287,8 @@ function sequenceLogits(c: Resolved, w: Record<string, Params>, tokens: ArrayLik
     const qkv = x.map((xt) => linear(preNorm(xt, 'ln1w', 'ln1b', l), w.qkvw!, l * QKV * C, bias('qkvb'), l * QKV, C, QKV));
     if (c.qkNorm !== 'none') for (const v of qkv) qkNormalize(c, v, w, l);
     if (c.positions === 'rope') {
-      for (let t = 0; t < T; t++) for (let h = 0; h < H + KV; h++) rotate(qkv[t]!, h * hs, hs, t, invFreq); // q and k heads
+      const f = isLocal(l) ? localFreq : invFreq;
+      for (let t = 0; t < T; t++) for (let h = 0; h < H + KV; h++) rotate(qkv[t]!, h * hs, hs, t, f); // q and k heads
     }
     const y = x.map(() => new Float64Array(QD));
     for (let h = 0; h < H; h++) {
@@ -274,11 +298,11 @@ function sequenceLogits(c: Resolved, w: Record<string, Params>, tokens: ArrayLik
         const s = new Float64Array(t + 1);
         let mx = -Infinity;
         // keys before j0 are outside the sliding window: their weight is exactly 0
-        const j0 = c.slidingWindow > 0 ? Math.max(0, t - c.slidingWindow + 1) : 0;
+        const j0 = isLocal(l) ? Math.max(0, t - c.slidingWindow + 1) : 0;
         for (let j = j0; j <= t; j++) {
           let acc = 0;
           for (let d = 0; d < hs; d++) acc += qkv[t]![qOff + d] * qkv[j]![kOff + d];
-          s[j] = acc / Math.sqrt(hs);
+          s[j] = cap(acc * scoreScale, c.attnSoftcap);
           mx = Math.max(mx, s[j]);
         }
         let z = 0;
@@ -297,7 +321,7 @@ function sequenceLogits(c: Resolved, w: Record<string, Params>, tokens: ArrayLik
     x = x.map((xt) => {
       const u = linear(preNorm(xt, 'ln2w', 'ln2b', l), w.fcw!, l * FC * C, bias('fcb'), l * FC, C, FC);
       const m = new Float64Array(F);
-      for (let i = 0; i < F; i++) m[i] = c.mlp === 'swiglu' ? silu(u[i]) * u[F + i] : geluTanh(u[i]);
+      for (let i = 0; i < F; i++) m[i] = c.mlp === 'swiglu' ? silu(u[i]) * u[F + i] : c.mlp === 'geglu' ? geluTanh(u[i]) * u[F + i] : geluTanh(u[i]);
       const o = postNorm(linear(m, w.fcprojw!, l * C * F, bias('fcprojb'), l * C, F, C), 'postffnw', l);
       return xt.map((v, i) => v + o[i]);
     });
@@ -305,7 +329,7 @@ function sequenceLogits(c: Resolved, w: Record<string, Params>, tokens: ArrayLik
   const head = c.tiedEmbeddings ? w.wte! : w.lmhead!;
   const logits = new Float64Array(T * V);
   for (let t = 0; t < T; t++) logits.set(linear(normalize(c, x[t]!, w.lnfw!, w.lnfb!, 0), head, 0, null, 0, C, V), t * V);
-  return logits;
+  return c.finalSoftcap > 0 ? logits.map((z) => cap(z, c.finalSoftcap)) : logits;
 }
 
 // The per-position loss weights the engine uses: the given ones, or 1/(positions with a

@@ -15,7 +15,7 @@ def layout(c):
     V, P, L, C, H = c["vocabSize"], c["maxSeqLen"], c["layers"], c["dim"], c["heads"]
     KV, F, hs = c["kvHeads"], c["ffnDim"], c["headDim"]
     qkv = (H + 2 * KV) * hs
-    fc = 2 * F if c["mlp"] == "swiglu" else F
+    fc = F if c["mlp"] == "gelu" else 2 * F  # swiglu, geglu: [gate; up]
     pre, post = c["normPlacement"] != "post", c["normPlacement"] != "pre"
     ln, lb = c["norm"] == "layernorm", c["linearBias"]
     head = c["qkNorm"] == "head"
@@ -38,8 +38,10 @@ def layout(c):
 def defaults(c):
     d = dict(kvHeads=c["heads"], ffnDim=4 * c["dim"], norm="layernorm", normEps=1e-5, positions="learned",
              ropeTheta=10000.0, ropeScaling=None, mlp="gelu", qkvBias=True, linearBias=True, tiedEmbeddings=True,
-             headDim=c["dim"] // c["heads"], qkNorm="none", normPlacement="pre", slidingWindow=0)
-    d.update({k: v for k, v in c.items() if v is not None or k == "ropeScaling"})
+             headDim=c["dim"] // c["heads"], qkNorm="none", normPlacement="pre", slidingWindow=0,
+             layerTypes=None, ropeLocalTheta=0, normWeightOffset=0, embedScale=1, attnSoftcap=0, finalSoftcap=0,
+             queryScale=0)
+    d.update({k: v for k, v in c.items() if v is not None or k in ("ropeScaling", "layerTypes")})
     return d
 
 
@@ -87,11 +89,20 @@ def run(req):
             return torch.nn.functional.layer_norm(x, (C,), wt, b, c["normEps"])
         return rms(x, wt)
 
-    def rms(x, wt):
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + c["normEps"]) * wt
+    def rms(x, wt):  # Gemma: the weight is (normWeightOffset + w)
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + c["normEps"]) * (c["normWeightOffset"] + wt)
 
-    def rot(x):  # x [B, heads, T, hs]
-        f = inv_freq(c, hs)
+    def cap(z, k):  # soft-capping: k·tanh(z/k), none for k = 0
+        return k * torch.tanh(z / k) if k > 0 else z
+
+    # per layer: local layers (layerTypes, or every layer with a window) see the window and, with
+    # ropeLocalTheta, their own unscaled RoPE base
+    def is_local(l):
+        return c["layerTypes"][l] == "local" if c["layerTypes"] is not None else c["slidingWindow"] > 0
+
+    def rot(x, local):  # x [B, heads, T, hs]
+        f = inv_freq({**c, "ropeTheta": c["ropeLocalTheta"], "ropeScaling": None}, hs) if local and c["ropeLocalTheta"] > 0 \
+            else inv_freq(c, hs)
         ang = torch.arange(T, dtype=torch.float64)[:, None] * f[None, :]
         emb = torch.cat([ang, ang], -1)
         half = torch.cat([-x[..., hs // 2:], x[..., :hs // 2]], -1)
@@ -100,10 +111,14 @@ def run(req):
     x = w["wte"][tokens]
     if c["positions"] == "learned":
         x = x + w["wpe"][:T]
-    mask = torch.ones(T, T, dtype=torch.bool).tril()
+    x = x * c["embedScale"]
+    causal = torch.ones(T, T, dtype=torch.bool).tril()
+    windowed = causal
     if c["slidingWindow"] > 0:  # key j visible to query i when i - window < j <= i
-        mask = mask & torch.ones(T, T, dtype=torch.bool).triu(-(c["slidingWindow"] - 1))
+        windowed = causal & torch.ones(T, T, dtype=torch.bool).triu(-(c["slidingWindow"] - 1))
+    scale = c["queryScale"] ** -0.5 if c["queryScale"] > 0 else 1 / math.sqrt(hs)
     for l in range(L):
+        mask = windowed if is_local(l) else causal
         h = norm(x, w["ln1w"][l], w["ln1b"][l] if w["ln1b"] is not None else None) if pre else x
         qkv = h @ w["qkvw"][l].T + (w["qkvb"][l] if w["qkvb"] is not None else 0)
         q, k = qkv[..., :H * hs], qkv[..., H * hs:(H + KV) * hs]
@@ -116,10 +131,10 @@ def run(req):
         q, k = q.transpose(1, 2), k.transpose(1, 2)
         v = qkv[..., (H + KV) * hs:].reshape(B, T, KV, hs).transpose(1, 2)
         if c["positions"] == "rope":
-            q, k = rot(q), rot(k)
+            q, k = rot(q, is_local(l)), rot(k, is_local(l))
         k = k.repeat_interleave(H // KV, dim=1)
         v = v.repeat_interleave(H // KV, dim=1)
-        s = (q @ k.transpose(-1, -2)) / math.sqrt(hs)
+        s = cap((q @ k.transpose(-1, -2)) * scale, c["attnSoftcap"])
         p = s.masked_fill(~mask, float("-inf")).softmax(-1)
         o = (p @ v) * g[l][:, :, None, None]
         y = o.transpose(1, 2).reshape(B, T, H * hs)
@@ -129,12 +144,14 @@ def run(req):
         u = h @ w["fcw"][l].T + (w["fcb"][l] if w["fcb"] is not None else 0)
         if c["mlp"] == "swiglu":
             m = torch.nn.functional.silu(u[..., :F]) * u[..., F:]
+        elif c["mlp"] == "geglu":
+            m = torch.nn.functional.gelu(u[..., :F], approximate="tanh") * u[..., F:]
         else:
             m = torch.nn.functional.gelu(u, approximate="tanh")
         f = m @ w["fcprojw"][l].T + (w["fcprojb"][l] if w["fcprojb"] is not None else 0)
         x = x + (rms(f, w["postffnw"][l]) if post else f)
     x = norm(x, w["lnfw"], w["lnfb"])
-    logits = x @ (w["wte"] if w["lmhead"] is None else w["lmhead"]).T
+    logits = cap(x @ (w["wte"] if w["lmhead"] is None else w["lmhead"]).T, c["finalSoftcap"])
     ce = torch.nn.functional.cross_entropy(logits.reshape(B * T, V), targets.clamp(min=0).reshape(-1), reduction="none")
     loss = (ce * weights.reshape(-1)).sum()
     loss.backward()
