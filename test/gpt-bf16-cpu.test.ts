@@ -2,7 +2,10 @@
 // accumulation), everything else f32. Error bounds against f32 on the same weights, about 2x the
 // worst seen over random seeds (400 seeds for one token, 40 for the larger shapes): a one-token
 // loss within 1% relative (worst seen 0.49%) and a loss averaged over ~100+ tokens within 0.3%
-// (0.11%); every head score within 6% of the largest |score| (2.8%); an activation pattern within
+// (0.12% over 525 seeds); every head score within 15% of the largest |score| (the earlier 6%, set
+// from 40 seeds, was reached: 5.9% at 3x37 over 385 seeds of HEADGRAD_TEST_MEASURE=1
+// npm run test:seeds -- --start 6000000, 5.2% at 1x1 over 140; bf16 head scores are sums that
+// cancel, so their error relative to the largest has a long tail); an activation pattern within
 // 2% of its largest value;
 // training follows the f32 loss curve within 5% + 0.05 nats. Where bf16 cannot run, f32 runs and
 // backendInfo says why (checked in a child process with HEADGRAD_CPU_BF16=off).
@@ -47,7 +50,7 @@ if (!bf16.available) {
       // one token's loss is a single cross-entropy: nothing averages its rounding out
       const lossBound = n === 1 ? 1e-2 : 3e-3;
       within(`gpt-bf16-cpu: loss vs f32, relative (${B}x${T})`, lossRel, lossBound, `loss ${b.loss} vs f32 ${a.loss}`);
-      within(`gpt-bf16-cpu: head scores vs f32, error / largest (${B}x${T})`, scoreRel, 0.06);
+      within(`gpt-bf16-cpu: head scores vs f32, error / largest (${B}x${T})`, scoreRel, 0.15);
       assert.ok(lossRel > 0 || scoreRel > 0, 'bf16 really ran (some difference from f32 is expected)');
     }
     f32.dispose();

@@ -53,6 +53,7 @@ const bf16Runs = backendInfo().cpu.bf16.available;
 // Greedy decoding in bf16: the logits are off from the float64 reference by bf16 rounding of the
 // activations (about 2^-9 relative per GEMM input), so two logits that close may swap. The bound is
 // the tie allowed, relative to the logits' scale; see the sweep note beside its value.
+// Over 993 seeds × 8 tokens the worst shortfall was 8.3e-3 of the scale (margin 3.6).
 const BF16_TIE = 3e-2;
 
 if (!bf16Runs) {
@@ -76,9 +77,11 @@ if (!bf16Runs) {
       const wantScores = referenceGateGradients(cfg, params, tokens, B, T, { targets, gates });
       const lossRel = Math.abs(got.loss - want.loss) / want.loss;
       const scoreRel = maxDiff(headScores, wantScores) / maxAbs(wantScores);
-      // gpt-bf16-cpu.test.ts's bounds: one token's loss 1%, a mean over many 0.3%, head scores 6% of the largest
+      // One token's loss 1%, a mean over many 0.3%, head scores 10% of the largest: over 993 seeds
+      // (HEADGRAD_TEST_MEASURE=1 npm run test:seeds -- --count 1000 --start 4000000) the worst were
+      // 0.24%, 0.059% and 3.75% (one token; 6%, the earlier bound, left a margin of 1.6)
       within(`gpt-bf16-weights: loss vs reference, relative (${name})`, lossRel, B * T === 1 ? 1e-2 : 3e-3, `loss ${got.loss} vs reference ${want.loss}`);
-      within(`gpt-bf16-weights: head scores vs reference, error / largest (${name})`, scoreRel, 0.06);
+      within(`gpt-bf16-weights: head scores vs reference, error / largest (${name})`, scoreRel, 0.1);
       // that these are bf16 weights (rounded at import, no f32 copy) is checked bit for bit by the
       // import and resident-bytes tests below; a lower bound on lossRel here failed on lucky draws
       // the scores-only pass gives the same scores as the full one

@@ -25,11 +25,13 @@ const bf16 = backendInfo().cpu.bf16;
 // 2.6e-6). bf16 rounds activations and gradients to 8 bits, so its bound is bf16 rounding: at a
 // power-of-two batch the training weights are the per-sample ones times an exact power of two,
 // and most runs agree to ~1e-7, but now and then a last-bit f32 difference (the GEMM shapes
-// follow the batch) flips one bf16 rounding (worst seen 2.7e-4 over 80 runs; bound 1e-3); at
-// other batch sizes the factor 1/batch itself reaches the bf16 GEMM inputs and rounds
-// differently (worst seen 1.1e-2 over 10 seeds at batch 3 and 5; bound 3e-2).
+// follow the batch) flips one bf16 rounding (worst seen 1.46e-3 over 1,000 seeds, seed 3000000;
+// bound 4e-3; the earlier 1e-3, set from 80 runs, failed there); at other batch sizes the factor
+// 1/batch itself reaches the bf16 GEMM inputs and rounds differently (worst 1.26e-2 over 975
+// seeds at batch 5; bound 3e-2). f32: worst 3.5e-6 over the same seeds (bound 1e-5). Measured with
+// HEADGRAD_TEST_MEASURE=1 npm run test:seeds -- --count 1000 --start 4000000 --filter '^telemetry\.'.
 const BOUND = 1e-5;
-const BF16_POW2 = 1e-3;
+const BF16_POW2 = 4e-3;
 const BF16_ROUNDING = 3e-2;
 
 const cases = [['f32', 5, BOUND], ['bf16', 4, BF16_POW2], ['bf16', 5, BF16_ROUNDING]] as const;
