@@ -131,7 +131,10 @@ for (const [name, cfg] of FAMILY_MODELS) {
         // f32 rounding; worst over 200 seeds: 5.7e-6 (Mistral, T = 140), 4.2e-6 (Gemma 2, 3)
         within(`families: logits vs reference, relative (${name})`, eLogits, 1e-5);
         const eLoss = Math.abs(got.loss - want.loss) / Math.abs(want.loss);
-        within(`families: loss vs reference, relative (${name})`, eLoss, 2e-6, `engine ${got.loss}, reference ${want.loss}`);
+        // f32 rounding of a mean over ~100-400 tokens; worst over 1,000 seeds (HEADGRAD_TEST_MEASURE=1
+        // npm run test:seeds -- --count 1000 --start 4000000): 2.2e-6 (OLMo 2 with GQA), 2.0e-6
+        // (Mistral), over the earlier 2e-6; bound 5e-6 (margin 2.3)
+        within(`families: loss vs reference, relative (${name})`, eLoss, 5e-6, `engine ${got.loss}, reference ${want.loss}`);
         const eScores = maxRelError(headScores, wantScores, 1e-3 * Math.abs(want.loss));
         // f32 rounding through the whole backward, a head's score a sum that may cancel; worst over
         // 200 seeds: 4.0e-5 (Gemma 2: caps, 1 + w norms), 2.4e-5 (pre + post block), <= 1.2e-5 the others
