@@ -137,8 +137,10 @@ for (const [name, cfg] of FAMILY_MODELS) {
         within(`families: loss vs reference, relative (${name})`, eLoss, 5e-6, `engine ${got.loss}, reference ${want.loss}`);
         const eScores = maxRelError(headScores, wantScores, 1e-3 * Math.abs(want.loss));
         // f32 rounding through the whole backward, a head's score a sum that may cancel; worst over
-        // 200 seeds: 4.0e-5 (Gemma 2: caps, 1 + w norms), 2.4e-5 (pre + post block), <= 1.2e-5 the others
-        within(`families: head scores vs reference, error / max(largest, 1e-3·loss) (${name})`, eScores, 1e-4, `engine ${Array.from(headScores)}\n reference ${Array.from(wantScores)}`);
+        // 200 seeds: 4.0e-5 (Gemma 2: caps, 1 + w norms), 2.4e-5 (pre + post block), <= 1.2e-5 the
+        // others; over 1,000 seeds (npm run test:seeds -- --count 1000 --start 7000000): 9.6e-5 (pre +
+        // post block), 7.4e-5 (Gemma 3), so the bound is 2.5e-4 (margin 2.6; 1e-4 left 1.05)
+        within(`families: head scores vs reference, error / max(largest, 1e-3·loss) (${name})`, eScores, 2.5e-4, `engine ${Array.from(headScores)}\n reference ${Array.from(wantScores)}`);
         measured.push(`${name} B${B} T${T}: logits ${eLogits.toExponential(1)}, loss ${eLoss.toExponential(1)}, head scores ${eScores.toExponential(1)}`);
         model.dispose();
         return;
