@@ -257,8 +257,10 @@ bf16Test('bf16 on the CPU with the family switches stays within bounds of f32', 
     const e = maxRelError(sb, sa, 1e-30);
     // Norms after the sublayers rescale each sublayer's output to unit RMS, bf16 rounding error
     // included, so those models sit higher: worst over 200 seeds 3.5% (Gemma 3), 3.0% (pre + post
-    // block), 2.7% (OLMo 2) against at most 1.4% for the pre-norm ones; 5% with post norms.
-    within(`families: bf16 head scores vs f32, error / largest (${name})`, e, post ? 0.05 : 0.03);
+    // block), 2.7% (OLMo 2) against at most 1.4% for the pre-norm ones. Over 1,000 seeds (npm run
+    // test:seeds -- --count 1000 --start 7000000): 3.7% (pre + post block), 3.4% (Gemma 3), so
+    // 10% with post norms (margin 2.7; 5% left 1.35) and 3% without (worst 1.6%, Phi-3).
+    within(`families: bf16 head scores vs f32, error / largest (${name})`, e, post ? 0.1 : 0.03);
     measured.push(`${name}: bf16 vs f32 loss ${(Math.abs(la - lb) / la).toExponential(1)}, head scores ${e.toExponential(1)}`);
     a.dispose();
     b.dispose();
