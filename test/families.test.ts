@@ -15,6 +15,7 @@ import { maxRelError, within } from './helpers/compare.js';
 import { checkGreedy } from './helpers/greedy.js';
 import { randomReferenceParameters, referenceForward, referenceGateGradients, referenceLayout } from './helpers/reference_model.js';
 import { testSeed } from './helpers/seed.js';
+import { sampledCentralDifferences } from './helpers/finite_difference.js';
 
 const rng = new Rng(testSeed('families'));
 const ints = (n: number, hi: number) => Int32Array.from({ length: n }, () => rng.int(hi));
@@ -157,28 +158,12 @@ for (const [name, cfg] of FAMILY_MODELS) {
     await model.forward(tokens, { batch: B, seqLen: T, targets });
     await model.backward();
     const grads = model.exportGradients();
-    const p64 = Float64Array.from(params);
-    const lossAt = () => referenceForward(cfg, p64, tokens, B, T, { targets, gates }).loss;
-    const eps = 1e-5;
+    const lossAt = (p: Float64Array) => referenceForward(cfg, p, tokens, B, T, { targets, gates }).loss;
     let worst = 0;
-    for (const t of parameterLayout(cfg)) {
-      if (t.size === 0) continue;
-      // a few elements per tensor, always including its first and last
-      const idx = [0, t.size - 1, ...Array.from({ length: 4 }, () => rng.int(t.size))].map((i) => t.offset + i);
-      const got: number[] = [], want: number[] = [];
-      for (const i of idx) {
-        const saved = p64[i]!;
-        p64[i] = saved + eps;
-        const up = lossAt();
-        p64[i] = saved - eps;
-        const down = lossAt();
-        p64[i] = saved;
-        want.push((up - down) / (2 * eps));
-        got.push(grads[i]!);
-      }
-      const e = maxRelError(got, want, 1e-2);
+    for (const t of sampledCentralDifferences(cfg, params, grads, lossAt, rng)) {
+      const e = maxRelError(t.got, t.want, 1e-2);
       worst = Math.max(worst, e);
-      within(`families: parameter gradients vs central differences, error / max(|fd|, 1e-2) (${name})`, e, 2e-3, `${t.name}: engine ${got}\n finite differences ${want}`);
+      within(`families: parameter gradients vs central differences, error / max(|fd|, 1e-2) (${name})`, e, 2e-3, `${t.name}: engine ${t.got}\n finite differences ${t.want}`);
     }
     measured.push(`${name}: parameter gradients vs finite differences ${worst.toExponential(1)}`);
     model.dispose();

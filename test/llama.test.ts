@@ -15,6 +15,7 @@ import { randomReferenceParameters, referenceForward, referenceGateGradients, re
 import { checkGreedy } from './helpers/greedy.js';
 import { rejects } from './helpers/rejects.js';
 import { testSeed } from './helpers/seed.js';
+import { sampledCentralDifferences } from './helpers/finite_difference.js';
 
 const rng = new Rng(testSeed('llama'));
 const ints = (n: number, hi: number) => Int32Array.from({ length: n }, () => rng.int(hi));
@@ -108,26 +109,10 @@ for (const [name, cfg] of models) {
     await model.forward(tokens, { batch: B, seqLen: T, targets });
     await model.backward();
     const grads = model.exportGradients();
-    const p64 = Float64Array.from(params);
-    const lossAt = () => referenceForward(cfg, p64, tokens, B, T, { targets, gates }).loss;
-    const eps = 1e-5;
-    for (const t of parameterLayout(cfg)) {
-      if (t.size === 0) continue;
-      // a few elements per tensor, always including its first and last
-      const idx = [0, t.size - 1, ...Array.from({ length: 4 }, () => rng.int(t.size))].map((i) => t.offset + i);
-      const got: number[] = [], want: number[] = [];
-      for (const i of idx) {
-        const saved = p64[i]!;
-        p64[i] = saved + eps;
-        const up = lossAt();
-        p64[i] = saved - eps;
-        const down = lossAt();
-        p64[i] = saved;
-        want.push((up - down) / (2 * eps));
-        got.push(grads[i]!);
-      }
+    const lossAt = (p: Float64Array) => referenceForward(cfg, p, tokens, B, T, { targets, gates }).loss;
+    for (const t of sampledCentralDifferences(cfg, params, grads, lossAt, rng)) {
       within(`llama: parameter gradient vs central difference, error / max(scale, 1e-2) (${name}, ${t.name})`,
-        maxRelError(got, want, 1e-2), 2e-3, ` engine ${got}\n finite differences ${want}`);
+        maxRelError(t.got, t.want, 1e-2), 2e-3, ` engine ${t.got}\n finite differences ${t.want}`);
     }
     model.dispose();
   });
