@@ -7,7 +7,6 @@
 // 3 layers × 4 heads: reproduce decomposes on 7 basic tasks and needs more heads than that.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GPTConfig } from '../lib/checkpoint/index.js';
@@ -17,8 +16,8 @@ import { llama3TokenizerFiles, writeTokenizerFiles } from './helpers/hf_tokenize
 import { randomReferenceParameters } from './helpers/reference_model.js';
 import { suiteTempDir } from './helpers/temp_dir.js';
 import { fixtureSeed } from './helpers/seed.js';
+import { cli, cliJson } from './helpers/cli_run.js';
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dir = suiteTempDir(test, 'families-cli');
 const f = (n: string) => path.join(dir, n);
 const tok = llama3TokenizerFiles();
@@ -41,14 +40,7 @@ const FAMILIES: [LlamaType, GPTConfig][] = [
     normWeightOffset: 1, embedScale: 4, queryScale: 8, slidingWindow: 9, layerTypes: ['local', 'local', 'global'], ropeLocalTheta: 10000 }],
 ];
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli.ts'), ...args], {
-    cwd: root, encoding: 'utf8', env: { ...process.env, HEADGRAD_DEBUG: '' },
-  });
-  assert.is(r.status, 0, `headgrad ${args.join(' ')} failed:\n${r.stderr}`);
-  return r.stdout;
-}
-const json = (...args: string[]) => JSON.parse(cli(...args, '--json'));
+const json = cliJson;
 
 test.before(async () => {
   for (const [type, cfg] of FAMILIES) {

@@ -4,7 +4,6 @@
 // (3 layers × 4 heads: reproduce decomposes on 7 basic tasks and needs more heads than that).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GPTConfig } from '../lib/checkpoint/index.js';
@@ -14,8 +13,8 @@ import { llama3TokenizerFiles, writeTokenizerFiles } from './helpers/hf_tokenize
 import { randomReferenceParameters } from './helpers/reference_model.js';
 import { suiteTempDir } from './helpers/temp_dir.js';
 import { fixtureSeed } from './helpers/seed.js';
+import { cli, cliJson } from './helpers/cli_run.js';
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dir = suiteTempDir(test, 'llama-cli');
 const f = (n: string) => path.join(dir, n);
 const model = f('llama3');
@@ -26,14 +25,7 @@ const cfg: GPTConfig = {
   mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: true,
 };
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli.ts'), ...args], {
-    cwd: root, encoding: 'utf8', env: { ...process.env, HEADGRAD_DEBUG: '' },
-  });
-  assert.is(r.status, 0, `headgrad ${args.join(' ')} failed:\n${r.stderr}`);
-  return r.stdout;
-}
-const json = (...args: string[]) => JSON.parse(cli(...args, '--json'));
+const json = cliJson;
 
 test.before(async () => {
   await writeHfLlamaFolder(model, 'llama', cfg, randomReferenceParameters(cfg, new Rng(fixtureSeed('llama-cli') + 7), 0.1), { dtype: 'BF16' });
