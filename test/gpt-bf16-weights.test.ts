@@ -296,17 +296,22 @@ if (!bf16Runs) {
     }
   });
 
-  test('save(): the masters of trained tensors as F32, the bf16 weights as BF16 (dtypes in the metadata); loading gives them back exactly', async () => {
-    const cfg = llama;
-    const m = await GPT.create({ ...cfg, device: 'cpu', precision: 'bf16', seed: 6 });
-    const heads = new Uint8Array(cfg.layers * cfg.heads);
-    heads[3] = 1;
+  // a bf16 Llama after one step that trains one head: qkvw and attprojw then hold f32 masters
+  async function trainedOneHead(seed: number, head: number): Promise<GPT> {
+    const m = await GPT.create({ ...llama, device: 'cpu', precision: 'bf16', seed });
+    const heads = new Uint8Array(llama.layers * llama.heads);
+    heads[head] = 1;
     m.setTrainable({ trainableHeads: heads });
     const B = 2, T = 8;
-    const tokens = ints(B * T, cfg.vocabSize);
+    const tokens = ints(B * T, llama.vocabSize);
     await m.forward(tokens, { batch: B, seqLen: T, targets: tokens });
     await m.backward();
     await m.step({ lr: 1e-2 });
+    return m;
+  }
+
+  test('save(): the masters of trained tensors as F32, the bf16 weights as BF16 (dtypes in the metadata); loading gives them back exactly', async () => {
+    const m = await trainedOneHead(6, 3);
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'hg-bf16-save-')), 'm.safetensors');
     await m.save(file);
     const st = await readSafetensors(file);
@@ -340,15 +345,7 @@ if (!bf16Runs) {
       return all;
     };
     // trained: qkvw and attprojw hold masters (F32); everything frozen is BF16
-    const m = await GPT.create({ ...llama, device: 'cpu', precision: 'bf16', seed: 8 });
-    const heads = new Uint8Array(llama.layers * llama.heads);
-    heads[5] = 1;
-    m.setTrainable({ trainableHeads: heads });
-    const B = 2, T = 8;
-    const tokens = ints(B * T, llama.vocabSize);
-    await m.forward(tokens, { batch: B, seqLen: T, targets: tokens });
-    await m.backward();
-    await m.step({ lr: 1e-2 });
+    const m = await trainedOneHead(8, 5);
     const trained = path.join(dir, 'trained');
     await m.save(trained, { maxShardBytes: 4000 });
     const t = await headers(trained);
