@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { getTask, pretrainCorpus, TASKS } from '../lib/data/tasks.js';
+import { getTask, instructionCorpus, pretrainCorpus, TASKS } from '../lib/data/tasks.js';
+import { FORMAT_OPS } from '../lib/reproduce/format-tasks.js';
 
 const byKind = (k: string) => TASKS.filter((t) => t.kind === k);
 
@@ -96,6 +97,37 @@ test('pretraining corpus: basic skills in other surface forms plus filler, never
   }
   const filler = has(/^(the|a|one|every|that) /).length;
   assert.ok(filler > 300 && filler < 700, `filler ${filler} of 2000`);
+});
+
+test('instruction corpus: skills and format operations named in instruction templates, never the SFT form, no complex or control task', () => {
+  const docs = instructionCorpus(4000, 1, FORMAT_OPS);
+  assert.equal(docs, instructionCorpus(4000, 1, FORMAT_OPS));
+  assert.not.equal(docs, instructionCorpus(4000, 2, FORMAT_OPS));
+  const ops = { ...Object.fromEntries(TASKS.filter((t) => t.kind === 'basic').map((t) => [t.name, (x: string) => reference[t.name]!(x)])), ...FORMAT_OPS };
+  const named = new Map<string, number>();
+  for (const d of docs) {
+    assert.ok(Buffer.byteLength(d) <= 48, d);
+    for (const t of TASKS) assert.not.ok(d.includes(`${t.name}: `), `${d} uses the SFT form of ${t.name}`);
+    for (const t of TASKS.filter((x) => x.kind !== 'basic')) assert.not.ok(d.includes(t.name), `${d} names ${t.name}`);
+    // each template, read back: op word first, input as the SFT prompt writes it, answer last
+    const m = /^(?:Q: )?([a-z]+)(?: (.+) -> | (.+) A: | (.+)\n|\((.+)\) = )(.+)$/s.exec(d);
+    if (!m || !(m[1]! in ops)) continue;
+    const [, op, ...rest] = m;
+    const input = rest.slice(0, 4).find((x) => x !== undefined)!;
+    assert.is(rest[4], ops[op!]!(input), d);
+    named.set(op!, (named.get(op!) ?? 0) + 1);
+  }
+  // every basic task and every format operation is named, about as often as the mix says
+  for (const op of Object.keys(ops)) assert.ok((named.get(op) ?? 0) > 100, `${op}: ${named.get(op) ?? 0} of 4000`);
+  const basicNamed = TASKS.filter((t) => t.kind === 'basic').map((t) => t.name).reduce((a, k) => a + (named.get(k) ?? 0), 0);
+  assert.ok(basicNamed > 1300 && basicNamed < 1700, `basic skills in templates: ${basicNamed} of 4000 (3 in 8)`);
+  const terse = docs.filter((d) => / backwards is |\|>| in order is |^sorted | twice is |^\d+\+\d+=\d+$| plus .* makes | has \d |^with | is just |^say /.test(d)).length;
+  assert.ok(terse > 800 && terse < 1200, `terse forms ${terse} of 4000 (2 in 8)`);
+  const filler = docs.filter((d) => /^(the|a|one|every|that) [a-z]+ [a-z]+ [a-z]+ (the|a|one|every|that) [a-z]+\.$/.test(d)).length;
+  assert.ok(filler > 350 && filler < 650, `filler ${filler} of 4000 (1 in 8)`);
+  assert.throws(() => instructionCorpus(1, 0, { reverse: (x) => x }), /ops\.reverse is a task of the suite/);
+  assert.throws(() => instructionCorpus(-1, 0, FORMAT_OPS), /n must be a non-negative integer/);
+  assert.throws(() => instructionCorpus(1, 0, {}), /ops is empty/);
 });
 
 test.run();
