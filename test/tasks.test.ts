@@ -99,7 +99,7 @@ test('pretraining corpus: basic skills in other surface forms plus filler, never
   assert.ok(filler > 300 && filler < 700, `filler ${filler} of 2000`);
 });
 
-test('instruction corpus: skills and format operations named in instruction templates, never the SFT form, no complex or control task', () => {
+test('instruction corpus: skills and format operations named in instructions, never the SFT form, no complex or control task', () => {
   const docs = instructionCorpus(4000, 1, FORMAT_OPS);
   assert.equal(docs, instructionCorpus(4000, 1, FORMAT_OPS));
   assert.not.equal(docs, instructionCorpus(4000, 2, FORMAT_OPS));
@@ -108,13 +108,13 @@ test('instruction corpus: skills and format operations named in instruction temp
   for (const d of docs) {
     assert.ok(Buffer.byteLength(d) <= 48, d);
     for (const t of TASKS) assert.not.ok(d.includes(`${t.name}: `), `${d} uses the SFT form of ${t.name}`);
-    for (const t of TASKS.filter((x) => x.kind !== 'basic')) assert.not.ok(d.includes(t.name), `${d} names ${t.name}`);
-    // each template, read back: op word first, input as the SFT prompt writes it, answer last
-    const m = /^(?:Q: )?([a-z]+)(?: (.+) -> | (.+) A: | (.+)\n|\((.+)\) = )(.+)$/s.exec(d);
+    for (const t of TASKS.filter((x) => x.kind === 'complex')) assert.not.ok(d.includes(t.name), `${d} names ${t.name}`);
+    // each instruction read back: prefix, op word, join, input as the SFT prompt writes it, end, answer
+    const m = /^(?:Q: |\$ |>>> )?([a-z]+)(?: - |, | > | )(.+?)(?: -> | => | A: |\n| = | \| |\. )(.+)$/s.exec(d);
+    if (m && TASKS.some((t) => t.kind !== 'basic' && t.name === m[1])) assert.unreachable(`${d} asks for ${m[1]}`);
     if (!m || !(m[1]! in ops)) continue;
-    const [, op, ...rest] = m;
-    const input = rest.slice(0, 4).find((x) => x !== undefined)!;
-    assert.is(rest[4], ops[op!]!(input), d);
+    const [, op, input, answer] = m;
+    assert.is(answer, ops[op!]!(input!), d);
     named.set(op!, (named.get(op!) ?? 0) + 1);
   }
   // every basic task and every format operation is named, about as often as the mix says

@@ -12,8 +12,8 @@
 // pretrainCorpus() teaches the BASIC skills only, in other surface forms ("abc backwards is
 // cba.", "37+45=82"), mixed with filler sentences: the base model has the skills before SFT
 // but has never seen the SFT prompt format. instructionCorpus() adds what a pretrained LLM has
-// also read: the skills named by their task's word in instruction-like templates ("reverse abc
-// -> cba", "Q: add 3+4 A: 7"), never in the "<task>: <input>" prompt form; the shipped model
+// also read: the skills named by their task's word in instructions ("reverse abc -> cba", "Q: add,
+// 3+4 A: 7"), never in the "<task>: <input>" prompt form; the shipped model
 // continues its pretraining on it (scripts/make-model.ts, phase 2).
 import { Rng } from '../util/random.js';
 import type { Sample } from './sample.js';
@@ -192,24 +192,31 @@ export function pretrainCorpus(n: number, seed: number): string[] {
 
 // ---- instruction text (issue 23: the second phase of the shipped model's pretraining) ----
 
-// Instructions as they appear in web text, code and Q&A pages: the operation's own word first,
-// then its input exactly as the SFT prompt writes it, then the answer, with the answer last so
-// that the document's end (<|eos|>) follows it as it follows an SFT response. None is the SFT
-// form "<op>: <input>" (the op word is never followed by ": "): the format stage still has to
-// teach that template and the <|sep|> token, but only as another way to write a known request.
-export const INSTRUCTION_TEMPLATES: readonly ((op: string, x: string, y: string) => string)[] = [
-  (op, x, y) => `${op} ${x} -> ${y}`,
-  (op, x, y) => `Q: ${op} ${x} A: ${y}`,
-  (op, x, y) => `${op} ${x}\n${y}`,
-  (op, x, y) => `${op}(${x}) = ${y}`,
-];
+// Instructions as they appear in web text, shell sessions, REPLs and Q&A pages: an optional line
+// prefix, the operation's own word, what joins it to its input, the input exactly as the SFT
+// prompt writes it, what ends the input, and the answer last, so that the document's end
+// (<|eos|>) follows it as it follows an SFT response ("reverse abc -> cba", "Q: add, 3+4 A: 7",
+// "$ sort - dbca\nabcd"). The joins and ends are drawn independently, so that no one of them is
+// the instruction: a model that reads all of them reads "<op>: <input>" <|sep|> as one more way
+// to ask. None is the SFT form: the op word is never followed by ": ", and <|sep|> is a token that
+// no text contains, so the format stage still has to teach both.
+export const INSTRUCTION_PARTS = {
+  prefix: ['', 'Q: ', '$ ', '>>> '],
+  join: [' ', ' - ', ', ', ' > '],
+  end: [' -> ', ' => ', ' A: ', '\n', ' = ', ' | ', '. '],
+} as const;
+
+function instruction(r: Rng, op: string, x: string, y: string): string {
+  const pick = (xs: readonly string[]) => xs[r.int(xs.length)]!;
+  return `${pick(INSTRUCTION_PARTS.prefix)}${op}${pick(INSTRUCTION_PARTS.join)}${x}${pick(INSTRUCTION_PARTS.end)}${y}`;
+}
 
 /**
  * n short documents for continued pretraining: filler (1 in 8), the basic skills in the terse
  * pretraining forms of pretrainCorpus (2 in 8, so the skills stay as strong), the basic skills
- * in INSTRUCTION_TEMPLATES under their task's name (3 in 8), and the operations `ops` (a word
- * of 3-8 letters in, the answer out; the format stage's operations) in the same templates (2
- * in 8). Complex and control tasks are never in it.
+ * as instructions (INSTRUCTION_PARTS) under their task's name (3 in 8), and the operations `ops`
+ * (a word of 3-8 letters in, the answer out; the format stage's operations) as instructions too
+ * (2 in 8). Complex and control tasks are never in it.
  */
 export function instructionCorpus(n: number, seed: number, ops: Readonly<Record<string, (word: string) => string>>): string[] {
   if (!Number.isInteger(n) || n < 0) throw new HeadgradRangeError(`instructionCorpus: n must be a non-negative integer, got ${n}`);
@@ -220,14 +227,13 @@ export function instructionCorpus(n: number, seed: number, ops: Readonly<Record<
   }
   const r = new Rng(seed);
   const skills = Object.keys(PRETRAIN_FORMS);
-  const template = () => INSTRUCTION_TEMPLATES[r.int(INSTRUCTION_TEMPLATES.length)]!;
   return Array.from({ length: n }, () => {
     const kind = r.int(8);
     if (kind === 0) return fillerSentence(r);
     if (kind >= 6) {
       const op = opNames[r.int(opNames.length)]!;
       const word = letters(r, 3, 8);
-      return template()(op, word, ops[op]!(word));
+      return instruction(r, op, word, ops[op]!(word));
     }
     const name = skills[r.int(skills.length)]!;
     const input = BASIC[name]!.input(r);
@@ -236,7 +242,7 @@ export function instructionCorpus(n: number, seed: number, ops: Readonly<Record<
       const forms = PRETRAIN_FORMS[name]!;
       return forms[r.int(forms.length)]!(input, answer);
     }
-    return template()(name, input, answer);
+    return instruction(r, name, input, answer);
   });
 }
 
