@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { getTask, instructionCorpus, pretrainCorpus, TASKS } from '../lib/data/tasks.js';
+import { getTask, INSTRUCTION_DOC_BYTES, instructionCorpus, pretrainCorpus, TASKS } from '../lib/data/tasks.js';
 import { FORMAT_OPS } from '../lib/reproduce/format-tasks.js';
 
 const byKind = (k: string) => TASKS.filter((t) => t.kind === k);
@@ -105,22 +105,33 @@ test('instruction corpus: skills and format operations named in instructions, ne
   assert.not.equal(docs, instructionCorpus(4000, 2, FORMAT_OPS));
   const ops = { ...Object.fromEntries(TASKS.filter((t) => t.kind === 'basic').map((t) => [t.name, (x: string) => reference[t.name]!(x)])), ...FORMAT_OPS };
   const named = new Map<string, number>();
+  let instructionDocs = 0;
+  let multiLine = 0;
   for (const d of docs) {
-    assert.ok(Buffer.byteLength(d) <= 48, d);
+    assert.ok(Buffer.byteLength(d) <= INSTRUCTION_DOC_BYTES, d);
     for (const t of TASKS) assert.not.ok(d.includes(`${t.name}: `), `${d} uses the SFT form of ${t.name}`);
     for (const t of TASKS.filter((x) => x.kind === 'complex')) assert.not.ok(d.includes(t.name), `${d} names ${t.name}`);
-    // each instruction read back: prefix, op word, join, input as the SFT prompt writes it, end, answer
-    const m = /^(?:Q: |\$ |>>> )?([a-z]+)(?: - |, | > | )(.+?)(?: -> | => | A: |\n| = | \| |\. )(.+)$/s.exec(d);
-    if (m && TASKS.some((t) => t.kind !== 'basic' && t.name === m[1])) assert.unreachable(`${d} asks for ${m[1]}`);
-    if (!m || !(m[1]! in ops)) continue;
-    const [, op, input, answer] = m;
-    assert.is(answer, ops[op!]!(input!), d);
-    named.set(op!, (named.get(op!) ?? 0) + 1);
+    // each line read back: prefix, op word, join, input as the SFT prompt writes it, end, answer
+    const lines = d.split('\n').map((l) => /^(?:Q: |\$ |>>> )?([a-z]+)(?: - |, | > | )(.+?)(?: -> | => | A: | = | \| |\. )(.+)$/.exec(l));
+    if (lines.some((m) => !m || !(m[1]! in ops))) {
+      assert.is(lines.length, 1, `${d}: a document of several lines is instructions only`);
+      if (lines[0] && TASKS.some((t) => t.kind !== 'basic' && t.name === lines[0]![1])) assert.unreachable(`${d} asks for ${lines[0][1]}`);
+      continue;
+    }
+    instructionDocs++;
+    if (lines.length > 1) multiLine++;
+    for (const [, op, input, answer] of lines as RegExpExecArray[]) {
+      assert.is(answer, ops[op!]!(input!), d);
+      named.set(op!, (named.get(op!) ?? 0) + 1);
+    }
   }
   // every basic task and every format operation is named, about as often as the mix says
-  for (const op of Object.keys(ops)) assert.ok((named.get(op) ?? 0) > 100, `${op}: ${named.get(op) ?? 0} of 4000`);
-  const basicNamed = TASKS.filter((t) => t.kind === 'basic').map((t) => t.name).reduce((a, k) => a + (named.get(k) ?? 0), 0);
-  assert.ok(basicNamed > 1300 && basicNamed < 1700, `basic skills in templates: ${basicNamed} of 4000 (3 in 8)`);
+  for (const op of Object.keys(ops)) assert.ok((named.get(op) ?? 0) > 200, `${op}: ${named.get(op) ?? 0} lines`);
+  assert.ok(instructionDocs > 2300 && instructionDocs < 2700, `instruction documents ${instructionDocs} of 4000 (5 in 8)`);
+  assert.ok(multiLine > 1000, `documents of several lines: ${multiLine}`);
+  const basicLines = TASKS.filter((t) => t.kind === 'basic').reduce((a, t) => a + (named.get(t.name) ?? 0), 0);
+  const allLines = [...named.values()].reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(basicLines / allLines - 0.6) < 0.03, `basic skills on ${basicLines} of ${allLines} lines (3 in 5)`);
   const terse = docs.filter((d) => / backwards is |\|>| in order is |^sorted | twice is |^\d+\+\d+=\d+$| plus .* makes | has \d |^with | is just |^say /.test(d)).length;
   assert.ok(terse > 800 && terse < 1200, `terse forms ${terse} of 4000 (2 in 8)`);
   const filler = docs.filter((d) => /^(the|a|one|every|that) [a-z]+ [a-z]+ [a-z]+ (the|a|one|every|that) [a-z]+\.$/.test(d)).length;

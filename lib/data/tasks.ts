@@ -194,29 +194,29 @@ export function pretrainCorpus(n: number, seed: number): string[] {
 
 // Instructions as they appear in web text, shell sessions, REPLs and Q&A pages: an optional line
 // prefix, the operation's own word, what joins it to its input, the input exactly as the SFT
-// prompt writes it, what ends the input, and the answer last, so that the document's end
-// (<|eos|>) follows it as it follows an SFT response ("reverse abc -> cba", "Q: add, 3+4 A: 7",
-// "$ sort - dbca\nabcd"). The joins and ends are drawn independently, so that no one of them is
-// the instruction: a model that reads all of them reads "<op>: <input>" <|sep|> as one more way
-// to ask. None is the SFT form: the op word is never followed by ": ", and <|sep|> is a token that
-// no text contains, so the format stage still has to teach both.
+// prompt writes it, what ends the input, and the answer last ("reverse abc -> cba", "Q: add, 3+4
+// A: 7", "$ sort - dbca | abcd"). The parts are drawn independently, so that no one of them is
+// the instruction: a model that reads all of them may read "<op>: <input>" <|sep|> as one more
+// way to ask. A document holds 1-3 such lines, as a page of examples does, so that the op word
+// is read wherever it stands, not only at the document's start; the last answer ends the
+// document (<|eos|> follows it as it follows an SFT response). None is the SFT form: the op word
+// is never followed by ": ", and <|sep|> is a token that no text contains, so the format stage
+// still has to teach both.
 export const INSTRUCTION_PARTS = {
   prefix: ['', 'Q: ', '$ ', '>>> '],
   join: [' ', ' - ', ', ', ' > '],
-  end: [' -> ', ' => ', ' A: ', '\n', ' = ', ' | ', '. '],
+  end: [' -> ', ' => ', ' A: ', ' = ', ' | ', '. '],
 } as const;
 
-function instruction(r: Rng, op: string, x: string, y: string): string {
-  const pick = (xs: readonly string[]) => xs[r.int(xs.length)]!;
-  return `${pick(INSTRUCTION_PARTS.prefix)}${op}${pick(INSTRUCTION_PARTS.join)}${x}${pick(INSTRUCTION_PARTS.end)}${y}`;
-}
+/** An instruction document holds at most this many bytes (with <|sep|> and <|eos|>: 64 tokens). */
+export const INSTRUCTION_DOC_BYTES = 62;
 
 /**
  * n short documents for continued pretraining: filler (1 in 8), the basic skills in the terse
- * pretraining forms of pretrainCorpus (2 in 8, so the skills stay as strong), the basic skills
- * as instructions (INSTRUCTION_PARTS) under their task's name (3 in 8), and the operations `ops`
- * (a word of 3-8 letters in, the answer out; the format stage's operations) as instructions too
- * (2 in 8). Complex and control tasks are never in it.
+ * pretraining forms of pretrainCorpus (2 in 8, so the skills stay as strong), and instruction
+ * documents (5 in 8) whose lines ask for a basic skill under its task's name (3 in 5) or for one
+ * of the operations `ops` (2 in 5; a word of 3-8 letters in, the answer out: the format stage's
+ * operations). Complex and control tasks are never in it.
  */
 export function instructionCorpus(n: number, seed: number, ops: Readonly<Record<string, (word: string) => string>>): string[] {
   if (!Number.isInteger(n) || n < 0) throw new HeadgradRangeError(`instructionCorpus: n must be a non-negative integer, got ${n}`);
@@ -227,22 +227,36 @@ export function instructionCorpus(n: number, seed: number, ops: Readonly<Record<
   }
   const r = new Rng(seed);
   const skills = Object.keys(PRETRAIN_FORMS);
+  const pick = (xs: readonly string[]) => xs[r.int(xs.length)]!;
+  const line = (): string => {
+    let op: string, input: string, answer: string;
+    if (r.int(5) < 2) {
+      op = pick(opNames);
+      input = letters(r, 3, 8);
+      answer = ops[op]!(input);
+    } else {
+      op = pick(skills);
+      input = BASIC[op]!.input(r);
+      answer = BASIC[op]!.solve(input);
+    }
+    return `${pick(INSTRUCTION_PARTS.prefix)}${op}${pick(INSTRUCTION_PARTS.join)}${input}${pick(INSTRUCTION_PARTS.end)}${answer}`;
+  };
   return Array.from({ length: n }, () => {
     const kind = r.int(8);
     if (kind === 0) return fillerSentence(r);
-    if (kind >= 6) {
-      const op = opNames[r.int(opNames.length)]!;
-      const word = letters(r, 3, 8);
-      return instruction(r, op, word, ops[op]!(word));
-    }
-    const name = skills[r.int(skills.length)]!;
-    const input = BASIC[name]!.input(r);
-    const answer = BASIC[name]!.solve(input);
     if (kind <= 2) {
-      const forms = PRETRAIN_FORMS[name]!;
-      return forms[r.int(forms.length)]!(input, answer);
+      const name = pick(skills);
+      const input = BASIC[name]!.input(r);
+      return PRETRAIN_FORMS[name]![r.int(PRETRAIN_FORMS[name]!.length)]!(input, BASIC[name]!.solve(input));
     }
-    return instruction(r, name, input, answer);
+    const lines = 1 + r.int(3);
+    let doc = line();
+    for (let i = 1; i < lines; i++) {
+      const next = line();
+      if (Buffer.byteLength(doc) + 1 + Buffer.byteLength(next) > INSTRUCTION_DOC_BYTES) break;
+      doc += '\n' + next;
+    }
+    return doc;
   });
 }
 
