@@ -112,7 +112,7 @@ test('instruction corpus: skills and format operations named in instructions, ne
     for (const t of TASKS) assert.not.ok(d.includes(`${t.name}: `), `${d} uses the SFT form of ${t.name}`);
     for (const t of TASKS.filter((x) => x.kind === 'complex')) assert.not.ok(d.includes(t.name), `${d} names ${t.name}`);
     // each line read back: prefix, op word, join, input as the SFT prompt writes it, end, answer
-    const lines = d.split('\n').map((l) => /^(?:Q: |\$ |>>> )?([a-z]+)(?:, | [-=>|~/#%&^@;]{1,2} | )(.+?)(?: A: |\. | [-=>|~/#%&^@;]{1,2} )(.+)$/.exec(l));
+    const lines = d.split('\n').map((l) => /^(?:Q: |\$ |>>> )?([a-z]+)(?: - |, | > | )(.+?)(?: -> | => | A: | = | \| |\. )(.+)$/.exec(l));
     if (lines.some((m) => !m || !(m[1]! in ops))) {
       assert.is(lines.length, 1, `${d}: a document of several lines is instructions only`);
       if (lines[0] && TASKS.some((t) => t.kind !== 'basic' && t.name === lines[0]![1])) assert.unreachable(`${d} asks for ${lines[0][1]}`);

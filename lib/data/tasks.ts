@@ -195,18 +195,17 @@ export function pretrainCorpus(n: number, seed: number): string[] {
 // Instructions as they appear in web text, shell sessions, REPLs and Q&A pages: an optional line
 // prefix, the operation's own word, what joins it to its input, the input exactly as the SFT
 // prompt writes it, what ends the input, and the answer last ("reverse abc -> cba", "Q: add, 3+4
-// A: 7", "$ sort ~ dbca | abcd"). The parts are drawn independently, and the joins and ends from
-// many marks, so that no one of them is the instruction: a model that reads all of them may
-// read "<op>: <input>" <|sep|> as one more way to ask. A document holds 1-3 such lines, as a page of examples does, so that the op word
+// A: 7", "$ sort - dbca | abcd"). The parts are drawn independently, so that no one of them is
+// the instruction: a model that reads all of them may read "<op>: <input>" <|sep|> as one more
+// way to ask. A document holds 1-3 such lines, as a page of examples does, so that the op word
 // is read wherever it stands, not only at the document's start; the last answer ends the
 // document (<|eos|> follows it as it follows an SFT response). None is the SFT form: the op word
 // is never followed by ": ", and <|sep|> is a token that no text contains, so the format stage
 // still has to teach both.
-const MARKS = ['-', '>', '->', '=>', '>>', '=', '|', '~', '/', '#', '%', '&', '^', '@', ';'];
 export const INSTRUCTION_PARTS = {
   prefix: ['', 'Q: ', '$ ', '>>> '],
-  join: [' ', ', ', ...MARKS.map((m) => ` ${m} `)],
-  end: [' A: ', '. ', ...MARKS.map((m) => ` ${m} `)],
+  join: [' ', ' - ', ', ', ' > '],
+  end: [' -> ', ' => ', ' A: ', ' = ', ' | ', '. '],
 } as const;
 
 /** An instruction document holds at most this many bytes (with <|sep|> and <|eos|>: 64 tokens). */
