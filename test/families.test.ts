@@ -363,8 +363,10 @@ test('longrope: a pass of T <= originalMaxPositions uses the short factors, a lo
     const x = tokens.subarray(0, T);
     const got = (await model.forward(x, { batch: 1, seqLen: T, returnLogits: true })).logits!;
     const want = referenceForward(cfg, params, x, 1, T).logits;
+    // f32 rounding: the families logits bound (1e-5) above
     within(`families: longrope logits vs reference, relative (T ${T})`, maxRelError(got, want, 1), 1e-5);
     const other = referenceForward(swapped(cfg), params, x, 1, T).logits;
+    // the lists are far apart (short in [1, 1.5], long in [2, 10]): 1e-2 is 1000 times the bound above
     assert.ok(maxRelError(other, want, 1) > 1e-2, `T ${T}: the other list's logits differ from these (${maxRelError(other, want, 1)})`);
   }
   // As in transformers, the padded length decides: the same five tokens padded to six take the
@@ -387,6 +389,7 @@ test('longrope: parameter gradients with the short factors = central difference 
   const grads = model.exportGradients();
   const lossAt = (p: Float64Array) => referenceForward(cfg, p, tokens, B, T, { targets, gates: gatesFor(cfg) }).loss;
   for (const t of sampledCentralDifferences(cfg, params, grads, lossAt, rng)) {
+    // the finite differences' own error, as the families gradient bound above
     within('families: longrope short-factor parameter gradients vs central differences, error / max(|fd|, 1e-2)', maxRelError(t.got, t.want, 1e-2), 2e-3,
       `${t.name}: engine ${t.got}\n finite differences ${t.want}`);
   }
