@@ -273,6 +273,11 @@ test('unsupported config.json fields fail before any weight is read, naming the 
     [{ rope_scaling: { type: 'longrope', long_factor: [1, 2], short_factor: [1, 1], attention_factor: -1 } },
       /rope_scaling\.attention_factor: expected a positive number, got -1/, 'phi3'],
     [{ partial_rotary_factor: 0.75 }, /partial_rotary_factor: 0\.75 is not supported/, 'phi3'],
+    // Phi-4-mini: longrope lists sized for its rotary part, not the whole head: the refusal names partial_rotary_factor
+    [{ partial_rotary_factor: 0.75, rope_scaling: { type: 'longrope', long_factor: [1, 2, 3], short_factor: [1, 1, 1] } },
+      /partial_rotary_factor: 0\.75 is not supported \(rotary on the whole head\)/, 'phi3'],
+    [{ rope_scaling: null, rope_parameters: { rope_type: 'longrope', rope_theta: 1e4, partial_rotary_factor: 0.75, long_factor: [1, 2, 3], short_factor: [1, 1, 1] } },
+      /partial_rotary_factor: 0\.75 is not supported/, 'phi3'],
     [{ attention_bias: true }, /attention_bias: true is not supported for phi3/, 'phi3'],
     [{ rope_scaling: { rope_type: 'yarn', factor: 4 } }, /rope_scaling\.rope_type: "yarn" is not supported/],
     [{ rope_scaling: { type: 'dynamic', factor: 2 } }, /rope_scaling\.rope_type: "dynamic" is not supported/],

@@ -219,6 +219,12 @@ export function rope(json: Record<string, unknown>, fail: (p: string) => never):
     if (typeof v !== 'number' || !(v > 0)) fail(`${field}.${key}: expected a positive number, got ${JSON.stringify(v)}`);
     return v as number;
   };
+  // first: Phi-4-mini (phi3, longrope) has lists for its 75% rotary part, which would otherwise
+  // be refused as the wrong length; transformers 5 moves the field into rope_parameters
+  const partial = s?.partial_rotary_factor ?? json.partial_rotary_factor;
+  if (partial != null && partial !== 1) {
+    fail(`partial_rotary_factor: ${JSON.stringify(partial)} is not supported (rotary on the whole head)`);
+  }
   let scaling: RopeScaling;
   const phi3 = json.model_type === 'phi3';
   if (s == null || kind === 'default') scaling = null;
@@ -232,9 +238,6 @@ export function rope(json: Record<string, unknown>, fail: (p: string) => never):
     scaling = longrope(json, s!, field, fail);
   } else {
     fail(`${field}.rope_type: ${JSON.stringify(kind)} is not supported (none, linear and llama3 are; longrope for phi3)`);
-  }
-  if (json.partial_rotary_factor != null && json.partial_rotary_factor !== 1) {
-    fail(`partial_rotary_factor: ${JSON.stringify(json.partial_rotary_factor)} is not supported (rotary on the whole head)`);
   }
   return { ropeTheta: theta as number, ropeScaling: scaling! };
 }
