@@ -6,7 +6,7 @@
 //              HEADGRAD_BUILD_TOOL=cmake-js|node-gyp (force one), HEADGRAD_NATIVE_ARCH=ON|OFF,
 //              HEADGRAD_CUDA_ARCHS (default "80;90a").
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +28,20 @@ function run(cmd, args) {
   }
 }
 
+// Whether a configured build folder's cache holds another value than one of defs (--CDNAME=value).
+function staleCache(cacheFile, defs) {
+  if (!existsSync(cacheFile)) return false;
+  const cache = new Map();
+  for (const line of readFileSync(cacheFile, 'utf8').split('\n')) {
+    const m = /^([A-Za-z_0-9]+):[A-Z]+=(.*)$/.exec(line);
+    if (m) cache.set(m[1], m[2]);
+  }
+  return defs.some((d) => {
+    const [name, value] = d.replace(/^--CD/, '').split(/=(.*)/s);
+    return cache.get(name) !== value;
+  });
+}
+
 const tool = process.env.HEADGRAD_BUILD_TOOL || (has('cmake') ? 'cmake-js' : 'node-gyp');
 if (tool === 'cmake-js') {
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
@@ -36,6 +50,9 @@ if (tool === 'cmake-js') {
     `--CDHEADGRAD_NATIVE_ARCH=${process.env.HEADGRAD_NATIVE_ARCH || 'ON'}`,
   ];
   if (process.env.HEADGRAD_CUDA_ARCHS) defs.push(`--CDCMAKE_CUDA_ARCHITECTURES=${process.env.HEADGRAD_CUDA_ARCHS}`);
+  // `cmake-js compile` configures only a fresh folder: on one configured before, its -D values
+  // were ignored (HEADGRAD_CUDA=OFF still compiled CUDA). Configure again when a value differs.
+  if (staleCache(path.join(root, outDir, 'CMakeCache.txt'), defs)) run(process.execPath, [cmakeJs, 'configure', '-O', outDir, ...defs]);
   run(process.execPath, [cmakeJs, 'compile', '-O', outDir, '-p', jobs, ...defs]);
 } else if (tool === 'node-gyp') {
   // node-gyp would download headers; point it at the ones that ship with this Node instead.

@@ -4,11 +4,14 @@ import { Matrix } from 'ml-matrix';
 import { decompose, type Pattern } from '../lib/index.js';
 import { nnls } from '../lib/utils.js';
 import { Rng } from '../lib/util/random.js';
+import { within } from './helpers/compare.js';
 import { testSeed } from './helpers/seed.js';
 
 const SEED = testSeed('decompose');
 
-const close = (a: number, b: number, tol: number, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
+// |a − b| below tol, recorded for the seed sweep under the check's name (tol 0: exactly equal)
+const close = (a: number, b: number, tol: number, what: string) =>
+  tol === 0 ? assert.is(a, b, what) : within(`decompose ${what}`, Math.abs(a - b), tol, `${a} vs ${b}`);
 
 function randomPattern(rng: Rng, layers: number, heads: number): Pattern {
   return { layers, heads, values: Float64Array.from({ length: layers * heads }, () => rng.next()) };
@@ -47,11 +50,11 @@ test('OLS recovers known coefficients exactly without noise (with and without in
     for (const intercept of [true, false]) {
       const c = intercept ? 0.3 : 0;
       const r = decompose(combine([a, b], [0.7, -1.2], c), { math: a, code: b }, { method: 'ols', intercept, permutations: 10 });
-      close(r.coefficients.math!, 0.7, 1e-10, 'math');
-      close(r.coefficients.code!, -1.2, 1e-10, 'code');
-      if (intercept) close(r.intercept!, 0.3, 1e-10, 'intercept');
+      close(r.coefficients.math!, 0.7, 1e-10, 'exact OLS math');
+      close(r.coefficients.code!, -1.2, 1e-10, 'exact OLS code');
+      if (intercept) close(r.intercept!, 0.3, 1e-10, 'exact OLS intercept');
       else assert.is(r.intercept, undefined);
-      close(r.r2, 1, 1e-12, 'r2');
+      close(r.r2, 1, 1e-12, 'exact OLS r2');
       assert.is(r.n, L * H);
     }
   }
@@ -64,13 +67,13 @@ test('OLS with noise matches an independent normal-equations reference', () => {
   for (const intercept of [true, false]) {
     const r = decompose(target, { a: bases[0]!, b: bases[1]!, c: bases[2]! }, { method: 'ols', intercept, permutations: 10 });
     const ref = olsReference(target.values, bases.map((b) => b.values), intercept);
-    ['a', 'b', 'c'].forEach((k, j) => close(r.coefficients[k]!, ref[j]!, 1e-9, k));
-    if (intercept) close(r.intercept!, ref[3]!, 1e-9, 'intercept');
+    ['a', 'b', 'c'].forEach((k, j) => close(r.coefficients[k]!, ref[j]!, 1e-9, 'noisy OLS vs normal equations'));
+    if (intercept) close(r.intercept!, ref[3]!, 1e-9, 'noisy OLS vs normal equations intercept');
     assert.ok(r.r2 > 0.9 && r.r2 < 1);
-    close(r.adjustedR2, 1 - ((1 - r.r2) * 47) / (48 - (intercept ? 4 : 3)), 1e-12);
+    close(r.adjustedR2, 1 - ((1 - r.r2) * 47) / (48 - (intercept ? 4 : 3)), 1e-12, 'noisy OLS adjusted R²');
   }
   const r = decompose(target, { a: bases[0]!, b: bases[1]!, c: bases[2]! }, { method: 'ols', intercept: true, permutations: 10 });
-  close(r.coefficients.c!, 1.5, 0.1, 'c with noise');
+  close(r.coefficients.c!, 1.5, 0.1, 'noisy OLS c with noise');
 });
 
 // NNLS optimum = the best unconstrained least-squares fit over supports whose solution is ≥ 0.
@@ -103,7 +106,7 @@ test('NNLS (Lawson–Hanson) agrees with brute-force enumeration of active sets'
     const b = Array.from({ length: n }, () => rng.normal());
     const got = nnls(A, b).x;
     const ref = nnlsBruteForce(A, b);
-    ref.x.forEach((v, j) => close(got[j]!, v, 1e-9, `trial ${trial} x[${j}]`));
+    ref.x.forEach((v, j) => close(got[j]!, v, 1e-9, 'NNLS vs brute force x'));
     assert.ok(got.every((v) => v >= 0));
   }
 });
@@ -117,7 +120,7 @@ test('decompose with NNLS (solved on the QR-reduced problem) matches brute force
     bases.forEach((b, j) => b.values.forEach((v, i) => A.set(i, j, v)));
     const ref = nnlsBruteForce(A, Array.from(target.values));
     const r = decompose(target, { a: bases[0]!, b: bases[1]!, c: bases[2]!, d: bases[3]! }, { method: 'nnls', intercept: false, permutations: 10 });
-    ['a', 'b', 'c', 'd'].forEach((k, j) => close(r.coefficients[k]!, ref.x[j]!, 1e-9, `trial ${trial} ${k}`));
+    ['a', 'b', 'c', 'd'].forEach((k, j) => close(r.coefficients[k]!, ref.x[j]!, 1e-9, 'NNLS decompose vs brute force'));
   }
 });
 
@@ -128,7 +131,7 @@ test('NNLS clips a known negative coefficient to zero; OLS keeps it negative', (
   const target = combine([a, b], [2, -1], 0, 0.01, rng);
   const ols = decompose(target, { a, b }, { method: 'ols', intercept: false, permutations: 10 });
   const nn = decompose(target, { a, b }, { method: 'nnls', intercept: false, permutations: 10 });
-  close(ols.coefficients.b!, -1, 0.05);
+  close(ols.coefficients.b!, -1, 0.05, 'OLS keeps the negative coefficient');
   assert.is(nn.coefficients.b, 0);
   assert.ok(nn.coefficients.a! > 0);
   assert.ok(nn.r2 < ols.r2);
@@ -139,9 +142,9 @@ test('NNLS leaves the intercept unconstrained (a negative intercept is recovered
   const a = randomPattern(rng, 4, 9);
   const b = randomPattern(rng, 4, 9);
   const r = decompose(combine([a, b], [0.4, 1.1], -5), { a, b }, { method: 'nnls', intercept: true, permutations: 10 });
-  close(r.coefficients.a!, 0.4, 1e-9);
-  close(r.coefficients.b!, 1.1, 1e-9);
-  close(r.intercept!, -5, 1e-9);
+  close(r.coefficients.a!, 0.4, 1e-9, 'NNLS free intercept a');
+  close(r.coefficients.b!, 1.1, 1e-9, 'NNLS free intercept b');
+  close(r.intercept!, -5, 1e-9, 'NNLS free intercept');
 });
 
 test('permutation p-value: minimal for a real relation, not small for noise, and seeded', () => {
@@ -197,14 +200,14 @@ test('leave-one-out R² equals an independent refit without that base (OLS and N
     const r = decompose(target, bases, { method, intercept: true, permutations: 10 });
     for (const name of ['a', 'b', 'c'] as const) {
       const others = Object.entries(bases).filter(([k]) => k !== name).map(([, p]) => p.values);
-      close(r.leaveOneOut[name]!, r2Reference(target.values, others, method === 'nnls'), 1e-10, `${method} without ${name}`);
+      close(r.leaveOneOut[name]!, r2Reference(target.values, others, method === 'nnls'), 1e-10, `leave-one-out ${method} without ${name}`);
     }
-    close(r.r2, r2Reference(target.values, [a.values, b.values, c.values], method === 'nnls'), 1e-10, `${method} full`);
+    close(r.r2, r2Reference(target.values, [a.values, b.values, c.values], method === 'nnls'), 1e-10, `leave-one-out ${method} full`);
   }
   const ols = decompose(target, bases, { method: 'ols', intercept: true, permutations: 10 });
   assert.ok(ols.leaveOneOut.a! < ols.r2 - 0.3 && ols.leaveOneOut.b! > ols.r2 - 0.05, 'a carries the fit, b barely');
   // one base, left out: the intercept-only model, R² = 0
-  close(decompose(target, { a }, { method: 'nnls', intercept: true, permutations: 10 }).leaveOneOut.a!, 0, 1e-12);
+  close(decompose(target, { a }, { method: 'nnls', intercept: true, permutations: 10 }).leaveOneOut.a!, 0, 1e-12, 'leave-one-out of the only base');
 });
 
 test('R² is centred, so a fit without an intercept can be negative', () => {
@@ -222,14 +225,14 @@ test('collinear bases: least-norm answer and a note', () => {
   const sum = { ...a, values: a.values.map((v, i) => v + b.values[i]!) };
   const r = decompose(sum, { a, b, sum }, { method: 'ols', intercept: false, permutations: 10 });
   // β_a + β_sum = 1, β_b + β_sum = 1, least ‖β‖ -> (1/3, 1/3, 2/3)
-  close(r.coefficients.a!, 1 / 3, 1e-9);
-  close(r.coefficients.b!, 1 / 3, 1e-9);
-  close(r.coefficients.sum!, 2 / 3, 1e-9);
-  close(r.r2, 1, 1e-12);
+  close(r.coefficients.a!, 1 / 3, 1e-9, 'collinear a');
+  close(r.coefficients.b!, 1 / 3, 1e-9, 'collinear b');
+  close(r.coefficients.sum!, 2 / 3, 1e-9, 'collinear sum');
+  close(r.r2, 1, 1e-12, 'collinear r2');
   assert.is(r.rank, 2);
   assert.match(r.notes.join(' '), /collinear \(rank 2 of 3\).*least-norm/);
   const nn = decompose(sum, { a, b, sum }, { method: 'nnls', intercept: false, permutations: 10 });
-  close(nn.r2, 1, 1e-9);
+  close(nn.r2, 1, 1e-9, 'collinear NNLS r2');
 });
 
 test('a constant target: R² and p are NaN, with a note', () => {
