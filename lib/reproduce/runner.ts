@@ -38,7 +38,7 @@ export interface RunnerOptions {
   model: string;
 }
 
-/** The label's error: same code where it is one of headgrad's, the run named in front. */
+/** A worker's error as one of this process: the same code where it is one of headgrad's, the run named in front. */
 function named(label: string, e: { code?: unknown; message: string }): Error {
   const message = `${label}: ${e.message}`;
   return typeof e.code === 'string' && (ERROR_CODES as readonly string[]).includes(e.code)
@@ -81,7 +81,9 @@ export class StageRunner implements Runner {
         try {
           out.push(await runJob(ctx, job));
         } catch (e) {
-          throw named(job.label, e as Error);
+          // the error itself (its class and fields), the run named in front
+          if (e instanceof Error) e.message = `${job.label}: ${e.message}`;
+          throw e;
         }
         ctx.log(`${job.label} (${out.length}/${jobs.length})`);
       }
@@ -143,7 +145,7 @@ export class StageRunner implements Runner {
   }
 
   private spawn(ctx: Context): Worker {
-    if (this.workers.length === 0) process.on('exit', this.killAll);
+    if (!process.listeners('exit').includes(this.killAll)) process.on('exit', this.killAll);
     const env = { ...process.env, HEADGRAD_THREADS: '1', OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
     // stdout of a worker goes to our stderr: stdout carries the verdicts
     const proc = fork(WORKER, [], { env, serialization: 'advanced', stdio: ['ignore', 2, 2, 'ipc'] });
