@@ -63,8 +63,13 @@ export function estimateMemory(config: GPTConfig, precision: Precision, w: Workl
   const n = parameterCount(config);
   const matrixElems = layout.filter((t) => MATRICES.has(t.name)).reduce((a, t) => a + t.size, 0);
   const r = resolveConfig(config);
-  // plus RoPE's cos and sin tables, [maxSeqLen, headDim/2] each (34 MB at Llama 3.2's 131072 positions)
-  const tables = r.positions === 'rope' ? 2 * r.maxSeqLen * (r.headDim / 2) * 4 : 0;
+  // plus RoPE's cos and sin tables, [maxSeqLen, headDim/2] each (34 MB at Llama 3.2's 131072
+  // positions); longrope: the short factors' [min(maxSeqLen, originalMaxPositions), headDim/2]
+  // and, past originalMaxPositions, the long factors' [maxSeqLen, headDim/2]
+  const s = r.ropeScaling;
+  const tableRows = s?.type !== 'longrope' ? r.maxSeqLen
+    : Math.min(r.maxSeqLen, s.originalMaxPositions) + (r.maxSeqLen > s.originalMaxPositions ? r.maxSeqLen : 0);
+  const tables = r.positions === 'rope' ? 2 * tableRows * (r.headDim / 2) * 4 : 0;
   // bf16: one 16-bit buffer at the canonical offsets (the vectors' slots in it unused) plus the vectors as f32
   const weights = (precision === 'f32' ? 4 * n : 2 * n + 4 * (n - matrixElems)) + tables;
   let training = 0;

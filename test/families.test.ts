@@ -13,6 +13,7 @@ import { backendInfo, GPT, parameterLayout, validateConfig, type GPTConfig } fro
 import { Rng } from '../lib/util/random.js';
 import { maxRelError, within } from './helpers/compare.js';
 import { checkGreedy } from './helpers/greedy.js';
+import { rejects } from './helpers/rejects.js';
 import { randomReferenceParameters, referenceForward, referenceGateGradients, referenceLayout } from './helpers/reference_model.js';
 import { testSeed } from './helpers/seed.js';
 import { sampledCentralDifferences } from './helpers/finite_difference.js';
@@ -21,6 +22,22 @@ const rng = new Rng(testSeed('families'));
 const ints = (n: number, hi: number) => Int32Array.from({ length: n }, () => rng.int(hi));
 
 const llamaBase = { norm: 'rmsnorm', positions: 'rope', mlp: 'swiglu', qkvBias: false, linearBias: false } as const;
+
+// Phi-3 128k's longrope with random factor lists of headDim/2 (short ones in [1, 1.5], long ones
+// in [2, 10], as Phi-3's lists: short near 1, long up to tens), and Hugging Face's default
+// attention factor for maxSeqLen / originalMaxPositions. Its own generator, so that the other
+// models' draws are what they were.
+const longropeRng = new Rng(testSeed('families-longrope'));
+export function longropeScaling(headDim: number, originalMaxPositions: number, maxSeqLen: number): GPTConfig['ropeScaling'] {
+  const list = (lo: number, hi: number) => Array.from({ length: headDim / 2 }, () => lo + (hi - lo) * longropeRng.next());
+  const s = maxSeqLen / originalMaxPositions;
+  return {
+    type: 'longrope', shortFactor: list(1, 1.5), longFactor: list(2, 10), originalMaxPositions,
+    attentionFactor: Math.sqrt(1 + Math.log(s) / Math.log(originalMaxPositions)),
+  };
+}
+const LONGROPE_ORIGINAL_MAX = 5;
+
 export const FAMILY_MODELS: [string, GPTConfig][] = [
   ['Qwen3 (headDim 6 != dim/heads 4, per-head Q/K norm, GQA 4/2, tied)', {
     ...llamaBase, vocabSize: 23, maxSeqLen: 40, layers: 2, heads: 4, kvHeads: 2, dim: 16, headDim: 6, ffnDim: 20, normEps: 1e-6,
@@ -63,6 +80,14 @@ export const FAMILY_MODELS: [string, GPTConfig][] = [
     normEps: 1e-6, tiedEmbeddings: true, normPlacement: 'both', qkNorm: 'head', normWeightOffset: 1, embedScale: 4,
     queryScale: 8, slidingWindow: 4, layerTypes: ['local', 'local', 'global'], ropeTheta: 1000000, ropeLocalTheta: 10000,
     ropeScaling: { type: 'linear', factor: 8 },
+  }],
+  // originalMaxPositions 5: B2 T5 (at the boundary) and T1 run the short factors; T 6 (parameter
+  // gradients), 7 (scores-only), 20 and greedy decoding past 5 positions the long ones. RoPE base
+  // 100 so that every frequency turns by a radian or more within 20 positions (at Phi-3's 10000
+  // the last two of four would hardly move, and their factors would go untested).
+  ['Phi-3 128k (longrope, originalMaxPositions 5 of 20, GQA 2/1)', {
+    ...llamaBase, vocabSize: 19, maxSeqLen: 20, layers: 2, heads: 2, kvHeads: 1, dim: 16, ffnDim: 16, normEps: 1e-5,
+    tiedEmbeddings: false, ropeTheta: 100, ropeScaling: longropeScaling(8, LONGROPE_ORIGINAL_MAX, 20),
   }],
 ];
 
@@ -225,7 +250,10 @@ bf16Test('bf16 on the CPU with the family switches stays within bounds of f32', 
     // head scores then 1-3.3% off over six seeds instead of 0.5-1.8%)
     const headDim = model.headDim ? 24 : undefined;
     const queryScale = model.queryScale ? (model.queryScale * 24) / model.headDim! : undefined;
-    const cfg = { ...model, ...base, headDim, queryScale, layerTypes: model.layerTypes?.slice(-base.layers) };
+    // longrope's lists have one factor per frequency of the head size used here
+    const ropeScaling = model.ropeScaling?.type === 'longrope'
+      ? longropeScaling(headDim ?? base.dim / base.heads, LONGROPE_ORIGINAL_MAX, base.maxSeqLen) : model.ropeScaling;
+    const cfg = { ...model, ...base, headDim, queryScale, ropeScaling, layerTypes: model.layerTypes?.slice(-base.layers) };
     const seed = rng.int(1000);
     const a = await GPT.create({ ...cfg, seed });
     const b = await GPT.create({ ...cfg, seed, precision: 'bf16' });
@@ -316,6 +344,91 @@ test('validateConfig and GPT.create name a bad family field', async () => {
     /normWeightOffset: needs norm 'rmsnorm'/);
   // dim need not be a multiple of heads once headDim is given
   validateConfig({ ...base, dim: 18, headDim: 6 });
+});
+
+// longrope: which list a pass uses, and what that means for a sample's result.
+const LONGROPE: GPTConfig = FAMILY_MODELS.find(([n]) => n.startsWith('Phi-3 128k'))![1];
+
+test('longrope: a pass of T <= originalMaxPositions uses the short factors, a longer one the long factors', async () => {
+  const cfg = LONGROPE;
+  const { model, params } = await build(cfg);
+  const om = LONGROPE_ORIGINAL_MAX;
+  const tokens = ints(om + 1, cfg.vocabSize);
+  // the other list, for the reference: shows that the two lists give different logits here
+  const swapped = (c: GPTConfig): GPTConfig => {
+    const s = c.ropeScaling as Extract<GPTConfig['ropeScaling'], { type: 'longrope' }>;
+    return { ...c, ropeScaling: { ...s, shortFactor: s.longFactor, longFactor: s.shortFactor } };
+  };
+  for (const T of [om, om + 1]) {
+    const x = tokens.subarray(0, T);
+    const got = (await model.forward(x, { batch: 1, seqLen: T, returnLogits: true })).logits!;
+    const want = referenceForward(cfg, params, x, 1, T).logits;
+    // f32 rounding: the families logits bound (1e-5) above
+    within(`families: longrope logits vs reference, relative (T ${T})`, maxRelError(got, want, 1), 1e-5);
+    const other = referenceForward(swapped(cfg), params, x, 1, T).logits;
+    // the lists are far apart (short in [1, 1.5], long in [2, 10]): 1e-2 is 1000 times the bound above
+    assert.ok(maxRelError(other, want, 1) > 1e-2, `T ${T}: the other list's logits differ from these (${maxRelError(other, want, 1)})`);
+  }
+  // As in transformers, the padded length decides: the same five tokens padded to six take the
+  // long factors, so their logits differ from those of the unpadded pass
+  const short = (await model.forward(tokens.subarray(0, om), { batch: 1, seqLen: om, returnLogits: true })).logits!;
+  const padded = (await model.forward(tokens, { batch: 1, seqLen: om + 1, returnLogits: true })).logits!;
+  assert.ok(maxRelError(padded.subarray(0, om * cfg.vocabSize), short, 1) > 1e-2, 'padding past originalMaxPositions changes the earlier positions');
+  model.dispose();
+});
+
+test('longrope: parameter gradients with the short factors = central difference of the float64 loss', async () => {
+  // the generic test runs T 6 (long); this one T 4 (short)
+  const cfg = LONGROPE;
+  const { model, params } = await build(cfg);
+  const B = 2, T = 4;
+  const tokens = ints(B * T, cfg.vocabSize), targets = ints(B * T, cfg.vocabSize);
+  model.setHeadGates(gatesFor(cfg));
+  await model.forward(tokens, { batch: B, seqLen: T, targets });
+  await model.backward();
+  const grads = model.exportGradients();
+  const lossAt = (p: Float64Array) => referenceForward(cfg, p, tokens, B, T, { targets, gates: gatesFor(cfg) }).loss;
+  for (const t of sampledCentralDifferences(cfg, params, grads, lossAt, rng)) {
+    // the finite differences' own error, as the families gradient bound above
+    within('families: longrope short-factor parameter gradients vs central differences, error / max(|fd|, 1e-2)', maxRelError(t.got, t.want, 1e-2), 2e-3,
+      `${t.name}: engine ${t.got}\n finite differences ${t.want}`);
+  }
+  model.dispose();
+});
+
+// Generation: every token must be the argmax of a full forward over the sequence so far, which is
+// what transformers' Phi-3 computes (it recomputes its cache with the long factors when the
+// sequence first grows past original_max_position_embeddings). Prompts shorter than, as long as
+// and longer than originalMaxPositions.
+test('longrope: greedy generation across originalMaxPositions = argmax decoding of the reference', async () => {
+  const cfg = LONGROPE;
+  const { model, params } = await build(cfg);
+  for (const n of [1, 2, LONGROPE_ORIGINAL_MAX - 1, LONGROPE_ORIGINAL_MAX, LONGROPE_ORIGINAL_MAX + 2]) {
+    const prompt = ints(n, cfg.vocabSize);
+    const got = await model.generate(prompt, { maxNewTokens: cfg.maxSeqLen - n });
+    checkGreedy('families: longrope greedy token, shortfall from the reference\'s best logit / scale', cfg, params, prompt, got, GREEDY_TIE);
+  }
+  model.dispose();
+});
+
+test('longrope: validateConfig and GPT.create name a bad field', async () => {
+  const cfg = LONGROPE;
+  const s = cfg.ropeScaling as Extract<GPTConfig['ropeScaling'], { type: 'longrope' }>;
+  const bad = (patch: Record<string, unknown>) => ({ ...cfg, ropeScaling: { ...s, ...patch } as GPTConfig['ropeScaling'] });
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ shortFactor: [1, 2, 3] }, /ropeScaling\.shortFactor: expected an array of 4 numbers \(headDim \/ 2\), got 3 numbers/],
+    [{ longFactor: undefined }, /ropeScaling\.longFactor: expected an array of 4 numbers \(headDim \/ 2\), got undefined/],
+    [{ longFactor: [1, 2, -3, 4] }, /ropeScaling\.longFactor\[2\]: expected a finite number in \(0, 1000000\], got -3/],
+    [{ shortFactor: [1, NaN, 1, 1] }, /ropeScaling\.shortFactor\[1\]: expected a finite number/],
+    [{ originalMaxPositions: undefined }, /ropeScaling\.originalMaxPositions: expected a positive integer, got undefined/],
+    [{ originalMaxPositions: 2.5 }, /ropeScaling\.originalMaxPositions: expected a positive integer, got 2\.5/],
+    [{ attentionFactor: 0 }, /ropeScaling\.attentionFactor: expected a finite number in \(0, 1000000\], got 0/],
+    [{ type: 'longrop' }, /ropeScaling\.type: expected 'linear', 'llama3' or 'longrope', got "longrop"/],
+  ];
+  for (const [patch, pattern] of cases) {
+    assert.throws(() => validateConfig(bad(patch)), pattern);
+    await rejects(GPT.create({ ...bad(patch), device: 'cpu' }), pattern);
+  }
 });
 
 test('measured errors against the reference (for docs/families.md)', () => {

@@ -1,5 +1,5 @@
 // Hugging Face Llama / Llama-3-style (GQA + llama3 rope scaling) / Qwen2 / Mistral / Qwen3 /
-// OLMo 2 folders,
+// OLMo 2 / Phi-3 (mini 4k's window, 128k's longrope) / Gemma folders,
 // written by the tests (helpers/hf_llama_folder.ts): reading (one file, shards, F32/F16/BF16),
 // loading into the engine (loss, head-gate gradients and greedy generation against the float64
 // reference), saving back to a folder (round trip, shards, names, shapes, dtypes), and the bad
@@ -70,6 +70,16 @@ const MODELS: { name: string; type: LlamaType; cfg: GPTConfig }[] = [
     name: 'phi3', type: 'phi3',
     cfg: { vocabSize: 29, maxSeqLen: 16, layers: 2, heads: 4, dim: 16, kvHeads: 4, ffnDim: 20, norm: 'rmsnorm', normEps: 1e-5,
       positions: 'rope', ropeTheta: 10000, mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: false, slidingWindow: 7 },
+  },
+  {
+    // Phi-3 mini 128k / Phi-3.5 mini: longrope (original context 4096 of 131072 there; 6 of 16
+    // here: T 9 and greedy decoding past 6 positions take the long factors), transformers'
+    // default attention factor
+    name: 'phi3-longrope', type: 'phi3',
+    cfg: { vocabSize: 29, maxSeqLen: 16, layers: 2, heads: 4, dim: 32, kvHeads: 4, ffnDim: 20, norm: 'rmsnorm', normEps: 1e-5,
+      positions: 'rope', ropeTheta: 100, mlp: 'swiglu', qkvBias: false, linearBias: false, tiedEmbeddings: false,
+      ropeScaling: { type: 'longrope', shortFactor: [1, 1.05, 1.1, 1.25], longFactor: [1.5, 3, 7.5, 20], originalMaxPositions: 6,
+        attentionFactor: Math.sqrt(1 + Math.log(16 / 6) / Math.log(6)) } },
   },
   {
     // Qwen2 with use_sliding_window: the window on the layers from max_window_layers (1) on
@@ -251,8 +261,23 @@ test('unsupported config.json fields fail before any weight is read, naming the 
     [{ sliding_window: 0 }, /sliding_window: 0 is in use \(shorter than max_position_embeddings 24\): expected a positive integer/, 'mistral'],
     [{ use_sliding_window: true, sliding_window: 8, max_window_layers: -1 }, /max_window_layers: expected an integer >= 0, got -1/, 'qwen2'],
     [{ use_sliding_window: true, sliding_window: 8, layer_types: ['full_attention', 'chunked_attention'] }, /layer_types\[1\]: "chunked_attention" is not supported/, 'qwen2'],
-    [{ rope_scaling: { type: 'longrope', long_factor: [1], short_factor: [1] } }, /rope_scaling\.rope_type: "longrope" is not supported/, 'phi3'],
+    [{ rope_scaling: { type: 'longrope', long_factor: [1, 1], short_factor: [1, 1] } }, /rope_scaling\.rope_type: "longrope" is not supported \(none, linear and llama3 are; longrope for phi3\)/],
+    [{ rope_scaling: { type: 'longrope', long_factor: [1, 1], short_factor: [1] } }, /rope_scaling\.short_factor: expected 2 positive numbers \(head_dim \/ 2\), got \[1\]/, 'phi3'],
+    [{ rope_scaling: { type: 'longrope', long_factor: [1, 0], short_factor: [1, 1] } }, /rope_scaling\.long_factor: expected 2 positive numbers \(head_dim \/ 2\), got \[1,0\]/, 'phi3'],
+    [{ rope_scaling: { type: 'longrope', long_factor: [1, 2], short_factor: [1, 1] }, original_max_position_embeddings: undefined },
+      /original_max_position_embeddings: longrope needs a positive integer, got undefined/, 'phi3'],
+    [{ rope_scaling: null, rope_parameters: { rope_type: 'longrope', rope_theta: 1e4, long_factor: [1, 2], short_factor: [1, 1], original_max_position_embeddings: 0 } },
+      /rope_parameters\.original_max_position_embeddings: longrope needs a positive integer, got 0/, 'phi3'],
+    [{ rope_scaling: { type: 'longrope', long_factor: [1, 2], short_factor: [1, 1], factor: 4 }, original_max_position_embeddings: 8 },
+      /rope_scaling\.factor: 4 differs from max_position_embeddings \/ original_max_position_embeddings = 3, .*give attention_factor/, 'phi3'],
+    [{ rope_scaling: { type: 'longrope', long_factor: [1, 2], short_factor: [1, 1], attention_factor: -1 } },
+      /rope_scaling\.attention_factor: expected a positive number, got -1/, 'phi3'],
     [{ partial_rotary_factor: 0.75 }, /partial_rotary_factor: 0\.75 is not supported/, 'phi3'],
+    // Phi-4-mini: longrope lists sized for its rotary part, not the whole head: the refusal names partial_rotary_factor
+    [{ partial_rotary_factor: 0.75, rope_scaling: { type: 'longrope', long_factor: [1, 2, 3], short_factor: [1, 1, 1] } },
+      /partial_rotary_factor: 0\.75 is not supported \(rotary on the whole head\)/, 'phi3'],
+    [{ rope_scaling: null, rope_parameters: { rope_type: 'longrope', rope_theta: 1e4, partial_rotary_factor: 0.75, long_factor: [1, 2, 3], short_factor: [1, 1, 1] } },
+      /partial_rotary_factor: 0\.75 is not supported/, 'phi3'],
     [{ attention_bias: true }, /attention_bias: true is not supported for phi3/, 'phi3'],
     [{ rope_scaling: { rope_type: 'yarn', factor: 4 } }, /rope_scaling\.rope_type: "yarn" is not supported/],
     [{ rope_scaling: { type: 'dynamic', factor: 2 } }, /rope_scaling\.rope_type: "dynamic" is not supported/],
@@ -338,6 +363,46 @@ test('unsupported config.json fields fail before any weight is read, naming the 
     await writeHfLlamaFolder(dir, type, m.cfg, params.get('llama')!, { config: extra });
     assert.equal((await readCheckpoint(dir)).config, pickConfig(m.cfg));
   }
+});
+
+test('Phi-3 longrope variants read to the same config; config.json as the released 128k models have it', async () => {
+  const m = MODELS.find((x) => x.name === 'phi3-longrope')!;
+  const s = m.cfg.ropeScaling as Extract<GPTConfig['ropeScaling'], { type: 'longrope' }>;
+  const p = params.get(m.name)!;
+  const lists = { short_factor: s.shortFactor, long_factor: s.longFactor };
+  const cases: [Record<string, unknown>, GPTConfig][] = [
+    // the first Phi-3 128k configs' "su"
+    [{ rope_scaling: { type: 'su', ...lists } }, m.cfg],
+    // transformers 5: rope_parameters with rope_theta and the original context inside
+    [{ rope_scaling: undefined, rope_theta: undefined, original_max_position_embeddings: undefined,
+      rope_parameters: { rope_type: 'longrope', rope_theta: 100, ...lists, original_max_position_embeddings: 6 } }, m.cfg],
+    // factor equal to max / original max: both transformers agree
+    [{ rope_scaling: { type: 'longrope', ...lists, factor: 16 / 6 } }, m.cfg],
+    // an attention factor given: used as given
+    [{ rope_scaling: { type: 'longrope', ...lists, attention_factor: 1.5 } }, { ...m.cfg, ropeScaling: { ...s, attentionFactor: 1.5 } }],
+  ];
+  for (const [i, [extra, want]] of cases.entries()) {
+    const dir = f(`phi3-longrope-ok-${i}`);
+    await writeHfLlamaFolder(dir, 'phi3', m.cfg, p, { config: extra });
+    assert.equal((await readCheckpoint(dir)).config, pickConfig(want), `phi3 longrope ${i}`);
+  }
+  // saved: the released configs' three rope_scaling fields (transformers 4.4x's Phi3Config
+  // refuses others) and original_max_position_embeddings; a non-default attention factor too
+  using model = await GPT.load(f('phi3-longrope-F32-1'));
+  await model.save(f('phi3-longrope-resaved'));
+  const json = JSON.parse(await readFile(f('phi3-longrope-resaved', 'config.json'), 'utf8'));
+  assert.equal(json.rope_scaling, { type: 'longrope', ...lists });
+  assert.is(json.original_max_position_embeddings, 6);
+  assert.is(json.max_position_embeddings, 16);
+  using custom = await GPT.create({ ...m.cfg, ropeScaling: { ...s, attentionFactor: 1.5 }, seed: 1 });
+  await custom.save(f('phi3-longrope-custom'));
+  const json2 = JSON.parse(await readFile(f('phi3-longrope-custom', 'config.json'), 'utf8'));
+  assert.is(json2.model_type, 'phi3');
+  assert.equal(json2.rope_scaling, { type: 'longrope', ...lists, attention_factor: 1.5 });
+  assert.equal((await readCheckpoint(f('phi3-longrope-custom'))).config, pickConfig({ ...m.cfg, ropeScaling: { ...s, attentionFactor: 1.5 } }));
+  // longrope with biases: no Hugging Face model type has both
+  using biased = await GPT.create({ ...m.cfg, qkvBias: true, seed: 1 });
+  await rejects(biased.save(f('phi3-longrope-biased')), /ropeScaling 'longrope' with qkvBias true, .* has no Hugging Face model type/);
 });
 
 test('Qwen window variants read to the same config; a switch a config.json cannot hold is refused on save', async () => {

@@ -255,7 +255,7 @@ test('validateConfig and GPT.create name a bad Llama field', async () => {
   assert.throws(() => validateConfig({ ...base, kvHeads: 3 }), /kvHeads: must divide heads \(4\), got 3/);
   assert.throws(() => validateConfig({ ...base, norm: 'batchnorm' as 'rmsnorm' }), /norm: expected 'layernorm' or 'rmsnorm'/);
   assert.throws(() => validateConfig({ ...base, positions: 'alibi' as 'rope' }), /positions: expected/);
-  assert.throws(() => validateConfig({ ...base, ropeScaling: { type: 'yarn' } as never }), /ropeScaling\.type: expected 'linear' or 'llama3'/);
+  assert.throws(() => validateConfig({ ...base, ropeScaling: { type: 'yarn' } as never }), /ropeScaling\.type: expected 'linear', 'llama3' or 'longrope', got "yarn"/);
   assert.throws(() => validateConfig({ ...base, ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 4, highFreqFactor: 1, originalMaxPositions: 16 } }),
     /highFreqFactor \(1\) must be greater than lowFreqFactor \(4\)/);
   assert.throws(() => validateConfig({ ...base, positions: 'learned' }), /ropeScaling: needs positions 'rope'/);

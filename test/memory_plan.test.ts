@@ -90,6 +90,21 @@ test('the estimate is the engine\'s own count: residentBytes after a forward, ba
   }
 });
 
+test('longrope: the estimate counts the short and long tables the engine holds', async () => {
+  // hs 8: four factors per list; the short tables stop at originalMaxPositions, the long ones
+  // exist only when maxSeqLen passes it
+  for (const originalMaxPositions of [48, 128, 512]) {
+    const config = llama({ vocabSize: 300, layers: 1, heads: 8, kvHeads: 4, dim: 64, ffnDim: 96, ropeScaling: {
+      type: 'longrope', shortFactor: [1, 1, 1.1, 1.2], longFactor: [2, 3, 5, 9], originalMaxPositions, attentionFactor: 1.2 } });
+    using model = await GPT.create({ ...config, device: 'cpu' });
+    const r = model.residentBytes();
+    const gates = config.layers * config.heads * 4;
+    const rows = Math.min(128, originalMaxPositions) + (originalMaxPositions < 128 ? 128 : 0);
+    assert.is(r.other - gates, 2 * rows * 4 * 4, `originalMaxPositions ${originalMaxPositions}: the engine's tables`);
+    assert.is(estimateMemory(config, 'f32').weights, r.weightsF32 + r.other - gates, `originalMaxPositions ${originalMaxPositions}`);
+  }
+});
+
 // The margin stated in lib/memory_plan.ts: the model's part of the estimate (weights, training
 // state, activations) is within 5% + 16 MB of the RSS the model added, and the whole estimate
 // (with the runtime allowance) is at least the measured peak.

@@ -237,6 +237,9 @@ const switches: [string, ReferenceConfig][] = [
   ['Gemma 3-like (per-head q/k norms with 1 + w, local RoPE base, global linear scaling)', { ...llama, mlp: 'geglu', qkNorm: 'head',
     normPlacement: 'both', normWeightOffset: 1, embedScale: 3, queryScale: 4, slidingWindow: 3, layerTypes: ['global', 'local'],
     ropeTheta: 1000000, ropeLocalTheta: 10000, ropeScaling: { type: 'linear', factor: 8 } }],
+  // Phi-3 128k's longrope at T 6: past an original context of 5 (long factors), and within one of 6 (short)
+  ...[5, 6].map((originalMaxPositions): [string, ReferenceConfig] => [`Phi-3 128k-like (longrope, original context ${originalMaxPositions})`, {
+    ...llama, ropeTheta: 100, ropeScaling: { type: 'longrope', shortFactor: [1.1, 1.3], longFactor: [3, 8], originalMaxPositions, attentionFactor: 1.3 } }]),
 ];
 torchTest(`reference = an independent PyTorch implementation with autograd gate gradients: ${switches.map((s) => s[0]).join('; ')}`, () => {
   const B = 2, T = 6;

@@ -195,7 +195,7 @@ export function gemmaConfigToHf(config: GPTConfig, type: GemmaFamily): Record<st
     ...(gemma3 ? {} : { hidden_act: 'gelu_pytorch_tanh' }),
     rms_norm_eps: c.normEps,
     rope_theta: c.ropeTheta,
-    rope_scaling: ropeScalingToHf(c.ropeScaling),
+    rope_scaling: ropeScalingToHf(c.ropeScaling, c.maxSeqLen),
     ...(gemma3 ? { rope_local_base_freq: c.ropeLocalTheta || c.ropeTheta, sliding_window_pattern: follows ? pattern : c.layers + 1 } : {}),
     query_pre_attn_scalar: c.queryScale || c.headDim,
     attn_logit_softcapping: c.attnSoftcap || null,

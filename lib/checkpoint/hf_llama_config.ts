@@ -8,7 +8,10 @@
 //                          -> vocabSize, maxSeqLen, layers, heads, dim
 //   num_key_value_heads    -> kvHeads (default num_attention_heads; must divide it)
 //   intermediate_size      -> ffnDim;  rms_norm_eps -> normEps;  rope_theta -> ropeTheta
-//   rope_scaling (or transformers 5's rope_parameters): none/default, linear, llama3
+//   rope_scaling (or transformers 5's rope_parameters): none/default, linear, llama3; phi3 also
+//                          longrope (older configs: "su"; transformers maps "yarn" there too):
+//                          short_factor, long_factor, original_max_position_embeddings (in
+//                          rope_parameters or at the top), attention_factor or its default
 //   tie_word_embeddings    -> tiedEmbeddings (default false, as in transformers)
 //   attention_bias + mlp_bias (llama) -> qkvBias and linearBias: both false or both true
 //                          (attention_bias also puts a bias on o_proj, which the engine ties to the MLP biases)
@@ -23,9 +26,9 @@
 //                          max_window_layers on (transformers' rule) -> layerTypes
 // Refused: hidden_act other than silu, head_dim other than hidden_size / num_attention_heads
 // (except qwen3), a layer_types entry other than full_attention (qwen2, qwen3 with their window:
-// also sliding_attention), other rope types
-// (dynamic, yarn, longrope: Phi-3's long-context models, ...), partial_rotary_factor other than
-// 1, mixture-of-experts fields, quantized weights (quantization_config), and any other model_type.
+// also sliding_attention), other rope types (dynamic, yarn, longrope outside phi3, ...),
+// partial_rotary_factor other than 1 (Phi-4-mini), mixture-of-experts fields, quantized weights
+// (quantization_config), and any other model_type.
 import { pickConfig, resolveConfig, type GPTConfig } from './layout.js';
 import { HeadgradError, HeadgradRangeError } from '../errors.js';
 
@@ -168,6 +171,14 @@ export function llamaFamilyOf(config: GPTConfig, preferred?: string): LlamaFamil
   if (!plain) {
     throw new HeadgradRangeError(`config: headDim ${c.headDim}, qkNorm '${c.qkNorm}', normPlacement '${c.normPlacement}' with qkvBias ${c.qkvBias}, linearBias ${c.linearBias} has no Hugging Face model type (qwen3: qkNorm 'head' without biases; olmo2: qkNorm 'projection', normPlacement 'post', without biases)`);
   }
+  // longrope: only Phi-3's config.json has it, and only its generation recomputes the cache where
+  // the long factors take over (as the engine does)
+  if (c.ropeScaling?.type === 'longrope') {
+    if (c.qkvBias || c.linearBias || c.layerTypes) {
+      throw new HeadgradRangeError(`config: ropeScaling 'longrope' with qkvBias ${c.qkvBias}, linearBias ${c.linearBias}, layerTypes ${JSON.stringify(c.layerTypes)} has no Hugging Face model type (phi3 has no biases and one window for every layer)`);
+    }
+    return 'phi3';
+  }
   if (c.slidingWindow > 0) {
     // a window on some layers only: Qwen2's per-layer rule (q/k/v biases) or Llama's (none: Qwen2's rule needs the biases)
     if (c.qkvBias && !c.linearBias) return 'qwen2';
@@ -191,8 +202,7 @@ function roundTrips(config: GPTConfig, type: LlamaFamily): boolean {
   }
 }
 
-type RopeScaling = null | { type: 'linear'; factor: number }
-  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+type RopeScaling = GPTConfig['ropeScaling'];
 
 // transformers 4 writes rope_theta at the top and rope_scaling beside it; transformers 5 writes
 // both into rope_parameters ({rope_type, rope_theta, factor, ...}).
@@ -209,7 +219,14 @@ export function rope(json: Record<string, unknown>, fail: (p: string) => never):
     if (typeof v !== 'number' || !(v > 0)) fail(`${field}.${key}: expected a positive number, got ${JSON.stringify(v)}`);
     return v as number;
   };
+  // first: Phi-4-mini (phi3, longrope) has lists for its 75% rotary part, which would otherwise
+  // be refused as the wrong length; transformers 5 moves the field into rope_parameters
+  const partial = s?.partial_rotary_factor ?? json.partial_rotary_factor;
+  if (partial != null && partial !== 1) {
+    fail(`partial_rotary_factor: ${JSON.stringify(partial)} is not supported (rotary on the whole head)`);
+  }
   let scaling: RopeScaling;
+  const phi3 = json.model_type === 'phi3';
   if (s == null || kind === 'default') scaling = null;
   else if (kind === 'linear') scaling = { type: 'linear', factor: positive('factor') };
   else if (kind === 'llama3') {
@@ -217,13 +234,53 @@ export function rope(json: Record<string, unknown>, fail: (p: string) => never):
       type: 'llama3', factor: positive('factor'), lowFreqFactor: positive('low_freq_factor'), highFreqFactor: positive('high_freq_factor'),
       originalMaxPositions: positive('original_max_position_embeddings'),
     };
+  } else if (phi3 && (kind === 'longrope' || kind === 'su' || kind === 'yarn')) {
+    scaling = longrope(json, s!, field, fail);
   } else {
-    fail(`${field}.rope_type: ${JSON.stringify(kind)} is not supported (none, linear and llama3 are)`);
-  }
-  if (json.partial_rotary_factor != null && json.partial_rotary_factor !== 1) {
-    fail(`partial_rotary_factor: ${JSON.stringify(json.partial_rotary_factor)} is not supported (rotary on the whole head)`);
+    fail(`${field}.rope_type: ${JSON.stringify(kind)} is not supported (none, linear and llama3 are; longrope for phi3)`);
   }
   return { ropeTheta: theta as number, ropeScaling: scaling! };
+}
+
+// Hugging Face's default longrope attention factor (_compute_longrope_parameters), from the
+// context extension s = max_position_embeddings / original_max_position_embeddings.
+function longropeAttention(maxPositions: number, originalMax: number): number {
+  const s = maxPositions / originalMax;
+  return s <= 1 ? 1 : Math.sqrt(1 + Math.log(s) / Math.log(originalMax));
+}
+
+// Phi-3 128k / Phi-3.5's longrope: the lists, the original context (transformers 5 moves it into
+// rope_parameters), and the attention factor as given or as transformers derives it.
+function longrope(json: Record<string, unknown>, s: Record<string, unknown>, field: string,
+  fail: (p: string) => never): RopeScaling {
+  const half = (json.hidden_size as number) / (json.num_attention_heads as number) / 2;
+  const list = (key: string): number[] => {
+    const v = s[key];
+    if (!Array.isArray(v) || v.length !== half || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) {
+      fail(`${field}.${key}: expected ${half} positive numbers (head_dim / 2), got ${JSON.stringify(v)}`);
+    }
+    return v as number[];
+  };
+  const shortFactor = list('short_factor'), longFactor = list('long_factor');
+  const inParams = s.original_max_position_embeddings != null;
+  const originalMax = inParams ? s.original_max_position_embeddings : json.original_max_position_embeddings;
+  if (!Number.isInteger(originalMax) || (originalMax as number) <= 0) {
+    fail(`${inParams ? `${field}.` : ''}original_max_position_embeddings: longrope needs a positive integer, got ${JSON.stringify(originalMax)}`);
+  }
+  const maxPositions = json.max_position_embeddings as number;
+  let attentionFactor = s.attention_factor;
+  if (attentionFactor == null) {
+    // transformers 4 derives it from max / original max, transformers 5 from `factor` when given
+    const ratio = maxPositions / (originalMax as number);
+    if (s.factor != null && s.factor !== ratio) {
+      fail(`${field}.factor: ${JSON.stringify(s.factor)} differs from max_position_embeddings / original_max_position_embeddings = ${ratio}, which transformers 4 uses for the attention factor instead (transformers 5 uses factor); give attention_factor`);
+    }
+    attentionFactor = longropeAttention(maxPositions, originalMax as number);
+  }
+  if (typeof attentionFactor !== 'number' || !Number.isFinite(attentionFactor) || attentionFactor <= 0) {
+    fail(`${field}.attention_factor: expected a positive number, got ${JSON.stringify(attentionFactor)}`);
+  }
+  return { type: 'longrope', shortFactor, longFactor, originalMaxPositions: originalMax as number, attentionFactor: attentionFactor as number };
 }
 
 // Qwen2/Qwen3's window fields: off, or on from max_window_layers on (older transformers read
@@ -249,14 +306,24 @@ export function hfSizes(c: ReturnType<typeof resolveConfig>): Record<string, num
   };
 }
 
-/** ropeScaling -> config.json's rope_scaling. */
-export function ropeScalingToHf(s: RopeScaling): Record<string, unknown> | null {
-  return !s ? null : s.type === 'linear'
-    ? { rope_type: 'linear', factor: s.factor }
-    : {
+/** ropeScaling -> config.json's rope_scaling (maxSeqLen: its max_position_embeddings). */
+export function ropeScalingToHf(s: RopeScaling, maxSeqLen: number): Record<string, unknown> | null {
+  if (!s) return null;
+  if (s.type === 'linear') return { rope_type: 'linear', factor: s.factor };
+  if (s.type === 'llama3') {
+    return {
       rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor,
       original_max_position_embeddings: s.originalMaxPositions,
     };
+  }
+  // the released configs' three fields; transformers before the shared rope code (4.4x's
+  // Phi3Config) refuses any other key, so attention_factor is written only where it is not
+  // the default that max_position_embeddings and original_max_position_embeddings give
+  const derived = longropeAttention(maxSeqLen, s.originalMaxPositions);
+  return {
+    type: 'longrope', short_factor: s.shortFactor, long_factor: s.longFactor,
+    ...(s.attentionFactor !== derived ? { attention_factor: s.attentionFactor } : {}),
+  };
 }
 
 /** GPTConfig (Llama family) -> config.json that transformers reads back into the same model. */
@@ -264,7 +331,8 @@ export function llamaConfigToHf(config: GPTConfig, as?: LlamaFamily): Record<str
   const c = resolveConfig(config);
   const type = as ?? llamaFamilyOf(config);
   const { qkvBias, linearBias } = c;
-  const ropeScaling = ropeScalingToHf(c.ropeScaling);
+  const ropeScaling = ropeScalingToHf(c.ropeScaling, c.maxSeqLen);
+  const originalMax = c.ropeScaling?.type === 'longrope' ? c.ropeScaling.originalMaxPositions : c.maxSeqLen;
   const architecture = {
     llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', olmo2: 'Olmo2ForCausalLM',
     phi3: 'Phi3ForCausalLM',
@@ -274,7 +342,7 @@ export function llamaConfigToHf(config: GPTConfig, as?: LlamaFamily): Record<str
     ? { ...qwenWindowToHf(c), ...(type === 'qwen3' ? { attention_bias: false } : {}) }
     : type === 'olmo2' ? { attention_bias: false }
     : type === 'mistral' ? { sliding_window: window }
-    : type === 'phi3' ? { sliding_window: window, original_max_position_embeddings: c.maxSeqLen }
+    : type === 'phi3' ? { sliding_window: window, original_max_position_embeddings: originalMax }
     : { attention_bias: qkvBias, mlp_bias: linearBias };
   return {
     architectures: [architecture],

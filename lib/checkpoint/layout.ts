@@ -9,7 +9,15 @@ import { HeadgradRangeError, HeadgradTypeError } from '../errors.js';
 
 export type RopeScaling =
   | { type: 'linear'; factor: number }
-  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number }
+  /**
+   * Phi-3 128k / Phi-3.5: frequency i is divided by longFactor[i] in a pass over more than
+   * originalMaxPositions positions (the batch's padded length; in generation, the sequence so
+   * far), else by shortFactor[i]; [headDim/2] each. cos and sin are multiplied by
+   * attentionFactor (Hugging Face's default: √(1 + ln s / ln originalMaxPositions), s =
+   * max_position_embeddings / originalMaxPositions).
+   */
+  | { type: 'longrope'; shortFactor: number[]; longFactor: number[]; originalMaxPositions: number; attentionFactor: number };
 
 export interface GPTConfig {
   vocabSize: number; // V
@@ -170,7 +178,7 @@ export function validateConfig(cfg: GPTConfig, where = 'config'): void {
   if (r.norm === 'layernorm' && r.normEps !== 1e-5) {
     throw new HeadgradRangeError(`${where}.normEps: 'layernorm' supports only 1e-5 (GPT-2's epsilon), got ${r.normEps}`);
   }
-  validateRopeScaling(cfg.ropeScaling, `${where}.ropeScaling`);
+  validateRopeScaling(cfg.ropeScaling, r.headDim, `${where}.ropeScaling`);
   if (r.ropeScaling && r.positions !== 'rope') {
     throw new HeadgradRangeError(`${where}.ropeScaling: needs positions 'rope', got positions '${r.positions}'`);
   }
@@ -203,12 +211,24 @@ function validateGemmaSwitches(cfg: GPTConfig, where: string): void {
   });
 }
 
-function validateRopeScaling(s: unknown, where: string): void {
+function validateRopeScaling(s: unknown, headDim: number, where: string): void {
   if (s === undefined || s === null) return;
   if (typeof s !== 'object' || Array.isArray(s)) throw new HeadgradTypeError(`${where}: expected null or an object, got ${JSON.stringify(s)}`);
   const o = s as Record<string, unknown>;
-  if (o.type !== 'linear' && o.type !== 'llama3') {
-    throw new HeadgradRangeError(`${where}.type: expected 'linear' or 'llama3', got ${JSON.stringify(o.type)}`);
+  if (o.type !== 'linear' && o.type !== 'llama3' && o.type !== 'longrope') {
+    throw new HeadgradRangeError(`${where}.type: expected 'linear', 'llama3' or 'longrope', got ${JSON.stringify(o.type)}`);
+  }
+  if (o.type === 'longrope') {
+    for (const key of ['shortFactor', 'longFactor']) {
+      const list = o[key];
+      if (!Array.isArray(list) || list.length !== headDim / 2) {
+        throw new HeadgradRangeError(`${where}.${key}: expected an array of ${headDim / 2} numbers (headDim / 2), got ${Array.isArray(list) ? `${list.length} numbers` : JSON.stringify(list)}`);
+      }
+      list.forEach((v, i) => checkPositive(v, `${where}.${key}[${i}]`, 1e6));
+    }
+    checkPositiveInt(o.originalMaxPositions, `${where}.originalMaxPositions`);
+    checkPositive(o.attentionFactor, `${where}.attentionFactor`, 1e6);
+    return;
   }
   checkPositive(o.factor, `${where}.factor`, 1e6);
   if (o.type === 'llama3') {
@@ -312,7 +332,7 @@ export function pickConfig(cfg: GPTConfig): GPTConfig {
     const v = cfg[key];
     if (v === undefined || JSON.stringify(v) === JSON.stringify(dflt[key])) continue;
     (out as unknown as Record<string, unknown>)[key] =
-      key === 'ropeScaling' ? { ...(v as object) } : key === 'layerTypes' ? [...(v as string[])] : v;
+      key === 'ropeScaling' ? structuredClone(v) : key === 'layerTypes' ? [...(v as string[])] : v;
   }
   return out;
 }

@@ -110,12 +110,32 @@ GPTConfig read_config(const Napi::Object& o) {
   if (!rs.IsUndefined() && !rs.IsNull()) {
     const char* rctx = "config.ropeScaling";
     Napi::Object r = require_object(rs, rctx);
-    const std::string type = optional_choice(r, "type", "", "linear|llama3", rctx);
-    if (type.empty()) type_error(o.Env(), "config.ropeScaling.type: expected one of linear|llama3, got undefined");
+    const std::string type = optional_choice(r, "type", "", "linear|llama3|longrope", rctx);
+    if (type.empty()) type_error(o.Env(), "config.ropeScaling.type: expected one of linear|llama3|longrope, got undefined");
     RopeScaling& sc = cfg.rope_scaling;
-    sc.type = type == "linear" ? RopeScalingKind::Linear : RopeScalingKind::Llama3;
-    if (r.Get("factor").IsUndefined()) type_error(o.Env(), "config.ropeScaling.factor: expected a finite number, got undefined");
-    sc.factor = optional_number(r, "factor", 1.0, rctx);
+    sc.type = type == "linear" ? RopeScalingKind::Linear : type == "llama3" ? RopeScalingKind::Llama3 : RopeScalingKind::LongRope;
+    if (sc.type == RopeScalingKind::LongRope) {
+      // the lists' lengths and values are checked by validate_config, which knows the head size
+      for (const auto& [key, list] : {std::pair<const char*, std::vector<double>*>{"shortFactor", &sc.short_factor},
+                                      {"longFactor", &sc.long_factor}}) {
+        Napi::Value v = r.Get(key);
+        if (!v.IsArray()) type_error(o.Env(), std::string(rctx) + "." + key + ": expected an array of numbers, got " + describe(v));
+        Napi::Array a = v.As<Napi::Array>();
+        for (uint32_t i = 0; i < a.Length(); ++i) {
+          Napi::Value e = a.Get(i);
+          if (!e.IsNumber())
+            type_error(o.Env(), std::string(rctx) + "." + key + "[" + std::to_string(i) + "]: expected a number, got " + describe(e));
+          list->push_back(e.As<Napi::Number>().DoubleValue());
+        }
+      }
+      for (const char* k : {"attentionFactor", "originalMaxPositions"})
+        if (r.Get(k).IsUndefined()) type_error(o.Env(), std::string(rctx) + "." + k + ": expected a finite number, got undefined");
+      sc.attention_factor = optional_number(r, "attentionFactor", 1.0, rctx);
+      sc.original_max_positions = int_field(r, "originalMaxPositions", rctx, 1, int64_t{1} << 24);
+    } else {
+      if (r.Get("factor").IsUndefined()) type_error(o.Env(), "config.ropeScaling.factor: expected a finite number, got undefined");
+      sc.factor = optional_number(r, "factor", 1.0, rctx);
+    }
     if (sc.type == RopeScalingKind::Llama3) {
       for (const char* k : {"lowFreqFactor", "highFreqFactor", "originalMaxPositions"})
         if (r.Get(k).IsUndefined()) type_error(o.Env(), std::string(rctx) + "." + k + ": expected a finite number, got undefined");

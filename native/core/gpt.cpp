@@ -55,6 +55,8 @@ void check_backend(const GPTConfig& c, const Ops& ops) {
   HG_CHECK(c.query_scale == 0 || tested, untested + "config.queryScale (" + std::to_string(c.query_scale) + ")");
   HG_CHECK(c.local_layers.empty() || tested, untested + "config.layerTypes");
   HG_CHECK(c.rope_local_theta == 0 || tested, untested + "config.ropeLocalTheta");
+  // longrope's tables are the RoPE kernel's usual inputs, but no GPU has run a longrope model
+  HG_CHECK(c.rope_scaling.type != RopeScalingKind::LongRope || tested, untested + "config.ropeScaling 'longrope'");
 }
 }  // namespace
 
@@ -89,21 +91,29 @@ GPT::GPT(const GPTConfig& cfg, const Ops& ops, uint64_t seed, bool random_init)
   ops_.upload(gates_->f32(), ones.data(), gates_->bytes());
   if (cfg.positions == PosKind::Rope) {
     std::vector<float> cos, sin;
-    rope_tables(cfg, cos, sin);
-    const int64_t tbytes = static_cast<int64_t>(cos.size() * sizeof(float));
-    rope_cos_ = std::make_unique<DeviceBuffer>(ops_, tbytes);
-    rope_sin_ = std::make_unique<DeviceBuffer>(ops_, tbytes);
-    ops_.upload(rope_cos_->f32(), cos.data(), tbytes);
-    ops_.upload(rope_sin_->f32(), sin.data(), tbytes);
+    auto make = [&](std::unique_ptr<DeviceBuffer>& dcos, std::unique_ptr<DeviceBuffer>& dsin) {
+      const int64_t tbytes = static_cast<int64_t>(cos.size() * sizeof(float));
+      dcos = std::make_unique<DeviceBuffer>(ops_, tbytes);
+      dsin = std::make_unique<DeviceBuffer>(ops_, tbytes);
+      ops_.upload(dcos->f32(), cos.data(), tbytes);
+      ops_.upload(dsin->f32(), sin.data(), tbytes);
+    };
+    const RopeScaling& r = cfg.rope_scaling;
+    const bool longrope = r.type == RopeScalingKind::LongRope;
+    // a pass that reaches past originalMaxPositions takes the long tables, so the short ones
+    // need no more rows than that
+    rope_tables(cfg, longrope ? std::min(cfg.P, r.original_max_positions) : cfg.P, false, cos, sin);
+    make(rope_cos_, rope_sin_);
+    if (r.long_context(cfg.P)) {
+      rope_tables(cfg, cfg.P, true, cos, sin);
+      make(rope_long_cos_, rope_long_sin_);
+    }
     if (cfg.local_rope()) {  // Gemma 3's local layers: their own base, no scaling
       GPTConfig local = cfg;
       local.rope_theta = cfg.rope_local_theta;
       local.rope_scaling = RopeScaling{};
-      rope_tables(local, cos, sin);
-      rope_local_cos_ = std::make_unique<DeviceBuffer>(ops_, tbytes);
-      rope_local_sin_ = std::make_unique<DeviceBuffer>(ops_, tbytes);
-      ops_.upload(rope_local_cos_->f32(), cos.data(), tbytes);
-      ops_.upload(rope_local_sin_->f32(), sin.data(), tbytes);
+      rope_tables(local, cfg.P, false, cos, sin);
+      make(rope_local_cos_, rope_local_sin_);
     }
   }
 }
@@ -528,7 +538,8 @@ ResidentBytes GPT::resident_bytes() const {
   r.moments = bytes(m_) + bytes(v_);
   r.activations = acts_ ? bytes(acts_->arena) : 0;
   r.decode = decode_ ? bytes(decode_->arena) : 0;
-  r.other = bytes(gates_) + bytes(rope_cos_) + bytes(rope_sin_) + bytes(rope_local_cos_) + bytes(rope_local_sin_);
+  r.other = bytes(gates_) + bytes(rope_cos_) + bytes(rope_sin_) + bytes(rope_local_cos_) + bytes(rope_local_sin_) +
+            bytes(rope_long_cos_) + bytes(rope_long_sin_);
   return r;
 }
 

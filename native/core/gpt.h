@@ -211,11 +211,17 @@ class GPT {
   std::array<int64_t, kNumParamTensors> vec_offset_{};  // bf16 models: a vector's place in params_
   std::unique_ptr<DeviceBuffer> w16_, master_;
   std::unique_ptr<DeviceBuffer> params_, grads_, m_, v_, gates_;
-  std::unique_ptr<DeviceBuffer> rope_cos_, rope_sin_;  // [P, hs/2] each (RoPE configs only)
+  // [P, hs/2] each (RoPE configs only); under longrope the short factors' tables, whose
+  // min(P, originalMaxPositions) rows are all a pass that uses them can reach
+  std::unique_ptr<DeviceBuffer> rope_cos_, rope_sin_;
   // the local layers' own tables (ropeLocalTheta only; else they share rope_cos_, rope_sin_)
   std::unique_ptr<DeviceBuffer> rope_local_cos_, rope_local_sin_;
-  const float* rope_cos(int64_t l) const;
-  const float* rope_sin(int64_t l) const;
+  // longrope's long factors' tables [P, hs/2] (only when P > originalMaxPositions)
+  std::unique_ptr<DeviceBuffer> rope_long_cos_, rope_long_sin_;
+  struct RopeTables {
+    const float *cos, *sin;
+  };
+  RopeTables rope_tables_of(int64_t l, int64_t end) const;
   std::unique_ptr<Acts> acts_;
   std::unique_ptr<DecodeState> decode_;
   int64_t B_ = 0, T_ = 0;  // shape of the last forward

@@ -110,12 +110,13 @@ AttnParams GPT::attn_params(int64_t l) const {
   return p;
 }
 
-// Layer l's RoPE tables: the local ones on a local layer when the config has them.
-const float* GPT::rope_cos(int64_t l) const {
-  return (cfg_.local_rope() && cfg_.is_local(l) ? rope_local_cos_ : rope_cos_)->f32();
-}
-const float* GPT::rope_sin(int64_t l) const {
-  return (cfg_.local_rope() && cfg_.is_local(l) ? rope_local_sin_ : rope_sin_)->f32();
+// Layer l's RoPE tables for a pass over positions [0, end): the local ones on a local layer when
+// the config has them; longrope's long ones when the pass reaches past originalMaxPositions (the
+// whole pass, as Hugging Face decides by max(position_ids) + 1: in a padded batch, by its length).
+GPT::RopeTables GPT::rope_tables_of(int64_t l, int64_t end) const {
+  if (cfg_.local_rope() && cfg_.is_local(l)) return {rope_local_cos_->f32(), rope_local_sin_->f32()};
+  if (cfg_.rope_scaling.long_context(end)) return {rope_long_cos_->f32(), rope_long_sin_->f32()};
+  return {rope_cos_->f32(), rope_sin_->f32()};
 }
 
 // The attention core of the training forward: qkv [N,QKV] -> atty [N,QD] (heads merged,
@@ -165,7 +166,8 @@ void GPT::block_forward(int64_t l, const BlockIO& io, int64_t B, int64_t T, int6
   }
   if (cfg_.positions == PosKind::Rope) {
     auto s = prof_.scope(OpKind::Heads);  // q and k heads are the first H + KV blocks of a row
-    ops_.rope_forward(io.qkv_att, rope_cos(l), rope_sin(l), N, T, pos0, H + KV, QKV, hs);
+    const RopeTables t = rope_tables_of(l, pos0 + T);
+    ops_.rope_forward(io.qkv_att, t.cos, t.sin, N, T, pos0, H + KV, QKV, hs);
   }
   if (decoding) attend_decode(l, io.qkv_att, io.atty, N, pos0);
   else attend_train(l, io.qkv_att, io.atty, B, T);
@@ -255,7 +257,8 @@ void GPT::block_backward(int64_t l, const BlockIO& io, int64_t B, int64_t T, flo
   }
   if (cfg_.positions == PosKind::Rope) {
     auto s = prof_.scope(OpKind::Heads);
-    ops_.rope_backward(a.dqkv, rope_cos(l), rope_sin(l), N, T, 0, H + KV, QKV, hs);
+    const RopeTables t = rope_tables_of(l, T);  // the forward's: rope_forward(qkv, ..., pos0 = 0)
+    ops_.rope_backward(a.dqkv, t.cos, t.sin, N, T, 0, H + KV, QKV, hs);
   }
   if (cfg_.qk_norm != QkNormKind::None) {
     auto s = prof_.scope(OpKind::LayerNorm);

@@ -1,7 +1,8 @@
 // Greedy generation with a KV cache. The prompt goes through the blocks in one pass (its
 // keys/values fill the cache); after that each new token costs one row through every block
 // and attention against the cache. Same parameters and gates as forward(), so the chosen
-// tokens equal the argmax of a full forward over the growing sequence.
+// tokens equal the argmax of a full forward over the growing sequence (under longrope too: the
+// cache is recomputed once, when the sequence first grows past originalMaxPositions).
 #include <algorithm>
 #include <string>
 
@@ -84,20 +85,24 @@ std::vector<int32_t> GPT::generate(const std::vector<int32_t>& prompt, int64_t m
   }
   std::vector<int32_t> out;
   std::vector<float> logits(static_cast<size_t>(cfg_.V));
-  int64_t pos = 0;
-  const int32_t* next = prompt.data();
-  int64_t n = n0;
-  int32_t token = 0;
+  std::vector<int32_t> seq(prompt);  // the prompt and the tokens chosen so far
+  int64_t pos = 0;                   // positions in the KV cache
+  const RopeScaling& r = cfg_.rope_scaling;
   while (static_cast<int64_t>(out.size()) < max_new) {
-    decode(next, n, pos, logits.data());
-    pos += n;
+    const int64_t end = static_cast<int64_t>(seq.size());
+    // longrope: the cached keys were rotated with the short factors. Hugging Face's Phi-3
+    // (Phi3ForCausalLM.prepare_inputs_for_generation) drops its cache the first time the
+    // sequence grows past originalMaxPositions and recomputes every position with the long
+    // ones; so does this, and each token stays the argmax of a full forward over the sequence.
+    if (r.long_context(end) && !r.long_context(pos)) pos = 0;
+    decode(seq.data() + pos, end - pos, pos, logits.data());
+    pos = end;
     int64_t best = 0;  // first maximum, like argmax
     for (int64_t v = 1; v < cfg_.V; ++v) best = logits[v] > logits[best] ? v : best;
-    token = static_cast<int32_t>(best);
+    const int32_t token = static_cast<int32_t>(best);
     if (token == stop_token) break;
     out.push_back(token);
-    next = &token;
-    n = 1;
+    seq.push_back(token);
   }
   return out;
 }

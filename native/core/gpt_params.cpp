@@ -78,6 +78,24 @@ void validate_config(const GPTConfig& c) {
     HG_CHECK(std::isfinite(r.factor) && r.factor > 0 && r.factor <= 1e6,
              "config.ropeScaling.factor: expected a number in (0, 1e6], got " + std::to_string(r.factor));
   }
+  if (r.type == RopeScalingKind::LongRope) {
+    const size_t half = static_cast<size_t>(c.hs() / 2);
+    for (const auto& [name, f] : {std::pair<const char*, const std::vector<double>*>{"shortFactor", &r.short_factor},
+                                  {"longFactor", &r.long_factor}}) {
+      HG_CHECK(f->size() == half, std::string("config.ropeScaling.") + name + ": expected " + std::to_string(half) +
+                                      " numbers (head size / 2), got " + std::to_string(f->size()));
+      for (size_t i = 0; i < half; ++i)
+        HG_CHECK(std::isfinite((*f)[i]) && (*f)[i] > 0 && (*f)[i] <= 1e6,
+                 std::string("config.ropeScaling.") + name + "[" + std::to_string(i) +
+                     "]: expected a number in (0, 1e6], got " + std::to_string((*f)[i]));
+    }
+    HG_CHECK(std::isfinite(r.attention_factor) && r.attention_factor > 0 && r.attention_factor <= 1e6,
+             "config.ropeScaling.attentionFactor: expected a number in (0, 1e6], got " +
+                 std::to_string(r.attention_factor));
+    HG_CHECK(r.original_max_positions >= 1,
+             "config.ropeScaling.originalMaxPositions: expected a positive integer, got " +
+                 std::to_string(r.original_max_positions));
+  }
   if (r.type == RopeScalingKind::Llama3) {
     HG_CHECK(std::isfinite(r.low_freq_factor) && r.low_freq_factor > 0,
              "config.ropeScaling.lowFreqFactor: expected a positive number, got " + std::to_string(r.low_freq_factor));

@@ -16,7 +16,7 @@ enum class NormKind { LayerNorm, RMSNorm };
 enum class PosKind { Learned, Rope };
 // GeGLU: the gated MLP of Gemma, gelu (tanh) on the gate instead of SwiGLU's silu.
 enum class MlpKind { Gelu, SwiGLU, GeGLU };
-enum class RopeScalingKind { None, Linear, Llama3 };
+enum class RopeScalingKind { None, Linear, Llama3, LongRope };
 // RMSNorm of q and k after their projection, before RoPE: per head (Qwen3, Gemma 3) or over
 // the whole q and k projections (OLMo 2).
 enum class QkNormKind { None, Head, Projection };
@@ -26,9 +26,17 @@ enum class NormPlacement { Pre, Post, Both };
 
 struct RopeScaling {
   RopeScalingKind type = RopeScalingKind::None;
-  double factor = 1.0;
+  double factor = 1.0;                                    // linear, llama3
   double low_freq_factor = 1.0, high_freq_factor = 4.0;  // llama3 only
-  int64_t original_max_positions = 8192;                  // llama3 only
+  int64_t original_max_positions = 8192;                  // llama3, longrope
+  // longrope (Phi-3 128k, Phi-3.5): one divisor per frequency, [hs/2] each; the long list when
+  // a pass reaches past original_max_positions (long_context()), else the short one. cos and
+  // sin are multiplied by attention_factor.
+  std::vector<double> short_factor, long_factor;
+  double attention_factor = 1.0;
+  // A pass over positions [0, end) uses the long factors (Hugging Face: max(position_ids) + 1 >
+  // original_max_position_embeddings).
+  bool long_context(int64_t end) const { return type == RopeScalingKind::LongRope && end > original_max_positions; }
 };
 
 struct GPTConfig {

@@ -4,7 +4,7 @@
 
 namespace hg {
 
-std::vector<double> rope_inv_freq(const GPTConfig& c) {
+std::vector<double> rope_inv_freq(const GPTConfig& c, bool long_factors) {
   const int64_t hs = c.hs(), half = hs / 2;
   std::vector<double> f(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i) f[i] = 1.0 / std::pow(c.rope_theta, static_cast<double>(2 * i) / hs);
@@ -24,20 +24,26 @@ std::vector<double> rope_inv_freq(const GPTConfig& c) {
         x = (1 - s) * x / r.factor + s * x;
       }
     }
+  } else if (r.type == RopeScalingKind::LongRope) {
+    const std::vector<double>& factor = long_factors ? r.long_factor : r.short_factor;
+    for (int64_t i = 0; i < half; ++i) f[i] /= factor[i];
   }
   return f;
 }
 
-void rope_tables(const GPTConfig& c, std::vector<float>& cos, std::vector<float>& sin) {
-  const std::vector<double> f = rope_inv_freq(c);
+void rope_tables(const GPTConfig& c, int64_t positions, bool long_factors, std::vector<float>& cos,
+                 std::vector<float>& sin) {
+  const std::vector<double> f = rope_inv_freq(c, long_factors);
   const int64_t half = static_cast<int64_t>(f.size());
-  cos.assign(static_cast<size_t>(c.P * half), 0.f);
-  sin.assign(static_cast<size_t>(c.P * half), 0.f);
-  for (int64_t p = 0; p < c.P; ++p) {
+  // longrope's magnitude scaling; 1 (an exact no-op) for every other scaling
+  const double m = c.rope_scaling.type == RopeScalingKind::LongRope ? c.rope_scaling.attention_factor : 1.0;
+  cos.assign(static_cast<size_t>(positions * half), 0.f);
+  sin.assign(static_cast<size_t>(positions * half), 0.f);
+  for (int64_t p = 0; p < positions; ++p) {
     for (int64_t i = 0; i < half; ++i) {
       const double a = static_cast<double>(p) * f[i];
-      cos[p * half + i] = static_cast<float>(std::cos(a));
-      sin[p * half + i] = static_cast<float>(std::sin(a));
+      cos[p * half + i] = static_cast<float>(m * std::cos(a));
+      sin[p * half + i] = static_cast<float>(m * std::sin(a));
     }
   }
 }

@@ -6,8 +6,11 @@
 //           factor, shorter than originalMaxPositions/highFreqFactor are kept, and the band in
 //           between interpolates: (1 − s)·inv_freq/factor + s·inv_freq with
 //           s = (originalMaxPositions/wavelength − lowFreqFactor) / (highFreqFactor − lowFreqFactor).
-// Tables: cos[p, i] = cos(p·inv_freq[i]), sin likewise, [P, hs/2] (the HF [P, hs] tables repeat
-// them in both halves). Applied with rotate_half: elements i and i + hs/2 of a head form a pair.
+//   longrope: inv_freq / factor_i per frequency, factor = longFactor for a pass that reaches past
+//           originalMaxPositions, else shortFactor (RopeScaling::long_context).
+// Tables: cos[p, i] = a·cos(p·inv_freq[i]), sin likewise, [P, hs/2] (the HF [P, hs] tables repeat
+// them in both halves), a = attentionFactor under longrope, else 1. Applied with rotate_half:
+// elements i and i + hs/2 of a head form a pair.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -16,9 +19,11 @@
 
 namespace hg {
 
-std::vector<double> rope_inv_freq(const GPTConfig& cfg);  // [hs/2]
+// [hs/2]; long_factors selects longrope's long list (ignored by the other scalings)
+std::vector<double> rope_inv_freq(const GPTConfig& cfg, bool long_factors = false);
 
-// cos, sin: [P, hs/2] each, for positions 0..P-1
-void rope_tables(const GPTConfig& cfg, std::vector<float>& cos, std::vector<float>& sin);
+// cos, sin: [positions, hs/2] each, for positions 0..positions-1
+void rope_tables(const GPTConfig& cfg, int64_t positions, bool long_factors, std::vector<float>& cos,
+                 std::vector<float>& sin);
 
 }  // namespace hg

@@ -287,7 +287,7 @@ void check_llama_ops(const Ops& gpu) {
     c.positions = hg::PosKind::Rope;
     c.rope_scaling = {hg::RopeScalingKind::Llama3, 8.0, 1.0, 4.0, 16};
     std::vector<float> cs, sn;
-    hg::rope_tables(c, cs, sn);
+    hg::rope_tables(c, c.P, false, cs, sn);
     const int64_t hs = c.hs(), stride = c.qkv_rows(), heads = c.H + c.kv();
     auto d_cos = dev(cs), d_sin = dev(sn);
     for (auto [N, T, pos0] : {std::tuple<int64_t, int64_t, int64_t>{12, 6, 0}, {5, 5, 30}, {1, 1, 39}}) {
@@ -531,6 +531,15 @@ void check_refuses_family_switches() {
       // all global: valid without a window
       {[](hg::GPTConfig& c) { c.local_layers.assign(static_cast<size_t>(c.L), false); }, "config.layerTypes"},
       {[](hg::GPTConfig& c) { c.rope_local_theta = 10000; }, "config.ropeLocalTheta"},
+      // Phi-3 128k's (hs 16: eight factors per list)
+      {[](hg::GPTConfig& c) {
+         c.rope_scaling.type = hg::RopeScalingKind::LongRope;
+         c.rope_scaling.short_factor.assign(8, 1.0);
+         c.rope_scaling.long_factor.assign(8, 4.0);
+         c.rope_scaling.original_max_positions = 16;
+         c.rope_scaling.attention_factor = 1.1;
+       },
+       "config.ropeScaling 'longrope'"},
   };
   for (const auto& [set, name] : switches) {
     hg::GPTConfig c = base;

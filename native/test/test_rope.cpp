@@ -1,5 +1,5 @@
 // RoPE: the frequency tables (core/rope.h) against the Hugging Face formulas written out
-// independently here (default, linear, llama3), and cpu::rope_forward/backward against a
+// independently here (default, linear, llama3, longrope with its attention factor), and cpu::rope_forward/backward against a
 // float64 rotate_half reference and central finite differences, at a position offset (decode)
 // and on rows whose later columns (the v heads) must stay untouched.
 #include <cmath>
@@ -12,8 +12,9 @@ using namespace hgtest;
 
 namespace {
 
-// HF _compute_default_rope_parameters / linear / llama3, step by step as written there.
-std::vector<double> hf_inv_freq(const hg::GPTConfig& c) {
+// HF _compute_default_rope_parameters / linear / llama3 / longrope, step by step as written
+// there (longrope: 1 / (ext_factors · base^(2i/dim)), the long list when seq_len > original max).
+std::vector<double> hf_inv_freq(const hg::GPTConfig& c, bool long_factors = false) {
   const int64_t hs = c.hs();
   std::vector<double> inv(hs / 2);
   for (int64_t i = 0; i < hs / 2; ++i) inv[i] = 1.0 / std::pow(c.rope_theta, double(2 * i) / double(hs));
@@ -32,20 +33,27 @@ std::vector<double> hf_inv_freq(const hg::GPTConfig& c) {
       x = medium ? smoothed : llama;
     }
   }
+  if (r.type == hg::RopeScalingKind::LongRope) {
+    const std::vector<double>& ext = long_factors ? r.long_factor : r.short_factor;
+    for (int64_t i = 0; i < hs / 2; ++i) inv[i] = 1.0 / (ext[i] * std::pow(c.rope_theta, double(2 * i) / double(hs)));
+  }
   return inv;
 }
 
-void check_tables(hg::GPTConfig c, const std::string& tag) {
-  const auto got = hg::rope_inv_freq(c), want = hf_inv_freq(c);
+// cos and sin scaled by longrope's attention factor (HF: emb.cos() * attention_scaling)
+void check_tables(hg::GPTConfig c, const std::string& tag, bool long_factors = false) {
+  const auto got = hg::rope_inv_freq(c, long_factors), want = hf_inv_freq(c, long_factors);
   for (size_t i = 0; i < want.size(); ++i)
     expect(std::fabs(got[i] - want[i]) <= 1e-15 * std::fabs(want[i]), tag + ": inv_freq[" + std::to_string(i) + "]");
   std::vector<float> cs, sn;
-  hg::rope_tables(c, cs, sn);
+  hg::rope_tables(c, c.P, long_factors, cs, sn);
+  expect(cs.size() == static_cast<size_t>(c.P * c.hs() / 2), tag + ": [P, hs/2] tables");
+  const double m = c.rope_scaling.type == hg::RopeScalingKind::LongRope ? c.rope_scaling.attention_factor : 1.0;
   const int64_t half = c.hs() / 2;
   for (int64_t p = 0; p < c.P; ++p)
     for (int64_t i = 0; i < half; ++i) {
-      expect(std::fabs(cs[p * half + i] - std::cos(p * want[i])) < 1e-6, tag + ": cos");
-      expect(std::fabs(sn[p * half + i] - std::sin(p * want[i])) < 1e-6, tag + ": sin");
+      expect(std::fabs(cs[p * half + i] - m * std::cos(p * want[i])) < 1e-6, tag + ": cos");
+      expect(std::fabs(sn[p * half + i] - m * std::sin(p * want[i])) < 1e-6, tag + ": sin");
     }
 }
 
@@ -76,7 +84,7 @@ void check_apply(const hg::GPTConfig& c, int64_t N, int64_t T, int64_t pos0, int
   const std::string tag = "rope N=" + std::to_string(N) + " T=" + std::to_string(T) + " pos0=" + std::to_string(pos0) +
                           " hs=" + std::to_string(hs);
   std::vector<float> cs, sn;
-  hg::rope_tables(c, cs, sn);
+  hg::rope_tables(c, c.P, false, cs, sn);
   const auto inv = hf_inv_freq(c);
   const auto x = randn(rng, N * stride);
   auto y = x;
@@ -131,6 +139,22 @@ int main() {
                                                     std::to_string(kept) + " scaled " + std::to_string(scaled) +
                                                     " mixed " + std::to_string(mixed));
   }
+  // longrope (Phi-3 128k): per-frequency divisors, short and long lists, cos/sin times the
+  // attention factor; the long/short choice by the pass's end position
+  hg::GPTConfig lr{50, 40, 1, 2, 32};
+  lr.positions = hg::PosKind::Rope;
+  lr.rope_scaling.type = hg::RopeScalingKind::LongRope;
+  lr.rope_scaling.original_max_positions = 12;
+  lr.rope_scaling.attention_factor = std::sqrt(1 + std::log(40.0 / 12) / std::log(12.0));
+  for (int i = 0; i < 8; ++i) {
+    lr.rope_scaling.short_factor.push_back(1.0 + 0.05 * i);
+    lr.rope_scaling.long_factor.push_back(1.0 + 3.0 * i);
+  }
+  check_tables(lr, "longrope short");
+  check_tables(lr, "longrope long", true);
+  expect(hg::rope_inv_freq(lr, true)[7] < hg::rope_inv_freq(lr, false)[7] / 10, "longrope: the lists differ");
+  expect(!lr.rope_scaling.long_context(12) && lr.rope_scaling.long_context(13), "longrope: long past original max");
+  expect(!c.rope_scaling.long_context(1000), "long_context: longrope only");
   check_apply(c, 1, 1, 0, 1, 0, rng);
   check_apply(c, 6, 3, 0, 3, 32, rng);   // 2 sequences of 3, q+k heads rotated, a v head untouched
   check_apply(c, 5, 5, 17, 2, 64, rng);  // decode: positions 17..21

@@ -77,9 +77,15 @@ export function hfLlamaTensors(cfg: ReferenceConfig, params: Float32Array, type:
 export function hfLlamaConfig(type: LlamaType, cfg: ReferenceConfig, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const c = resolveReferenceConfig(cfg);
   const s = c.ropeScaling;
-  const rope = !s ? null : s.type === 'linear' ? { type: 'linear', factor: s.factor } : {
+  const rope = !s ? null : s.type === 'linear' ? { type: 'linear', factor: s.factor } : s.type === 'llama3' ? {
     rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor,
     original_max_position_embeddings: s.originalMaxPositions,
+  } : {
+    // Phi-3 mini 128k's three fields; an attention factor other than transformers' default
+    // (from max_position_embeddings / original_max_position_embeddings) spelled out
+    type: 'longrope', short_factor: s.shortFactor, long_factor: s.longFactor,
+    ...(s.attentionFactor !== Math.sqrt(1 + Math.log(c.maxSeqLen / s.originalMaxPositions) / Math.log(s.originalMaxPositions))
+      ? { attention_factor: s.attentionFactor } : {}),
   };
   const arch = {
     llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', olmo2: 'Olmo2ForCausalLM',
@@ -94,10 +100,11 @@ export function hfLlamaConfig(type: LlamaType, cfg: ReferenceConfig, extra: Reco
     tie_word_embeddings: c.tiedEmbeddings, torch_dtype: 'bfloat16', bos_token_id: 1, eos_token_id: 2,
     ...(type === 'llama' ? { attention_bias: c.qkvBias, mlp_bias: c.linearBias, pretraining_tp: 1 } : {}),
     ...(type === 'mistral' ? { sliding_window: window } : {}),
-    // Phi3Config (mini-4k): fused projections, sliding_window 2047 there, no rope scaling
+    // Phi3Config: fused projections; mini-4k: sliding_window 2047 there, no rope scaling; mini-128k:
+    // longrope from original_max_position_embeddings 4096 to max_position_embeddings 131072
     ...(type === 'phi3' ? {
-      sliding_window: window, original_max_position_embeddings: c.maxSeqLen, embd_pdrop: 0, resid_pdrop: 0, attention_dropout: 0,
-      pad_token_id: 0,
+      sliding_window: window, original_max_position_embeddings: s?.type === 'longrope' ? s.originalMaxPositions : c.maxSeqLen,
+      embd_pdrop: 0, resid_pdrop: 0, attention_dropout: 0, pad_token_id: 0,
     } : {}),
     // Qwen2Config: the window (off, or on from max_window_layers on) written as the released
     // configs have it, without layer_types

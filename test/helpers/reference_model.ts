@@ -5,7 +5,7 @@
 //
 // Covers GPT-2 (LayerNorm, learned positions, GELU-tanh MLP, biases, tied LM head) and the
 // Llama-family switches: RMSNorm, rotary positions (rotate_half convention, scaling none /
-// linear / llama3), SwiGLU, grouped-query attention, QKV biases without linear biases, an
+// linear / llama3 / longrope), SwiGLU, grouped-query attention, QKV biases without linear biases, an
 // untied LM head; and the later families' switches: a head size independent of dim/heads
 // (Qwen3), Q/K RMSNorm per head (Qwen3) or over the whole projection (OLMo 2), norms after
 // the sublayers (OLMo 2) or before and after (Gemma), causal sliding-window attention (Mistral
@@ -27,7 +27,8 @@ export interface ReferenceConfig {
   positions?: 'learned' | 'rope';
   ropeTheta?: number; // default 10000
   ropeScaling?: null | { type: 'linear'; factor: number }
-    | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+    | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number }
+    | { type: 'longrope'; shortFactor: number[]; longFactor: number[]; originalMaxPositions: number; attentionFactor: number };
   mlp?: 'gelu' | 'swiglu' | 'geglu'; // geglu: gelu_tanh(gate) * up
   qkvBias?: boolean; // default true
   linearBias?: boolean; // default true (attprojb, fcb, fcprojb)
@@ -141,9 +142,10 @@ export function randomReferenceParameters(config: ReferenceConfig, rng: { normal
  * frequency by factor; llama3 divides the low frequencies (wavelength above
  * originalMaxPositions/lowFreqFactor) by factor, keeps the high ones (wavelength below
  * originalMaxPositions/highFreqFactor) and blends in between, s = (orig/λ − low)/(high − low),
- * f' = (1 − s)·f/factor + s·f.
+ * f' = (1 − s)·f/factor + s·f; longrope divides frequency i by longFactor[i] for a sequence
+ * longer than originalMaxPositions (longContext), else by shortFactor[i].
  */
-export function ropeInverseFrequencies(config: ReferenceConfig): Float64Array {
+export function ropeInverseFrequencies(config: ReferenceConfig, longContext = false): Float64Array {
   const c = resolveReferenceConfig(config);
   const half = c.hs / 2;
   const f = new Float64Array(half);
@@ -151,6 +153,7 @@ export function ropeInverseFrequencies(config: ReferenceConfig): Float64Array {
   const s = c.ropeScaling;
   if (!s) return f;
   if (s.type === 'linear') return f.map((x) => x / s.factor);
+  if (s.type === 'longrope') return f.map((x, i) => x / (longContext ? s.longFactor : s.shortFactor)[i]!);
   const lowWavelen = s.originalMaxPositions / s.lowFreqFactor;
   const highWavelen = s.originalMaxPositions / s.highFreqFactor;
   return f.map((x) => {
@@ -245,11 +248,12 @@ function qkNormalize(c: Resolved, v: Float64Array, w: Record<string, Params>, l:
 }
 
 // Rotates one head vector v[off .. off+hs) at position t in place: pairs (i, i + hs/2),
-// out_i = x_i cos − x_{i+hs/2} sin, out_{i+hs/2} = x_{i+hs/2} cos + x_i sin.
-export function rotate(v: Float64Array, off: number, hs: number, t: number, invFreq: ArrayLike<number>): void {
+// out_i = x_i cos − x_{i+hs/2} sin, out_{i+hs/2} = x_{i+hs/2} cos + x_i sin, cos and sin times
+// `magnitude` (longrope's attention factor; 1 otherwise).
+export function rotate(v: Float64Array, off: number, hs: number, t: number, invFreq: ArrayLike<number>, magnitude = 1): void {
   const half = hs / 2;
   for (let i = 0; i < half; i++) {
-    const a = t * invFreq[i], cos = Math.cos(a), sin = Math.sin(a);
+    const a = t * invFreq[i], cos = magnitude * Math.cos(a), sin = magnitude * Math.sin(a);
     const x1 = v[off + i], x2 = v[off + i + half];
     v[off + i] = x1 * cos - x2 * sin;
     v[off + i + half] = x2 * cos + x1 * sin;
@@ -268,7 +272,11 @@ function sequenceLogits(c: Resolved, w: Record<string, Params>, tokens: ArrayLik
   const postNorm = (ft: Float64Array, wn: string, l: number) => (post ? rmsNormalize(c, ft, 0, C, w[wn]!, l * C) : ft);
   const FC = c.mlp === 'gelu' ? F : 2 * F;
   const perKv = H / KV;
-  const invFreq = c.positions === 'rope' ? ropeInverseFrequencies(c) : new Float64Array(0);
+  // longrope: the long factors for a sequence longer than originalMaxPositions (Hugging Face:
+  // max(position_ids) + 1, the padded length T here), cos and sin times the attention factor
+  const longrope = c.ropeScaling?.type === 'longrope' ? c.ropeScaling : null;
+  const invFreq = c.positions === 'rope' ? ropeInverseFrequencies(c, longrope !== null && T > longrope.originalMaxPositions) : new Float64Array(0);
+  const magnitude = longrope ? longrope.attentionFactor : 1;
   // local layers: the sliding window, and their own base without scaling when ropeLocalTheta is set
   const isLocal = (l: number) => (c.layerTypes ? c.layerTypes[l] === 'local' : c.slidingWindow > 0);
   const localFreq = c.positions === 'rope' && c.ropeLocalTheta > 0
@@ -288,7 +296,8 @@ function sequenceLogits(c: Resolved, w: Record<string, Params>, tokens: ArrayLik
     if (c.qkNorm !== 'none') for (const v of qkv) qkNormalize(c, v, w, l);
     if (c.positions === 'rope') {
       const f = isLocal(l) ? localFreq : invFreq;
-      for (let t = 0; t < T; t++) for (let h = 0; h < H + KV; h++) rotate(qkv[t]!, h * hs, hs, t, f); // q and k heads
+      const m = isLocal(l) && c.ropeLocalTheta > 0 ? 1 : magnitude;
+      for (let t = 0; t < T; t++) for (let h = 0; h < H + KV; h++) rotate(qkv[t]!, h * hs, hs, t, f, m); // q and k heads
     }
     const y = x.map(() => new Float64Array(QD));
     for (let h = 0; h < H; h++) {

@@ -45,13 +45,15 @@ def defaults(c):
     return d
 
 
-def inv_freq(c, hs):
+def inv_freq(c, hs, long_context=False):
     f = 1.0 / (c["ropeTheta"] ** (torch.arange(0, hs, 2, dtype=torch.float64) / hs))
     s = c["ropeScaling"]
     if s is None:
         return f
     if s["type"] == "linear":
         return f / s["factor"]
+    if s["type"] == "longrope":  # Phi-3 128k: per-frequency divisors, the long ones past the original context
+        return f / torch.tensor(s["longFactor"] if long_context else s["shortFactor"], dtype=torch.float64)
     wavelen = 2 * math.pi / f
     low_wl = s["originalMaxPositions"] / s["lowFreqFactor"]
     high_wl = s["originalMaxPositions"] / s["highFreqFactor"]
@@ -100,13 +102,18 @@ def run(req):
     def is_local(l):
         return c["layerTypes"][l] == "local" if c["layerTypes"] is not None else c["slidingWindow"] > 0
 
+    # longrope: the long factors for a sequence past originalMaxPositions, cos and sin times attentionFactor
+    longrope = c["ropeScaling"] if c["ropeScaling"] is not None and c["ropeScaling"]["type"] == "longrope" else None
+
     def rot(x, local):  # x [B, heads, T, hs]
-        f = inv_freq({**c, "ropeTheta": c["ropeLocalTheta"], "ropeScaling": None}, hs) if local and c["ropeLocalTheta"] > 0 \
-            else inv_freq(c, hs)
+        own = local and c["ropeLocalTheta"] > 0
+        f = inv_freq({**c, "ropeTheta": c["ropeLocalTheta"], "ropeScaling": None}, hs) if own \
+            else inv_freq(c, hs, longrope is not None and T > longrope["originalMaxPositions"])
+        m = longrope["attentionFactor"] if longrope is not None and not own else 1.0
         ang = torch.arange(T, dtype=torch.float64)[:, None] * f[None, :]
         emb = torch.cat([ang, ang], -1)
         half = torch.cat([-x[..., hs // 2:], x[..., :hs // 2]], -1)
-        return x * emb.cos() + half * emb.sin()
+        return x * (m * emb.cos()) + half * (m * emb.sin())
 
     x = w["wte"][tokens]
     if c["positions"] == "learned":
