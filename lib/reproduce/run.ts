@@ -79,13 +79,13 @@ export async function reproduce(o: ReproduceOptions): Promise<{ result: Reproduc
   const plan = applyOverrides(makePlan(o.preset, o.seed ?? 0), o.overrides ?? {});
   const { ctx, setup, runner } = await prepare(o, plan, log);
   try {
-    return await stages(o, ctx, setup, started);
+    return await stages(o, ctx, setup, runner, started);
   } finally {
     runner.close();
   }
 }
 
-async function stages(o: ReproduceOptions, ctx: Context, setup: Setup, started: number): Promise<{ result: ReproduceResult; html: string; json: string }> {
+async function stages(o: ReproduceOptions, ctx: Context, setup: Setup, runner: StageRunner, started: number): Promise<{ result: ReproduceResult; html: string; json: string }> {
   const { plan, log } = ctx;
   const seconds: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
@@ -108,7 +108,7 @@ async function stages(o: ReproduceOptions, ctx: Context, setup: Setup, started: 
   const f3 = finding3(runs, bases, budgetRuns);
   const app = await timed('application', () => application(ctx, bases, runs));
   seconds.total = (performance.now() - started) / 1000;
-  setup.workers = (ctx.runner as StageRunner).peak;
+  setup.workers = runner.peak;
 
   const result: ReproduceResult = { setup, finding1: f1, ablation: abl, finding2: f2, finding3: f3, application: app, seconds };
   const files = await writeReport(o.out, buildReport(result), result);
