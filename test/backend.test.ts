@@ -50,7 +50,10 @@ test('backendInfo().cpu.bf16 names the bf16 gemm that runs and why; HEADGRAD_CPU
   assert.ok(['own', 'onednn', 'none'].includes(b.impl), b.impl);
   assert.is(b.available, b.impl !== 'none');
   assert.ok(b.reason.length > 0);
-  if (b.impl === 'own') assert.is(b.isa, 'avx512_bf16');
+  if (b.impl === 'own') assert.ok(['amx_bf16', 'avx512_bf16'].includes(b.isa!), b.isa!);
+  // HEADGRAD_CPU_AMX=off keeps the own kernel on vdpbf16ps
+  const vnni = infoWith({ HEADGRAD_CPU_GEMM: 'own', HEADGRAD_CPU_AMX: 'off' }).cpu.bf16;
+  if (vnni.available) assert.is(vnni.isa, 'avx512_bf16');
   const off = infoWith({ HEADGRAD_CPU_BF16: 'off', HEADGRAD_CPU_GEMM: '' }).cpu.bf16;
   assert.is(off.impl, 'none');
   assert.match(off.reason, /HEADGRAD_CPU_BF16=off/);

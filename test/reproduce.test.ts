@@ -1,7 +1,8 @@
 // `headgrad reproduce --quick` end to end on the shipped model (CI runs this: it must stay
 // under a minute on 2 cores), the structure and internal consistency of report.json and
-// report.html (every null beside its claim, intervals over seeds), a run on user task files
-// with the real-model options, and the errors that must come before any training.
+// report.html (every null beside its claim, intervals over seeds), the same report.json bit for
+// bit from the runs on worker processes (--jobs 2) and in one process (--jobs 1), a run on user
+// task files with the real-model options, and the errors that must come before any training.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -17,8 +18,10 @@ const dir = mkdtempSync(path.join(tmpdir(), 'headgrad-reproduce-'));
 const f = (name: string) => path.join(dir, name);
 
 function cli(...args: string[]) {
+  // one engine thread, so that --jobs 1 (every run in this process) and --jobs 2 (two one-thread
+  // workers) must give the same bits whatever the engine does with more threads
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli.ts'), 'reproduce', ...args], {
-    cwd: root, encoding: 'utf8', env: { ...process.env, HEADGRAD_DEBUG: '' },
+    cwd: root, encoding: 'utf8', env: { ...process.env, HEADGRAD_DEBUG: '', HEADGRAD_THREADS: '1' },
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
@@ -34,10 +37,11 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('reproduce --quick on the shipped model writes a complete, consistent report', () => {
   const t0 = performance.now();
-  const r = cli('--quick', '--out', f('quick'), '--json');
+  const r = cli('--quick', '--out', f('quick'), '--json', '--jobs', '2');
   const seconds = (performance.now() - t0) / 1000;
   assert.is(r.code, 0, r.err);
   assert.match(r.err, /finding 1: SFT on copy/); // progress goes to stderr
+  assert.match(r.err, /finding 1: SFT on 13 tasks × 2 seeds: 26 runs, 2 worker processes of one thread each/);
   const printed = JSON.parse(r.out);
   assert.is(printed.verdicts.length, 9);
   for (const v of printed.verdicts) assert.ok(VERDICTS.includes(v.verdict), v.verdict);
@@ -142,7 +146,22 @@ test('reproduce --quick on the shipped model writes a complete, consistent repor
   assert.not.match(html, /PAPER\.md|DESIGN\.md/);
 });
 
-test('--tasks: user JSONL files with a manifest, on a small --model, with --seed', async () => {
+test('--jobs 1 (every run in this process) writes the same report.json as --jobs 2 (worker processes)', () => {
+  const r = cli('--quick', '--out', f('sequential'), '--jobs', '1');
+  assert.is(r.code, 0, r.err);
+  assert.match(r.err, /finding 1: SFT on 13 tasks × 2 seeds: 26 runs, in this process/);
+  const [workers, one] = [f('quick'), f('sequential')].map((d) => readReport(d).json.data);
+  assert.is(workers.setup.workers, 2);
+  assert.is(one.setup.workers, 1);
+  // every number but the wall times to the last bit, and every other field (JSON writes the
+  // shortest decimal that reads back as the same double)
+  const c = spawnSync(process.execPath, [path.join(root, 'scripts', 'compare-reports.mjs'), f('quick/report.json'), f('sequential/report.json')], { encoding: 'utf8' });
+  assert.is(c.status, 0, c.stdout + c.stderr);
+  const compared = Number(/^(\d+) numbers compared, 0 differ/.exec(c.stdout)?.[1]);
+  assert.ok(compared > 5000, c.stdout);
+});
+
+test('--tasks: user JSONL files with a manifest, on a small --model, with --seed, on worker processes', async () => {
   const tasks = f('tasks');
   const write = (kind: string, name: string, n: number) => {
     mkdirSync(path.join(tasks, kind), { recursive: true });
@@ -159,8 +178,9 @@ test('--tasks: user JSONL files with a manifest, on a small --model, with --seed
   await model.save(f('small.safetensors'));
   model.dispose();
 
-  const r = cli('--quick', '--model', f('small.safetensors'), '--tasks', tasks, '--out', f('files'), '--lr', '2e-3', '--batch', '4', '--steps', '5', '--seeds', '2', '--ap-norm', 'sample', '--seed', '5');
+  const r = cli('--quick', '--model', f('small.safetensors'), '--tasks', tasks, '--out', f('files'), '--lr', '2e-3', '--batch', '4', '--steps', '5', '--seeds', '2', '--ap-norm', 'sample', '--seed', '5', '--jobs', '2');
   assert.is(r.code, 0, r.err);
+  assert.match(r.err, /2 worker processes/, 'the workers read the same task files');
   const { json } = readReport(f('files'));
   assert.equal(json.data.setup.tasks.names, { basic: ['reverse', 'sort'], complex: ['sort-reverse'], control: ['parity'] });
   assert.equal(json.data.setup.tasks.checks, { reverse: 'exact', sort: 'exact', 'sort-reverse': 'exact', parity: 'regex:^(even|odd)' });
@@ -200,6 +220,8 @@ test('inputs that do not fit fail at once, naming the problem', async () => {
     [['--quick', '--full'], /at most one of --quick and --full/],
     [['--lr', 'fast'], /--lr.*expected a number > 0/],
     [['--device', 'tpu'], /--device.*expected one of auto, cpu, cuda/],
+    [['--jobs', 'many'], /--jobs.*expected "auto" or a positive integer, got "many"/],
+    [['--jobs', '0'], /--jobs.*expected "auto" or a positive integer, got "0"/],
     [['--tasks', f('badcheck')], /"check" must be "exact", "last-number" or "regex:PATTERN"/],
   ];
   for (const [args, message] of cases) {

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { getTask, pretrainCorpus, TASKS } from '../lib/data/tasks.js';
+import { getTask, INSTRUCTION_DOC_BYTES, instructionCorpus, pretrainCorpus, TASKS } from '../lib/data/tasks.js';
+import { FORMAT_OPS } from '../lib/reproduce/format-tasks.js';
 
 const byKind = (k: string) => TASKS.filter((t) => t.kind === k);
 
@@ -96,6 +97,48 @@ test('pretraining corpus: basic skills in other surface forms plus filler, never
   }
   const filler = has(/^(the|a|one|every|that) /).length;
   assert.ok(filler > 300 && filler < 700, `filler ${filler} of 2000`);
+});
+
+test('instruction corpus: skills and format operations named in instructions, never the SFT form, no complex or control task', () => {
+  const docs = instructionCorpus(4000, 1, FORMAT_OPS);
+  assert.equal(docs, instructionCorpus(4000, 1, FORMAT_OPS));
+  assert.not.equal(docs, instructionCorpus(4000, 2, FORMAT_OPS));
+  const ops = { ...Object.fromEntries(TASKS.filter((t) => t.kind === 'basic').map((t) => [t.name, (x: string) => reference[t.name]!(x)])), ...FORMAT_OPS };
+  const named = new Map<string, number>();
+  let instructionDocs = 0;
+  let multiLine = 0;
+  for (const d of docs) {
+    assert.ok(Buffer.byteLength(d) <= INSTRUCTION_DOC_BYTES, d);
+    for (const t of TASKS) assert.not.ok(d.includes(`${t.name}: `), `${d} uses the SFT form of ${t.name}`);
+    for (const t of TASKS.filter((x) => x.kind === 'complex')) assert.not.ok(d.includes(t.name), `${d} names ${t.name}`);
+    // each line read back: prefix, op word, join, input as the SFT prompt writes it, end, answer
+    const lines = d.split('\n').map((l) => /^(?:Q: |\$ |>>> )?([a-z]+)(?: - |, | > | )(.+?)(?: -> | => | A: | = | \| |\. )(.+)$/.exec(l));
+    if (lines.some((m) => !m || !(m[1]! in ops))) {
+      assert.is(lines.length, 1, `${d}: a document of several lines is instructions only`);
+      if (lines[0] && TASKS.some((t) => t.kind !== 'basic' && t.name === lines[0]![1])) assert.unreachable(`${d} asks for ${lines[0][1]}`);
+      continue;
+    }
+    instructionDocs++;
+    if (lines.length > 1) multiLine++;
+    for (const [, op, input, answer] of lines as RegExpExecArray[]) {
+      assert.is(answer, ops[op!]!(input!), d);
+      named.set(op!, (named.get(op!) ?? 0) + 1);
+    }
+  }
+  // every basic task and every format operation is named, about as often as the mix says
+  for (const op of Object.keys(ops)) assert.ok((named.get(op) ?? 0) > 200, `${op}: ${named.get(op) ?? 0} lines`);
+  assert.ok(instructionDocs > 2300 && instructionDocs < 2700, `instruction documents ${instructionDocs} of 4000 (5 in 8)`);
+  assert.ok(multiLine > 1000, `documents of several lines: ${multiLine}`);
+  const basicLines = TASKS.filter((t) => t.kind === 'basic').reduce((a, t) => a + (named.get(t.name) ?? 0), 0);
+  const allLines = [...named.values()].reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(basicLines / allLines - 0.6) < 0.03, `basic skills on ${basicLines} of ${allLines} lines (3 in 5)`);
+  const terse = docs.filter((d) => / backwards is |\|>| in order is |^sorted | twice is |^\d+\+\d+=\d+$| plus .* makes | has \d |^with | is just |^say /.test(d)).length;
+  assert.ok(terse > 800 && terse < 1200, `terse forms ${terse} of 4000 (2 in 8)`);
+  const filler = docs.filter((d) => /^(the|a|one|every|that) [a-z]+ [a-z]+ [a-z]+ (the|a|one|every|that) [a-z]+\.$/.test(d)).length;
+  assert.ok(filler > 350 && filler < 650, `filler ${filler} of 4000 (1 in 8)`);
+  assert.throws(() => instructionCorpus(1, 0, { reverse: (x) => x }), /ops\.reverse is a task of the suite/);
+  assert.throws(() => instructionCorpus(-1, 0, FORMAT_OPS), /n must be a non-negative integer/);
+  assert.throws(() => instructionCorpus(1, 0, {}), /ops is empty/);
 });
 
 test.run();

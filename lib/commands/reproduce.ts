@@ -4,7 +4,7 @@
 // --seeds and --device make it usable on a pretrained model, whose learning rate and batch
 // differ from the shipped model's.
 import { InvalidArgumentError, type Command } from 'commander';
-import { nonNegativeInt, positiveInt, positiveNumber, printResult } from './inputs.js';
+import { integerAtLeast, nonNegativeInt, positiveInt, positiveNumber, printResult } from './inputs.js';
 import { judgeAll } from '../reproduce/verdicts.js';
 import { HeadgradError } from '../errors.js';
 import { deviceOption, precisionOption, type EngineOptions } from './engine_options.js';
@@ -26,6 +26,7 @@ interface ReproduceCliOptions {
   apNorm?: 'mean' | 'sample';
   maxNewTokens?: number;
   format: boolean;
+  jobs: number | 'auto';
 }
 
 function oneOf<T extends string>(values: readonly T[]): (v: string) => T {
@@ -33,6 +34,12 @@ function oneOf<T extends string>(values: readonly T[]): (v: string) => T {
     if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${values.join(', ')}, got "${v}"`);
     return v as T;
   };
+}
+
+const jobsCount = integerAtLeast(1, '"auto" or a positive integer');
+
+function jobsOption(v: string): number | 'auto' {
+  return v === 'auto' ? v : jobsCount(v);
 }
 
 export function register(program: Command): void {
@@ -54,6 +61,7 @@ export function register(program: Command): void {
     .option('--ap-norm <how>', "AP the findings use: 'mean' (the paper's mean |score|) or 'sample' (each sample's scores normalised to sum 1)", oneOf(['mean', 'sample'] as const))
     .option('--max-new-tokens <n>', 'tokens generated per test answer (default: the reference length + 1; longer for reasoning answers)', positiveInt)
     .option('--no-format', 'skip the format stage (a pretrained instruction-aware model needs none)')
+    .option('--jobs <n>', "worker processes of one engine thread each for the independent SFT runs: 'auto' (the engine's threads, where a stage has at least that many runs) or N (1: every run in this process, with all threads)", jobsOption, 'auto')
     .option('--json', 'print the verdicts as JSON', false)
     .action(async (o: ReproduceCliOptions) => {
       if (o.quick && o.full) throw new HeadgradError('ERR_HEADGRAD_USAGE', 'give at most one of --quick and --full');
@@ -61,7 +69,7 @@ export function register(program: Command): void {
       // loaded here, not at the top, so that the CLI's other commands work without the native addon
       const { reproduce } = await import('../reproduce/run.js');
       const { result, html, json } = await reproduce({
-        model: o.model, tasks: o.tasks, out: o.out, preset, seed: o.seed, device: o.device, precision: o.precision,
+        model: o.model, tasks: o.tasks, out: o.out, preset, seed: o.seed, device: o.device, precision: o.precision, jobs: o.jobs,
         overrides: { lr: o.lr, steps: o.steps, batch: o.batch, seeds: o.seeds, apNorm: o.apNorm, maxNewTokens: o.maxNewTokens, noFormat: !o.format },
       });
       const verdicts = judgeAll(result);

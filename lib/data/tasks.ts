@@ -11,7 +11,10 @@
 //
 // pretrainCorpus() teaches the BASIC skills only, in other surface forms ("abc backwards is
 // cba.", "37+45=82"), mixed with filler sentences: the base model has the skills before SFT
-// but has never seen the SFT prompt format, as the paper assumes of a pretrained model.
+// but has never seen the SFT prompt format. instructionCorpus() adds what a pretrained LLM has
+// also read: the skills named by their task's word in instructions ("reverse abc -> cba", "Q: add,
+// 3+4 A: 7"), never in the "<task>: <input>" prompt form; the shipped model
+// continues its pretraining on it (scripts/make-model.ts, phase 2).
 import { Rng } from '../util/random.js';
 import type { Sample } from './sample.js';
 import { HeadgradRangeError } from '../errors.js';
@@ -184,6 +187,76 @@ export function pretrainCorpus(n: number, seed: number): string[] {
     const forms = PRETRAIN_FORMS[name]!;
     const input = BASIC[name]!.input(r);
     return forms[r.int(forms.length)]!(input, BASIC[name]!.solve(input));
+  });
+}
+
+// ---- instruction text (issue 23: the second phase of the shipped model's pretraining) ----
+
+// Instructions as they appear in web text, shell sessions, REPLs and Q&A pages: an optional line
+// prefix, the operation's own word, what joins it to its input, the input exactly as the SFT
+// prompt writes it, what ends the input, and the answer last ("reverse abc -> cba", "Q: add, 3+4
+// A: 7", "$ sort - dbca | abcd"). The parts are drawn independently, so that no one of them is
+// the instruction: a model that reads all of them may read "<op>: <input>" <|sep|> as one more
+// way to ask. A document holds 1-3 such lines, as a page of examples does, so that the op word
+// is read wherever it stands, not only at the document's start; the last answer ends the
+// document (<|eos|> follows it as it follows an SFT response). None is the SFT form: the op word
+// is never followed by ": ", and <|sep|> is a token that no text contains, so the format stage
+// still has to teach both.
+export const INSTRUCTION_PARTS = {
+  prefix: ['', 'Q: ', '$ ', '>>> '],
+  join: [' ', ' - ', ', ', ' > '],
+  end: [' -> ', ' => ', ' A: ', ' = ', ' | ', '. '],
+} as const;
+
+/** An instruction document holds at most this many bytes (with <|sep|> and <|eos|>: 64 tokens). */
+export const INSTRUCTION_DOC_BYTES = 62;
+
+/**
+ * n short documents for continued pretraining: filler (1 in 8), the basic skills in the terse
+ * pretraining forms of pretrainCorpus (2 in 8, so the skills stay as strong), and instruction
+ * documents (5 in 8) whose lines ask for a basic skill under its task's name (3 in 5) or for one
+ * of the operations `ops` (2 in 5; a word of 3-8 letters in, the answer out: the format stage's
+ * operations). Complex and control tasks are never in it.
+ */
+export function instructionCorpus(n: number, seed: number, ops: Readonly<Record<string, (word: string) => string>>): string[] {
+  if (!Number.isInteger(n) || n < 0) throw new HeadgradRangeError(`instructionCorpus: n must be a non-negative integer, got ${n}`);
+  const opNames = Object.keys(ops);
+  if (opNames.length === 0) throw new HeadgradRangeError('instructionCorpus: ops is empty');
+  for (const name of opNames) {
+    if (TASKS.some((t) => t.name === name)) throw new HeadgradRangeError(`instructionCorpus: ops.${name} is a task of the suite`);
+  }
+  const r = new Rng(seed);
+  const skills = Object.keys(PRETRAIN_FORMS);
+  const pick = (xs: readonly string[]) => xs[r.int(xs.length)]!;
+  const line = (): string => {
+    let op: string, input: string, answer: string;
+    if (r.int(5) < 2) {
+      op = pick(opNames);
+      input = letters(r, 3, 8);
+      answer = ops[op]!(input);
+    } else {
+      op = pick(skills);
+      input = BASIC[op]!.input(r);
+      answer = BASIC[op]!.solve(input);
+    }
+    return `${pick(INSTRUCTION_PARTS.prefix)}${op}${pick(INSTRUCTION_PARTS.join)}${input}${pick(INSTRUCTION_PARTS.end)}${answer}`;
+  };
+  return Array.from({ length: n }, () => {
+    const kind = r.int(8);
+    if (kind === 0) return fillerSentence(r);
+    if (kind <= 2) {
+      const name = pick(skills);
+      const input = BASIC[name]!.input(r);
+      return PRETRAIN_FORMS[name]![r.int(PRETRAIN_FORMS[name]!.length)]!(input, BASIC[name]!.solve(input));
+    }
+    const lines = 1 + r.int(3);
+    let doc = line();
+    for (let i = 1; i < lines; i++) {
+      const next = line();
+      if (Buffer.byteLength(doc) + 1 + Buffer.byteLength(next) > INSTRUCTION_DOC_BYTES) break;
+      doc += '\n' + next;
+    }
+    return doc;
   });
 }
 

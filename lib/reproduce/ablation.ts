@@ -1,8 +1,8 @@
 // The causal check of finding 1 (beyond the paper): one model fine-tuned on all tasks together,
 // then for each task A its top-k AP heads gated off (ξ = 0), and exact-match accuracy measured
 // on every task. If SFT activates task-specific heads, A's own accuracy drops more than the
-// other tasks' do, and more than when k random heads are gated off.
-import type { GPT } from '../model.js';
+// other tasks' do, and more than when k random heads are gated off. The training is one run; the
+// accuracies with each set of heads off are independent runs on its weights (jobs.ts).
 import { exactMatchAccuracy } from '../evaluate.js';
 import { activationPattern } from '../patterns/activation.js';
 import { withHeadsOff } from '../patterns/ablation.js';
@@ -41,57 +41,57 @@ export interface Ablation {
 }
 
 export async function ablation(ctx: Context): Promise<Ablation> {
-  const { k, draws, steps, testSamples } = ctx.plan.ablation;
+  const { k, draws, steps } = ctx.plan.ablation;
   const tasks = ctx.suite.tasks;
   const mixed = tasks.flatMap((t) => take(t, ctx.plan.sft.samples));
   const nHeads = ctx.config.layers * ctx.config.heads;
   const rng = new Rng(ctx.plan.seed + 7);
   const randomHeads = Array.from({ length: draws }, () => rng.sample(nHeads, k));
 
-  return withModel(ctx, async (model) => {
+  const { weights, top } = await withModel(ctx, async (model) => {
     ctx.log(`ablation: multi-task SFT on ${mixed.length} samples of ${tasks.length} tasks, ${steps} steps`);
     await fineTune(ctx, model, mixed, { seed: ctx.plan.seed + 3, steps });
-    const accuracies = (off: number[]) => accuracyPerTask(model, ctx, tasks, off, testSamples);
-    const baseline = await accuracies([]);
     const top: number[][] = [];
     for (const t of tasks) {
       const ap = await activationPattern(model, t.probe, { tokenizer: ctx.tokenizer });
       top.push(topK(ap.values, k));
     }
-    const accuracy: number[][] = [];
-    for (const [i, t] of tasks.entries()) {
-      ctx.log(`ablation: top-${k} heads of ${t.name} off (${i + 1}/${tasks.length})`);
-      accuracy.push(await accuracies(top[i]!));
-    }
-    const random: number[][] = [];
-    for (const heads of randomHeads) random.push(await accuracies(heads));
-
-    const rows = tasks.map((t, a): TaskAblation => {
-      const drop = (acc: number[], b: number) => baseline[b]! - acc[b]!;
-      return {
-        task: t.name,
-        baseline: baseline[a]!,
-        heads: top[a]!,
-        ownDrop: drop(accuracy[a]!, a),
-        otherDrop: mean(tasks.map((_, b) => b).filter((b) => b !== a).map((b) => drop(accuracy[a]!, b))),
-        randomDrop: mean(random.map((acc) => drop(acc, a))),
-        evaluable: baseline[a]! >= MIN_BASELINE,
-      };
-    });
-    const ev = rows.filter((r) => r.evaluable);
+    return { weights: await model.exportParameters(), top };
+  });
+  // [no heads off, each task's top-k, each random draw]: accuracy on every task
+  const sets = [[], ...top, ...randomHeads];
+  const label = (i: number) => i === 0 ? 'ablation: no heads off'
+    : i <= tasks.length ? `ablation: top-${k} heads of ${tasks[i - 1]!.name} off`
+      : `ablation: ${k} random heads off (draw ${i - tasks.length}/${draws})`;
+  const all = await ctx.runner.all(ctx, 'ablation: accuracy on every task with heads off', sets.map((off, i) => ({ kind: 'heads-off' as const, label: label(i), weights, off })));
+  const [baseline, accuracy, random] = [all[0]!, all.slice(1, 1 + tasks.length), all.slice(1 + tasks.length)];
+  const rows = tasks.map((t, a): TaskAblation => {
+    const drop = (acc: number[], b: number) => baseline[b]! - acc[b]!;
     return {
-      k, tasks: rows, accuracy, randomHeads, multitaskSteps: steps,
-      evaluable: ev.length,
-      ownMoreThanOthers: ev.filter((r) => r.ownDrop > r.otherDrop).length,
-      ownMoreThanRandom: ev.filter((r) => r.ownDrop > r.randomDrop).length,
+      task: t.name,
+      baseline: baseline[a]!,
+      heads: top[a]!,
+      ownDrop: drop(accuracy[a]!, a),
+      otherDrop: mean(tasks.map((_, b) => b).filter((b) => b !== a).map((b) => drop(accuracy[a]!, b))),
+      randomDrop: mean(random.map((acc) => drop(acc, a))),
+      evaluable: baseline[a]! >= MIN_BASELINE,
     };
   });
+  const ev = rows.filter((r) => r.evaluable);
+  return {
+    k, tasks: rows, accuracy, randomHeads, multitaskSteps: steps,
+    evaluable: ev.length,
+    ownMoreThanOthers: ev.filter((r) => r.ownDrop > r.otherDrop).length,
+    ownMoreThanRandom: ev.filter((r) => r.ownDrop > r.randomDrop).length,
+  };
 }
 
-function accuracyPerTask(model: GPT, ctx: Context, tasks: TaskData[], off: number[], n: number): Promise<number[]> {
-  return withHeadsOff(model, off, async () => {
+/** Accuracy on every task's first plan.ablation.testSamples test samples, of `weights` with the heads `off` gated off. */
+export function accuracyWithHeadsOff(ctx: Context, weights: Float32Array, off: number[]): Promise<number[]> {
+  const n = ctx.plan.ablation.testSamples;
+  return withModel(ctx, (model) => withHeadsOff(model, off, async () => {
     const out: number[] = [];
-    for (const t of tasks) out.push(await exactMatchAccuracy(model, t.test.slice(0, n), { tokenizer: ctx.tokenizer, check: t.check }));
+    for (const t of ctx.suite.tasks) out.push(await exactMatchAccuracy(model, t.test.slice(0, n), { tokenizer: ctx.tokenizer, check: t.check }));
     return out;
-  });
+  }), weights);
 }

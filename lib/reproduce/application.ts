@@ -12,7 +12,8 @@
 // measured with only the scarce data itself: AP on those samples before and after a pilot SFT
 // on them. The heads arm picks its heads from the base model's AP on the same samples. Nothing
 // here sees the test set. Seed s is shared by every arm (batch orders, the random mix), so the
-// arms are compared by paired tests over seeds.
+// arms are compared by paired tests over seeds. The pilots and the arms are independent runs
+// (jobs.ts): every task's pilot runs first, then every task's arms, all through ctx.runner.
 import type { GPT } from '../model.js';
 import type { Sample } from '../data/sample.js';
 import { exactMatchAccuracy } from '../evaluate.js';
@@ -50,17 +51,33 @@ export interface TaskApplication {
 }
 
 export async function application(ctx: Context, bases: Map<string, Baseline>, runs: Map<string, TaskRun[]>): Promise<TaskApplication[]> {
-  const out: TaskApplication[] = [];
-  for (const task of tasksOf(ctx, 'complex')) out.push(await applyTo(ctx, task, bases, runs));
-  return out;
+  const { budget, seeds } = ctx.plan.application;
+  const tasks = tasksOf(ctx, 'complex');
+  const pilots = await ctx.runner.all(ctx, 'application: pilot SFT for α', tasks.map((t) => ({
+    kind: 'pilot' as const, task: t.name, label: `application: ${t.name}: pilot SFT on its ${take(t, budget).length} samples for α`,
+  })));
+  const designs = tasks.map((t, i) => design(ctx, t, pilots[i]!, bases, runs));
+  const jobs = designs.flatMap((d) => d.arms.map((a) => ({ kind: 'arm' as const, task: d.task.name, ...a })));
+  const accuracies = await ctx.runner.all(ctx, `application: ${ARMS.length} arms × ${seeds} seeds per task`, jobs);
+  return designs.map((d, i) => {
+    const per = ARMS.length * seeds;
+    return outcome(ctx, d, accuracies.slice(i * per, (i + 1) * per), bases);
+  });
 }
 
-async function applyTo(ctx: Context, task: TaskData, bases: Map<string, Baseline>, runs: Map<string, TaskRun[]>): Promise<TaskApplication> {
-  const { budget, seeds } = ctx.plan.application;
-  const data = take(task, budget);
+interface Design {
+  task: TaskData;
+  alpha: Record<string, number>;
+  mix: number[];
+  heads: number[];
+  /** The arm runs, seed by seed, ARMS in order within a seed (what trainArm takes). */
+  arms: { label: string; arm: Arm; seed: number; stage1: Sample[] | null; heads: number[] | null }[];
+}
+
+// α from the pilot, the mixes and the heads: every arm's run, described before any of them runs.
+function design(ctx: Context, task: TaskData, { before, after }: Pilot, bases: Map<string, Baseline>, runs: Map<string, TaskRun[]>): Design {
+  const { seeds } = ctx.plan.application;
   const basics = tasksOf(ctx, 'basic');
-  ctx.log(`application: ${task.name}: pilot SFT on its ${data.length} samples for α`);
-  const { before, after } = await pilot(ctx, data);
   const { layers, heads } = ctx.config;
   const delta = patternFromArray(layers, heads, after.map((v, i) => v - before[i]!));
   const meanDelta = (name: string) => {
@@ -72,34 +89,43 @@ async function applyTo(ctx: Context, task: TaskData, bases: Map<string, Baseline
   const mix = proportions(basics.map((b) => Math.max(alpha[b.name]!, 0)));
   const headSet = topK(before, ctx.plan.application.headK);
   const formatData = formatStage1(ctx);
-
-  const accuracies: Record<Arm, number[]> = { 'sft-only': [], 'format-only': [], 'uniform-mix': [], 'random-mix': [], 'pattern-mix': [], heads: [] };
+  const arms: Design['arms'] = [];
   for (let s = 0; s < seeds; s++) {
     const seed = ctx.plan.seed + 100 * (s + 1);
     // uniform on the simplex (normalised exponentials): a fresh random mix per seed
     const rng = new Rng(seed + 17);
     const randomMix = proportions(basics.map(() => -Math.log(1 - rng.next())));
     for (const arm of ARMS) {
-      ctx.log(`application: ${task.name}, seed ${s + 1}/${seeds}, ${arm}`);
       const stage1 =
         arm === 'pattern-mix' ? basicMix(ctx, basics, mix)
         : arm === 'random-mix' ? basicMix(ctx, basics, randomMix)
         : arm === 'uniform-mix' ? basicMix(ctx, basics, basics.map(() => 1 / basics.length))
         : arm === 'format-only' ? formatData
         : undefined;
-      accuracies[arm].push(await trainArm(ctx, task, data, stage1, arm === 'heads' ? headSet : undefined, seed));
+      arms.push({ label: `application: ${task.name}, seed ${s + 1}/${seeds}, ${arm}`, arm, seed, stage1: stage1 ?? null, heads: arm === 'heads' ? headSet : null });
     }
   }
+  return { task, alpha, mix, heads: headSet, arms };
+}
+
+function outcome(ctx: Context, d: Design, accuracy: number[], bases: Map<string, Baseline>): TaskApplication {
+  const basics = tasksOf(ctx, 'basic');
+  const accuracies = Object.fromEntries(ARMS.map((arm) => [arm, accuracy.filter((_, i) => d.arms[i]!.arm === arm)])) as Record<Arm, number[]>;
   return {
-    task: task.name, budget: data.length, baseAccuracy: bases.get(task.name)!.base.accuracy,
-    alpha, mix: Object.fromEntries(basics.map((b, i) => [b.name, mix[i]!])), heads: headSet,
+    task: d.task.name, budget: take(d.task, ctx.plan.application.budget).length, baseAccuracy: bases.get(d.task.name)!.base.accuracy,
+    alpha: d.alpha, mix: Object.fromEntries(basics.map((b, i) => [b.name, d.mix[i]!])), heads: d.heads,
     arms: ARMS.map((arm) => ({ arm, accuracies: accuracies[arm], mean: mean(accuracies[arm]), std: std(accuracies[arm]) })),
     tests: Object.fromEntries(ARMS.filter((a) => a !== 'pattern-mix').map((a) => [a, pairedTTest(accuracies['pattern-mix'], accuracies[a])])),
   };
 }
 
-// AP of the base model on the scarce samples, SFT on them, AP again.
-async function pilot(ctx: Context, data: Sample[]) {
+/** The pilot's AP of the base model on the scarce samples, before and after SFT on them. */
+export interface Pilot {
+  before: number[];
+  after: number[];
+}
+
+export async function pilot(ctx: Context, data: Sample[]): Promise<Pilot> {
   return withModel(ctx, async (model) => {
     const ap = async () => Array.from((await activationPattern(model, data, { tokenizer: ctx.tokenizer })).values);
     const before = await ap();
@@ -132,7 +158,7 @@ function formatStage1(ctx: Context): Sample[] | undefined {
 }
 
 // Stage 1 (when given) then stage 2 on the complex data; the total is always 2 · stageSteps.
-async function trainArm(ctx: Context, task: TaskData, data: Sample[], stage1: Sample[] | undefined, heads: number[] | undefined, seed: number): Promise<number> {
+export async function trainArm(ctx: Context, task: TaskData, data: Sample[], stage1: Sample[] | undefined, heads: number[] | undefined, seed: number): Promise<number> {
   const { stageSteps, batchSize, lr } = ctx.plan.application;
   return withModel(ctx, async (model: GPT) => {
     if (stage1) {

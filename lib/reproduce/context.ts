@@ -3,7 +3,8 @@
 // device and a progress log on stderr. Each SFT run starts from a fresh model built from the
 // base weights, so no optimizer state (AdamW moments, step count) leaks from one run to another.
 // Models run on the CPU engine by default: its results are bitwise repeatable for one thread
-// count; --device cuda runs them on a GPU.
+// count; --device cuda runs them on a GPU. The runner executes the independent runs (jobs.ts),
+// in this process or on worker processes (runner.ts).
 import type { Precision } from '../backend.js';
 import { GPT } from '../model.js';
 import type { GPTConfig } from '../checkpoint/index.js';
@@ -12,6 +13,12 @@ import type { Sample } from '../data/sample.js';
 import { sft, type SftHistory, type SftOptions } from '../sft.js';
 import type { Plan } from './plan.js';
 import type { Suite, TaskData } from './suite.js';
+import type { JobKind, JobOf, JobResults } from './jobs.js';
+
+/** Executes a stage's independent runs; the results come in the order of the jobs. */
+export interface Runner {
+  all<K extends JobKind>(ctx: Context, stage: string, jobs: readonly JobOf<K>[]): Promise<JobResults[K][]>;
+}
 
 export interface Context {
   config: GPTConfig;
@@ -24,6 +31,7 @@ export interface Context {
   tokenizer: Tokenizer;
   suite: Suite;
   plan: Plan;
+  runner: Runner;
   log(message: string): void;
 }
 

@@ -10,6 +10,7 @@ import { makePlan } from './plan.js';
 import { probe } from './probe.js';
 import { formatStage } from './run.js';
 import { syntheticSuite, type TaskData } from './suite.js';
+import { StageRunner } from './runner.js';
 
 /**
  * The model at `modelPath` after the default plan's format stage (seed 0), measured on the
@@ -20,7 +21,7 @@ export async function measureBase(modelPath: string, o: { only?: readonly string
   const { config, params } = await readCheckpoint(modelPath);
   const tokenizer = await tokenizerForModel(modelPath, config);
   const suite = syntheticSuite(plan);
-  const ctx: Context = { config, base: params, given: params, device: 'cpu', precision: 'f32', tokenizer, suite, plan, log: o.log ?? (() => {}) };
+  const ctx: Context = { config, base: params, given: params, device: 'cpu', precision: 'f32', tokenizer, suite, plan, runner: new StageRunner({ jobs: 1, threads: 1, model: modelPath }), log: o.log ?? (() => {}) };
   await formatStage(ctx);
   const of = (kind: TaskData['kind']) => suite.tasks.filter((t) => t.kind === kind && (!o.only || o.only.includes(t.name)));
   const loss: Record<string, number> = {};

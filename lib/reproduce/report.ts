@@ -28,7 +28,7 @@ export function buildReport(r: ReproduceResult): ReportSpec {
   const [spread, matched, specific, abl, composition, constituents, early, app, source] = judgments as [judge.Judgment, judge.Judgment, judge.Judgment, judge.Judgment, judge.Judgment, judge.Judgment, judge.Judgment, judge.Judgment, judge.Judgment];
   return {
     title: 'Reproducing "SFT as activation-pattern optimisation for attention heads"',
-    subtitle: `${m.config.layers} layers × ${m.config.heads} heads model (${m.shipped ? 'shipped with headgrad' : m.path}), ${r.setup.tasks.source} tasks, preset ${r.setup.plan.preset}, ${r.setup.plan.seeds} SFT seeds, ${Math.round(r.seconds.total!)} s on ${r.setup.device === 'cpu' ? `${r.setup.threads} CPU threads` : 'a GPU'}`,
+    subtitle: `${m.config.layers} layers × ${m.config.heads} heads model (${m.shipped ? 'shipped with headgrad' : m.path}), ${r.setup.tasks.source} tasks, preset ${r.setup.plan.preset}, ${r.setup.plan.seeds} SFT seeds, ${Math.round(r.seconds.total!)} s on ${r.setup.device === 'cpu' ? `${r.setup.threads} CPU threads${r.setup.workers > 1 ? ` (the runs on ${r.setup.workers} one-thread worker processes)` : ''}` : 'a GPU'}`,
     sections: [
       summary(judgments),
       setup(r),

@@ -11,8 +11,9 @@ import { VERSION } from '../version.js';
 import { writeReport } from '../report/html.js';
 import { fineTune, withModel, stderrLog, tasksOf, type Context } from './context.js';
 import { applyOverrides, makePlan, stepsFor, type Plan, type PlanOverrides, type Preset } from './plan.js';
-import { checkFits, fileSuite, syntheticSuite, type Suite } from './suite.js';
-import { baseline, runTask, type Baseline, type TaskRun } from './task-run.js';
+import { checkFits, loadSuite, type Suite } from './suite.js';
+import type { Baseline, TaskRun } from './task-run.js';
+import { StageRunner, type Jobs } from './runner.js';
 import { probeBaseSkills, type SkillProbe } from './base-skills.js';
 import { finding1, type Finding1 } from './finding1.js';
 import { ablation, type Ablation } from './ablation.js';
@@ -37,6 +38,8 @@ export interface ReproduceOptions {
   device?: Device;
   /** Default 'f32'. */
   precision?: Precision;
+  /** Worker processes for the independent runs (runner.ts); default 'auto', 1: all in this process. */
+  jobs?: Jobs;
   log?: (m: string) => void;
 }
 
@@ -46,6 +49,8 @@ export interface Setup {
   tasks: { source: Suite['source']; dir?: string; names: Record<string, string[]>; checks: Record<string, string> };
   plan: Plan;
   threads: number;
+  /** The most worker processes of one thread each that a stage ran on (1: every run in this process). */
+  workers: number;
   device: 'cpu' | 'cuda';
   /** The precision asked for (GPT.precision of each run says what ran: f32 where bf16 is not available). */
   precision: Precision;
@@ -71,7 +76,16 @@ export async function reproduce(o: ReproduceOptions): Promise<{ result: Reproduc
   const started = performance.now();
   const log = o.log ?? stderrLog(started);
   const plan = applyOverrides(makePlan(o.preset, o.seed ?? 0), o.overrides ?? {});
-  const { ctx, setup } = await prepare(o, plan, log);
+  const { ctx, setup, runner } = await prepare(o, plan, log);
+  try {
+    return await stages(o, ctx, setup, started);
+  } finally {
+    runner.close();
+  }
+}
+
+async function stages(o: ReproduceOptions, ctx: Context, setup: Setup, started: number): Promise<{ result: ReproduceResult; html: string; json: string }> {
+  const { plan, log } = ctx;
   const seconds: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -93,6 +107,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ result: Reproduc
   const f3 = finding3(runs, bases, budgetRuns);
   const app = await timed('application', () => application(ctx, bases, runs));
   seconds.total = (performance.now() - started) / 1000;
+  setup.workers = (ctx.runner as StageRunner).peak;
 
   const result: ReproduceResult = { setup, finding1: f1, ablation: abl, finding2: f2, finding3: f3, application: app, seconds };
   const files = await writeReport(o.out, buildReport(result), result);
@@ -101,7 +116,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ result: Reproduc
 }
 
 // Everything that can be wrong with the inputs fails here, before any training.
-async function prepare(o: ReproduceOptions, plan: Plan, log: (m: string) => void): Promise<{ ctx: Context; setup: Setup }> {
+async function prepare(o: ReproduceOptions, plan: Plan, log: (m: string) => void): Promise<{ ctx: Context; setup: Setup; runner: StageRunner }> {
   const modelPath = o.model ?? SHIPPED_MODEL;
   const found = await stat(modelPath).catch(() => undefined);
   if (!found) {
@@ -111,10 +126,14 @@ async function prepare(o: ReproduceOptions, plan: Plan, log: (m: string) => void
   const device = resolveDevice(o.device, 'reproduce');
   const precision = o.precision ?? 'f32';
   const tokenizer = await tokenizerForModel(modelPath, config);
-  const suite = o.tasks ? await fileSuite(o.tasks, plan) : syntheticSuite(plan);
+  const suite = await loadSuite(o.tasks, plan);
+  const jobs = o.jobs ?? 'auto';
+  if (jobs !== 'auto' && jobs > 1 && device !== 'cpu') throw new HeadgradError('ERR_HEADGRAD_USAGE', `--jobs ${jobs}: worker processes are for the CPU engine; with --device ${device} the runs go one after the other (--jobs 1, the default there)`);
   checkFits(suite, tokenizer, config);
   const sha256 = found.isFile() ? createHash('sha256').update(await readFile(modelPath)).digest('hex') : null;
   log(`model ${modelPath}: ${config.layers} layers × ${config.heads} heads, dim ${config.dim}, context ${config.maxSeqLen}; ${suite.tasks.length} tasks; preset ${plan.preset}`);
+  const threads = backendInfo().cpu.threads;
+  const runner = new StageRunner({ jobs, threads, model: modelPath });
   const names: Record<string, string[]> = {};
   for (const t of suite.tasks) (names[t.kind] ??= []).push(t.name);
   const setup: Setup = {
@@ -122,13 +141,14 @@ async function prepare(o: ReproduceOptions, plan: Plan, log: (m: string) => void
     model: { path: modelPath, shipped: o.model === undefined, sha256, config, format },
     tasks: { source: suite.source, ...(suite.dir ? { dir: suite.dir } : {}), names, checks: Object.fromEntries(suite.tasks.map((t) => [t.name, t.checkName])) },
     plan,
-    threads: backendInfo().cpu.threads,
+    threads,
+    workers: 1,
     device,
     precision,
     baseSkills: null,
     format: null,
   };
-  return { ctx: { config, base: params, given: params, device, precision, tokenizer, suite, plan, log }, setup };
+  return { ctx: { config, base: params, given: params, device, precision, tokenizer, suite, plan, runner, log }, setup, runner };
 }
 
 // The format stage: the given model fine-tuned on the format samples; its weights become the
@@ -146,44 +166,37 @@ export async function formatStage(ctx: Context): Promise<Setup['format']> {
 }
 
 async function baselines(ctx: Context): Promise<Map<string, Baseline>> {
-  const out = new Map<string, Baseline>();
-  for (const t of ctx.suite.tasks) {
-    ctx.log(`base model on ${t.name}: probe and test sets`);
-    out.set(t.name, await baseline(ctx, t));
-  }
-  return out;
+  const { tasks } = ctx.suite;
+  const out = await ctx.runner.all(ctx, 'base model: probe and test sets', tasks.map((t) => ({ kind: 'baseline' as const, task: t.name, label: `base model on ${t.name}: probe and test sets` })));
+  return new Map(tasks.map((t, i) => [t.name, out[i]!]));
 }
 
+// Every task × seed; the results grouped by task, seeds in order.
 async function sftEveryTask(ctx: Context): Promise<Map<string, TaskRun[]>> {
-  const runs = new Map<string, TaskRun[]>();
   const { seeds } = ctx.plan;
-  for (const [i, t] of ctx.suite.tasks.entries()) {
-    ctx.log(`finding 1: SFT on ${t.name} (${i + 1}/${ctx.suite.tasks.length}), ${seeds} seeds of ${stepsFor(ctx.plan, Math.min(ctx.plan.sft.samples, t.pool.length))} steps`);
-    const list: TaskRun[] = [];
-    for (let s = 0; s < seeds; s++) list.push(await runTask(ctx, t, ctx.plan.sft.samples, ctx.plan.seed + 1000 * s + i));
-    runs.set(t.name, list);
-  }
-  return runs;
+  const { tasks } = ctx.suite;
+  const jobs = tasks.flatMap((t, i) => {
+    const steps = stepsFor(ctx.plan, Math.min(ctx.plan.sft.samples, t.pool.length));
+    return Array.from({ length: seeds }, (_, s) => ({
+      kind: 'sft' as const, task: t.name, samples: ctx.plan.sft.samples, seed: ctx.plan.seed + 1000 * s + i,
+      label: `finding 1: SFT on ${t.name} (${i + 1}/${tasks.length}), seed ${s + 1}/${seeds}, ${steps} steps`,
+    }));
+  });
+  const out = await ctx.runner.all(ctx, `finding 1: SFT on ${tasks.length} tasks × ${seeds} seeds`, jobs);
+  return new Map(tasks.map((t, i) => [t.name, out.slice(i * seeds, (i + 1) * seeds)]));
 }
 
 // The complex tasks at each sample budget and the first budgetSeeds seeds, all for the plan's
 // epochs; the finding-1 budget reuses finding 1's runs.
 async function runBudgets(ctx: Context, runs: Map<string, TaskRun[]>): Promise<Map<string, TaskRun[][]>> {
-  const out = new Map<string, TaskRun[][]>();
   const seeds = budgetSeeds(ctx.plan);
-  for (const t of tasksOf(ctx, 'complex')) {
-    const byBudget: TaskRun[][] = [];
-    for (const n of ctx.plan.budgets) {
-      if (n === ctx.plan.sft.samples) {
-        byBudget.push(runs.get(t.name)!.slice(0, seeds));
-        continue;
-      }
-      ctx.log(`finding 3: SFT on ${t.name} with ${n} samples, ${seeds} seeds`);
-      const list: TaskRun[] = [];
-      for (let s = 0; s < seeds; s++) list.push(await runTask(ctx, t, n, ctx.plan.seed + 50 + 1000 * s));
-      byBudget.push(list);
-    }
-    out.set(t.name, byBudget);
-  }
-  return out;
+  const tasks = tasksOf(ctx, 'complex');
+  const fresh = ctx.plan.budgets.filter((n) => n !== ctx.plan.sft.samples);
+  const jobs = tasks.flatMap((t) => fresh.flatMap((n) => Array.from({ length: seeds }, (_, s) => ({
+    kind: 'sft' as const, task: t.name, samples: n, seed: ctx.plan.seed + 50 + 1000 * s,
+    label: `finding 3: SFT on ${t.name} with ${n} samples, seed ${s + 1}/${seeds}`,
+  }))));
+  const out = await ctx.runner.all(ctx, `finding 3: SFT on ${tasks.length} complex tasks × ${fresh.length} budgets × ${seeds} seeds`, jobs);
+  let next = 0;
+  return new Map(tasks.map((t) => [t.name, ctx.plan.budgets.map((n) => (n === ctx.plan.sft.samples ? runs.get(t.name)!.slice(0, seeds) : out.slice(next, (next += seeds))))]));
 }

@@ -70,6 +70,11 @@ export function take(task: TaskData, n: number): Sample[] {
   return task.pool.slice(0, n);
 }
 
+/** The synthetic suite, or the user's files when a --tasks folder is given. */
+export function loadSuite(dir: string | undefined, plan: Plan): Promise<Suite> {
+  return dir ? fileSuite(dir, plan) : Promise.resolve(syntheticSuite(plan));
+}
+
 export function syntheticSuite(plan: Plan): Suite {
   const tasks = TASKS.map((t) => {
     const pool = t.generate(poolSize(plan), plan.seed);

@@ -13,7 +13,12 @@ namespace cpu {
 
 namespace {
 
-constexpr const char* kOwnIsa = "avx512_bf16";
+// The own kernel's instructions here: AMX tiles where they run, else vdpbf16ps.
+std::string own_isa() { return own_amx_runs() ? "amx_bf16" : "avx512_bf16"; }
+std::string own_what() {
+  if (own_amx_runs()) return "own AMX-BF16 kernel (tdpbf16ps tiles)";
+  return "own AVX512-BF16 kernel (vdpbf16ps" + (cpu_has_amx_bf16() ? "; no AMX tiles: " + own_amx_missing() : "") + ")";
+}
 
 // Why the own kernel cannot run here ("" when it can).
 std::string own_missing() {
@@ -34,9 +39,9 @@ Bf16Support use(Bf16Impl impl, const std::string& why) {
   Bf16Support s;
   s.available = true;
   s.impl = impl;
-  s.isa = impl == Bf16Impl::Own ? kOwnIsa : onednn_bf16().isa;
+  s.isa = impl == Bf16Impl::Own ? own_isa() : onednn_bf16().isa;
   const std::string what = impl == Bf16Impl::Own
-                               ? std::string("own AVX512-BF16 kernel (vdpbf16ps)")
+                               ? own_what()
                                : "oneDNN " + onednn_bf16().version + " bf16 matmul on " + onednn_bf16().isa;
   s.reason = what + ": " + why;
   return s;
@@ -58,11 +63,14 @@ Bf16Support choose() {
   if (want == "onednn")
     return dnnl.empty() ? use(Bf16Impl::Onednn, "HEADGRAD_CPU_GEMM=onednn") : none("HEADGRAD_CPU_GEMM=onednn but " + dnnl);
   const std::string note = want.empty() ? "" : " (HEADGRAD_CPU_GEMM=" + want + " is neither own nor onednn)";
-  // oneDNN first wherever it is built: on an AMX Xeon it ran 1315 GFLOP/s at 1024³ on resident
-  // bf16 weights against the own kernel's 210 (HEADGRAD_CPU_GEMM=own|onednn HEADGRAD_BENCH=peers
-  // HEADGRAD_PEERS_ROWS=ceiling npm run bench, 2 threads), and on a Zen 4 without AMX its
-  // avx512_core_bf16 path gave 227-297 in an earlier run, also above the own kernel's rate here. The own kernel is what a
-  // build without oneDNN (npm only) gets on an AVX512-BF16 CPU.
+  // On a CPU with AMX the own tile kernel first: on a 2-core AMX Xeon it ran at or above oneDNN
+  // 2.6's AMX path on resident bf16 weights (1024³ and the Llama-3.2-1B linear shapes, about
+  // 1,000 against 920 GFLOP/s, 2 threads; docs/cpu.md has the commands). Without AMX, oneDNN
+  // wherever it is built: on that Xeon with HEADGRAD_CPU_AMX=off the vdpbf16ps kernel ran 190
+  // GFLOP/s, and on a Zen 4 without AMX oneDNN's avx512_core_bf16 path gave 227-297, above the
+  // vdpbf16ps kernel's rate. The vdpbf16ps kernel is what a build without oneDNN (npm only)
+  // gets on an AVX512-BF16 CPU without AMX.
+  if (own.empty() && own_amx_runs()) return use(Bf16Impl::Own, "the CPU has AMX" + note);
   if (dnnl.empty())
     return use(Bf16Impl::Onednn, std::string(cpu_has_amx_bf16() && onednn_bf16().amx ? "the CPU has AMX, which oneDNN uses" : "oneDNN is built and is faster than the own kernel") + note);
   if (own.empty()) return use(Bf16Impl::Own, "the CPU has AVX512-BF16 and " + dnnl + note);

@@ -2,12 +2,13 @@
 // f32, C stays f32. Same conventions as cpu::gemm (gemm.h), restricted to alpha = 1 and
 // beta ∈ {0, 1} (what the linear layers need).
 //
-// Two implementations: the product's own AVX512-BF16 kernel (cpu/gemm_bf16_own.h, needs no
-// library) and oneDNN's matmul (cpu/gemm_bf16_onednn.h, a build with libdnnl-dev). The choice,
-// made once: oneDNN where the CPU has AMX and oneDNN uses it (its tile path beats vdpbf16ps);
-// the own kernel where the CPU has AVX512-BF16; oneDNN where only it finds bf16 instructions;
-// else bf16 is unavailable and f32 runs. HEADGRAD_CPU_GEMM=own|onednn forces one (to measure
-// both in one build); HEADGRAD_CPU_BF16=off turns bf16 off.
+// Two implementations: the product's own kernel (cpu/gemm_bf16_own.h, needs no library; AMX
+// tiles where the CPU has them, else AVX512-BF16) and oneDNN's matmul (cpu/gemm_bf16_onednn.h,
+// a build with libdnnl-dev). The choice, made once: the own kernel on a CPU with AMX; else
+// oneDNN where it is built and finds bf16 instructions; else the own kernel where the CPU has
+// AVX512-BF16; else bf16 is unavailable and f32 runs. HEADGRAD_CPU_GEMM=own|onednn forces one
+// (to measure both in one build), HEADGRAD_CPU_AMX=off keeps the own kernel off the tiles, and
+// HEADGRAD_CPU_BF16=off turns bf16 off.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -22,7 +23,7 @@ enum class Bf16Impl { None, Own, Onednn };
 struct Bf16Support {
   bool available = false;
   Bf16Impl impl = Bf16Impl::None;
-  std::string isa;     // what runs: "avx512_bf16" (own kernel) or oneDNN's ISA, e.g. "avx512_core_amx"
+  std::string isa;     // what runs: "amx_bf16" or "avx512_bf16" (own kernel), or oneDNN's ISA, e.g. "avx512_core_amx"
   std::string reason;  // why this one runs, or why bf16 does not (then f32 runs)
 };
 const Bf16Support& bf16_support();

@@ -4,6 +4,10 @@
 #include "cpu/gemm_bf16_own.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "core/errors.h"
@@ -13,6 +17,10 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#endif
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 namespace hg {
@@ -39,18 +47,52 @@ struct BOperand {
   bool trans;
 };
 
-// C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C + bias[N] (bias may be null).
-void run(bool ta, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const BOperand& B,
-         float beta, float* C, int64_t ldc, const float* bias) {
-  HG_CHECK(own_bf16_runs(), "the own bf16 gemm needs a CPU with AVX512-BF16 and a compiler that builds it");
-  if (M <= 0 || N <= 0) return;
-  if (K == 0) {  // op(A)·op(B) = 0
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j)
-        C[i * ldc + j] = (beta == 0.f ? 0.f : beta * C[i * ldc + j]) + (bias ? bias[j] : 0.f);
-    return;
+// The two micro-kernels behind one loop nest: where a row panel of packed A starts, how to pack
+// A and a B block, and the block call (cpu/gemm_bf16_avx512.h has both layouts).
+struct VnniKernel {  // vdpbf16ps on zmm registers
+  using Traits = Bf16GemmTraits;
+  static int64_t panel_words(int64_t K) { return (K + 1) / 2 * Traits::MR; }
+  static int64_t k_offset(int64_t k0) { return k0 / 2 * Traits::MR; }
+  static int64_t b_words() { return Traits::NC * (Traits::KC / 2); }
+  static void pack_a(uint32_t* dst, const float* A, int64_t lda, bool ta, int64_t i0, int64_t rows, int64_t K) {
+    bf16k::pack_a(dst, A, lda, ta, i0, rows, K);
   }
-  const int64_t kp = (K + 1) / 2, panel_words = kp * T::MR;
+  template <typename E>
+  static void pack_b(uint32_t* dst, const E* B, int64_t ld, bool trans, int64_t k0, int64_t kc, int64_t j0, int64_t nc) {
+    if constexpr (sizeof(E) == 2) bf16k::pack_b_bf16(dst, B, ld, trans, k0, kc, j0, nc);
+    else bf16k::pack_b_f32(dst, B, ld, trans, k0, kc, j0, nc);
+  }
+  static void block(const uint32_t* a, int64_t K, int64_t rows, const uint32_t* b, int64_t kc, int64_t nc, float* C,
+                    int64_t ldc, float alpha, float beta, const float* bias) {
+    bf16k::block(a, panel_words(K), rows, b, kc, nc, C, ldc, alpha, beta, bias);
+  }
+};
+
+struct AmxKernel {  // TDPBF16PS on tiles
+  using Traits = AmxGemmTraits;
+  static int64_t panel_words(int64_t K) { return 2 * amxk::a_tile_words(K); }
+  static int64_t k_offset(int64_t k0) { return k0 / 32 * 256; }
+  static int64_t b_words() { return amxk::b_block_words(Traits::KC, Traits::NC); }
+  static void pack_a(uint32_t* dst, const float* A, int64_t lda, bool ta, int64_t i0, int64_t rows, int64_t K) {
+    amxk::pack_a(dst, A, lda, ta, i0, rows, K);
+  }
+  template <typename E>
+  static void pack_b(uint32_t* dst, const E* B, int64_t ld, bool trans, int64_t k0, int64_t kc, int64_t j0, int64_t nc) {
+    if constexpr (sizeof(E) == 2) amxk::pack_b_bf16(dst, B, ld, trans, k0, kc, j0, nc);
+    else amxk::pack_b_f32(dst, B, ld, trans, k0, kc, j0, nc);
+  }
+  static void block(const uint32_t* a, int64_t K, int64_t rows, const uint32_t* b, int64_t kc, int64_t nc, float* C,
+                    int64_t ldc, float alpha, float beta, const float* bias) {
+    amxk::block(a, amxk::a_tile_words(K), rows, b, kc, nc, C, ldc, alpha, beta, bias);
+  }
+};
+
+// C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C + bias[N] (bias may be null).
+template <class Kern>
+void run_with(bool ta, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const BOperand& B,
+              float beta, float* C, int64_t ldc, const float* bias) {
+  using T = typename Kern::Traits;
+  const int64_t panel_words = Kern::panel_words(K);
   // Rows per super-block: its packed A stays under kApackBytes (the weight gradient's op(A) can
   // have 100k rows); a whole number of panels.
   const int64_t super_rows = std::max<int64_t>(1, T::kApackBytes / (panel_words * 4)) * T::MR;
@@ -63,7 +105,7 @@ void run(bool ta, int64_t M, int64_t N, int64_t K, float alpha, const float* A, 
     const float* a0 = ta ? A + m0 : A + m0 * lda;
     parallel_chunks(panels, std::max<int64_t>(1, 65536 / panel_words), [&](int64_t p0, int64_t p1) {
       const int64_t i0 = p0 * T::MR, n = std::min(rows, p1 * T::MR) - i0;
-      bf16k::pack_a(ap + p0 * panel_words, a0, lda, ta, i0, n, K);
+      Kern::pack_a(ap + p0 * panel_words, a0, lda, ta, i0, n, K);
     }, 2 * T::MR * K);
     // Enough items to keep every thread busy twice over: column blocks, then row ranges.
     const int64_t want = 2 * num_threads();
@@ -76,18 +118,32 @@ void run(bool ta, int64_t M, int64_t N, int64_t K, float alpha, const float* A, 
       const int64_t i0 = p0 * T::MR, n_rows = std::min(rows, (p0 + panels_per_split) * T::MR) - i0;
       const int64_t j0 = (item % col_blocks) * T::NC, nc = std::min(T::NC, N - j0);
       thread_local std::vector<uint32_t> bpack;
-      bpack.resize(static_cast<size_t>(((T::NC + T::NR - 1) / T::NR) * T::NR * (T::KC / 2)));
+      bpack.resize(static_cast<size_t>(Kern::b_words()));
       for (int64_t k0 = 0; k0 < K; k0 += T::KC) {
         const int64_t kc = std::min(T::KC, K - k0);
-        if (B.bf16) bf16k::pack_b_bf16(bpack.data(), B.bf16, B.ld, B.trans, k0, kc, j0, nc);
-        else bf16k::pack_b_f32(bpack.data(), B.f32, B.ld, B.trans, k0, kc, j0, nc);
+        if (B.bf16) Kern::pack_b(bpack.data(), B.bf16, B.ld, B.trans, k0, kc, j0, nc);
+        else Kern::pack_b(bpack.data(), B.f32, B.ld, B.trans, k0, kc, j0, nc);
         // The first K block applies beta and the bias; later blocks add onto what it wrote.
         const bool first = k0 == 0;
-        bf16k::block(ap + p0 * panel_words + (k0 / 2) * T::MR, panel_words, n_rows, bpack.data(), kc, nc,
-                     c0 + i0 * ldc + j0, ldc, alpha, first ? beta : 1.f, first && bias ? bias + j0 : nullptr);
+        Kern::block(ap + p0 * panel_words + Kern::k_offset(k0), K, n_rows, bpack.data(), kc, nc, c0 + i0 * ldc + j0,
+                    ldc, alpha, first ? beta : 1.f, first && bias ? bias + j0 : nullptr);
       }
     }, rows * N * K / 32);
   }
+}
+
+void run(bool ta, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const BOperand& B,
+         float beta, float* C, int64_t ldc, const float* bias) {
+  HG_CHECK(own_bf16_runs(), "the own bf16 gemm needs a CPU with AVX512-BF16 and a compiler that builds it");
+  if (M <= 0 || N <= 0) return;
+  if (K == 0) {  // op(A)·op(B) = 0
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j)
+        C[i * ldc + j] = (beta == 0.f ? 0.f : beta * C[i * ldc + j]) + (bias ? bias[j] : 0.f);
+    return;
+  }
+  if (own_amx_runs()) return run_with<AmxKernel>(ta, M, N, K, alpha, A, lda, B, beta, C, ldc, bias);
+  run_with<VnniKernel>(ta, M, N, K, alpha, A, lda, B, beta, C, ldc, bias);
 }
 
 }  // namespace
@@ -122,6 +178,32 @@ bool own_bf16_runs() {
   static const bool ok = bf16k::built() && cpu_has_avx512_bf16();
   return ok;
 }
+
+namespace {
+// Linux hands a process the AMX tile state only when asked (arch_prctl ARCH_REQ_XCOMP_PERM for
+// XTILEDATA, Linux 5.16+); asked once, for every thread. "" when the tiles can run.
+std::string amx_why_not() {
+  if (!amxk::built()) return "the compiler that built headgrad could not build the AMX kernel";
+  if (!cpu_has_amx_bf16()) return "the CPU has no AMX-BF16";
+  const char* off = std::getenv("HEADGRAD_CPU_AMX");
+  if (off && std::strcmp(off, "off") == 0) return "HEADGRAD_CPU_AMX=off";
+#if defined(__linux__) && defined(__x86_64__)
+  constexpr long kReqXcompPerm = 0x1023, kXtiledata = 18;
+  if (syscall(SYS_arch_prctl, kReqXcompPerm, kXtiledata) != 0)
+    return std::string("the kernel refused the AMX tile state (arch_prctl: ") + std::strerror(errno) + ")";
+  return "";
+#else
+  return "AMX tiles are used on Linux only";
+#endif
+}
+}  // namespace
+
+const std::string& own_amx_missing() {
+  static const std::string why = own_bf16_runs() ? amx_why_not() : "the own kernel does not run here";
+  return why;
+}
+
+bool own_amx_runs() { return own_amx_missing().empty(); }
 
 void linear_forward_bf16w_avx512(float* out, const float* A, const uint16_t* W, const float* bias, int64_t N,
                                  int64_t IC, int64_t OC) {

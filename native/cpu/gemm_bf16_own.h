@@ -8,6 +8,7 @@
 // whatever the split, so results are bitwise the same for any thread count.
 #pragma once
 #include <cstdint>
+#include <string>
 
 namespace hg {
 namespace cpu {
@@ -18,6 +19,10 @@ bool cpu_has_amx_bf16();     // AMX-TILE + AMX-BF16, tile state enabled
 
 // The kernel can run here: the compiler built it and the CPU has AVX512-BF16.
 bool own_bf16_runs();
+// It runs on AMX tiles instead of vdpbf16ps: the CPU has AMX-BF16, the OS granted the tile
+// state, and HEADGRAD_CPU_AMX is not "off". own_amx_missing() says why not.
+bool own_amx_runs();
+const std::string& own_amx_missing();
 
 // out[N,OC] = A[N,IC] · Wᵀ + bias[OC] (bias may be null); W bf16 bits, row-major [OC, IC].
 void linear_forward_bf16w_avx512(float* out, const float* A, const uint16_t* W, const float* bias, int64_t N,

@@ -151,7 +151,7 @@ LinearBf16Choice choose() {
   const Bf16Support& b = bf16_support();
   if (b.impl == Bf16Impl::Own) {
     c.impl = LinearBf16Impl::Own;
-    c.reason = "own AVX512-BF16 kernel on bf16 weights (" + b.reason + ")";
+    c.reason = "own kernel on bf16 weights (" + b.reason + ")";
   } else if (b.impl == Bf16Impl::Onednn) {
     c.impl = LinearBf16Impl::Dnnl;
     c.reason = "oneDNN matmul on bf16 weights (" + b.reason + ")";

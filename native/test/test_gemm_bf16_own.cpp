@@ -11,10 +11,14 @@
 // result is at most 2·max|S_k| + max|p_k| + |beta·C0| + |bias| in size (S_k: the exact partial
 // sums in k order; 2· because a block restarts from 0; max|p_k| because vdpbf16ps adds the odd k
 // of a pair before the even one). The bound is that count times that size times u, plus 1%.
+// The blocks are counted with the vdpbf16ps kernel's KC (512), the smaller of the two kernels'
+// (AMX tiles: 1024), so the bound covers both. On a CPU with AMX the tiles run the untransposed
+// forms, and a child process runs every case again with HEADGRAD_CPU_AMX=off.
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -123,10 +127,12 @@ void check_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, 
 
 void run_all(uint64_t seed) {
   std::mt19937 rng(static_cast<uint32_t>(seed));
-  // Shapes: 1×1×1; N = 1 (generation); rows off MR = 12, columns off NR = 32 and NC = 256; K with
-  // an odd tail and across KC = 512 blocks; a long K.
-  const int64_t shapes[][3] = {{1, 1, 1},   {1, 7, 5},     {2, 3, 1},    {13, 33, 70},  {1, 130, 65},
-                               {25, 65, 257}, {12, 1025, 33}, {37, 512, 64}, {5, 4099, 19}, {130, 300, 300}};
+  // Shapes: 1×1×1; N = 1 (generation); rows off MR = 12 (vdpbf16ps) and 16, 32 (AMX tiles),
+  // columns off NR = 32 and NC = 256; K with an odd tail, off 32, and across K blocks of 512
+  // (vdpbf16ps) and 1024 (AMX); a long K.
+  const int64_t shapes[][3] = {{1, 1, 1},     {1, 7, 5},      {2, 3, 1},     {13, 33, 70},  {1, 130, 65},
+                               {25, 65, 257}, {12, 1025, 33}, {37, 512, 64}, {5, 4099, 19}, {130, 300, 300},
+                               {17, 2081, 47}, {33, 31, 16}};
   for (const auto& s : shapes) {
     check_forward(s[0], s[1], s[2], false, rng);
     check_forward(s[0], s[1], s[2], true, rng);
@@ -158,8 +164,11 @@ int main(int argc, char** argv) {
   }
   if (!std::getenv("HEADGRAD_THREADS")) setenv("HEADGRAD_THREADS", "2", 1);  // 2 threads here, 1 in the child
   const uint64_t seed = seed_from_env();
-  std::printf("seed %llu (HEADGRAD_TEST_SEED repeats it), %d threads\n", static_cast<unsigned long long>(seed),
-              hg::num_threads());
+  const bool amx = hg::cpu::own_amx_runs();
+  std::printf("seed %llu (HEADGRAD_TEST_SEED repeats it), %d threads, %s\n", static_cast<unsigned long long>(seed),
+              hg::num_threads(),
+              amx ? "AMX tiles (the vdpbf16ps kernel follows in a child with HEADGRAD_CPU_AMX=off)"
+                  : ("vdpbf16ps kernel; no AMX tiles: " + hg::cpu::own_amx_missing()).c_str());
   run_all(seed);
   const size_t n = transcript().size();
   // One thread in a child process (the pool's size is fixed per process).
@@ -176,5 +185,10 @@ int main(int argc, char** argv) {
            "1 thread and " + std::to_string(hg::num_threads()) + " threads give different bits");
   }
   std::printf("test_gemm_bf16_own: %zu values checked, %d failures\n", n, failures());
+  if (amx) {  // the same cases on the vdpbf16ps kernel, which a CPU without AMX runs
+    std::fflush(stdout);
+    const std::string vnni = "HEADGRAD_CPU_AMX=off /proc/" + std::to_string(getpid()) + "/exe";
+    expect(std::system(vnni.c_str()) == 0, "the vdpbf16ps kernel (HEADGRAD_CPU_AMX=off) failed");
+  }
   return failures() == 0 ? 0 : 1;
 }
