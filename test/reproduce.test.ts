@@ -222,6 +222,7 @@ test('inputs that do not fit fail at once, naming the problem', async () => {
     [['--device', 'tpu'], /--device.*expected one of auto, cpu, cuda/],
     [['--jobs', 'many'], /--jobs.*expected "auto" or a positive integer, got "many"/],
     [['--jobs', '0'], /--jobs.*expected "auto" or a positive integer, got "0"/],
+    [['--jobs', '100000'], /--jobs 100000: at most \d+ \(4 per CPU of this machine\)/],
     [['--tasks', f('badcheck')], /"check" must be "exact", "last-number" or "regex:PATTERN"/],
   ];
   for (const [args, message] of cases) {

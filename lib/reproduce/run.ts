@@ -3,6 +3,7 @@
 // seeds, then findings 1-3 and the application, then the report. Progress goes to stderr.
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { backendInfo, resolveDevice, type Device, type Precision } from '../backend.js';
 import { readCheckpoint } from '../checkpoint/index.js';
@@ -78,13 +79,13 @@ export async function reproduce(o: ReproduceOptions): Promise<{ result: Reproduc
   const plan = applyOverrides(makePlan(o.preset, o.seed ?? 0), o.overrides ?? {});
   const { ctx, setup, runner } = await prepare(o, plan, log);
   try {
-    return await stages(o, ctx, setup, started);
+    return await stages(o, ctx, setup, runner, started);
   } finally {
     runner.close();
   }
 }
 
-async function stages(o: ReproduceOptions, ctx: Context, setup: Setup, started: number): Promise<{ result: ReproduceResult; html: string; json: string }> {
+async function stages(o: ReproduceOptions, ctx: Context, setup: Setup, runner: StageRunner, started: number): Promise<{ result: ReproduceResult; html: string; json: string }> {
   const { plan, log } = ctx;
   const seconds: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
@@ -107,7 +108,7 @@ async function stages(o: ReproduceOptions, ctx: Context, setup: Setup, started: 
   const f3 = finding3(runs, bases, budgetRuns);
   const app = await timed('application', () => application(ctx, bases, runs));
   seconds.total = (performance.now() - started) / 1000;
-  setup.workers = (ctx.runner as StageRunner).peak;
+  setup.workers = runner.peak;
 
   const result: ReproduceResult = { setup, finding1: f1, ablation: abl, finding2: f2, finding3: f3, application: app, seconds };
   const files = await writeReport(o.out, buildReport(result), result);
@@ -129,6 +130,10 @@ async function prepare(o: ReproduceOptions, plan: Plan, log: (m: string) => void
   const suite = await loadSuite(o.tasks, plan);
   const jobs = o.jobs ?? 'auto';
   if (jobs !== 'auto' && jobs > 1 && device !== 'cpu') throw new HeadgradError('ERR_HEADGRAD_USAGE', `--jobs ${jobs}: worker processes are for the CPU engine; with --device ${device} the runs go one after the other (--jobs 1, the default there)`);
+  // each worker holds a Node process, the addon and a model: beyond a few per core they only
+  // share the cores and add up in memory
+  const most = 4 * availableParallelism();
+  if (jobs !== 'auto' && jobs > most) throw new HeadgradError('ERR_HEADGRAD_USAGE', `--jobs ${jobs}: at most ${most} (4 per CPU of this machine); more workers than cores only share them`);
   checkFits(suite, tokenizer, config);
   const sha256 = found.isFile() ? createHash('sha256').update(await readFile(modelPath)).digest('hex') : null;
   log(`model ${modelPath}: ${config.layers} layers × ${config.heads} heads, dim ${config.dim}, context ${config.maxSeqLen}; ${suite.tasks.length} tasks; preset ${plan.preset}`);

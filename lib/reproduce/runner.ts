@@ -39,11 +39,14 @@ export interface RunnerOptions {
 }
 
 /** A worker's error as one of this process: the same code where it is one of headgrad's, the run named in front. */
-function named(label: string, e: { code?: unknown; message: string }): Error {
+function named(label: string, e: { code?: unknown; message: string; stack?: string }): Error {
   const message = `${label}: ${e.message}`;
-  return typeof e.code === 'string' && (ERROR_CODES as readonly string[]).includes(e.code)
+  const err = typeof e.code === 'string' && (ERROR_CODES as readonly string[]).includes(e.code)
     ? new HeadgradError(e.code as HeadgradErrorCode, message)
     : new Error(message);
+  // HEADGRAD_DEBUG=1 prints the stack: where it failed in the worker, too
+  if (e.stack) err.stack += `\nin the worker process: ${e.stack}`;
+  return err;
 }
 
 interface Worker {

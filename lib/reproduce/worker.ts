@@ -31,7 +31,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'result'; id: number; result: unknown }
-  | { type: 'error'; id: number; code?: string; message: string }
+  | { type: 'error'; id: number; code?: string; message: string; stack?: string }
   | { type: 'log'; message: string };
 
 const send = (m: FromWorker) => process.send!(m);
@@ -61,8 +61,11 @@ async function handle(m: ToWorker): Promise<void> {
     try {
       send({ type: 'result', id: m.id, result: await runJob(await ctx!, m.job) });
     } catch (e) {
-      const err = e as { code?: unknown; message?: unknown };
-      send({ type: 'error', id: m.id, message: String(err?.message ?? e), ...(typeof err?.code === 'string' ? { code: err.code } : {}) });
+      const err = e as { code?: unknown; message?: unknown; stack?: unknown };
+      send({
+        type: 'error', id: m.id, message: String(err?.message ?? e),
+        ...(typeof err?.code === 'string' ? { code: err.code } : {}), ...(typeof err?.stack === 'string' ? { stack: err.stack } : {}),
+      });
     }
   }
 }
