@@ -156,7 +156,7 @@ for (const [name, cfg] of FAMILY_MODELS) {
         const eLogits = maxRelError(got.logits!, want.logits, zScale);
         // f32 rounding; worst over 200 seeds: 5.7e-6 (Mistral, T = 140), 4.2e-6 (Gemma 2, 3). The
         // longrope model's attention factor (1.36) sharpens the softmax 1.86x: 8.8e-6 at T 20 over
-        // 346 seeds (sweep F, docs/testing.md), so 2e-5 there (margin 2.3)
+        // 346 seeds (sweep G, docs/testing.md), so 2e-5 there (margin 2.3)
         within(`families: logits vs reference, relative (${name})`, eLogits, cfg.ropeScaling?.type === 'longrope' ? 2e-5 : 1e-5);
         const eLoss = Math.abs(got.loss - want.loss) / Math.abs(want.loss);
         // f32 rounding of a mean over ~100-400 tokens; worst over 1,000 seeds (HEADGRAD_TEST_MEASURE=1
@@ -365,7 +365,7 @@ test('longrope: a pass of T <= originalMaxPositions uses the short factors, a lo
     const x = tokens.subarray(0, T);
     const got = (await model.forward(x, { batch: 1, seqLen: T, returnLogits: true })).logits!;
     const want = referenceForward(cfg, params, x, 1, T).logits;
-    // f32 rounding; worst over 346 seeds (sweep F, docs/testing.md): 1.6e-5 at T 6, 2.8e-6 at T 5
+    // f32 rounding; worst over 346 seeds (sweep G, docs/testing.md): 1.6e-5 at T 6, 2.8e-6 at T 5
     // (the attention factor 1.36 sharpens the softmax by 1.86), so 4e-5 (margin 2.5)
     within(`families: longrope logits vs reference, relative (T ${T})`, maxRelError(got, want, 1), 4e-5);
     const other = referenceForward(swapped(cfg), params, x, 1, T).logits;
