@@ -137,7 +137,7 @@ test('Ctrl-C on `headgrad reproduce` stops every worker and writes no report', a
   let err = '';
   cli.stderr.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((r) => cli.on('exit', (code) => r(code)));
-  await until('the first stage on workers', () => /finding 1: .* 2 worker processes/.test(err), 60000);
+  await until('the first stage on workers', () => /: \d+ runs, 2 worker processes/.test(err), 60000);
   const workers = children(cli.pid!);
   assert.is(workers.length, 2, err);
   cli.kill('SIGINT'); // the CLI process only, not its process group: the workers must be stopped by it
