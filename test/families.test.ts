@@ -363,8 +363,9 @@ test('longrope: a pass of T <= originalMaxPositions uses the short factors, a lo
     const x = tokens.subarray(0, T);
     const got = (await model.forward(x, { batch: 1, seqLen: T, returnLogits: true })).logits!;
     const want = referenceForward(cfg, params, x, 1, T).logits;
-    // f32 rounding: the families logits bound (1e-5) above
-    within(`families: longrope logits vs reference, relative (T ${T})`, maxRelError(got, want, 1), 1e-5);
+    // f32 rounding; worst over 200 seeds (sweep F, docs/testing.md): 6.2e-6 at T 6, 2.8e-6 at T 5
+    // (the attention factor 1.36 sharpens the softmax by 1.86), so 2e-5 (margin 3.2)
+    within(`families: longrope logits vs reference, relative (T ${T})`, maxRelError(got, want, 1), 2e-5);
     const other = referenceForward(swapped(cfg), params, x, 1, T).logits;
     // the lists are far apart (short in [1, 1.5], long in [2, 10]): 1e-2 is 1000 times the bound above
     assert.ok(maxRelError(other, want, 1) > 1e-2, `T ${T}: the other list's logits differ from these (${maxRelError(other, want, 1)})`);
