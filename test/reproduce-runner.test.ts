@@ -15,7 +15,7 @@ import type { Context } from '../lib/reproduce/context.js';
 import type { JobOf } from '../lib/reproduce/jobs.js';
 import { makePlan } from '../lib/reproduce/plan.js';
 import { SHIPPED_MODEL } from '../lib/reproduce/run.js';
-import { StageRunner, type Jobs } from '../lib/reproduce/runner.js';
+import { StageRunner, WORKER_MODEL_PARAMS, type Jobs } from '../lib/reproduce/runner.js';
 import { syntheticSuite } from '../lib/reproduce/suite.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -76,6 +76,9 @@ test('workers: auto uses the engine threads when a stage has that many runs, els
   assert.is(auto(4, 3), 1, 'fewer runs than threads: the engine threads');
   assert.is(auto(1, 65), 1);
   assert.is(auto(2, 65, 'cuda'), 1);
+  const large = { ...ctx, base: new Float32Array(WORKER_MODEL_PARAMS + 1) };
+  assert.is(new StageRunner({ jobs: 'auto', threads: 2, model: SHIPPED_MODEL }).workersFor(large, 65), 1, 'a large model keeps the engine threads');
+  assert.is(new StageRunner({ jobs: 2, threads: 2, model: SHIPPED_MODEL }).workersFor(large, 65), 2, '--jobs still forces workers');
   const forced = (jobs: number, n: number) => new StageRunner({ jobs, threads: 2, model: SHIPPED_MODEL }).workersFor(ctx, n);
   assert.is(forced(1, 65), 1);
   assert.is(forced(3, 2), 2, 'never more workers than runs');
