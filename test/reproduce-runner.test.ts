@@ -141,8 +141,9 @@ test('Ctrl-C on `headgrad reproduce` stops every worker and writes no report', a
   cli.stderr.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((r) => cli.on('exit', (code) => r(code)));
   await until('the first stage on workers', () => /: \d+ runs, 2 worker processes/.test(err), 60000);
+  // the stage's line comes just before the workers are forked
+  await until('two workers', () => children(cli.pid!).length === 2);
   const workers = children(cli.pid!);
-  assert.is(workers.length, 2, err);
   cli.kill('SIGINT'); // the CLI process only, not its process group: the workers must be stopped by it
   assert.is(await exited, 130, err);
   await until('the workers to go', () => !workers.some(running));
