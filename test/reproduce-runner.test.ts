@@ -44,10 +44,10 @@ const running = (pid: number) => {
   }
 };
 
-async function until(what: string, ok: () => boolean, ms = 10000): Promise<void> {
+async function until(what: string, ok: () => boolean, ms = 10000, detail = () => ''): Promise<void> {
   const t0 = performance.now();
   while (!ok()) {
-    if (performance.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() - t0 > ms) throw new Error(`timed out waiting for ${what} ${detail()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -142,7 +142,7 @@ test('Ctrl-C on `headgrad reproduce` stops every worker and writes no report', a
   const exited = new Promise<number | null>((r) => cli.on('exit', (code) => r(code)));
   await until('the first stage on workers', () => /: \d+ runs, 2 worker processes/.test(err), 60000);
   // the stage's line comes just before the workers are forked
-  await until('two workers', () => children(cli.pid!).length === 2);
+  await until('two workers', () => children(cli.pid!).length === 2, 30000, () => `(workers ${children(cli.pid!)}; stderr:\n${err})`);
   const workers = children(cli.pid!);
   cli.kill('SIGINT'); // the CLI process only, not its process group: the workers must be stopped by it
   assert.is(await exited, 130, err);
