@@ -60,7 +60,7 @@ export async function exactMatchAccuracy(model: GPT, samples: readonly TrainingS
     const wanted = opts.maxNewTokens ?? tokenizer.encode(answer).length + 1;
     // As in training batches (lib/data/batch.ts), a prompt too long for the context loses
     // tokens from the left; the separator (the assistant header) at its end stays.
-    const full = isChatSample(s) ? chatPromptTokens(tokenizer, s.messages.slice(0, lastAssistant(s))) : promptTokens(tokenizer, s.prompt);
+    const full = isChatSample(s) ? chatPromptTokens(tokenizer, s.messages.slice(0, lastAssistant(s))) : promptTokens(tokenizer, question);
     const prompt = full.subarray(Math.max(0, full.length - Math.max(1, model.config.maxSeqLen - wanted)));
     const maxNewTokens = Math.min(wanted, model.config.maxSeqLen - prompt.length);
     // the new tokens, without the stop token

@@ -27,7 +27,7 @@ export { ByteTokenizer, Gpt2Tokenizer, tokenizerFor, type Tokenizer } from './to
 export { HfTokenizer, readHfTokenizer } from './hf_tokenizer.js';
 export { ChatTemplate, type ChatMessage } from './chat_template.js';
 export { tokenizerForModel } from './model_tokenizer.js';
-export { isChatSample, type Sample, type ChatSample, type TrainingSample } from './data/sample.js';
+export { isChatSample, isTextSample, type Sample, type ChatSample, type TextSample, type TrainingSample } from './data/sample.js';
 export { readJsonl, readSamples, readPromptSamples, writeJsonl } from './data/jsonl.js';
 export { trainTestSplit } from './data/split.js';
 export { TASKS, getTask, pretrainCorpus, type Task, type TaskKind } from './data/tasks.js';

@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import type { GPT, TrainableSet } from './model.js';
 import type { Tokenizer } from './tokenizer.js';
 import { makeBatch, encodeSample } from './data/batch.js';
-import { isChatSample, type TrainingSample } from './data/sample.js';
+import { isChatSample, isTextSample, type TrainingSample } from './data/sample.js';
 import { Rng } from './util/random.js';
 import { heldOutLoss, exactMatchAccuracy, type Checker } from './evaluate.js';
 import { activationPattern, type ActivationPattern } from './patterns/activation.js';
@@ -328,7 +328,7 @@ function validateSftOptions(model: GPT, data: readonly TrainingSample[], o: SftO
  */
 function checkFits(samples: readonly TrainingSample[], name: string, tokenizer: Tokenizer, maxSeqLen: number): void {
   samples.forEach((s, i) => {
-    if (isChatSample(s)) {
+    if (isChatSample(s) || isTextSample(s)) {
       const e = encodeSample(s, i, tokenizer);
       const need = e.seq.length - 1 - (e.cutLimit - e.keep);
       if (need > maxSeqLen) throw new HeadgradRangeError(`sft: ${name}[${i}]: ${e.what} need ${need} tokens, more than the model's maxSeqLen ${maxSeqLen}`);

@@ -7,6 +7,9 @@
 // 2 continues pretraining from it on instructionCorpus (the skills and the format stage's
 // operations named in instruction templates, mixed with the phase-1 forms and filler), with a
 // fresh optimizer and its own warmup and cosine, so that the base knows the words for the skills.
+// Phase 2 lays each document out as text <|eos|>, without the <|sep|> that phase 1 puts first
+// (lib/data/batch.ts): the scratch model has met <|sep|> only as "a document starts here", and
+// the format stage has to teach it as "the answer starts here" (docs/reproduce-results.md).
 // The phase-2 model missed the acceptance criteria (docs/reproduce-results.md): the shipped
 // models/base.safetensors is still phase 1's output, so write phase 2 elsewhere (--out /tmp/mm).
 //
@@ -57,7 +60,9 @@ const file = path.join(outDir, 'base.safetensors');
 const sha256Of = async (f: string) => createHash('sha256').update(await readFile(f)).digest('hex');
 
 const tokenizer = new ByteTokenizer();
+// phase 1's layout, <|sep|> text <|eos|> (an empty prompt), and phase 2's, text <|eos|>
 const asDocument = (text: string) => ({ prompt: '', response: text });
+const asText = (text: string) => ({ text });
 
 /** Phase 1: the scratch model, trained here or taken from --from after checking its record. */
 async function scratch(): Promise<{ file: string; sha256: string; trainSeconds?: number }> {
@@ -92,7 +97,7 @@ const phase1 = await scratch();
 const started = performance.now();
 const model = await GPT.load(phase1.file, { device: 'cpu' });
 console.error(`make-model phase 2: from ${phase1.file}, ${phase2.steps} steps of ${phase2.batchSize} documents`);
-const docs = instructionCorpus(phase2.documents, phase2.seed, FORMAT_OPS).map(asDocument);
+const docs = instructionCorpus(phase2.documents, phase2.seed, FORMAT_OPS).map(asText);
 const history = await sft(model, docs, { tokenizer, ...phase2, progress: true });
 const trainSeconds = (performance.now() - started) / 1000;
 await model.save(file);
@@ -113,14 +118,15 @@ const record = {
       result: 'base-scratch.safetensors', sha256: phase1.sha256,
       ...(phase1.trainSeconds === undefined ? { from: values.from } : { trainSeconds: Math.round(phase1.trainSeconds) }),
     },
-    phase2: { corpus: 'instructionCorpus with FORMAT_OPS (lib/data/tasks.ts, lib/reproduce/format-tasks.ts)', ...phase2, ...SCHEDULE, optimizer: 'fresh AdamW state' },
+    phase2: { corpus: 'instructionCorpus with FORMAT_OPS (lib/data/tasks.ts, lib/reproduce/format-tasks.ts)', layout: 'text <|eos|>, no <|sep|>', ...phase2, ...SCHEDULE, optimizer: 'fresh AdamW state' },
   },
   command: `HEADGRAD_THREADS=${threads} npx tsx scripts/make-model.ts${values.from ? ` --from ${values.from}` : ''}${values.steps ? ` --steps ${values.steps}` : ''}`,
   threads,
   trainSeconds: Math.round(trainSeconds),
   tokensPerSecond: Math.round(history.tokensPerSecond),
   finalTrainLoss: history.steps.slice(-50).reduce((a, s) => a + s.loss, 0) / 50,
-  heldOutLoss: await heldOutLoss(model, instructionCorpus(512, PROBE_SEED, FORMAT_OPS).map(asDocument), { tokenizer }),
+  // each corpus in the layout it was trained in (the phase-1 number compares with the scratch model's)
+  heldOutLoss: await heldOutLoss(model, instructionCorpus(512, PROBE_SEED, FORMAT_OPS).map(asText), { tokenizer }),
   heldOutLossPhase1Corpus: await heldOutLoss(model, pretrainCorpus(512, PROBE_SEED).map(asDocument), { tokenizer }),
   baseSkills: skills,
   acceptance: acceptanceRecord(await measureBase(file)),

@@ -35,10 +35,13 @@ async function show(label: string, lines: readonly string[]): Promise<void> {
       const out = await m.generate(promptTokens(tokenizer, s.prompt), { maxNewTokens: 16, stopToken: tokenizer.eos });
       console.log(`  ${t.name} loss ${loss.toFixed(2)}: ${JSON.stringify(s.prompt)} -> ${text(out)} (answer ${JSON.stringify(s.response)})`);
     }
-    // a pretraining document reads <|sep|> text <|eos|>
+    // in both layouts of a pretraining document: <|sep|> text <|eos|> (make-model's phase 1, and
+    // phase 2 before issue 23's second hypothesis) and text <|eos|> (phase 2 since then)
     for (const line of lines) {
-      const out = await m.generate(Int32Array.from([...promptTokens(tokenizer, ''), ...tokenizer.encode(line)]), { maxNewTokens: 12, stopToken: tokenizer.eos });
-      console.log(`  text ${JSON.stringify(line)} -> ${text(out)}`);
+      for (const [layout, start] of [['sep+text', promptTokens(tokenizer, '')], ['text', new Int32Array(0)]] as const) {
+        const out = await m.generate(Int32Array.from([...start, ...tokenizer.encode(line)]), { maxNewTokens: 12, stopToken: tokenizer.eos });
+        console.log(`  ${layout} ${JSON.stringify(line)} -> ${text(out)}`);
+      }
     }
   });
 }

@@ -7,6 +7,7 @@ import { shuffled, trainTestSplit } from '../lib/data/split.js';
 import { batches, makeBatch, promptTokens } from '../lib/data/batch.js';
 import { ByteTokenizer, Gpt2Tokenizer } from '../lib/tokenizer.js';
 import { Rng } from '../lib/util/random.js';
+import { questionAndAnswer } from '../lib/data/sample.js';
 import { rejects } from './helpers/rejects.js';
 import { suiteTempDir } from './helpers/temp_dir.js';
 import { testSeed } from './helpers/seed.js';
@@ -155,6 +156,68 @@ test('batches: padding to the longest row, truncation from the left, too-long re
   assert.throws(() => makeBatch([], tok, { maxSeqLen: 4 }), /samples: expected at least one sample/);
   assert.throws(() => makeBatch([{ prompt: 'a' } as never], tok, { maxSeqLen: 4 }), /samples\[0\]: expected \{ prompt: string, response: string \}/);
   assert.throws(() => makeBatch([{ prompt: 'a', response: 'b' }], tok, { maxSeqLen: 0 }), /maxSeqLen: expected a positive integer, got 0/);
+});
+
+// A {text} document: prefix · text · eos, no separator anywhere, every token after the first a
+// target (issue 23, phase 2 of make-model). Each row is rebuilt here from that description.
+test('batches: a {text} document has no separator and weights every token after the first, beside prompt samples', () => {
+  const r = new Rng(SEED + 21);
+  const word = (min: number, max: number) => Array.from({ length: min + r.int(max - min + 1) }, () => String.fromCharCode(32 + r.int(95))).join('');
+  for (const tok of [new ByteTokenizer(), new Gpt2Tokenizer()]) {
+    for (const weighting of ['batch', 'sample'] as const) {
+      for (let round = 0; round < 4; round++) {
+        const texts = Array.from({ length: 1 + r.int(5) }, () => word(1, 30));
+        const prompts = randomSamples(r, r.int(3));
+        const samples = [...texts.map((text) => ({ text })), ...prompts];
+        const b = makeBatch(samples, tok, { maxSeqLen: 64, weighting });
+        let total = 0;
+        texts.forEach((text, i) => {
+          const seq = [...tok.encode(text), tok.eos];
+          const R = seq.length - 1;
+          assert.is(b.responseTokens[i], R);
+          let rowSum = 0;
+          for (let t = 0; t < b.seqLen; t++) {
+            const k = i * b.seqLen + t;
+            const inSeq = t < R;
+            assert.is(b.tokens[k], inSeq ? seq[t] : tok.pad);
+            assert.is(b.targets[k], inSeq ? seq[t + 1] : -1);
+            const w = weighting === 'batch' ? 1 / (R * samples.length) : 1 / R;
+            assert.is(b.lossWeights[k], inSeq ? Math.fround(w) : 0);
+            rowSum += b.lossWeights[k]!;
+          }
+          total += rowSum;
+        });
+        const rows = (k: number) => Array.from(b.tokens.subarray(0, k * b.seqLen));
+        if (tok instanceof ByteTokenizer) assert.not.ok(rows(texts.length).includes(tok.separator[0]!), 'a separator in a text row');
+        // the prompt samples beside them keep their layout: their rows are checkBatch's (the
+        // reference) cell for cell, up to the padding ('sample' weights do not depend on the batch)
+        if (prompts.length > 0 && weighting === 'sample') {
+          const alone = checkBatch(prompts, tok, 64, 'sample');
+          const row = (a: Int32Array | Float32Array, seqLen: number, at: number) => Array.from(a.subarray(at * seqLen, at * seqLen + alone.seqLen));
+          prompts.forEach((_, j) => {
+            assert.equal(row(b.tokens, b.seqLen, texts.length + j), row(alone.tokens, alone.seqLen, j));
+            assert.equal(row(b.targets, b.seqLen, texts.length + j), row(alone.targets, alone.seqLen, j));
+            assert.equal(row(b.lossWeights, b.seqLen, texts.length + j), row(alone.lossWeights, alone.seqLen, j));
+          });
+        }
+        if (weighting === 'batch' && prompts.length === 0) assert.ok(Math.abs(total - 1) < 1e-6, `batch sums to ${total}`);
+      }
+    }
+  }
+  const tok = new ByteTokenizer();
+  const b = makeBatch([{ text: 'abc' }], tok, { maxSeqLen: 3 });
+  assert.equal(Array.from(b.tokens), [97, 98, 99]);
+  assert.equal(Array.from(b.targets), [98, 99, 257]);
+  assert.is(b.truncated, 0);
+});
+
+test('batches: a bad {text} document is an error naming it, and a text never loses tokens to the context', async () => {
+  const tok = new ByteTokenizer();
+  assert.throws(() => makeBatch([{ text: 'ok' }, { text: '' }], tok, { maxSeqLen: 8 }), /samples\[1\]\.text: expected a non-empty document/);
+  assert.throws(() => makeBatch([{ text: 5 } as never], tok, { maxSeqLen: 8 }), /samples\[0\]\.text: expected a string, got number/);
+  assert.throws(() => makeBatch([{ text: 'abcd' }], tok, { maxSeqLen: 3 }), /samples\[0\]: text \+ eos need 4 input tokens, more than maxSeqLen 3/);
+  assert.throws(() => questionAndAnswer({ text: 'abc' }), /a \{text\} document has no question and answer/);
+  await rejects(writeJsonl(path.join(dir, 'text.jsonl'), [{ text: 'abc' }]), /writeJsonl: a \{text\} document cannot be written/);
 });
 
 test('batches() chunks in order and promptTokens ends with the separator', () => {

@@ -9,6 +9,9 @@ import { sft, learningRate, relativeChange } from '../lib/sft.js';
 import { exactMatchAccuracy, heldOutLoss } from '../lib/evaluate.js';
 import { tinyModel, easyTask, easyCheck, tokenizer } from './helpers/tiny.js';
 import { withTempDir } from './helpers/temp_dir.js';
+import { referenceForward } from './helpers/reference_model.js';
+import { testSeed } from './helpers/seed.js';
+import { Rng } from '../lib/util/random.js';
 
 test('learningRate: linear warmup, cosine decay that lands on the floor at the last step', () => {
   const o = { lr: 1e-3, steps: 110, warmupSteps: 10, minLr: 1e-4 };
@@ -221,6 +224,41 @@ test('bad options are rejected before training, naming the option', async () => 
     (e) => assert.match(e.message, /data\[18\]: separator \+ response need 17 tokens, more than the model's maxSeqLen 16/));
   await sft(model, [], base).then(() => assert.unreachable('accepted empty data'), (e) => assert.match(e.message, /at least one sample/));
   assert.equal(model.exportParametersSync(), before);
+});
+
+// {text} documents (make-model's phase 2): the loss is each document's mean next-token
+// cross-entropy over text[1..] + eos, averaged over documents, with no separator anywhere; here
+// against the float64 reference model fed the same layout built by hand.
+test('sft on {text} documents: the loss matches the float64 reference on that layout and falls; bad documents fail before training', async () => {
+  const r = new Rng(testSeed('sft') + 5);
+  using model = await tinyModel(23);
+  const docs = Array.from({ length: 7 }, () => ({ text: Array.from({ length: 1 + r.int(15) }, () => String.fromCharCode(97 + r.int(6))).join('') }));
+  const reference = () => {
+    const params = model.exportParametersSync();
+    let sum = 0;
+    for (const { text } of docs) {
+      const seq = [...tokenizer.encode(text), tokenizer.eos];
+      const T = seq.length - 1;
+      sum += referenceForward(model.config, params, seq.slice(0, T), 1, T, { targets: seq.slice(1) }).loss;
+    }
+    return sum / docs.length;
+  };
+  const before = await heldOutLoss(model, docs, { tokenizer, batchSize: 3 });
+  assert.ok(Math.abs(before - reference()) < 1e-4 * reference(), `engine ${before}, reference ${reference()}`);
+  await sft(model, docs, { tokenizer, steps: 40, batchSize: 7, lr: 1e-2, progress: false });
+  const after = await heldOutLoss(model, docs, { tokenizer });
+  assert.ok(Math.abs(after - reference()) < 1e-4 * reference(), `engine ${after}, reference ${reference()}`);
+  assert.ok(after < 0.7 * before, `loss ${before} -> ${after}`);
+
+  const params = model.exportParametersSync();
+  const base = { tokenizer, steps: 2, lr: 1e-3, progress: false };
+  await sft(model, [...docs, { text: 'x'.repeat(17) }], base).then(() => assert.unreachable('accepted a document longer than the context'),
+    (e) => assert.match(e.message, /data\[7\]: text \+ eos need 17 tokens, more than the model's maxSeqLen 16/));
+  await sft(model, [...docs, { text: '' }], base).then(() => assert.unreachable('accepted an empty document'),
+    (e) => assert.match(e.message, /samples\[7\]\.text: expected a non-empty document/));
+  await exactMatchAccuracy(model, docs, { tokenizer, check: () => true }).then(() => assert.unreachable('scored a document'),
+    (e) => assert.match(e.message, /a \{text\} document has no question and answer/));
+  assert.equal(model.exportParametersSync(), params);
 });
 
 test('exactMatchAccuracy: an answer with an id past the tokenizer (a padded embedding row) is wrong, not a decode error', async () => {

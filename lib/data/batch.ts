@@ -6,7 +6,10 @@
 // its post-processor puts first (Llama's BOS), separator = "\n", eos = its eos_token). Prompt and
 // response are encoded separately, so BPE never merges across the boundary. A {"messages"}
 // sample is the chat template's rendering, with the assistant turns as the response
-// (data/chat.ts). Inputs are the sequence minus its last token, targets the sequence shifted by
+// (data/chat.ts). A {"text"} document is   prefix · text · eos   with every token a target but
+// the first (it has nothing before it): the layout of a pretraining document without the
+// separator, so that the model meets the separator only where an answer starts, and position 0
+// holds the first token of the text, as it holds the first token of the prompt in an SFT sample. Inputs are the sequence minus its last token, targets the sequence shifted by
 // one. Only targets that are response (assistant) tokens or the eos carry loss weight:
 //   'batch'  mode: 1 / (R · batch) each, R = weighted targets of the sample (response tokens + 1
 //                  for the eos), so a batch's weights sum to 1 and the loss is the mean of
@@ -17,7 +20,7 @@
 // response and the tokens right before it matter most); if separator + response alone do not
 // fit (for a conversation: the tokens from its first assistant turn on), that is an error.
 import type { Tokenizer } from '../tokenizer.js';
-import { isChatSample, type TrainingSample } from './sample.js';
+import { isChatSample, isTextSample, type TextSample, type TrainingSample } from './sample.js';
 import { concat, encodeChat, type EncodedSample } from './chat.js';
 import { HeadgradRangeError, HeadgradTypeError } from '../errors.js';
 
@@ -85,6 +88,7 @@ export function* batches(samples: readonly TrainingSample[], batchSize: number, 
 /** The whole token sequence of a sample and which tokens carry loss, before any cut. */
 export function encodeSample(s: TrainingSample, index: number, tok: Tokenizer): EncodedSample {
   if (isChatSample(s)) return encodeChat(tok, s, `samples[${index}]`);
+  if (isTextSample(s)) return encodeText(tok, s, index);
   if (typeof s?.prompt !== 'string' || typeof s?.response !== 'string') {
     throw new HeadgradTypeError(`samples[${index}]: expected { prompt: string, response: string } or { messages: [...] }`);
   }
@@ -95,6 +99,15 @@ export function encodeSample(s: TrainingSample, index: number, tok: Tokenizer): 
   const weighted = new Uint8Array(seq.length);
   weighted.fill(1, prefix.length + prompt.length + tok.separator.length);
   return { seq, weighted, keep: prefix.length, cutLimit: prefix.length + prompt.length, what: 'separator + response + eos' };
+}
+
+function encodeText(tok: Tokenizer, s: TextSample, index: number): EncodedSample {
+  if (typeof s.text !== 'string') throw new HeadgradTypeError(`samples[${index}].text: expected a string, got ${typeof s.text}`);
+  if (s.text === '') throw new HeadgradRangeError(`samples[${index}].text: expected a non-empty document, got ''`);
+  const seq = concat(tok.prefix ?? new Int32Array(0), tok.encode(s.text), Int32Array.of(tok.eos));
+  // seq[0] is never a target (targets are the sequence shifted by one), so all ones is
+  // "every token after the first"; nothing may be cut, since every token is trained on.
+  return { seq, weighted: new Uint8Array(seq.length).fill(1), keep: 0, cutLimit: 0, what: 'text + eos' };
 }
 
 // The sequence cut to at most maxSeqLen + 1 tokens (inputs are one shorter than the sequence).

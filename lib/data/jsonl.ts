@@ -9,9 +9,9 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { writeFileAtomic } from '../util/atomic_file.js';
-import { isChatSample, type Sample, type TrainingSample } from './sample.js';
+import { isChatSample, isTextSample, type Sample, type TrainingSample } from './sample.js';
 import { checkMessages } from './chat.js';
-import { HeadgradError } from '../errors.js';
+import { HeadgradError, HeadgradTypeError } from '../errors.js';
 
 /** Streams the samples of a JSONL file. */
 export async function* readJsonl(file: string): AsyncGenerator<TrainingSample> {
@@ -38,15 +38,20 @@ export async function readPromptSamples(file: string): Promise<Sample[]> {
   return all as Sample[];
 }
 
-/** Writes {"prompt","response"} and {"messages"} lines atomically. */
+/** Writes {"prompt","response"} and {"messages"} lines atomically ({text} documents are never read from a file, so none is written). */
 export async function writeJsonl(file: string, samples: Iterable<TrainingSample>): Promise<void> {
   function* lines(): Generator<Uint8Array> {
     for (const s of samples) {
-      const o = isChatSample(s) ? { messages: s.messages.map(({ role, content }) => ({ role, content })) } : { prompt: s.prompt, response: s.response };
+      const o = isChatSample(s) ? { messages: s.messages.map(({ role, content }) => ({ role, content })) }
+        : isTextSample(s) ? noTextLines() : { prompt: s.prompt, response: s.response };
       yield Buffer.from(JSON.stringify(o) + '\n');
     }
   }
   await writeFileAtomic(file, lines());
+}
+
+function noTextLines(): never {
+  throw new HeadgradTypeError('writeJsonl: a {text} document cannot be written as a sample line (it is a pretraining document, built in code)');
 }
 
 /** `where` ("file:line") starts every error message. */

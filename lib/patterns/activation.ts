@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { GPT } from '../model.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { makeBatch } from '../data/batch.js';
-import { isChatSample, type TrainingSample } from '../data/sample.js';
+import { isChatSample, isTextSample, type TrainingSample } from '../data/sample.js';
 import { VERSION } from '../version.js';
 import type { Pattern, Provenance } from './pattern.js';
 import { ExactSums } from './exact_sum.js';
@@ -105,6 +105,7 @@ export function patternFromSums(s: ActivationSums): ActivationPattern {
 function byLength(samples: readonly TrainingSample[], tokenizer: Tokenizer): TrainingSample[] {
   const length = (s: TrainingSample) => isChatSample(s)
     ? s.messages.reduce((n, m) => n + tokenizer.encode(m.content).length, 0)
+    : isTextSample(s) ? tokenizer.encode(s.text).length
     : tokenizer.encode(s.prompt).length + tokenizer.encode(s.response).length;
   return samples.map((s) => ({ s, n: length(s) })).sort((a, b) => a.n - b.n).map((x) => x.s);
 }
@@ -123,10 +124,11 @@ export function modelHash(model: GPT): string {
   return h.digest('hex');
 }
 
-/** sha256 (hex) of the samples' texts, in order (one JSON [prompt, response], or [[role, content], ...], per line). */
+/** sha256 (hex) of the samples' texts, in order (one JSON [prompt, response], [[role, content], ...] or the document's text, per line). */
 export function dataHash(samples: readonly TrainingSample[]): string {
   const h = createHash('sha256');
-  for (const s of samples) h.update(JSON.stringify(isChatSample(s) ? s.messages.map((m) => [m.role, m.content]) : [s.prompt, s.response]) + '\n');
+  const fields = (s: TrainingSample) => isChatSample(s) ? s.messages.map((m) => [m.role, m.content]) : isTextSample(s) ? s.text : [s.prompt, s.response];
+  for (const s of samples) h.update(JSON.stringify(fields(s)) + '\n');
   return h.digest('hex');
 }
 
