@@ -154,8 +154,10 @@ for (const [name, cfg] of FAMILY_MODELS) {
         // passes that absolute error on (tanh' <= 1) while shrinking the scale the error is divided by
         const zScale = cfg.finalSoftcap ? maxAbs(referenceForward({ ...cfg, finalSoftcap: 0 }, params, tokens, B, T, { gates }).logits) : 1;
         const eLogits = maxRelError(got.logits!, want.logits, zScale);
-        // f32 rounding; worst over 200 seeds: 5.7e-6 (Mistral, T = 140), 4.2e-6 (Gemma 2, 3)
-        within(`families: logits vs reference, relative (${name})`, eLogits, 1e-5);
+        // f32 rounding; worst over 200 seeds: 5.7e-6 (Mistral, T = 140), 4.2e-6 (Gemma 2, 3). The
+        // longrope model's attention factor (1.36) sharpens the softmax 1.86x: 8.8e-6 at T 20 over
+        // 346 seeds (sweep G, docs/testing.md), so 2e-5 there (margin 2.3)
+        within(`families: logits vs reference, relative (${name})`, eLogits, cfg.ropeScaling?.type === 'longrope' ? 2e-5 : 1e-5);
         const eLoss = Math.abs(got.loss - want.loss) / Math.abs(want.loss);
         // f32 rounding of a mean over ~100-400 tokens; worst over 1,000 seeds (HEADGRAD_TEST_MEASURE=1
         // npm run test:seeds -- --count 1000 --start 4000000): 2.2e-6 (OLMo 2 with GQA), 2.0e-6
@@ -363,11 +365,11 @@ test('longrope: a pass of T <= originalMaxPositions uses the short factors, a lo
     const x = tokens.subarray(0, T);
     const got = (await model.forward(x, { batch: 1, seqLen: T, returnLogits: true })).logits!;
     const want = referenceForward(cfg, params, x, 1, T).logits;
-    // f32 rounding; worst over 200 seeds (sweep F, docs/testing.md): 6.2e-6 at T 6, 2.8e-6 at T 5
-    // (the attention factor 1.36 sharpens the softmax by 1.86), so 2e-5 (margin 3.2)
-    within(`families: longrope logits vs reference, relative (T ${T})`, maxRelError(got, want, 1), 2e-5);
+    // f32 rounding; worst over 346 seeds (sweep G, docs/testing.md): 1.6e-5 at T 6, 2.8e-6 at T 5
+    // (the attention factor 1.36 sharpens the softmax by 1.86), so 4e-5 (margin 2.5)
+    within(`families: longrope logits vs reference, relative (T ${T})`, maxRelError(got, want, 1), 4e-5);
     const other = referenceForward(swapped(cfg), params, x, 1, T).logits;
-    // the lists are far apart (short in [1, 1.5], long in [2, 10]): 1e-2 is 1000 times the bound above
+    // the lists are far apart (short in [1, 1.5], long in [2, 10]): 1e-2 is 250 times the bound above
     assert.ok(maxRelError(other, want, 1) > 1e-2, `T ${T}: the other list's logits differ from these (${maxRelError(other, want, 1)})`);
   }
   // As in transformers, the padded length decides: the same five tokens padded to six take the

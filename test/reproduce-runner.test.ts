@@ -15,7 +15,7 @@ import type { Context } from '../lib/reproduce/context.js';
 import type { JobOf } from '../lib/reproduce/jobs.js';
 import { makePlan } from '../lib/reproduce/plan.js';
 import { SHIPPED_MODEL } from '../lib/reproduce/run.js';
-import { StageRunner, type Jobs } from '../lib/reproduce/runner.js';
+import { StageRunner, WORKER_MODEL_PARAMS, type Jobs } from '../lib/reproduce/runner.js';
 import { syntheticSuite } from '../lib/reproduce/suite.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -44,10 +44,10 @@ const running = (pid: number) => {
   }
 };
 
-async function until(what: string, ok: () => boolean, ms = 10000): Promise<void> {
+async function until(what: string, ok: () => boolean, ms = 10000, detail = () => ''): Promise<void> {
   const t0 = performance.now();
   while (!ok()) {
-    if (performance.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() - t0 > ms) throw new Error(`timed out waiting for ${what} ${detail()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -76,6 +76,9 @@ test('workers: auto uses the engine threads when a stage has that many runs, els
   assert.is(auto(4, 3), 1, 'fewer runs than threads: the engine threads');
   assert.is(auto(1, 65), 1);
   assert.is(auto(2, 65, 'cuda'), 1);
+  const large = { ...ctx, base: new Float32Array(WORKER_MODEL_PARAMS + 1) };
+  assert.is(new StageRunner({ jobs: 'auto', threads: 2, model: SHIPPED_MODEL }).workersFor(large, 65), 1, 'a large model keeps the engine threads');
+  assert.is(new StageRunner({ jobs: 2, threads: 2, model: SHIPPED_MODEL }).workersFor(large, 65), 2, '--jobs still forces workers');
   const forced = (jobs: number, n: number) => new StageRunner({ jobs, threads: 2, model: SHIPPED_MODEL }).workersFor(ctx, n);
   assert.is(forced(1, 65), 1);
   assert.is(forced(3, 2), 2, 'never more workers than runs');
@@ -137,9 +140,10 @@ test('Ctrl-C on `headgrad reproduce` stops every worker and writes no report', a
   let err = '';
   cli.stderr.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((r) => cli.on('exit', (code) => r(code)));
-  await until('the first stage on workers', () => /finding 1: .* 2 worker processes/.test(err), 60000);
+  await until('the first stage on workers', () => /: \d+ runs, 2 worker processes/.test(err), 60000);
+  // the stage's line comes just before the workers are forked
+  await until('two workers', () => children(cli.pid!).length === 2, 30000, () => `(workers ${children(cli.pid!)}; stderr:\n${err})`);
   const workers = children(cli.pid!);
-  assert.is(workers.length, 2, err);
   cli.kill('SIGINT'); // the CLI process only, not its process group: the workers must be stopped by it
   assert.is(await exited, 130, err);
   await until('the workers to go', () => !workers.some(running));

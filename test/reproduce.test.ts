@@ -41,7 +41,7 @@ test('reproduce --quick on the shipped model writes a complete, consistent repor
   const seconds = (performance.now() - t0) / 1000;
   assert.is(r.code, 0, r.err);
   assert.match(r.err, /finding 1: SFT on copy/); // progress goes to stderr
-  assert.match(r.err, /finding 1: SFT on 13 tasks × 2 seeds: 26 runs, 2 worker processes of one thread each/);
+  assert.match(r.err, /SFT: 13 tasks × 2 seeds \(finding 1\), .*: 35 runs, 2 worker processes of one thread each/);
   const printed = JSON.parse(r.out);
   assert.is(printed.verdicts.length, 9);
   for (const v of printed.verdicts) assert.ok(VERDICTS.includes(v.verdict), v.verdict);
@@ -149,7 +149,7 @@ test('reproduce --quick on the shipped model writes a complete, consistent repor
 test('--jobs 1 (every run in this process) writes the same report.json as --jobs 2 (worker processes)', () => {
   const r = cli('--quick', '--out', f('sequential'), '--jobs', '1');
   assert.is(r.code, 0, r.err);
-  assert.match(r.err, /finding 1: SFT on 13 tasks × 2 seeds: 26 runs, in this process/);
+  assert.match(r.err, /SFT: 13 tasks × 2 seeds \(finding 1\), .*: 35 runs, in this process/);
   const [workers, one] = [f('quick'), f('sequential')].map((d) => readReport(d).json.data);
   assert.is(workers.setup.workers, 2);
   assert.is(one.setup.workers, 1);

@@ -1,8 +1,9 @@
 // The causal check of finding 1 (beyond the paper): one model fine-tuned on all tasks together,
 // then for each task A its top-k AP heads gated off (ξ = 0), and exact-match accuracy measured
 // on every task. If SFT activates task-specific heads, A's own accuracy drops more than the
-// other tasks' do, and more than when k random heads are gated off. The training is one run; the
-// accuracies with each set of heads off are independent runs on its weights (jobs.ts).
+// other tasks' do, and more than when k random heads are gated off. The training is one run
+// (multitaskModel, beside finding 1's runs), the accuracies with each set of heads off are
+// independent runs on its weights (jobs.ts).
 import { exactMatchAccuracy } from '../evaluate.js';
 import { activationPattern } from '../patterns/activation.js';
 import { withHeadsOff } from '../patterns/ablation.js';
@@ -40,16 +41,17 @@ export interface Ablation {
   multitaskSteps: number;
 }
 
-export async function ablation(ctx: Context): Promise<Ablation> {
-  const { k, draws, steps } = ctx.plan.ablation;
+/** The multi-task model: its weights, and each task's top-k AP heads on it (in the suite's order). */
+export interface Multitask {
+  weights: Float32Array;
+  top: number[][];
+}
+
+export function multitaskModel(ctx: Context): Promise<Multitask> {
+  const { k, steps } = ctx.plan.ablation;
   const tasks = ctx.suite.tasks;
   const mixed = tasks.flatMap((t) => take(t, ctx.plan.sft.samples));
-  const nHeads = ctx.config.layers * ctx.config.heads;
-  const rng = new Rng(ctx.plan.seed + 7);
-  const randomHeads = Array.from({ length: draws }, () => rng.sample(nHeads, k));
-
-  const { weights, top } = await withModel(ctx, async (model) => {
-    ctx.log(`ablation: multi-task SFT on ${mixed.length} samples of ${tasks.length} tasks, ${steps} steps`);
+  return withModel(ctx, async (model) => {
     await fineTune(ctx, model, mixed, { seed: ctx.plan.seed + 3, steps });
     const top: number[][] = [];
     for (const t of tasks) {
@@ -58,6 +60,14 @@ export async function ablation(ctx: Context): Promise<Ablation> {
     }
     return { weights: await model.exportParameters(), top };
   });
+}
+
+export async function ablation(ctx: Context, { weights, top }: Multitask): Promise<Ablation> {
+  const { k, draws, steps } = ctx.plan.ablation;
+  const tasks = ctx.suite.tasks;
+  const nHeads = ctx.config.layers * ctx.config.heads;
+  const rng = new Rng(ctx.plan.seed + 7);
+  const randomHeads = Array.from({ length: draws }, () => rng.sample(nHeads, k));
   // [no heads off, each task's top-k, each random draw]: accuracy on every task
   const sets = [[], ...top, ...randomHeads];
   const label = (i: number) => i === 0 ? 'ablation: no heads off'

@@ -1,6 +1,6 @@
 // The experiment's independent runs, each described by plain data: one base-model measurement,
-// one SFT run of findings 1 and 3, one pilot or one arm of the application, the ablation model's
-// accuracies with one set of heads off. Each starts from a fresh model built from the base
+// one SFT run of findings 1 and 3, one pilot or one arm of the application, the ablation's
+// multi-task SFT run, and that model's accuracies with one set of heads off. Each starts from a fresh model built from the base
 // weights (heads-off: the ablation model's) and shares nothing with the others, so they can run
 // in any order and in any process. runJob is the only way a run is executed: by the sequential
 // loop in this process and by the worker processes alike (runner.ts, worker.ts), so both give
@@ -8,7 +8,7 @@
 // cannot cross a process boundary, so each process finds the task in its own copy of the suite.
 import type { Sample } from '../data/sample.js';
 import type { Context } from './context.js';
-import { accuracyWithHeadsOff } from './ablation.js';
+import { accuracyWithHeadsOff, multitaskModel, type Multitask } from './ablation.js';
 import { pilot, trainArm, type Arm, type Pilot } from './application.js';
 import { take, type TaskData } from './suite.js';
 import { baseline, runTask, type Baseline, type TaskRun } from './task-run.js';
@@ -20,6 +20,8 @@ export type Job =
   | { kind: 'pilot'; label: string; task: string }
   /** One application arm on the task's scarce samples; stage1 and heads as trainArm takes them. */
   | { kind: 'arm'; label: string; task: string; arm: Arm; seed: number; stage1: Sample[] | null; heads: number[] | null }
+  /** The ablation's multi-task SFT run. */
+  | { kind: 'multitask'; label: string }
   /** The ablation's multi-task model (its weights) with the heads `off` gated off, on every task. */
   | { kind: 'heads-off'; label: string; weights: Float32Array; off: number[] };
 
@@ -33,6 +35,7 @@ export interface JobResults {
   pilot: Pilot;
   /** Exact-match accuracy on the task's test set. */
   arm: number;
+  multitask: Multitask;
   /** Exact-match accuracy per task of the suite, in its order. */
   'heads-off': number[];
 }
@@ -49,6 +52,7 @@ export function runJob<K extends JobKind>(ctx: Context, job: JobOf<K>): Promise<
         const task = taskNamed(ctx, j.task);
         return trainArm(ctx, task, scarce(task), j.stage1 ?? undefined, j.heads ?? undefined, j.seed);
       }
+      case 'multitask': return multitaskModel(ctx);
       case 'heads-off': return accuracyWithHeadsOff(ctx, j.weights, j.off);
     }
   };

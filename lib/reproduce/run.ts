@@ -17,7 +17,7 @@ import type { Baseline, TaskRun } from './task-run.js';
 import { StageRunner, type Jobs } from './runner.js';
 import { probeBaseSkills, type SkillProbe } from './base-skills.js';
 import { finding1, type Finding1 } from './finding1.js';
-import { ablation, type Ablation } from './ablation.js';
+import { ablation, type Ablation, type Multitask } from './ablation.js';
 import { finding2, type Composition } from './finding2.js';
 import { finding3, type Finding3 } from './finding3.js';
 import { application, type TaskApplication } from './application.js';
@@ -100,10 +100,9 @@ async function stages(o: ReproduceOptions, ctx: Context, setup: Setup, runner: S
   }
   setup.format = await timed('format', () => formatStage(ctx));
   const bases = await timed('baselines', () => baselines(ctx));
-  const runs = await timed('sft', () => sftEveryTask(ctx));
-  const budgetRuns = await timed('budgets', () => runBudgets(ctx, runs));
+  const { runs, budgetRuns, multitask } = await timed('sft', () => sftRuns(ctx));
   const f1 = finding1(ctx, bases, runs);
-  const abl = await timed('ablation', () => ablation(ctx));
+  const abl = await timed('ablation', () => ablation(ctx, multitask));
   const f2 = finding2(ctx, bases, runs);
   const f3 = finding3(runs, bases, budgetRuns);
   const app = await timed('application', () => application(ctx, bases, runs));
@@ -176,32 +175,36 @@ async function baselines(ctx: Context): Promise<Map<string, Baseline>> {
   return new Map(tasks.map((t, i) => [t.name, out[i]!]));
 }
 
-// Every task × seed; the results grouped by task, seeds in order.
-async function sftEveryTask(ctx: Context): Promise<Map<string, TaskRun[]>> {
-  const { seeds } = ctx.plan;
+// Every SFT run from the base: finding 1's (task × seed), finding 3's at the other sample budgets
+// (the complex tasks at each budget and the first budgetSeeds seeds, for the plan's epochs; the
+// finding-1 budget reuses finding 1's runs) and the ablation's multi-task model. They are
+// independent of one another, so they are one stage, the long multi-task run first so that it
+// does not finish last.
+async function sftRuns(ctx: Context): Promise<{ runs: Map<string, TaskRun[]>; budgetRuns: Map<string, TaskRun[][]>; multitask: Multitask }> {
+  const { seeds, budgets } = ctx.plan;
   const { tasks } = ctx.suite;
-  const jobs = tasks.flatMap((t, i) => {
+  const f1 = tasks.flatMap((t, i) => {
     const steps = stepsFor(ctx.plan, Math.min(ctx.plan.sft.samples, t.pool.length));
     return Array.from({ length: seeds }, (_, s) => ({
       kind: 'sft' as const, task: t.name, samples: ctx.plan.sft.samples, seed: ctx.plan.seed + 1000 * s + i,
       label: `finding 1: SFT on ${t.name} (${i + 1}/${tasks.length}), seed ${s + 1}/${seeds}, ${steps} steps`,
     }));
   });
-  const out = await ctx.runner.all(ctx, `finding 1: SFT on ${tasks.length} tasks × ${seeds} seeds`, jobs);
-  return new Map(tasks.map((t, i) => [t.name, out.slice(i * seeds, (i + 1) * seeds)]));
-}
-
-// The complex tasks at each sample budget and the first budgetSeeds seeds, all for the plan's
-// epochs; the finding-1 budget reuses finding 1's runs.
-async function runBudgets(ctx: Context, runs: Map<string, TaskRun[]>): Promise<Map<string, TaskRun[][]>> {
-  const seeds = budgetSeeds(ctx.plan);
-  const tasks = tasksOf(ctx, 'complex');
-  const fresh = ctx.plan.budgets.filter((n) => n !== ctx.plan.sft.samples);
-  const jobs = tasks.flatMap((t) => fresh.flatMap((n) => Array.from({ length: seeds }, (_, s) => ({
+  const bSeeds = budgetSeeds(ctx.plan);
+  const complex = tasksOf(ctx, 'complex');
+  const fresh = budgets.filter((n) => n !== ctx.plan.sft.samples);
+  const f3 = complex.flatMap((t) => fresh.flatMap((n) => Array.from({ length: bSeeds }, (_, s) => ({
     kind: 'sft' as const, task: t.name, samples: n, seed: ctx.plan.seed + 50 + 1000 * s,
-    label: `finding 3: SFT on ${t.name} with ${n} samples, seed ${s + 1}/${seeds}`,
+    label: `finding 3: SFT on ${t.name} with ${n} samples, seed ${s + 1}/${bSeeds}`,
   }))));
-  const out = await ctx.runner.all(ctx, `finding 3: SFT on ${tasks.length} complex tasks × ${fresh.length} budgets × ${seeds} seeds`, jobs);
-  let next = 0;
-  return new Map(tasks.map((t) => [t.name, ctx.plan.budgets.map((n) => (n === ctx.plan.sft.samples ? runs.get(t.name)!.slice(0, seeds) : out.slice(next, (next += seeds))))]));
+  const { steps } = ctx.plan.ablation;
+  const multi = { kind: 'multitask' as const, label: `ablation: multi-task SFT on ${tasks.length} tasks, ${steps} steps` };
+  const stage = `SFT: ${tasks.length} tasks × ${seeds} seeds (finding 1), ${complex.length} complex tasks × ${fresh.length} budgets × ${bSeeds} seeds (finding 3), the multi-task model (ablation)`;
+  const out = await ctx.runner.all(ctx, stage, [multi, ...f1, ...f3]);
+  const multitask = out[0] as Multitask;
+  const sft = out.slice(1) as TaskRun[];
+  const runs = new Map(tasks.map((t, i) => [t.name, sft.slice(i * seeds, (i + 1) * seeds)]));
+  let next = f1.length;
+  const budgetRuns = new Map(complex.map((t) => [t.name, budgets.map((n) => (n === ctx.plan.sft.samples ? runs.get(t.name)!.slice(0, bSeeds) : sft.slice(next, (next += bSeeds))))]));
+  return { runs, budgetRuns, multitask };
 }

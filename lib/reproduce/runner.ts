@@ -3,7 +3,8 @@
 // forth; several runs side by side, each on one thread, keep the cores busy instead. So when a
 // stage has at least as many runs as the engine has threads, the runs go to that many worker
 // processes (worker.ts), each with HEADGRAD_THREADS=1; otherwise they run one after the other in
-// this process with all its threads. --jobs N forces N workers (1: always in this process).
+// this process with all its threads; so do models too large for a copy per worker
+// (WORKER_MODEL_PARAMS). --jobs N forces N workers (1: always in this process).
 //
 // Child processes rather than worker_threads: the addon keeps one process-wide thread pool,
 // sized once from HEADGRAD_THREADS, so a worker thread could not have its own single-threaded
@@ -25,6 +26,13 @@ import type { WorkerInit, FromWorker, ToWorker } from './worker.js';
 
 /** --jobs: a number of worker processes, or 'auto' (the engine's threads, where a stage has that many runs). */
 export type Jobs = number | 'auto';
+
+/**
+ * Models up to this many parameters go to workers under 'auto' (the shipped one has 220,800).
+ * Above it every worker would hold another copy of the weights (and receive them through its
+ * pipe), and a run's matrix products are large enough for the engine's own threads.
+ */
+export const WORKER_MODEL_PARAMS = 2 ** 24;
 
 // worker.ts under tsx (the sources), worker.js in dist/
 const here = fileURLToPath(import.meta.url);
@@ -71,7 +79,7 @@ export class StageRunner implements Runner {
   /** Worker processes for n runs: 1 means this process. */
   workersFor(ctx: Context, n: number): number {
     if (this.o.jobs !== 'auto') return Math.max(1, Math.min(this.o.jobs, n));
-    if (ctx.device !== 'cpu' || this.o.threads < 2 || n < this.o.threads) return 1;
+    if (ctx.device !== 'cpu' || this.o.threads < 2 || n < this.o.threads || ctx.base.length > WORKER_MODEL_PARAMS) return 1;
     return this.o.threads;
   }
 
