@@ -63,17 +63,16 @@ Bf16Support choose() {
   if (want == "onednn")
     return dnnl.empty() ? use(Bf16Impl::Onednn, "HEADGRAD_CPU_GEMM=onednn") : none("HEADGRAD_CPU_GEMM=onednn but " + dnnl);
   const std::string note = want.empty() ? "" : " (HEADGRAD_CPU_GEMM=" + want + " is neither own nor onednn)";
-  // On a CPU with AMX the own tile kernel first: on a 2-core AMX Xeon it ran at or above oneDNN
-  // 2.6's AMX path on resident bf16 weights (1024³ and the Llama-3.2-1B linear shapes, about
-  // 1,000 against 920 GFLOP/s, 2 threads; docs/cpu.md has the commands). Without AMX, oneDNN
-  // wherever it is built: on that Xeon with HEADGRAD_CPU_AMX=off the vdpbf16ps kernel ran 190
-  // GFLOP/s, and on a Zen 4 without AMX oneDNN's avx512_core_bf16 path gave 227-297, above the
-  // vdpbf16ps kernel's rate. The vdpbf16ps kernel is what a build without oneDNN (npm only)
-  // gets on an AVX512-BF16 CPU without AMX.
-  if (own.empty() && own_amx_runs()) return use(Bf16Impl::Own, "the CPU has AMX" + note);
+  // oneDNN first wherever it is built. On a 2-core AMX Xeon its AMX path and the own tile kernel
+  // ran level on single GEMMs (1024³ and the Llama-3.2-1B linear shapes, 2 threads, interleaved),
+  // but the whole 1B pattern extraction ran 141-143 tokens/s on oneDNN against 120-122 on the own
+  // kernel (HEADGRAD_CPU_GEMM=onednn|own HEADGRAD_BENCH=peers HEADGRAD_PEERS_ROWS=Llama npm run
+  // bench); on a Zen 4 without AMX oneDNN's avx512_core_bf16 path gave 227-297 GFLOP/s, above the
+  // vdpbf16ps kernel. The own kernel (AMX tiles where the CPU has them) is what a build without
+  // oneDNN (npm only) gets.
   if (dnnl.empty())
     return use(Bf16Impl::Onednn, std::string(cpu_has_amx_bf16() && onednn_bf16().amx ? "the CPU has AMX, which oneDNN uses" : "oneDNN is built and is faster than the own kernel") + note);
-  if (own.empty()) return use(Bf16Impl::Own, "the CPU has AVX512-BF16 and " + dnnl + note);
+  if (own.empty()) return use(Bf16Impl::Own, std::string(own_amx_runs() ? "the CPU has AMX and " : "the CPU has AVX512-BF16 and ") + dnnl + note);
   return none(own + "; " + dnnl + note);
 }
 

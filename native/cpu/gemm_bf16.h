@@ -4,9 +4,10 @@
 //
 // Two implementations: the product's own kernel (cpu/gemm_bf16_own.h, needs no library; AMX
 // tiles where the CPU has them, else AVX512-BF16) and oneDNN's matmul (cpu/gemm_bf16_onednn.h,
-// a build with libdnnl-dev). The choice, made once: the own kernel on a CPU with AMX; else
-// oneDNN where it is built and finds bf16 instructions; else the own kernel where the CPU has
-// AVX512-BF16; else bf16 is unavailable and f32 runs. HEADGRAD_CPU_GEMM=own|onednn forces one
+// a build with libdnnl-dev). The choice, made once: oneDNN where it is built and finds bf16
+// instructions (it ran the 1B model faster than the own kernel, also on AMX); else the own
+// kernel where the CPU has AVX512-BF16 (on AMX tiles where it has those); else bf16 is
+// unavailable and f32 runs. HEADGRAD_CPU_GEMM=own|onednn forces one
 // (to measure both in one build), HEADGRAD_CPU_AMX=off keeps the own kernel off the tiles, and
 // HEADGRAD_CPU_BF16=off turns bf16 off.
 #pragma once
